@@ -1,0 +1,63 @@
+# Hangar's two commands: `make run` serves the platform, `make test` runs the suite.
+# Both set everything up first (virtualenv, pinned dependencies, front-end assets,
+# embedded PostgreSQL/Redis when DATABASE_URL/REDIS_URL are unset).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+NODE_STAMP := node_modules/.installed
+export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test setup lint typecheck migrate browser clean bench
+
+run: $(RUNTIME_STAMP) assets
+	$(BIN)/python -m hangar.launcher run
+
+test: $(DEV_STAMP) assets browser
+	$(BIN)/python -m hangar.launcher test -- $(PYTEST_ARGS)
+
+setup: $(DEV_STAMP) assets
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt | $(VENV)/bin/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+# Front-end assets (htmx for the dashboard) and the Parse JS SDK used by the
+# compatibility tests come from the npm registry. Without npm the dashboard still
+# works as plain HTML forms.
+assets:
+	@if [ -f $(NODE_STAMP) ] && [ $(NODE_STAMP) -nt package-lock.json ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else echo "npm not found: the dashboard runs without htmx enhancements"; fi
+
+# Browser tests drive Debian's Chromium through Playwright (Playwright's own browser
+# download cannot work offline), and cloud code needs bubblewrap.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+migrate: $(RUNTIME_STAMP)
+	$(BIN)/python -m hangar.launcher migrate
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check platform tenants dashboard tests bench
+	$(BIN)/ruff format --check platform tenants dashboard tests bench
+
+typecheck: $(DEV_STAMP)
+	$(BIN)/mypy platform/hangar tenants dashboard
+
+clean:
+	rm -rf $(VENV) node_modules

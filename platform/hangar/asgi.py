@@ -1,0 +1,52 @@
+"""The ASGI entry point: /parse goes to the Parse gateway, everything else to Django."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hangar.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+from hangar.db_pool import close_pool  # noqa: E402
+from hangar.gateway.asgi import ASGIReceive, ParseGateway  # noqa: E402
+from hangar.gateway.responses import ASGISend  # noqa: E402
+from hangar.redis_async import close_redis  # noqa: E402
+
+django_application = get_asgi_application()
+parse_gateway = ParseGateway(settings.HANGAR_PARSE_MOUNT)
+_MOUNT = settings.HANGAR_PARSE_MOUNT.rstrip("/")
+
+
+async def _lifespan(receive: ASGIReceive, send: ASGISend) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await close_pool()
+            await close_redis()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def application(scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
+    kind = scope["type"]
+    if kind == "http":
+        path = scope["path"]
+        if path == _MOUNT or path.startswith(_MOUNT + "/"):
+            await parse_gateway(scope, receive, send)
+            return
+        await django_application(scope, receive, send)
+    elif kind == "lifespan":
+        await _lifespan(receive, send)
+    elif kind == "websocket":
+        # LiveQuery arrives with the realtime issue; until then refuse the handshake.
+        await receive()
+        await send({"type": "websocket.close", "code": 1008})

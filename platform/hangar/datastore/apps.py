@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class DatastoreConfig(AppConfig):
+    name = "hangar.datastore"
+    label = "datastore"
+    verbose_name = "Data store"

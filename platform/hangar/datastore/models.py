@@ -1,0 +1,27 @@
+"""The schema registry. App objects themselves live in the partitioned
+``datastore_object`` table (see migrations/0001 and DESIGN.md section 4), which the
+ORM does not manage: the data plane reaches it with SQL from the query compiler."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class SchemaClass(models.Model):
+    """One class of one app: its fields and types, class-level permissions and indexes."""
+
+    app = models.ForeignKey("tenants.App", on_delete=models.CASCADE, related_name="schema_classes")
+    class_name = models.CharField(max_length=128)
+    fields = models.JSONField(default=dict)
+    class_level_permissions = models.JSONField(default=dict)
+    indexes = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "class_name"], name="datastore_schemaclass_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.class_name

@@ -1,0 +1,72 @@
+"""The schema every new app starts with: Parse's system classes.
+
+Field lists follow Parse Server's defaults (the protocol reference's schema section);
+every class also has objectId, createdAt, updatedAt and ACL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_FIELDS: dict[str, dict[str, Any]] = {
+    "objectId": {"type": "String"},
+    "createdAt": {"type": "Date"},
+    "updatedAt": {"type": "Date"},
+    "ACL": {"type": "ACL"},
+}
+
+SYSTEM_CLASS_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
+    "_User": {
+        "username": {"type": "String"},
+        "password": {"type": "String"},
+        "email": {"type": "String"},
+        "emailVerified": {"type": "Boolean"},
+        "authData": {"type": "Object"},
+    },
+    "_Role": {
+        "name": {"type": "String"},
+        "users": {"type": "Relation", "targetClass": "_User"},
+        "roles": {"type": "Relation", "targetClass": "_Role"},
+    },
+    "_Session": {
+        "user": {"type": "Pointer", "targetClass": "_User"},
+        "installationId": {"type": "String"},
+        "sessionToken": {"type": "String"},
+        "expiresAt": {"type": "Date"},
+        "createdWith": {"type": "Object"},
+    },
+    "_Installation": {
+        "installationId": {"type": "String"},
+        "deviceToken": {"type": "String"},
+        "channels": {"type": "Array"},
+        "deviceType": {"type": "String"},
+        "pushType": {"type": "String"},
+        "GCMSenderId": {"type": "String"},
+        "timeZone": {"type": "String"},
+        "localeIdentifier": {"type": "String"},
+        "badge": {"type": "Number"},
+        "appVersion": {"type": "String"},
+        "appName": {"type": "String"},
+        "appIdentifier": {"type": "String"},
+        "parseVersion": {"type": "String"},
+    },
+}
+
+
+def default_class_level_permissions() -> dict[str, Any]:
+    """Parse's default CLP: everyone may do everything, nothing protected."""
+    public = {"*": True}
+    return {
+        "find": dict(public),
+        "count": dict(public),
+        "get": dict(public),
+        "create": dict(public),
+        "update": dict(public),
+        "delete": dict(public),
+        "addField": dict(public),
+        "protectedFields": {"*": []},
+    }
+
+
+def system_class_schema(class_name: str) -> dict[str, dict[str, Any]]:
+    return {**DEFAULT_FIELDS, **SYSTEM_CLASS_FIELDS[class_name]}

@@ -1,0 +1,56 @@
+"""The data plane's async PostgreSQL connection pool (psycopg 3).
+
+One pool per event loop: a server process has one loop, so one pool; the test suite
+may run several loops and each gets its own. Connection parameters come from
+Django's DATABASES so the data plane and the ORM always talk to the same database
+(including the test database pytest-django creates).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+
+from django.conf import settings
+from psycopg.conninfo import make_conninfo
+from psycopg_pool import AsyncConnectionPool
+
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = weakref.WeakKeyDictionary()
+
+
+def data_plane_conninfo() -> str:
+    db = settings.DATABASES["default"]
+    params = {
+        "dbname": db["NAME"],
+        "user": db.get("USER") or None,
+        "password": db.get("PASSWORD") or None,
+        "host": db.get("HOST") or None,
+        "port": db.get("PORT") or None,
+        "application_name": "hangar-dataplane",
+    }
+    params.update(db.get("OPTIONS") or {})
+    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+
+
+async def get_pool() -> AsyncConnectionPool:
+    loop = asyncio.get_running_loop()
+    pool = _pools.get(loop)
+    if pool is None:
+        pool = AsyncConnectionPool(
+            data_plane_conninfo(),
+            min_size=settings.HANGAR_DB_POOL_MIN,
+            max_size=settings.HANGAR_DB_POOL_MAX,
+            kwargs={"autocommit": True},
+            open=False,
+            name="hangar-dataplane",
+        )
+        _pools[loop] = pool
+        await pool.open()
+    return pool
+
+
+async def close_pool() -> None:
+    loop = asyncio.get_running_loop()
+    pool = _pools.pop(loop, None)
+    if pool is not None:
+        await pool.close()

@@ -1,0 +1,96 @@
+"""The Parse front door: a lean ASGI application mounted at /parse beside Django.
+
+The data plane does not go through Django's request cycle (middleware, URL
+resolver, sync-to-async bridges): on this hot path they cost more than the work
+itself (DESIGN.md section 3). It still uses Django's settings and Hangar's services.
+Every answer is JSON; an unexpected failure is logged and rendered as Parse's
+``{"code": 1}`` 500, never as an HTML page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from django.conf import settings
+
+from hangar.gateway.auth import authenticate
+from hangar.gateway.errors import INVALID_JSON, OBJECT_TOO_LARGE, ParseError
+from hangar.gateway.request import decode_request
+from hangar.gateway.responses import ASGISend, send_bytes, send_json
+from hangar.gateway.routes import build_router
+
+log = logging.getLogger(__name__)
+ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
+
+_HEALTH_PATHS = {"/health", "/health/"}
+
+
+class BodyTooLargeError(ParseError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(OBJECT_TOO_LARGE, f"Request body exceeds the limit of {limit} bytes.", status=413)
+
+
+async def read_body(receive: ASGIReceive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLargeError(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class ParseGateway:
+    def __init__(self, mount: str) -> None:
+        self.mount = mount.rstrip("/")
+        self.router = build_router()
+        self.max_body = settings.HANGAR_MAX_REQUEST_BYTES
+
+    async def __call__(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
+        try:
+            await self._handle(scope, receive, send)
+        except ParseError as error:
+            await send_json(send, status=error.status, body=error.body(), extra=error.headers)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            await send_json(send, status=500, body={"code": 1, "message": "Internal server error."})
+
+    async def _handle(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
+        method = scope["method"]
+        path = scope["path"][len(self.mount) :] or "/"
+        if method == "OPTIONS":
+            await send_bytes(send, status=200, body=b"OK", content_type=b"text/plain; charset=utf-8")
+            return
+        if path in _HEALTH_PATHS and method in {"GET", "POST"}:
+            # Answered before any key check, as Parse Server does (reference §13.6).
+            await send_json(send, status=200, body={"status": "ok"})
+            return
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            raise BodyTooLargeError(self.max_body)
+        raw_body = await read_body(receive, self.max_body)
+        client = scope.get("client") or ("", 0)
+        request = decode_request(
+            method=method, path=path, query_string=scope.get("query_string", b""), headers=headers,
+            raw_body=raw_body, client_ip=client[0], parse_body=self.router.parses_body(path),
+        )  # fmt: skip
+        if request.path in _HEALTH_PATHS and request.method == "GET":
+            await send_json(send, status=200, body={"status": "ok"})
+            return
+        auth = await authenticate(request)
+        matched = self.router.match(request.method, request.path)
+        if matched is None:
+            raise ParseError(INVALID_JSON, f"cannot route {request.method} {request.path}", status=404)
+        route, params = matched
+        response = await route.handler(request, auth, params)
+        await send_json(send, status=response.status, body=response.body, extra=response.headers)

@@ -1,0 +1,40 @@
+"""``/health`` and ``/serverInfo`` (reference §13.6)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from hangar.gateway.auth import AuthContext, require_master
+from hangar.gateway.request import ParseRequest
+from hangar.gateway.responses import ParseResponse
+
+# The Parse Server release whose REST behaviour Hangar follows; the Parse Dashboard
+# reads it to decide which features to offer.
+PARSE_COMPATIBLE_VERSION = "7.3.0"
+
+
+async def server_info(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
+    require_master(auth)
+    # Only what Hangar serves today is advertised; later issues switch features on.
+    return ParseResponse(
+        {
+            "features": {
+                "globalConfig": {"create": False, "read": False, "update": False, "delete": False},
+                "hooks": {"create": False, "read": False, "update": False, "delete": False},
+                "cloudCode": {"jobs": False},
+                "logs": {"level": False, "size": False, "order": False, "until": False, "from": False},
+                "push": {
+                    "immediatePush": False, "scheduledPush": False, "storedPushData": False,
+                    "pushAudiences": False, "localization": False,
+                },
+                "schemas": {
+                    "addField": False, "removeField": False, "addClass": False, "removeClass": False,
+                    "clearAllDataFromClass": False, "exportClass": False,
+                    "editClassLevelPermissions": False, "editPointerPermissions": False,
+                },
+                "settings": {"securityCheck": False},
+            },
+            "parseServerVersion": PARSE_COMPATIBLE_VERSION,
+            "hangarVersion": settings.HANGAR_SERVER_VERSION,
+        }
+    )  # fmt: skip

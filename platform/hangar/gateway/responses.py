@@ -1,0 +1,46 @@
+"""JSON responses of the Parse protocol, with the CORS headers Parse Server sends (reference §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
+
+CORS_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET,PUT,POST,DELETE,OPTIONS"),
+    (
+        b"access-control-allow-headers",
+        b"X-Parse-Master-Key, X-Parse-REST-API-Key, X-Parse-Javascript-Key, X-Parse-Application-Id, "
+        b"X-Parse-Client-Version, X-Parse-Session-Token, X-Requested-With, X-Parse-Revocable-Session, "
+        b"X-Parse-Request-Id, Content-Type, Pragma, Cache-Control, X-Parse-Installation-Id, "
+        b"X-Parse-Client-Key, X-Parse-Cloud-Context, X-Parse-Windows-Key",
+    ),
+    (b"access-control-expose-headers", b"X-Parse-Job-Status-Id, X-Parse-Push-Status-Id"),
+]
+_JSON_TYPE = (b"content-type", b"application/json; charset=utf-8")
+
+
+@dataclass
+class ParseResponse:
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+async def send_bytes(
+    send: ASGISend, *, status: int, body: bytes, content_type: bytes, extra: dict[str, str] | None = None
+) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *CORS_HEADERS]
+    for name, value in (extra or {}).items():
+        headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_json(send: ASGISend, *, status: int, body: Any, extra: dict[str, str] | None = None) -> None:
+    await send_bytes(send, status=status, body=orjson.dumps(body), content_type=_JSON_TYPE[1], extra=extra)

@@ -1,0 +1,68 @@
+"""The Parse route table: (method, path pattern) -> async handler.
+
+Each platform service registers its own routes (hangar.gateway.routes lists them),
+so the gateway knows nothing of objects, users or files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hangar.gateway.auth import AuthContext
+    from hangar.gateway.request import ParseRequest
+    from hangar.gateway.responses import ParseResponse
+
+Handler = Callable[["ParseRequest", "AuthContext", dict[str, str]], Awaitable["ParseResponse"]]
+
+# Express-style segments from the protocol (reference §1.1).
+SEGMENT_PATTERNS = {
+    "className": r"_?[A-Za-z][A-Za-z_0-9]*",
+    "objectId": r"[A-Za-z0-9]+",
+    "name": r"[^/]+",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    parse_body: bool = True
+
+
+def compile_path(path: str) -> re.Pattern[str]:
+    """``/classes/:className/:objectId`` -> a regex with named groups; a trailing slash is tolerated."""
+
+    def segment(part: str) -> str:
+        if part.startswith(":"):
+            name = part[1:]
+            return f"(?P<{name}>{SEGMENT_PATTERNS.get(name, '[^/]+')})"
+        return re.escape(part)
+
+    body = "/".join(segment(part) for part in path.strip("/").split("/"))
+    return re.compile(f"^/{body}/?$")
+
+
+class Router:
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+
+    def add(self, method: str, path: str, handler: Handler, *, parse_body: bool = True) -> None:
+        self._routes.append(Route(method, compile_path(path), handler, parse_body))
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self._routes:
+            if route.method != method:
+                continue
+            found = route.pattern.match(path)
+            if found:
+                return route, found.groupdict()
+        return None
+
+    def parses_body(self, path: str) -> bool:
+        """Whether any route at this path wants its body decoded as JSON (files do not)."""
+        return all(route.parse_body for route in self._routes if route.pattern.match(path))

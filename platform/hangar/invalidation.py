@@ -1,0 +1,39 @@
+"""Cross-process cache invalidation through per-app version counters in Redis.
+
+Writers bump an app's counter after commit. The gateway reads the counter in the
+same Redis pipeline as its rate-limit increment on every request (no extra round
+trip), and reloads the app when the counter moved. So a rotated key or a deleted app
+stops working in every process with the very next request, without relying on a
+pub/sub message arriving in time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+_client: redis.Redis | None = None
+
+
+def app_version_key(application_id: str) -> str:
+    return f"hangar:appver:{application_id}"
+
+
+def _redis() -> redis.Redis:
+    global _client
+    if _client is None:
+        _client = redis.Redis.from_url(settings.REDIS_URL)
+    return _client
+
+
+def publish_app_changed(application_id: str) -> None:
+    """Tell every process that an app's keys, limits or status changed."""
+    try:
+        _redis().incr(app_version_key(application_id))
+    except redis.RedisError:
+        # The write itself is committed; processes fall back to the cache TTL.
+        log.exception("could not bump the version of app %s", application_id)

@@ -1,0 +1,177 @@
+"""The process supervisor behind `make run` and `make test`.
+
+``run`` starts embedded PostgreSQL/Redis when DATABASE_URL/REDIS_URL are unset,
+migrates, then serves uvicorn (HTTP + WebSockets), a Celery worker and Celery beat as
+one group. Ctrl-C (SIGINT) or SIGTERM stops the children first, then the embedded
+servers, so nothing is left running. If any child dies the whole group stops.
+``test`` does the same set-up and runs pytest instead of the servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from hangar.embedded import EmbeddedServices, start_embedded_services
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+STOP_GRACE_SECONDS = 10
+
+
+def _var_dir() -> Path:
+    return Path(os.environ.get("HANGAR_VAR_DIR") or REPO_DIR / "var").resolve()
+
+
+def _prepare_environment(settings_module: str) -> EmbeddedServices:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    pythonpath = [str(REPO_DIR / "platform"), str(REPO_DIR)]
+    if os.environ.get("PYTHONPATH"):
+        pythonpath.append(os.environ["PYTHONPATH"])
+    os.environ["PYTHONPATH"] = os.pathsep.join(pythonpath)
+    services = start_embedded_services(
+        _var_dir(),
+        database="DATABASE_URL" not in os.environ,
+        redis="REDIS_URL" not in os.environ,
+    )
+    for name, value in services.environment.items():
+        os.environ[name] = value
+        print(f"embedded {name.split('_')[0].lower()}: {value}", flush=True)
+    return services
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([PYTHON, str(REPO_DIR / "manage.py"), *args], check=True, cwd=REPO_DIR)
+
+
+class ProcessGroup:
+    """Children started in their own sessions, so that only this supervisor decides when they stop."""
+
+    def __init__(self) -> None:
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.stopping = False
+
+    def start(self, name: str, command: Sequence[str]) -> None:
+        self.children[name] = subprocess.Popen(list(command), cwd=REPO_DIR, start_new_session=True)
+
+    def first_exited(self) -> str | None:
+        for name, child in self.children.items():
+            if child.poll() is not None:
+                return name
+        return None
+
+    def stop(self) -> None:
+        self.stopping = True
+        for child in self.children.values():
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in self.children.values():
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                child.wait(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+
+
+def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
+    var_dir = _var_dir()
+    workers = os.environ.get("WEB_CONCURRENCY", "1")
+    return {
+        "web": [
+            PYTHON, "-m", "uvicorn", "hangar.asgi:application",
+            "--app-dir", str(REPO_DIR / "platform"),
+            "--host", host, "--port", port, "--workers", workers,
+            "--no-server-header", "--log-level", os.environ.get("UVICORN_LOG_LEVEL", "warning"),
+        ],
+        "worker": [
+            PYTHON, "-m", "celery", "--workdir", str(REPO_DIR / "platform"),
+            "-A", "hangar.celery_app", "worker", "--loglevel", "INFO",
+            "--concurrency", os.environ.get("CELERY_CONCURRENCY", "2"),
+            "--hostname", f"hangar-worker-{os.getpid()}@%h",
+        ],
+        "beat": [
+            PYTHON, "-m", "celery", "--workdir", str(REPO_DIR / "platform"),
+            "-A", "hangar.celery_app", "beat", "--loglevel", "INFO",
+            "--schedule", str(var_dir / "celerybeat-schedule"),
+        ],
+    }  # fmt: skip
+
+
+def command_run() -> int:
+    services = _prepare_environment("hangar.settings")
+    group = ProcessGroup()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        group.stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    exit_code = 0
+    try:
+        _manage("migrate", "--no-input", "-v", "0")
+        _manage("collectstatic", "--no-input", "-v", "0")
+        host = os.environ.get("HOST", "127.0.0.1")
+        port = os.environ.get("PORT", "8000")
+        for name, command in _serve_commands(host, port).items():
+            group.start(name, command)
+        base = f"http://{host}:{port}"
+        print(f"\nHangar is running.\n  dashboard: {base}/\n  Parse API: {base}/parse\n"
+              f"  management API: {base}/api/v1/\nPress Ctrl-C to stop.\n", flush=True)  # fmt: skip
+        while not group.stopping:
+            exited = group.first_exited()
+            if exited:
+                print(f"{exited} exited; stopping Hangar", file=sys.stderr, flush=True)
+                exit_code = 1
+                break
+            time.sleep(0.2)
+    except subprocess.CalledProcessError as exc:
+        exit_code = exc.returncode or 1
+    finally:
+        group.stop()
+        services.stop()
+        print("Hangar stopped.", flush=True)
+    return exit_code
+
+
+def command_test(pytest_args: Sequence[str]) -> int:
+    services = _prepare_environment("hangar.settings_test")
+    try:
+        completed = subprocess.run([PYTHON, "-m", "pytest", *pytest_args], cwd=REPO_DIR)
+        return completed.returncode
+    finally:
+        services.stop()
+
+
+def command_migrate() -> int:
+    services = _prepare_environment("hangar.settings")
+    try:
+        _manage("migrate", "--no-input")
+        return 0
+    finally:
+        services.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hangar.launcher")
+    parser.add_argument("command", choices=["run", "test", "migrate"])
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return command_run()
+    if args.command == "migrate":
+        return command_migrate()
+    rest = [a for a in args.rest if a != "--"]
+    return command_test(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

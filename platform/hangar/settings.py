@@ -1,0 +1,237 @@
+"""Hangar's one settings module: every value comes from the environment.
+
+docs/configuration.md lists each variable. With nothing set, Hangar runs in
+development mode with embedded PostgreSQL/Redis (started by the launcher), a
+generated secret key kept under var/, files under var/files and mail written to
+var/mail. ``HANGAR_ENV=production`` refuses to start on any of those defaults.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from hangar.envconfig import (
+    ConfigurationError,
+    database_settings_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+)
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+VAR_DIR = Path(env_str("HANGAR_VAR_DIR") or REPO_DIR / "var").resolve()
+
+HANGAR_ENV = env_str("HANGAR_ENV", "development") or "development"
+if HANGAR_ENV not in {"development", "test", "production"}:
+    raise ConfigurationError("HANGAR_ENV must be development, test or production")
+PRODUCTION = HANGAR_ENV == "production"
+
+
+def _generated_secret(name: str, env_name: str) -> str:
+    """Return a secret from the environment, or one generated once and kept in var/."""
+    value = env_str(env_name)
+    if value:
+        return value
+    if PRODUCTION:
+        raise ConfigurationError(f"{env_name} must be set in production")
+    path = VAR_DIR / name
+    if path.exists():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(value)
+    return value
+
+
+SECRET_KEY = _generated_secret("secret_key", "SECRET_KEY")
+# Keys that encrypt app keys at rest. The first encrypts; all of them decrypt, so an
+# operator can rotate by prepending a new key (see docs/configuration.md).
+HANGAR_ENCRYPTION_KEYS = env_list("HANGAR_ENCRYPTION_KEYS", []) or [
+    _generated_secret("encryption_key", "HANGAR_ENCRYPTION_KEY")
+]
+DEBUG = env_bool("DEBUG", default=not PRODUCTION and HANGAR_ENV != "test")
+
+HOST = env_str("HOST", "127.0.0.1") or "127.0.0.1"
+PORT = env_int("PORT", 8000)
+HANGAR_PUBLIC_URL = (
+    env_str("HANGAR_PUBLIC_URL") or f"http://{'127.0.0.1' if HOST in {'0.0.0.0', '::'} else HOST}:{PORT}"
+).rstrip("/")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["*"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [HANGAR_PUBLIC_URL])
+
+_database_url = env_str("DATABASE_URL")
+if _database_url is None:
+    if PRODUCTION:
+        raise ConfigurationError("DATABASE_URL must be set in production")
+    # `make run` and `make test` set DATABASE_URL (embedded server or the machine's);
+    # this default only serves tools run by hand against a local PostgreSQL.
+    _database_url = "postgresql://postgres@127.0.0.1:5432/hangar"
+DATABASES = {"default": database_settings_from_url(_database_url)}
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The data plane's async psycopg pool (hangar.db_pool), per server process.
+HANGAR_DB_POOL_MIN = env_int("HANGAR_DB_POOL_MIN", 2)
+HANGAR_DB_POOL_MAX = env_int("HANGAR_DB_POOL_MAX", 10)
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL is None:
+    if PRODUCTION:
+        raise ConfigurationError("REDIS_URL must be set in production")
+    REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _celery_broker_url(redis_url: str) -> str:
+    # kombu spells a Unix-socket Redis as redis+socket:///path.
+    parts = urlsplit(redis_url)
+    if parts.scheme == "unix":
+        return f"redis+socket://{parts.path}" + (f"?{parts.query}" if parts.query else "")
+    return redis_url
+
+
+if PRODUCTION:
+    if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
+        raise ConfigurationError("ALLOWED_HOSTS must name the served hosts in production")
+    if env_str("SECRET_KEY") is None:
+        raise ConfigurationError("SECRET_KEY must be set in production")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_htmx",
+    "tenants",
+    "hangar.datastore",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "hangar.urls"
+ASGI_APPLICATION = "hangar.asgi.application"
+AUTH_USER_MODEL = "tenants.Developer"
+LOGIN_URL = "dashboard:login"
+LOGIN_REDIRECT_URL = "dashboard:home"
+LOGOUT_REDIRECT_URL = "dashboard:login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+# htmx comes from the npm registry at install time (Makefile `assets`), not the repo.
+STATICFILES_DIRS = [p for p in [REPO_DIR / "node_modules" / "htmx.org" / "dist"] if p.exists()]
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "hangar",
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_HTTPONLY = True
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or _celery_broker_url(REDIS_URL)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+EMAIL_HOST = env_str("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 25)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "") or ""
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "") or ""
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Hangar <no-reply@localhost>")
+
+HANGAR_FILES_DIR = VAR_DIR / "files"
+HANGAR_PARSE_MOUNT = "/parse"
+HANGAR_MAX_REQUEST_BYTES = env_int("HANGAR_MAX_REQUEST_BYTES", 20 * 1024 * 1024)
+HANGAR_APP_CACHE_SECONDS = env_int("HANGAR_APP_CACHE_SECONDS", 300)
+HANGAR_DEFAULT_PLAN_RPS = env_int("HANGAR_DEFAULT_PLAN_RPS", 1000)
+HANGAR_INVITATION_DAYS = env_int("HANGAR_INVITATION_DAYS", 7)
+HANGAR_SERVER_VERSION = "0.1.0"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenants.authentication.PersonalAccessTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_THROTTLE_RATES": {},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Hangar management API",
+    "DESCRIPTION": "Organizations, members, apps, keys and the audit log of a Hangar deployment.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

@@ -1,0 +1,16 @@
+"""The test suite's small override of hangar.settings."""
+
+import os
+
+os.environ.setdefault("HANGAR_ENV", "test")
+
+from hangar.settings import *  # noqa: E402,F403
+from hangar.settings import VAR_DIR  # noqa: E402
+
+# Fast hashing keeps the suite quick; production keeps Django's PBKDF2 default.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+HANGAR_FILES_DIR = VAR_DIR / "test-files"
+CACHES = {**CACHES, "default": {**CACHES["default"], "KEY_PREFIX": "hangar-test"}}  # noqa: F405

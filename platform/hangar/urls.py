@@ -1,0 +1,16 @@
+"""Control-plane URLs: the dashboard, the management API and its OpenAPI document.
+
+The Parse data plane (/parse) is not here: hangar.asgi hands it to the gateway
+before Django sees the request.
+"""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+urlpatterns = [
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/", include("tenants.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("dashboard.urls")),
+]

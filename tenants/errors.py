@@ -1,0 +1,50 @@
+"""Typed errors of the tenants domain; api.py and the dashboard map them to responses."""
+
+from __future__ import annotations
+
+
+class TenantsError(Exception):
+    """Base class: ``code`` is stable and machine-readable, the message is for people."""
+
+    code = "tenants_error"
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationFailedError(TenantsError):
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None, messages: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.messages = messages or [message]
+
+
+class EmailTakenError(TenantsError):
+    code = "email_taken"
+    status = 409
+
+
+class NotFoundError(TenantsError):
+    """The object does not exist or the caller may not know it does."""
+
+    code = "not_found"
+    status = 404
+
+
+class PermissionDeniedError(TenantsError):
+    code = "permission_denied"
+    status = 403
+
+
+class PlanLimitError(TenantsError):
+    code = "plan_limit"
+    status = 403
+
+
+class InvitationInvalidError(TenantsError):
+    code = "invitation_invalid"
+    status = 400

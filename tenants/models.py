@@ -1,0 +1,169 @@
+"""Developer accounts, organizations, members, apps, keys, plans and the audit log."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from tenants.roles import ROLE_CHOICES, Role
+
+
+class DeveloperManager(BaseUserManager["Developer"]):
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> Developer:
+        developer = self.model(email=self.normalize_email(email), **extra)
+        developer.set_password(password)
+        developer.save(using=self._db)
+        return developer
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> Developer:
+        return self.create_user(email, password, is_staff=True, is_superuser=True, **extra)
+
+
+class Developer(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in to the dashboard; identified by email (unique, case-insensitively)."""
+
+    email = models.EmailField(max_length=254, unique=True)
+    name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = DeveloperManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="tenants_developer_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class PersonalAccessToken(models.Model):
+    """A bearer token for the CLI and the management API; only its SHA-256 digest is stored."""
+
+    developer = models.ForeignKey(Developer, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class Plan(models.Model):
+    """Limits that apply to every app of an organization on this plan."""
+
+    name = models.CharField(max_length=50, unique=True)
+    requests_per_second = models.PositiveIntegerField(help_text="Per app; 0 means unlimited.")
+    max_apps = models.PositiveIntegerField(default=0, help_text="Per organization; 0 means unlimited.")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=120, unique=True)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    developer = models.ForeignKey(Developer, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=ROLE_CHOICES, default=Role.DEVELOPER.value)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "developer"], name="tenants_membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.developer} in {self.organization} as {self.role}"
+
+
+class Invitation(models.Model):
+    """An emailed, expiring, single-use invitation; only the token's digest is stored."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=20, choices=ROLE_CHOICES, default=Role.DEVELOPER.value)
+    digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(Developer, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class App(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        DELETING = "deleting"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="apps")
+    name = models.CharField(max_length=100)
+    application_id = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    rate_limit_rps = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Overrides the plan's requests per second; 0 means unlimited."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(Developer, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AppKey(models.Model):
+    """One Parse key of an app, encrypted at rest (hangar.secretbox); never stored in plain text."""
+
+    class Kind(models.TextChoices):
+        CLIENT = "client", "Client key"
+        JAVASCRIPT = "javascript", "JavaScript key"
+        REST = "rest", "REST API key"
+        DOTNET = "dotnet", ".NET key"
+        MASTER = "master", "Master key"
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="keys")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    ciphertext = models.TextField()
+    rotated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "kind"], name="tenants_appkey_unique_kind")]
+
+
+class AuditEvent(models.Model):
+    """Who did what, when. Keeps its own copies of names so it outlives what it describes."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.SET_NULL, null=True, related_name="audit_events"
+    )
+    actor = models.ForeignKey(Developer, on_delete=models.SET_NULL, null=True, related_name="+")
+    actor_email = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=32)
+    target_id = models.CharField(max_length=64)
+    target_name = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"])]

@@ -1,0 +1,61 @@
+"""Organization roles and what each may do.
+
+The table is the single source of truth: services check it, the dashboard hides what
+a role cannot do, and docs/tenants.md reproduces it. A role may do everything the
+roles below it may do.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    DEVELOPER = "developer"
+    ADMIN = "admin"
+    OWNER = "owner"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+_RANKS = {Role.VIEWER: 0, Role.DEVELOPER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+ROLE_CHOICES = [(role.value, role.value.title()) for role in Role]
+
+
+class Permission(StrEnum):
+    VIEW_ORG = "view_org"  # see the organization, its apps, members and public keys
+    VIEW_AUDIT_LOG = "view_audit_log"
+    CREATE_APP = "create_app"
+    RENAME_APP = "rename_app"
+    VIEW_MASTER_KEY = "view_master_key"
+    ROTATE_KEY = "rotate_key"
+    DELETE_APP = "delete_app"
+    MANAGE_MEMBERS = "manage_members"  # invite, change roles below owner, remove non-owners
+    MANAGE_OWNERS = "manage_owners"  # grant or take the owner role, remove an owner
+    RENAME_ORG = "rename_org"
+    DELETE_ORG = "delete_org"
+
+
+MINIMUM_ROLE: dict[Permission, Role] = {
+    Permission.VIEW_ORG: Role.VIEWER,
+    Permission.VIEW_AUDIT_LOG: Role.VIEWER,
+    Permission.CREATE_APP: Role.DEVELOPER,
+    Permission.RENAME_APP: Role.DEVELOPER,
+    Permission.VIEW_MASTER_KEY: Role.ADMIN,
+    Permission.ROTATE_KEY: Role.ADMIN,
+    Permission.DELETE_APP: Role.ADMIN,
+    Permission.MANAGE_MEMBERS: Role.ADMIN,
+    Permission.RENAME_ORG: Role.ADMIN,
+    Permission.MANAGE_OWNERS: Role.OWNER,
+    Permission.DELETE_ORG: Role.OWNER,
+}
+
+
+def role_allows(role: Role | str, permission: Permission) -> bool:
+    return Role(role).at_least(MINIMUM_ROLE[permission])

@@ -1,0 +1,35 @@
+"""Writes of the tenants domain, one module per entity group.
+
+Every service takes keyword-only arguments, the acting developer and the tenant
+explicitly, checks the actor's role, writes in one transaction and records an audit
+event; side effects (emails, cache invalidation, tasks) run after commit.
+"""
+
+from tenants.services.accounts import access_token_create, access_token_revoke, developer_sign_up
+from tenants.services.apps import app_create, app_delete, app_key_rotate, app_purge, app_rename
+from tenants.services.members import (
+    invitation_accept,
+    invitation_create,
+    invitation_revoke,
+    membership_change_role,
+    membership_remove,
+)
+from tenants.services.organizations import organization_create, organization_rename
+
+__all__ = [
+    "access_token_create",
+    "access_token_revoke",
+    "app_create",
+    "app_delete",
+    "app_key_rotate",
+    "app_purge",
+    "app_rename",
+    "developer_sign_up",
+    "invitation_accept",
+    "invitation_create",
+    "invitation_revoke",
+    "membership_change_role",
+    "membership_remove",
+    "organization_create",
+    "organization_rename",
+]

@@ -1,0 +1,88 @@
+"""Developer accounts and personal access tokens."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hangar.secretbox import token_digest
+from tenants.audit import audit_record
+from tenants.errors import EmailTakenError, NotFoundError, ValidationFailedError
+from tenants.models import Developer, PersonalAccessToken
+from tenants.services.organizations import organization_create
+
+ACCESS_TOKEN_PREFIX = "hgr_"
+
+
+def normalized_email(email: str) -> str:
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ValidationFailedError("Enter a valid email address.", field="email") from exc
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def developer_sign_up(*, email: str, password: str, name: str = "") -> Developer:
+    """Create a developer account and its personal organization (owned by it)."""
+    email = normalized_email(email)
+    if Developer.objects.filter(email__iexact=email).exists():
+        raise EmailTakenError("An account with this email already exists.")
+    candidate = Developer(email=email, name=name.strip())
+    try:
+        validate_password(password, user=candidate)
+    except ValidationError as exc:
+        raise ValidationFailedError(" ".join(exc.messages), field="password", messages=list(exc.messages)) from exc
+    try:
+        with transaction.atomic():
+            developer = Developer.objects.create_user(email=email, password=password, name=name.strip())
+            audit_record(
+                actor=developer, organization=None, action="developer.sign_up",
+                target_type="developer", target_id=developer.pk, target_name=email,
+            )  # fmt: skip
+            personal_name = f"{name.strip() or email.split('@')[0]}'s organization"
+            organization_create(actor=developer, name=personal_name)
+    except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
+        raise EmailTakenError("An account with this email already exists.") from exc
+    return developer
+
+
+def access_token_create(
+    *, developer: Developer, name: str, expires_in_days: int | None = None
+) -> tuple[PersonalAccessToken, str]:
+    """Create a personal access token; the plain token is returned once and never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailedError("Give the token a name.", field="name")
+    if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
+        raise ValidationFailedError("Expiry must be between 1 and 3650 days.", field="expires_in_days")
+    plain = ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
+    with transaction.atomic():
+        token = PersonalAccessToken.objects.create(
+            developer=developer, name=name, prefix=plain[:12], digest=token_digest(plain), expires_at=expires_at
+        )
+        audit_record(
+            actor=developer, organization=None, action="access_token.create",
+            target_type="access_token", target_id=token.pk, target_name=name,
+        )  # fmt: skip
+    return token, plain
+
+
+def access_token_revoke(*, developer: Developer, token_id: int) -> None:
+    with transaction.atomic():
+        token = PersonalAccessToken.objects.filter(developer=developer, pk=token_id).first()
+        if token is None:
+            raise NotFoundError("Token not found.")
+        audit_record(
+            actor=developer, organization=None, action="access_token.revoke",
+            target_type="access_token", target_id=token.pk, target_name=token.name,
+        )  # fmt: skip
+        token.delete()

@@ -1,0 +1,136 @@
+"""Apps: creation with provisioning, renaming, key rotation, deletion."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import string
+import time
+
+from django.db import transaction
+from django.utils import timezone
+
+from hangar.datastore.services import app_storage_provision, app_storage_remove
+from hangar.invalidation import publish_app_changed
+from hangar.secretbox import encrypt_secret
+from tenants.audit import audit_record
+from tenants.errors import NotFoundError, PlanLimitError, ValidationFailedError
+from tenants.models import App, AppKey, Developer, Organization
+from tenants.roles import Permission
+from tenants.services.access import membership_require
+from tenants.services.organizations import _clean_name
+
+log = logging.getLogger(__name__)
+
+_KEY_ALPHABET = string.ascii_letters + string.digits
+KEY_LENGTH = 40
+
+
+def generate_key() -> str:
+    """A 40-character alphanumeric key (~238 bits), the shape Parse hosts hand out."""
+    return "".join(secrets.choice(_KEY_ALPHABET) for _ in range(KEY_LENGTH))
+
+
+def app_create(*, actor: Developer, organization: Organization, name: str) -> tuple[App, dict[str, str]]:
+    """Create and provision an app; returns it with its plain keys (application id included)."""
+    name = _clean_name(name, what="App")
+    started = time.perf_counter()
+    with transaction.atomic():
+        membership_require(actor=actor, organization=organization, permission=Permission.CREATE_APP)
+        plan = organization.plan
+        if plan and plan.max_apps and organization.apps.count() >= plan.max_apps:
+            raise PlanLimitError(f"The {plan.name} plan allows {plan.max_apps} apps per organization.")
+        app = App.objects.create(organization=organization, name=name, application_id=generate_key(), created_by=actor)
+        keys = {kind: generate_key() for kind in AppKey.Kind.values}
+        AppKey.objects.bulk_create(
+            AppKey(app=app, kind=kind, ciphertext=encrypt_secret(value)) for kind, value in keys.items()
+        )
+        app_storage_provision(app_pk=app.pk)
+        audit_record(
+            actor=actor, organization=organization, action="app.create",
+            target_type="app", target_id=app.application_id, target_name=name,
+        )  # fmt: skip
+    log.info("provisioned app %s in %.1f ms", app.pk, (time.perf_counter() - started) * 1000)
+    return app, {"application_id": app.application_id, **keys}
+
+
+def _active_app(organization: Organization, app_pk: int) -> App:
+    app = App.objects.select_for_update().filter(organization=organization, pk=app_pk, status=App.Status.ACTIVE).first()
+    if app is None:
+        raise NotFoundError("App not found.")
+    return app
+
+
+def app_rename(*, actor: Developer, organization: Organization, app_pk: int, name: str) -> App:
+    name = _clean_name(name, what="App")
+    with transaction.atomic():
+        membership_require(actor=actor, organization=organization, permission=Permission.RENAME_APP)
+        app = _active_app(organization, app_pk)
+        old_name, app.name = app.name, name
+        app.save(update_fields=["name"])
+        audit_record(
+            actor=actor, organization=organization, action="app.rename", target_type="app",
+            target_id=app.application_id, target_name=name, details={"from": old_name, "to": name},
+        )  # fmt: skip
+    return app
+
+
+def app_key_rotate(*, actor: Developer, organization: Organization, app_pk: int, kind: str) -> str:
+    """Replace one key; the old one stops working in every process as soon as this commits."""
+    if kind not in AppKey.Kind.values:
+        raise ValidationFailedError(f"Unknown key kind {kind!r}.", field="kind")
+    new_value = generate_key()
+    with transaction.atomic():
+        membership_require(actor=actor, organization=organization, permission=Permission.ROTATE_KEY)
+        app = _active_app(organization, app_pk)
+        AppKey.objects.update_or_create(
+            app=app, kind=kind, defaults={"ciphertext": encrypt_secret(new_value), "rotated_at": timezone.now()}
+        )
+        audit_record(
+            actor=actor, organization=organization, action="app.key_rotate", target_type="app",
+            target_id=app.application_id, target_name=app.name, details={"kind": kind},
+        )  # fmt: skip
+        application_id = app.application_id
+        transaction.on_commit(lambda: publish_app_changed(application_id))
+    return new_value
+
+
+def app_delete(*, actor: Developer, organization: Organization, app_pk: int, confirm_name: str) -> None:
+    """Irreversibly delete an app: it stops answering now, its data goes in a Celery task."""
+    from tenants.tasks import purge_app  # the task module imports this one
+
+    with transaction.atomic():
+        membership_require(actor=actor, organization=organization, permission=Permission.DELETE_APP)
+        app = _active_app(organization, app_pk)
+        if confirm_name != app.name:
+            raise ValidationFailedError("Type the app's name exactly to confirm deletion.", field="confirm_name")
+        app.status = App.Status.DELETING
+        app.save(update_fields=["status"])
+        audit_record(
+            actor=actor, organization=organization, action="app.delete", target_type="app",
+            target_id=app.application_id, target_name=app.name,
+        )  # fmt: skip
+        application_id, pk = app.application_id, app.pk
+        transaction.on_commit(lambda: publish_app_changed(application_id))
+        transaction.on_commit(lambda: purge_app.delay(app_pk=pk))
+
+
+def app_purge(*, app_pk: int) -> bool:
+    """Remove everything an app owns. Idempotent: a second run finds nothing and does nothing."""
+    from hangar.app_files import app_files_remove
+
+    with transaction.atomic():
+        app = App.objects.select_for_update().filter(pk=app_pk).first()
+        if app is None:
+            return False
+        if app.status != App.Status.DELETING:
+            raise ValidationFailedError("Only an app marked for deletion can be purged.")
+        app_storage_remove(app_pk=app.pk)
+        organization, application_id, name = app.organization, app.application_id, app.name
+        app.delete()  # cascades to keys and any remaining app-owned rows
+        audit_record(
+            actor=None, organization=organization, action="app.purge", target_type="app",
+            target_id=application_id, target_name=name,
+        )  # fmt: skip
+    app_files_remove(app_pk=app_pk)
+    return True

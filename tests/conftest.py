@@ -1,0 +1,152 @@
+"""Shared fixtures: two tenants with an app each, HTTP clients, and one live server per session."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+
+from tenants.models import App, Developer, Organization
+from tenants.services import app_create, developer_sign_up
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+PASSWORD = "a-long-test-passphrase-42"
+
+
+@dataclass
+class Tenant:
+    """A developer who owns an organization with one provisioned app."""
+
+    developer: Developer
+    organization: Organization
+    app: App
+    keys: dict[str, str]
+
+    @property
+    def application_id(self) -> str:
+        return self.keys["application_id"]
+
+    def parse_headers(self, key: str = "rest") -> dict[str, str]:
+        header = {
+            "rest": "X-Parse-REST-API-Key", "client": "X-Parse-Client-Key", "javascript": "X-Parse-Javascript-Key",
+            "dotnet": "X-Parse-Windows-Key", "master": "X-Parse-Master-Key",
+        }[key]  # fmt: skip
+        return {"X-Parse-Application-Id": self.application_id, header: self.keys[key]}
+
+
+def make_tenant(label: str) -> Tenant:
+    developer = developer_sign_up(email=f"{label}@example.com", password=PASSWORD, name=label.title())
+    organization = Organization.objects.get(memberships__developer=developer)
+    app, keys = app_create(actor=developer, organization=organization, name=f"{label}-app")
+    return Tenant(developer=developer, organization=organization, app=app, keys=keys)
+
+
+@pytest.fixture
+def tenant_a(db: None) -> Tenant:
+    return make_tenant("alice")
+
+
+@pytest.fixture
+def tenant_b(db: None) -> Tenant:
+    return make_tenant("bob")
+
+
+@pytest.fixture
+async def parse_client() -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client bound in-process to Hangar's ASGI application (gateway + Django)."""
+    from hangar.asgi import application
+
+    transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup: None, django_db_blocker: object) -> Iterator[LiveServer]:
+    """One uvicorn process for the whole session, serving the test database.
+
+    Tests that use it must commit their data (``transactional_db``) for the server to see it.
+    """
+    port = _free_port()
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hangar.settings_test",
+        "PYTHONPATH": os.pathsep.join([str(REPO_DIR / "platform"), str(REPO_DIR)]),
+        "DATABASE_URL": _database_url(db),
+        "HANGAR_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    log_path = Path(settings.VAR_DIR) / "live-server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "hangar.asgi:application", "--app-dir", str(REPO_DIR / "platform"),
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_DIR,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/parse/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"live server did not start; see {log_path}:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield LiveServer(url=url, process=process)
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def _database_url(db: dict[str, object]) -> str:
+    from urllib.parse import quote, urlencode
+
+    user = quote(str(db.get("USER") or ""))
+    password = quote(str(db.get("PASSWORD") or ""))
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = str(db.get("HOST") or "")
+    query: dict[str, str] = {}
+    if host.startswith("/"):
+        query["host"] = host
+        host = ""
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    suffix = f"?{urlencode(query)}" if query else ""
+    return f"postgresql://{credentials}{host}{port}/{db['NAME']}{suffix}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _close_data_plane_connections(django_db_setup: None) -> AsyncIterator[None]:
+    """Close the gateway's pool before pytest-django drops the test database."""
+    yield
+    from hangar.db_pool import close_pool
+    from hangar.redis_async import close_redis
+
+    await close_pool()
+    await close_redis()
