@@ -117,6 +117,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -164,6 +165,17 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 # htmx comes from the npm registry at install time (Makefile `assets`), not the repo.
 STATICFILES_DIRS = [p for p in [REPO_DIR / "node_modules" / "htmx.org" / "dist"] if p.exists()]
+# Uvicorn serves the dashboard's assets through WhiteNoise; outside production it reads
+# them straight from the apps and node_modules, so no collectstatic is needed.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 CACHES = {
     "default": {
