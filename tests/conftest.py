@@ -82,6 +82,15 @@ class LiveServer:
     process: subprocess.Popen[bytes]
 
 
+@pytest.fixture(autouse=True)
+def _live_server_helper(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Replace pytest-django's helper of the same name: ours serves a separate process,
+    so a test that uses it only needs committed data (transactional_db)."""
+    if "live_server" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+    yield
+
+
 @pytest.fixture(scope="session")
 def live_server(django_db_setup: None, django_db_blocker: object) -> Iterator[LiveServer]:
     """One uvicorn process for the whole session, serving the test database.
@@ -148,5 +157,10 @@ async def _close_data_plane_connections(django_db_setup: None) -> AsyncIterator[
     from hangar.db_pool import close_pool
     from hangar.redis_async import close_redis
 
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
     await close_pool()
     await close_redis()
+    # Async ORM calls ran in asgiref's worker thread, which holds its own connection.
+    await sync_to_async(connections.close_all)()

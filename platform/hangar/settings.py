@@ -168,6 +168,8 @@ STATICFILES_DIRS = [p for p in [REPO_DIR / "node_modules" / "htmx.org" / "dist"]
 # Uvicorn serves the dashboard's assets through WhiteNoise; outside production it reads
 # them straight from the apps and node_modules, so no collectstatic is needed.
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -230,6 +232,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_THROTTLE_RATES": {},
+    "EXCEPTION_HANDLER": "tenants.api_errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hangar management API",

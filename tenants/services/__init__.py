@@ -14,6 +14,7 @@ from tenants.services.members import (
     membership_change_role,
     membership_remove,
 )
+from tenants.services.operators import operator_app_create
 from tenants.services.organizations import organization_create, organization_rename
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "invitation_revoke",
     "membership_change_role",
     "membership_remove",
+    "operator_app_create",
     "organization_create",
     "organization_rename",
 ]

@@ -1,0 +1,104 @@
+"""App provisioning, the operator command, and complete deletion."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from hangar.app_files import app_files_dir
+from hangar.datastore.models import SchemaClass
+from hangar.datastore.partitions import partitions_list
+from tenants.models import App, AppKey, AuditEvent
+from tenants.services import app_delete, app_purge
+from tests.conftest import Tenant
+
+pytestmark = pytest.mark.django_db
+
+
+def test_new_app_is_provisioned_with_partitions_and_system_classes(tenant_a: Tenant):
+    assert partitions_list(app_pk=tenant_a.app.pk) == [
+        f"datastore_object_app{tenant_a.app.pk}",
+        f"datastore_relation_app{tenant_a.app.pk}",
+    ]
+    classes = set(SchemaClass.objects.filter(app=tenant_a.app).values_list("class_name", flat=True))
+    assert classes == {"_User", "_Role", "_Session", "_Installation"}
+    user_fields = SchemaClass.objects.get(app=tenant_a.app, class_name="_User").fields
+    assert user_fields["username"] == {"type": "String"}
+    assert user_fields["ACL"] == {"type": "ACL"}
+
+
+def test_partition_holds_only_its_apps_rows(tenant_a: Tenant, tenant_b: Tenant):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO datastore_object (app_id, class_name, object_id, data) VALUES (%s, 'Thing', 'abc', '{}')",
+            [tenant_a.app.pk],
+        )
+        cursor.execute(f"SELECT count(*) FROM datastore_object_app{tenant_b.app.pk}")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute(f"SELECT count(*) FROM datastore_object_app{tenant_a.app.pk}")
+        assert cursor.fetchone()[0] == 1
+
+
+def test_keys_are_encrypted_at_rest(tenant_a: Tenant):
+    stored = " ".join(AppKey.objects.filter(app=tenant_a.app).values_list("ciphertext", flat=True))
+    for kind in ("client", "javascript", "rest", "dotnet", "master"):
+        assert tenant_a.keys[kind] not in stored
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT string_agg(t::text, ' ') FROM tenants_appkey t")
+        dump = cursor.fetchone()[0]
+    assert tenant_a.keys["master"] not in dump
+
+
+def test_deleting_an_app_removes_everything_it_owns(tenant_a: Tenant, tenant_b: Tenant, django_capture_on_commit_callbacks):
+    app = tenant_a.app
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO datastore_object (app_id, class_name, object_id, data) VALUES (%s, 'Thing', 'abc', '{}')",
+            [app.pk],
+        )
+    files = app_files_dir(app_pk=app.pk)
+    files.mkdir(parents=True, exist_ok=True)
+    (files / "photo.jpg").write_bytes(b"jpeg")
+    with django_capture_on_commit_callbacks(execute=True):
+        app_delete(actor=tenant_a.developer, organization=tenant_a.organization, app_pk=app.pk, confirm_name=app.name)
+    assert not App.objects.filter(pk=app.pk).exists()
+    assert not AppKey.objects.filter(app_id=app.pk).exists()
+    assert not SchemaClass.objects.filter(app_id=app.pk).exists()
+    assert partitions_list(app_pk=app.pk) == []
+    assert not files.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM datastore_object WHERE app_id = %s", [app.pk])
+        assert cursor.fetchone()[0] == 0
+    actions = set(AuditEvent.objects.filter(target_id=tenant_a.application_id).values_list("action", flat=True))
+    assert {"app.create", "app.delete", "app.purge"} <= actions
+    # The other tenant's app is untouched, and purging again is a no-op.
+    assert partitions_list(app_pk=tenant_b.app.pk)
+    assert app_purge(app_pk=app.pk) is False
+
+
+def test_app_delete_needs_the_exact_name(tenant_a: Tenant):
+    from tenants.errors import ValidationFailedError
+
+    with pytest.raises(ValidationFailedError):
+        app_delete(actor=tenant_a.developer, organization=tenant_a.organization, app_pk=tenant_a.app.pk, confirm_name="x")
+    assert App.objects.get(pk=tenant_a.app.pk).status == App.Status.ACTIVE
+
+
+def test_app_create_command_prints_keys_as_json():
+    out = io.StringIO()
+    call_command("app_create", "--org", "Acme", "--name", "Shop", "--owner", "ops@acme.test", "--json", stdout=out)
+    result = json.loads(out.getvalue())
+    app = App.objects.get(application_id=result["application_id"])
+    assert app.name == "Shop"
+    assert app.organization.name == "Acme"
+    assert set(result["keys"]) == {"client", "javascript", "rest", "dotnet", "master"}
+    assert partitions_list(app_pk=app.pk)
+    # A second app for the same owner and org name lands in the same organization.
+    out2 = io.StringIO()
+    call_command("app_create", "--org", "Acme", "--name", "Blog", "--owner", "OPS@acme.test", "--json", stdout=out2)
+    second = App.objects.get(application_id=json.loads(out2.getvalue())["application_id"])
+    assert second.organization_id == app.organization_id
