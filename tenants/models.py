@@ -17,6 +17,10 @@ class DeveloperManager(BaseUserManager["Developer"]):
         developer.save(using=self._db)
         return developer
 
+    def get_by_natural_key(self, username: str | None) -> Developer:
+        # Emails are unique case-insensitively, so sign-in matches them that way too.
+        return self.get(email__iexact=username)
+
     def create_superuser(self, email: str, password: str | None = None, **extra: object) -> Developer:
         return self.create_user(email, password, is_staff=True, is_superuser=True, **extra)
 

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from hangar.secretbox import decrypt_secret
+from hangar.secretbox import decrypt_secret, token_digest
 from tenants.errors import NotFoundError
-from tenants.models import App, AppKey, AuditEvent, Developer, Invitation, Membership, Organization
+from tenants.models import (
+    App,
+    AppKey,
+    AuditEvent,
+    Developer,
+    Invitation,
+    Membership,
+    Organization,
+    PersonalAccessToken,
+)
 from tenants.roles import Permission, Role, role_allows
 from tenants.services.access import membership_require
 
 
 def organization_list(*, developer: Developer) -> QuerySet[Organization]:
-    return Organization.objects.filter(memberships__developer=developer).order_by("name", "pk")
+    return (
+        Organization.objects.filter(memberships__developer=developer).select_related("plan").order_by("name", "pk")
+    )
 
 
 def organization_get(*, developer: Developer, organization_id: int | str) -> Organization:
@@ -78,3 +92,117 @@ def invitation_list(*, developer: Developer, organization: Organization) -> Quer
 def audit_event_list(*, developer: Developer, organization: Organization) -> QuerySet[AuditEvent]:
     membership_require(actor=developer, organization=organization, permission=Permission.VIEW_AUDIT_LOG)
     return AuditEvent.objects.filter(organization=organization).order_by("-created_at", "-id")
+
+
+def access_token_list(*, developer: Developer) -> QuerySet[PersonalAccessToken]:
+    """The developer's own access tokens, newest first (expired ones included, so they can be cleaned up)."""
+    return PersonalAccessToken.objects.filter(developer=developer).order_by("-created_at", "-pk")
+
+
+# Views resolve the organization (or app) once, at the edge, and then make one call;
+# these selectors give them the member's view in one read.
+
+
+def _pk(value: int | str, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise NotFoundError(f"{what} not found.") from exc
+
+
+@dataclass(frozen=True)
+class OrganizationAccess:
+    """An organization as one of its members sees it: the organization, the member's role and membership."""
+
+    organization: Organization
+    role: Role
+    membership_id: int
+
+
+@dataclass(frozen=True)
+class AppAccess:
+    """An active app as one member of its organization sees it."""
+
+    organization: Organization
+    role: Role
+    app: App
+
+
+@dataclass(frozen=True)
+class OrganizationOverview:
+    organization: Organization
+    role: Role
+    apps: list[App]
+
+
+@dataclass(frozen=True)
+class MemberRoster:
+    memberships: list[Membership]
+    invitations: list[Invitation]
+
+
+def organization_access_get(*, developer: Developer, organization_id: int | str) -> OrganizationAccess:
+    """The organization and the developer's role in it; NotFoundError for a non-member."""
+    membership = (
+        Membership.objects.select_related("organization__plan")
+        .filter(developer=developer, organization_id=_pk(organization_id, "Organization"))
+        .first()
+    )
+    if membership is None:
+        raise NotFoundError("Organization not found.")
+    return OrganizationAccess(
+        organization=membership.organization, role=Role(membership.role), membership_id=membership.pk
+    )
+
+
+def app_access_get(*, developer: Developer, organization_id: int | str, app_pk: int | str) -> AppAccess:
+    """An active app of an organization the developer belongs to; NotFoundError otherwise."""
+    access = organization_access_get(developer=developer, organization_id=organization_id)
+    app = access.organization.apps.filter(pk=_pk(app_pk, "App"), status=App.Status.ACTIVE).first()
+    if app is None:
+        raise NotFoundError("App not found.")
+    return AppAccess(organization=access.organization, role=access.role, app=app)
+
+
+def organization_overview_list(*, developer: Developer) -> list[OrganizationOverview]:
+    """Every organization of the developer with their role and its active apps, by name."""
+    active_apps = App.objects.filter(status=App.Status.ACTIVE).order_by("name", "pk")
+    memberships = (
+        Membership.objects.filter(developer=developer)
+        .select_related("organization")
+        .prefetch_related(Prefetch("organization__apps", queryset=active_apps, to_attr="active_apps"))
+        .order_by("organization__name", "organization__pk")
+    )
+    return [
+        OrganizationOverview(organization=m.organization, role=Role(m.role), apps=m.organization.active_apps)  # type: ignore[attr-defined]
+        for m in memberships
+    ]
+
+
+def member_roster_get(*, developer: Developer, organization: Organization) -> MemberRoster:
+    """The organization's members and its open invitations."""
+    return MemberRoster(
+        memberships=list(membership_list(developer=developer, organization=organization)),
+        invitations=list(invitation_list(developer=developer, organization=organization).select_related("invited_by")),
+    )
+
+
+def invitation_get(*, token: str) -> Invitation:
+    """The open invitation a token stands for (whoever holds the emailed link may see it)."""
+    invitation = (
+        Invitation.objects.select_related("organization", "invited_by").filter(digest=token_digest(token)).first()
+    )
+    if invitation is None or not invitation.is_open():
+        raise NotFoundError("This invitation link is invalid, expired or already used.")
+    return invitation
+
+
+def app_keys_visible_to(
+    *, developer: Developer, organization: Organization, keys: Mapping[str, str]
+) -> dict[str, str | None]:
+    """Plain keys (as app_create returns them) with the master key blanked unless the developer's role may see it."""
+    role = membership_role(developer=developer, organization=organization)
+    visible: dict[str, str | None] = dict(keys)
+    if not role_allows(role, Permission.VIEW_MASTER_KEY):
+        visible[AppKey.Kind.MASTER.value] = None
+    return visible

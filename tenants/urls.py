@@ -1,4 +1,38 @@
+"""The management API, included at /api/v1/."""
+
 from django.urls import path
 
+from tenants.api.accounts import AccessTokenExchangeApi, AccessTokenListCreateApi, AccessTokenRevokeApi, MeApi
+from tenants.api.apps import AppDetailApi, AppKeyListApi, AppKeyRotateApi, AppListCreateApi
+from tenants.api.members import (
+    InvitationAcceptApi,
+    InvitationListCreateApi,
+    InvitationRevokeApi,
+    MembershipDetailApi,
+    MembershipListApi,
+)
+from tenants.api.organizations import AuditEventListApi, OrganizationDetailApi, OrganizationListCreateApi
+
 app_name = "tenants"
-urlpatterns: list = []
+
+ORG = "organizations/<int:org_id>"
+APP = f"{ORG}/apps/<int:app_id>"
+
+urlpatterns = [
+    path("me", MeApi.as_view(), name="me"),
+    path("auth/token", AccessTokenExchangeApi.as_view(), name="auth-token"),
+    path("tokens", AccessTokenListCreateApi.as_view(), name="token-list"),
+    path("tokens/<int:token_id>", AccessTokenRevokeApi.as_view(), name="token-detail"),
+    path("organizations", OrganizationListCreateApi.as_view(), name="organization-list"),
+    path(ORG, OrganizationDetailApi.as_view(), name="organization-detail"),
+    path(f"{ORG}/members", MembershipListApi.as_view(), name="membership-list"),
+    path(f"{ORG}/members/<int:membership_id>", MembershipDetailApi.as_view(), name="membership-detail"),
+    path(f"{ORG}/invitations", InvitationListCreateApi.as_view(), name="invitation-list"),
+    path(f"{ORG}/invitations/<int:invitation_id>", InvitationRevokeApi.as_view(), name="invitation-detail"),
+    path("invitations/accept", InvitationAcceptApi.as_view(), name="invitation-accept"),
+    path(f"{ORG}/apps", AppListCreateApi.as_view(), name="app-list"),
+    path(APP, AppDetailApi.as_view(), name="app-detail"),
+    path(f"{APP}/keys", AppKeyListApi.as_view(), name="app-keys"),
+    path(f"{APP}/keys/<str:kind>/rotate", AppKeyRotateApi.as_view(), name="app-key-rotate"),
+    path(f"{ORG}/audit-log", AuditEventListApi.as_view(), name="audit-log"),
+]

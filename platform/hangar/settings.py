@@ -231,7 +231,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
-    "DEFAULT_THROTTLE_RATES": {},
+    "DEFAULT_THROTTLE_RATES": {"auth_token": env_str("HANGAR_AUTH_TOKEN_RATE", "10/min")},
     "EXCEPTION_HANDLER": "tenants.api_errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {

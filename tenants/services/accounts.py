@@ -26,6 +26,8 @@ def normalized_email(email: str) -> str:
         validate_email(email)
     except ValidationError as exc:
         raise ValidationFailedError("Enter a valid email address.", field="email") from exc
+    if len(email) > 254:  # validate_email allows up to 320; the columns hold 254 (RFC 5321 path limit)
+        raise ValidationFailedError("An email address is at most 254 characters.", field="email")
     local, _, domain = email.rpartition("@")
     return f"{local}@{domain.lower()}"
 
@@ -61,6 +63,8 @@ def access_token_create(
     name = (name or "").strip()
     if not name:
         raise ValidationFailedError("Give the token a name.", field="name")
+    if len(name) > 100:
+        raise ValidationFailedError("A token name is at most 100 characters.", field="name")
     if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
         raise ValidationFailedError("Expiry must be between 1 and 3650 days.", field="expires_in_days")
     plain = ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)

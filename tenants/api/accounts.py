@@ -1,0 +1,89 @@
+"""The caller's own account and personal access tokens."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from rest_framework.throttling import ScopedRateThrottle
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tenants import selectors, services
+from tenants.api.base import decoded, developer_of
+from tenants.errors import ValidationFailedError
+from tenants.models import Developer
+from tenants.serializers import (
+    AccessTokenCreatedSerializer,
+    AccessTokenCreateInputSerializer,
+    AccessTokenExchangeInputSerializer,
+    AccessTokenSerializer,
+    DeveloperSerializer,
+)
+
+TAGS = ["account"]
+
+
+class MeApi(APIView):
+    @extend_schema(tags=TAGS, responses=DeveloperSerializer, summary="The authenticated developer")
+    def get(self, request: Request) -> Response:
+        return Response(DeveloperSerializer(developer_of(request)).data)
+
+
+class AccessTokenListCreateApi(APIView):
+    @extend_schema(tags=TAGS, responses=AccessTokenSerializer(many=True), summary="List your access tokens")
+    def get(self, request: Request) -> Response:
+        tokens = selectors.access_token_list(developer=developer_of(request))
+        return Response(AccessTokenSerializer(tokens, many=True).data)
+
+    @extend_schema(
+        tags=TAGS,
+        request=AccessTokenCreateInputSerializer,
+        responses={201: AccessTokenCreatedSerializer},
+        summary="Create an access token (the plain token is in this response only)",
+    )
+    def post(self, request: Request) -> Response:
+        data = decoded(AccessTokenCreateInputSerializer, request.data)
+        token, plain = services.access_token_create(
+            developer=developer_of(request), name=data["name"], expires_in_days=data.get("expires_in_days")
+        )
+        return Response({**AccessTokenSerializer(token).data, "token": plain}, status=status.HTTP_201_CREATED)
+
+
+class AccessTokenRevokeApi(APIView):
+    @extend_schema(tags=TAGS, responses={204: None}, summary="Revoke one of your access tokens")
+    def delete(self, request: Request, token_id: int) -> Response:
+        services.access_token_revoke(developer=developer_of(request), token_id=token_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccessTokenExchangeApi(APIView):
+    """Email + password for a new access token, so that a CLI can bootstrap without a browser."""
+
+    # No session authentication, hence no CSRF check: the password is the credential here.
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    # Password guessing: a budget per client address, shared by all processes (Redis cache).
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth_token"
+
+    @extend_schema(
+        tags=TAGS,
+        auth=[],
+        request=AccessTokenExchangeInputSerializer,
+        responses={201: AccessTokenCreatedSerializer},
+        summary="Exchange email and password for an access token",
+    )
+    def post(self, request: Request) -> Response:
+        data = decoded(AccessTokenExchangeInputSerializer, request.data)
+        email = Developer.objects.normalize_email(data["email"])
+        developer = authenticate(request._request, username=email, password=data["password"])
+        if not isinstance(developer, Developer):
+            # One message for unknown email, wrong password and inactive account alike.
+            raise ValidationFailedError("Invalid email or password.")
+        token, plain = services.access_token_create(
+            developer=developer, name=data["name"], expires_in_days=data.get("expires_in_days")
+        )
+        return Response({**AccessTokenSerializer(token).data, "token": plain}, status=status.HTTP_201_CREATED)

@@ -1,0 +1,171 @@
+"""Wire shapes of the management API: ``*InputSerializer`` decode, ``*Serializer`` encode.
+
+Input serializers check types and lengths only; the services own the business rules
+(name rules, role grants, expiry bounds) so that the API and the dashboard agree.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from tenants.models import (
+    App,
+    AuditEvent,
+    Developer,
+    Invitation,
+    Membership,
+    Organization,
+    PersonalAccessToken,
+)
+from tenants.roles import ROLE_CHOICES
+
+# Accounts and access tokens
+
+
+class DeveloperSerializer(serializers.ModelSerializer[Developer]):
+    class Meta:
+        model = Developer
+        fields = ["id", "email", "name"]
+        read_only_fields = fields
+
+
+class AccessTokenSerializer(serializers.ModelSerializer[PersonalAccessToken]):
+    class Meta:
+        model = PersonalAccessToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+        read_only_fields = fields
+
+
+class AccessTokenCreatedSerializer(AccessTokenSerializer):
+    """A token just created: the only response that ever carries the plain token."""
+
+    token = serializers.CharField(help_text="The plain token; shown once and never stored.")
+
+    class Meta(AccessTokenSerializer.Meta):
+        fields = [*AccessTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+
+class AccessTokenCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    expires_in_days = serializers.IntegerField(
+        required=False, allow_null=True, help_text="1 to 3650; omit for a token that does not expire."
+    )
+
+
+class AccessTokenExchangeInputSerializer(AccessTokenCreateInputSerializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+
+# Organizations, members and invitations
+
+
+class OrganizationSerializer(serializers.ModelSerializer[Organization]):
+    plan = serializers.CharField(source="plan.name", default=None, read_only=True)
+
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "slug", "plan", "created_at"]
+        read_only_fields = fields
+
+
+class NameInputSerializer(serializers.Serializer):
+    """The body of every create-or-rename of an organization or app."""
+
+    name = serializers.CharField(max_length=100)
+
+
+class MembershipSerializer(serializers.ModelSerializer[Membership]):
+    email = serializers.EmailField(source="developer.email", read_only=True)
+    name = serializers.CharField(source="developer.name", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "organization_id", "developer_id", "email", "name", "role", "created_at"]
+        read_only_fields = fields
+
+
+class JoinedMembershipSerializer(serializers.ModelSerializer[Membership]):
+    """The membership an accepted invitation grants, with the organization joined."""
+
+    organization = OrganizationSerializer(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "organization", "role", "created_at"]
+        read_only_fields = fields
+
+
+class RoleInputSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=ROLE_CHOICES)
+
+
+class InvitationSerializer(serializers.ModelSerializer[Invitation]):
+    """An invitation as its organization sees it; the token is never part of it (only the email has it)."""
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "created_at", "expires_at"]
+        read_only_fields = fields
+
+
+class InvitationCreateInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    role = serializers.ChoiceField(choices=ROLE_CHOICES)
+
+
+class InvitationAcceptInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=200, help_text="The token from the invitation link.")
+
+
+# Apps and keys
+
+
+class AppSerializer(serializers.ModelSerializer[App]):
+    class Meta:
+        model = App
+        fields = ["id", "organization_id", "name", "application_id", "status", "rate_limit_rps", "created_at"]
+        read_only_fields = fields
+
+
+class AppKeysSerializer(serializers.Serializer):
+    application_id = serializers.CharField()
+    client = serializers.CharField()
+    javascript = serializers.CharField()
+    rest = serializers.CharField()
+    dotnet = serializers.CharField()
+    master = serializers.CharField(allow_null=True, help_text="Null unless an admin (or owner) asked for it.")
+
+
+class AppCreatedSerializer(AppSerializer):
+    """A new app with its plain keys; the master key only if the creator's role may see it."""
+
+    keys = AppKeysSerializer()
+
+    class Meta(AppSerializer.Meta):
+        fields = [*AppSerializer.Meta.fields, "keys"]
+        read_only_fields = fields
+
+
+class AppDeleteInputSerializer(serializers.Serializer):
+    confirm_name = serializers.CharField(max_length=100, help_text="The app's exact name.")
+
+
+class AppKeysQuerySerializer(serializers.Serializer):
+    include_master = serializers.BooleanField(required=False, default=False)
+
+
+class AppKeyRotatedSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    value = serializers.CharField()
+
+
+# Audit log
+
+
+class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "created_at", "actor_email", "action", "target_type", "target_id", "target_name", "details"]
+        read_only_fields = fields
