@@ -1,4 +1,50 @@
-from django.urls import path
+"""Dashboard URLs. Every mutating action is a POST; organization and app ids are plain integers."""
+
+from __future__ import annotations
+
+from django.urls import path, register_converter
+
+from dashboard.views import accounts, apps, audit, members, organizations
+from tenants.models import AppKey
+
+
+class KeyKindConverter:
+    """Matches only the kinds of key an app has, so a typo is a 404 and not a service error."""
+
+    regex = "|".join(AppKey.Kind.values)
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(KeyKindConverter, "key_kind")
 
 app_name = "dashboard"
-urlpatterns: list = []
+
+_ORG = "orgs/<int:organization_id>/"
+_APP = _ORG + "apps/<int:app_id>/"
+
+urlpatterns = [
+    path("signup/", accounts.signup, name="signup"),
+    path("login/", accounts.login_view, name="login"),
+    path("logout/", accounts.logout_view, name="logout"),
+    path("", organizations.home, name="home"),
+    path("orgs/new/", organizations.organization_create, name="organization_create"),
+    path(_ORG, organizations.organization_detail, name="organization_detail"),
+    path(_ORG + "apps/new/", apps.app_create, name="app_create"),
+    path(_APP, apps.app_settings, name="app_settings"),
+    path(_APP + "master-key/reveal/", apps.app_master_key_reveal, name="app_master_key_reveal"),
+    path(_APP + "keys/<key_kind:kind>/rotate/", apps.app_key_rotate, name="app_key_rotate"),
+    path(_APP + "rename/", apps.app_rename, name="app_rename"),
+    path(_APP + "delete/", apps.app_delete, name="app_delete"),
+    path(_ORG + "members/", members.member_list, name="member_list"),
+    path(_ORG + "members/invite/", members.member_invite, name="member_invite"),
+    path(_ORG + "members/<int:membership_id>/role/", members.member_change_role, name="member_change_role"),
+    path(_ORG + "members/<int:membership_id>/remove/", members.member_remove, name="member_remove"),
+    path(_ORG + "invitations/<int:invitation_id>/revoke/", members.invitation_revoke, name="invitation_revoke"),
+    path(_ORG + "audit/", audit.audit_log, name="audit_log"),
+    path("invitations/<str:token>/", members.invitation_accept, name="invitation_accept"),
+]

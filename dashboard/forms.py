@@ -1,0 +1,77 @@
+"""Forms of the dashboard: they check the shape of input; the services check the rules."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from tenants.errors import EmailTakenError, TenantsError, ValidationFailedError
+from tenants.roles import Role
+
+
+class SignUpForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
+    name = forms.CharField(
+        max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "name"}), label="Your name"
+    )
+    password = forms.CharField(
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 10 characters; not a common password.",
+    )
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form with the email field labelled as such."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["username"].label = "Email"
+        self.fields["username"].widget.input_type = "email"
+        self.fields["username"].widget.attrs["autocomplete"] = "email"
+
+
+class NameForm(forms.Form):
+    """The one field of creating an organization or an app and of renaming an app."""
+
+    name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+
+class AppDeleteForm(forms.Form):
+    confirm_name = forms.CharField(
+        max_length=100, label="Type the app's name to confirm", widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+
+
+def _role_choices(roles: list[Role]) -> list[tuple[str, str]]:
+    return [(role.value, role.value.title()) for role in roles]
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"placeholder": "teammate@example.com"}))
+    role = forms.ChoiceField(choices=[], initial=Role.DEVELOPER.value)
+
+    def __init__(self, *args: object, grantable: list[Role], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["role"].choices = _role_choices(grantable)  # type: ignore[attr-defined]
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=_role_choices(list(Role)))
+
+
+def add_domain_error(form: forms.Form, error: TenantsError) -> None:
+    """Show a service's error on the field it names, or above the form."""
+    field = "email" if isinstance(error, EmailTakenError) else getattr(error, "field", None)
+    messages = error.messages if isinstance(error, ValidationFailedError) else [error.message]
+    for message in messages:
+        form.add_error(field if field in form.fields else None, message)
+
+
+def first_error(form: forms.Form) -> str:
+    """One line for a flash message when a small inline form (a table row's) is refused."""
+    for errors in form.errors.values():
+        return str(errors[0])
+    return "Check the form and try again."

@@ -1,0 +1,47 @@
+"""Sign up, log in, log out."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.views import LoginView, LogoutView
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from dashboard.forms import LoginForm, SignUpForm, add_domain_error
+from tenants import services
+from tenants.errors import EmailTakenError, ValidationFailedError
+
+
+def safe_next(request: HttpRequest) -> str:
+    """The ``next`` URL of the request if it points back into this site, else ''."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return url if allowed else ""
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(safe_next(request) or "dashboard:home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            developer = services.developer_sign_up(**form.cleaned_data)
+        except (EmailTakenError, ValidationFailedError) as exc:
+            add_domain_error(form, exc)
+        else:
+            login(request, developer, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome to Hangar! We created an organization for you; add your first app.")
+            return redirect(safe_next(request) or "dashboard:home")
+    return render(request, "dashboard/accounts/signup.html", {"form": form, "next": safe_next(request)})
+
+
+login_view = LoginView.as_view(
+    template_name="dashboard/accounts/login.html", authentication_form=LoginForm, redirect_authenticated_user=True
+)
+logout_view = LogoutView.as_view()

@@ -1,0 +1,152 @@
+"""Alice, logged in, gets 404 for every dashboard URL naming Bob's organization, app, member or invitation.
+
+Each case also checks that nothing of Bob's changed and that no secret of his leaked
+into the response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tenants.models import App, AppKey, AuditEvent, Invitation, Membership, Organization
+from tenants.services import invitation_create
+from tests.conftest import Tenant
+from tests.dashboard.conftest import AddMember
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class World:
+    alice: Tenant
+    bob: Tenant
+    bob_member: Membership
+    bob_invitation: Invitation
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    name: str
+    args: Callable[[World], list[Any]]
+    data: dict[str, str]
+
+
+def _bob_org(w: World) -> list[Any]:
+    return [w.bob.organization.pk]
+
+
+def _bob_app(w: World) -> list[Any]:
+    return [w.bob.organization.pk, w.bob.app.pk]
+
+
+def _bob_app_in_alice_org(w: World) -> list[Any]:
+    return [w.alice.organization.pk, w.bob.app.pk]
+
+
+def _rotate(app_args: Callable[[World], list[Any]]) -> Callable[[World], list[Any]]:
+    return lambda w: [*app_args(w), "rest"]
+
+
+def _bob_member(org: str) -> Callable[[World], list[Any]]:
+    return lambda w: [getattr(w, org).organization.pk, w.bob_member.pk]
+
+
+def _bob_invitation(org: str) -> Callable[[World], list[Any]]:
+    return lambda w: [getattr(w, org).organization.pk, w.bob_invitation.pk]
+
+
+def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, Case]:
+    return {
+        f"settings-{label}": Case("get", "app_settings", app_args, {}),
+        f"reveal-{label}": Case("post", "app_master_key_reveal", app_args, {}),
+        f"rotate-confirm-{label}": Case("get", "app_key_rotate", _rotate(app_args), {}),
+        f"rotate-{label}": Case("post", "app_key_rotate", _rotate(app_args), {}),
+        f"rename-page-{label}": Case("get", "app_rename", app_args, {}),
+        f"rename-{label}": Case("post", "app_rename", app_args, {"name": "pwned"}),
+        f"delete-page-{label}": Case("get", "app_delete", app_args, {}),
+        f"delete-{label}": Case("post", "app_delete", app_args, {"confirm_name": "bob-app"}),
+    }
+
+
+CASES: dict[str, Case] = {
+    "organization": Case("get", "organization_detail", _bob_org, {}),
+    "create-app-page": Case("get", "app_create", _bob_org, {}),
+    "create-app": Case("post", "app_create", _bob_org, {"name": "planted"}),
+    **_app_cases("bob-org", _bob_app),
+    **_app_cases("alice-org", _bob_app_in_alice_org),
+    "members": Case("get", "member_list", _bob_org, {}),
+    "invite-page": Case("get", "member_invite", _bob_org, {}),
+    "invite": Case("post", "member_invite", _bob_org, {"email": "mallory@example.com", "role": "owner"}),
+    "change-role-bob-org": Case("post", "member_change_role", _bob_member("bob"), {"role": "owner"}),
+    "change-role-alice-org": Case("post", "member_change_role", _bob_member("alice"), {"role": "owner"}),
+    "remove-bob-org": Case("post", "member_remove", _bob_member("bob"), {}),
+    "remove-alice-org": Case("post", "member_remove", _bob_member("alice"), {}),
+    "revoke-bob-org": Case("post", "invitation_revoke", _bob_invitation("bob"), {}),
+    "revoke-alice-org": Case("post", "invitation_revoke", _bob_invitation("alice"), {}),
+    "audit": Case("get", "audit_log", _bob_org, {}),
+}
+
+
+@pytest.fixture
+def world(tenant_a: Tenant, tenant_b: Tenant, add_member: AddMember) -> World:
+    bob_member = add_member(tenant_b, "carol", "developer")
+    invitation, _token = invitation_create(
+        actor=tenant_b.developer, organization=tenant_b.organization, email="dave@example.com", role="viewer"
+    )
+    return World(alice=tenant_a, bob=tenant_b, bob_member=bob_member, bob_invitation=invitation)
+
+
+def bob_state(world: World) -> dict[str, Any]:
+    organization = world.bob.organization
+    return {
+        "organization": list(Organization.objects.filter(pk=organization.pk).values_list("name", "plan_id")),
+        "apps": list(App.objects.filter(organization=organization).order_by("pk").values_list("pk", "name", "status")),
+        "keys": list(
+            AppKey.objects.filter(app__organization=organization)
+            .order_by("app", "kind")
+            .values_list("kind", "ciphertext")
+        ),
+        "members": list(
+            Membership.objects.filter(organization=organization).order_by("pk").values_list("developer", "role")
+        ),
+        "invitations": list(
+            Invitation.objects.filter(organization=organization)
+            .order_by("pk")
+            .values_list("email", "role", "accepted_at", "revoked_at")
+        ),
+        "audit_events": AuditEvent.objects.filter(organization=organization).count(),
+        "alice_memberships": list(
+            Membership.objects.filter(developer=world.alice.developer).values_list("organization", "role")
+        ),
+        "alice_apps": list(App.objects.filter(organization=world.alice.organization).values_list("pk", "name")),
+    }
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_alice_gets_404_for_bobs_ids_and_nothing_of_bob_changes(alice_client: Client, world: World, case: Case) -> None:
+    url = reverse(f"dashboard:{case.name}", args=case.args(world))
+    before = bob_state(world)
+
+    response = getattr(alice_client, case.method)(url, case.data)
+
+    assert response.status_code == 404, url
+    assert bob_state(world) == before
+    body = response.content.decode()
+    for secret in world.bob.keys.values():
+        assert secret not in body
+    assert "bob-app" not in body
+
+
+def test_every_org_scoped_url_is_covered() -> None:
+    """A new organization or app URL must get a case above."""
+    from dashboard.urls import urlpatterns
+
+    scoped = {p.name for p in urlpatterns if "organization_id" in str(p.pattern)}
+    assert scoped == {case.name for case in CASES.values()}
