@@ -38,7 +38,8 @@ def app_create(*, actor: Developer, organization: Organization, name: str) -> tu
     with transaction.atomic():
         membership_require(actor=actor, organization=organization, permission=Permission.CREATE_APP)
         plan = organization.plan
-        if plan and plan.max_apps and organization.apps.count() >= plan.max_apps:
+        active_apps = organization.apps.filter(status=App.Status.ACTIVE).count()
+        if plan and plan.max_apps and active_apps >= plan.max_apps:
             raise PlanLimitError(f"The {plan.name} plan allows {plan.max_apps} apps per organization.")
         app = App.objects.create(organization=organization, name=name, application_id=generate_key(), created_by=actor)
         keys = {kind: generate_key() for kind in AppKey.Kind.values}
@@ -97,8 +98,6 @@ def app_key_rotate(*, actor: Developer, organization: Organization, app_pk: int,
 
 def app_delete(*, actor: Developer, organization: Organization, app_pk: int, confirm_name: str) -> None:
     """Irreversibly delete an app: it stops answering now, its data goes in a Celery task."""
-    from tenants.tasks import purge_app  # the task module imports this one
-
     with transaction.atomic():
         membership_require(actor=actor, organization=organization, permission=Permission.DELETE_APP)
         app = _active_app(organization, app_pk)
@@ -112,7 +111,21 @@ def app_delete(*, actor: Developer, organization: Organization, app_pk: int, con
         )  # fmt: skip
         application_id, pk = app.application_id, app.pk
         transaction.on_commit(lambda: publish_app_changed(application_id))
-        transaction.on_commit(lambda: purge_app.delay(app_pk=pk))
+        transaction.on_commit(lambda: _schedule_purge(pk))
+
+
+def _schedule_purge(app_pk: int) -> None:
+    """Queue the purge; if the broker is down, the periodic sweep (tenants.purge_deleted_apps) does it later."""
+    from tenants.tasks import purge_app
+
+    try:
+        purge_app.delay(app_pk=app_pk)
+    except Exception:  # the deletion is committed; the sweep retries, so the request must not fail
+        log.exception("could not queue the purge of app %s; the periodic sweep will purge it", app_pk)
+
+
+def apps_awaiting_purge() -> list[int]:
+    return list(App.objects.filter(status=App.Status.DELETING).values_list("pk", flat=True))
 
 
 def app_purge(*, app_pk: int) -> bool:

@@ -102,3 +102,19 @@ def test_app_create_command_prints_keys_as_json():
     call_command("app_create", "--org", "Acme", "--name", "Blog", "--owner", "OPS@acme.test", "--json", stdout=out2)
     second = App.objects.get(application_id=json.loads(out2.getvalue())["application_id"])
     assert second.organization_id == app.organization_id
+
+
+def test_deletion_survives_a_broker_outage_and_the_sweep_purges(tenant_a: Tenant, django_capture_on_commit_callbacks, monkeypatch):
+    from tenants import tasks
+
+    def broker_down(**kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.purge_app, "delay", broker_down)
+    app = tenant_a.app
+    with django_capture_on_commit_callbacks(execute=True):
+        app_delete(actor=tenant_a.developer, organization=tenant_a.organization, app_pk=app.pk, confirm_name=app.name)
+    assert App.objects.get(pk=app.pk).status == App.Status.DELETING
+    assert tasks.purge_deleted_apps() == 1
+    assert not App.objects.filter(pk=app.pk).exists()
+    assert partitions_list(app_pk=app.pk) == []
