@@ -12,6 +12,7 @@ import asyncio
 import weakref
 
 from django.conf import settings
+from psycopg import AsyncConnection
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
@@ -32,6 +33,15 @@ def data_plane_conninfo() -> str:
     return make_conninfo(**{k: v for k, v in params.items() if v is not None})
 
 
+DATA_PLANE_ROLE = "hangar_dataplane"
+
+
+async def _configure(conn: AsyncConnection) -> None:
+    # Row-level security binds this role (superusers and table owners bypass it), so the
+    # data plane's queries only ever see the app its transaction names.
+    await conn.execute(f"SET ROLE {DATA_PLANE_ROLE}")
+
+
 async def get_pool() -> AsyncConnectionPool:
     loop = asyncio.get_running_loop()
     pool = _pools.get(loop)
@@ -41,6 +51,7 @@ async def get_pool() -> AsyncConnectionPool:
             min_size=settings.HANGAR_DB_POOL_MIN,
             max_size=settings.HANGAR_DB_POOL_MAX,
             kwargs={"autocommit": True},
+            configure=_configure,
             open=False,
             name="hangar-dataplane",
         )

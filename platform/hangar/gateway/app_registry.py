@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from hangar.datastore.schema_registry import schema_version_key
 from hangar.db_pool import get_pool
+from hangar.identity.roles import role_version_key
 from hangar.gateway.errors import CONNECTION_FAILED, ParseError
 from hangar.invalidation import app_version_key
 from hangar.redis_async import get_redis
@@ -44,6 +46,15 @@ WHERE a.application_id = %(application_id)s AND a.status = 'active'
 _cache: dict[str, AppRecord] = {}
 
 
+@dataclass(frozen=True)
+class Admission:
+    """An admitted request's app and the app's schema version as of this request."""
+
+    app: AppRecord
+    schema_version: bytes | None
+    role_version: bytes | None
+
+
 async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
     pool = await get_pool()
     async with pool.connection() as conn:
@@ -68,7 +79,7 @@ def _rate_limited() -> ParseError:
     return ParseError(CONNECTION_FAILED, "Too many requests.", status=429, headers={"retry-after": "1"})
 
 
-async def app_admit(application_id: str) -> AppRecord | None:
+async def app_admit(application_id: str) -> Admission | None:
     """Return the active app for this id (None if unknown) after counting the request against its limit.
 
     Raises ParseError 100/429 when the app is over its requests-per-second limit.
@@ -84,10 +95,10 @@ async def app_admit(application_id: str) -> AppRecord | None:
     second = int(time.time())
     counter_key = f"hangar:rl:{record.pk}:{second}"
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.get(app_version_key(application_id))
+        pipe.mget(app_version_key(application_id), schema_version_key(record.pk), role_version_key(record.pk))
         pipe.incr(counter_key)
         pipe.expire(counter_key, 2)
-        version, count, _ = await pipe.execute()
+        (version, schema_version, role_version), count, _ = await pipe.execute()
     stale = time.monotonic() - record.loaded_at > settings.HANGAR_APP_CACHE_SECONDS
     if version != record.version or stale:
         reloaded = await _load(application_id, version)
@@ -96,7 +107,7 @@ async def app_admit(application_id: str) -> AppRecord | None:
         record = reloaded
     if record.requests_per_second and count > record.requests_per_second:
         raise _rate_limited()
-    return record
+    return Admission(app=record, schema_version=schema_version, role_version=role_version)
 
 
 def app_cache_clear() -> None:

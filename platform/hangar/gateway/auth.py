@@ -2,16 +2,20 @@
 
 Key rules follow Parse Server (reference §1.4-§1.5): a matching master key gives
 master rights; otherwise the request must carry one client key (client, JavaScript,
-REST or .NET) equal to the app's; anything else is ``403 unauthorized``.
+REST or .NET) equal to the app's; anything else is ``403 unauthorized``. A session
+token is resolved on every route, so a bad one answers 209 everywhere (§1.5 step 7).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hangar.gateway.app_registry import AppRecord, app_admit
+from hangar.caller import Caller
+from hangar.gateway.app_registry import Admission, AppRecord, app_admit
 from hangar.gateway.errors import UnauthorizedError
 from hangar.gateway.request import ParseRequest
+from hangar.identity.roles import user_role_names
+from hangar.identity.sessions import session_user_id
 from hangar.secretbox import secrets_match
 
 _CLIENT_KEY_FIELDS = (
@@ -25,9 +29,12 @@ _CLIENT_KEY_FIELDS = (
 @dataclass(frozen=True)
 class AuthContext:
     app: AppRecord
-    is_master: bool
+    caller: Caller
     session_token: str | None
-    installation_id: str | None
+
+    @property
+    def is_master(self) -> bool:
+        return self.caller.is_master
 
     @property
     def app_pk(self) -> int:
@@ -39,20 +46,35 @@ def _key_matches(app: AppRecord, kind: str, presented: str | None) -> bool:
     return bool(presented) and expected is not None and secrets_match(presented or "", expected)
 
 
-async def authenticate(request: ParseRequest) -> AuthContext:
-    """Resolve the app and check the keys; raise UnauthorizedError (403) on any mismatch."""
+async def _user_caller(admission: Admission, request: ParseRequest, *, resolve_session: bool) -> Caller:
+    app = admission.app
+    base = {"app_pk": app.pk, "installation_id": request.installation_id, "schema_version": admission.schema_version}
+    if not request.session_token or not resolve_session:
+        return Caller(is_master=False, **base)
+    user_id = await session_user_id(app_pk=app.pk, token=request.session_token)
+    roles = await user_role_names(app_pk=app.pk, user_id=user_id, role_version=admission.role_version)
+    principals = ("*", user_id, *(f"role:{name}" for name in roles))
+    return Caller(is_master=False, user_id=user_id, principals=principals, **base)
+
+
+async def authenticate(request: ParseRequest, *, resolve_session: bool = True) -> AuthContext:
+    """Resolve the app, check the keys and the session; raise 403 or 209 as Parse Server does."""
     if not request.application_id:
         raise UnauthorizedError()
-    app = await app_admit(request.application_id)
-    if app is None:
+    admission = await app_admit(request.application_id)
+    if admission is None:
         raise UnauthorizedError()
+    app = admission.app
     if _key_matches(app, "master", request.master_key):
-        return AuthContext(app=app, is_master=True, session_token=None, installation_id=request.installation_id)
+        caller = Caller(
+            app_pk=app.pk, is_master=True, installation_id=request.installation_id,
+            schema_version=admission.schema_version,
+        )  # fmt: skip
+        return AuthContext(app=app, caller=caller, session_token=request.session_token)
     if not any(_key_matches(app, kind, getattr(request, field)) for field, kind in _CLIENT_KEY_FIELDS):
         raise UnauthorizedError()
-    return AuthContext(
-        app=app, is_master=False, session_token=request.session_token, installation_id=request.installation_id
-    )
+    caller = await _user_caller(admission, request, resolve_session=resolve_session)
+    return AuthContext(app=app, caller=caller, session_token=request.session_token)
 
 
 def require_master(auth: AuthContext) -> None:

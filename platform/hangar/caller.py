@@ -1,0 +1,22 @@
+"""Who is making a data-plane request, in the terms the data services need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The app, and whether the caller is master or which ACL principals it holds."""
+
+    app_pk: int
+    is_master: bool
+    user_id: str | None = None
+    principals: tuple[str, ...] = ("*",)
+    installation_id: str | None = None
+    schema_version: bytes | None = None
+
+    @property
+    def acl_principals(self) -> tuple[str, ...] | None:
+        """None for the master key (no ACL applies), else the caller's groups."""
+        return None if self.is_master else self.principals

@@ -1,0 +1,54 @@
+"""Parse dates on the wire: decode any ISO 8601 input, encode exactly one canonical form.
+
+Stored and returned dates are UTC with exactly three fractional digits and a literal
+``Z`` (protocol reference §18.1): the JS SDK's parser rejects Python's ``isoformat()``,
+and the canonical form makes string order equal time order inside ``data``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from hangar.parse_errors import INCORRECT_TYPE, ParseError
+
+NOT_A_DATE = "This is not a valid Date"
+
+# fromisoformat() accepts the whole ISO 8601 family in 3.11 but also oddities such as
+# week dates ("2024-W01"); Parse clients only ever send calendar dates and times.
+_ISO_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?$")
+
+
+def parse_date(value: Any) -> datetime:
+    """Return the UTC datetime of a ``{"__type":"Date","iso":...}`` object, an ISO string or a datetime."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if isinstance(value, dict):
+        if value.get("__type") != "Date":
+            raise ParseError(INCORRECT_TYPE, NOT_A_DATE)
+        value = value.get("iso")
+    if not isinstance(value, str) or not _ISO_SHAPE.match(value):
+        raise ParseError(INCORRECT_TYPE, NOT_A_DATE)
+    text = value.replace(",", ".")
+    if text[-1] in "zZ":
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+        return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise ParseError(INCORRECT_TYPE, NOT_A_DATE) from None
+
+
+def format_date(value: datetime) -> str:
+    """Encode a datetime as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` in UTC (naive values are taken as UTC)."""
+    moment = value.astimezone(UTC) if value.tzinfo is not None else value
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def date_json(value: datetime) -> dict[str, str]:
+    """The wire (and storage) encoding of a date field value."""
+    return {"__type": "Date", "iso": format_date(value)}

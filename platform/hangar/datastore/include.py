@@ -1,0 +1,115 @@
+"""``include``: replacing pointers with the objects they point to (reference §7.6).
+
+Included objects pass the same read checks as the caller (CLP ``get``, ACL, protected
+fields); a pointer the caller may not read is removed from its parent, as Parse Server
+does. Each level of a dotted path is fetched with one query per target class.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hangar.caller import Caller
+from hangar.datastore.connection import app_transaction
+from hangar.datastore.permissions import clp_check
+from hangar.datastore.schema_registry import AppSchemas
+from hangar.parse_errors import ParseError
+
+MAX_INCLUDE_DEPTH = 8
+
+
+def _pointers_at(containers: list[dict[str, Any]], key: str) -> list[tuple[str, str]]:
+    found = []
+    for container in containers:
+        value = container.get(key)
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, dict) and item.get("__type") in {"Pointer", "Object"} and "objectId" in item:
+                found.append((item["className"], item["objectId"]))
+    return found
+
+
+async def _fetch_readable(
+    caller: Caller, schemas: AppSchemas, class_name: str, ids: list[str], files_base: str
+) -> dict[str, dict[str, Any]]:
+    from hangar.datastore.objects import read_filter, wire_for_caller  # objects imports this module's users
+
+    schema = schemas.classes.get(class_name)
+    if schema is None:
+        return {}
+    try:
+        pointer_fields = clp_check(schema, "get", caller)
+    except ParseError:
+        return {}
+    params: list[Any] = [caller.app_pk, class_name, ids]
+    where_extra = read_filter(caller, schema, pointer_fields, params)
+    async with app_transaction(caller.app_pk) as conn:
+        cursor = await conn.execute(
+            "SELECT object_id, data, created_at, updated_at FROM datastore_object "
+            f"WHERE app_id = %s AND class_name = %s AND object_id = ANY(%s::text[]){where_extra}",
+            params,
+        )
+        rows = await cursor.fetchall()
+    fetched = {}
+    for object_id, *rest in rows:
+        obj = wire_for_caller(schema, caller, object_id, tuple(rest), files_base)
+        fetched[object_id] = {**obj, "__type": "Object", "className": class_name}
+    return fetched
+
+
+def _replace(containers: list[dict[str, Any]], key: str, objects: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Swap pointers for fetched objects (dropping unreadable ones); return the included objects."""
+    included = []
+    for container in containers:
+        value = container.get(key)
+        if isinstance(value, list):
+            kept = []
+            for item in value:
+                if isinstance(item, dict) and item.get("__type") in {"Pointer", "Object"}:
+                    found = objects.get((item.get("className"), item.get("objectId")))
+                    if found is not None:
+                        kept.append(found)
+                        included.append(found)
+                else:
+                    kept.append(item)
+            container[key] = kept
+        elif isinstance(value, dict) and value.get("__type") in {"Pointer", "Object"}:
+            found = objects.get((value.get("className"), value.get("objectId")))
+            if found is None:
+                del container[key]
+            else:
+                container[key] = found
+                included.append(found)
+    return included
+
+
+async def include_paths(
+    caller: Caller, schemas: AppSchemas, results: list[dict[str, Any]], paths: list[str], files_base: str
+) -> None:
+    """Expand every dotted include path in place."""
+    tree: dict[str, Any] = {}
+    for path in paths:
+        parts = path.split(".")
+        if len(parts) > MAX_INCLUDE_DEPTH:
+            continue
+        node = tree
+        for part in parts:
+            node = node.setdefault(part, {})
+    await _include_level(caller, schemas, results, tree, files_base)
+
+
+async def _include_level(
+    caller: Caller, schemas: AppSchemas, containers: list[dict[str, Any]], tree: dict[str, Any], files_base: str
+) -> None:
+    for key, subtree in tree.items():
+        pointers = _pointers_at(containers, key)
+        by_class: dict[str, list[str]] = {}
+        for class_name, object_id in pointers:
+            by_class.setdefault(class_name, []).append(object_id)
+        fetched: dict[tuple[str, str], dict[str, Any]] = {}
+        for class_name, ids in by_class.items():
+            for object_id, obj in (await _fetch_readable(caller, schemas, class_name, sorted(set(ids)), files_base)).items():
+                fetched[(class_name, object_id)] = obj
+        included = _replace(containers, key, fetched)
+        if subtree and included:
+            await _include_level(caller, schemas, included, subtree, files_base)

@@ -1,0 +1,33 @@
+"""Class and field names the Parse protocol allows (reference §5.2)."""
+
+from __future__ import annotations
+
+import re
+
+from hangar.parse_errors import INVALID_CLASS_NAME, INVALID_KEY_NAME, ParseError
+
+CLASS_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+FIELD_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+SYSTEM_CLASSES = frozenset({"_User", "_Role", "_Session", "_Installation"})
+SYSTEM_FIELDS = frozenset({"objectId", "createdAt", "updatedAt", "ACL"})
+_FORBIDDEN_FIELDS = frozenset({"length", "className"})
+
+
+def validate_class_name(class_name: str) -> str:
+    if class_name in SYSTEM_CLASSES or CLASS_NAME_RE.match(class_name):
+        return class_name
+    raise ParseError(
+        INVALID_CLASS_NAME,
+        f"Invalid classname: {class_name}, classnames can only have alphanumeric characters and _, "
+        "and must start with an alpha character ",
+    )
+
+
+def is_valid_field_name(name: str) -> bool:
+    return bool(FIELD_NAME_RE.match(name)) and name not in _FORBIDDEN_FIELDS
+
+
+def validate_field_name(name: str) -> str:
+    if not is_valid_field_name(name):
+        raise ParseError(INVALID_KEY_NAME, f"Invalid field name: {name}.")
+    return name

@@ -1,0 +1,266 @@
+"""Object writes and single-object reads of the Parse data API (reference §7.1-7.4).
+
+Every statement runs in an ``app_transaction`` (row-level security bound to the app),
+filters on ``app_id`` itself, applies the ACL in its WHERE clause (a row the caller may
+not see or change behaves as if it did not exist: 101) and publishes the committed
+change for LiveQuery.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from hangar.caller import Caller
+from hangar.datastore.acl import acl_principals
+from hangar.datastore.acl_sql import acl_read_condition, acl_write_condition
+from hangar.datastore.change_feed import publish_change
+from hangar.datastore.changes import Change, Changes, parse_changes
+from hangar.datastore.class_access import class_for_read, class_for_write
+from hangar.datastore.connection import after_commit, app_transaction
+from hangar.datastore.dates import format_date
+from hangar.datastore.hooks import hooks
+from hangar.datastore.permissions import clp_check, pointer_permission_condition, protected_fields_for
+from hangar.datastore.relations import relation_changes_apply
+from hangar.datastore.schema_registry import ClassSchema
+from hangar.datastore.update_sql import apply_to_new_object, data_update_sql
+from hangar.datastore.wire import row_to_wire
+from hangar.identity.roles import roles_changed
+from hangar.parse_errors import OBJECT_NOT_FOUND, ParseError
+
+VALIDATION_ERROR = 142
+_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_object_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
+
+
+def now_ms() -> datetime:
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _not_found(message: str = "Object not found.") -> ParseError:
+    return ParseError(OBJECT_NOT_FOUND, message)
+
+
+def _apply_schema_defaults(schema: ClassSchema, data: dict[str, Any], echoed: set[str]) -> None:
+    for name, spec in schema.fields.items():
+        if name in data or name in {"objectId", "createdAt", "updatedAt", "ACL"}:
+            continue
+        if "defaultValue" in spec:
+            data[name] = spec["defaultValue"]
+            echoed.add(name)
+        elif spec.get("required"):
+            raise ParseError(VALIDATION_ERROR, f"{name} is required")
+
+
+async def _invalidate_after_commit(caller: Caller, class_name: str) -> None:
+    if class_name == "_Role":
+        await roles_changed(caller.app_pk)
+
+
+async def object_create(
+    *, caller: Caller, class_name: str, body: dict[str, Any], files_base: str
+) -> tuple[dict[str, Any], str]:
+    """Create an object; returns the response body (§7.1) and the new objectId."""
+    changes = parse_changes(body, is_create=True)
+    schema, _ = await class_for_write(caller, class_name, "create", changes.inferred)
+    data, echoed = apply_to_new_object(changes.fields)
+    _apply_schema_defaults(schema, data, echoed)
+    data = await hooks().before_save(caller=caller, class_name=class_name, data=data, original=None)
+    if changes.acl is not None:
+        data["ACL"] = changes.acl
+    readers, writers = acl_principals(changes.acl)
+    object_id, stamp = new_object_id(), now_ms()
+    async with app_transaction(caller.app_pk) as conn:
+        await conn.execute(
+            "INSERT INTO datastore_object (app_id, class_name, object_id, data, _rperm, _wperm, created_at, updated_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [caller.app_pk, class_name, object_id, Jsonb(data), readers, writers, stamp, stamp],
+        )
+        await relation_changes_apply(conn, caller.app_pk, class_name, object_id, changes.relations)
+    obj = row_to_wire(schema, object_id=object_id, data=data, created_at=stamp, updated_at=stamp, files_base=files_base)
+
+    async def committed() -> None:
+        await publish_change(
+            app_pk=caller.app_pk, class_name=class_name, operation="create", before=None, after=obj, readers_after=readers
+        )
+        await _invalidate_after_commit(caller, class_name)
+        await hooks().after_save(caller=caller, class_name=class_name, obj=obj, original=None)
+
+    await after_commit(committed)
+    response = {name: data[name] for name in echoed if name in data}
+    response.update({"objectId": object_id, "createdAt": format_date(stamp)})
+    return response, object_id
+
+
+def _write_filter(caller: Caller, schema: ClassSchema, pointer_fields: list[str], params: list[Any]) -> str:
+    parts = []
+    principals = caller.acl_principals
+    if principals is not None:
+        sql, acl_params = acl_write_condition(principals)
+        parts.append(sql)
+        params.extend(acl_params)
+    if pointer_fields:
+        sql, pointer_params = pointer_permission_condition(pointer_fields, caller, schema)
+        parts.append(sql)
+        params.extend(pointer_params)
+    return "".join(f" AND {part}" for part in parts)
+
+
+def _acl_data_change(changes: Changes) -> Change:
+    """Keep the readable ACL object in ``data`` in step with ``_rperm``/``_wperm``."""
+    if changes.acl is None:
+        return Change(("ACL",), "delete")
+    return Change(("ACL",), "set", changes.acl)
+
+
+def _echoed_fields(changes: Changes) -> set[str]:
+    return {c.path[0] for c in changes.fields if c.kind in {"increment", "add", "add_unique", "remove"}}
+
+
+async def object_update(
+    *, caller: Caller, class_name: str, object_id: str, body: dict[str, Any], files_base: str
+) -> dict[str, Any]:
+    """Update an object; returns ``{updatedAt}`` plus the results of array/number operations (§6)."""
+    changes = parse_changes(body, is_create=False)
+    schema, pointer_fields = await class_for_write(caller, class_name, "update", changes.inferred)
+    field_changes = list(changes.fields)
+    if changes.acl_given:
+        field_changes.append(_acl_data_change(changes))
+    stamp = now_ms()
+    params: list[Any] = [caller.app_pk, class_name, object_id]
+    where_extra = _write_filter(caller, schema, pointer_fields, params)
+    data_sql = data_update_sql(field_changes, params)
+    params.append(stamp)
+    acl_sql = ""
+    if changes.acl_given:
+        readers, writers = acl_principals(changes.acl)
+        params.extend([readers, writers])
+        acl_sql = ", _rperm = %s, _wperm = %s"
+    params.extend([caller.app_pk, class_name])
+    sql = (
+        "WITH old AS (SELECT object_id AS old_id, data AS old_data, _rperm AS old_rperm, updated_at AS old_updated "
+        f"FROM datastore_object WHERE app_id = %s AND class_name = %s AND object_id = %s{where_extra} FOR UPDATE) "
+        f"UPDATE datastore_object SET data = {data_sql}, updated_at = %s{acl_sql} "
+        "FROM old WHERE app_id = %s AND class_name = %s AND object_id = old.old_id "
+        "RETURNING old.old_data, old.old_rperm, old.old_updated, data, _rperm, created_at"
+    )
+    async with app_transaction(caller.app_pk) as conn:
+        cursor = await conn.execute(sql, params)
+        row = await cursor.fetchone()
+        if row is None:
+            raise _not_found()
+        await relation_changes_apply(conn, caller.app_pk, class_name, object_id, changes.relations)
+    old_data, old_readers, old_updated, new_data, new_readers, created_at = row
+    before = row_to_wire(
+        schema, object_id=object_id, data=old_data, created_at=created_at, updated_at=old_updated, files_base=files_base
+    )
+    after = row_to_wire(
+        schema, object_id=object_id, data=new_data, created_at=created_at, updated_at=stamp, files_base=files_base
+    )
+
+    async def committed() -> None:
+        await publish_change(
+            app_pk=caller.app_pk, class_name=class_name, operation="update", before=before, after=after,
+            readers_before=old_readers, readers_after=new_readers,
+        )  # fmt: skip
+        await _invalidate_after_commit(caller, class_name)
+        await hooks().after_save(caller=caller, class_name=class_name, obj=after, original=before)
+
+    await after_commit(committed)
+    response = {name: new_data[name] for name in _echoed_fields(changes) if name in new_data}
+    response["updatedAt"] = format_date(stamp)
+    return response
+
+
+async def object_delete(*, caller: Caller, class_name: str, object_id: str, files_base: str) -> None:
+    schema, pointer_fields = await class_for_write(caller, class_name, "delete", {})
+    await hooks().before_delete(caller=caller, class_name=class_name, object_id=object_id)
+    params: list[Any] = [caller.app_pk, class_name, object_id]
+    where_extra = _write_filter(caller, schema, pointer_fields, params)
+    async with app_transaction(caller.app_pk) as conn:
+        cursor = await conn.execute(
+            "DELETE FROM datastore_object WHERE app_id = %s AND class_name = %s AND object_id = %s"
+            f"{where_extra} RETURNING data, _rperm, created_at, updated_at",
+            params,
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            raise _not_found()
+        # The object's own relations go with it; relations pointing at it stay, as in Parse Server.
+        await conn.execute(
+            "DELETE FROM datastore_relation WHERE app_id = %s AND owner_class = %s AND owner_id = %s",
+            [caller.app_pk, class_name, object_id],
+        )
+    data, readers, created_at, updated_at = row
+    obj = row_to_wire(
+        schema, object_id=object_id, data=data, created_at=created_at, updated_at=updated_at, files_base=files_base
+    )
+
+    async def committed() -> None:
+        await publish_change(
+            app_pk=caller.app_pk, class_name=class_name, operation="delete", before=obj, after=None,
+            readers_before=readers,
+        )  # fmt: skip
+        await _invalidate_after_commit(caller, class_name)
+        await hooks().after_delete(caller=caller, class_name=class_name, obj=obj)
+
+    await after_commit(committed)
+
+
+def read_filter(caller: Caller, schema: ClassSchema, pointer_fields: list[str], params: list[Any]) -> str:
+    """`` AND ...`` conditions that hide rows the caller may not read (ACL, pointer permissions)."""
+    parts = []
+    principals = caller.acl_principals
+    if principals is not None:
+        sql, acl_params = acl_read_condition(principals)
+        parts.append(sql)
+        params.extend(acl_params)
+    if pointer_fields:
+        sql, pointer_params = pointer_permission_condition(pointer_fields, caller, schema)
+        parts.append(sql)
+        params.extend(pointer_params)
+    return "".join(f" AND {part}" for part in parts)
+
+
+async def object_get_raw(caller: Caller, class_name: str, object_id: str) -> tuple[ClassSchema, tuple[Any, ...]]:
+    """The stored row the caller may read (CLP get, ACL, pointer permissions), else 101."""
+    schema = await class_for_read(caller, class_name)
+    if schema is None:
+        raise _not_found()
+    pointer_fields = clp_check(schema, "get", caller)
+    params: list[Any] = [caller.app_pk, class_name, object_id]
+    where_extra = read_filter(caller, schema, pointer_fields, params)
+    async with app_transaction(caller.app_pk) as conn:
+        cursor = await conn.execute(
+            "SELECT data, created_at, updated_at FROM datastore_object "
+            f"WHERE app_id = %s AND class_name = %s AND object_id = %s{where_extra}",
+            params,
+        )
+        row = await cursor.fetchone()
+    if row is None:
+        raise _not_found()
+    return schema, row
+
+
+def wire_for_caller(
+    schema: ClassSchema, caller: Caller, object_id: str, row: tuple[Any, ...], files_base: str
+) -> dict[str, Any]:
+    data, created_at, updated_at = row
+    hidden = protected_fields_for(schema, caller)
+    if schema.class_name == "_User":
+        if caller.user_id == object_id:
+            hidden = set()
+        elif not caller.is_master:
+            hidden = hidden | {"authData"}
+    return row_to_wire(
+        schema, object_id=object_id, data=data, created_at=created_at, updated_at=updated_at, files_base=files_base,
+        hidden=hidden,
+    )  # fmt: skip

@@ -1,0 +1,89 @@
+"""Class-level permissions, pointer permissions and protected fields (reference §15).
+
+``clp_check`` decides whether the caller may run an operation on a class at all. When
+only pointer permissions grant it, it returns the pointer fields that restrict the
+rows the caller may touch; callers turn those into a SQL condition with
+``pointer_permission_condition``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from hangar.caller import Caller
+from hangar.datastore.names import is_valid_field_name
+from hangar.datastore.schema_registry import ClassSchema
+from hangar.parse_errors import OBJECT_NOT_FOUND, ParseError
+
+OPERATION_FORBIDDEN = 119
+_READ_OPERATIONS = {"get", "find", "count"}
+
+
+def _denied(operation: str, class_name: str) -> ParseError:
+    return ParseError(OPERATION_FORBIDDEN, f"Permission denied for action {operation} on class {class_name}.")
+
+
+def clp_check(schema: ClassSchema, operation: str, caller: Caller) -> list[str]:
+    """Allow the operation, or raise. Returns pointer fields that restrict it ([] = unrestricted)."""
+    if caller.is_master:
+        return []
+    clp = schema.clp or {}
+    rule = clp.get(operation)
+    if rule is None:
+        return []  # a missing operation key restricts nobody
+    if rule.get("*") or any(rule.get(principal) for principal in caller.principals):
+        return []
+    if rule.get("requiresAuthentication"):
+        if caller.user_id:
+            return []
+        raise ParseError(OBJECT_NOT_FOUND, "Permission denied, user needs to be authenticated.")
+    legacy_key = "readUserFields" if operation in _READ_OPERATIONS else "writeUserFields"
+    pointer_fields = list(rule.get("pointerFields") or []) + list(clp.get(legacy_key) or [])
+    if pointer_fields and operation != "create":
+        return pointer_fields
+    raise _denied(operation, schema.class_name)
+
+
+def pointer_permission_condition(
+    pointer_fields: list[str], caller: Caller, schema: ClassSchema
+) -> tuple[str, list[Any]]:
+    """Rows where one of the fields points to (or, for arrays, contains) the caller."""
+    if not caller.user_id:
+        return "FALSE", []
+    parts: list[str] = []
+    params: list[Any] = []
+    for name in pointer_fields:
+        if not is_valid_field_name(name):
+            continue  # CLPs are validated when set; never put an odd name into SQL text
+        spec = schema.field_type(name) or {}
+        if spec.get("type") == "Array":
+            parts.append(f"data->'{name}' @> %s")
+            params.append(Jsonb([{"__type": "Pointer", "className": "_User", "objectId": caller.user_id}]))
+        else:
+            parts.append(f"data->'{name}'->>'objectId' = %s")
+            params.append(caller.user_id)
+    if not parts:
+        return "FALSE", []
+    return "(" + " OR ".join(parts) + ")", params
+
+
+def protected_fields_for(schema: ClassSchema, caller: Caller) -> set[str]:
+    """Fields hidden from this caller: the intersection of every rule set that applies to it."""
+    if caller.is_master:
+        return set()
+    rules: dict[str, list[str]] = (schema.clp or {}).get("protectedFields") or {}
+    if schema.class_name == "_User":
+        # Parse Server merges its server-wide default {"_User": {"*": ["email"]}} into the class's rules (§15.4).
+        rules = {**rules, "*": sorted(set(rules.get("*", [])) | {"email"})}
+    applicable = [rules["*"]] if "*" in rules else []
+    if caller.user_id and "authenticated" in rules:
+        applicable.append(rules["authenticated"])
+    applicable += [rules[p] for p in caller.principals if p != "*" and p in rules]
+    if not applicable:
+        return set()
+    hidden = set(applicable[0])
+    for fields in applicable[1:]:
+        hidden &= set(fields)
+    return hidden

@@ -1,0 +1,142 @@
+"""Queries of the Parse data API: ``GET /classes/:C`` and ``GET /classes/:C/:id`` (reference §7.2, §7.5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from django.conf import settings
+
+from hangar.caller import Caller
+from hangar.datastore.class_access import class_for_read
+from hangar.datastore.connection import app_transaction
+from hangar.datastore.hooks import hooks
+from hangar.datastore.include import include_paths
+from hangar.datastore.objects import object_get_raw, read_filter, wire_for_caller
+from hangar.datastore.permissions import clp_check
+from hangar.datastore.query import QueryContext, compile_query
+from hangar.datastore.schema_registry import app_schemas
+from hangar.datastore.wire import project
+from hangar.parse_errors import INVALID_JSON, INVALID_QUERY, ParseError
+
+DEFAULT_LIMIT = 100
+_FIND_PARAMS = frozenset(
+    {
+        "where", "order", "limit", "skip", "keys", "excludeKeys", "include", "includeAll", "count",
+        "redirectClassNameForKey", "readPreference", "includeReadPreference", "subqueryReadPreference",
+        "hint", "explain", "comment",
+    }
+)  # fmt: skip
+_GET_PARAMS = frozenset({"keys", "include", "excludeKeys", "readPreference", "includeReadPreference", "subqueryReadPreference"})
+
+
+def _list_param(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return [part for part in str(value).split(",") if part]
+
+
+def _int_param(value: Any, name: str, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ParseError(INVALID_QUERY, f"Invalid parameter for query: {name}") from exc
+    if number < 0:
+        raise ParseError(INVALID_QUERY, f"Invalid parameter for query: {name}")
+    return number
+
+
+def _where_param(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise ParseError(INVALID_JSON, "where must be a JSON object") from exc
+    return value or {}
+
+
+def _truthy(value: Any) -> bool:
+    return value not in (None, False, 0, "0", "false", "")
+
+
+def _include_list(params: dict[str, Any], keys: list[str] | None) -> list[str]:
+    paths = _list_param(params.get("include")) or []
+    if keys:
+        paths += [k.rsplit(".", 1)[0] for k in keys if "." in k]
+    return paths
+
+
+async def object_get(
+    *, caller: Caller, class_name: str, object_id: str, params: dict[str, Any], files_base: str
+) -> dict[str, Any]:
+    unknown = set(params) - _GET_PARAMS
+    if unknown:
+        raise ParseError(INVALID_QUERY, "Improper encode of parameter")
+    schema, row = await object_get_raw(caller, class_name, object_id)
+    obj = wire_for_caller(schema, caller, object_id, row, files_base)
+    keys = _list_param(params.get("keys"))
+    include = _include_list(params, keys)
+    if include:
+        schemas = await app_schemas(caller.app_pk, caller.schema_version)
+        await include_paths(caller, schemas, [obj], include, files_base)
+    return project(obj, keys, _list_param(params.get("excludeKeys")))
+
+
+async def object_find(*, caller: Caller, class_name: str, params: dict[str, Any], files_base: str) -> dict[str, Any]:
+    unknown = set(params) - _FIND_PARAMS
+    if unknown:
+        raise ParseError(INVALID_QUERY, f"Invalid parameter for query: {sorted(unknown)[0]}")
+    params = await hooks().before_find(caller=caller, class_name=class_name, params=params)
+    redirect = params.get("redirectClassNameForKey")
+    schema = await class_for_read(caller, class_name)
+    if redirect and schema is not None:
+        target = (schema.field_type(str(redirect)) or {}).get("targetClass")
+        if target:
+            class_name = target
+            schema = await class_for_read(caller, class_name)
+    limit = min(_int_param(params.get("limit"), "limit", DEFAULT_LIMIT), settings.HANGAR_MAX_QUERY_LIMIT)
+    skip = _int_param(params.get("skip"), "skip", 0)
+    wants_count = _truthy(params.get("count"))
+    if schema is None:
+        return {"results": [], "count": 0} if wants_count else {"results": []}
+    pointer_fields = clp_check(schema, "find" if limit or not wants_count else "count", caller)
+    if wants_count and limit:
+        clp_check(schema, "count", caller)
+    schemas = await app_schemas(caller.app_pk, caller.schema_version)
+    context = QueryContext(app_pk=caller.app_pk, schemas=schemas.as_mapping(), principals=caller.acl_principals)
+    compiled = compile_query(
+        class_name=class_name, where=_where_param(params.get("where")), order=params.get("order"), context=context
+    )
+    base_params: list[Any] = [caller.app_pk, class_name]
+    filters = read_filter(caller, schema, pointer_fields, base_params)
+    where_sql = f"app_id = %s AND class_name = %s{filters} AND ({compiled.where_sql})"
+    where_params = base_params + compiled.params
+    rows: list[tuple[Any, ...]] = []
+    total = None
+    async with app_transaction(caller.app_pk) as conn:
+        if limit:
+            order_sql = f" ORDER BY {compiled.order_sql}" if compiled.order_sql else ""
+            cursor = await conn.execute(
+                f"SELECT object_id, data, created_at, updated_at FROM datastore_object WHERE {where_sql}"
+                f"{order_sql} LIMIT %s OFFSET %s",
+                [*where_params, *compiled.order_params, limit, skip],
+            )
+            rows = await cursor.fetchall()
+        if wants_count:
+            cursor = await conn.execute(f"SELECT count(*) FROM datastore_object WHERE {where_sql}", where_params)
+            total = (await cursor.fetchone())[0]
+    results = [wire_for_caller(schema, caller, row[0], row[1:], files_base) for row in rows]
+    keys = _list_param(params.get("keys"))
+    include = ["*"] if _truthy(params.get("includeAll")) else _include_list(params, keys)
+    if include == ["*"] or "*" in include:
+        include = [name for name, spec in schema.fields.items() if spec["type"] in {"Pointer", "Array"}]
+    if include and results:
+        await include_paths(caller, schemas, results, include, files_base)
+    excluded = _list_param(params.get("excludeKeys"))
+    results = [project(obj, keys, excluded) for obj in results]
+    results = await hooks().after_find(caller=caller, class_name=class_name, results=results)
+    return {"results": results, "count": total} if wants_count else {"results": results}

@@ -1,0 +1,58 @@
+"""Relation fields and ``$relatedTo`` (protocol reference §8.1).
+
+Relations live in ``datastore_relation`` (docs/datastore.md). Inside the EXISTS below,
+the unqualified ``object_id`` resolves to the row being filtered (the relation table has
+no such column), whatever query level that row belongs to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hangar.datastore.query.context import FALSE, Scope, Sql, concat, sql
+from hangar.datastore.query.fields import FieldRef, check_field_name
+from hangar.datastore.query.literals import is_pointer
+from hangar.parse_errors import INVALID_QUERY, ParseError
+
+
+def relation_holds(scope: Scope, ref: FieldRef, related_ids: Sql) -> Sql:
+    """The row's relation ``ref`` holds an object whose id satisfies ``related_id <related_ids>``."""
+    owner = sql(
+        "EXISTS (SELECT 1 FROM datastore_relation WHERE app_id = %s AND owner_class = %s"
+        f" AND owner_id = object_id AND key = '{ref.root}' AND related_id ",
+        scope.context.app_pk,
+        scope.class_name,
+    )
+    return concat(owner, related_ids, ")")
+
+
+def relation_holds_any(scope: Scope, ref: FieldRef, items: list[Any]) -> Sql:
+    """Pointer literal or ``$in`` on a Relation field: the relation holds one of these objects."""
+    ids = [item["objectId"] for item in items if is_pointer(item) and _targets(ref, item["className"])]
+    if not ids:
+        return FALSE
+    if len(ids) == 1:
+        return relation_holds(scope, ref, sql("= %s", ids[0]))
+    return relation_holds(scope, ref, sql("= ANY(%s::text[])", ids))
+
+
+def _targets(ref: FieldRef, class_name: str) -> bool:
+    return ref.target_class is None or ref.target_class == class_name
+
+
+def related_to(scope: Scope, value: Any) -> Sql:
+    """``$relatedTo``: the row is a member of the relation ``key`` of ``object``."""
+    owner = value.get("object") if isinstance(value, dict) else None
+    key = value.get("key") if isinstance(value, dict) else None
+    if not is_pointer(owner) or not isinstance(key, str):
+        raise ParseError(INVALID_QUERY, "improper usage of $relatedTo")
+    check_field_name(key)
+    return sql(
+        "object_id IN (SELECT related_id FROM datastore_relation WHERE app_id = %s AND owner_class = %s"
+        " AND owner_id = %s AND key = %s AND related_class = %s)",
+        scope.context.app_pk,
+        owner["className"],
+        owner["objectId"],
+        key,
+        scope.class_name,
+    )

@@ -1,0 +1,171 @@
+"""Class schemas on the data plane: a per-process cache and schema-on-write.
+
+Each app's schemas are loaded from ``datastore_schemaclass`` once and kept with the
+app's schema version counter from Redis. The gateway reads that counter in its
+per-request pipeline (hangar.gateway.app_registry), so a field added by one process is
+seen by every other process on its next request. Adding fields locks the class row, so
+two writers that infer different types for the same new field cannot both win.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from psycopg.types.json import Jsonb
+
+from hangar.datastore.system_classes import DEFAULT_FIELDS, default_class_level_permissions
+from hangar.datastore.values import type_label, types_compatible
+from hangar.datastore.connection import after_commit, app_transaction
+from hangar.parse_errors import INCORRECT_TYPE, ParseError
+from hangar.redis_async import get_redis
+
+OPERATION_FORBIDDEN = 119
+
+
+def schema_version_key(app_pk: int) -> str:
+    return f"hangar:schemaver:{app_pk}"
+
+
+@dataclass(frozen=True)
+class ClassSchema:
+    class_name: str
+    fields: dict[str, dict[str, Any]]
+    clp: dict[str, Any]
+    indexes: dict[str, Any]
+
+    def field_type(self, name: str) -> dict[str, Any] | None:
+        return self.fields.get(name)
+
+    def relation_fields(self) -> list[tuple[str, str]]:
+        return [(name, spec.get("targetClass", "")) for name, spec in self.fields.items() if spec["type"] == "Relation"]
+
+
+@dataclass
+class AppSchemas:
+    classes: dict[str, ClassSchema] = field(default_factory=dict)
+    version: bytes | None = None
+
+    def as_mapping(self) -> dict[str, dict[str, dict[str, Any]]]:
+        return {name: schema.fields for name, schema in self.classes.items()}
+
+
+_cache: dict[int, AppSchemas] = {}
+
+_LOAD_SQL = (
+    "SELECT class_name, fields, class_level_permissions, indexes FROM datastore_schemaclass WHERE app_id = %s"
+)
+
+
+async def _load(app_pk: int, version: bytes | None) -> AppSchemas:
+    async with app_transaction(app_pk) as conn:
+        cursor = await conn.execute(_LOAD_SQL, [app_pk])
+        rows = await cursor.fetchall()
+    schemas = AppSchemas(
+        classes={name: ClassSchema(name, fields, clp, indexes) for name, fields, clp, indexes in rows},
+        version=version,
+    )
+    _cache[app_pk] = schemas
+    return schemas
+
+
+async def app_schemas(app_pk: int, version: bytes | None) -> AppSchemas:
+    """The app's schemas as of ``version`` (the counter the gateway read for this request)."""
+    cached = _cache.get(app_pk)
+    if cached is not None and cached.version == version:
+        return cached
+    return await _load(app_pk, version)
+
+
+def app_schemas_forget(app_pk: int) -> None:
+    _cache.pop(app_pk, None)
+
+
+def _merge_fields(
+    class_name: str, current: dict[str, dict[str, Any]], wanted: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Fields to add; raise 111 when a wanted type conflicts with the recorded one."""
+    additions = {}
+    for name, spec in wanted.items():
+        existing = current.get(name)
+        if existing is None:
+            additions[name] = spec
+        elif not types_compatible(existing, spec):
+            raise ParseError(
+                INCORRECT_TYPE,
+                f"schema mismatch for {class_name}.{name}; expected {type_label(existing)} but got {type_label(spec)}",
+            )
+    return additions
+
+
+async def class_fields_ensure(
+    *, app_pk: int, class_name: str, wanted: dict[str, dict[str, Any]], create_class: bool
+) -> ClassSchema:
+    """Record new fields (and the class itself if ``create_class``); return the updated schema."""
+    for _attempt in range(2):  # a concurrent creation of the same class makes the first insert a no-op
+        schema, changed = await _ensure_once(app_pk, class_name, wanted, create_class)
+        if schema is not None:
+            if changed:
+                app_schemas_forget(app_pk)
+                await after_commit(lambda: schema_changed(app_pk))
+            return schema
+    raise ParseError(INCORRECT_TYPE, f"Could not record the schema of {class_name}; try again.")
+
+
+async def _ensure_once(
+    app_pk: int, class_name: str, wanted: dict[str, dict[str, Any]], create_class: bool
+) -> tuple[ClassSchema | None, bool]:
+    async with app_transaction(app_pk) as conn:
+        cursor = await conn.execute(
+            "SELECT fields, class_level_permissions, indexes FROM datastore_schemaclass "
+            "WHERE app_id = %s AND class_name = %s FOR UPDATE",
+            [app_pk, class_name],
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            if not create_class:
+                raise ParseError(
+                    OPERATION_FORBIDDEN, f"This user is not allowed to access non-existent class: {class_name}"
+                )
+            fields = {**copy.deepcopy(DEFAULT_FIELDS), **wanted}
+            clp = default_class_level_permissions()
+            inserted = await conn.execute(
+                "INSERT INTO datastore_schemaclass (app_id, class_name, fields, class_level_permissions, indexes, "
+                "created_at, updated_at) VALUES (%s, %s, %s, %s, '{}', now(), now()) ON CONFLICT DO NOTHING RETURNING 1",
+                [app_pk, class_name, Jsonb(fields), Jsonb(clp)],
+            )
+            if await inserted.fetchone() is None:
+                return None, False
+            return ClassSchema(class_name, fields, clp, {}), True
+        fields, clp, indexes = row
+        additions = _merge_fields(class_name, fields, wanted)
+        if not additions:
+            return ClassSchema(class_name, fields, clp, indexes), False
+        await conn.execute(
+            "UPDATE datastore_schemaclass SET fields = fields || %s, updated_at = now() "
+            "WHERE app_id = %s AND class_name = %s",
+            [Jsonb(additions), app_pk, class_name],
+        )
+        return ClassSchema(class_name, {**fields, **additions}, clp, indexes), True
+
+
+async def schema_changed(app_pk: int) -> None:
+    """After a committed schema change: bump the version so every process reloads."""
+    await get_redis().incr(schema_version_key(app_pk))
+    app_schemas_forget(app_pk)
+
+
+def schema_to_wire(schema: ClassSchema) -> dict[str, Any]:
+    """The ``/schemas`` representation of a class."""
+    return orjson.loads(
+        orjson.dumps(
+            {
+                "className": schema.class_name,
+                "fields": schema.fields,
+                "classLevelPermissions": schema.clp,
+                "indexes": schema.indexes or {"_id_": {"_id": 1}},
+            }
+        )
+    )

@@ -1,0 +1,53 @@
+"""Stored rows → Parse wire objects (reference §5.3, §18.6-7)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from hangar.datastore.dates import format_date
+from hangar.datastore.schema_registry import ClassSchema
+
+ALWAYS_KEPT = frozenset({"objectId", "createdAt", "updatedAt", "ACL"})
+
+
+def _with_file_url(value: Any, files_base: str) -> Any:
+    if isinstance(value, dict) and value.get("__type") == "File" and "name" in value:
+        return {"__type": "File", "name": value["name"], "url": f"{files_base}/{quote(value['name'])}"}
+    if isinstance(value, list):
+        return [_with_file_url(item, files_base) for item in value]
+    return value
+
+
+def row_to_wire(
+    schema: ClassSchema | None,
+    *,
+    object_id: str,
+    data: dict[str, Any],
+    created_at: datetime,
+    updated_at: datetime,
+    files_base: str,
+    hidden: set[str] = frozenset(),  # type: ignore[assignment]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"objectId": object_id, "createdAt": format_date(created_at), "updatedAt": format_date(updated_at)}
+    for key, value in data.items():
+        if key.startswith("_") or key in hidden:
+            continue
+        out[key] = _with_file_url(value, files_base)
+    if schema is not None:
+        for name, target in schema.relation_fields():
+            if name not in hidden:
+                out[name] = {"__type": "Relation", "className": target}
+    return out
+
+
+def project(obj: dict[str, Any], keys: list[str] | None, exclude: list[str] | None) -> dict[str, Any]:
+    """Apply ``keys`` / ``excludeKeys`` (top-level names; dotted entries keep their first segment)."""
+    if keys is not None:
+        wanted = {k.split(".", 1)[0] for k in keys} | ALWAYS_KEPT
+        obj = {k: v for k, v in obj.items() if k in wanted}
+    if exclude:
+        dropped = {k for k in exclude if "." not in k} - ALWAYS_KEPT
+        obj = {k: v for k, v in obj.items() if k not in dropped}
+    return obj

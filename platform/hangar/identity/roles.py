@@ -1,0 +1,46 @@
+"""The roles a user holds, directly or through role inheritance (reference §10.7).
+
+A role's ``roles`` relation lists roles whose members inherit it, so the set is the
+transitive closure upwards from the roles whose ``users`` relation holds the user.
+Cached per process and keyed by the app's role version (bumped on any ``_Role`` write),
+which the gateway reads in its per-request Redis pipeline.
+"""
+
+from __future__ import annotations
+
+from hangar.datastore.connection import app_transaction
+from hangar.redis_async import get_redis
+
+_ROLES_SQL = """
+WITH RECURSIVE held(role_id) AS (
+    SELECT owner_id FROM datastore_relation
+    WHERE app_id = %(app)s AND owner_class = '_Role' AND key = 'users' AND related_id = %(user)s
+  UNION
+    SELECT r.owner_id FROM datastore_relation r JOIN held ON r.related_id = held.role_id
+    WHERE r.app_id = %(app)s AND r.owner_class = '_Role' AND r.key = 'roles'
+)
+SELECT o.data->>'name' FROM datastore_object o JOIN held ON o.object_id = held.role_id
+WHERE o.app_id = %(app)s AND o.class_name = '_Role'
+"""
+
+_cache: dict[tuple[int, str], tuple[bytes | None, tuple[str, ...]]] = {}
+
+
+def role_version_key(app_pk: int) -> str:
+    return f"hangar:rolever:{app_pk}"
+
+
+async def user_role_names(*, app_pk: int, user_id: str, role_version: bytes | None) -> tuple[str, ...]:
+    cached = _cache.get((app_pk, user_id))
+    if cached is not None and cached[0] == role_version:
+        return cached[1]
+    async with app_transaction(app_pk) as conn:
+        cursor = await conn.execute(_ROLES_SQL, {"app": app_pk, "user": user_id})
+        names = tuple(sorted(row[0] for row in await cursor.fetchall() if row[0]))
+    _cache[(app_pk, user_id)] = (role_version, names)
+    return names
+
+
+async def roles_changed(app_pk: int) -> None:
+    """After a committed write to ``_Role`` objects or their relations."""
+    await get_redis().incr(role_version_key(app_pk))
