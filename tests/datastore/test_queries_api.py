@@ -114,3 +114,21 @@ async def test_relations_and_related_to(app_a: ParseApp):
     )  # fmt: skip
     related = (await app_a.request("GET", "/classes/Member", params={"where": where, "order": "name"})).json()["results"]
     assert [m["name"] for m in related] == ["u2", "u3"]
+
+
+async def test_invalid_regex_is_a_parse_error(app_a: ParseApp):
+    await _seed_scores(app_a)
+    response = await app_a.request("GET", "/classes/Score", params={"where": {"name": {"$regex": "(?<name>a)"}}})
+    assert response.status_code == 400
+    assert response.json()["code"] == 102
+
+
+async def test_protected_fields_cannot_be_queried(app_a: ParseApp):
+    from tests.datastore.conftest import insert_user_with_session
+    from asgiref.sync import sync_to_async
+
+    user_id, token = await sync_to_async(insert_user_with_session)(app_a.tenant, "zed")
+    await app_a.request("PUT", f"/classes/_User/{user_id}", {"email": "zed@example.com"}, master=True)
+    probe = await app_a.request("GET", "/classes/_User", params={"where": {"email": "zed@example.com"}}, session=token)
+    assert probe.json() == {"code": 119, "error": "This user is not allowed to query email on class _User"}
+    assert (await app_a.request("GET", "/classes/_User", params={"where": {"email": "zed@example.com"}}, master=True)).json()["results"]

@@ -19,12 +19,13 @@ from contextvars import ContextVar
 
 from django.conf import settings
 from psycopg import AsyncConnection
-from psycopg.errors import QueryCanceled
+from psycopg.errors import DataError, InvalidRegularExpression, QueryCanceled
 
 from hangar.db_pool import get_pool
 from hangar.parse_errors import ParseError
 
 TIMEOUT = 124
+INVALID_QUERY = 102
 _SETTINGS_SQL = "SELECT set_config('hangar.app_id', %s, true), set_config('statement_timeout', %s, true)"
 
 AfterCommit = Callable[[], Awaitable[None]]
@@ -33,6 +34,13 @@ _ambient: ContextVar[tuple[int, AsyncConnection, list[AfterCommit]] | None] = Co
 
 def _timeout_error() -> ParseError:
     return ParseError(TIMEOUT, "The query took too long and was cancelled.")
+
+
+def _data_error(exc: DataError) -> ParseError:
+    """Input PostgreSQL rejected while running the statement (a bad regex, a value of the wrong shape)."""
+    if isinstance(exc, InvalidRegularExpression):
+        return ParseError(INVALID_QUERY, f"bad regex: {exc.diag.message_primary or exc}")
+    return ParseError(INVALID_QUERY, f"Invalid query: {exc.diag.message_primary or exc}")
 
 
 @asynccontextmanager
@@ -44,6 +52,8 @@ async def _bound_transaction(app_pk: int) -> AsyncIterator[AsyncConnection]:
             yield conn
     except QueryCanceled as exc:
         raise _timeout_error() from exc
+    except DataError as exc:
+        raise _data_error(exc) from exc
 
 
 @asynccontextmanager
@@ -61,6 +71,8 @@ async def app_transaction(app_pk: int) -> AsyncIterator[AsyncConnection]:
             yield conn
     except QueryCanceled as exc:
         raise _timeout_error() from exc
+    except DataError as exc:
+        raise _data_error(exc) from exc
 
 
 async def after_commit(work: AfterCommit) -> None:

@@ -17,7 +17,7 @@ NOT_A_DATE = "This is not a valid Date"
 
 # fromisoformat() accepts the whole ISO 8601 family in 3.11 but also oddities such as
 # week dates ("2024-W01"); Parse clients only ever send calendar dates and times.
-_ISO_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?$")
+_ISO_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?", re.ASCII)
 
 
 def parse_date(value: Any) -> datetime:
@@ -28,7 +28,7 @@ def parse_date(value: Any) -> datetime:
         if value.get("__type") != "Date":
             raise ParseError(INCORRECT_TYPE, NOT_A_DATE)
         value = value.get("iso")
-    if not isinstance(value, str) or not _ISO_SHAPE.match(value):
+    if not isinstance(value, str) or not _ISO_SHAPE.fullmatch(value):
         raise ParseError(INCORRECT_TYPE, NOT_A_DATE)
     text = value.replace(",", ".")
     if text[-1] in "zZ":

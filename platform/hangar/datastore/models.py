@@ -25,3 +25,20 @@ class SchemaClass(models.Model):
 
     def __str__(self) -> str:
         return self.class_name
+
+
+class ParseConfig(models.Model):
+    """An app's Parse Config (``/config``, reference §13.2): parameters and which are master-key only.
+
+    The data plane reads and writes it with SQL under row-level security (migration 0005).
+    """
+
+    app = models.OneToOneField(
+        "tenants.App", on_delete=models.CASCADE, primary_key=True, related_name="parse_config"
+    )
+    params = models.JSONField(default=dict)
+    master_key_only = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"config of app {self.app_id}"

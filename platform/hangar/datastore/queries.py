@@ -13,13 +13,14 @@ from hangar.datastore.connection import app_transaction
 from hangar.datastore.hooks import hooks
 from hangar.datastore.include import include_paths
 from hangar.datastore.objects import object_get_raw, read_filter, wire_for_caller
-from hangar.datastore.permissions import clp_check
-from hangar.datastore.query import QueryContext, compile_query
-from hangar.datastore.schema_registry import app_schemas
+from hangar.datastore.permissions import clp_check, protected_fields_for
+from hangar.datastore.query import CompiledQuery, QueryContext, compile_query
+from hangar.datastore.schema_registry import AppSchemas, app_schemas
 from hangar.datastore.wire import project
 from hangar.parse_errors import INVALID_JSON, INVALID_QUERY, ParseError
 
 DEFAULT_LIMIT = 100
+OPERATION_FORBIDDEN = 119
 _FIND_PARAMS = frozenset(
     {
         "where", "order", "limit", "skip", "keys", "excludeKeys", "include", "includeAll", "count",
@@ -70,6 +71,20 @@ def _include_list(params: dict[str, Any], keys: list[str] | None) -> list[str]:
     return paths
 
 
+def _check_query_permissions(caller: Caller, schemas: AppSchemas, class_name: str, compiled: CompiledQuery) -> None:
+    """Sub-queried classes need their own ``find`` permission; protected fields cannot be constrained (§15.3)."""
+    if caller.is_master:
+        return
+    for inner in compiled.subquery_classes - {class_name}:
+        inner_schema = schemas.classes.get(inner)
+        if inner_schema is not None:
+            clp_check(inner_schema, "find", caller)
+    for referenced_class, field_name in compiled.referenced_fields:
+        schema = schemas.classes.get(referenced_class)
+        if schema is not None and field_name in protected_fields_for(schema, caller):
+            raise ParseError(OPERATION_FORBIDDEN, f"This user is not allowed to query {field_name} on class {referenced_class}")
+
+
 async def object_get(
     *, caller: Caller, class_name: str, object_id: str, params: dict[str, Any], files_base: str
 ) -> dict[str, Any]:
@@ -93,11 +108,14 @@ async def object_find(*, caller: Caller, class_name: str, params: dict[str, Any]
     params = await hooks().before_find(caller=caller, class_name=class_name, params=params)
     redirect = params.get("redirectClassNameForKey")
     schema = await class_for_read(caller, class_name)
+    redirected = False
     if redirect and schema is not None:
-        target = (schema.field_type(str(redirect)) or {}).get("targetClass")
-        if target:
-            class_name = target
+        # Only a Relation redirects, as in Parse Server's redirectClassNameForKey.
+        spec = schema.field_type(str(redirect)) or {}
+        if spec.get("type") == "Relation" and spec.get("targetClass"):
+            class_name = spec["targetClass"]
             schema = await class_for_read(caller, class_name)
+            redirected = True
     limit = min(_int_param(params.get("limit"), "limit", DEFAULT_LIMIT), settings.HANGAR_MAX_QUERY_LIMIT)
     skip = _int_param(params.get("skip"), "skip", 0)
     wants_count = _truthy(params.get("count"))
@@ -111,6 +129,7 @@ async def object_find(*, caller: Caller, class_name: str, params: dict[str, Any]
     compiled = compile_query(
         class_name=class_name, where=_where_param(params.get("where")), order=params.get("order"), context=context
     )
+    _check_query_permissions(caller, schemas, class_name, compiled)
     base_params: list[Any] = [caller.app_pk, class_name]
     filters = read_filter(caller, schema, pointer_fields, base_params)
     where_sql = f"app_id = %s AND class_name = %s{filters} AND ({compiled.where_sql})"
@@ -138,5 +157,8 @@ async def object_find(*, caller: Caller, class_name: str, params: dict[str, Any]
         await include_paths(caller, schemas, results, include, files_base)
     excluded = _list_param(params.get("excludeKeys"))
     results = [project(obj, keys, excluded) for obj in results]
+    if redirected:
+        # The SDK asked the parent class; each result says which class it really is (§7.5).
+        results = [{**obj, "className": class_name} for obj in results]
     results = await hooks().after_find(caller=caller, class_name=class_name, results=results)
     return {"results": results, "count": total} if wants_count else {"results": results}

@@ -43,11 +43,38 @@ def row_to_wire(
 
 
 def project(obj: dict[str, Any], keys: list[str] | None, exclude: list[str] | None) -> dict[str, Any]:
-    """Apply ``keys`` / ``excludeKeys`` (top-level names; dotted entries keep their first segment)."""
+    """Apply ``keys`` / ``excludeKeys``; a dotted entry ``a.b`` applies ``b`` inside the included object ``a`` (§7.6)."""
     if keys is not None:
         wanted = {k.split(".", 1)[0] for k in keys} | ALWAYS_KEPT
         obj = {k: v for k, v in obj.items() if k in wanted}
+        for name, sub_keys in _dotted(keys).items():
+            if name in obj:
+                obj[name] = _project_included(obj[name], sub_keys, None)
     if exclude:
         dropped = {k for k in exclude if "." not in k} - ALWAYS_KEPT
         obj = {k: v for k, v in obj.items() if k not in dropped}
+        for name, sub_exclude in _dotted(exclude).items():
+            if name in obj:
+                obj[name] = _project_included(obj[name], None, sub_exclude)
     return obj
+
+
+def _dotted(names: list[str]) -> dict[str, list[str]]:
+    """``["a.b", "a.c.d", "e"]`` -> ``{"a": ["b", "c.d"]}``."""
+    nested: dict[str, list[str]] = {}
+    for name in names:
+        head, dot, rest = name.partition(".")
+        if dot and rest:
+            nested.setdefault(head, []).append(rest)
+    return nested
+
+
+def _project_included(value: Any, keys: list[str] | None, exclude: list[str] | None) -> Any:
+    """Project an included object (or each of an array of them); plain values and pointers pass through."""
+    if isinstance(value, list):
+        return [_project_included(item, keys, exclude) for item in value]
+    if isinstance(value, dict) and value.get("__type") == "Object":
+        projected = project(value, keys, exclude)
+        projected.update(__type="Object", className=value.get("className"))
+        return projected
+    return value

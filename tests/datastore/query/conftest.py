@@ -97,7 +97,9 @@ class Store:
         principals: tuple[str, ...] | None = None,
         schemas: dict[str, Any] | None = None,
     ) -> CompiledQuery:
-        context = QueryContext(app_pk=self.app_pk, schemas=SCHEMAS if schemas is None else schemas, principals=principals)
+        context = QueryContext(
+            app_pk=self.app_pk, schemas=SCHEMAS if schemas is None else schemas, principals=principals
+        )
         return compile_query(class_name=class_name, where=where, order=order, context=context)
 
     def find(

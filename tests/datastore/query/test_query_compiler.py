@@ -180,6 +180,8 @@ def test_date_fields(store: Store):
     assert store.find("Item", {"born": {"$lt": date("2021-01-01T00:00:00.000Z")}}) == ["old"]
     assert store.find("Item", {"born": {"$gte": date("2020-01-01T00:00:00Z")}}) == ["new", "old"]
     assert store.find("Item", {"born": {"$in": [date("2020-01-01T00:00:00Z")]}}) == ["old"]
+    assert store.find("Item", {"born": {"$gt": "2022-01-01T00:00:00Z"}}) == ["new"]
+    assert store.find("Item", {"born": "2020-01-01T00:00:00.000Z"}) == ["old"]
 
 
 def test_invalid_date_values_are_rejected(store: Store):
@@ -198,6 +200,10 @@ def test_created_at_and_updated_at_columns(store: Store):
     assert store.find("Item", {"createdAt": {"$in": [date("2023-01-06T00:00:00Z")]}}) == ["y"]
     assert store.find("Item", {"createdAt": {"$ne": date("2023-01-01T00:00:00.000Z")}}) == ["y"]
     assert store.find("Item", {"createdAt": {"$gt": 5}}) == []
+    # Plain ISO strings work too (Parse Server on Postgres lets the database cast them).
+    assert store.find("Item", {"createdAt": {"$gt": "2023-01-02T00:00:00Z"}}) == ["y"]
+    assert store.find("Item", {"createdAt": "2023-01-01T01:00:00+01:00"}) == ["x"]
+    assert store.find("Item", {"createdAt": "not a date"}) == []
     assert "created_at > %s" in store.compile("Item", {"createdAt": {"$gt": date("2023-01-01T00:00:00Z")}}).where_sql
 
 
@@ -245,3 +251,9 @@ def test_geopoint_literal_equality(store: Store):
 
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def test_polygon_literal_equality_closes_the_ring(store: Store):
+    store.put("Item", "p", {"area": {"__type": "Polygon", "coordinates": [[0, 0], [0, 1], [1, 1], [0, 0]]}})
+    assert store.find("Item", {"area": {"__type": "Polygon", "coordinates": [[0, 0], [0, 1], [1, 1]]}}) == ["p"]
+    assert store.find("Item", {"area": {"__type": "Polygon", "coordinates": [[0, 0], [0, 2], [1, 1]]}}) == []

@@ -70,10 +70,20 @@ def test_nested_sub_queries(posts: Store):
     posts.put("_User", "u1", {"username": "ann"})
     posts.put("Post", "p4", {"stars": 4, "author": pointer("_User", "u1")})
     posts.put("Item", "i5", {"post": pointer("Post", "p4")})
-    by_ann = {"className": "Post", "where": {"author": {"$inQuery": {"className": "_User", "where": {"username": "ann"}}}}}
+    by_ann = {
+        "className": "Post",
+        "where": {"author": {"$inQuery": {"className": "_User", "where": {"username": "ann"}}}},
+    }
     assert posts.find("Item", {"post": {"$inQuery": by_ann}}) == ["i5"]
     compiled = posts.compile("Item", {"post": {"$inQuery": by_ann}})
     assert compiled.subquery_classes == {"Post", "_User"}
+    assert compiled.referenced_fields == {("Item", "post"), ("Post", "author"), ("_User", "username")}
+
+
+def test_referenced_fields_include_select_keys_and_order(posts: Store):
+    where = {"name": {"$select": {"query": {"className": "_User", "where": {}}, "key": "email"}}}
+    compiled = posts.compile("Item", where, order="-score,meta.rank")
+    assert compiled.referenced_fields == {("Item", "name"), ("_User", "email"), ("Item", "score"), ("Item", "meta")}
 
 
 @pytest.mark.parametrize(
@@ -186,7 +196,13 @@ def test_related_to(liked: Store):
 
 @pytest.mark.parametrize(
     "value",
-    [{"object": pointer("Item", "i1")}, {"key": "likes"}, {"object": "i1", "key": "likes"}, "x", {"object": {}, "key": 1}],
+    [
+        {"object": pointer("Item", "i1")},
+        {"key": "likes"},
+        {"object": "i1", "key": "likes"},
+        "x",
+        {"object": {}, "key": 1},
+    ],
 )
 def test_improper_related_to(store: Store, value: object):
     with pytest.raises(ParseError) as error:

@@ -11,16 +11,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from hangar.datastore.dates import format_date, parse_date
 from hangar.datastore.query import arrays, relations
 from hangar.datastore.query.context import FALSE, Scope, Sql, negate, or_all, sql
 from hangar.datastore.query.fields import FieldRef
 from hangar.datastore.query.literals import (
-    date_param,
     is_date,
     is_number,
     is_pointer,
     is_relative_time,
-    iso_param,
     json_param,
     json_type,
     number_param,
@@ -64,7 +63,20 @@ def not_equals(scope: Scope, ref: FieldRef, value: Any) -> Sql:
 def _column_equals(ref: FieldRef, value: Any) -> Sql:
     if ref.column == "object_id":
         return sql("object_id = %s", value) if isinstance(value, str) else FALSE
-    return sql(f"{ref.column} = %s", date_param(value)) if is_date(value) else FALSE
+    moment = date_operand(ref, value)
+    return sql(f"{ref.column} = %s", moment) if moment else FALSE
+
+
+def date_operand(ref: FieldRef, value: Any) -> datetime | None:
+    """The moment a value denotes: a Date object, or on a Date field also an ISO string (Postgres casts those)."""
+    if isinstance(value, datetime) or is_date(value):
+        return parse_date(value)
+    if isinstance(value, str) and ref.type == "Date":
+        try:
+            return parse_date(value)
+        except ParseError:
+            return None
+    return None
 
 
 def _value_equals(ref: FieldRef, value: Any) -> Sql:
@@ -72,8 +84,9 @@ def _value_equals(ref: FieldRef, value: Any) -> Sql:
         if ref.target_class and value["className"] != ref.target_class:
             return FALSE
         return sql(f"{ref.member('objectId')} = %s", value["objectId"])
-    if is_date(value):
-        return sql(f"{ref.member('iso')} = %s", iso_param(value))
+    moment = date_operand(ref, value)
+    if moment:
+        return sql(f"{ref.member('iso')} = %s", format_date(moment))
     if wire_type(value) == "File" and isinstance(value.get("name"), str):
         return sql(f"{ref.member('name')} = %s", value["name"])
     if ref.type == "String" and isinstance(value, str):
@@ -90,10 +103,11 @@ def compare(scope: Scope, ref: FieldRef, operator: str, value: Any) -> Sql:
         value = _resolve_relative_time(ref, operator, value)
     if ref.column == "object_id":
         return sql(f'object_id COLLATE "C" {symbol} %s', value) if isinstance(value, str) else FALSE
+    moment = date_operand(ref, value)
     if ref.is_date_column:
-        return sql(f"{ref.column} {symbol} %s", date_param(value)) if _is_date_like(value) else FALSE
-    if _is_date_like(value):
-        return sql(f'{ref.member("iso")} COLLATE "C" {symbol} %s', iso_param(value))
+        return sql(f"{ref.column} {symbol} %s", moment) if moment else FALSE
+    if moment:
+        return sql(f'{ref.member("iso")} COLLATE "C" {symbol} %s', format_date(moment))
     if ref.type == "Number" and is_number(value):
         return sql(f"{ref.number} {symbol} %s::numeric", number_param(value))
     if isinstance(value, str):
@@ -101,11 +115,9 @@ def compare(scope: Scope, ref: FieldRef, operator: str, value: Any) -> Sql:
         return sql(f'({guard}{ref.text} COLLATE "C" {symbol} %s)', value)
     if value is None:
         return FALSE
-    return sql(f"(jsonb_typeof({ref.json}) = '{json_type(value)}' AND {ref.json} {symbol} %s::jsonb)", json_param(value))
-
-
-def _is_date_like(value: Any) -> bool:
-    return is_date(value) or isinstance(value, datetime)
+    return sql(
+        f"(jsonb_typeof({ref.json}) = '{json_type(value)}' AND {ref.json} {symbol} %s::jsonb)", json_param(value)
+    )
 
 
 def _resolve_relative_time(ref: FieldRef, operator: str, value: dict[str, Any]) -> Any:
@@ -150,8 +162,10 @@ def _value_in(ref: FieldRef, items: list[Any]) -> Sql:
     if ref.type == "Pointer" and all(is_pointer(item) for item in items):
         ids = [item["objectId"] for item in items if item["className"] == (ref.target_class or item["className"])]
         return sql(f"{ref.member('objectId')} = ANY(%s::text[])", ids) if ids else FALSE
-    if ref.type == "Date" and all(is_date(item) for item in items):
-        return sql(f"{ref.member('iso')} = ANY(%s::text[])", [iso_param(item) for item in items])
+    if ref.type == "Date":
+        moments = [date_operand(ref, item) for item in items]
+        if all(moments):
+            return sql(f"{ref.member('iso')} = ANY(%s::text[])", [format_date(m) for m in moments if m])
     if ref.type == "String" and all(isinstance(item, str) for item in items):
         return sql(f"{ref.text} = ANY(%s::text[])", items)
     if ref.type == "Number" and all(is_number(item) for item in items):
@@ -163,7 +177,7 @@ def _column_in(ref: FieldRef, items: list[Any]) -> Sql:
     if ref.column == "object_id":
         ids = [item for item in items if isinstance(item, str)]
         return sql("object_id = ANY(%s::text[])", ids) if ids else FALSE
-    dates = [date_param(item) for item in items if is_date(item)]
+    dates = [moment for moment in (date_operand(ref, item) for item in items) if moment]
     return sql(f"{ref.column} = ANY(%s::timestamptz[])", dates) if dates else FALSE
 
 

@@ -63,7 +63,9 @@ COMPANIONS = frozenset({"$options", *geo.DISTANCE_KEYS})
 LOGICAL = {"$or": or_all, "$and": and_all, "$nor": lambda parts: negate(or_all(parts))}
 
 
-def compile_query(*, class_name: str, where: Any, order: str | list[str] | None, context: QueryContext) -> CompiledQuery:
+def compile_query(
+    *, class_name: str, where: Any, order: str | list[str] | None, context: QueryContext
+) -> CompiledQuery:
     """Compile ``where`` and ``order`` for a query on ``class_name`` (raises ParseError)."""
     state = CompileState(context)
     scope = Scope(state, class_name, context.schemas.get(class_name) or {})
@@ -81,6 +83,7 @@ def compile_query(*, class_name: str, where: Any, order: str | list[str] | None,
         order_sql=order_sql,
         order_params=order_params,
         subquery_classes=frozenset(state.subquery_classes),
+        referenced_fields=frozenset(state.referenced_fields),
     )
 
 
@@ -143,4 +146,3 @@ def check_params(params: Any) -> None:
                 param.encode("utf-8")
             except UnicodeEncodeError:
                 raise ParseError(INVALID_JSON, "Query values must be valid Unicode text.") from None
-

@@ -39,6 +39,9 @@ class CompiledQuery:
     order_params: list[Any]
     # Classes read by $inQuery/$notInQuery/$select/$dontSelect, for the caller's CLP checks.
     subquery_classes: frozenset[str] = frozenset()
+    # (class name, top-level field) pairs the where, its sub-queries and the order read, so the
+    # caller can refuse protected fields (a $select key or a comparison can reveal a value).
+    referenced_fields: frozenset[tuple[str, str]] = frozenset()
 
 
 class Sql(NamedTuple):
@@ -111,13 +114,12 @@ class CompileState:
     distance_sorts: list[Sql] = field(default_factory=list)
     text_ranks: list[Sql] = field(default_factory=list)
     subquery_classes: set[str] = field(default_factory=set)
+    referenced_fields: set[tuple[str, str]] = field(default_factory=set)
 
     def charge(self, count: int = 1) -> None:
         self.nodes += count
         if self.nodes > MAX_NODES:
-            raise ParseError(
-                INVALID_QUERY, f"Query is too complex: more than {MAX_NODES} constraints and list items."
-            )
+            raise ParseError(INVALID_QUERY, f"Query is too complex: more than {MAX_NODES} constraints and list items.")
 
 
 @dataclass(frozen=True)

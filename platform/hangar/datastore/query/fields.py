@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from hangar.datastore.query.context import Scope
 from hangar.parse_errors import INVALID_KEY_NAME, INVALID_QUERY, ParseError
 
-SEGMENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# fullmatch, never match with $: "$" also matches before a trailing newline.
+SEGMENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # Internal fields Parse Server lets the master key query (password reset, email
 # verification, lockout); never exposed to clients.
 MASTER_INTERNAL_FIELDS = frozenset(
@@ -63,7 +64,7 @@ class FieldRef:
         if self.column == "object_id":
             return "to_jsonb(object_id)"
         if self.column:
-            return f"jsonb_build_object('__type', 'Date', 'iso', to_char({self.column} AT TIME ZONE 'UTC', {_ISO_TO_CHAR}))"
+            return f"jsonb_build_object('__type', 'Date', 'iso', {self.text})"
         if self.dotted:
             return f"(data #> '{{{','.join(self.path)}}}')"
         return f"(data->'{self.root}')"
@@ -101,7 +102,7 @@ def check_where_key(scope: Scope, key: str) -> tuple[str, ...]:
     segments = tuple(key.split("."))
     if segments[0] == "ACL":
         raise ParseError(INVALID_QUERY, "Cannot query on ACL.")
-    if _is_internal(scope, segments) or all(SEGMENT.match(segment) for segment in segments):
+    if _is_internal(scope, segments) or all(SEGMENT.fullmatch(segment) for segment in segments):
         return segments
     raise ParseError(INVALID_KEY_NAME, f"Invalid key name: {key}")
 
@@ -109,7 +110,7 @@ def check_where_key(scope: Scope, key: str) -> tuple[str, ...]:
 def check_field_name(name: str) -> tuple[str, ...]:
     """Validate a field path used in order or as a $select key (105 ``Invalid field name``)."""
     segments = tuple(name.split("."))
-    if all(SEGMENT.match(segment) for segment in segments):
+    if all(SEGMENT.fullmatch(segment) for segment in segments):
         return segments
     raise ParseError(INVALID_KEY_NAME, f"Invalid field name: {name}.")
 
@@ -120,6 +121,7 @@ def _is_internal(scope: Scope, segments: tuple[str, ...]) -> bool:
 
 def field_ref(scope: Scope, name: str, path: tuple[str, ...]) -> FieldRef:
     """Type a validated path with the schema of the scope's class."""
+    scope.state.referenced_fields.add((scope.class_name, path[0]))
     if len(path) == 1 and path[0] in COLUMNS:
         return FieldRef(name, path, type="Date" if path[0] != "objectId" else "String", column=COLUMNS[path[0]])
     if len(path) > 1:

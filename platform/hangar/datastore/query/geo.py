@@ -1,8 +1,8 @@
 """Geo queries in plain SQL: no PostGIS (protocol reference §8.1).
 
 Distances are great-circle angles in radians computed with the haversine formula, as
-MongoDB's ``$nearSphere``/``$maxDistance`` measure them (km = radians × 6371,
-miles = radians × 3959). Polygons use PostgreSQL's core geometric types
+MongoDB's ``$nearSphere``/``$maxDistance`` measure them (km = radians * 6371,
+miles = radians * 3959). Polygons use PostgreSQL's core geometric types
 (``polygon @> point``) on the plane of (longitude, latitude), as Parse Server on
 Postgres does. GeoPoints are stored as ``{"__type":"GeoPoint","latitude","longitude"}``
 and Polygons as ``{"__type":"Polygon","coordinates":[[lat, lng], ...]}``.

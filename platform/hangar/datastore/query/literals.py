@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -70,11 +69,18 @@ def normalize(value: Any) -> Any:
         return {"__type": "File", "name": value["name"]}
     if kind == "GeoPoint":
         return {"__type": "GeoPoint", "latitude": value.get("latitude"), "longitude": value.get("longitude")}
+    if kind == "Polygon" and isinstance(value.get("coordinates"), list) and value["coordinates"]:
+        return {"__type": "Polygon", "coordinates": _closed(value["coordinates"])}
     if isinstance(value, dict):
         return {key: normalize(item) for key, item in value.items()}
     if isinstance(value, list):
         return [normalize(item) for item in value]
     return value
+
+
+def _closed(ring: list[Any]) -> list[Any]:
+    """Polygons are stored closed (first point repeated last); compare them the same way."""
+    return ring if ring[0] == ring[-1] else [*ring, ring[0]]
 
 
 def json_param(value: Any) -> str:
@@ -100,11 +106,3 @@ def number_param(value: int | float) -> Decimal | int:
 def numeric_list(values: list[Any]) -> list[Decimal]:
     """Numbers for a ``%s::numeric[]`` parameter (psycopg wants one element type)."""
     return [Decimal(number_param(value)) for value in values]
-
-
-def date_param(value: Any) -> datetime:
-    return parse_date(value)
-
-
-def iso_param(value: Any) -> str:
-    return format_date(parse_date(value))

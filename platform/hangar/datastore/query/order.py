@@ -2,10 +2,11 @@
 
 A comma list (or a list) of field names, ``-`` for descending. Strings sort byte-wise
 (``COLLATE "C"``: the SDKs page with ``objectId > last``), numbers numerically, and
-missing values last in both directions. Names that are not valid field names are
-rejected (105); valid names absent from the schema are ignored, as Parse Server
-does. ``$score`` sorts by full-text rank and needs a ``$text`` constraint. Without an
-``order``, ``$nearSphere`` sorts nearest first.
+missing values last in both directions (so an index serves ``-field`` when declared
+``DESC NULLS LAST``); ``object_id`` breaks ties. Invalid field names are rejected (105);
+valid names absent from the schema are ignored, as Parse Server does. ``$score`` sorts
+by full-text rank and needs a ``$text`` constraint. Without an ``order``,
+``$nearSphere`` sorts nearest first.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from hangar.datastore.query.context import Scope, Sql, concat
 from hangar.datastore.query.fields import COLUMNS, check_field_name, field_ref
 from hangar.parse_errors import INVALID_KEY_NAME, INVALID_QUERY, ParseError
 
-_AUTH_DATA_ID = re.compile(r"^authData\.[A-Za-z0-9_]+\.id$")
+_AUTH_DATA_ID = re.compile(r"authData\.[A-Za-z0-9_]+\.id")
 _TIE_BREAKER = 'object_id COLLATE "C" ASC'
 _UNSORTABLE_TYPES = frozenset({"Relation", "ACL"})
 
@@ -59,12 +60,15 @@ def _entries(order: Any) -> list[str]:
 def _term(scope: Scope, name: str, descending: bool) -> Sql | None:
     if name == "$score":
         return _score_term(scope)
-    if _AUTH_DATA_ID.match(name):
+    if _AUTH_DATA_ID.fullmatch(name):
         raise ParseError(INVALID_KEY_NAME, f"Cannot sort by {name}")
     expression = _expression(scope, name)
     if expression is None:
         return None
-    return Sql(f"{expression} {'DESC' if descending else 'ASC'} NULLS LAST")
+    direction = "DESC" if descending else "ASC"
+    if name in COLUMNS:  # never NULL: a NULLS clause would only stop an index from serving the order
+        return Sql(f"{expression} {direction}")
+    return Sql(f"{expression} {direction} NULLS LAST")
 
 
 def _score_term(scope: Scope) -> Sql:
@@ -79,6 +83,7 @@ def _score_term(scope: Scope) -> Sql:
 
 def _expression(scope: Scope, name: str) -> str | None:
     path = check_field_name(name)
+    scope.state.referenced_fields.add((scope.class_name, path[0]))
     if len(path) == 1 and path[0] in COLUMNS:
         column = COLUMNS[path[0]]
         return 'object_id COLLATE "C"' if column == "object_id" else column

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from hangar.parse_errors import INVALID_QUERY, ParseError
 
-_OPTIONS = re.compile(r"^[imxs]*$")
+_OPTIONS = re.compile(r"[imxs]*")
 _LEADING_OPTIONS = re.compile(r"^\(\?([bceimnpqstwx]+)\)")
 # PCRE escapes whose ARE spelling differs (outside bracket expressions): in an ARE
 # \b is a backspace and \y the word boundary; \z (PCRE: very end) is ARE's \Z.
@@ -38,7 +38,7 @@ class PgRegex:
 def validate_options(options: object) -> str:
     if options is None:
         return ""
-    if not isinstance(options, str) or not _OPTIONS.match(options):
+    if not isinstance(options, str) or not _OPTIONS.fullmatch(options):
         raise ParseError(INVALID_QUERY, f"Bad $options value for query: {options}")
     return options
 

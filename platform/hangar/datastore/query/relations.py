@@ -44,7 +44,7 @@ def related_to(scope: Scope, value: Any) -> Sql:
     """``$relatedTo``: the row is a member of the relation ``key`` of ``object``."""
     owner = value.get("object") if isinstance(value, dict) else None
     key = value.get("key") if isinstance(value, dict) else None
-    if not is_pointer(owner) or not isinstance(key, str):
+    if not isinstance(owner, dict) or not is_pointer(owner) or not isinstance(key, str):
         raise ParseError(INVALID_QUERY, "improper usage of $relatedTo")
     check_field_name(key)
     return sql(

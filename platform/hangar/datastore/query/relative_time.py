@@ -17,7 +17,7 @@ _SECONDS_PER_UNIT = {
     **dict.fromkeys(("min", "mins", "minute", "minutes"), 60),
     **dict.fromkeys(("sec", "secs", "second", "seconds"), 1),
 }
-_INTEGER = re.compile(r"^[+-]?\d{1,12}$")
+_INTEGER = re.compile(r"[+-]?\d{1,12}", re.ASCII)
 
 
 class RelativeTimeError(ValueError):
@@ -47,7 +47,7 @@ def relative_time_to_date(text: str, now: datetime | None = None) -> datetime:
 
 
 def _pair_seconds(number: str, unit: str) -> int:
-    if not _INTEGER.match(number):
+    if not _INTEGER.fullmatch(number):
         raise RelativeTimeError(f"'{number}' is not an integer.")
     if unit not in _SECONDS_PER_UNIT:
         raise RelativeTimeError(f"Invalid interval: '{unit}'")
