@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import weakref
 
+import orjson
+
 from django.conf import settings
 from psycopg import AsyncConnection
 from psycopg.conninfo import make_conninfo
+from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = weakref.WeakKeyDictionary()
@@ -40,6 +43,10 @@ async def _configure(conn: AsyncConnection) -> None:
     # Row-level security binds this role (superusers and table owners bypass it), so the
     # data plane's queries only ever see the app its transaction names.
     await conn.execute(f"SET ROLE {DATA_PLANE_ROLE}")
+    # orjson reads jsonb faster than the json module, and reads numbers beyond 64 bits
+    # (which PostgreSQL prints as long integers, e.g. 1e20) as floats, as JavaScript does;
+    # Python ints of that size could not be written back out by the response encoder.
+    set_json_loads(orjson.loads, conn)
 
 
 async def get_pool() -> AsyncConnectionPool:

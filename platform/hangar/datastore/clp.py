@@ -18,9 +18,9 @@ OPERATIONS = ("find", "count", "get", "create", "update", "delete", "addField")
 POINTER_LISTS = ("readUserFields", "writeUserFields")
 CLP_KEYS = (*OPERATIONS, *POINTER_LISTS, "protectedFields")
 # A user id as Parse Server generates them (custom object ids are not supported).
-_USER_ID = re.compile(r"^[A-Za-z0-9]+$")
-_PERMISSION_KEY = re.compile(r"^(\*|requiresAuthentication|pointerFields|role:.*)$")
-_PROTECTED_KEY = re.compile(r"^(\*|authenticated|role:.*|userField:.*)$")
+_USER_ID = re.compile(r"[A-Za-z0-9]+")  # always fullmatch: "$" would allow a trailing newline
+_PERMISSION_KEY = re.compile(r"\*|requiresAuthentication|pointerFields|role:.*", re.DOTALL)
+_PROTECTED_KEY = re.compile(r"\*|authenticated|role:.*|userField:.*", re.DOTALL)
 
 
 def js_string(value: Any) -> str:
@@ -55,10 +55,12 @@ def _check_pointer_field(name: Any, fields: dict[str, dict[str, Any]], operation
 
 def _check_protected_fields(rules: dict[str, Any], fields: dict[str, dict[str, Any]]) -> None:
     for entity, names in rules.items():
-        if not (_PROTECTED_KEY.match(entity) or _USER_ID.match(entity)):
+        if not (_PROTECTED_KEY.fullmatch(entity) or _USER_ID.fullmatch(entity)):
             raise _error(f"'{entity}' is not a valid key for class level permissions")
         if not isinstance(names, list):
-            raise _error(f"'{js_string(names)}' is not a valid value for protectedFields[{entity}] - expected an array.")
+            raise _error(
+                f"'{js_string(names)}' is not a valid value for protectedFields[{entity}] - expected an array."
+            )
         for name in names:
             if name in DEFAULT_FIELDS:
                 raise _error(f"Default field '{js_string(name)}' can not be protected")
@@ -68,11 +70,13 @@ def _check_protected_fields(rules: dict[str, Any], fields: dict[str, dict[str, A
 
 def _check_operation(operation: str, rule: dict[str, Any], fields: dict[str, dict[str, Any]]) -> None:
     for entity, permit in rule.items():
-        if not (_PERMISSION_KEY.match(entity) or _USER_ID.match(entity)):
+        if not (_PERMISSION_KEY.fullmatch(entity) or _USER_ID.fullmatch(entity)):
             raise _error(f"'{entity}' is not a valid key for class level permissions")
         if entity == "pointerFields":
             if not isinstance(permit, list):
-                raise _error(f"'{js_string(permit)}' is not a valid value for {operation}[{entity}] - expected an array.")
+                raise _error(
+                    f"'{js_string(permit)}' is not a valid value for {operation}[{entity}] - expected an array."
+                )
             for name in permit:
                 _check_pointer_field(name, fields, operation)
         elif permit is not True:
@@ -91,12 +95,16 @@ def clp_validate(clp: Any, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
             raise _error(f"{key} is not a valid operation for class level permissions")
         if key in POINTER_LISTS:
             if not isinstance(value, list):
-                raise _error(f"'{js_string(value)}' is not a valid value for class level permissions {key} - must be an array")
+                raise _error(
+                    f"'{js_string(value)}' is not a valid value for class level permissions {key} - must be an array"
+                )
             for name in value:
                 _check_pointer_field(name, fields, key)
             continue
         if not isinstance(value, dict):
-            raise _error(f"'{js_string(value)}' is not a valid value for class level permissions {key} - must be an object")
+            raise _error(
+                f"'{js_string(value)}' is not a valid value for class level permissions {key} - must be an object"
+            )
         if key == "protectedFields":
             _check_protected_fields(value, fields)
         else:

@@ -39,8 +39,8 @@ from hangar.parse_errors import INVALID_QUERY, ParseError
 log = logging.getLogger(__name__)
 
 PRIMARY_INDEX = "_id_"  # Parse's name for the objectId index: here the partition's primary key
-_INDEX_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_SQL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_INDEX_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")  # always fullmatch: "$" would allow a trailing newline
+_SQL_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _TEXT_CONFIG = "english"  # the compiler's default $text configuration (query/text.py)
 
 
@@ -64,7 +64,7 @@ def index_sql_name(app_pk: int, class_name: str, name: str) -> str:
     readable = re.sub(r"[^a-z0-9_]", "_", f"{class_name}_{name}".lower())
     room = 63 - len(partition) - len(digest) - 2
     sql_name = f"{partition}_{readable[:room]}_{digest}"
-    if not _SQL_NAME.match(sql_name):  # cannot happen; a guard for the DDL text
+    if not _SQL_NAME.fullmatch(sql_name):  # cannot happen; a guard for the DDL text
         raise ValueError(f"unsafe index name {sql_name!r}")
     return sql_name
 
@@ -91,12 +91,19 @@ def _btree_expression(name: str, spec: dict[str, Any]) -> str | None:
     }.get(str(spec.get("type")))
 
 
+def _direction(name: str, direction: int) -> str:
+    """The compiler sorts fields ``NULLS LAST`` both ways; the never-NULL columns without a NULLS clause (order.py)."""
+    if direction != -1:
+        return ""
+    return " DESC" if name in COLUMNS else " DESC NULLS LAST"
+
+
 def _columns(index_name: str, key: dict[str, Any], fields: dict[str, dict[str, Any]]) -> tuple[str, str]:
     """``(access method, column list)`` of a declared index; raises 102 for what cannot be indexed."""
     for name in key:
         if name not in fields:
             raise _error(f"Field {name} does not exist, cannot add index.")
-        if not SEGMENT.match(name):
+        if not SEGMENT.fullmatch(name):
             raise _error(f"Invalid field name for an index: {name}.")
     if len(key) == 1:
         name, direction = next(iter(key.items()))
@@ -115,16 +122,16 @@ def _columns(index_name: str, key: dict[str, Any], fields: dict[str, dict[str, A
         expression = _btree_expression(name, fields[name])
         if expression is None:
             raise _error(f"Index {index_name}: field {name} of type {kind} cannot be indexed.")
-        parts.append(f"({expression})" + (" DESC NULLS LAST" if direction == -1 else ""))
+        parts.append(f"({expression})" + _direction(name, direction))
     return "btree", ", ".join(parts)
 
 
 def _check_key(index_name: str, key: Any) -> dict[str, Any]:
     if not isinstance(key, dict) or not key:
-        raise _error(f"Index {index_name} must map field names to 1, -1 or \"text\".")
+        raise _error(f'Index {index_name} must map field names to 1, -1 or "text".')
     for name, direction in key.items():
         if isinstance(direction, bool) or direction not in (1, -1, "text"):
-            raise _error(f"Invalid index direction for {name} in index {index_name}: use 1, -1 or \"text\".")
+            raise _error(f'Invalid index direction for {name} in index {index_name}: use 1, -1 or "text".')
     return {name: int(direction) if direction != "text" else "text" for name, direction in key.items()}
 
 
@@ -169,7 +176,7 @@ def index_changes(
             del indexes[name]
             changes.drop.append(index_sql_name(app_pk, class_name, name))
             continue
-        if not _INDEX_NAME.match(name):
+        if not _INDEX_NAME.fullmatch(name):
             raise _error(f"Invalid index name: {name}. Use letters, digits, _ and -.")
         indexes[name] = _check_key(name, key)
         changes.create[name] = create_statement(app_pk, class_name, name, indexes[name], fields)
@@ -204,7 +211,7 @@ async def indexes_drop(sql_names: list[str]) -> None:
         return
     async with _ddl_connection() as conn:
         for sql_name in sql_names:
-            if not _SQL_NAME.match(sql_name):
+            if not _SQL_NAME.fullmatch(sql_name):
                 raise ValueError(f"unsafe index name {sql_name!r}")
             await conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(sql_name)))
 
@@ -217,7 +224,7 @@ async def indexes_build(app_pk: int, class_name: str, statements: dict[str, str]
     async with _ddl_connection() as conn:
         for name, statement in statements.items():
             try:
-                await conn.execute(statement)  # type: ignore[arg-type]  # built from validated parts only
+                await conn.execute(statement)  # built from validated names only (create_statement)
             except DatabaseError:
                 log.exception("could not build index %s of %s (app %s)", name, class_name, app_pk)
                 failed.append(name)

@@ -19,9 +19,7 @@ class SchemaClass(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["app", "class_name"], name="datastore_schemaclass_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["app", "class_name"], name="datastore_schemaclass_unique")]
 
     def __str__(self) -> str:
         return self.class_name
@@ -33,9 +31,7 @@ class ParseConfig(models.Model):
     The data plane reads and writes it with SQL under row-level security (migration 0005).
     """
 
-    app = models.OneToOneField(
-        "tenants.App", on_delete=models.CASCADE, primary_key=True, related_name="parse_config"
-    )
+    app = models.OneToOneField("tenants.App", on_delete=models.CASCADE, primary_key=True, related_name="parse_config")
     params = models.JSONField(default=dict)
     master_key_only = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)

@@ -6,15 +6,16 @@ import re
 
 from hangar.parse_errors import INVALID_CLASS_NAME, INVALID_KEY_NAME, ParseError
 
-CLASS_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-FIELD_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# Always fullmatch: "$" alone would also accept a trailing newline.
+CLASS_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+FIELD_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 SYSTEM_CLASSES = frozenset({"_User", "_Role", "_Session", "_Installation"})
 SYSTEM_FIELDS = frozenset({"objectId", "createdAt", "updatedAt", "ACL"})
 _FORBIDDEN_FIELDS = frozenset({"length", "className"})
 
 
 def validate_class_name(class_name: str) -> str:
-    if class_name in SYSTEM_CLASSES or CLASS_NAME_RE.match(class_name):
+    if class_name in SYSTEM_CLASSES or CLASS_NAME_RE.fullmatch(class_name):
         return class_name
     raise ParseError(
         INVALID_CLASS_NAME,
@@ -24,7 +25,7 @@ def validate_class_name(class_name: str) -> str:
 
 
 def is_valid_field_name(name: str) -> bool:
-    return bool(FIELD_NAME_RE.match(name)) and name not in _FORBIDDEN_FIELDS
+    return bool(FIELD_NAME_RE.fullmatch(name)) and name not in _FORBIDDEN_FIELDS
 
 
 def validate_field_name(name: str) -> str:

@@ -24,6 +24,7 @@ from hangar.datastore.class_access import class_for_read, class_for_write
 from hangar.datastore.connection import after_commit, app_transaction
 from hangar.datastore.dates import format_date
 from hangar.datastore.hooks import hooks
+from hangar.datastore.partitions import object_partition
 from hangar.datastore.permissions import clp_check, pointer_permission_condition, protected_fields_for
 from hangar.datastore.relations import relation_changes_apply
 from hangar.datastore.schema_registry import ClassSchema
@@ -240,7 +241,7 @@ async def object_get_raw(caller: Caller, class_name: str, object_id: str) -> tup
     where_extra = read_filter(caller, schema, pointer_fields, params)
     async with app_transaction(caller.app_pk) as conn:
         cursor = await conn.execute(
-            "SELECT data, created_at, updated_at FROM datastore_object "
+            f"SELECT data, created_at, updated_at FROM {object_partition(caller.app_pk)} "
             f"WHERE app_id = %s AND class_name = %s AND object_id = %s{where_extra}",
             params,
         )

@@ -10,10 +10,22 @@ from __future__ import annotations
 from django.db import connection
 
 PARTITIONED_TABLES = ("datastore_object", "datastore_relation")
+DATA_PLANE_ROLE = "hangar_dataplane"  # reads partitions directly (see object_partition); writes go through the parent
 
 
 def partition_name(table: str, app_pk: int) -> str:
     return f"{table}_app{int(app_pk)}"
+
+
+def object_partition(app_pk: int) -> str:
+    """The app's own objects table. Data-plane reads name it directly: it can only hold that app's
+    rows (a structural guarantee), and unlike the parent it is not behind row-level security,
+    whose non-leakproof rule would keep expression indexes from serving ``where`` conditions."""
+    return partition_name("datastore_object", app_pk)
+
+
+def relation_partition(app_pk: int) -> str:
+    return partition_name("datastore_relation", app_pk)
 
 
 def partitions_create(*, app_pk: int) -> None:
@@ -23,6 +35,7 @@ def partitions_create(*, app_pk: int) -> None:
             name = partition_name(table, app_pk)
             cursor.execute(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
             cursor.execute(f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES IN ({app_pk})")
+            cursor.execute(f"GRANT SELECT ON {name} TO {DATA_PLANE_ROLE}")
 
 
 def partitions_drop(*, app_pk: int) -> None:

@@ -13,6 +13,7 @@ from hangar.datastore.connection import app_transaction
 from hangar.datastore.hooks import hooks
 from hangar.datastore.include import include_paths
 from hangar.datastore.objects import object_get_raw, read_filter, wire_for_caller
+from hangar.datastore.partitions import object_partition
 from hangar.datastore.permissions import clp_check, protected_fields_for
 from hangar.datastore.query import CompiledQuery, QueryContext, compile_query
 from hangar.datastore.schema_registry import AppSchemas, app_schemas
@@ -134,22 +135,30 @@ async def object_find(*, caller: Caller, class_name: str, params: dict[str, Any]
     filters = read_filter(caller, schema, pointer_fields, base_params)
     where_sql = f"app_id = %s AND class_name = %s{filters} AND ({compiled.where_sql})"
     where_params = base_params + compiled.params
+    table = object_partition(caller.app_pk)
+    keys = _list_param(params.get("keys"))
+    # `keys=$score` asks for the $text relevance as a `score` field (Parse Server's sortByTextScore).
+    wants_score = bool(keys and "$score" in keys and compiled.score_sql)
     rows: list[tuple[Any, ...]] = []
     total = None
     async with app_transaction(caller.app_pk) as conn:
         if limit:
             order_sql = f" ORDER BY {compiled.order_sql}" if compiled.order_sql else ""
+            score_sql = f", {compiled.score_sql}" if wants_score else ""
             cursor = await conn.execute(
-                f"SELECT object_id, data, created_at, updated_at FROM datastore_object WHERE {where_sql}"
+                f"SELECT object_id, data, created_at, updated_at{score_sql} FROM {table} WHERE {where_sql}"
                 f"{order_sql} LIMIT %s OFFSET %s",
-                [*where_params, *compiled.order_params, limit, skip],
+                [*(compiled.score_params if wants_score else []), *where_params, *compiled.order_params, limit, skip],
             )
             rows = await cursor.fetchall()
         if wants_count:
-            cursor = await conn.execute(f"SELECT count(*) FROM datastore_object WHERE {where_sql}", where_params)
+            cursor = await conn.execute(f"SELECT count(*) FROM {table} WHERE {where_sql}", where_params)
             total = (await cursor.fetchone())[0]
-    results = [wire_for_caller(schema, caller, row[0], row[1:], files_base) for row in rows]
-    keys = _list_param(params.get("keys"))
+    results = [wire_for_caller(schema, caller, row[0], row[1:4], files_base) for row in rows]
+    if wants_score and keys is not None:
+        for obj, row in zip(results, rows, strict=True):
+            obj["score"] = float(row[4])
+        keys = [("score" if key == "$score" else key) for key in keys]
     include = ["*"] if _truthy(params.get("includeAll")) else _include_list(params, keys)
     if include == ["*"] or "*" in include:
         include = [name for name, spec in schema.fields.items() if spec["type"] in {"Pointer", "Array"}]

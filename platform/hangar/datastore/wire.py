@@ -43,7 +43,7 @@ def row_to_wire(
 
 
 def project(obj: dict[str, Any], keys: list[str] | None, exclude: list[str] | None) -> dict[str, Any]:
-    """Apply ``keys`` / ``excludeKeys``; a dotted entry ``a.b`` applies ``b`` inside the included object ``a`` (§7.6)."""
+    """Apply ``keys`` / ``excludeKeys``; a dotted ``a.b`` applies ``b`` inside the included object ``a`` (§7.6)."""
     if keys is not None:
         wanted = {k.split(".", 1)[0] for k in keys} | ALWAYS_KEPT
         obj = {k: v for k, v in obj.items() if k in wanted}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from hangar.gateway.handlers import aggregate as aggregate_handlers
 from hangar.gateway.handlers import batch, classes, health
+from hangar.gateway.handlers import config as config_handlers
+from hangar.gateway.handlers import schemas as schema_handlers
 from hangar.gateway.routing import Router
 
 
@@ -10,5 +13,8 @@ def build_router() -> Router:
     router = Router()
     router.add("GET", "/serverInfo", health.server_info)
     classes.register(router)
+    aggregate_handlers.register(router)
+    schema_handlers.register(router)
+    config_handlers.register(router)
     router.add("POST", "/batch", batch.make_batch_handler(router))
     return router

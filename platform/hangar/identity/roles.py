@@ -9,17 +9,18 @@ which the gateway reads in its per-request Redis pipeline.
 from __future__ import annotations
 
 from hangar.datastore.connection import app_transaction
+from hangar.datastore.partitions import object_partition, relation_partition
 from hangar.redis_async import get_redis
 
 _ROLES_SQL = """
 WITH RECURSIVE held(role_id) AS (
-    SELECT owner_id FROM datastore_relation
+    SELECT owner_id FROM {relations}
     WHERE app_id = %(app)s AND owner_class = '_Role' AND key = 'users' AND related_id = %(user)s
   UNION
-    SELECT r.owner_id FROM datastore_relation r JOIN held ON r.related_id = held.role_id
+    SELECT r.owner_id FROM {relations} r JOIN held ON r.related_id = held.role_id
     WHERE r.app_id = %(app)s AND r.owner_class = '_Role' AND r.key = 'roles'
 )
-SELECT o.data->>'name' FROM datastore_object o JOIN held ON o.object_id = held.role_id
+SELECT o.data->>'name' FROM {objects} o JOIN held ON o.object_id = held.role_id
 WHERE o.app_id = %(app)s AND o.class_name = '_Role'
 """
 
@@ -35,7 +36,8 @@ async def user_role_names(*, app_pk: int, user_id: str, role_version: bytes | No
     if cached is not None and cached[0] == role_version:
         return cached[1]
     async with app_transaction(app_pk) as conn:
-        cursor = await conn.execute(_ROLES_SQL, {"app": app_pk, "user": user_id})
+        statement = _ROLES_SQL.format(relations=relation_partition(app_pk), objects=object_partition(app_pk))
+        cursor = await conn.execute(statement, {"app": app_pk, "user": user_id})
         names = tuple(sorted(row[0] for row in await cursor.fetchall() if row[0]))
     _cache[(app_pk, user_id)] = (role_version, names)
     return names

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from hangar.datastore.connection import app_transaction
 from hangar.datastore.dates import parse_date
+from hangar.datastore.partitions import object_partition
 from hangar.parse_errors import INVALID_SESSION_TOKEN, ParseError
 
 SESSION_CACHE_SECONDS = 30.0
@@ -30,7 +31,7 @@ _cache: dict[tuple[int, str], SessionRecord] = {}
 
 _LOOKUP_SQL = """
 SELECT data->'user'->>'objectId', data->'expiresAt'
-FROM datastore_object
+FROM {table}
 WHERE app_id = %s AND class_name = '_Session' AND data->>'_session_token_hash' = %s
 """
 
@@ -45,7 +46,7 @@ async def session_user_id(*, app_pk: int, token: str) -> str:
     record = _cache.get((app_pk, digest))
     if record is None or time.monotonic() - record.cached_at > SESSION_CACHE_SECONDS:
         async with app_transaction(app_pk) as conn:
-            cursor = await conn.execute(_LOOKUP_SQL, [app_pk, digest])
+            cursor = await conn.execute(_LOOKUP_SQL.format(table=object_partition(app_pk)), [app_pk, digest])
             row = await cursor.fetchone()
         if row is None or not row[0]:
             _cache.pop((app_pk, digest), None)

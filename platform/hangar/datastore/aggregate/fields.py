@@ -32,13 +32,13 @@ DATE_PARTS = {
     "$hour": "EXTRACT(HOUR FROM {t})::integer",
     "$minute": "EXTRACT(MINUTE FROM {t})::integer",
     "$second": "floor(EXTRACT(SECOND FROM {t}))::integer",
-    "$millisecond": "(floor(EXTRACT(MILLISECONDS FROM {t}))::integer % 1000)",
+    "$millisecond": "mod(floor(EXTRACT(MILLISECONDS FROM {t}))::integer, 1000)",
 }
 
 
 def output_name(name: Any) -> str:
     """A field a stage creates (accumulator, ``_id`` member, ``$count``): one plain segment."""
-    if not isinstance(name, str) or not SEGMENT.match(name):
+    if not isinstance(name, str) or not SEGMENT.fullmatch(name):
         raise ParseError(INVALID_KEY_NAME, f"Invalid field name: {name}.")
     return name
 
@@ -119,6 +119,8 @@ def date_part(ctx: PipelineContext, rel: Relation, expression: dict[str, Any]) -
         raise invalid("group", f"Unsupported expression {operator}; use a field reference or {', '.join(DATE_PARTS)}.")
     ref = field_reference(ctx, rel, operand, stage="group")
     if ref.type != "Date":
-        raise invalid("group", f"{operator} needs a Date field but {ref.name} is a {ref.type or 'field of unknown type'}.")
+        raise invalid(
+            "group", f"{operator} needs a Date field but {ref.name} is a {ref.type or 'field of unknown type'}."
+        )
     moment = ref.column or f"({ref.member('iso')})::timestamptz"
     return template.format(t=f"({moment} AT TIME ZONE 'UTC')")

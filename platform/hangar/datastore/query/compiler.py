@@ -23,7 +23,7 @@ from hangar.datastore.query.context import (
     or_all,
 )
 from hangar.datastore.query.fields import FieldRef, where_field
-from hangar.datastore.query.order import compile_order
+from hangar.datastore.query.order import compile_order, text_score
 from hangar.parse_errors import INVALID_JSON, INVALID_KEY_NAME, INVALID_QUERY, ParseError
 
 # operator -> handler(scope, field, operand, whole constraint object)
@@ -77,6 +77,7 @@ def compile_query(
     order_sql, order_params = compile_order(scope, order)
     check_params(condition.params)
     check_params(order_params)
+    score = text_score(state)
     return CompiledQuery(
         where_sql=condition.text,
         params=list(condition.params),
@@ -84,6 +85,8 @@ def compile_query(
         order_params=order_params,
         subquery_classes=frozenset(state.subquery_classes),
         referenced_fields=frozenset(state.referenced_fields),
+        score_sql=score.text if score else None,
+        score_params=list(score.params) if score else [],
     )
 
 

@@ -42,6 +42,9 @@ class CompiledQuery:
     # (class name, top-level field) pairs the where, its sub-queries and the order read, so the
     # caller can refuse protected fields (a $select key or a comparison can reveal a value).
     referenced_fields: frozenset[tuple[str, str]] = frozenset()
+    # The $text relevance (sum of ts_rank), for `keys=$score` (None without $text).
+    score_sql: str | None = None
+    score_params: list[Any] = field(default_factory=list)
 
 
 class Sql(NamedTuple):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hangar.datastore.query.context import Scope, Sql, concat
+from hangar.datastore.query.context import CompileState, Scope, Sql, concat
 from hangar.datastore.query.fields import COLUMNS, check_field_name, field_ref
 from hangar.parse_errors import INVALID_KEY_NAME, INVALID_QUERY, ParseError
 
@@ -71,14 +71,21 @@ def _term(scope: Scope, name: str, descending: bool) -> Sql | None:
     return Sql(f"{expression} {direction} NULLS LAST")
 
 
-def _score_term(scope: Scope) -> Sql:
-    ranks = scope.state.text_ranks
-    if not ranks:
-        raise ParseError(INVALID_QUERY, "Sorting by $score requires a $text constraint.")
+def text_score(state: CompileState) -> Sql | None:
+    """The relevance of a $text query: the sum of its ts_rank terms (None without $text)."""
+    if not state.text_ranks:
+        return None
     pieces: list[Sql | str] = []
-    for index, rank in enumerate(ranks):
+    for index, rank in enumerate(state.text_ranks):
         pieces.extend([" + " if index else "", rank])
-    return concat("(", *pieces, ") DESC")
+    return concat("(", *pieces, ")")
+
+
+def _score_term(scope: Scope) -> Sql:
+    score = text_score(scope.state)
+    if score is None:
+        raise ParseError(INVALID_QUERY, "Sorting by $score requires a $text constraint.")
+    return concat(score, " DESC")
 
 
 def _expression(scope: Scope, name: str) -> str | None:

@@ -12,13 +12,14 @@ from typing import Any
 from hangar.datastore.query.context import FALSE, Scope, Sql, concat, sql
 from hangar.datastore.query.fields import FieldRef, check_field_name
 from hangar.datastore.query.literals import is_pointer
+from hangar.datastore.partitions import relation_partition
 from hangar.parse_errors import INVALID_QUERY, ParseError
 
 
 def relation_holds(scope: Scope, ref: FieldRef, related_ids: Sql) -> Sql:
     """The row's relation ``ref`` holds an object whose id satisfies ``related_id <related_ids>``."""
     owner = sql(
-        "EXISTS (SELECT 1 FROM datastore_relation WHERE app_id = %s AND owner_class = %s"
+        f"EXISTS (SELECT 1 FROM {relation_partition(scope.context.app_pk)} WHERE app_id = %s AND owner_class = %s"
         f" AND owner_id = object_id AND key = '{ref.root}' AND related_id ",
         scope.context.app_pk,
         scope.class_name,
@@ -48,7 +49,8 @@ def related_to(scope: Scope, value: Any) -> Sql:
         raise ParseError(INVALID_QUERY, "improper usage of $relatedTo")
     check_field_name(key)
     return sql(
-        "object_id IN (SELECT related_id FROM datastore_relation WHERE app_id = %s AND owner_class = %s"
+        f"object_id IN (SELECT related_id FROM {relation_partition(scope.context.app_pk)} WHERE app_id = %s"
+        " AND owner_class = %s"
         " AND owner_id = %s AND key = %s AND related_class = %s)",
         scope.context.app_pk,
         owner["className"],

@@ -15,6 +15,7 @@ from hangar.datastore.acl_sql import acl_read_condition
 from hangar.datastore.query import arrays, relations
 from hangar.datastore.query.context import FALSE, Scope, Sql, concat, negate, sql
 from hangar.datastore.query.fields import FieldRef, check_field_name, field_ref
+from hangar.datastore.partitions import object_partition
 from hangar.parse_errors import INVALID_QUERY, ParseError
 
 
@@ -25,7 +26,7 @@ def subselect(inner: Scope, where: dict[str, Any], column: str) -> Sql:
     condition = compile_where(inner, where)
     context = inner.context
     head = sql(
-        f"SELECT {column} FROM datastore_object WHERE app_id = %s AND class_name = %s",
+        f"SELECT {column} FROM {object_partition(context.app_pk)} WHERE app_id = %s AND class_name = %s",
         context.app_pk,
         inner.class_name,
     )

@@ -19,7 +19,7 @@ async def server_info(request: ParseRequest, auth: AuthContext, params: dict[str
     return ParseResponse(
         {
             "features": {
-                "globalConfig": {"create": False, "read": False, "update": False, "delete": False},
+                "globalConfig": {"create": True, "read": True, "update": True, "delete": True},
                 "hooks": {"create": False, "read": False, "update": False, "delete": False},
                 "cloudCode": {"jobs": False},
                 "logs": {"level": False, "size": False, "order": False, "until": False, "from": False},
@@ -28,9 +28,9 @@ async def server_info(request: ParseRequest, auth: AuthContext, params: dict[str
                     "pushAudiences": False, "localization": False,
                 },
                 "schemas": {
-                    "addField": False, "removeField": False, "addClass": False, "removeClass": False,
-                    "clearAllDataFromClass": False, "exportClass": False,
-                    "editClassLevelPermissions": False, "editPointerPermissions": False,
+                    "addField": True, "removeField": True, "addClass": True, "removeClass": True,
+                    "clearAllDataFromClass": True, "exportClass": False,
+                    "editClassLevelPermissions": True, "editPointerPermissions": True,
                 },
                 "settings": {"securityCheck": False},
             },
