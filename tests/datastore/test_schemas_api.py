@@ -497,3 +497,22 @@ async def test_other_apps_never_see_or_change_a_class(app_a: ParseApp, app_b: Pa
 
 async def _partition_indexes_of_class(app: ParseApp, class_name: str) -> list[str]:
     return [name for name, definition in (await _partition_indexes(app)).items() if f"'{class_name}'" in definition]
+
+
+async def test_declared_string_index_serves_equality_and_in(app_a: ParseApp):
+    def load() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO datastore_object (app_id, class_name, object_id, data) SELECT %s, 'Score', 's' || n,"
+                " jsonb_build_object('player', 'p' || n) FROM generate_series(1, 3000) AS n",
+                [app_a.tenant.app.pk],
+            )
+
+    await sync_to_async(load)()
+    await _ok(
+        app_a, "POST", "/schemas/Score", {"fields": {"player": {"type": "String"}}, "indexes": {"by_player": {"player": 1}}}
+    )
+    index = index_sql_name(app_a.tenant.app.pk, "Score", "by_player")
+    for where in ({"player": "p42"}, {"player": {"$in": ["p1", "p2"]}}):
+        plan = await _compiled_plan(app_a, where, None, as_data_plane=True)
+        assert index in plan, plan

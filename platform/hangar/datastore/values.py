@@ -116,6 +116,11 @@ def encode_typed(value: dict[str, Any]) -> dict[str, Any]:
 
 def encode_value(value: Any) -> Any:
     """Normalize any value for storage, recursing into arrays (which may hold dates, pointers...)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            # PostgreSQL's jsonb cannot hold U+0000; say so instead of failing in the database.
+            raise ParseError(INVALID_JSON, "Strings cannot contain the NUL character (\\u0000).")
+        return value
     if isinstance(value, dict):
         if "__type" in value:
             return encode_typed(value)

@@ -79,6 +79,9 @@ def date_operand(ref: FieldRef, value: Any) -> datetime | None:
     return None
 
 
+# Equality under a deterministic collation is byte equality, so COLLATE "C" changes no
+# result; it lets the "C" expression indexes of strings and dates (hangar.datastore.indexes),
+# which also serve ranges and ORDER BY, serve equality and $in too.
 def _value_equals(ref: FieldRef, value: Any) -> Sql:
     if ref.type == "Pointer" and is_pointer(value):
         if ref.target_class and value["className"] != ref.target_class:
@@ -86,11 +89,11 @@ def _value_equals(ref: FieldRef, value: Any) -> Sql:
         return sql(f"{ref.member('objectId')} = %s", value["objectId"])
     moment = date_operand(ref, value)
     if moment:
-        return sql(f"{ref.member('iso')} = %s", format_date(moment))
+        return sql(f"{ref.member('iso')} COLLATE \"C\" = %s", format_date(moment))
     if wire_type(value) == "File" and isinstance(value.get("name"), str):
         return sql(f"{ref.member('name')} = %s", value["name"])
     if ref.type == "String" and isinstance(value, str):
-        return sql(f"{ref.text} = %s", value)
+        return sql(f'{ref.text} COLLATE "C" = %s', value)
     if ref.type == "Number" and is_number(value):
         return sql(f"{ref.number} = %s::numeric", number_param(value))
     return sql(f"{ref.json} = %s::jsonb", json_param(value))
@@ -165,9 +168,9 @@ def _value_in(ref: FieldRef, items: list[Any]) -> Sql:
     if ref.type == "Date":
         moments = [date_operand(ref, item) for item in items]
         if all(moments):
-            return sql(f"{ref.member('iso')} = ANY(%s::text[])", [format_date(m) for m in moments if m])
+            return sql(f"{ref.member('iso')} COLLATE \"C\" = ANY(%s::text[])", [format_date(m) for m in moments if m])
     if ref.type == "String" and all(isinstance(item, str) for item in items):
-        return sql(f"{ref.text} = ANY(%s::text[])", items)
+        return sql(f'{ref.text} COLLATE "C" = ANY(%s::text[])', items)
     if ref.type == "Number" and all(is_number(item) for item in items):
         return sql(f"{ref.number} = ANY(%s::numeric[])", numeric_list(items))
     return sql(f"{ref.json} = ANY(%s::jsonb[])", [json_param(item) for item in items])
