@@ -507,6 +507,7 @@ async def test_declared_string_index_serves_equality_and_in(app_a: ParseApp):
                 " jsonb_build_object('player', 'p' || n) FROM generate_series(1, 3000) AS n",
                 [app_a.tenant.app.pk],
             )
+            cursor.execute(f"ANALYZE {partition_name('datastore_object', app_a.tenant.app.pk)}")
 
     await sync_to_async(load)()
     await _ok(
