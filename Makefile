@@ -52,6 +52,12 @@ browser:
 migrate: $(RUNTIME_STAMP)
 	$(BIN)/python -m hangar.launcher migrate
 
+# Hangar and Parse Server side by side on this machine (bench/README.md); the first
+# run installs wrk (apt) and Parse Server (npm) under bench/.work/. Flags go in
+# BENCH_ARGS, e.g. make bench BENCH_ARGS="--duration 20 --workloads health".
+bench: $(DEV_STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check platform tenants dashboard tests bench
 	$(BIN)/ruff format --check platform tenants dashboard tests bench

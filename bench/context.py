@@ -1,0 +1,82 @@
+"""What a run ran on: the machine, the versions and each server's configuration, kept beside the numbers."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from bench.databases import postgres_version
+from bench.load import LoadOptions
+from bench.paths import PARSE_INSTALL_DIR, REPO_DIR
+from bench.servers import Target
+
+
+def _first_output_line(command: list[str]) -> str:
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=10)
+    except OSError:
+        return "unknown"
+    lines = (completed.stdout or completed.stderr).strip().splitlines()
+    return lines[0] if lines else "unknown"
+
+
+def _wrk_version(wrk: str) -> str:
+    # "wrk debian/4.1.0-3+b2 [epoll] Copyright (C) 2012 Will Glozer" -> "wrk debian/4.1.0-3+b2 [epoll]"
+    return _first_output_line([wrk, "--version"]).split(" Copyright")[0]
+
+
+def _hangar_revision() -> str:
+    """The commit measured, marked dirty when the work tree differs from it (read-only git calls)."""
+    commit = _first_output_line(["git", "-C", str(REPO_DIR), "rev-parse", "--short", "HEAD"])
+    changes = subprocess.run(
+        ["git", "-C", str(REPO_DIR), "status", "--porcelain", "--", "platform", "tenants"],
+        capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    return f"{commit}-dirty" if changes else commit
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _parse_server_version() -> str | None:
+    package = PARSE_INSTALL_DIR / "node_modules" / "parse-server" / "package.json"
+    return str(json.loads(package.read_text())["version"]) if package.exists() else None
+
+
+def run_context(
+    *, wrk: str, options: LoadOptions, warmup_seconds: int, postgres_url: str, targets: list[Target]
+) -> dict[str, Any]:
+    return {
+        "machine": {"cores": os.cpu_count(), "cpu": _cpu_model(), "kernel": platform.release()},
+        "load": {
+            "tool": _wrk_version(wrk), "connections": options.connections,
+            "threads": options.threads, "duration_seconds": options.seconds, "warmup_seconds": warmup_seconds,
+        },
+        "versions": {
+            "hangar": _hangar_revision(),
+            "python": platform.python_version(), "django": version("django"), "uvicorn": version("uvicorn"),
+            "node": _first_output_line(["node", "--version"]), "parse_server": _parse_server_version(),
+            "postgres": postgres_version(postgres_url),
+        },
+        "servers": {target.kind: target.details for target in targets},
+    }  # fmt: skip
+
+
+def render_header(context: dict[str, Any]) -> str:
+    load, versions, machine = context["load"], context["versions"], context["machine"]
+    peer = f"Parse Server {versions['parse_server']}" if "parse" in context["servers"] else "(Parse skipped)"
+    return (
+        f"Hangar {versions['hangar']} vs {peer}, PostgreSQL {versions['postgres']}, "
+        f"{machine['cores']} cores ({machine['cpu']})\n"
+        f"{load['tool']}: {load['connections']} connections, {load['threads']} threads, "
+        f"{load['duration_seconds']} s measured after {load['warmup_seconds']} s warm-up, per workload and server"
+    )

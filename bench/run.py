@@ -1,0 +1,141 @@
+"""``make bench``: Hangar and Parse Server side by side, on one machine, in one run.
+
+Both servers get a fresh database on the same PostgreSQL, one worker per core, and the
+same wrk load (connections, threads, duration) per workload; the table reports req/s,
+p50, p99 and CPU ms per request for each and the Hangar/Parse ratio. Then Hangar's app
+provisioning is timed. Servers are stopped at the end, on error and on Ctrl-C.
+See bench/README.md.
+
+    .venv/bin/python bench/run.py [--duration 10] [--warmup 2] [--connections 64] [--threads 2]
+        [--workloads health,server-info] [--workers N] [--provision-apps 50] [--skip-parse]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script (bench/run.py): make the `bench` package importable.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse
+import os
+import signal
+from collections.abc import Sequence
+from contextlib import ExitStack
+from types import FrameType
+
+from bench.context import render_header, run_context
+from bench.databases import database_recreate, redis_flush
+from bench.install import ensure_parse_server, ensure_wrk
+from bench.load import LoadOptions
+from bench.measure import Measurement, measure
+from bench.provisioning import measure_provisioning
+from bench.report import render_provisioning, render_table, write_json
+from bench.servers import BENCH_ORGANIZATION, BENCH_OWNER, Target, hangar_environment, start_hangar, start_parse
+from bench.workloads import Workload, workloads_named
+
+HANGAR_DATABASE = "hangar_bench"
+PARSE_DATABASE = "parse_bench"
+
+
+def _name_list(value: str) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench/run.py", description="Hangar and Parse Server side by side.")
+    add = parser.add_argument
+    add("--duration", type=int, default=10, help="measured seconds per workload and server (default 10)")
+    add("--warmup", type=int, default=2, help="discarded seconds of load before each measurement (default 2)")
+    add("--connections", type=int, default=64, help="open connections, the same for both servers (default 64)")
+    add("--threads", type=int, default=2, help="wrk threads (default 2)")
+    add("--workloads", type=_name_list, help="comma-separated workload names (default: all)")
+    add("--workers", type=int, default=os.cpu_count() or 1, help="processes per server (default: one per core)")
+    add("--provision-apps", type=int, default=50, help="apps created to time provisioning (default 50; 0 skips)")
+    add("--skip-parse", action="store_true", help="measure Hangar alone")
+    add("--postgres", default="postgresql://postgres@127.0.0.1:5432", help="PostgreSQL server URL (no database)")
+    add("--redis", default="redis://127.0.0.1:6379/14", help="Hangar's Redis database; emptied at the start")
+    return parser.parse_args(argv)
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # Unwind like Ctrl-C, so that every server started so far is stopped.
+    raise KeyboardInterrupt
+
+
+def start_servers(args: argparse.Namespace, stack: ExitStack) -> list[Target]:
+    """Start Hangar (and Parse unless skipped) on fresh databases; each is stopped when ``stack`` closes."""
+    redis_flush(args.redis)
+    hangar_db = database_recreate(server_url=args.postgres, name=HANGAR_DATABASE)
+    print(f"starting Hangar: {args.workers} uvicorn workers, database {HANGAR_DATABASE}", flush=True)
+    hangar = start_hangar(database_url=hangar_db, redis_url=args.redis, workers=args.workers)
+    stack.callback(hangar.process.stop)
+    if args.skip_parse:
+        return [hangar]
+    cli = ensure_parse_server()
+    parse_db = database_recreate(server_url=args.postgres, name=PARSE_DATABASE)
+    print(f"starting Parse Server: --cluster {args.workers}, database {PARSE_DATABASE}", flush=True)
+    parse = start_parse(cli=cli, database_url=parse_db, workers=args.workers)
+    stack.callback(parse.process.stop)
+    return [hangar, parse]
+
+
+def run_workloads(
+    *, wrk: str, targets: list[Target], workloads: list[Workload], options: LoadOptions, warmup: int
+) -> list[Measurement]:
+    """Measure every workload on every server; results come back Hangar first whatever the running order."""
+    measurements: list[Measurement] = []
+    for index, workload in enumerate(workloads):
+        # Alternate which server goes first, so that neither always meets the warmer machine.
+        order = targets if index % 2 == 0 else targets[::-1]
+        results: dict[str, Measurement] = {}
+        for target in order:
+            result = measure(wrk=wrk, target=target, workload=workload, options=options, warmup_seconds=warmup)
+            print(f"  {workload.name:<12} {target.kind:<7} {result.load.requests_per_second:>8.0f} req/s  "
+                  f"{result.cpu_ms_per_request:.3f} CPU ms/req  errors {result.load.errors}  "
+                  f"others {result.others_share:.0%}", flush=True)  # fmt: skip
+            results[target.kind] = result
+        measurements.extend(results[target.kind] for target in targets)
+    return measurements
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        workloads = workloads_named(args.workloads)
+    except ValueError as exc:
+        print(f"bench/run.py: {exc}", file=sys.stderr)
+        return 2
+    options = LoadOptions(connections=args.connections, threads=args.threads, seconds=args.duration)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    wrk = ensure_wrk()
+    with ExitStack() as stack:
+        targets = start_servers(args, stack)
+        context = run_context(
+            wrk=wrk, options=options, warmup_seconds=args.warmup, postgres_url=args.postgres, targets=targets
+        )
+        measurements = run_workloads(wrk=wrk, targets=targets, workloads=workloads, options=options, warmup=args.warmup)
+    # Timed after the servers stopped, so that nothing else runs on the machine meanwhile.
+    provisioning: list[float] = []
+    if args.provision_apps > 0:
+        print(f"timing provisioning of {args.provision_apps} apps", flush=True)
+        env = hangar_environment(database_url=targets[0].details["database_url"], redis_url=args.redis, port=0)
+        provisioning = measure_provisioning(
+            env=env, count=args.provision_apps, organization=BENCH_ORGANIZATION, owner=BENCH_OWNER
+        )
+    print("\n" + render_header(context) + "\n\n" + render_table(measurements))
+    if provisioning:
+        print("\n" + render_provisioning(provisioning))
+    path = write_json(context=context, measurements=measurements, provisioning=provisioning)
+    print(f"\nresults: {path}")
+    return 0 if all(m.valid for m in measurements) else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; the servers were stopped", file=sys.stderr)
+        sys.exit(130)

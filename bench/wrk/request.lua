@@ -1,0 +1,79 @@
+-- Replays one request for wrk and reports what bench/load.py reads, as one JSON line.
+--
+-- The request comes from the file named by $BENCH_REQUEST (written by bench/load.py):
+-- the method on the first line, then "Name: value" header lines, an empty line, and
+-- the body. wrk builds the request bytes once per thread from wrk.method/headers/body,
+-- so replaying costs no Lua per request; only response() runs per answer, because
+-- wrk's own error count sees statuses >= 400 only and a valid run must be all 2xx.
+-- wrk's scripting API: https://github.com/wg/wrk/blob/master/SCRIPTING
+
+local function read_request(path)
+  local file = assert(io.open(path, "rb"), "cannot open request file " .. tostring(path))
+  local text = file:read("*a")
+  file:close()
+  local head, body = text:match("^(.-)\n\n(.*)$")
+  local lines = {}
+  for line in head:gmatch("[^\n]+") do
+    table.insert(lines, line)
+  end
+  local headers = {}
+  for i = 2, #lines do
+    local name, value = lines[i]:match("^([^:]+):%s*(.*)$")
+    headers[name] = value
+  end
+  return lines[1], headers, body
+end
+
+local method, headers, body = read_request(os.getenv("BENCH_REQUEST"))
+wrk.method = method
+for name, value in pairs(headers) do
+  wrk.headers[name] = value
+end
+if body ~= "" then
+  wrk.body = body
+end
+
+-- Per-thread counters live in each thread's Lua state; done() collects them.
+non2xx = 0
+first_bad = ""
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function response(status, response_headers, response_body)
+  if status < 200 or status > 299 then
+    non2xx = non2xx + 1
+    if first_bad == "" then
+      first_bad = status .. " " .. string.sub(response_body or "", 1, 300)
+    end
+  end
+end
+
+local function json_string(s)
+  local escaped = s:gsub('[%c"\\]', function(c)
+    return string.format("\\u%04x", c:byte())
+  end)
+  return '"' .. escaped .. '"'
+end
+
+function done(summary, latency, requests)
+  local bad, sample = 0, ""
+  for _, thread in ipairs(threads) do
+    bad = bad + thread:get("non2xx")
+    if sample == "" then
+      sample = thread:get("first_bad")
+    end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_RESULT {"requests":%d,"duration_us":%d,"bytes":%d,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+    '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d,"mean":%.1f},' ..
+    '"non_2xx":%d,"first_bad":%s}\n',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean,
+    bad, json_string(sample)))
+end
