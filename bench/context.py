@@ -74,9 +74,13 @@ def run_context(
 def render_header(context: dict[str, Any]) -> str:
     load, versions, machine = context["load"], context["versions"], context["machine"]
     peer = f"Parse Server {versions['parse_server']}" if "parse" in context["servers"] else "(Parse skipped)"
-    return (
+    header = (
         f"Hangar {versions['hangar']} vs {peer}, PostgreSQL {versions['postgres']}, "
         f"{machine['cores']} cores ({machine['cpu']})\n"
         f"{load['tool']}: {load['connections']} connections, {load['threads']} threads, "
         f"{load['duration_seconds']} s measured after {load['warmup_seconds']} s warm-up, per workload and server"
     )
+    dataset = context.get("dataset")
+    if dataset:
+        header += f"\ndata: {dataset['items']} BenchItems, {dataset['comments']} BenchComments per server"
+    return header

@@ -50,12 +50,28 @@ class WrkResult:
         return self.non_2xx + sum(self.socket_errors.values())
 
 
-def write_request_file(request: HttpRequest, name: str) -> Path:
-    """Write the request in the format request.lua reads: method, header lines, empty line, body."""
-    REQUEST_DIR.mkdir(parents=True, exist_ok=True)
+def variants_path(request_file: Path) -> Path:
+    """Where the varying requests of ``request_file`` are (the file exists only when they vary)."""
+    return request_file.with_suffix(".variants")
+
+
+def write_request_file(request: HttpRequest, name: str, directory: Path = REQUEST_DIR) -> Path:
+    """Write the request in the format request.lua reads: method, header lines, empty line, body.
+
+    A request that varies also gets a ``.variants`` file beside it: one request per line,
+    the path (from the root, with its query string), a tab, and the body (empty for none).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
     lines = [request.method, *(f"{key}: {value}" for key, value in request.headers.items())]
-    path = REQUEST_DIR / f"{name}.http"
+    path = directory / f"{name}.http"
     path.write_text("\n".join(lines) + "\n\n" + request.body)
+    variants = variants_path(path)
+    variants.unlink(missing_ok=True)
+    if request.variants:
+        for target, body in request.variants:
+            if any(c in target + body for c in "\t\n\r") or not target.startswith("/"):
+                raise ValueError(f"request {target!r} cannot be written to a variants file")
+        variants.write_text("".join(f"{target}\t{body}\n" for target, body in request.variants))
     return path
 
 
@@ -76,10 +92,13 @@ def run_wrk(wrk: str, request: HttpRequest, request_file: Path, options: LoadOpt
         "--duration", f"{options.seconds}s", "--timeout", f"{options.timeout_seconds}s",
         "--script", str(WRK_SCRIPT), request.url,
     ]  # fmt: skip
+    env = {
+        **os.environ, "BENCH_REQUEST": str(request_file),
+        "BENCH_VARIANTS": str(variants_path(request_file)) if request.variants else "",
+    }  # fmt: skip
     completed = subprocess.run(
-        command, env={**os.environ, "BENCH_REQUEST": str(request_file)}, capture_output=True, text=True,
-        timeout=options.seconds + options.timeout_seconds + 30,
-    )  # fmt: skip
+        command, env=env, capture_output=True, text=True, timeout=options.seconds + options.timeout_seconds + 30
+    )
     if completed.returncode != 0:
         raise LoadError(f"wrk exited with {completed.returncode}:\n{completed.stdout}{completed.stderr}")
     raw = _parse_output(completed.stdout)

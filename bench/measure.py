@@ -9,7 +9,7 @@ from typing import Any
 from bench.cpu import CpuSample
 from bench.load import LoadOptions, WrkResult, run_wrk, write_request_file
 from bench.servers import Target
-from bench.workloads import Workload
+from bench.workloads import HttpRequest, Workload
 
 # Above this share of the machine used by other processes, a run's req/s and latency
 # say more about the neighbours than about the server.
@@ -64,9 +64,10 @@ class Measurement:
         }  # fmt: skip
 
 
-def measure(*, wrk: str, target: Target, workload: Workload, options: LoadOptions, warmup_seconds: int) -> Measurement:
-    """Seed, warm up (discarded: pools, caches and JITs fill), then measure one timed run."""
-    request = workload.prepare(target)
+def measure(
+    *, wrk: str, target: Target, workload: Workload, request: HttpRequest, options: LoadOptions, warmup_seconds: int
+) -> Measurement:
+    """Warm up (discarded: pools, caches and JITs fill), then measure one timed run of ``request``."""
     request_file = write_request_file(request, f"{workload.name}-{target.kind}")
     if warmup_seconds > 0:
         run_wrk(wrk, request, request_file, LoadOptions(**{**asdict(options), "seconds": warmup_seconds}))

@@ -76,6 +76,12 @@ def _warnings(measurements: Sequence[Measurement]) -> list[str]:
     return lines
 
 
+def render_index_usage(indexes: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """How often each index declared through /schemas was scanned on each server (pg_stat_user_indexes)."""
+    parts = [f"{kind} {name} {usage['scans']}" for kind, by_name in indexes.items() for name, usage in by_name.items()]
+    return "Index scans of the /schemas indexes during the run (seed, check, warm-up, load): " + ", ".join(parts)
+
+
 def percentiles(durations: Sequence[float]) -> dict[str, float]:
     """p50, p99 and max of a sample (linear interpolation between ranks, like wrk's and numpy's default)."""
     if len(durations) < 2:

@@ -6,8 +6,13 @@ p50, p99 and CPU ms per request for each and the Hangar/Parse ratio. Then Hangar
 provisioning is timed. Servers are stopped at the end, on error and on Ctrl-C.
 See bench/README.md.
 
-    .venv/bin/python bench/run.py [--duration 10] [--warmup 2] [--connections 64] [--threads 2]
-        [--workloads health,server-info] [--workers N] [--provision-apps 50] [--skip-parse]
+The data-API workloads first get the same data seeded into both servers through their
+REST API (bench/dataset.py), and every workload's first request is sent to both and
+checked side by side (bench/guard.py) before any load.
+
+    .venv/bin/python bench/run.py [--quick] [--duration 10] [--warmup 2] [--connections 64] [--threads 2]
+        [--workloads health,get-by-id] [--items 10000] [--comments 2000] [--workers N] [--provision-apps 50]
+        [--skip-parse] [--check-only]
 """
 
 from __future__ import annotations
@@ -28,13 +33,24 @@ from types import FrameType
 
 from bench.context import render_header, run_context
 from bench.databases import database_recreate, redis_flush
+from bench.dataset import (
+    DEFAULT_COMMENTS,
+    DEFAULT_ITEMS,
+    DatasetSize,
+    SeededData,
+    SeedError,
+    index_usage,
+    seed,
+    vacuum_analyze,
+)
+from bench.guard import GuardError, check_samples
 from bench.install import ensure_parse_server, ensure_wrk
 from bench.load import LoadOptions
 from bench.measure import Measurement, measure
 from bench.provisioning import measure_provisioning
-from bench.report import render_provisioning, render_table, write_json
+from bench.report import render_index_usage, render_provisioning, render_table, write_json
 from bench.servers import BENCH_ORGANIZATION, BENCH_OWNER, Target, hangar_environment, start_hangar, start_parse
-from bench.workloads import Workload, workloads_named
+from bench.workloads import HttpRequest, Workload, workloads_named
 
 HANGAR_DATABASE = "hangar_bench"
 PARSE_DATABASE = "parse_bench"
@@ -44,20 +60,34 @@ def _name_list(value: str) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()]
 
 
+# (normal, --quick) defaults; a flag given explicitly wins over both.
+_SCALED_DEFAULTS = {
+    "duration": (10, 3), "warmup": (2, 1), "items": (DEFAULT_ITEMS, 2000), "comments": (DEFAULT_COMMENTS, 400),
+}  # fmt: skip
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/run.py", description="Hangar and Parse Server side by side.")
     add = parser.add_argument
-    add("--duration", type=int, default=10, help="measured seconds per workload and server (default 10)")
-    add("--warmup", type=int, default=2, help="discarded seconds of load before each measurement (default 2)")
+    add("--quick", action="store_true", help="smoke run: 3 s measured after 1 s warm-up, 2000 items, 400 comments")
+    add("--duration", type=int, help="measured seconds per workload and server (default 10)")
+    add("--warmup", type=int, help="discarded seconds of load before each measurement (default 2)")
     add("--connections", type=int, default=64, help="open connections, the same for both servers (default 64)")
     add("--threads", type=int, default=2, help="wrk threads (default 2)")
     add("--workloads", type=_name_list, help="comma-separated workload names (default: all)")
+    add("--items", type=int, help=f"BenchItems seeded into each server (default {DEFAULT_ITEMS})")
+    add("--comments", type=int, help=f"BenchComments seeded into each server (default {DEFAULT_COMMENTS})")
+    add("--check-only", action="store_true", help="start, seed and check both servers, then stop without load")
     add("--workers", type=int, default=os.cpu_count() or 1, help="processes per server (default: one per core)")
     add("--provision-apps", type=int, default=50, help="apps created to time provisioning (default 50; 0 skips)")
     add("--skip-parse", action="store_true", help="measure Hangar alone")
     add("--postgres", default="postgresql://postgres@127.0.0.1:5432", help="PostgreSQL server URL (no database)")
     add("--redis", default="redis://127.0.0.1:6379/14", help="Hangar's Redis database; emptied at the start")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for name, (normal, quick) in _SCALED_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else normal)
+    return args
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -82,9 +112,33 @@ def start_servers(args: argparse.Namespace, stack: ExitStack) -> list[Target]:
     return [hangar, parse]
 
 
+def seed_servers(targets: list[Target], size: DatasetSize) -> dict[str, SeededData]:
+    """The same data into every server through its REST API, then VACUUM (ANALYZE) and the index check."""
+    seeded: dict[str, SeededData] = {}
+    for target in targets:
+        data = seed(target, size)
+        vacuum_analyze(target.details["database_url"])
+        index_usage(target.kind, target.details["database_url"])  # raises when a declared index is missing
+        print(f"  seeded {target.kind}: {size.items} items, {size.comments} comments in {data.seconds:.1f} s",
+              flush=True)  # fmt: skip
+        seeded[target.kind] = data
+    return seeded
+
+
+def prepare_requests(
+    targets: list[Target], workloads: list[Workload], seeded: dict[str, SeededData]
+) -> dict[tuple[str, str], HttpRequest]:
+    """Every workload's request(s) against every server, keyed by (workload, server)."""
+    return {
+        (workload.name, target.kind): workload.prepare(target, seeded.get(target.kind))
+        for workload in workloads for target in targets
+    }  # fmt: skip
+
+
 def run_workloads(
-    *, wrk: str, targets: list[Target], workloads: list[Workload], options: LoadOptions, warmup: int
-) -> list[Measurement]:
+    *, wrk: str, targets: list[Target], workloads: list[Workload], requests: dict[tuple[str, str], HttpRequest],
+    options: LoadOptions, warmup: int,
+) -> list[Measurement]:  # fmt: skip
     """Measure every workload on every server; results come back Hangar first whatever the running order."""
     measurements: list[Measurement] = []
     for index, workload in enumerate(workloads):
@@ -92,7 +146,10 @@ def run_workloads(
         order = targets if index % 2 == 0 else targets[::-1]
         results: dict[str, Measurement] = {}
         for target in order:
-            result = measure(wrk=wrk, target=target, workload=workload, options=options, warmup_seconds=warmup)
+            result = measure(
+                wrk=wrk, target=target, workload=workload, request=requests[workload.name, target.kind],
+                options=options, warmup_seconds=warmup,
+            )  # fmt: skip
             print(f"  {workload.name:<12} {target.kind:<7} {result.load.requests_per_second:>8.0f} req/s  "
                   f"{result.cpu_ms_per_request:.3f} CPU ms/req  errors {result.load.errors}  "
                   f"others {result.others_share:.0%}", flush=True)  # fmt: skip
@@ -108,15 +165,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"bench/run.py: {exc}", file=sys.stderr)
         return 2
+    try:
+        size = DatasetSize(items=args.items, comments=args.comments)
+    except ValueError as exc:
+        print(f"bench/run.py: {exc}", file=sys.stderr)
+        return 2
     options = LoadOptions(connections=args.connections, threads=args.threads, seconds=args.duration)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     wrk = ensure_wrk()
     with ExitStack() as stack:
         targets = start_servers(args, stack)
+        seeded: dict[str, SeededData] = {}
+        try:
+            if any(workload.needs_data for workload in workloads):
+                seeded = seed_servers(targets, size)
+            requests = prepare_requests(targets, workloads, seeded)
+            check_samples(workloads, requests)
+        except (SeedError, GuardError) as exc:
+            print(f"bench/run.py: {exc}", file=sys.stderr)
+            return 1
+        if args.check_only:
+            print("check only: both servers answered every sample request alike; no load was run")
+            return 0
         context = run_context(
             wrk=wrk, options=options, warmup_seconds=args.warmup, postgres_url=args.postgres, targets=targets
         )
-        measurements = run_workloads(wrk=wrk, targets=targets, workloads=workloads, options=options, warmup=args.warmup)
+        if seeded:
+            context["dataset"] = {
+                "items": size.items, "comments": size.comments,
+                "seed_seconds": {kind: data.seconds for kind, data in seeded.items()},
+            }  # fmt: skip
+        measurements = run_workloads(
+            wrk=wrk, targets=targets, workloads=workloads, requests=requests, options=options, warmup=args.warmup
+        )
+        if seeded:
+            context["indexes"] = {
+                target.kind: index_usage(target.kind, target.details["database_url"]) for target in targets
+            }
     # Timed after the servers stopped, so that nothing else runs on the machine meanwhile.
     provisioning: list[float] = []
     if args.provision_apps > 0:
@@ -126,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             env=env, count=args.provision_apps, organization=BENCH_ORGANIZATION, owner=BENCH_OWNER
         )
     print("\n" + render_header(context) + "\n\n" + render_table(measurements))
+    if "indexes" in context:
+        print("\n" + render_index_usage(context["indexes"]))
     if provisioning:
         print("\n" + render_provisioning(provisioning))
     path = write_json(context=context, measurements=measurements, provisioning=provisioning)

@@ -1,70 +1,147 @@
 """What the benchmark sends: one small declarative entry per workload, the same on both servers.
 
-A workload names an HTTP method and a path below the Parse mount, which Parse keys to
-present, and optionally extra headers, a JSON body and a seeding hook. The hook runs
-once per server before that server is loaded (it gets the server's ``Target``, whose
-``call`` speaks the Parse REST API to either side) and returns values that fill
-``{placeholders}`` in the path and body. A data-API workload looks like::
-
-    def _seed_item(target: Target) -> dict[str, str]:
-        created = target.call("POST", "/classes/BenchItem", {"n": 1})
-        return {"object_id": created["objectId"]}
-
-    Workload(name="get-by-id", method="GET", path="/classes/BenchItem/{object_id}", keys="rest", seed=_seed_item)
+A workload names an HTTP method, which Parse keys to present and optionally extra
+headers, and then either one fixed request (``path`` below the Parse mount and
+``body``) or a ``variants`` builder. The builder gets the data seeded into a server
+(``bench.dataset.SeededData``: object ids by position) and returns that server's list of
+requests, which wrk cycles through (bench/wrk/request.lua). Builders pick positions
+with fixed pseudo-random sequences, so both servers get the same requests apart from
+the object ids each generated: the same ``score`` values, the same query bounds, the
+same bodies.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import random
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import quote, urlencode, urlsplit
 
+from bench.dataset import COMMENT_CLASS, ITEM_CLASS, WRITE_CLASS, SeededData
 from bench.servers import Target
 
 KeyKind = Literal["none", "rest", "master"]
-Seed = Callable[[Target], Mapping[str, str]]
+METHODS = ("GET", "POST", "PUT", "DELETE")
+PAGE = 20  # limit of the query workloads
+QUERY_VARIANTS = 1000  # distinct query bounds / create bodies per run; get and update use every seeded id
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One request of a workload: a path below the mount (with its query string) and a JSON body or None."""
+
+    path: str
+    body: Any = None
 
 
 @dataclass(frozen=True)
 class HttpRequest:
-    """One concrete request, as wrk replays it."""
+    """What wrk replays against one server: the first request, and all of them when they vary.
+
+    ``variants`` holds ``(path from the root with query string, encoded body)`` pairs;
+    empty for a fixed request, which request.lua then sends without any Lua per request.
+    """
 
     method: str
     url: str
     headers: Mapping[str, str]
     body: str
+    variants: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class Workload:
     name: str
     method: str
-    path: str  # below the mount; "{name}" placeholders are filled from the seed's values
     about: str
     keys: KeyKind = "none"
     headers: Mapping[str, str] = field(default_factory=dict)
+    path: str = ""  # a fixed request: below the mount
     body: Any = None  # JSON-encoded when not None
-    seed: Seed | None = None
+    variants: Callable[[SeededData], Sequence[Variant]] | None = None  # varying requests over the seeded data
+    # The guard (bench/guard.py) requires both servers' sample answers to be equal but for
+    # objectId/createdAt/updatedAt; off where the servers legitimately differ (serverInfo).
+    same_body: bool = False
 
-    def prepare(self, target: Target) -> HttpRequest:
-        """Seed ``target`` if this workload needs data, and return the request to replay against it."""
-        values = dict(self.seed(target)) if self.seed else {}
+    @property
+    def needs_data(self) -> bool:
+        return self.variants is not None
+
+    def requests(self, data: SeededData | None) -> list[Variant]:
+        """The requests of this workload against a server holding ``data``."""
+        if self.variants is None:
+            return [Variant(self.path, self.body)]
+        if data is None:
+            raise ValueError(f"workload {self.name} needs seeded data")
+        return list(self.variants(data))
+
+    def prepare(self, target: Target, data: SeededData | None = None) -> HttpRequest:
+        """The request(s) to replay against ``target`` (which holds ``data`` when the workload needs it)."""
+        requests = self.requests(data)
         headers = {**target.key_headers(self.keys), **self.headers}
-        body = ""
-        if self.body is not None:
+        if any(request.body is not None for request in requests):
             headers.setdefault("Content-Type", "application/json")
-            body = _fill(json.dumps(self.body, separators=(",", ":")), values)
+        mount = urlsplit(target.base_url).path
+        encoded = tuple((mount + request.path, encode_body(request.body)) for request in requests)
         return HttpRequest(
-            method=self.method, url=target.base_url + _fill(self.path, values), headers=headers, body=body
-        )
+            method=self.method, url=target.base_url + requests[0].path, headers=headers, body=encoded[0][1],
+            variants=encoded if self.variants is not None else (),
+        )  # fmt: skip
 
 
-def _fill(template: str, values: Mapping[str, str]) -> str:
-    # Plain replacement rather than str.format: JSON bodies are full of braces.
-    for name, value in values.items():
-        template = template.replace("{" + name + "}", value)
-    return template
+def encode_body(body: Any) -> str:
+    return "" if body is None else json.dumps(body, separators=(",", ":"))
+
+
+def query_path(class_name: str, **params: Any) -> str:
+    """``/classes/<class_name>?...`` with JSON parameters (``where``) encoded the way the SDKs send them."""
+    encoded = {name: json.dumps(value, separators=(",", ":")) if isinstance(value, dict) else str(value)
+               for name, value in params.items()}  # fmt: skip
+    return f"/classes/{class_name}?" + urlencode(encoded, quote_via=quote)
+
+
+def _positions(count: int, seed: str) -> list[int]:
+    """0..count-1 in a fixed pseudo-random order: ids are visited all over the table, the same order on both."""
+    order = list(range(count))
+    random.Random(seed).shuffle(order)  # noqa: S311 (reproducible on purpose)
+    return order
+
+
+def _bounds(highest: int, seed: str) -> list[int]:
+    """QUERY_VARIANTS fixed pseudo-random lower bounds in 0..highest, so that every query fills a page."""
+    rng = random.Random(seed)  # noqa: S311 (reproducible on purpose)
+    return [rng.randint(0, highest) for _ in range(QUERY_VARIANTS)]
+
+
+def _get_by_id(data: SeededData) -> list[Variant]:
+    return [Variant(f"/classes/{ITEM_CLASS}/{data.items[i]}") for i in _positions(len(data.items), "get-by-id")]
+
+
+def _query_indexed(data: SeededData) -> list[Variant]:
+    return [
+        Variant(query_path(ITEM_CLASS, where={"score": {"$gte": x}}, order="score", limit=PAGE))
+        for x in _bounds(len(data.items) - PAGE, "query-indexed")
+    ]
+
+
+def _include(data: SeededData) -> list[Variant]:
+    return [
+        Variant(query_path(COMMENT_CLASS, where={"n": {"$gte": x}}, order="n", limit=PAGE, include="item"))
+        for x in _bounds(len(data.comments) - PAGE, "include")
+    ]
+
+
+def _create(data: SeededData) -> list[Variant]:
+    return [Variant(f"/classes/{WRITE_CLASS}", {"score": n, "name": f"write-{n:06d}"}) for n in range(QUERY_VARIANTS)]
+
+
+INCREMENT = {"score": {"__op": "Increment", "amount": 1}}
+
+
+def _update(data: SeededData) -> list[Variant]:
+    return [Variant(f"/classes/{ITEM_CLASS}/{data.items[i]}", INCREMENT) for i in _positions(len(data.items), "update")]
 
 
 WORKLOADS: tuple[Workload, ...] = (
@@ -80,6 +157,51 @@ WORKLOADS: tuple[Workload, ...] = (
         path="/serverInfo",
         keys="master",
         about="GET /parse/serverInfo with the master key: the full auth path (Hangar: app cache + Redis pipeline)",
+    ),
+    # The data API (issue 3), with the REST key as apps send it. Reads come before
+    # writes: `update` changes the `score` that `query-indexed` reads.
+    Workload(
+        name="get-by-id",
+        method="GET",
+        keys="rest",
+        same_body=True,
+        variants=_get_by_id,
+        about="GET /parse/classes/BenchItem/<id>, cycling through every seeded item in a shuffled order",
+    ),
+    Workload(
+        name="query-indexed",
+        method="GET",
+        keys="rest",
+        same_body=True,
+        variants=_query_indexed,
+        about='GET /parse/classes/BenchItem?where={"score":{"$gte":X}}&order=score&limit=20, 1000 bounds X, '
+        "on the score_1 index declared through /schemas",
+    ),
+    Workload(
+        name="include",
+        method="GET",
+        keys="rest",
+        same_body=True,
+        variants=_include,
+        about='GET /parse/classes/BenchComment?where={"n":{"$gte":X}}&order=n&limit=20&include=item, '
+        "1000 bounds X (index n_1): 20 comments and the items they point at",
+    ),
+    Workload(
+        name="create",
+        method="POST",
+        keys="rest",
+        same_body=True,
+        variants=_create,
+        about='POST /parse/classes/BenchWrite {"score":n,"name":"write-n"}, 1000 bodies',
+    ),
+    Workload(
+        name="update",
+        method="PUT",
+        keys="rest",
+        same_body=True,
+        variants=_update,
+        about='PUT /parse/classes/BenchItem/<id> {"score":{"__op":"Increment","amount":1}}, every seeded item '
+        "in a shuffled order",
     ),
 )
 

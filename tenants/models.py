@@ -68,6 +68,9 @@ class Plan(models.Model):
     name = models.CharField(max_length=50, unique=True)
     requests_per_second = models.PositiveIntegerField(help_text="Per app; 0 means unlimited.")
     max_apps = models.PositiveIntegerField(default=0, help_text="Per organization; 0 means unlimited.")
+    storage_quota_bytes = models.PositiveBigIntegerField(
+        default=0, help_text="File storage per app, in bytes; 0 means unlimited."
+    )
 
     def __str__(self) -> str:
         return self.name

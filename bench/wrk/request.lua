@@ -1,10 +1,17 @@
--- Replays one request for wrk and reports what bench/load.py reads, as one JSON line.
+-- Replays a request (or cycles through a list of them) for wrk and reports what
+-- bench/load.py reads, as one JSON line.
 --
 -- The request comes from the file named by $BENCH_REQUEST (written by bench/load.py):
 -- the method on the first line, then "Name: value" header lines, an empty line, and
 -- the body. wrk builds the request bytes once per thread from wrk.method/headers/body,
--- so replaying costs no Lua per request; only response() runs per answer, because
--- wrk's own error count sees statuses >= 400 only and a valid run must be all 2xx.
+-- so replaying one request costs no Lua per request; only response() runs per answer,
+-- because wrk's own error count sees statuses >= 400 only and a valid run must be all 2xx.
+--
+-- A workload whose requests vary (other ids, query bounds, bodies) also names a
+-- variants file in $BENCH_VARIANTS: one request per line, the path with its query
+-- string, a tab, and the body (empty for none). All of them are formatted into
+-- request bytes once, when the script loads; request() then only steps an index,
+-- each thread starting at another place in the list.
 -- wrk's scripting API: https://github.com/wg/wrk/blob/master/SCRIPTING
 
 local function read_request(path)
@@ -33,6 +40,49 @@ if body ~= "" then
   wrk.body = body
 end
 
+local variants_file = os.getenv("BENCH_VARIANTS")
+if variants_file and variants_file ~= "" then
+  -- wrk.init() sets the Host header per thread, but wrk also calls request() once in
+  -- its main Lua state, where init() never runs, to check the request: set it here.
+  if not wrk.headers["Host"] then
+    local host = wrk.host
+    if host:find(":") then
+      host = "[" .. host .. "]"
+    end
+    if wrk.port then
+      host = host .. ":" .. wrk.port
+    end
+    wrk.headers["Host"] = host
+  end
+  local requests = {}
+  for line in io.lines(variants_file) do
+    local path, variant_body = line:match("^([^\t]*)\t(.*)$")
+    assert(path, "malformed line in " .. variants_file)
+    wrk.headers["Content-Length"] = nil
+    if variant_body == "" then
+      variant_body = nil
+    end
+    requests[#requests + 1] = wrk.format(method, path, wrk.headers, variant_body)
+  end
+  assert(#requests > 0, "no requests in " .. variants_file)
+  local count = #requests
+  local index = 0
+
+  function init(args)
+    -- Threads start a golden-ratio step apart in the list, so that they do not walk
+    -- the same objects in step (two updates of one row would wait for each other).
+    index = math.floor(count * ((thread_number * 0.6180339887) % 1))
+  end
+
+  function request()
+    index = index + 1
+    if index > count then
+      index = 1
+    end
+    return requests[index]
+  end
+end
+
 -- Per-thread counters live in each thread's Lua state; done() collects them.
 non2xx = 0
 first_bad = ""
@@ -40,6 +90,7 @@ local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("thread_number", #threads - 1)
 end
 
 function response(status, response_headers, response_body)

@@ -1,12 +1,11 @@
-"""Where an app's stored files live on the local backend, and their removal.
+"""Where an app's stored files live on the local backend, and their removal from every backend.
 
-The files service (issue 5) adds S3; app deletion already calls app_files_remove so
-that no backend keeps an app's bytes after the app is gone.
+App deletion (tenants.services.apps.app_purge) calls app_files_remove, so that no
+backend keeps an app's bytes after the app is gone (docs/files.md).
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from django.conf import settings
@@ -17,4 +16,6 @@ def app_files_dir(*, app_pk: int) -> Path:
 
 
 def app_files_remove(*, app_pk: int) -> None:
-    shutil.rmtree(app_files_dir(app_pk=app_pk), ignore_errors=True)
+    from hangar.files.services import app_files_purge
+
+    app_files_purge(app_pk=app_pk)

@@ -43,6 +43,8 @@ async def _configure(conn: AsyncConnection) -> None:
     # Row-level security binds this role (superusers and table owners bypass it), so the
     # data plane's queries only ever see the app its transaction names.
     await conn.execute(f"SET ROLE {DATA_PLANE_ROLE}")
+    # Every data-plane statement is bounded (a pathological $regex ends with error 124).
+    await conn.execute(f"SET statement_timeout = {int(settings.HANGAR_STATEMENT_TIMEOUT_MS)}")
     # orjson reads jsonb faster than the json module, and reads numbers beyond 64 bits
     # (which PostgreSQL prints as long integers, e.g. 1e20) as floats, as JavaScript does;
     # Python ints of that size could not be written back out by the response encoder.

@@ -112,6 +112,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "tenants",
     "hangar.datastore",
+    "hangar.files",
+    "hangar.identity",
     "dashboard",
 ]
 
@@ -218,6 +220,18 @@ else:
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Hangar <no-reply@localhost>")
 
 HANGAR_FILES_DIR = VAR_DIR / "files"
+# Files (docs/files.md): "local" (HANGAR_FILES_DIR), "s3", or the dotted path of a FileStorage.
+HANGAR_FILES_BACKEND = env_str("HANGAR_FILES_BACKEND", "local") or "local"
+HANGAR_FILES_MAX_UPLOAD_BYTES = env_int("HANGAR_FILES_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+HANGAR_FILES_DEFAULT_QUOTA_BYTES = env_int("HANGAR_FILES_DEFAULT_QUOTA_BYTES", 0)  # apps without a plan; 0: none
+HANGAR_FILES_S3_BUCKET = env_str("HANGAR_FILES_S3_BUCKET")
+HANGAR_FILES_S3_REGION = env_str("HANGAR_FILES_S3_REGION")
+HANGAR_FILES_S3_ENDPOINT_URL = env_str("HANGAR_FILES_S3_ENDPOINT_URL")
+HANGAR_FILES_S3_PREFIX = (env_str("HANGAR_FILES_S3_PREFIX", "") or "").strip("/")
+HANGAR_FILES_S3_ACCESS_KEY_ID = env_str("HANGAR_FILES_S3_ACCESS_KEY_ID")
+HANGAR_FILES_S3_SECRET_ACCESS_KEY = env_str("HANGAR_FILES_S3_SECRET_ACCESS_KEY")
+if HANGAR_FILES_BACKEND == "s3" and not HANGAR_FILES_S3_BUCKET:
+    raise ConfigurationError("HANGAR_FILES_S3_BUCKET must be set when HANGAR_FILES_BACKEND=s3")
 HANGAR_PARSE_MOUNT = "/parse"
 HANGAR_MAX_REQUEST_BYTES = env_int("HANGAR_MAX_REQUEST_BYTES", 20 * 1024 * 1024)
 HANGAR_BATCH_LIMIT = env_int("HANGAR_BATCH_LIMIT", 50)
@@ -226,6 +240,9 @@ HANGAR_STATEMENT_TIMEOUT_MS = env_int("HANGAR_STATEMENT_TIMEOUT_MS", 5000)
 HANGAR_APP_CACHE_SECONDS = env_int("HANGAR_APP_CACHE_SECONDS", 300)
 HANGAR_DEFAULT_PLAN_RPS = env_int("HANGAR_DEFAULT_PLAN_RPS", 1000)
 HANGAR_INVITATION_DAYS = env_int("HANGAR_INVITATION_DAYS", 7)
+# End-user login attempts allowed per minute, per client IP and per username (0: unlimited).
+HANGAR_LOGIN_RATE_PER_IP = env_int("HANGAR_LOGIN_RATE_PER_IP", 60)
+HANGAR_LOGIN_RATE_PER_USERNAME = env_int("HANGAR_LOGIN_RATE_PER_USERNAME", 20)
 HANGAR_SERVER_VERSION = "0.1.0"
 
 REST_FRAMEWORK = {

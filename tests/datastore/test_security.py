@@ -138,3 +138,19 @@ async def _sync(function, *args):
     from asgiref.sync import sync_to_async
 
     return await sync_to_async(function)(*args)
+
+
+async def test_an_apps_partition_refuses_rows_of_another_app(app_a: ParseApp, app_b: ParseApp):
+    """Hot-path statements name the app's partition; a row for another app cannot get into it."""
+    import psycopg
+
+    from hangar.datastore.connection import app_statement
+    from hangar.datastore.partitions import object_partition
+
+    async with app_statement(app_a.tenant.app.pk) as conn:
+        with pytest.raises(psycopg.errors.CheckViolation):
+            await conn.execute(
+                f"INSERT INTO {object_partition(app_a.tenant.app.pk)} (app_id, class_name, object_id, data) "
+                "VALUES (%s, 'X', 'abcdefghij', '{}')",
+                [app_b.tenant.app.pk],
+            )

@@ -79,5 +79,5 @@ def test_every_sdk_suite_is_collected() -> None:
     """The parametrization is not silently empty (a moved folder would otherwise pass)."""
     assert {path.name for path in SDK_FILES} >= {
         "objects.test.mjs", "queries.test.mjs", "relations.test.mjs", "batch.test.mjs", "acl.test.mjs",
-        "schema_config_aggregate.test.mjs", "cross_tenant.test.mjs",
+        "schema_config_aggregate.test.mjs", "cross_tenant.test.mjs", "users.test.mjs", "files.test.mjs",
     }  # fmt: skip

@@ -1,14 +1,23 @@
-"""The data plane's unit of work: a transaction bound to one app.
+"""The data plane's units of work on one app's data.
 
-Every statement the data plane runs goes through ``app_transaction``: it sets
-``hangar.app_id`` for the transaction (row-level security, migration 0004) and a
-statement timeout, sending BEGIN, the settings and the statements in one pipeline so
-the binding costs no extra network round trip.
+``app_statement`` is the hot path: one autocommit statement on a pooled connection.
+Such statements name the app's own partitions (hangar.datastore.partitions), which can
+only hold that app's rows: reads cannot see another app, and a write carrying another
+app's id fails the partition constraint. One statement, one round trip.
 
-A transactional ``/batch`` opens ``batch_transaction`` first: every ``app_transaction``
-inside it becomes a savepoint of that one transaction, and work registered with
-``after_commit`` (LiveQuery events, cache invalidation, afterSave hooks) waits until
-the whole batch has committed, and is dropped if it rolls back.
+``app_transaction`` is for everything that touches a shared table (the schema registry,
+config) or needs several statements to be atomic: it sets ``hangar.app_id`` for the
+transaction, so row-level security (migration 0004) shows only that app's rows, and a
+statement that forgot its app filter still cannot reach another app (on a connection
+where no app is set, the shared tables look empty).
+
+The statement timeout is a connection setting (hangar.db_pool), so every statement is
+bounded without extra round trips.
+
+A transactional ``/batch`` opens ``batch_transaction`` first: every unit of work inside
+it becomes a savepoint of that one transaction, and work registered with
+``after_commit`` (LiveQuery events, cache invalidation, afterSave hooks) waits until the
+whole batch has committed, and is dropped if it rolls back.
 """
 
 from __future__ import annotations
@@ -17,7 +26,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
-from django.conf import settings
 from psycopg import AsyncConnection
 from psycopg.errors import DataError, InvalidRegularExpression, QueryCanceled
 
@@ -26,14 +34,9 @@ from hangar.parse_errors import ParseError
 
 TIMEOUT = 124
 INVALID_QUERY = 102
-_SETTINGS_SQL = "SELECT set_config('hangar.app_id', %s, true), set_config('statement_timeout', %s, true)"
 
 AfterCommit = Callable[[], Awaitable[None]]
 _ambient: ContextVar[tuple[int, AsyncConnection, list[AfterCommit]] | None] = ContextVar("hangar_batch", default=None)
-
-
-def _timeout_error() -> ParseError:
-    return ParseError(TIMEOUT, "The query took too long and was cancelled.")
 
 
 def _data_error(exc: DataError) -> ParseError:
@@ -44,35 +47,53 @@ def _data_error(exc: DataError) -> ParseError:
 
 
 @asynccontextmanager
-async def _bound_transaction(app_pk: int) -> AsyncIterator[AsyncConnection]:
-    pool = await get_pool()
+async def _translated_errors() -> AsyncIterator[None]:
     try:
-        async with pool.connection() as conn, conn.pipeline(), conn.transaction():
-            await conn.execute(_SETTINGS_SQL, [str(int(app_pk)), str(settings.HANGAR_STATEMENT_TIMEOUT_MS)])
-            yield conn
+        yield
     except QueryCanceled as exc:
-        raise _timeout_error() from exc
+        raise ParseError(TIMEOUT, "The query took too long and was cancelled.") from exc
     except DataError as exc:
         raise _data_error(exc) from exc
+
+
+async def _bind(conn: AsyncConnection, app_pk: int) -> None:
+    await conn.execute("SELECT set_config('hangar.app_id', %s, true)", [str(int(app_pk))])
+
+
+@asynccontextmanager
+async def _ambient_savepoint(app_pk: int) -> AsyncIterator[AsyncConnection]:
+    ambient = _ambient.get()
+    assert ambient is not None
+    bound_app, conn, _ = ambient
+    if bound_app != app_pk:
+        raise RuntimeError("a batch transaction is bound to another app")
+    async with _translated_errors(), conn.transaction():  # a failing item leaves the batch usable
+        yield conn
+
+
+@asynccontextmanager
+async def app_statement(app_pk: int) -> AsyncIterator[AsyncConnection]:
+    """A connection for single statements on the app's partitions (autocommit)."""
+    if _ambient.get() is not None:
+        async with _ambient_savepoint(app_pk) as conn:
+            yield conn
+        return
+    pool = await get_pool()
+    async with _translated_errors(), pool.connection() as conn:
+        yield conn
 
 
 @asynccontextmanager
 async def app_transaction(app_pk: int) -> AsyncIterator[AsyncConnection]:
-    ambient = _ambient.get()
-    if ambient is None:
-        async with _bound_transaction(app_pk) as conn:
+    """A transaction bound to the app for row-level security; atomic across its statements."""
+    if _ambient.get() is not None:
+        async with _ambient_savepoint(app_pk) as conn:
             yield conn
         return
-    bound_app, conn, _ = ambient
-    if bound_app != app_pk:
-        raise RuntimeError("a batch transaction is bound to another app")
-    try:
-        async with conn.transaction():  # a savepoint: a failing item leaves the batch usable
-            yield conn
-    except QueryCanceled as exc:
-        raise _timeout_error() from exc
-    except DataError as exc:
-        raise _data_error(exc) from exc
+    pool = await get_pool()
+    async with _translated_errors(), pool.connection() as conn, conn.transaction():
+        await _bind(conn, app_pk)
+        yield conn
 
 
 async def after_commit(work: AfterCommit) -> None:
@@ -88,7 +109,9 @@ async def after_commit(work: AfterCommit) -> None:
 async def batch_transaction(app_pk: int) -> AsyncIterator[None]:
     """All-or-nothing: everything inside commits together or not at all."""
     pending: list[AfterCommit] = []
-    async with _bound_transaction(app_pk) as conn:
+    pool = await get_pool()
+    async with _translated_errors(), pool.connection() as conn, conn.transaction():
+        await _bind(conn, app_pk)
         token = _ambient.set((app_pk, conn, pending))
         try:
             yield

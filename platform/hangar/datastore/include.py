@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from hangar.caller import Caller
-from hangar.datastore.connection import app_transaction
+from hangar.datastore.connection import app_statement
 from hangar.datastore.partitions import object_partition
 from hangar.datastore.permissions import clp_check
 from hangar.datastore.schema_registry import AppSchemas
@@ -44,7 +44,7 @@ async def _fetch_readable(
         return {}
     params: list[Any] = [caller.app_pk, class_name, ids]
     where_extra = read_filter(caller, schema, pointer_fields, params)
-    async with app_transaction(caller.app_pk) as conn:
+    async with app_statement(caller.app_pk) as conn:
         cursor = await conn.execute(
             f"SELECT object_id, data, created_at, updated_at FROM {object_partition(caller.app_pk)} "
             f"WHERE app_id = %s AND class_name = %s AND object_id = ANY(%s::text[]){where_extra}",

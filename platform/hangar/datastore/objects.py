@@ -13,6 +13,7 @@ import string
 from datetime import UTC, datetime
 from typing import Any
 
+from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 
 from hangar.caller import Caller
@@ -21,16 +22,18 @@ from hangar.datastore.acl_sql import acl_read_condition, acl_write_condition
 from hangar.datastore.change_feed import publish_change
 from hangar.datastore.changes import Change, Changes, parse_changes
 from hangar.datastore.class_access import class_for_read, class_for_write
-from hangar.datastore.connection import after_commit, app_transaction
+from hangar.datastore.connection import after_commit, app_statement, app_transaction
 from hangar.datastore.dates import format_date
 from hangar.datastore.hooks import hooks
-from hangar.datastore.partitions import object_partition
+from hangar.datastore.partitions import object_partition, relation_partition
 from hangar.datastore.permissions import clp_check, pointer_permission_condition, protected_fields_for
 from hangar.datastore.relations import relation_changes_apply
 from hangar.datastore.schema_registry import ClassSchema
 from hangar.datastore.update_sql import apply_to_new_object, data_update_sql
 from hangar.datastore.wire import row_to_wire
+from hangar.identity import user_rules
 from hangar.identity.roles import roles_changed
+from hangar.identity.sessions import sessions_changed
 from hangar.parse_errors import OBJECT_NOT_FOUND, ParseError
 
 VALIDATION_ERROR = 142
@@ -64,28 +67,53 @@ def _apply_schema_defaults(schema: ClassSchema, data: dict[str, Any], echoed: se
 async def _invalidate_after_commit(caller: Caller, class_name: str) -> None:
     if class_name == "_Role":
         await roles_changed(caller.app_pk)
+    elif class_name == "_Session":
+        await sessions_changed(caller.app_pk)
+
+
+async def _system_class_rules(
+    caller: Caller, class_name: str, body: dict[str, Any], object_id: str, *, is_create: bool
+) -> user_rules.UserWrite | None:
+    """The ``_User`` / ``_Session`` rules (hangar.identity.user_rules), whichever route wrote the object."""
+    if class_name == "_User":
+        if is_create:
+            return await user_rules.user_before_create(caller=caller, body=body, object_id=object_id)
+        return await user_rules.user_before_update(caller=caller, object_id=object_id, body=body)
+    if class_name == "_Session":
+        user_rules.session_before_write(caller=caller, body=body, is_create=is_create)
+    return None
 
 
 async def object_create(
     *, caller: Caller, class_name: str, body: dict[str, Any], files_base: str
 ) -> tuple[dict[str, Any], str]:
     """Create an object; returns the response body (§7.1) and the new objectId."""
+    object_id, stamp = new_object_id(), now_ms()
+    user_write = await _system_class_rules(caller, class_name, body, object_id, is_create=True)
+    if user_write is not None:
+        body = user_write.body
     changes = parse_changes(body, is_create=True)
     schema, _ = await class_for_write(caller, class_name, "create", changes.inferred)
     data, echoed = apply_to_new_object(changes.fields)
+    if user_write is not None:
+        data.update(user_write.internal)
     _apply_schema_defaults(schema, data, echoed)
     data = await hooks().before_save(caller=caller, class_name=class_name, data=data, original=None)
     if changes.acl is not None:
         data["ACL"] = changes.acl
     readers, writers = acl_principals(changes.acl)
-    object_id, stamp = new_object_id(), now_ms()
-    async with app_transaction(caller.app_pk) as conn:
-        await conn.execute(
-            "INSERT INTO datastore_object (app_id, class_name, object_id, data, _rperm, _wperm, created_at, updated_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            [caller.app_pk, class_name, object_id, Jsonb(data), readers, writers, stamp, stamp],
-        )
-        await relation_changes_apply(conn, caller.app_pk, class_name, object_id, changes.relations)
+    unit = app_transaction if changes.relations else app_statement
+    try:
+        async with unit(caller.app_pk) as conn:
+            await conn.execute(
+                f"INSERT INTO {object_partition(caller.app_pk)} "
+                "(app_id, class_name, object_id, data, _rperm, _wperm, created_at, updated_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                [caller.app_pk, class_name, object_id, Jsonb(data), readers, writers, stamp, stamp],
+            )
+            await relation_changes_apply(conn, caller.app_pk, class_name, object_id, changes.relations)
+    except UniqueViolation as exc:
+        raise user_rules.unique_violation_error(exc) from exc
     obj = row_to_wire(schema, object_id=object_id, data=data, created_at=stamp, updated_at=stamp, files_base=files_base)
 
     async def committed() -> None:
@@ -98,6 +126,8 @@ async def object_create(
     await after_commit(committed)
     response = {name: data[name] for name in echoed if name in data}
     response.update({"objectId": object_id, "createdAt": format_date(stamp)})
+    if user_write is not None:
+        response.update(await user_rules.user_after_create(caller=caller, object_id=object_id, write=user_write))
     return response, object_id
 
 
@@ -130,9 +160,16 @@ async def object_update(
     *, caller: Caller, class_name: str, object_id: str, body: dict[str, Any], files_base: str
 ) -> dict[str, Any]:
     """Update an object; returns ``{updatedAt}`` plus the results of array/number operations (§6)."""
+    user_write = await _system_class_rules(caller, class_name, body, object_id, is_create=False)
+    if user_write is not None:
+        body = user_write.body
     changes = parse_changes(body, is_create=False)
     schema, pointer_fields = await class_for_write(caller, class_name, "update", changes.inferred)
     field_changes = list(changes.fields)
+    if user_write is not None:
+        field_changes += [
+            Change((name,), "delete" if value is None else "set", value) for name, value in user_write.internal.items()
+        ]
     if changes.acl_given:
         field_changes.append(_acl_data_change(changes))
     stamp = now_ms()
@@ -146,19 +183,24 @@ async def object_update(
         params.extend([readers, writers])
         acl_sql = ", _rperm = %s, _wperm = %s"
     params.extend([caller.app_pk, class_name])
+    table = object_partition(caller.app_pk)
     sql = (
         "WITH old AS (SELECT object_id AS old_id, data AS old_data, _rperm AS old_rperm, updated_at AS old_updated "
-        f"FROM datastore_object WHERE app_id = %s AND class_name = %s AND object_id = %s{where_extra} FOR UPDATE) "
-        f"UPDATE datastore_object SET data = {data_sql}, updated_at = %s{acl_sql} "
+        f"FROM {table} WHERE app_id = %s AND class_name = %s AND object_id = %s{where_extra} FOR UPDATE) "
+        f"UPDATE {table} SET data = {data_sql}, updated_at = %s{acl_sql} "
         "FROM old WHERE app_id = %s AND class_name = %s AND object_id = old.old_id "
         "RETURNING old.old_data, old.old_rperm, old.old_updated, data, _rperm, created_at"
     )
-    async with app_transaction(caller.app_pk) as conn:
-        cursor = await conn.execute(sql, params)
-        row = await cursor.fetchone()
-        if row is None:
-            raise _not_found()
-        await relation_changes_apply(conn, caller.app_pk, class_name, object_id, changes.relations)
+    unit = app_transaction if changes.relations else app_statement
+    try:
+        async with unit(caller.app_pk) as conn:
+            cursor = await conn.execute(sql, params)
+            row = await cursor.fetchone()
+            if row is None:
+                raise _not_found()
+            await relation_changes_apply(conn, caller.app_pk, class_name, object_id, changes.relations)
+    except UniqueViolation as exc:
+        raise user_rules.unique_violation_error(exc) from exc
     old_data, old_readers, old_updated, new_data, new_readers, created_at = row
     before = row_to_wire(
         schema, object_id=object_id, data=old_data, created_at=created_at, updated_at=old_updated, files_base=files_base
@@ -178,28 +220,33 @@ async def object_update(
     await after_commit(committed)
     response = {name: new_data[name] for name in _echoed_fields(changes) if name in new_data}
     response["updatedAt"] = format_date(stamp)
+    if user_write is not None:
+        response.update(await user_rules.user_after_update(caller=caller, object_id=object_id, write=user_write))
     return response
 
 
 async def object_delete(*, caller: Caller, class_name: str, object_id: str, files_base: str) -> None:
+    if class_name == "_User":
+        user_rules.user_before_delete(caller=caller, object_id=object_id)
     schema, pointer_fields = await class_for_write(caller, class_name, "delete", {})
     await hooks().before_delete(caller=caller, class_name=class_name, object_id=object_id)
     params: list[Any] = [caller.app_pk, class_name, object_id]
     where_extra = _write_filter(caller, schema, pointer_fields, params)
-    async with app_transaction(caller.app_pk) as conn:
+    # One statement: the object and its own relations go together (relations pointing at it
+    # stay, as in Parse Server).
+    async with app_statement(caller.app_pk) as conn:
         cursor = await conn.execute(
-            "DELETE FROM datastore_object WHERE app_id = %s AND class_name = %s AND object_id = %s"
-            f"{where_extra} RETURNING data, _rperm, created_at, updated_at",
-            params,
+            f"WITH gone AS (DELETE FROM {object_partition(caller.app_pk)} "
+            f"WHERE app_id = %s AND class_name = %s AND object_id = %s{where_extra} "
+            "RETURNING object_id, data, _rperm, created_at, updated_at), "
+            f"owned AS (DELETE FROM {relation_partition(caller.app_pk)} r USING gone "
+            "WHERE r.app_id = %s AND r.owner_class = %s AND r.owner_id = gone.object_id) "
+            "SELECT data, _rperm, created_at, updated_at FROM gone",
+            [*params, caller.app_pk, class_name],
         )
         row = await cursor.fetchone()
         if row is None:
             raise _not_found()
-        # The object's own relations go with it; relations pointing at it stay, as in Parse Server.
-        await conn.execute(
-            "DELETE FROM datastore_relation WHERE app_id = %s AND owner_class = %s AND owner_id = %s",
-            [caller.app_pk, class_name, object_id],
-        )
     data, readers, created_at, updated_at = row
     obj = row_to_wire(
         schema, object_id=object_id, data=data, created_at=created_at, updated_at=updated_at, files_base=files_base
@@ -211,6 +258,8 @@ async def object_delete(*, caller: Caller, class_name: str, object_id: str, file
             readers_before=readers,
         )  # fmt: skip
         await _invalidate_after_commit(caller, class_name)
+        if class_name == "_User":
+            await user_rules.user_after_delete(app_pk=caller.app_pk, object_id=object_id)
         await hooks().after_delete(caller=caller, class_name=class_name, obj=obj)
 
     await after_commit(committed)
@@ -239,7 +288,7 @@ async def object_get_raw(caller: Caller, class_name: str, object_id: str) -> tup
     pointer_fields = clp_check(schema, "get", caller)
     params: list[Any] = [caller.app_pk, class_name, object_id]
     where_extra = read_filter(caller, schema, pointer_fields, params)
-    async with app_transaction(caller.app_pk) as conn:
+    async with app_statement(caller.app_pk) as conn:
         cursor = await conn.execute(
             f"SELECT data, created_at, updated_at FROM {object_partition(caller.app_pk)} "
             f"WHERE app_id = %s AND class_name = %s AND object_id = %s{where_extra}",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import connection
 
 PARTITIONED_TABLES = ("datastore_object", "datastore_relation")
-DATA_PLANE_ROLE = "hangar_dataplane"  # reads partitions directly (see object_partition); writes go through the parent
+DATA_PLANE_ROLE = "hangar_dataplane"  # works on partitions directly (see object_partition)
 
 
 def partition_name(table: str, app_pk: int) -> str:
@@ -18,9 +18,10 @@ def partition_name(table: str, app_pk: int) -> str:
 
 
 def object_partition(app_pk: int) -> str:
-    """The app's own objects table. Data-plane reads name it directly: it can only hold that app's
-    rows (a structural guarantee), and unlike the parent it is not behind row-level security,
-    whose non-leakproof rule would keep expression indexes from serving ``where`` conditions."""
+    """The app's own objects table. Data-plane statements name it directly: it can only hold that
+    app's rows (its partition constraint rejects any other app id), and unlike the parent it is
+    not behind row-level security, whose leakproof rule would keep expression indexes from
+    serving ``where`` conditions."""
     return partition_name("datastore_object", app_pk)
 
 
@@ -35,7 +36,7 @@ def partitions_create(*, app_pk: int) -> None:
             name = partition_name(table, app_pk)
             cursor.execute(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
             cursor.execute(f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES IN ({app_pk})")
-            cursor.execute(f"GRANT SELECT ON {name} TO {DATA_PLANE_ROLE}")
+            cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {name} TO {DATA_PLANE_ROLE}")
 
 
 def partitions_drop(*, app_pk: int) -> None:

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from hangar.caller import Caller
 from hangar.datastore.class_access import class_for_read
-from hangar.datastore.connection import app_transaction
+from hangar.datastore.connection import app_statement
 from hangar.datastore.hooks import hooks
 from hangar.datastore.include import include_paths
 from hangar.datastore.objects import object_get_raw, read_filter, wire_for_caller
@@ -141,7 +141,7 @@ async def object_find(*, caller: Caller, class_name: str, params: dict[str, Any]
     wants_score = bool(keys and "$score" in keys and compiled.score_sql)
     rows: list[tuple[Any, ...]] = []
     total = None
-    async with app_transaction(caller.app_pk) as conn:
+    async with app_statement(caller.app_pk) as conn:
         if limit:
             order_sql = f" ORDER BY {compiled.order_sql}" if compiled.order_sql else ""
             score_sql = f", {compiled.score_sql}" if wants_score else ""

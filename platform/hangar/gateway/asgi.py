@@ -10,15 +10,15 @@ Every answer is JSON; an unexpected failure is logged and rendered as Parse's
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
 
-from hangar.gateway.auth import authenticate
+from hangar.gateway.auth import authenticate, authenticate_by_path
 from hangar.gateway.errors import INVALID_JSON, OBJECT_TOO_LARGE, ParseError
-from hangar.gateway.request import decode_request
-from hangar.gateway.responses import ASGISend, send_bytes, send_json
+from hangar.gateway.request import ParseRequest, decode_request
+from hangar.gateway.responses import ASGISend, RawResponse, send_bytes, send_json
 from hangar.gateway.routes import build_router
 
 log = logging.getLogger(__name__)
@@ -75,22 +75,63 @@ class ParseGateway:
             await send_json(send, status=200, body={"status": "ok"})
             return
         headers = dict(scope["headers"])
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            raise BodyTooLargeError(self.max_body)
-        raw_body = await read_body(receive, self.max_body)
         client = scope.get("client") or ("", 0)
-        request = decode_request(
-            method=method, path=path, query_string=scope.get("query_string", b""), headers=headers,
-            raw_body=raw_body, client_ip=client[0], parse_body=self.router.parses_body(path),
-        )  # fmt: skip
+        request = await self._streamed_request(scope, receive, method, path, headers, client[0])
+        if request is None:
+            declared = headers.get(b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+                raise BodyTooLargeError(self.max_body)
+            raw_body = await read_body(receive, self.max_body)
+            request = decode_request(
+                method=method, path=path, query_string=scope.get("query_string", b""), headers=headers,
+                raw_body=raw_body, client_ip=client[0], parse_body=self.router.parses_body(path),
+            )  # fmt: skip
         if request.path in _HEALTH_PATHS and request.method == "GET":
             await send_json(send, status=200, body={"status": "ok"})
             return
-        auth = await authenticate(request)
         matched = self.router.match(request.method, request.path)
+        if matched is not None and matched[0].app_param is not None:
+            auth = await authenticate_by_path(matched[1][matched[0].app_param])
+        else:
+            auth = await authenticate(request)
         if matched is None:
             raise ParseError(INVALID_JSON, f"cannot route {request.method} {request.path}", status=404)
         route, params = matched
         response = await route.handler(request, auth, params)
+        if isinstance(response, RawResponse):
+            await response.send(send)
+            return
         await send_json(send, status=response.status, body=response.body, extra=response.headers)
+
+    async def _streamed_request(
+        self, scope: dict[str, Any], receive: ASGIReceive, method: str, path: str, headers: dict[bytes, bytes],
+        client_ip: str,
+    ) -> ParseRequest | None:  # fmt: skip
+        """A request whose route reads its own body (file uploads): keys from the headers, body left unread.
+
+        Without an app id in the headers the body is the JS SDK's JSON envelope and takes the
+        ordinary path (read whole, up to HANGAR_MAX_REQUEST_BYTES): None is returned.
+        """
+        if not self.router.streams_body(method, path):
+            return None
+        request = decode_request(
+            method=method, path=path, query_string=scope.get("query_string", b""), headers=headers, raw_body=b"",
+            client_ip=client_ip, parse_body=False,
+        )  # fmt: skip
+        if request.application_id is None:
+            return None
+        request.body_stream = body_chunks(receive)
+        return request
+
+
+async def body_chunks(receive: ASGIReceive) -> AsyncIterator[bytes]:
+    """The request body as it arrives; the consumer enforces its own size limit."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ParseError(INVALID_JSON, "The client disconnected during the upload.")
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return

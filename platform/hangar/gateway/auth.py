@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from hangar.caller import Caller
 from hangar.gateway.app_registry import Admission, AppRecord, app_admit
-from hangar.gateway.errors import UnauthorizedError
+from hangar.gateway.errors import ParseError, UnauthorizedError
 from hangar.gateway.request import ParseRequest
 from hangar.identity.roles import user_role_names
 from hangar.identity.sessions import session_user_id
+from hangar.parse_errors import OPERATION_FORBIDDEN
 from hangar.secretbox import secrets_match
 
 _CLIENT_KEY_FIELDS = (
@@ -51,7 +52,9 @@ async def _user_caller(admission: Admission, request: ParseRequest, *, resolve_s
     base = {"app_pk": app.pk, "installation_id": request.installation_id, "schema_version": admission.schema_version}
     if not request.session_token or not resolve_session:
         return Caller(is_master=False, **base)
-    user_id = await session_user_id(app_pk=app.pk, token=request.session_token)
+    user_id = await session_user_id(
+        app_pk=app.pk, token=request.session_token, session_version=admission.session_version
+    )
     roles = await user_role_names(app_pk=app.pk, user_id=user_id, role_version=admission.role_version)
     principals = ("*", user_id, *(f"role:{name}" for name in roles))
     return Caller(is_master=False, user_id=user_id, principals=principals, **base)
@@ -80,3 +83,16 @@ async def authenticate(request: ParseRequest, *, resolve_session: bool = True) -
 def require_master(auth: AuthContext) -> None:
     if not auth.is_master:
         raise UnauthorizedError("unauthorized: master key is required")
+
+
+async def authenticate_by_path(application_id: str) -> AuthContext:
+    """A keyless request naming its app in the path (file downloads, reference §11): an anonymous caller.
+
+    An unknown app answers ``403 {"code": 119, "error": "Invalid application ID."}`` as Parse Server does.
+    """
+    admission = await app_admit(application_id)
+    if admission is None:
+        raise ParseError(OPERATION_FORBIDDEN, "Invalid application ID.", status=403)
+    app = admission.app
+    caller = Caller(app_pk=app.pk, is_master=False, schema_version=admission.schema_version)
+    return AuthContext(app=app, caller=caller, session_token=None)

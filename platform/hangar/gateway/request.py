@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -24,7 +25,7 @@ _ENVELOPE_FIELDS = {
     "_InstallationId": "installation_id",
     "_ClientVersion": "client_version",
 }
-_DROPPED_ENVELOPE_KEYS = ("_RevocableSession", "_noBody", "_context", "_ContentType")
+_DROPPED_ENVELOPE_KEYS = ("_RevocableSession", "_noBody", "_context")
 _HEADER_FIELDS = {
     b"x-parse-application-id": "application_id",
     b"x-parse-master-key": "master_key",
@@ -60,6 +61,10 @@ class ParseRequest:
     installation_id: str | None = None
     client_version: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    # The JS SDK's ``_ContentType`` envelope key (file uploads, reference §2).
+    envelope_content_type: str | None = None
+    # The raw body's chunks, on routes registered with ``streams_body`` (never buffered).
+    body_stream: AsyncIterator[bytes] | None = None
 
     def params(self) -> dict[str, Any]:
         """GET parameters: the JSON body merged with the query string (the query string wins)."""
@@ -126,6 +131,9 @@ def _apply_envelope(request: ParseRequest) -> None:
     if "_context" in body and not isinstance(context, dict):
         raise ParseError(INVALID_JSON, "Invalid object for context.")
     request.context = context or {}
+    content_type = body.pop("_ContentType", None)
+    if isinstance(content_type, str):
+        request.envelope_content_type = content_type
     for key in _DROPPED_ENVELOPE_KEYS:
         body.pop(key, None)
 

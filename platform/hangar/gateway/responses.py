@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,3 +44,28 @@ async def send_bytes(
 
 async def send_json(send: ASGISend, *, status: int, body: Any, extra: dict[str, str] | None = None) -> None:
     await send_bytes(send, status=status, body=orjson.dumps(body), content_type=_JSON_TYPE[1], extra=extra)
+
+
+@dataclass
+class RawResponse:
+    """A non-JSON answer (file bytes, an empty body), optionally streamed chunk by chunk."""
+
+    status: int
+    content_type: str
+    body: bytes = b""
+    chunks: AsyncIterator[bytes] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    async def send(self, send: ASGISend) -> None:
+        if self.chunks is None:
+            await send_bytes(
+                send, status=self.status, body=self.body, content_type=self.content_type.encode("latin-1"),
+                extra=self.headers,
+            )  # fmt: skip
+            return
+        headers = [(b"content-type", self.content_type.encode("latin-1")), *CORS_HEADERS]
+        headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers.items()]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        async for chunk in self.chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})

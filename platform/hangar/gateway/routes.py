@@ -5,7 +5,9 @@ from __future__ import annotations
 from hangar.gateway.handlers import aggregate as aggregate_handlers
 from hangar.gateway.handlers import batch, classes, health
 from hangar.gateway.handlers import config as config_handlers
+from hangar.gateway.handlers import files as file_handlers
 from hangar.gateway.handlers import schemas as schema_handlers
+from hangar.gateway.handlers import users as user_handlers
 from hangar.gateway.routing import Router
 
 
@@ -16,5 +18,7 @@ def build_router() -> Router:
     aggregate_handlers.register(router)
     schema_handlers.register(router)
     config_handlers.register(router)
+    file_handlers.register(router)
+    user_handlers.register(router)
     router.add("POST", "/batch", batch.make_batch_handler(router))
     return router

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hangar.gateway.auth import AuthContext
     from hangar.gateway.request import ParseRequest
-    from hangar.gateway.responses import ParseResponse
+    from hangar.gateway.responses import ParseResponse, RawResponse
 
-Handler = Callable[["ParseRequest", "AuthContext", dict[str, str]], Awaitable["ParseResponse"]]
+Handler = Callable[["ParseRequest", "AuthContext", dict[str, str]], Awaitable["ParseResponse | RawResponse"]]
 
 # Express-style segments from the protocol (reference §1.1).
 SEGMENT_PATTERNS = {
@@ -32,6 +32,11 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     parse_body: bool = True
+    # The handler reads the body itself from ``request.body_stream`` (file uploads):
+    # the gateway neither buffers it nor applies HANGAR_MAX_REQUEST_BYTES to it.
+    streams_body: bool = False
+    # The app comes from this path parameter and no key is checked (file downloads, §11).
+    app_param: str | None = None
 
 
 def compile_path(path: str) -> re.Pattern[str]:
@@ -51,8 +56,11 @@ class Router:
     def __init__(self) -> None:
         self._routes: list[Route] = []
 
-    def add(self, method: str, path: str, handler: Handler, *, parse_body: bool = True) -> None:
-        self._routes.append(Route(method, compile_path(path), handler, parse_body))
+    def add(
+        self, method: str, path: str, handler: Handler, *, parse_body: bool = True, streams_body: bool = False,
+        app_param: str | None = None,
+    ) -> None:  # fmt: skip
+        self._routes.append(Route(method, compile_path(path), handler, parse_body, streams_body, app_param))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self._routes:
@@ -62,6 +70,10 @@ class Router:
             if found:
                 return route, found.groupdict()
         return None
+
+    def streams_body(self, method: str, path: str) -> bool:
+        """Whether the route for this request reads its own body (only streaming routes are tried)."""
+        return any(r.streams_body and r.method == method and r.pattern.match(path) for r in self._routes)
 
     def parses_body(self, path: str) -> bool:
         """Whether any route at this path wants its body decoded as JSON (files do not)."""

@@ -8,7 +8,7 @@ which the gateway reads in its per-request Redis pipeline.
 
 from __future__ import annotations
 
-from hangar.datastore.connection import app_transaction
+from hangar.datastore.connection import app_statement
 from hangar.datastore.partitions import object_partition, relation_partition
 from hangar.redis_async import get_redis
 
@@ -35,7 +35,7 @@ async def user_role_names(*, app_pk: int, user_id: str, role_version: bytes | No
     cached = _cache.get((app_pk, user_id))
     if cached is not None and cached[0] == role_version:
         return cached[1]
-    async with app_transaction(app_pk) as conn:
+    async with app_statement(app_pk) as conn:
         statement = _ROLES_SQL.format(relations=relation_partition(app_pk), objects=object_partition(app_pk))
         cursor = await conn.execute(statement, {"app": app_pk, "user": user_id})
         names = tuple(sorted(row[0] for row in await cursor.fetchall() if row[0]))

@@ -1,21 +1,35 @@
-"""Session token → user, on the data plane's hot path.
+"""Sessions (reference §10.6): token → user on the hot path, creation and revocation.
 
-Tokens are stored as SHA-256 digests (``_session_token_hash`` inside the ``_Session``
-object), so a leaked database does not leak live sessions. Lookups are cached per
-process for a short time.
+Tokens are ``r:`` + 32 hex characters (§5.5) and are stored only as SHA-256 digests
+(``_session_token_hash`` inside the ``_Session`` object), so a leaked database does not
+leak live sessions. The plain token is returned once, to the client that logs in.
+
+Lookups are cached per process for up to 30 s, keyed by the app's **session version**
+(``hangar:sessver:<app>`` in Redis). The gateway reads that counter in the Redis
+pipeline it already runs on every request (hangar.gateway.app_registry, next to the
+app, schema and role versions), so checking it costs no extra round trip. Every
+revocation (logout, session delete, password change, user delete) bumps it after
+commit: the next request in every process re-reads its session from PostgreSQL, and a
+revoked token answers 209 at once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from hangar.datastore.connection import app_transaction
-from hangar.datastore.dates import parse_date
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from hangar.datastore.connection import after_commit, app_statement, app_transaction
+from hangar.datastore.dates import date_json, format_date, parse_date
 from hangar.datastore.partitions import object_partition
 from hangar.parse_errors import INVALID_SESSION_TOKEN, ParseError
+from hangar.redis_async import get_redis
 
 SESSION_CACHE_SECONDS = 30.0
 
@@ -25,6 +39,7 @@ class SessionRecord:
     user_id: str
     expires_at: datetime | None
     cached_at: float
+    version: bytes | None = None
 
 
 _cache: dict[tuple[int, str], SessionRecord] = {}
@@ -36,30 +51,109 @@ WHERE app_id = %s AND class_name = '_Session' AND data->>'_session_token_hash' =
 """
 
 
+def session_version_key(app_pk: int) -> str:
+    return f"hangar:sessver:{app_pk}"
+
+
 def session_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def session_user_id(*, app_pk: int, token: str) -> str:
-    """The user id the token belongs to; Parse's 209 for an unknown or expired token."""
+def new_session_token() -> str:
+    return "r:" + secrets.token_hex(16)
+
+
+async def session_user_id(*, app_pk: int, token: str, session_version: bytes | None = None) -> str:
+    """The user id the token belongs to; Parse's 209 for an unknown, revoked or expired token."""
     digest = session_token_hash(token)
     record = _cache.get((app_pk, digest))
-    if record is None or time.monotonic() - record.cached_at > SESSION_CACHE_SECONDS:
-        async with app_transaction(app_pk) as conn:
+    fresh = (
+        record is not None
+        and record.version == session_version
+        and time.monotonic() - record.cached_at <= SESSION_CACHE_SECONDS
+    )
+    if not fresh:
+        async with app_statement(app_pk) as conn:
             cursor = await conn.execute(_LOOKUP_SQL.format(table=object_partition(app_pk)), [app_pk, digest])
             row = await cursor.fetchone()
         if row is None or not row[0]:
             _cache.pop((app_pk, digest), None)
             raise ParseError(INVALID_SESSION_TOKEN, "Invalid session token")
         expires_at = parse_date(row[1]) if row[1] else None
-        record = SessionRecord(user_id=row[0], expires_at=expires_at, cached_at=time.monotonic())
+        record = SessionRecord(
+            user_id=row[0], expires_at=expires_at, cached_at=time.monotonic(), version=session_version
+        )
         _cache[(app_pk, digest)] = record
+    assert record is not None
     if record.expires_at is not None and record.expires_at <= datetime.now(UTC):
         raise ParseError(INVALID_SESSION_TOKEN, "Session token is expired.")
     return record.user_id
 
 
 def session_cache_forget(*, app_pk: int, token_hash: str | None = None) -> None:
-    """Drop cached sessions of an app (one token, or all of them)."""
+    """Drop cached sessions of an app (one token, or all of them) in this process."""
     for key in [k for k in _cache if k[0] == app_pk and (token_hash is None or k[1] == token_hash)]:
         _cache.pop(key, None)
+
+
+async def sessions_changed(app_pk: int) -> None:
+    """After a committed revocation: every process re-validates this app's sessions on next use."""
+    session_cache_forget(app_pk=app_pk)
+    await get_redis().incr(session_version_key(app_pk))
+
+
+async def session_insert(
+    conn: AsyncConnection, *, app_pk: int, user_id: str, created_with: dict[str, str], installation_id: str | None,
+    session_length_seconds: int, extra: dict[str, Any] | None = None,
+) -> tuple[str, dict[str, Any]]:  # fmt: skip
+    """Insert a ``_Session`` in the open transaction; returns the plain token and the wire session."""
+    from hangar.datastore.objects import new_object_id, now_ms  # the generic write path's id and clock
+
+    token, object_id, stamp = new_session_token(), new_object_id(), now_ms()
+    pointer = {"__type": "Pointer", "className": "_User", "objectId": user_id}
+    data: dict[str, Any] = {
+        **(extra or {}), "user": pointer, "createdWith": created_with,
+        "expiresAt": date_json(stamp + timedelta(seconds=session_length_seconds)),
+        "_session_token_hash": session_token_hash(token),
+    }  # fmt: skip
+    if installation_id:
+        data["installationId"] = installation_id
+    # No ACL document (as Parse Server), but only the owner may read or change it.
+    await conn.execute(
+        "INSERT INTO datastore_object (app_id, class_name, object_id, data, _rperm, _wperm, created_at, updated_at) "
+        "VALUES (%s, '_Session', %s, %s, %s, %s, %s, %s)",
+        [app_pk, object_id, Jsonb(data), [user_id], [user_id], stamp, stamp],
+    )
+    wire = {k: v for k, v in data.items() if not k.startswith("_")}
+    wire.update(objectId=object_id, createdAt=format_date(stamp), updatedAt=format_date(stamp), sessionToken=token)
+    return token, wire
+
+
+async def sessions_delete_for_user(
+    conn: AsyncConnection, *, app_pk: int, user_id: str, installation_id: str | None = None
+) -> int:
+    """Delete a user's sessions (only those of one installation, if given) in the open transaction."""
+    sql = "DELETE FROM datastore_object WHERE app_id = %s AND class_name = '_Session' AND data->'user'->>'objectId' = %s"
+    params: list[Any] = [app_pk, user_id]
+    if installation_id:
+        sql += " AND data->>'installationId' = %s"
+        params.append(installation_id)
+    cursor = await conn.execute(sql + " RETURNING object_id", params)
+    return len(await cursor.fetchall())
+
+
+async def session_delete_by_token(*, app_pk: int, token: str) -> bool:
+    """Logout: delete the session of this token; True if there was one."""
+    async with app_transaction(app_pk) as conn:
+        cursor = await conn.execute(
+            "DELETE FROM datastore_object WHERE app_id = %s AND class_name = '_Session' "
+            "AND data->>'_session_token_hash' = %s RETURNING object_id",
+            [app_pk, session_token_hash(token)],
+        )
+        deleted = bool(await cursor.fetchall())
+
+    async def committed() -> None:
+        await sessions_changed(app_pk)
+
+    await after_commit(committed)
+    return deleted

@@ -18,7 +18,7 @@ from hangar.datastore.aggregate.params import AggregateParams, aggregate_params
 from hangar.datastore.aggregate.relation import COLUMNS, PipelineContext, Relation
 from hangar.datastore.aggregate.stages import STAGES
 from hangar.datastore.class_access import class_for_read
-from hangar.datastore.connection import app_transaction
+from hangar.datastore.connection import app_statement
 from hangar.datastore.partitions import object_partition
 from hangar.datastore.query import compile_query
 from hangar.datastore.query.context import Sql, concat, sql
@@ -105,7 +105,7 @@ def _distinct(ctx: PipelineContext, rel: Relation, name: str) -> Sql:
 
 async def _fetch(app_pk: int, statement: Sql) -> list[tuple[Any, ...]]:
     try:
-        async with app_transaction(app_pk) as conn:
+        async with app_statement(app_pk) as conn:
             cursor = await conn.execute(statement.text, list(statement.params))
             return await cursor.fetchall()
     except DataError as exc:

@@ -1,5 +1,5 @@
-"""Data-plane reads name an app's partition directly (hangar.datastore.partitions.object_partition);
-grant the data-plane role SELECT on the partitions that already exist (new ones get it at provisioning)."""
+"""Data-plane statements name an app's partition directly (hangar.datastore.partitions.object_partition);
+grant the data-plane role access to the partitions that already exist (new ones get it at provisioning)."""
 
 from django.db import migrations
 
@@ -11,7 +11,7 @@ BEGIN
         SELECT inhrelid::regclass FROM pg_inherits
         WHERE inhparent IN ('datastore_object'::regclass, 'datastore_relation'::regclass)
     LOOP
-        EXECUTE format('GRANT SELECT ON %s TO hangar_dataplane', part);
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO hangar_dataplane', part);
     END LOOP;
 END $$;
 """

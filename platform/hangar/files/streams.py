@@ -1,0 +1,95 @@
+"""Bridges between the gateway's async body stream and the synchronous storage backends.
+
+A backend runs in a worker thread and reads an ``AsyncChunkReader`` like a file; each
+read pulls the next chunks from the event loop. Only the chunks not yet consumed are
+held (a few kilobytes for the local backend, one multipart part for S3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from hangar.files.errors import FileTooLargeError
+
+
+class CountingStream:
+    """Counts and hashes the chunks going by and stops the upload past ``limit`` bytes."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], *, limit: int, on_exceeded: Any = None) -> None:
+        self._chunks = chunks
+        self.limit = limit
+        self.size = 0
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._on_exceeded = on_exceeded
+
+    def hexdigest(self) -> str:
+        return self._md5.hexdigest()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            self.size += len(chunk)
+            if self.size > self.limit:
+                raise self._on_exceeded() if self._on_exceeded else FileTooLargeError(self.limit)
+            self._md5.update(chunk)
+            yield chunk
+
+
+class AsyncChunkReader:
+    """A read-only, non-seekable file object over an async iterator, for use from a worker thread."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], loop: asyncio.AbstractEventLoop) -> None:
+        self._iterator = aiter(chunks)
+        self._loop = loop
+        self._buffer = bytearray()
+        self._done = False
+
+    def _pull(self) -> None:
+        future = asyncio.run_coroutine_threadsafe(anext(self._iterator, None), self._loop)  # type: ignore[arg-type]
+        chunk = future.result()
+        if chunk is None:
+            self._done = True
+        else:
+            self._buffer += chunk
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._done and (size < 0 or len(self._buffer) < size):
+            self._pull()
+        if size < 0 or size >= len(self._buffer):
+            data = bytes(self._buffer)
+            self._buffer.clear()
+            return data
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self._done = True
+
+
+async def one_chunk(data: bytes) -> AsyncIterator[bytes]:
+    """The JS SDK's base64 upload, already in memory, as a stream."""
+    if data:
+        yield data
+
+
+async def iterate_in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """A blocking iterator (a backend's read) consumed chunk by chunk off the event loop."""
+    try:
+        while True:
+            chunk = await asyncio.to_thread(next, chunks, None)
+            if chunk is None:
+                return
+            yield chunk
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            await asyncio.to_thread(close)

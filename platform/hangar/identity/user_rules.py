@@ -1,0 +1,293 @@
+"""The rules of the ``_User`` and ``_Session`` classes, in one place (reference §10.1, §10.5, §14).
+
+Both ``/users`` and the generic ``/classes/_User`` path (hangar.datastore.objects) call
+these hooks, so a user written either way gets the same treatment: the password is
+hashed into ``_hashed_password`` and never stored or returned in plain text, username
+and email are unique per app (email case-insensitively), ``emailVerified`` is
+master-only, only the user themself (or master) may change or delete the user, and a
+new user's ACL is private to them (Parse Server 7's ``enforcePrivateUsers``).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg.errors import UniqueViolation
+
+from hangar.caller import Caller
+from hangar.datastore.connection import app_transaction
+from hangar.identity import oauth
+from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_read
+from hangar.identity.passwords import password_hash, password_in_history, password_policy_check
+from hangar.identity.user_lookup import user_by_id, user_id_by_auth, user_id_with
+from hangar.parse_errors import INVALID_KEY_NAME, OPERATION_FORBIDDEN, ParseError
+
+USERNAME_MISSING = 200
+PASSWORD_MISSING = 201
+USERNAME_TAKEN = 202
+EMAIL_TAKEN = 203
+SESSION_MISSING = 206
+ACCOUNT_ALREADY_LINKED = 208
+INVALID_EMAIL_ADDRESS = 125
+DUPLICATE_VALUE = 137
+VALIDATION_ERROR = 142
+UNSUPPORTED_SERVICE = 252
+
+_EMAIL = re.compile(r"^.+@.+$")
+_SESSION_IMMUTABLE = ("user", "installationId", "sessionToken", "expiresAt", "createdWith")
+_USERNAME_ALPHABET = string.ascii_lowercase + string.digits
+
+
+@dataclass
+class UserWrite:
+    """What the generic write path applies: the cleaned body, internal fields, and what happened."""
+
+    body: dict[str, Any]
+    internal: dict[str, Any] = field(default_factory=dict)
+    password_changed: bool = False
+    email_changed: bool = False
+
+
+def username_taken() -> ParseError:
+    return ParseError(USERNAME_TAKEN, "Account already exists for this username.")
+
+
+def email_taken() -> ParseError:
+    return ParseError(EMAIL_TAKEN, "Account already exists for this email address.")
+
+
+def unique_violation_error(exc: UniqueViolation) -> ParseError:
+    """The Parse error for a unique index the database enforced (two concurrent sign-ups)."""
+    detail = exc.diag.message_detail or ""
+    if "'email'" in detail:
+        return email_taken()
+    if "'username'" in detail:
+        return username_taken()
+    return ParseError(DUPLICATE_VALUE, "A duplicate value for a field with unique values was provided")
+
+
+def _own_acl(acl: Any, user_id: str) -> dict[str, Any]:
+    acl = dict(acl) if isinstance(acl, dict) else {}
+    acl[user_id] = {"read": True, "write": True}
+    return acl
+
+
+def _check_email(email: Any) -> None:
+    if not isinstance(email, str) or not _EMAIL.match(email):
+        raise ParseError(INVALID_EMAIL_ADDRESS, "Email address format is invalid.")
+
+
+def _check_password_value(password: Any, settings: AuthSettingsRecord, username: str | None) -> str:
+    if not isinstance(password, str) or not password:
+        raise ParseError(PASSWORD_MISSING, "password is required")
+    password_policy_check(
+        password=password, username=username, min_length=settings.password_min_length,
+        pattern=settings.password_pattern, disallow_username=settings.password_disallow_username,
+    )  # fmt: skip
+    return password
+
+
+async def _check_auth_data(
+    conn: Any, caller: Caller, auth_data: Any, settings: AuthSettingsRecord, user_id: str | None
+) -> dict[str, Any]:
+    """Validate every provider (unlinking with ``null`` allowed on update) and refuse ids linked elsewhere (208)."""
+    if not isinstance(auth_data, dict):
+        raise ParseError(UNSUPPORTED_SERVICE, "This authentication method is unsupported.")
+    for provider, data in auth_data.items():
+        if data is None and user_id is not None:
+            continue
+        await oauth.auth_data_validate(provider=provider, data=data, settings=settings)
+        owner = await user_id_by_auth(conn, caller.app_pk, provider, str(data["id"]))
+        if owner is not None and owner != user_id:
+            raise ParseError(ACCOUNT_ALREADY_LINKED, "this auth is already used")
+    return auth_data
+
+
+async def _check_unique(conn: Any, app_pk: int, body: dict[str, Any], user_id: str | None) -> None:
+    if isinstance(body.get("username"), str) and await user_id_with(
+        conn, app_pk, field="username", value=body["username"], exclude_id=user_id
+    ):
+        raise username_taken()
+    if isinstance(body.get("email"), str) and await user_id_with(
+        conn, app_pk, field="email", value=body["email"], exclude_id=user_id
+    ):
+        raise email_taken()
+
+
+def _check_common(caller: Caller, body: dict[str, Any]) -> None:
+    if "emailVerified" in body and not caller.is_master:
+        raise ParseError(OPERATION_FORBIDDEN, "Clients aren't allowed to manually update email verification.")
+    if "email" in body and body["email"] is not None:
+        _check_email(body["email"])
+    if "username" in body and (not isinstance(body["username"], str) or not body["username"]):
+        raise ParseError(USERNAME_MISSING, "bad or missing username")
+
+
+async def user_before_create(*, caller: Caller, body: dict[str, Any], object_id: str) -> UserWrite:
+    """Validate and transform a new ``_User`` (sign-up, ``POST /classes/_User``)."""
+    body = dict(body)
+    _check_common(caller, body)
+    auth_data = body.get("authData")
+    async with app_transaction(caller.app_pk) as conn:
+        settings = await auth_settings_read(conn, caller.app_pk)
+        if auth_data is not None:
+            body["authData"] = await _check_auth_data(conn, caller, auth_data, settings, None)
+            body.setdefault("username", "".join(secrets.choice(_USERNAME_ALPHABET) for _ in range(25)))
+        elif not body.get("username"):
+            raise ParseError(USERNAME_MISSING, "bad or missing username")
+        write = UserWrite(body=body)
+        if auth_data is None or "password" in body:
+            password = _check_password_value(body.pop("password", None), settings, body.get("username"))
+            write.internal["_hashed_password"] = await password_hash(password)
+        await _check_unique(conn, caller.app_pk, body, None)
+    if "ACL" not in body or not caller.is_master:
+        body["ACL"] = _own_acl(body.get("ACL") if "ACL" in body else None, object_id)
+    if settings.verify_user_emails and body.get("email"):
+        body["emailVerified"] = False
+        write.email_changed = True
+    return write
+
+
+def _check_may_write(caller: Caller, object_id: str) -> None:
+    if caller.is_master:
+        return
+    if caller.user_id is None:
+        raise ParseError(SESSION_MISSING, f"Cannot modify user {object_id}.")
+    if caller.user_id != object_id:
+        raise ParseError(SESSION_MISSING, "Insufficient auth.")
+
+
+async def _new_password(
+    conn: Any, caller: Caller, object_id: str, password: Any, username: str | None, write: UserWrite,
+    settings: AuthSettingsRecord,
+) -> None:  # fmt: skip
+    row = await user_by_id(conn, caller.app_pk, object_id)
+    current_username = username or (row.username if row else None)
+    password = _check_password_value(password, settings, current_username)
+    if row is not None and settings.password_history:
+        old = [h for h in [row.data.get("_hashed_password"), *(row.data.get("_password_history") or [])] if h]
+        if await password_in_history(old[: settings.password_history + 1], password):
+            raise ParseError(
+                VALIDATION_ERROR, f"New password should not be the same as last {settings.password_history} passwords."
+            )
+        write.internal["_password_history"] = old[: settings.password_history]
+    write.internal["_hashed_password"] = await password_hash(password)
+    write.internal["_failed_login_count"] = None
+    write.internal["_account_lockout_expires_at"] = None
+    write.password_changed = True
+
+
+async def user_before_update(*, caller: Caller, object_id: str, body: dict[str, Any]) -> UserWrite:
+    """Validate and transform a change to a ``_User``; only the user themself or master."""
+    _check_may_write(caller, object_id)
+    body = dict(body)
+    _check_common(caller, body)
+    write = UserWrite(body=body)
+    async with app_transaction(caller.app_pk) as conn:
+        settings = await auth_settings_read(conn, caller.app_pk)
+        await _check_unique(conn, caller.app_pk, body, object_id)
+        if "password" in body:
+            await _new_password(conn, caller, object_id, body.pop("password"), body.get("username"), write, settings)
+        if "authData" in body:
+            auth_data = await _check_auth_data(conn, caller, body.pop("authData"), settings, object_id)
+            # Linking merges provider by provider; ``null`` unlinks one (reference §10.2).
+            body.update({f"authData.{provider}": data for provider, data in auth_data.items()})
+    if "ACL" in body and not caller.is_master:
+        body["ACL"] = _own_acl(body["ACL"], object_id)
+    if settings.verify_user_emails and body.get("email"):
+        body["emailVerified"] = False
+        write.email_changed = True
+    return write
+
+
+def user_before_delete(*, caller: Caller, object_id: str) -> None:
+    if not caller.is_master and caller.user_id is None:
+        raise ParseError(SESSION_MISSING, "Insufficient auth to delete user")
+
+
+def session_before_write(*, caller: Caller, body: dict[str, Any], is_create: bool) -> None:
+    """``_Session`` through ``/classes``: clients create sessions by logging in, and never re-point one."""
+    if caller.is_master:
+        return
+    if is_create:
+        raise ParseError(
+            OPERATION_FORBIDDEN, "Clients aren't allowed to perform the create operation on the _Session collection."
+        )
+    if "ACL" in body:
+        raise ParseError(INVALID_KEY_NAME, "Cannot set ACL on a Session.")
+    for name in _SESSION_IMMUTABLE:
+        if name in body:
+            raise ParseError(INVALID_KEY_NAME, f"Invalid field name for update: {name}")
+
+
+def _created_with(write: UserWrite) -> dict[str, str]:
+    providers = sorted((write.body.get("authData") or {}).keys())
+    if providers:
+        # Parse Server records a first authData sign-up as a login with the provider(s) (reference §10.2).
+        return {"action": "login", "authProvider": ",".join(providers)}
+    return {"action": "signup", "authProvider": "password"}
+
+
+async def user_after_create(*, caller: Caller, object_id: str, write: UserWrite) -> dict[str, Any]:
+    """Open the new user's first session (sign-up logs in) and send the verification email if asked."""
+    from hangar.identity import email_flows
+    from hangar.identity.sessions import session_insert
+
+    async with app_transaction(caller.app_pk) as conn:
+        settings = await auth_settings_read(conn, caller.app_pk)
+        if write.email_changed:
+            await email_flows.verification_start(conn, app_pk=caller.app_pk, user_id=object_id, settings=settings)
+        if settings.verify_user_emails and settings.prevent_login_with_unverified_email and write.email_changed:
+            return {}
+        token, _ = await session_insert(
+            conn, app_pk=caller.app_pk, user_id=object_id, created_with=_created_with(write),
+            installation_id=caller.installation_id, session_length_seconds=settings.session_length_seconds,
+        )  # fmt: skip
+    if write.body.get("authData"):
+        # An authData sign-up answers the username it was given (reference §10.2).
+        return {"username": write.body["username"], "sessionToken": token}
+    return {"sessionToken": token}
+
+
+async def user_after_update(*, caller: Caller, object_id: str, write: UserWrite) -> dict[str, Any]:
+    """A new password revokes every session of the user (Parse's revokeSessionOnPasswordReset) and,
+    for the user themself, opens a fresh one whose token the response carries."""
+    from hangar.datastore.connection import after_commit
+    from hangar.identity import email_flows
+    from hangar.identity.sessions import session_insert, sessions_changed, sessions_delete_for_user
+
+    if not write.password_changed and not write.email_changed:
+        return {}
+    extra: dict[str, Any] = {}
+    async with app_transaction(caller.app_pk) as conn:
+        settings = await auth_settings_read(conn, caller.app_pk)
+        if write.email_changed:
+            await email_flows.verification_start(conn, app_pk=caller.app_pk, user_id=object_id, settings=settings)
+        if write.password_changed and settings.revoke_session_on_password_reset:
+            await sessions_delete_for_user(conn, app_pk=caller.app_pk, user_id=object_id)
+            if not caller.is_master:
+                token, _ = await session_insert(
+                    conn, app_pk=caller.app_pk, user_id=object_id, created_with={"action": "update"},
+                    installation_id=caller.installation_id, session_length_seconds=settings.session_length_seconds,
+                )  # fmt: skip
+                extra["sessionToken"] = token
+
+    async def committed() -> None:
+        await sessions_changed(caller.app_pk)
+
+    if write.password_changed:
+        await after_commit(committed)
+    return extra
+
+
+async def user_after_delete(*, app_pk: int, object_id: str) -> None:
+    """A deleted user's sessions go with it, at once in every process."""
+    from hangar.identity.sessions import sessions_changed, sessions_delete_for_user
+
+    async with app_transaction(app_pk) as conn:
+        await sessions_delete_for_user(conn, app_pk=app_pk, user_id=object_id)
+    await sessions_changed(app_pk)

@@ -1,0 +1,368 @@
+"""End-user services of the Parse protocol (reference §10.1-§10.6): sign-up, login, logout,
+the current user, ``authData`` login, sessions, password checks and the email flows.
+
+Writes to ``_User`` go through the generic write path (hangar.datastore.objects), which
+applies hangar.identity.user_rules; these services add what only the ``/users``,
+``/login`` and ``/sessions`` routes do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from hangar.caller import Caller
+from hangar.datastore import objects, queries
+from hangar.datastore.connection import after_commit, app_transaction
+from hangar.datastore.wire import row_to_wire
+from hangar.identity import email_flows, oauth
+from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_read
+from hangar.identity.lockout import lockout_check, lockout_record_failure, login_rate_check
+from hangar.identity.passwords import password_hash, password_verify
+from hangar.identity.sessions import (
+    session_insert,
+    session_token_hash,
+    sessions_changed,
+    sessions_delete_for_user,
+)
+from hangar.identity.user_lookup import UserRow, user_by_id, user_by_login, user_id_by_auth
+from hangar.parse_errors import (
+    INVALID_SESSION_TOKEN,
+    OBJECT_NOT_FOUND,
+    OPERATION_FORBIDDEN,
+    ParseError,
+)
+
+USERNAME_MISSING = 200
+PASSWORD_MISSING = 201
+EMAIL_MISSING = 204
+EMAIL_NOT_FOUND = 205
+INVALID_EMAIL_ADDRESS = 125
+INVALID_VALUE = 162
+OTHER_CAUSE = -1
+_BAD_LOGIN = "Invalid username/password."
+
+
+def _bad_login() -> ParseError:
+    return ParseError(OBJECT_NOT_FOUND, _BAD_LOGIN)
+
+
+def _user_wire(row: UserRow, files_base: str) -> dict[str, Any]:
+    """The user as the user themself sees it: every field but the internal ones (email, authData too)."""
+    return row_to_wire(
+        None, object_id=row.object_id, data=row.data, created_at=row.created_at, updated_at=row.updated_at,
+        files_base=files_base,
+    )  # fmt: skip
+
+
+async def _open_session(
+    conn: AsyncConnection, caller: Caller, user_id: str, settings: AuthSettingsRecord, created_with: dict[str, str]
+) -> str:
+    if caller.installation_id:
+        # One session per user and installation: a new login replaces the old one (reference §10.3).
+        await sessions_delete_for_user(conn, app_pk=caller.app_pk, user_id=user_id, installation_id=caller.installation_id)
+    token, _ = await session_insert(
+        conn, app_pk=caller.app_pk, user_id=user_id, created_with=created_with,
+        installation_id=caller.installation_id, session_length_seconds=settings.session_length_seconds,
+    )  # fmt: skip
+    return token
+
+
+def _login_params(params: dict[str, Any]) -> tuple[str | None, str | None, str]:
+    username, email, password = params.get("username"), params.get("email"), params.get("password")
+    if not username and not email:
+        raise ParseError(USERNAME_MISSING, "username/email is required.")
+    if not password:
+        raise ParseError(PASSWORD_MISSING, "password is required.")
+    if not isinstance(password, str) or any(v is not None and not isinstance(v, str) for v in (username, email)):
+        raise _bad_login()
+    return username, email, password
+
+
+async def _authenticate_password(
+    conn: AsyncConnection, caller: Caller, params: dict[str, Any], settings: AuthSettingsRecord
+) -> UserRow:
+    """The user these credentials prove, else 101 (the same message for an unknown user and a wrong password)."""
+    username, email, password = _login_params(params)
+    user = await user_by_login(conn, caller.app_pk, username=username, email=email, lock=True)
+    if user is None:
+        await password_verify(None, password)
+        raise _bad_login()
+    lockout_check(user, settings)
+    check = await password_verify(user.data.get("_hashed_password"), password)
+    if not check.ok:
+        await lockout_record_failure(conn, caller.app_pk, user, settings)
+        raise _bad_login()
+    if user.readers is not None and not user.readers and not caller.is_master:
+        raise _bad_login()  # an ACL of {} locks the user out (reference §5.4)
+    if settings.verify_user_emails and settings.prevent_login_with_unverified_email and not user.data.get("emailVerified"):
+        if not (caller.is_master and params.get("ignoreEmailVerification")):
+            raise ParseError(EMAIL_NOT_FOUND, "User email is not verified.")
+    updates: dict[str, Any] = {}
+    if check.needs_rehash:
+        updates["_hashed_password"] = await password_hash(password)
+    if user.data.get("_failed_login_count"):
+        updates["_failed_login_count"] = 0
+    if updates:
+        await conn.execute(
+            "UPDATE datastore_object SET data = data || %s WHERE app_id = %s AND class_name = '_User' AND object_id = %s",
+            [Jsonb(updates), caller.app_pk, user.object_id],
+        )
+    return user
+
+
+async def user_log_in(*, caller: Caller, params: dict[str, Any], client_ip: str, files_base: str) -> dict[str, Any]:
+    """``POST``/``GET /login``: the user and a new session token."""
+    name = params.get("username") or params.get("email")
+    await login_rate_check(app_pk=caller.app_pk, client_ip=client_ip, username=name if isinstance(name, str) else None)
+    failure: ParseError | None = None
+    async with app_transaction(caller.app_pk) as conn:
+        settings = await auth_settings_read(conn, caller.app_pk)
+        try:
+            user = await _authenticate_password(conn, caller, params, settings)
+        except ParseError as error:
+            failure = error  # commit the failed-attempt counter, then answer the error
+        else:
+            token = await _open_session(conn, caller, user.object_id, settings, {"action": "login", "authProvider": "password"})
+    if failure is not None:
+        raise failure
+    return {**_user_wire(user, files_base), "sessionToken": token}
+
+
+async def user_verify_password(*, caller: Caller, params: dict[str, Any], files_base: str) -> dict[str, Any]:
+    """``/verifyPassword``: the user, without opening a session."""
+    failure: ParseError | None = None
+    async with app_transaction(caller.app_pk) as conn:
+        settings = await auth_settings_read(conn, caller.app_pk)
+        try:
+            user = await _authenticate_password(conn, caller, params, settings)
+        except ParseError as error:
+            failure = error
+    if failure is not None:
+        raise failure
+    return _user_wire(user, files_base)
+
+
+async def user_log_in_as(*, caller: Caller, params: dict[str, Any], files_base: str) -> dict[str, Any]:
+    """``POST /loginAs`` (master): a session for any user, without password or lockout."""
+    if not caller.is_master:
+        raise ParseError(OPERATION_FORBIDDEN, "master key is required")
+    user_id = params.get("userId")
+    if not isinstance(user_id, str) or not user_id:
+        raise ParseError(INVALID_VALUE, "userId must not be empty, null, or undefined")
+    async with app_transaction(caller.app_pk) as conn:
+        settings = await auth_settings_read(conn, caller.app_pk)
+        user = await user_by_id(conn, caller.app_pk, user_id)
+        if user is None:
+            raise ParseError(OBJECT_NOT_FOUND, "user not found")
+        token = await _open_session(conn, caller, user_id, settings, {"action": "login", "authProvider": "masterkey"})
+    return {**_user_wire(user, files_base), "sessionToken": token}
+
+
+async def user_sign_up(*, caller: Caller, body: dict[str, Any], files_base: str) -> tuple[dict[str, Any], str, int]:
+    """``POST /users``: a new user (201), or with ``authData`` of a linked user, that user's login (200)."""
+    auth_data = body.get("authData")
+    if isinstance(auth_data, dict) and auth_data and "password" not in body:
+        existing = await _user_for_auth_data(caller, auth_data)
+        if existing is not None:
+            return await _auth_data_log_in(caller, existing, auth_data, files_base), existing, 200
+    response, object_id = await objects.object_create(caller=caller, class_name="_User", body=body, files_base=files_base)
+    if isinstance(auth_data, dict) and auth_data:
+        response["authDataResponse"] = {}
+    return response, object_id, 201
+
+
+async def _user_for_auth_data(caller: Caller, auth_data: dict[str, Any]) -> str | None:
+    async with app_transaction(caller.app_pk) as conn:
+        settings = await auth_settings_read(conn, caller.app_pk)
+        for provider, data in auth_data.items():
+            await oauth.auth_data_validate(provider=provider, data=data, settings=settings)
+            user_id = await user_id_by_auth(conn, caller.app_pk, provider, str(data["id"]))
+            if user_id is not None:
+                return user_id
+    return None
+
+
+async def _auth_data_log_in(caller: Caller, user_id: str, auth_data: dict[str, Any], files_base: str) -> dict[str, Any]:
+    async with app_transaction(caller.app_pk) as conn:
+        settings = await auth_settings_read(conn, caller.app_pk)
+        user = await user_by_id(conn, caller.app_pk, user_id)
+        if user is None:
+            raise _bad_login()
+        created_with = {"action": "login", "authProvider": ",".join(sorted(auth_data))}
+        token = await _open_session(conn, caller, user_id, settings, created_with)
+    return {**_user_wire(user, files_base), "sessionToken": token}
+
+
+async def user_me(*, caller: Caller, session_token: str | None, files_base: str) -> dict[str, Any]:
+    """``GET /users/me``: ignores the get CLP (reference §10.4)."""
+    if not caller.user_id or not session_token:
+        raise ParseError(INVALID_SESSION_TOKEN, "Invalid session token")
+    async with app_transaction(caller.app_pk) as conn:
+        user = await user_by_id(conn, caller.app_pk, caller.user_id)
+    if user is None:
+        raise ParseError(INVALID_SESSION_TOKEN, "Invalid session token")
+    return {**_user_wire(user, files_base), "__type": "Object", "className": "_User", "sessionToken": session_token}
+
+
+async def user_log_out(*, caller: Caller, session_token: str | None) -> None:
+    """``POST /logout``: delete this token's session; revoked at once in every process."""
+    if not session_token or not caller.user_id:
+        return
+    from hangar.identity.sessions import session_delete_by_token
+
+    await session_delete_by_token(app_pk=caller.app_pk, token=session_token)
+
+
+# Sessions (reference §10.6) -------------------------------------------------------------
+
+
+def _session_wire_with_token(obj: dict[str, Any], caller: Caller, session_token: str | None, digest: str | None) -> dict[str, Any]:
+    if session_token and digest == session_token_hash(session_token):
+        obj["sessionToken"] = session_token
+    return obj
+
+
+async def session_me(*, caller: Caller, session_token: str | None, files_base: str) -> dict[str, Any]:
+    if not session_token:
+        raise ParseError(INVALID_SESSION_TOKEN, "Session token required.")
+    async with app_transaction(caller.app_pk) as conn:
+        cursor = await conn.execute(
+            "SELECT object_id, data, created_at, updated_at FROM datastore_object WHERE app_id = %s "
+            "AND class_name = '_Session' AND data->>'_session_token_hash' = %s",
+            [caller.app_pk, session_token_hash(session_token)],
+        )
+        row = await cursor.fetchone()
+    if row is None:
+        raise ParseError(INVALID_SESSION_TOKEN, "Session token not found.")
+    object_id, data, created_at, updated_at = row
+    obj = row_to_wire(None, object_id=object_id, data=data, created_at=created_at, updated_at=updated_at, files_base=files_base)
+    obj["sessionToken"] = session_token
+    return obj
+
+
+async def session_find(*, caller: Caller, params: dict[str, Any], files_base: str) -> dict[str, Any]:
+    """``GET /sessions``: the caller's own sessions (their ACL holds only the owner), all for master."""
+    if not caller.is_master and not caller.user_id:
+        raise ParseError(INVALID_SESSION_TOKEN, "Invalid session token")
+    return await queries.object_find(caller=caller, class_name="_Session", params=params, files_base=files_base)
+
+
+async def session_create(*, caller: Caller, body: dict[str, Any], files_base: str) -> dict[str, Any]:
+    """``POST /sessions``: another session for the calling user, with custom fields."""
+    if not caller.user_id:
+        raise ParseError(INVALID_SESSION_TOKEN, "Session token required.")
+    from hangar.parse_errors import INVALID_KEY_NAME
+
+    if "ACL" in body:
+        raise ParseError(INVALID_KEY_NAME, "Cannot set ACL on a Session.")
+    extra = {k: v for k, v in body.items() if k not in {"user", "sessionToken", "expiresAt", "createdWith", "installationId"}}
+    async with app_transaction(caller.app_pk) as conn:
+        settings = await auth_settings_read(conn, caller.app_pk)
+        _, wire = await session_insert(
+            conn, app_pk=caller.app_pk, user_id=caller.user_id, created_with={"action": "create"},
+            installation_id=caller.installation_id, session_length_seconds=settings.session_length_seconds, extra=extra,
+        )  # fmt: skip
+    return wire
+
+
+async def session_upgrade(*, caller: Caller, session_token: str | None) -> dict[str, Any]:
+    """``/upgradeToRevocableSession``: Hangar only issues revocable tokens, so answer the current session."""
+    if not caller.user_id:
+        raise ParseError(OBJECT_NOT_FOUND, "invalid session")
+    result = await session_me(caller=caller, session_token=session_token, files_base="")
+    return {k: result[k] for k in ("sessionToken", "user", "createdWith", "expiresAt", "installationId", "objectId") if k in result}
+
+
+# Email flows (reference §10.5) ----------------------------------------------------------
+
+
+def _email_param(body: dict[str, Any]) -> str:
+    email = body.get("email")
+    if email is None or email == "":
+        raise ParseError(EMAIL_MISSING, "you must provide an email")
+    if not isinstance(email, str):
+        raise ParseError(INVALID_EMAIL_ADDRESS, "you must provide a valid email string")
+    return email
+
+
+async def password_reset_request(*, caller: Caller, body: dict[str, Any]) -> None:
+    """``POST /requestPasswordReset``: mail a reset link; ``{}`` also for an unknown email (no account probing)."""
+    email = _email_param(body)
+    async with app_transaction(caller.app_pk) as conn:
+        settings = await auth_settings_read(conn, caller.app_pk)
+        user = await user_by_login(conn, caller.app_pk, username=None, email=email)
+        if user is not None:
+            await email_flows.reset_start(conn, app_pk=caller.app_pk, user_id=user.object_id, settings=settings)
+
+
+async def verification_email_request(*, caller: Caller, body: dict[str, Any]) -> None:
+    email = _email_param(body)
+    async with app_transaction(caller.app_pk) as conn:
+        settings = await auth_settings_read(conn, caller.app_pk)
+        user = await user_by_login(conn, caller.app_pk, username=None, email=email)
+        if user is None:
+            raise ParseError(EMAIL_NOT_FOUND, f"No user found with email {email}")
+        if user.data.get("emailVerified"):
+            raise ParseError(OTHER_CAUSE, f"Email {email} is already verified.")
+        await email_flows.verification_start(
+            conn, app_pk=caller.app_pk, user_id=user.object_id, settings=AuthSettingsRecord(
+                **{**settings.__dict__, "verify_user_emails": True}
+            ),
+        )  # fmt: skip
+
+
+async def password_reset_complete(*, app_pk: int, token: str, new_password: str) -> str:
+    """Set a new password with a reset token (single use); revokes every session. Returns the username."""
+    from hangar.identity.user_rules import _check_password_value  # the one password policy
+
+    async with app_transaction(app_pk) as conn:
+        settings = await auth_settings_read(conn, app_pk)
+        cursor = await conn.execute(
+            "SELECT object_id FROM datastore_object WHERE app_id = %s AND class_name = '_User' "
+            "AND data->>'_perishable_token_hash' = %s FOR UPDATE",
+            [app_pk, email_flows.token_digest(token)],
+        )
+        found = await cursor.fetchone()
+        user = await user_by_id(conn, app_pk, found[0]) if found else None
+        if user is None or not email_flows.token_matches(user.data, email_flows.RESET, token):
+            raise ParseError(OTHER_CAUSE, "Failed to reset password: the link is invalid or has expired.")
+        _check_password_value(new_password, settings, user.username)
+        changes = {"_hashed_password": await password_hash(new_password), "_failed_login_count": 0}
+        await conn.execute(
+            "UPDATE datastore_object SET data = (data - '_perishable_token_hash' - '_perishable_token_expires_at' "
+            "- '_account_lockout_expires_at') || %s WHERE app_id = %s AND class_name = '_User' AND object_id = %s",
+            [Jsonb(changes), app_pk, user.object_id],
+        )
+        if settings.revoke_session_on_password_reset:
+            await sessions_delete_for_user(conn, app_pk=app_pk, user_id=user.object_id)
+
+    async def committed() -> None:
+        await sessions_changed(app_pk)
+
+    await after_commit(committed)
+    return user.username or ""
+
+
+async def email_verify_complete(*, app_pk: int, token: str) -> bool:
+    """Mark the email verified with a verification token (single use)."""
+    async with app_transaction(app_pk) as conn:
+        cursor = await conn.execute(
+            "SELECT object_id FROM datastore_object WHERE app_id = %s AND class_name = '_User' "
+            "AND data->>'_email_verify_token_hash' = %s FOR UPDATE",
+            [app_pk, email_flows.token_digest(token)],
+        )
+        found = await cursor.fetchone()
+        user = await user_by_id(conn, app_pk, found[0]) if found else None
+        if user is None or not email_flows.token_matches(user.data, email_flows.VERIFY, token):
+            return False
+        await conn.execute(
+            "UPDATE datastore_object SET data = (data - '_email_verify_token_hash' - '_email_verify_token_expires_at') "
+            "|| '{\"emailVerified\": true}'::jsonb WHERE app_id = %s AND class_name = '_User' AND object_id = %s",
+            [app_pk, user.object_id],
+        )
+    return True
+
+

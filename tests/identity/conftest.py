@@ -1,0 +1,37 @@
+"""Fixtures of the end-user tests: the data API helpers of tests/datastore, and sign-up shortcuts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from hangar.identity.models import AuthSettings
+from tests.conftest import Tenant
+from tests.datastore.conftest import ParseApp, app_a, app_b  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def sign_up(app: ParseApp, username: str, password: str = "pw-secret-1", **fields: Any) -> dict[str, Any]:
+    response = await app.request("POST", "/users", {"username": username, "password": password, **fields})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def auth_settings(tenant: Tenant, **values: Any) -> None:
+    await sync_to_async(AuthSettings.objects.update_or_create)(app=tenant.app, defaults=values)
+
+
+def _run_sql(query: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+async def sql(query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Run SQL as the control plane (the tables' owner), from an async test."""
+    return await sync_to_async(_run_sql)(query, params or [])
