@@ -150,7 +150,7 @@ def run_workloads(
                 wrk=wrk, target=target, workload=workload, request=requests[workload.name, target.kind],
                 options=options, warmup_seconds=warmup,
             )  # fmt: skip
-            print(f"  {workload.name:<12} {target.kind:<7} {result.load.requests_per_second:>8.0f} req/s  "
+            print(f"  {workload.name:<13} {target.kind:<7} {result.load.requests_per_second:>8.0f} req/s  "
                   f"{result.cpu_ms_per_request:.3f} CPU ms/req  errors {result.load.errors}  "
                   f"others {result.others_share:.0%}", flush=True)  # fmt: skip
             results[target.kind] = result

@@ -33,6 +33,7 @@ from bench.dataset import (
 )
 from bench.guard import Answer, problems, without_generated
 from bench.load import variants_path, write_request_file
+from bench.report import _COLUMNS
 from bench.run import parse_args
 from bench.servers import MOUNT, Target
 from bench.workloads import INCREMENT, PAGE, WORKLOADS, Workload, workloads_named
@@ -48,6 +49,7 @@ QUERY_PARAMS = {
 FIELD_TYPES = {"String", "Number", "Boolean", "Date", "Object", "Array", "GeoPoint", "File", "Bytes", "Polygon",
                "Pointer", "Relation"}  # fmt: skip
 SIZE = DatasetSize(items=500, comments=200)
+WORKLOAD_COLUMN_WIDTH = next(width for name, _, width in _COLUMNS if name == "workload")
 DATA_WORKLOADS = [workload for workload in WORKLOADS if workload.needs_data]
 
 
@@ -81,7 +83,7 @@ def test_workloads_are_well_formed() -> None:
     assert {"get-by-id", "query-indexed", "create", "update", "include"} <= set(names)
     for workload in WORKLOADS:
         assert re.fullmatch(r"[a-z][a-z0-9-]*", workload.name)
-        assert len(workload.name) <= 13, "the report's workload column"
+        assert len(workload.name) <= WORKLOAD_COLUMN_WIDTH, "fits the report's workload column"
         assert workload.method in {"GET", "POST", "PUT", "DELETE"}
         assert workload.keys in {"none", "rest", "master"}
         assert workload.about

@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from tests.conftest import REPO_DIR, Tenant, _free_port
-from tests.datastore.conftest import ParseApp, app_a, app_b, insert_user_with_session  # noqa: F401 (fixtures)
+from tests.datastore.conftest import ParseApp, insert_user_with_session
 
 S3_REGION = "us-east-1"
 S3_BUCKET = "hangar-test-files"
@@ -109,10 +109,10 @@ class FileApp(ParseApp):
 
 
 @pytest.fixture
-def files_a(app_a: ParseApp, tenant_a: Tenant) -> FileApp:
-    return FileApp(app_a.client, tenant_a, session=insert_user_with_session(tenant_a, "ada")[1])
+def files_a(parse_client: httpx.AsyncClient, tenant_a: Tenant) -> FileApp:
+    return FileApp(parse_client, tenant_a, session=insert_user_with_session(tenant_a, "ada")[1])
 
 
 @pytest.fixture
-def files_b(app_b: ParseApp, tenant_b: Tenant) -> FileApp:
-    return FileApp(app_b.client, tenant_b, session=insert_user_with_session(tenant_b, "bea")[1])
+def files_b(parse_client: httpx.AsyncClient, tenant_b: Tenant) -> FileApp:
+    return FileApp(parse_client, tenant_b, session=insert_user_with_session(tenant_b, "bea")[1])

@@ -36,13 +36,17 @@ async def test_raw_upload_then_download(files_a: FileApp, backend: str):
     body = response.json()
     assert STORED_NAME.match(body["name"])
     expected_url = f"{settings.HANGAR_PUBLIC_URL}/parse/files/{files_a.tenant.application_id}/{body['name']}"
-    assert body["url"] == expected_url and response.headers["location"] == expected_url
+    assert body["url"] == expected_url
+    assert response.headers["location"] == expected_url
     got = await files_a.download(body["url"])
-    assert got.status_code == 200 and got.content == b"Hello, World!"
+    assert got.status_code == 200
+    assert got.content == b"Hello, World!"
     assert got.headers["content-type"] == "text/plain"
     assert got.headers["content-length"] == "13"
-    assert got.headers["etag"].startswith('"') and got.headers["last-modified"].endswith("GMT")
-    assert "max-age" in got.headers["cache-control"] and got.headers["x-content-type-options"] == "nosniff"
+    assert got.headers["etag"].startswith('"')
+    assert got.headers["last-modified"].endswith("GMT")
+    assert "max-age" in got.headers["cache-control"]
+    assert got.headers["x-content-type-options"] == "nosniff"
     assert "content-disposition" not in got.headers
 
 
@@ -101,7 +105,8 @@ async def test_range_requests(files_a: FileApp, backend: str):
     tail = await files_a.download(name, Range="bytes=-3")
     assert (tail.status_code, tail.content) == (206, b"789")
     open_ended = await files_a.download(name, Range="bytes=7-")
-    assert open_ended.content == b"789" and open_ended.headers["content-length"] == "3"
+    assert open_ended.content == b"789"
+    assert open_ended.headers["content-length"] == "3"
     beyond = await files_a.download(name, Range="bytes=10-")
     assert (beyond.status_code, beyond.headers["content-range"]) == (416, "bytes */10")
 
@@ -181,7 +186,8 @@ async def test_delete_needs_the_master_key_and_removes_the_bytes(files_a: FileAp
     name = (await files_a.upload("hello.txt", b"bye")).json()["name"]
     refused = await files_a.client.delete(f"/parse/files/{name}", headers=files_a.headers(session=files_a.session))
     assert refused.status_code == 403
-    assert (await files_a.client.delete(f"/parse/files/{name}", headers=files_a.headers(master=True))).status_code == 200
+    deleted = await files_a.client.delete(f"/parse/files/{name}", headers=files_a.headers(master=True))
+    assert deleted.status_code == 200
     gone = await files_a.download(name)
     assert (gone.status_code, gone.text) == (404, "File not found.")
     again = await files_a.client.delete(f"/parse/files/{name}", headers=files_a.headers(master=True))
@@ -209,11 +215,13 @@ async def test_presigned_and_public_urls_redirect_to_the_bucket(files_a: FileApp
     await _settings(files_a, url_mode="presigned", presigned_url_seconds=60)
     redirect = await files_a.download(name)
     query = dict(parse_qsl(urlsplit(redirect.headers["location"]).query))
-    assert redirect.status_code == 302 and ("Signature" in query or "X-Amz-Signature" in query)
+    assert redirect.status_code == 302
+    assert "Signature" in query or "X-Amz-Signature" in query
     assert query.get("X-Amz-Expires") == "60" or 0 < int(query["Expires"]) - time.time() <= 61
     async with httpx.AsyncClient() as outside:
         assert (await outside.get(redirect.headers["location"])).content == b"from s3"
     await _settings(files_a, url_mode="public")
     public = await files_a.download(name)
-    assert public.status_code == 302 and "Signature" not in public.headers["location"]
+    assert public.status_code == 302
+    assert "Signature" not in public.headers["location"]
     assert public.headers["location"].endswith(f"app{files_a.tenant.app.pk}/{name}")

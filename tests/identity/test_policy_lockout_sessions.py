@@ -80,8 +80,12 @@ async def test_sessions_routes(app_a: ParseApp) -> None:
         {"user": {"__type": "Pointer", "className": "_User", "objectId": ben["objectId"]}}, session=ada["sessionToken"],
     )  # fmt: skip
     assert repoint.json()["code"] == 105
-    assert (await app_a.request("DELETE", f"/sessions/{extra.json()['objectId']}", session=ben["sessionToken"])).status_code == 404
-    assert (await app_a.request("DELETE", f"/sessions/{extra.json()['objectId']}", session=ada["sessionToken"])).json() == {}
+    assert (
+        await app_a.request("DELETE", f"/sessions/{extra.json()['objectId']}", session=ben["sessionToken"])
+    ).status_code == 404
+    assert (
+        await app_a.request("DELETE", f"/sessions/{extra.json()['objectId']}", session=ada["sessionToken"])
+    ).json() == {}
     assert (await app_a.request("GET", "/users/me", session=extra.json()["sessionToken"])).json()["code"] == 209
     upgraded = await app_a.request("POST", "/upgradeToRevocableSession", session=ada["sessionToken"])
     assert upgraded.json()["sessionToken"] == ada["sessionToken"]
@@ -98,7 +102,9 @@ async def test_anonymous_user_then_linked_login(app_a: ParseApp) -> None:
     assert again.json()["authData"] == auth
     # Upgrade the anonymous user: give it a username and password, then log in with them.
     path = f"/users/{user['objectId']}"
-    upgraded = await app_a.request("PUT", path, {"username": "ada", "password": "pw-secret-1"}, session=user["sessionToken"])
+    upgraded = await app_a.request(
+        "PUT", path, {"username": "ada", "password": "pw-secret-1"}, session=user["sessionToken"]
+    )
     assert upgraded.status_code == 200
     login = await app_a.request("POST", "/login", {"username": "ada", "password": "pw-secret-1"})
     assert login.json()["objectId"] == user["objectId"]
@@ -109,7 +115,9 @@ async def test_anonymous_user_then_linked_login(app_a: ParseApp) -> None:
     relogin = await app_a.request("POST", "/users", {"authData": {"anonymous": other}})
     assert relogin.status_code == 200 and relogin.json()["objectId"] == user["objectId"]
     ben = await sign_up(app_a, "ben")
-    taken = await app_a.request("PUT", f"/users/{ben['objectId']}", {"authData": {"anonymous": other}}, session=ben["sessionToken"])
+    taken = await app_a.request(
+        "PUT", f"/users/{ben['objectId']}", {"authData": {"anonymous": other}}, session=ben["sessionToken"]
+    )
     assert taken.json() == {"code": 208, "error": "this auth is already used"}
     unsupported = await app_a.request("POST", "/users", {"authData": {"myspace": {"id": "1"}}})
     assert unsupported.json()["code"] == 252

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from tests.datastore.conftest import ParseApp
 from tests.identity.conftest import sign_up, sql
 
@@ -13,7 +14,9 @@ TOKEN = re.compile(r"^r:[0-9a-f]{32}$")
 
 
 async def test_sign_up_returns_a_session_and_stores_no_plain_password(app_a: ParseApp) -> None:
-    response = await app_a.request("POST", "/users", {"username": "ada", "password": "pw-secret-1", "email": "A@x.com", "age": 3})
+    response = await app_a.request(
+        "POST", "/users", {"username": "ada", "password": "pw-secret-1", "email": "A@x.com", "age": 3}
+    )
     assert response.status_code == 201
     body = response.json()
     assert TOKEN.match(body["sessionToken"]) and len(body["objectId"]) == 10 and body["createdAt"].endswith("Z")
@@ -123,7 +126,9 @@ async def test_only_the_user_may_change_or_delete_themself(app_a: ParseApp) -> N
     assert anonymous.json() == {"code": 206, "error": f"Cannot modify user {ada['objectId']}."}
     other = await app_a.request("PUT", path, {"age": 1}, session=ben["sessionToken"])
     assert other.json() == {"code": 206, "error": "Insufficient auth."}
-    other_classes = await app_a.request("PUT", f"/classes/_User/{ada['objectId']}", {"age": 1}, session=ben["sessionToken"])
+    other_classes = await app_a.request(
+        "PUT", f"/classes/_User/{ada['objectId']}", {"age": 1}, session=ben["sessionToken"]
+    )
     assert other_classes.json()["code"] == 206
     own = await app_a.request("PUT", path, {"age": 1}, session=ada["sessionToken"])
     assert own.status_code == 200
@@ -143,15 +148,21 @@ async def test_other_users_are_private_and_secrets_never_leak(app_a: ParseApp) -
     assert own.json()["sessionToken"] == ada["sessionToken"] and own.json()["email"] == "ada@x.com"
     listed = (await app_a.request("GET", "/users", master=True)).json()["results"]
     assert {u["username"] for u in listed} == {"ada", "ben"}
-    assert all("password" not in u and "sessionToken" not in u and not any(k.startswith("_") for k in u) for u in listed)
+    assert all(
+        "password" not in u and "sessionToken" not in u and not any(k.startswith("_") for k in u) for u in listed
+    )
     mine = (await app_a.request("GET", "/users", session=ben["sessionToken"])).json()["results"]
     assert [u["username"] for u in mine] == ["ben"]
 
 
 async def test_password_change_revokes_sessions_and_returns_a_new_token(app_a: ParseApp) -> None:
     ada = await sign_up(app_a, "ada")
-    second = (await app_a.request("POST", "/login", {"username": "ada", "password": "pw-secret-1"})).json()["sessionToken"]
-    changed = await app_a.request("PUT", f"/users/{ada['objectId']}", {"password": "new-pass-2"}, session=ada["sessionToken"])
+    second = (await app_a.request("POST", "/login", {"username": "ada", "password": "pw-secret-1"})).json()[
+        "sessionToken"
+    ]
+    changed = await app_a.request(
+        "PUT", f"/users/{ada['objectId']}", {"password": "new-pass-2"}, session=ada["sessionToken"]
+    )
     assert changed.status_code == 200
     fresh = changed.json()["sessionToken"]
     assert TOKEN.match(fresh)
@@ -180,7 +191,8 @@ async def test_verify_password_and_login_as(app_a: ParseApp) -> None:
     assert (await app_a.request("POST", "/loginAs", {"userId": ada["objectId"]})).json()["code"] == 119
     assert (await app_a.request("POST", "/loginAs", {}, master=True)).json()["code"] == 162
     assert (await app_a.request("POST", "/loginAs", {"userId": "nobody"}, master=True)).json() == {
-        "code": 101, "error": "user not found"
+        "code": 101,
+        "error": "user not found",
     }
     as_ada = await app_a.request("POST", "/loginAs", {"userId": ada["objectId"]}, master=True)
     token = as_ada.json()["sessionToken"]
@@ -197,7 +209,9 @@ async def test_imported_parse_server_bcrypt_hash_logs_in_and_is_rehashed(app_a: 
         [legacy, ada["objectId"]],
     )
     assert (await app_a.request("POST", "/login", {"username": "ada", "password": "from-parse"})).status_code == 200
-    [(stored,)] = await sql("SELECT data->>'_hashed_password' FROM datastore_object WHERE object_id = %s", [ada["objectId"]])
+    [(stored,)] = await sql(
+        "SELECT data->>'_hashed_password' FROM datastore_object WHERE object_id = %s", [ada["objectId"]]
+    )
     assert stored.startswith("$argon2id$")
     assert (await app_a.request("POST", "/login", {"username": "ada", "password": "from-parse"})).status_code == 200
 

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from psycopg.types.json import Jsonb
 
@@ -79,7 +79,7 @@ def _policy_check(*, caller: Caller, policy: FilePolicy, content_type: str, decl
 
 async def _store(*, app_pk: int, key: str, backend: str, chunks: CountingStream, content_type: str, name: str) -> None:
     storage = storage_for(backend)
-    reader = AsyncChunkReader(aiter(chunks), asyncio.get_running_loop())
+    reader = cast(BinaryIO, AsyncChunkReader(aiter(chunks), asyncio.get_running_loop()))
     try:
         await asyncio.to_thread(
             storage.save, key, reader, content_type=content_type, attachment=is_active(content_type, name)

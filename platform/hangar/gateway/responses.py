@@ -47,14 +47,11 @@ async def send_json(send: ASGISend, *, status: int, body: Any, extra: dict[str, 
 
 
 @dataclass
-class RawResponse:
+class RawResponse(ParseResponse):
     """A non-JSON answer (file bytes, an empty body), optionally streamed chunk by chunk."""
 
-    status: int
-    content_type: str
-    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
     chunks: AsyncIterator[bytes] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
 
     async def send(self, send: ASGISend) -> None:
         if self.chunks is None:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hangar.gateway.auth import AuthContext
     from hangar.gateway.request import ParseRequest
-    from hangar.gateway.responses import ParseResponse, RawResponse
+    from hangar.gateway.responses import ParseResponse
 
-Handler = Callable[["ParseRequest", "AuthContext", dict[str, str]], Awaitable["ParseResponse | RawResponse"]]
+Handler = Callable[["ParseRequest", "AuthContext", dict[str, str]], Awaitable["ParseResponse"]]
 
 # Express-style segments from the protocol (reference §1.1).
 SEGMENT_PATTERNS = {

@@ -9,6 +9,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from hangar.datastore.connection import app_transaction
+
 ONE_YEAR = 365 * 24 * 3600
 
 

@@ -50,9 +50,7 @@ async def _mail_after_commit(*, app_pk: int, user_id: str, kind: str, token: str
     await after_commit(committed)
 
 
-async def verification_start(
-    conn: AsyncConnection, *, app_pk: int, user_id: str, settings: AuthSettingsRecord
-) -> None:
+async def verification_start(conn: AsyncConnection, *, app_pk: int, user_id: str, settings: AuthSettingsRecord) -> None:
     """Issue a verification token and mail the link after commit (only when the app verifies emails)."""
     if not settings.verify_user_emails:
         return

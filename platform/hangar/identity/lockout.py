@@ -36,7 +36,9 @@ def lockout_check(user: UserRow, settings: AuthSettingsRecord) -> None:
         raise _locked_error(settings.lockout_minutes)
 
 
-async def lockout_record_failure(conn: AsyncConnection, app_pk: int, user: UserRow, settings: AuthSettingsRecord) -> None:
+async def lockout_record_failure(
+    conn: AsyncConnection, app_pk: int, user: UserRow, settings: AuthSettingsRecord
+) -> None:
     """Count a wrong password; at the threshold, lock the account (and say so, as Parse Server does)."""
     if not settings.lockout_threshold:
         return
@@ -59,7 +61,9 @@ async def login_rate_check(*, app_pk: int, client_ip: str, username: str | None)
     minute = int(time.time() // 60)
     keys = [(f"hangar:loginrl:{app_pk}:ip:{client_ip}:{minute}", settings.HANGAR_LOGIN_RATE_PER_IP)]
     if username:
-        keys.append((f"hangar:loginrl:{app_pk}:user:{username.lower()}:{minute}", settings.HANGAR_LOGIN_RATE_PER_USERNAME))
+        keys.append(
+            (f"hangar:loginrl:{app_pk}:user:{username.lower()}:{minute}", settings.HANGAR_LOGIN_RATE_PER_USERNAME)
+        )
     async with get_redis().pipeline(transaction=False) as pipe:
         for key, _ in keys:
             pipe.incr(key)

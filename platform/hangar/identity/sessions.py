@@ -133,7 +133,9 @@ async def sessions_delete_for_user(
     conn: AsyncConnection, *, app_pk: int, user_id: str, installation_id: str | None = None
 ) -> int:
     """Delete a user's sessions (only those of one installation, if given) in the open transaction."""
-    sql = "DELETE FROM datastore_object WHERE app_id = %s AND class_name = '_Session' AND data->'user'->>'objectId' = %s"
+    sql = (
+        "DELETE FROM datastore_object WHERE app_id = %s AND class_name = '_Session' AND data->'user'->>'objectId' = %s"
+    )
     params: list[Any] = [app_pk, user_id]
     if installation_id:
         sql += " AND data->>'installationId' = %s"

@@ -31,8 +31,6 @@ def user_email_send(*, app_pk: int, user_id: str, kind: str, token: str) -> None
     email, username = row
     page = "verify_email" if kind == "verify" else "choose_password"
     context = {"app_name": app.name, "username": username, "link": email_link(app.application_id, page, token)}
-    subject = (
-        f"Please verify your email for {app.name}" if kind == "verify" else f"Password reset for {app.name}"
-    )
+    subject = f"Please verify your email for {app.name}" if kind == "verify" else f"Password reset for {app.name}"
     body = render_to_string(f"identity/mail_{kind}.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])

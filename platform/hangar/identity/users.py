@@ -62,7 +62,9 @@ async def _open_session(
 ) -> str:
     if caller.installation_id:
         # One session per user and installation: a new login replaces the old one (reference §10.3).
-        await sessions_delete_for_user(conn, app_pk=caller.app_pk, user_id=user_id, installation_id=caller.installation_id)
+        await sessions_delete_for_user(
+            conn, app_pk=caller.app_pk, user_id=user_id, installation_id=caller.installation_id
+        )
     token, _ = await session_insert(
         conn, app_pk=caller.app_pk, user_id=user_id, created_with=created_with,
         installation_id=caller.installation_id, session_length_seconds=settings.session_length_seconds,
@@ -97,7 +99,11 @@ async def _authenticate_password(
         raise _bad_login()
     if user.readers is not None and not user.readers and not caller.is_master:
         raise _bad_login()  # an ACL of {} locks the user out (reference §5.4)
-    if settings.verify_user_emails and settings.prevent_login_with_unverified_email and not user.data.get("emailVerified"):
+    if (
+        settings.verify_user_emails
+        and settings.prevent_login_with_unverified_email
+        and not user.data.get("emailVerified")
+    ):
         if not (caller.is_master and params.get("ignoreEmailVerification")):
             raise ParseError(EMAIL_NOT_FOUND, "User email is not verified.")
     updates: dict[str, Any] = {}
@@ -107,7 +113,8 @@ async def _authenticate_password(
         updates["_failed_login_count"] = 0
     if updates:
         await conn.execute(
-            "UPDATE datastore_object SET data = data || %s WHERE app_id = %s AND class_name = '_User' AND object_id = %s",
+            "UPDATE datastore_object SET data = data || %s "
+            "WHERE app_id = %s AND class_name = '_User' AND object_id = %s",
             [Jsonb(updates), caller.app_pk, user.object_id],
         )
     return user
@@ -125,7 +132,9 @@ async def user_log_in(*, caller: Caller, params: dict[str, Any], client_ip: str,
         except ParseError as error:
             failure = error  # commit the failed-attempt counter, then answer the error
         else:
-            token = await _open_session(conn, caller, user.object_id, settings, {"action": "login", "authProvider": "password"})
+            token = await _open_session(
+                conn, caller, user.object_id, settings, {"action": "login", "authProvider": "password"}
+            )
     if failure is not None:
         raise failure
     return {**_user_wire(user, files_base), "sessionToken": token}
@@ -168,7 +177,9 @@ async def user_sign_up(*, caller: Caller, body: dict[str, Any], files_base: str)
         existing = await _user_for_auth_data(caller, auth_data)
         if existing is not None:
             return await _auth_data_log_in(caller, existing, auth_data, files_base), existing, 200
-    response, object_id = await objects.object_create(caller=caller, class_name="_User", body=body, files_base=files_base)
+    response, object_id = await objects.object_create(
+        caller=caller, class_name="_User", body=body, files_base=files_base
+    )
     if isinstance(auth_data, dict) and auth_data:
         response["authDataResponse"] = {}
     return response, object_id, 201
@@ -219,7 +230,9 @@ async def user_log_out(*, caller: Caller, session_token: str | None) -> None:
 # Sessions (reference §10.6) -------------------------------------------------------------
 
 
-def _session_wire_with_token(obj: dict[str, Any], caller: Caller, session_token: str | None, digest: str | None) -> dict[str, Any]:
+def _session_wire_with_token(
+    obj: dict[str, Any], caller: Caller, session_token: str | None, digest: str | None
+) -> dict[str, Any]:
     if session_token and digest == session_token_hash(session_token):
         obj["sessionToken"] = session_token
     return obj
@@ -238,7 +251,9 @@ async def session_me(*, caller: Caller, session_token: str | None, files_base: s
     if row is None:
         raise ParseError(INVALID_SESSION_TOKEN, "Session token not found.")
     object_id, data, created_at, updated_at = row
-    obj = row_to_wire(None, object_id=object_id, data=data, created_at=created_at, updated_at=updated_at, files_base=files_base)
+    obj = row_to_wire(
+        None, object_id=object_id, data=data, created_at=created_at, updated_at=updated_at, files_base=files_base
+    )
     obj["sessionToken"] = session_token
     return obj
 
@@ -258,7 +273,9 @@ async def session_create(*, caller: Caller, body: dict[str, Any], files_base: st
 
     if "ACL" in body:
         raise ParseError(INVALID_KEY_NAME, "Cannot set ACL on a Session.")
-    extra = {k: v for k, v in body.items() if k not in {"user", "sessionToken", "expiresAt", "createdWith", "installationId"}}
+    extra = {
+        k: v for k, v in body.items() if k not in {"user", "sessionToken", "expiresAt", "createdWith", "installationId"}
+    }
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
         _, wire = await session_insert(
@@ -273,7 +290,11 @@ async def session_upgrade(*, caller: Caller, session_token: str | None) -> dict[
     if not caller.user_id:
         raise ParseError(OBJECT_NOT_FOUND, "invalid session")
     result = await session_me(caller=caller, session_token=session_token, files_base="")
-    return {k: result[k] for k in ("sessionToken", "user", "createdWith", "expiresAt", "installationId", "objectId") if k in result}
+    return {
+        k: result[k]
+        for k in ("sessionToken", "user", "createdWith", "expiresAt", "installationId", "objectId")
+        if k in result
+    }
 
 
 # Email flows (reference §10.5) ----------------------------------------------------------
@@ -364,5 +385,3 @@ async def email_verify_complete(*, app_pk: int, token: str) -> bool:
             [app_pk, user.object_id],
         )
     return True
-
-

@@ -12,9 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from django.utils.http import http_date
 from typing import Any
 from urllib.parse import quote
+
+from django.utils.http import http_date
 
 from hangar.files import selectors, services
 from hangar.files.errors import FileSaveError
@@ -64,7 +65,7 @@ async def upload(request: ParseRequest, auth: AuthContext, params: dict[str, str
         )  # fmt: skip
     else:
         data = _envelope_bytes(request.body)
-        file_data = request.body.get("fileData") if isinstance(request.body.get("fileData"), dict) else {}
+        file_data = _object(request.body.get("fileData"))
         uploaded = await services.file_upload(
             caller=auth.caller, filename=params["name"], content_type=request.envelope_content_type,
             chunks=one_chunk(data), declared_size=len(data),
@@ -81,7 +82,7 @@ def _object(value: Any) -> dict[str, Any]:
 async def delete(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> RawResponse:
     require_master(auth)
     await services.file_delete(caller=auth.caller, name=params["name"])
-    return RawResponse(status=200, content_type="text/plain; charset=utf-8")
+    return RawResponse(b"", status=200)
 
 
 async def metadata(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
@@ -90,7 +91,7 @@ async def metadata(request: ParseRequest, auth: AuthContext, params: dict[str, s
 
 
 def _not_found() -> RawResponse:
-    return RawResponse(status=404, content_type="text/plain; charset=utf-8", body=b"File not found.")
+    return RawResponse(b"File not found.", status=404)
 
 
 def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -127,19 +128,21 @@ async def download(request: ParseRequest, auth: AuthContext, params: dict[str, s
     policy = await selectors.file_policy_get(app_pk=auth.app_pk)
     direct = selectors.file_direct_url(app_pk=auth.app_pk, record=record, policy=policy)
     if direct is not None:
-        return RawResponse(status=302, content_type="text/plain; charset=utf-8", headers={"Location": direct})
+        return RawResponse(b"", status=302, headers={"Location": direct})
     headers = _download_headers(record)
     if_none_match = _header(request, b"if-none-match")
     if if_none_match and (if_none_match.strip() == "*" or headers["ETag"] in if_none_match.replace("W/", "")):
-        return RawResponse(status=304, content_type=record.content_type, headers=headers)
+        return RawResponse(b"", status=304, content_type=record.content_type, headers=headers)
     try:
         span = _byte_range(_header(request, b"range"), record.size)
     except ValueError:
         headers["Content-Range"] = f"bytes */{record.size}"
-        return RawResponse(status=416, content_type="text/plain; charset=utf-8", headers=headers)
+        return RawResponse(b"", status=416, headers=headers)
     start, end = span or (0, record.size - 1)
     headers["Content-Length"] = str(end - start + 1)
     if span is not None:
         headers["Content-Range"] = f"bytes {start}-{end}/{record.size}"
     chunks = selectors.file_chunks(app_pk=auth.app_pk, record=record, start=start, end=end)
-    return RawResponse(status=206 if span else 200, content_type=record.content_type, chunks=chunks, headers=headers)
+    return RawResponse(
+        b"", status=206 if span else 200, content_type=record.content_type, chunks=chunks, headers=headers
+    )

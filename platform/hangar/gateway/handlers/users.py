@@ -28,7 +28,9 @@ def _login_params(request: ParseRequest) -> dict[str, Any]:
 
 
 async def sign_up(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
-    body, object_id, status = await users.user_sign_up(caller=auth.caller, body=request.body, files_base=files_base(auth))
+    body, object_id, status = await users.user_sign_up(
+        caller=auth.caller, body=request.body, files_base=files_base(auth)
+    )
     return ParseResponse(body, status=status, headers=_user_location(object_id))
 
 
@@ -47,7 +49,9 @@ async def verify_password(request: ParseRequest, auth: AuthContext, params: dict
 
 
 async def log_in_as(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
-    return ParseResponse(await users.user_log_in_as(caller=auth.caller, params=request.body, files_base=files_base(auth)))
+    return ParseResponse(
+        await users.user_log_in_as(caller=auth.caller, params=request.body, files_base=files_base(auth))
+    )
 
 
 async def log_out(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
@@ -63,15 +67,20 @@ async def me(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -
 
 async def find(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
     return ParseResponse(
-        await queries.object_find(caller=auth.caller, class_name="_User", params=request.params(), files_base=files_base(auth))
+        await queries.object_find(
+            caller=auth.caller, class_name="_User", params=request.params(), files_base=files_base(auth)
+        )
     )
 
 
 async def get(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
     obj = await queries.object_get(
-        caller=auth.caller, class_name="_User", object_id=params["objectId"], params=request.params(),
+        caller=auth.caller,
+        class_name="_User",
+        object_id=params["objectId"],
+        params=request.params(),
         files_base=files_base(auth),
-    )  # fmt: skip
+    )
     if auth.caller.user_id == params["objectId"] and auth.session_token:
         obj["sessionToken"] = auth.session_token  # the caller's own record carries its token (§10.5)
     return ParseResponse(obj)
@@ -80,9 +89,12 @@ async def get(request: ParseRequest, auth: AuthContext, params: dict[str, str]) 
 async def update(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
     return ParseResponse(
         await objects.object_update(
-            caller=auth.caller, class_name="_User", object_id=params["objectId"], body=request.body,
+            caller=auth.caller,
+            class_name="_User",
+            object_id=params["objectId"],
+            body=request.body,
             files_base=files_base(auth),
-        )  # fmt: skip
+        )
     )
 
 
@@ -108,9 +120,12 @@ async def session_find(request: ParseRequest, auth: AuthContext, params: dict[st
 async def session_get(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
     return ParseResponse(
         await queries.object_get(
-            caller=auth.caller, class_name="_Session", object_id=params["objectId"], params=request.params(),
+            caller=auth.caller,
+            class_name="_Session",
+            object_id=params["objectId"],
+            params=request.params(),
             files_base=files_base(auth),
-        )  # fmt: skip
+        )
     )
 
 
@@ -122,9 +137,12 @@ async def session_create(request: ParseRequest, auth: AuthContext, params: dict[
 async def session_update(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
     return ParseResponse(
         await objects.object_update(
-            caller=auth.caller, class_name="_Session", object_id=params["objectId"], body=request.body,
+            caller=auth.caller,
+            class_name="_Session",
+            object_id=params["objectId"],
+            body=request.body,
             files_base=files_base(auth),
-        )  # fmt: skip
+        )
     )
 
 

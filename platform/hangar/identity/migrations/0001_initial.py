@@ -31,8 +31,11 @@ class Migration(migrations.Migration):
                 (
                     "app",
                     models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name="auth_settings",
-                        serialize=False, to="tenants.app",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="auth_settings",
+                        serialize=False,
+                        to="tenants.app",
                     ),
                 ),
                 ("session_length_seconds", models.PositiveIntegerField(default=31536000)),
