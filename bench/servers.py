@@ -152,7 +152,7 @@ def start_hangar(*, database_url: str, redis_url: str, workers: int) -> Target:
     command = [
         PYTHON, "-m", "uvicorn", "hangar.asgi:application", "--app-dir", str(REPO_DIR / "platform"),
         "--host", HOST, "--port", str(port), "--workers", str(workers),
-        "--no-server-header", "--log-level", "warning",
+        "--no-server-header", "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
     process = ServerProcess("hangar", command, env=env, cwd=REPO_DIR, log_path=log_path("hangar"))
     base_url = f"http://{HOST}:{port}{MOUNT}"

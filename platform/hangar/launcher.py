@@ -90,7 +90,7 @@ def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
             PYTHON, "-m", "uvicorn", "hangar.asgi:application",
             "--app-dir", str(REPO_DIR / "platform"),
             "--host", host, "--port", port, "--workers", workers,
-            "--no-server-header", "--log-level", os.environ.get("UVICORN_LOG_LEVEL", "warning"),
+            "--no-server-header", "--no-access-log", "--log-level", os.environ.get("UVICORN_LOG_LEVEL", "warning"),
         ],
         "worker": [
             PYTHON, "-m", "celery", "--workdir", str(REPO_DIR / "platform"),

@@ -62,3 +62,17 @@ def test_deleted_app_stops_answering_at_once(live_server, tenant_a: Tenant):
         confirm_name=tenant_a.app.name,
     )  # fmt: skip
     assert httpx.get(url, headers=tenant_a.parse_headers("master")).status_code == 403
+
+
+async def test_concurrent_requests_sharing_a_redis_round_trip_each_count(parse_client, tenant_a: Tenant):
+    """Requests arriving together share one version read, but every one of them is counted."""
+    import asyncio
+
+    await _set_rate_limit(tenant_a.app, 4)
+    await parse_client.get("/parse/serverInfo", headers=tenant_a.parse_headers("master"))  # warm the app cache
+    responses = await asyncio.gather(
+        *(parse_client.get("/parse/serverInfo", headers=tenant_a.parse_headers("master")) for _ in range(12))
+    )
+    statuses = [response.status_code for response in responses]
+    assert statuses.count(429) >= 4
+    assert statuses.count(200) <= 8  # at most two one-second windows of 4

@@ -12,11 +12,10 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from hangar.datastore.schema_registry import schema_version_key
 from hangar.db_pool import get_pool
+from hangar.gateway.admission_batch import versions_and_count
 from hangar.gateway.errors import CONNECTION_FAILED, ParseError
 from hangar.identity.roles import role_version_key
 from hangar.identity.sessions import session_version_key
@@ -47,27 +46,6 @@ WHERE a.application_id = %(application_id)s AND a.status = 'active'
 """
 
 _cache: dict[str, AppRecord] = {}
-
-# One Redis command per request, not a pipeline of three: read the app's version counters
-# and, for a rate-limited app, count the request in the current one-second window.
-_ADMIT_LUA = """
-local versions = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
-local count = 0
-if ARGV[1] == '1' then
-    count = redis.call('INCR', KEYS[5])
-    if count == 1 then redis.call('EXPIRE', KEYS[5], 2) end
-end
-return {versions[1], versions[2], versions[3], versions[4], count}
-"""
-_scripts: dict[int, AsyncScript] = {}
-
-
-def _admit_script(redis: Redis) -> AsyncScript:
-    script = _scripts.get(id(redis))
-    if script is None:
-        script = _scripts[id(redis)] = redis.register_script(_ADMIT_LUA)
-    return script
-
 
 @dataclass(frozen=True)
 class Admission:
@@ -120,8 +98,8 @@ async def app_admit(application_id: str) -> Admission | None:
         app_version_key(application_id), schema_version_key(record.pk), role_version_key(record.pk),
         session_version_key(record.pk), f"hangar:rl:{record.pk}:{int(time.time())}",
     ]  # fmt: skip
-    version, schema_version, role_version, session_version, count = await _admit_script(redis)(
-        keys=keys, args=[1 if record.requests_per_second else 0]
+    (version, schema_version, role_version, session_version), count = await versions_and_count(
+        redis, keys, limited=bool(record.requests_per_second)
     )
     stale = time.monotonic() - record.loaded_at > settings.HANGAR_APP_CACHE_SECONDS
     if version != record.version or stale:

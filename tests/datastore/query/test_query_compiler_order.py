@@ -38,10 +38,11 @@ def test_several_keys_as_a_comma_string_or_a_list(rows: Store):
     assert rows.find("Item", {}, order=" createdAt , -score ") == ["r3", "r1", "r0", "r2"]
 
 
-def test_ties_are_broken_by_object_id(rows: Store):
-    assert rows.find("Item", {}, order="createdAt") == ["r1", "r3", "r0", "r2"]
-    compiled = rows.compile("Item", {}, order="createdAt")
-    assert compiled.order_sql == 'created_at ASC, object_id COLLATE "C" ASC'
+def test_no_implicit_tie_breaker_so_indexes_deliver_the_order(rows: Store):
+    """Like Parse Server: only the requested keys order the results; ties are broken only on request."""
+    assert rows.compile("Item", {}, order="createdAt").order_sql == "created_at ASC"
+    assert rows.find("Item", {}, order="createdAt,objectId") == ["r1", "r3", "r0", "r2"]
+    assert rows.compile("Item", {}, order="createdAt,objectId").order_sql == 'created_at ASC, object_id COLLATE "C" ASC'
 
 
 def test_system_columns_and_typed_fields(rows: Store):
