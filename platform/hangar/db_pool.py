@@ -51,8 +51,15 @@ async def _configure(conn: AsyncConnection) -> None:
     set_json_loads(orjson.loads, conn)
 
 
+_last: tuple[asyncio.AbstractEventLoop, AsyncConnectionPool] | None = None
+
+
 async def get_pool() -> AsyncConnectionPool:
+    global _last
     loop = asyncio.get_running_loop()
+    last = _last
+    if last is not None and last[0] is loop:  # the common case: one loop per process
+        return last[1]
     pool = _pools.get(loop)
     if pool is None:
         pool = AsyncConnectionPool(
@@ -66,11 +73,14 @@ async def get_pool() -> AsyncConnectionPool:
         )
         _pools[loop] = pool
         await pool.open()
+    _last = (loop, pool)
     return pool
 
 
 async def close_pool() -> None:
     loop = asyncio.get_running_loop()
+    global _last
+    _last = None
     pool = _pools.pop(loop, None)
     if pool is not None:
         await pool.close()

@@ -53,10 +53,10 @@ def test_write_condition(rows: Tenant):
     assert _visible(rows, acl_write_condition(["*", "bob"])) == ["everyone", "public", "readonly"]
 
 
-def test_principals_travel_as_one_parameter():
+def test_principals_travel_as_parameters_never_as_sql_text():
     sql, params = acl_read_condition(["*", "x'); DROP TABLE datastore_object; --"])
-    assert sql == "(_rperm IS NULL OR _rperm && %s::text[])"
-    assert params == [["*", "x'); DROP TABLE datastore_object; --"]]
+    assert sql == "(_rperm IS NULL OR _rperm && ARRAY[%s, %s]::text[])"
+    assert params == ["*", "x'); DROP TABLE datastore_object; --"]
 
 
 @pytest.mark.parametrize("principals", ["*", ["*", 5]])

@@ -73,8 +73,11 @@ class Router:
 
     def streams_body(self, method: str, path: str) -> bool:
         """Whether the route for this request reads its own body (only streaming routes are tried)."""
-        return any(r.streams_body and r.method == method and r.pattern.match(path) for r in self._routes)
+        return any(r.method == method and r.pattern.match(path) for r in self._routes if r.streams_body)
 
     def parses_body(self, path: str) -> bool:
-        """Whether any route at this path wants its body decoded as JSON (files do not)."""
-        return all(route.parse_body for route in self._routes if route.pattern.match(path))
+        """Whether every route at this path wants its body decoded as JSON (files do not).
+
+        Only the few routes that do not are tried, so the common request pays no regex scan.
+        """
+        return not any(route.pattern.match(path) for route in self._routes if not route.parse_body)
