@@ -16,7 +16,7 @@ import orjson
 from django.conf import settings
 from psycopg import AsyncConnection
 from psycopg.conninfo import make_conninfo
-from psycopg.types.json import set_json_loads
+from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = weakref.WeakKeyDictionary()
@@ -49,6 +49,9 @@ async def _configure(conn: AsyncConnection) -> None:
     # (which PostgreSQL prints as long integers, e.g. 1e20) as floats, as JavaScript does;
     # Python ints of that size could not be written back out by the response encoder.
     set_json_loads(orjson.loads, conn)
+    set_json_dumps(orjson.dumps, conn)
+    # Timestamps then arrive in UTC, which is what the wire format needs (no conversion per value).
+    await conn.execute("SET TIME ZONE 'UTC'")
 
 
 _last: tuple[asyncio.AbstractEventLoop, AsyncConnectionPool] | None = None

@@ -7,6 +7,7 @@ realtime service can decide who receives the event without another database read
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -37,7 +38,40 @@ async def publish_change(
         "readersBefore": readers_before, "readersAfter": readers_after,
     }  # fmt: skip
     try:
-        await get_redis().publish(change_channel(app_pk), orjson.dumps(message))
+        await _publish_batched(change_channel(app_pk), orjson.dumps(message))
     except redis.exceptions.RedisError:
         # The write is committed; a lost realtime event must not turn it into an error.
         log.exception("could not publish a %s of %s for app %s", operation, class_name, app_pk)
+
+
+# Writes that finish in the same event-loop turn publish in one pipelined round trip.
+_pending: dict[asyncio.AbstractEventLoop, list[tuple[str, bytes, asyncio.Future[None]]]] = {}
+
+
+async def _publish_batched(channel: str, payload: bytes) -> None:
+    loop = asyncio.get_running_loop()
+    batch = _pending.get(loop)
+    if batch is None:
+        batch = _pending[loop] = []
+        loop.call_soon(lambda: loop.create_task(_flush(loop, batch)))
+    done: asyncio.Future[None] = loop.create_future()
+    batch.append((channel, payload, done))
+    await done
+
+
+async def _flush(loop: asyncio.AbstractEventLoop, batch: list[tuple[str, bytes, asyncio.Future[None]]]) -> None:
+    if _pending.get(loop) is batch:
+        del _pending[loop]
+    try:
+        async with get_redis().pipeline(transaction=False) as pipe:
+            for channel, payload, _ in batch:
+                pipe.publish(channel, payload)
+            await pipe.execute()
+    except Exception as exc:
+        for *_, done in batch:
+            if not done.done():
+                done.set_exception(exc)
+        return
+    for *_, done in batch:
+        if not done.done():
+            done.set_result(None)

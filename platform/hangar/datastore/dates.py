@@ -42,11 +42,11 @@ def parse_date(value: Any) -> datetime:
 
 def format_date(value: datetime) -> str:
     """Encode a datetime as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` in UTC (naive values are taken as UTC)."""
-    moment = value.astimezone(UTC) if value.tzinfo is not None else value
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
-    )
+    # Runs twice per returned object: datetime.isoformat is C code, string formatting is not.
+    tz = value.tzinfo
+    if tz is not None and tz is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def date_json(value: datetime) -> dict[str, str]:

@@ -33,7 +33,7 @@ def _pointers_at(containers: list[dict[str, Any]], key: str) -> list[tuple[str, 
 async def _fetch_readable(
     caller: Caller, schemas: AppSchemas, class_name: str, ids: list[str], files_base: str
 ) -> dict[str, dict[str, Any]]:
-    from hangar.datastore.objects import read_filter, wire_for_caller  # objects imports this module's users
+    from hangar.datastore.objects import read_filter, wire_encoder  # objects imports this module's users
 
     schema = schemas.classes.get(class_name)
     if schema is None:
@@ -52,8 +52,9 @@ async def _fetch_readable(
         )
         rows = await cursor.fetchall()
     fetched = {}
+    encode = wire_encoder(schema, caller, files_base)
     for object_id, *rest in rows:
-        obj = wire_for_caller(schema, caller, object_id, tuple(rest), files_base)
+        obj = encode(object_id, tuple(rest))
         fetched[object_id] = {**obj, "__type": "Object", "className": class_name}
     return fetched
 

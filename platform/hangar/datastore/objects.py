@@ -9,6 +9,7 @@ change for LiveQuery.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 import string
 from datetime import UTC, datetime
 from typing import Any
@@ -300,17 +301,27 @@ async def object_get_raw(caller: Caller, class_name: str, object_id: str) -> tup
     return schema, row
 
 
+def wire_encoder(
+    schema: ClassSchema, caller: Caller, files_base: str
+) -> Callable[[str, tuple[Any, ...]], dict[str, Any]]:
+    """Encode rows (data, created_at, updated_at) for this caller; the per-class work is done once."""
+    hidden = protected_fields_for(schema, caller)
+    relations = schema.relation_fields()
+    is_user_class = schema.class_name == "_User"
+    others_hidden = hidden | {"authData"} if is_user_class and not caller.is_master else hidden
+
+    def encode(object_id: str, row: tuple[Any, ...]) -> dict[str, Any]:
+        data, created_at, updated_at = row
+        seen_hidden = (set() if caller.user_id == object_id else others_hidden) if is_user_class else hidden
+        return row_to_wire(
+            schema, object_id=object_id, data=data, created_at=created_at, updated_at=updated_at,
+            files_base=files_base, hidden=seen_hidden, relations=relations,
+        )  # fmt: skip
+
+    return encode
+
+
 def wire_for_caller(
     schema: ClassSchema, caller: Caller, object_id: str, row: tuple[Any, ...], files_base: str
 ) -> dict[str, Any]:
-    data, created_at, updated_at = row
-    hidden = protected_fields_for(schema, caller)
-    if schema.class_name == "_User":
-        if caller.user_id == object_id:
-            hidden = set()
-        elif not caller.is_master:
-            hidden = hidden | {"authData"}
-    return row_to_wire(
-        schema, object_id=object_id, data=data, created_at=created_at, updated_at=updated_at, files_base=files_base,
-        hidden=hidden,
-    )  # fmt: skip
+    return wire_encoder(schema, caller, files_base)(object_id, row)

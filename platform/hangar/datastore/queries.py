@@ -12,7 +12,7 @@ from hangar.datastore.class_access import class_for_read
 from hangar.datastore.connection import app_statement
 from hangar.datastore.hooks import hooks
 from hangar.datastore.include import include_paths
-from hangar.datastore.objects import object_get_raw, read_filter, wire_for_caller
+from hangar.datastore.objects import object_get_raw, read_filter, wire_encoder, wire_for_caller
 from hangar.datastore.partitions import object_partition
 from hangar.datastore.permissions import clp_check, protected_fields_for
 from hangar.datastore.query import CompiledQuery, QueryContext, compile_query
@@ -154,7 +154,8 @@ async def object_find(*, caller: Caller, class_name: str, params: dict[str, Any]
         if wants_count:
             cursor = await conn.execute(f"SELECT count(*) FROM {table} WHERE {where_sql}", where_params)
             total = (await cursor.fetchone())[0]
-    results = [wire_for_caller(schema, caller, row[0], row[1:4], files_base) for row in rows]
+    encode = wire_encoder(schema, caller, files_base)
+    results = [encode(row[0], row[1:4]) for row in rows]
     if wants_score and keys is not None:
         for obj, row in zip(results, rows, strict=True):
             obj["score"] = float(row[4])

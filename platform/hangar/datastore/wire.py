@@ -29,16 +29,19 @@ def row_to_wire(
     updated_at: datetime,
     files_base: str,
     hidden: set[str] = frozenset(),  # type: ignore[assignment]
+    relations: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
+    """``relations`` may be passed precomputed (``schema.relation_fields()``) when encoding many rows."""
     out: dict[str, Any] = {"objectId": object_id, "createdAt": format_date(created_at), "updatedAt": format_date(updated_at)}
     for key, value in data.items():
-        if key.startswith("_") or key in hidden:
+        if key[0] == "_" or key in hidden:
             continue
-        out[key] = _with_file_url(value, files_base)
-    if schema is not None:
-        for name, target in schema.relation_fields():
-            if name not in hidden:
-                out[name] = {"__type": "Relation", "className": target}
+        out[key] = _with_file_url(value, files_base) if isinstance(value, dict | list) else value
+    if relations is None and schema is not None:
+        relations = schema.relation_fields()
+    for name, target in relations or ():
+        if name not in hidden:
+            out[name] = {"__type": "Relation", "className": target}
     return out
 
 
