@@ -7,7 +7,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hangar.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 

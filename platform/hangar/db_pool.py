@@ -8,18 +8,16 @@ Django's DATABASES so the data plane and the ORM always talk to the same databas
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-
 import orjson
-
 from django.conf import settings
 from psycopg import AsyncConnection
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = weakref.WeakKeyDictionary()
+from hangar.loop_local import LoopLocal
+
+_pools: LoopLocal[AsyncConnectionPool] = LoopLocal()
 
 
 def data_plane_conninfo() -> str:
@@ -54,16 +52,8 @@ async def _configure(conn: AsyncConnection) -> None:
     await conn.execute("SET TIME ZONE 'UTC'")
 
 
-_last: tuple[asyncio.AbstractEventLoop, AsyncConnectionPool] | None = None
-
-
 async def get_pool() -> AsyncConnectionPool:
-    global _last
-    loop = asyncio.get_running_loop()
-    last = _last
-    if last is not None and last[0] is loop:  # the common case: one loop per process
-        return last[1]
-    pool = _pools.get(loop)
+    pool = _pools.get()
     if pool is None:
         pool = AsyncConnectionPool(
             data_plane_conninfo(),
@@ -74,16 +64,12 @@ async def get_pool() -> AsyncConnectionPool:
             open=False,
             name="hangar-dataplane",
         )
-        _pools[loop] = pool
+        _pools.set(pool)
         await pool.open()
-    _last = (loop, pool)
     return pool
 
 
 async def close_pool() -> None:
-    loop = asyncio.get_running_loop()
-    global _last
-    _last = None
-    pool = _pools.pop(loop, None)
+    pool = _pools.pop()
     if pool is not None:
         await pool.close()

@@ -10,7 +10,6 @@ machine's standard ports.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import subprocess
 import tempfile
@@ -73,9 +72,7 @@ def _start_postgres(pgdata: Path) -> tuple[Any, str]:
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
     admin_url = server.get_uri("postgres")
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [EMBEDDED_DATABASE_NAME]
-        ).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [EMBEDDED_DATABASE_NAME]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{EMBEDDED_DATABASE_NAME}"')
     log.info("embedded PostgreSQL ready in %.2fs", time.monotonic() - started)

@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-
 import redis.asyncio as aioredis
 from django.conf import settings
 
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
+from hangar.loop_local import LoopLocal
 
-
-_last: tuple[asyncio.AbstractEventLoop, aioredis.Redis] | None = None
+_clients: LoopLocal[aioredis.Redis] = LoopLocal()
 
 
 def get_redis() -> aioredis.Redis:
-    global _last
-    loop = asyncio.get_running_loop()
-    last = _last
-    if last is not None and last[0] is loop:  # the common case: one loop per process
-        return last[1]
-    client = _clients.get(loop)
+    client = _clients.get()
     if client is None:
         client = aioredis.Redis.from_url(settings.REDIS_URL, health_check_interval=30)
-        _clients[loop] = client
-    _last = (loop, client)
+        _clients.set(client)
     return client
 
 
 async def close_redis() -> None:
-    global _last
-    _last = None
-    client = _clients.pop(asyncio.get_running_loop(), None)
+    client = _clients.pop()
     if client is not None:
         await client.aclose()

@@ -58,7 +58,8 @@ DEBUG = env_bool("DEBUG", default=not PRODUCTION and HANGAR_ENV != "test")
 HOST = env_str("HOST", "127.0.0.1") or "127.0.0.1"
 PORT = env_int("PORT", 8000)
 HANGAR_PUBLIC_URL = (
-    env_str("HANGAR_PUBLIC_URL") or f"http://{'127.0.0.1' if HOST in {'0.0.0.0', '::'} else HOST}:{PORT}"
+    # Not a bind: a server listening on every interface is reached on loopback from this machine.
+    env_str("HANGAR_PUBLIC_URL") or f"http://{'127.0.0.1' if HOST in {'0.0.0.0', '::'} else HOST}:{PORT}"  # noqa: S104
 ).rstrip("/")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [HANGAR_PUBLIC_URL])

@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("HANGAR_ENV", "test")
 
-from hangar.settings import *  # noqa: E402,F403
-from hangar.settings import VAR_DIR  # noqa: E402
+from hangar.settings import *  # noqa: F403
+from hangar.settings import VAR_DIR
 
 # Fast hashing keeps the suite quick; production keeps Django's PBKDF2 default.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

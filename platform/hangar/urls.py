@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("tenants.urls")),
     path("admin/", admin.site.urls),
+    path("apps/", include("hangar.identity.urls")),
     path("", include("dashboard.urls")),
 ]

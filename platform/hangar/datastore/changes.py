@@ -72,9 +72,7 @@ def _relation_change(name: str, op: dict[str, Any]) -> RelationChange:
         targets = {p.target_class for p in parts}
         if len(targets) != 1:
             raise ParseError(INVALID_JSON, "all objects of a relation must be of the same class")
-        return RelationChange(
-            name, targets.pop(), sum((p.add for p in parts), ()), sum((p.remove for p in parts), ())
-        )
+        return RelationChange(name, targets.pop(), sum((p.add for p in parts), ()), sum((p.remove for p in parts), ()))
     if kind not in {"AddRelation", "RemoveRelation"}:
         raise ParseError(INVALID_JSON, f"{kind} cannot be combined in a Batch")
     target, ids = _pointer_ids(_objects(op, "add" if kind == "AddRelation" else "remove"))
@@ -129,7 +127,10 @@ def parse_changes(body: dict[str, Any], *, is_create: bool) -> Changes:
                 continue
             change, implied = _field_op(path, value)
         else:
-            change, implied = Change(path, "set" if value is not None else "delete", encode_value(value)), infer_type(value)
+            change, implied = (
+                Change(path, "set" if value is not None else "delete", encode_value(value)),
+                infer_type(value),
+            )
         changes.fields.append(change)
         if implied is not None and len(path) == 1:
             changes.inferred[path[0]] = implied

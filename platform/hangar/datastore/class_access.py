@@ -37,7 +37,8 @@ def _new_fields(schema: ClassSchema, inferred: dict[str, dict[str, Any]]) -> dic
         elif not types_compatible(existing, spec) and not (existing["type"] == "Object" and spec["type"] == "Object"):
             raise ParseError(
                 INCORRECT_TYPE,
-                f"schema mismatch for {schema.class_name}.{name}; expected {type_label(existing)} but got {type_label(spec)}",
+                f"schema mismatch for {schema.class_name}.{name}; "
+                f"expected {type_label(existing)} but got {type_label(spec)}",
             )
     return new
 

@@ -59,7 +59,9 @@ async def _fetch_readable(
     return fetched
 
 
-def _replace(containers: list[dict[str, Any]], key: str, objects: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+def _replace(
+    containers: list[dict[str, Any]], key: str, objects: dict[tuple[str, str], dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Swap pointers for fetched objects (dropping unreadable ones); return the included objects."""
     included = []
     for container in containers:
@@ -110,7 +112,9 @@ async def _include_level(
             by_class.setdefault(class_name, []).append(object_id)
         fetched: dict[tuple[str, str], dict[str, Any]] = {}
         for class_name, ids in by_class.items():
-            for object_id, obj in (await _fetch_readable(caller, schemas, class_name, sorted(set(ids)), files_base)).items():
+            for object_id, obj in (
+                await _fetch_readable(caller, schemas, class_name, sorted(set(ids)), files_base)
+            ).items():
                 fetched[(class_name, object_id)] = obj
         included = _replace(containers, key, fetched)
         if subtree and included:

@@ -9,8 +9,8 @@ change for LiveQuery.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 import string
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -119,7 +119,12 @@ async def object_create(
 
     async def committed() -> None:
         await publish_change(
-            app_pk=caller.app_pk, class_name=class_name, operation="create", before=None, after=obj, readers_after=readers
+            app_pk=caller.app_pk,
+            class_name=class_name,
+            operation="create",
+            before=None,
+            after=obj,
+            readers_after=readers,
         )
         await _invalidate_after_commit(caller, class_name)
         await hooks().after_save(caller=caller, class_name=class_name, obj=obj, original=None)
@@ -133,17 +138,8 @@ async def object_create(
 
 
 def _write_filter(caller: Caller, schema: ClassSchema, pointer_fields: list[str], params: list[Any]) -> str:
-    parts = []
-    principals = caller.acl_principals
-    if principals is not None:
-        sql, acl_params = acl_write_condition(principals)
-        parts.append(sql)
-        params.extend(acl_params)
-    if pointer_fields:
-        sql, pointer_params = pointer_permission_condition(pointer_fields, caller, schema)
-        parts.append(sql)
-        params.extend(pointer_params)
-    return "".join(f" AND {part}" for part in parts)
+    """`` AND ...`` conditions that leave out rows the caller may not change (ACL, pointer permissions)."""
+    return _row_filter(caller, schema, pointer_fields, params, acl_write_condition)
 
 
 def _acl_data_change(changes: Changes) -> Change:
@@ -268,10 +264,17 @@ async def object_delete(*, caller: Caller, class_name: str, object_id: str, file
 
 def read_filter(caller: Caller, schema: ClassSchema, pointer_fields: list[str], params: list[Any]) -> str:
     """`` AND ...`` conditions that hide rows the caller may not read (ACL, pointer permissions)."""
+    return _row_filter(caller, schema, pointer_fields, params, acl_read_condition)
+
+
+def _row_filter(
+    caller: Caller, schema: ClassSchema, pointer_fields: list[str], params: list[Any],
+    acl_condition: Callable[[tuple[str, ...]], tuple[str, list[Any]]],
+) -> str:  # fmt: skip
     parts = []
     principals = caller.acl_principals
     if principals is not None:
-        sql, acl_params = acl_read_condition(principals)
+        sql, acl_params = acl_condition(principals)
         parts.append(sql)
         params.extend(acl_params)
     if pointer_fields:

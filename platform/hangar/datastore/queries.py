@@ -29,7 +29,9 @@ _FIND_PARAMS = frozenset(
         "hint", "explain", "comment",
     }
 )  # fmt: skip
-_GET_PARAMS = frozenset({"keys", "include", "excludeKeys", "readPreference", "includeReadPreference", "subqueryReadPreference"})
+_GET_PARAMS = frozenset(
+    {"keys", "include", "excludeKeys", "readPreference", "includeReadPreference", "subqueryReadPreference"}
+)
 
 
 def _list_param(value: Any) -> list[str] | None:
@@ -83,7 +85,9 @@ def _check_query_permissions(caller: Caller, schemas: AppSchemas, class_name: st
     for referenced_class, field_name in compiled.referenced_fields:
         schema = schemas.classes.get(referenced_class)
         if schema is not None and field_name in protected_fields_for(schema, caller):
-            raise ParseError(OPERATION_FORBIDDEN, f"This user is not allowed to query {field_name} on class {referenced_class}")
+            raise ParseError(
+                OPERATION_FORBIDDEN, f"This user is not allowed to query {field_name} on class {referenced_class}"
+            )
 
 
 async def object_get(

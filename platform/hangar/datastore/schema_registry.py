@@ -16,9 +16,9 @@ from typing import Any
 import orjson
 from psycopg.types.json import Jsonb
 
+from hangar.datastore.connection import after_commit, app_transaction
 from hangar.datastore.system_classes import DEFAULT_FIELDS, default_class_level_permissions
 from hangar.datastore.values import type_label, types_compatible
-from hangar.datastore.connection import after_commit, app_transaction
 from hangar.parse_errors import INCORRECT_TYPE, ParseError
 from hangar.redis_async import get_redis
 
@@ -54,9 +54,7 @@ class AppSchemas:
 
 _cache: dict[int, AppSchemas] = {}
 
-_LOAD_SQL = (
-    "SELECT class_name, fields, class_level_permissions, indexes FROM datastore_schemaclass WHERE app_id = %s"
-)
+_LOAD_SQL = "SELECT class_name, fields, class_level_permissions, indexes FROM datastore_schemaclass WHERE app_id = %s"
 
 
 async def _load(app_pk: int, version: bytes | None) -> AppSchemas:
@@ -133,7 +131,8 @@ async def _ensure_once(
             clp = default_class_level_permissions()
             inserted = await conn.execute(
                 "INSERT INTO datastore_schemaclass (app_id, class_name, fields, class_level_permissions, indexes, "
-                "created_at, updated_at) VALUES (%s, %s, %s, %s, '{}', now(), now()) ON CONFLICT DO NOTHING RETURNING 1",
+                "created_at, updated_at) VALUES (%s, %s, %s, %s, '{}', now(), now()) "
+                "ON CONFLICT DO NOTHING RETURNING 1",
                 [app_pk, class_name, Jsonb(fields), Jsonb(clp)],
             )
             if await inserted.fetchone() is None:

@@ -13,7 +13,21 @@ from hangar.parse_errors import INCORRECT_TYPE, INVALID_JSON, ParseError
 
 INVALID_NESTED_KEY = 121
 TYPES = frozenset(
-    {"String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "Relation", "File", "GeoPoint", "Polygon", "Bytes", "ACL"}
+    {
+        "String",
+        "Number",
+        "Boolean",
+        "Date",
+        "Object",
+        "Array",
+        "Pointer",
+        "Relation",
+        "File",
+        "GeoPoint",
+        "Polygon",
+        "Bytes",
+        "ACL",
+    }
 )
 
 

@@ -32,7 +32,11 @@ def row_to_wire(
     relations: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """``relations`` may be passed precomputed (``schema.relation_fields()``) when encoding many rows."""
-    out: dict[str, Any] = {"objectId": object_id, "createdAt": format_date(created_at), "updatedAt": format_date(updated_at)}
+    out: dict[str, Any] = {
+        "objectId": object_id,
+        "createdAt": format_date(created_at),
+        "updatedAt": format_date(updated_at),
+    }
     for key, value in data.items():
         if key[0] == "_" or key in hidden:
             continue

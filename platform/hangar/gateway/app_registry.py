@@ -47,6 +47,7 @@ WHERE a.application_id = %(application_id)s AND a.status = 'active'
 
 _cache: dict[str, AppRecord] = {}
 
+
 @dataclass(frozen=True)
 class Admission:
     """An admitted request's app and the app's schema version as of this request."""

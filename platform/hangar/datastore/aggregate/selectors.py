@@ -72,7 +72,8 @@ def _base(ctx: PipelineContext, schema: ClassSchema | None, where: dict[str, Any
     rel = Relation(Sql(""), fields=schema.fields if schema is not None else {})
     compiled = compile_query(class_name=ctx.class_name, where=where, order=None, context=ctx.query_context(rel))
     statement = concat(
-        sql(f"SELECT {COLUMNS} FROM {object_partition(ctx.app_pk)} WHERE app_id = %s AND class_name = %s AND (", ctx.app_pk,
+        sql(f"SELECT {COLUMNS} FROM {object_partition(ctx.app_pk)} WHERE app_id = %s AND class_name = %s AND (",
+            ctx.app_pk,
             ctx.class_name),
         Sql(compiled.where_sql, tuple(compiled.params)),
         ")",

@@ -89,7 +89,7 @@ def _value_equals(ref: FieldRef, value: Any) -> Sql:
         return sql(f"{ref.member('objectId')} = %s", value["objectId"])
     moment = date_operand(ref, value)
     if moment:
-        return sql(f"{ref.member('iso')} COLLATE \"C\" = %s", format_date(moment))
+        return sql(f'{ref.member("iso")} COLLATE "C" = %s', format_date(moment))
     if wire_type(value) == "File" and isinstance(value.get("name"), str):
         return sql(f"{ref.member('name')} = %s", value["name"])
     if ref.type == "String" and isinstance(value, str):
@@ -168,7 +168,7 @@ def _value_in(ref: FieldRef, items: list[Any]) -> Sql:
     if ref.type == "Date":
         moments = [date_operand(ref, item) for item in items]
         if all(moments):
-            return sql(f"{ref.member('iso')} COLLATE \"C\" = ANY(%s::text[])", [format_date(m) for m in moments if m])
+            return sql(f'{ref.member("iso")} COLLATE "C" = ANY(%s::text[])', [format_date(m) for m in moments if m])
     if ref.type == "String" and all(isinstance(item, str) for item in items):
         return sql(f'{ref.text} COLLATE "C" = ANY(%s::text[])', items)
     if ref.type == "Number" and all(is_number(item) for item in items):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from hangar.datastore.partitions import relation_partition
 from hangar.datastore.query.context import FALSE, Scope, Sql, concat, sql
 from hangar.datastore.query.fields import FieldRef, check_field_name
 from hangar.datastore.query.literals import is_pointer
-from hangar.datastore.partitions import relation_partition
 from hangar.parse_errors import INVALID_QUERY, ParseError
 
 

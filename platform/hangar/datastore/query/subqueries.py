@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from hangar.datastore.acl_sql import acl_read_condition
+from hangar.datastore.partitions import object_partition
 from hangar.datastore.query import arrays, relations
 from hangar.datastore.query.context import FALSE, Scope, Sql, concat, negate, sql
 from hangar.datastore.query.fields import FieldRef, check_field_name, field_ref
-from hangar.datastore.partitions import object_partition
 from hangar.parse_errors import INVALID_QUERY, ParseError
 
 

@@ -43,18 +43,24 @@ async def find(request: ParseRequest, auth: AuthContext, params: dict[str, str])
 async def get(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
     return ParseResponse(
         await queries.object_get(
-            caller=auth.caller, class_name=params["className"], object_id=params["objectId"],
-            params=request.params(), files_base=files_base(auth),
-        )  # fmt: skip
+            caller=auth.caller,
+            class_name=params["className"],
+            object_id=params["objectId"],
+            params=request.params(),
+            files_base=files_base(auth),
+        )
     )
 
 
 async def update(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
     return ParseResponse(
         await objects.object_update(
-            caller=auth.caller, class_name=params["className"], object_id=params["objectId"], body=request.body,
+            caller=auth.caller,
+            class_name=params["className"],
+            object_id=params["objectId"],
+            body=request.body,
             files_base=files_base(auth),
-        )  # fmt: skip
+        )
     )
 
 
