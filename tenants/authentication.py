@@ -21,9 +21,7 @@ class PersonalAccessTokenAuthentication(authentication.BaseAuthentication):
         if scheme.lower() not in {"bearer", "token"} or not token.strip():
             return None
         found = (
-            PersonalAccessToken.objects.select_related("developer")
-            .filter(digest=token_digest(token.strip()))
-            .first()
+            PersonalAccessToken.objects.select_related("developer").filter(digest=token_digest(token.strip())).first()
         )
         now = timezone.now()
         if found is None or (found.expires_at and found.expires_at <= now) or not found.developer.is_active:

@@ -93,9 +93,7 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "developer"], name="tenants_membership_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organization", "developer"], name="tenants_membership_unique")]
 
     def __str__(self) -> str:
         return f"{self.developer} in {self.organization} as {self.role}"
@@ -113,6 +111,9 @@ class Invitation(models.Model):
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email} to {self.organization_id}"
 
     def is_open(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
@@ -155,13 +156,14 @@ class AppKey(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["app", "kind"], name="tenants_appkey_unique_kind")]
 
+    def __str__(self) -> str:
+        return f"{self.kind} key of app {self.app_id}"  # never the key itself
+
 
 class AuditEvent(models.Model):
     """Who did what, when. Keeps its own copies of names so it outlives what it describes."""
 
-    organization = models.ForeignKey(
-        Organization, on_delete=models.SET_NULL, null=True, related_name="audit_events"
-    )
+    organization = models.ForeignKey(Organization, on_delete=models.SET_NULL, null=True, related_name="audit_events")
     actor = models.ForeignKey(Developer, on_delete=models.SET_NULL, null=True, related_name="+")
     actor_email = models.CharField(max_length=254, blank=True)
     action = models.CharField(max_length=64)
@@ -174,3 +176,6 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_email} {self.action} {self.target_name}"

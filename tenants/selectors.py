@@ -25,9 +25,7 @@ from tenants.services.access import membership_require
 
 
 def organization_list(*, developer: Developer) -> QuerySet[Organization]:
-    return (
-        Organization.objects.filter(memberships__developer=developer).select_related("plan").order_by("name", "pk")
-    )
+    return Organization.objects.filter(memberships__developer=developer).select_related("plan").order_by("name", "pk")
 
 
 def organization_get(*, developer: Developer, organization_id: int | str) -> Organization:

@@ -88,7 +88,7 @@ def _live_server_helper(request: pytest.FixtureRequest) -> Iterator[None]:
     so a test that uses it only needs committed data (transactional_db)."""
     if "live_server" in request.fixturenames:
         request.getfixturevalue("transactional_db")
-    yield
+    return
 
 
 @pytest.fixture(scope="session")
@@ -154,11 +154,11 @@ def _database_url(db: dict[str, object]) -> str:
 async def _close_data_plane_connections(django_db_setup: None) -> AsyncIterator[None]:
     """Close the gateway's pool before pytest-django drops the test database."""
     yield
-    from hangar.db_pool import close_pool
-    from hangar.redis_async import close_redis
-
     from asgiref.sync import sync_to_async
     from django.db import connections
+
+    from hangar.db_pool import close_pool
+    from hangar.redis_async import close_redis
 
     await close_pool()
     await close_redis()

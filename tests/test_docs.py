@@ -6,7 +6,9 @@ import re
 from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parents[1]
-READS = re.compile(r"""(?:env_(?:str|int|bool|list|required)|os\.environ\.get|environ\.setdefault)\(\s*["']([A-Z][A-Z0-9_]+)["']""")
+READS = re.compile(
+    r"""(?:env_(?:str|int|bool|list|required)|os\.environ\.get|environ\.setdefault)\(\s*["']([A-Z][A-Z0-9_]+)["']"""
+)
 NOT_OURS = {"DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
 
 

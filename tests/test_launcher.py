@@ -110,7 +110,7 @@ def _wait_for_worker_and_beat(launch: Launch) -> list[psutil.Process]:
 
 @pytest.fixture
 def external_services_env() -> Iterator[dict[str, str]]:
-    yield {"DATABASE_URL": _database_url(settings.DATABASES["default"]), "REDIS_URL": settings.REDIS_URL}
+    return {"DATABASE_URL": _database_url(settings.DATABASES["default"]), "REDIS_URL": settings.REDIS_URL}
 
 
 def test_run_serves_and_ctrl_c_stops_the_whole_group(tmp_path, external_services_env):
@@ -130,10 +130,12 @@ def test_run_serves_and_ctrl_c_stops_the_whole_group(tmp_path, external_services
 def _create_app_with(launch_output: str, var_dir: Path) -> dict[str, object]:
     database_url = re.search(r"embedded database: (\S+)", launch_output)
     redis_url = re.search(r"embedded redis: (\S+)", launch_output)
-    assert database_url and redis_url, launch_output
+    assert database_url, launch_output
+    assert redis_url, launch_output
     env = {
         **os.environ, "PYTHONPATH": f"{REPO_DIR / 'platform'}:{REPO_DIR}", "HANGAR_VAR_DIR": str(var_dir),
-        "DATABASE_URL": database_url.group(1), "REDIS_URL": redis_url.group(1), "DJANGO_SETTINGS_MODULE": "hangar.settings",
+        "DATABASE_URL": database_url.group(1), "REDIS_URL": redis_url.group(1),
+        "DJANGO_SETTINGS_MODULE": "hangar.settings",
     }  # fmt: skip
     result = subprocess.run(
         [sys.executable, "manage.py", "app_create", "--org", "Laptop", "--name", "first", "--json"],

@@ -11,7 +11,11 @@ REPO_DIR = Path(__file__).resolve().parents[1]
 
 
 def _load_settings(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HANGAR_", "SECRET_KEY", "DATABASE_", "REDIS_", "ALLOWED_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HANGAR_", "SECRET_KEY", "DATABASE_", "REDIS_", "ALLOWED_"))
+    }
     clean.update({"PYTHONPATH": f"{REPO_DIR / 'platform'}:{REPO_DIR}", "HANGAR_VAR_DIR": str(tmp_path), **env})
     return subprocess.run(
         [sys.executable, "-c", "import hangar.settings"], env=clean, capture_output=True, text=True, cwd=REPO_DIR

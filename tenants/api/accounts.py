@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from rest_framework.throttling import ScopedRateThrottle
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from tenants import selectors, services

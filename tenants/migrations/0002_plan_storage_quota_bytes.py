@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0001_initial'),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='plan',
-            name='storage_quota_bytes',
-            field=models.PositiveBigIntegerField(default=0, help_text='File storage per app, in bytes; 0 means unlimited.'),
+            model_name="plan",
+            name="storage_quota_bytes",
+            field=models.PositiveBigIntegerField(
+                default=0, help_text="File storage per app, in bytes; 0 means unlimited."
+            ),
         ),
     ]

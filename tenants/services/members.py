@@ -49,9 +49,7 @@ def _send_invitation_email(*, organization_name: str, inviter: str, email: str, 
     )
 
 
-def invitation_create(
-    *, actor: Developer, organization: Organization, email: str, role: str
-) -> tuple[Invitation, str]:
+def invitation_create(*, actor: Developer, organization: Organization, email: str, role: str) -> tuple[Invitation, str]:
     """Invite someone by email; returns the invitation and its token (which only the email carries)."""
     email = normalized_email(email)
     granted = _parse_role(role)
@@ -70,9 +68,12 @@ def invitation_create(
         )  # fmt: skip
         transaction.on_commit(
             lambda: _send_invitation_email(
-                organization_name=organization.name, inviter=actor.email, email=email,
-                role=granted.value, token=token,
-            )  # fmt: skip
+                organization_name=organization.name,
+                inviter=actor.email,
+                email=email,
+                role=granted.value,
+                token=token,
+            )
         )
     return invitation, token
 
@@ -81,7 +82,10 @@ def invitation_accept(*, developer: Developer, token: str) -> Membership:
     """Accept an open invitation addressed to the developer's own email."""
     with transaction.atomic():
         invitation = (
-            Invitation.objects.select_for_update().select_related("organization").filter(digest=token_digest(token)).first()
+            Invitation.objects.select_for_update()
+            .select_related("organization")
+            .filter(digest=token_digest(token))
+            .first()
         )
         if invitation is None or not invitation.is_open():
             raise InvitationInvalidError("This invitation link is invalid, expired or already used.")

@@ -62,7 +62,8 @@ async def test_transactional_batch_is_all_or_nothing(app_a: ParseApp):
             {"method": "POST", "path": "/parse/classes/Ledger", "body": {"amount": 8}},
         ]},
     )  # fmt: skip
-    assert ok.status_code == 200 and len(ok.json()) == 2
+    assert ok.status_code == 200
+    assert len(ok.json()) == 2
     assert len((await app_a.request("GET", "/classes/Ledger")).json()["results"]) == 3
 
 
@@ -73,8 +74,10 @@ async def test_committed_changes_are_published_for_livequery(app_a: ParseApp):
     created = (await app_a.request("POST", "/classes/Live", {"v": 1, "ACL": {"*": {"read": True}}}, master=True)).json()
     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
     event = orjson.loads(message["data"])
-    assert event["op"] == "create" and event["className"] == "Live"
-    assert event["object"]["objectId"] == created["objectId"] and event["readersAfter"] == ["*"]
+    assert event["op"] == "create"
+    assert event["className"] == "Live"
+    assert event["object"]["objectId"] == created["objectId"]
+    assert event["readersAfter"] == ["*"]
     # A rolled-back transactional batch publishes nothing.
     await app_a.request(
         "POST", "/batch",
@@ -97,7 +100,9 @@ async def test_app_b_cannot_reach_app_a_objects(app_a: ParseApp, app_b: ParseApp
         assert (await app_b.request("DELETE", f"/classes/Doc/{secret}", master=master)).status_code == 404
         listed = (await app_b.request("GET", "/classes/Doc", master=master)).json()["results"]
         assert [d["text"] for d in listed] == ["b's"]
-    batch = await app_b.request("POST", "/batch", {"requests": [{"method": "GET", "path": f"/parse/classes/Doc/{secret}"}]})
+    batch = await app_b.request(
+        "POST", "/batch", {"requests": [{"method": "GET", "path": f"/parse/classes/Doc/{secret}"}]}
+    )
     assert batch.json()[0]["error"]["code"] == 101
     # A pointer from B's object to A's id includes nothing: the lookup is confined to app B.
     pointer = {"__type": "Pointer", "className": "Doc", "objectId": secret}

@@ -22,7 +22,8 @@ async def test_create_get_update_delete(app_a: ParseApp):
     object_id = body["objectId"]
 
     fetched = (await app_a.request("GET", f"/classes/GameScore/{object_id}")).json()
-    assert fetched["score"] == 1337 and fetched["playerName"] == "Sean"
+    assert fetched["score"] == 1337
+    assert fetched["playerName"] == "Sean"
     assert fetched["createdAt"] == fetched["updatedAt"] == body["createdAt"]
 
     updated = await app_a.request("PUT", f"/classes/GameScore/{object_id}", {"score": 1338})
@@ -57,8 +58,11 @@ async def test_every_type_round_trips(app_a: ParseApp):
     }  # fmt: skip
     created = (await app_a.request("POST", "/classes/Everything", values, master=True)).json()
     got = (await app_a.request("GET", f"/classes/Everything/{created['objectId']}")).json()
-    assert got["text"] == "hello" and got["number"] == 3.5 and got["flag"] is True
-    assert got["obj"] == {"a": {"b": 1}} and got["list"] == [1, "x", {"k": None}]
+    assert got["text"] == "hello"
+    assert got["number"] == 3.5
+    assert got["flag"] is True
+    assert got["obj"] == {"a": {"b": 1}}
+    assert got["list"] == [1, "x", {"k": None}]
     assert got["when"] == {"__type": "Date", "iso": "2022-01-01T10:23:45.000Z"}
     assert got["owner"] == values["owner"]
     assert got["where"] == values["where"]
@@ -101,7 +105,9 @@ async def test_update_operators_echo_their_results(app_a: ParseApp):
         master=True,
     )  # fmt: skip
     body = created.json()
-    assert body["n"] == 3 and body["a"] == [1, 2] and body["r"] == []
+    assert body["n"] == 3
+    assert body["a"] == [1, 2]
+    assert body["r"] == []
     assert "plain" not in body
     object_id = body["objectId"]
     updated = await app_a.request(
@@ -117,7 +123,8 @@ async def test_update_operators_echo_their_results(app_a: ParseApp):
     removed = await app_a.request("PUT", f"/classes/OpTest/{object_id}", {"r": {"__op": "Remove", "objects": ["x"]}})
     assert removed.json()["r"] == ["y"]
     got = (await app_a.request("GET", f"/classes/OpTest/{object_id}")).json()
-    assert "plain" not in got and got["n"] == 5
+    assert "plain" not in got
+    assert got["n"] == 5
 
 
 async def test_dotted_keys_update_inside_objects(app_a: ParseApp):
@@ -135,7 +142,11 @@ async def test_required_fields_and_defaults_from_the_schema(app_a: ParseApp):
 
     await app_a.request("POST", "/classes/Pref", {"theme": "dark"}, master=True)
     schema = await SchemaClass.objects.aget(app=app_a.tenant.app, class_name="Pref")
-    schema.fields = {**schema.fields, "pop": {"type": "Number", "defaultValue": 5}, "theme": {"type": "String", "required": True}}
+    schema.fields = {
+        **schema.fields,
+        "pop": {"type": "Number", "defaultValue": 5},
+        "theme": {"type": "String", "required": True},
+    }
     await schema.asave()
     from hangar.datastore.schema_registry import schema_changed
 

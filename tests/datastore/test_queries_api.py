@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 async def _seed_scores(app: ParseApp) -> list[str]:
     ids = []
     for name, score in [("ann", 10), ("bob", 30), ("cid", 20), ("dee", 30)]:
-        response = await app.request("POST", "/classes/Score", {"name": name, "score": score, "tags": [name[0]]}, master=True)
+        response = await app.request(
+            "POST", "/classes/Score", {"name": name, "score": score, "tags": [name[0]]}, master=True
+        )
         ids.append(response.json()["objectId"])
     return ids
 
@@ -20,7 +22,9 @@ async def _seed_scores(app: ParseApp) -> list[str]:
 async def test_where_order_limit_skip_and_count(app_a: ParseApp):
     await _seed_scores(app_a)
     found = await app_a.request(
-        "GET", "/classes/Score", params={"where": {"score": {"$gte": 20}}, "order": "-score,name", "limit": 2, "count": 1}
+        "GET",
+        "/classes/Score",
+        params={"where": {"score": {"$gte": 20}}, "order": "-score,name", "limit": 2, "count": 1},
     )
     body = found.json()
     assert [r["name"] for r in body["results"]] == ["bob", "dee"]
@@ -36,8 +40,8 @@ async def test_query_string_and_js_envelope_forms_agree(app_a: ParseApp, parse_c
 
     await _seed_scores(app_a)
     envelope = {
-        "_method": "GET", "_ApplicationId": app_a.tenant.application_id, "_JavaScriptKey": app_a.tenant.keys["javascript"],
-        "where": {"tags": "b"}, "order": "name",
+        "_method": "GET", "_ApplicationId": app_a.tenant.application_id,
+        "_JavaScriptKey": app_a.tenant.keys["javascript"], "where": {"tags": "b"}, "order": "name",
     }  # fmt: skip
     via_envelope = (await parse_client.post("/parse/classes/Score", content=orjson.dumps(envelope))).json()
     via_query = (await app_a.request("GET", "/classes/Score", params={"where": {"tags": "b"}, "order": "name"})).json()
@@ -48,8 +52,11 @@ async def test_keys_and_exclude_keys(app_a: ParseApp):
     await _seed_scores(app_a)
     only_name = (await app_a.request("GET", "/classes/Score", params={"keys": "name", "limit": 1})).json()["results"][0]
     assert set(only_name) == {"objectId", "createdAt", "updatedAt", "name"}
-    no_tags = (await app_a.request("GET", "/classes/Score", params={"excludeKeys": "tags", "limit": 1})).json()["results"][0]
-    assert "tags" not in no_tags and "score" in no_tags
+    no_tags = (await app_a.request("GET", "/classes/Score", params={"excludeKeys": "tags", "limit": 1})).json()[
+        "results"
+    ][0]
+    assert "tags" not in no_tags
+    assert "score" in no_tags
 
 
 async def test_bad_query_input_gets_parse_errors_not_500(app_a: ParseApp):
@@ -75,19 +82,31 @@ async def test_unknown_class_query(app_a: ParseApp):
 async def test_include_nested_pointers_and_arrays(app_a: ParseApp):
     author = (await app_a.request("POST", "/classes/Author", {"name": "Ada"}, master=True)).json()["objectId"]
     author_ptr = {"__type": "Pointer", "className": "Author", "objectId": author}
-    post = (await app_a.request("POST", "/classes/Post", {"title": "t", "author": author_ptr}, master=True)).json()["objectId"]
+    post = (await app_a.request("POST", "/classes/Post", {"title": "t", "author": author_ptr}, master=True)).json()[
+        "objectId"
+    ]
     post_ptr = {"__type": "Pointer", "className": "Post", "objectId": post}
-    hidden = (await app_a.request("POST", "/classes/Post", {"title": "secret", "ACL": {}}, master=True)).json()["objectId"]
+    hidden = (await app_a.request("POST", "/classes/Post", {"title": "secret", "ACL": {}}, master=True)).json()[
+        "objectId"
+    ]
     hidden_ptr = {"__type": "Pointer", "className": "Post", "objectId": hidden}
-    await app_a.request("POST", "/classes/Comment", {"text": "hi", "post": post_ptr, "posts": [post_ptr, hidden_ptr]}, master=True)
+    await app_a.request(
+        "POST", "/classes/Comment", {"text": "hi", "post": post_ptr, "posts": [post_ptr, hidden_ptr]}, master=True
+    )
 
-    result = (await app_a.request("GET", "/classes/Comment", params={"include": "post.author,posts"})).json()["results"][0]
-    assert result["post"]["__type"] == "Object" and result["post"]["className"] == "Post"
+    result = (await app_a.request("GET", "/classes/Comment", params={"include": "post.author,posts"})).json()[
+        "results"
+    ][0]
+    assert result["post"]["__type"] == "Object"
+    assert result["post"]["className"] == "Post"
     assert result["post"]["author"]["name"] == "Ada"
     # The post the caller may not read is dropped from the array.
     assert [p["title"] for p in result["posts"]] == ["t"]
-    projected = (await app_a.request("GET", "/classes/Comment", params={"keys": "text,post.title"})).json()["results"][0]
-    assert projected["post"]["title"] == "t" and "posts" not in projected
+    projected = (await app_a.request("GET", "/classes/Comment", params={"keys": "text,post.title"})).json()["results"][
+        0
+    ]
+    assert projected["post"]["title"] == "t"
+    assert "posts" not in projected
 
 
 async def test_relations_and_related_to(app_a: ParseApp):
@@ -97,13 +116,18 @@ async def test_relations_and_related_to(app_a: ParseApp):
     pointers = [{"__type": "Pointer", "className": "Member", "objectId": i} for i in users]
     team = (
         await app_a.request(
-            "POST", "/classes/Team", {"name": "t", "members": {"__op": "AddRelation", "objects": pointers[:2]}}, master=True
+            "POST",
+            "/classes/Team",
+            {"name": "t", "members": {"__op": "AddRelation", "objects": pointers[:2]}},
+            master=True,
         )
     ).json()["objectId"]
     got = (await app_a.request("GET", f"/classes/Team/{team}")).json()
     assert got["members"] == {"__type": "Relation", "className": "Member"}
     where = {"$relatedTo": {"object": {"__type": "Pointer", "className": "Team", "objectId": team}, "key": "members"}}
-    related = (await app_a.request("GET", "/classes/Member", params={"where": where, "order": "name"})).json()["results"]
+    related = (await app_a.request("GET", "/classes/Member", params={"where": where, "order": "name"})).json()[
+        "results"
+    ]
     assert [m["name"] for m in related] == ["u1", "u2"]
     await app_a.request(
         "PUT", f"/classes/Team/{team}",
@@ -112,7 +136,9 @@ async def test_relations_and_related_to(app_a: ParseApp):
             {"__op": "RemoveRelation", "objects": [pointers[0]]},
         ]}},
     )  # fmt: skip
-    related = (await app_a.request("GET", "/classes/Member", params={"where": where, "order": "name"})).json()["results"]
+    related = (await app_a.request("GET", "/classes/Member", params={"where": where, "order": "name"})).json()[
+        "results"
+    ]
     assert [m["name"] for m in related] == ["u2", "u3"]
 
 
@@ -124,11 +150,14 @@ async def test_invalid_regex_is_a_parse_error(app_a: ParseApp):
 
 
 async def test_protected_fields_cannot_be_queried(app_a: ParseApp):
-    from tests.datastore.conftest import insert_user_with_session
     from asgiref.sync import sync_to_async
+
+    from tests.datastore.conftest import insert_user_with_session
 
     user_id, token = await sync_to_async(insert_user_with_session)(app_a.tenant, "zed")
     await app_a.request("PUT", f"/classes/_User/{user_id}", {"email": "zed@example.com"}, master=True)
     probe = await app_a.request("GET", "/classes/_User", params={"where": {"email": "zed@example.com"}}, session=token)
     assert probe.json() == {"code": 119, "error": "This user is not allowed to query email on class _User"}
-    assert (await app_a.request("GET", "/classes/_User", params={"where": {"email": "zed@example.com"}}, master=True)).json()["results"]
+    assert (
+        await app_a.request("GET", "/classes/_User", params={"where": {"email": "zed@example.com"}}, master=True)
+    ).json()["results"]

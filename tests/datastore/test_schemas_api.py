@@ -8,10 +8,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
 
-from hangar.datastore.partitions import object_partition
 from hangar.datastore.connection import app_transaction
 from hangar.datastore.indexes import index_sql_name
-from hangar.datastore.partitions import partition_name
+from hangar.datastore.partitions import object_partition, partition_name
 from hangar.datastore.query import QueryContext, compile_query
 from hangar.datastore.schema_registry import app_schemas, app_schemas_forget
 from tests.datastore.conftest import ParseApp, insert_user_with_session
@@ -511,7 +510,10 @@ async def test_declared_string_index_serves_equality_and_in(app_a: ParseApp):
 
     await sync_to_async(load)()
     await _ok(
-        app_a, "POST", "/schemas/Score", {"fields": {"player": {"type": "String"}}, "indexes": {"by_player": {"player": 1}}}
+        app_a,
+        "POST",
+        "/schemas/Score",
+        {"fields": {"player": {"type": "String"}}, "indexes": {"by_player": {"player": 1}}},
     )
     index = index_sql_name(app_a.tenant.app.pk, "Score", "by_player")
     for where in ({"player": "p42"}, {"player": {"$in": ["p1", "p2"]}}):

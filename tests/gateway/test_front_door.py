@@ -74,7 +74,11 @@ async def test_js_sdk_text_plain_envelope_is_decoded(parse_client, tenant_a: Ten
 
 
 async def test_js_envelope_with_javascript_key_passes_key_check(parse_client, tenant_a: Tenant):
-    envelope = {"_method": "GET", "_ApplicationId": tenant_a.application_id, "_JavaScriptKey": tenant_a.keys["javascript"]}
+    envelope = {
+        "_method": "GET",
+        "_ApplicationId": tenant_a.application_id,
+        "_JavaScriptKey": tenant_a.keys["javascript"],
+    }
     response = await parse_client.post("/parse/serverInfo", content=orjson.dumps(envelope))
     assert response.json() == {"error": "unauthorized: master key is required"}
     envelope["_JavaScriptKey"] = "wrong"

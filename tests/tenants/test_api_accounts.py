@@ -146,7 +146,9 @@ def test_token_exchange_is_throttled_per_client(db, settings):
     cache.clear()
     client = APIClient()
     statuses = [
-        client.post("/api/v1/auth/token", {"email": "x@example.com", "password": "wrong", "name": "cli"}, format="json").status_code
+        client.post(
+            "/api/v1/auth/token", {"email": "x@example.com", "password": "wrong", "name": "cli"}, format="json"
+        ).status_code
         for _ in range(12)
     ]
     cache.clear()

@@ -53,7 +53,9 @@ def test_keys_are_encrypted_at_rest(tenant_a: Tenant):
     assert tenant_a.keys["master"] not in dump
 
 
-def test_deleting_an_app_removes_everything_it_owns(tenant_a: Tenant, tenant_b: Tenant, django_capture_on_commit_callbacks):
+def test_deleting_an_app_removes_everything_it_owns(
+    tenant_a: Tenant, tenant_b: Tenant, django_capture_on_commit_callbacks
+):
     app = tenant_a.app
     with connection.cursor() as cursor:
         cursor.execute(
@@ -84,7 +86,9 @@ def test_app_delete_needs_the_exact_name(tenant_a: Tenant):
     from tenants.errors import ValidationFailedError
 
     with pytest.raises(ValidationFailedError):
-        app_delete(actor=tenant_a.developer, organization=tenant_a.organization, app_pk=tenant_a.app.pk, confirm_name="x")
+        app_delete(
+            actor=tenant_a.developer, organization=tenant_a.organization, app_pk=tenant_a.app.pk, confirm_name="x"
+        )
     assert App.objects.get(pk=tenant_a.app.pk).status == App.Status.ACTIVE
 
 
@@ -104,7 +108,9 @@ def test_app_create_command_prints_keys_as_json():
     assert second.organization_id == app.organization_id
 
 
-def test_deletion_survives_a_broker_outage_and_the_sweep_purges(tenant_a: Tenant, django_capture_on_commit_callbacks, monkeypatch):
+def test_deletion_survives_a_broker_outage_and_the_sweep_purges(
+    tenant_a: Tenant, django_capture_on_commit_callbacks, monkeypatch
+):
     from tenants import tasks
 
     def broker_down(**kwargs):

@@ -17,7 +17,9 @@ class Command(BaseCommand):
     help = "Create an app (and its organization and owner if missing) and print its id and keys."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--org", required=True, help="organization name (created if the owner has none by that name)")
+        parser.add_argument(
+            "--org", required=True, help="organization name (created if the owner has none by that name)"
+        )
         parser.add_argument("--name", required=True, help="app name")
         parser.add_argument(
             "--owner",
