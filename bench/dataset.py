@@ -24,8 +24,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -76,13 +76,32 @@ class DatasetSize:
 
 
 @dataclass(frozen=True)
+class SeededUser:
+    """A user signed up through ``POST /users``, with the session token the sign-up answered."""
+
+    username: str
+    password: str
+    session_token: str
+
+
+@dataclass(frozen=True)
 class SeededData:
-    """What one server holds after seeding: object ids by position (``items[i]`` has score i, ``comments[j]`` n j)."""
+    """What one server holds after seeding.
+
+    Object ids by position (``items[i]`` has score i, ``comments[j]`` n j), empty when no
+    selected workload reads objects; ``users`` (signed up for the users and files
+    workloads), ``login_user`` (the user the ``login`` workload logs in) and ``files``
+    (payload size -> the path below the mount of the file uploaded with that size, from
+    the URL the server answered).
+    """
 
     size: DatasetSize
-    items: Sequence[str]
-    comments: Sequence[str]
+    items: Sequence[str] = ()
+    comments: Sequence[str] = ()
     seconds: float = 0.0
+    users: Sequence[SeededUser] = ()
+    login_user: SeededUser | None = None
+    files: Mapping[int, str] = field(default_factory=dict)
 
 
 def item_body(index: int) -> dict[str, Any]:
@@ -204,3 +223,58 @@ def vacuum_analyze(database_url: str) -> None:
     """VACUUM (ANALYZE) the whole (fresh, small) database: statistics for the planner, a settled visibility map."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE)")
+
+
+# The users and files workloads (issues 4 and 5). Every user has the same password; the
+# sign-ups hash it once per user on each server (Hangar argon2id, Parse bcrypt).
+USER_COUNT = 50  # users signed up on each server; users-me rotates over their sessions
+USER_PASSWORD = "bench-password-1"  # noqa: S105 (a throwaway benchmark user)
+LOGIN_USERNAME = "bench-login"
+FILE_NAME = "bench.bin"
+FILE_CONTENT_TYPE = "application/octet-stream"
+_PAYLOAD_PATTERN = b"0123456789"
+
+
+def user_name(index: int) -> str:
+    return f"bench-user-{index:02d}"
+
+
+def payload(size: int) -> bytes:
+    """The bytes every upload sends and every seeded file holds: ASCII digits, the same on both servers."""
+    return (_PAYLOAD_PATTERN * (size // len(_PAYLOAD_PATTERN) + 1))[:size]
+
+
+def _sign_up(client: httpx.Client, kind: str, username: str) -> SeededUser:
+    response = client.post("/users", json={"username": username, "password": USER_PASSWORD})
+    token = response.json().get("sessionToken") if response.status_code == 201 else None
+    if not isinstance(token, str):
+        raise SeedError(f"{kind}: POST /users answered {response.status_code} {response.text[:300]}")
+    return SeededUser(username=username, password=USER_PASSWORD, session_token=token)
+
+
+def seed_users(target: Target, data: SeededData) -> SeededData:
+    """Sign up ``USER_COUNT`` users and the login user (REST key, one at a time: each sign-up hashes a password)."""
+    started = time.monotonic()
+    with httpx.Client(base_url=target.base_url, headers=target.key_headers("rest"), timeout=60) as client:
+        users = [_sign_up(client, target.kind, user_name(i)) for i in range(USER_COUNT)]
+        login_user = _sign_up(client, target.kind, LOGIN_USERNAME)
+    return replace(data, users=users, login_user=login_user, seconds=data.seconds + time.monotonic() - started)
+
+
+def seed_files(target: Target, data: SeededData, sizes: Sequence[int]) -> SeededData:
+    """Upload one file of each size as the first seeded user; keep the path below the mount of its URL."""
+    if not data.users:
+        raise SeedError(f"{target.kind}: files are uploaded as a seeded user; seed the users first")
+    started = time.monotonic()
+    headers = {**target.key_headers("rest"), "X-Parse-Session-Token": data.users[0].session_token,
+               "Content-Type": FILE_CONTENT_TYPE}  # fmt: skip
+    files: dict[int, str] = {}
+    for size in sizes:
+        response = httpx.post(f"{target.base_url}/files/{FILE_NAME}", content=payload(size), headers=headers,
+                              timeout=60)  # fmt: skip
+        url = response.json().get("url") if response.status_code == 201 else None
+        if not isinstance(url, str) or not url.startswith(target.base_url + "/files/"):
+            raise SeedError(f"{target.kind}: POST /files/{FILE_NAME} answered {response.status_code} "
+                            f"{response.text[:300]}")  # fmt: skip
+        files[size] = url[len(target.base_url) :]
+    return replace(data, files=files, seconds=data.seconds + time.monotonic() - started)

@@ -18,7 +18,8 @@ import httpx
 
 from bench.workloads import HttpRequest, Workload
 
-GENERATED_KEYS = frozenset({"objectId", "createdAt", "updatedAt"})
+# Values each server generates itself; sessionToken: every login and sign-up opens a new session.
+GENERATED_KEYS = frozenset({"objectId", "createdAt", "updatedAt", "sessionToken"})
 
 
 class GuardError(RuntimeError):
@@ -51,13 +52,27 @@ def send_sample(request: HttpRequest) -> Answer:
     return Answer(response.status_code, body)
 
 
-def without_generated(value: Any) -> Any:
-    """``value`` without the keys each server fills in itself, at any depth."""
+def without_generated(value: Any, *, acl: bool = False) -> Any:
+    """``value`` without the keys each server fills in itself, at any depth.
+
+    An ``ACL`` names users by their generated objectId: its user entries are kept under
+    ``<user>``, so the permissions are still compared.
+    """
     if isinstance(value, dict):
-        return {key: without_generated(item) for key, item in value.items() if key not in GENERATED_KEYS}
+        return {
+            ("<user>" if acl and key != "*" and not key.startswith("role:") else key):
+            without_generated(item, acl=key == "ACL")
+            for key, item in value.items()
+            if key not in GENERATED_KEYS
+        }  # fmt: skip
     if isinstance(value, list):
         return [without_generated(item) for item in value]
     return value
+
+
+def _without(body: Any, keys: frozenset[str]) -> Any:
+    """``body`` without the top-level ``keys`` a workload does not compare."""
+    return {key: item for key, item in body.items() if key not in keys} if isinstance(body, dict) else body
 
 
 def result_count(body: Any) -> int | None:
@@ -72,15 +87,20 @@ def problems(workload: Workload, answers: Mapping[str, Answer]) -> list[str]:
     found = [f"{server} answered {answer.summary()}" for server, answer in answers.items() if not answer.ok]
     if found:
         return found
+    for server, answer in answers.items():
+        missing = [key for key in workload.answer_keys if not isinstance(answer.body, dict) or key not in answer.body]
+        if missing:
+            found.append(f"{server}'s answer lacks {missing}")
     counts = {server: result_count(answer.body) for server, answer in answers.items()}
     if any(count is not None for count in counts.values()):
         if any(not count for count in counts.values()):
             found.append(f"a query answer holds no results: {counts}")
         elif len(set(counts.values())) > 1:
             found.append(f"the servers return different numbers of results: {counts}")
-    bodies = [without_generated(answer.body) for answer in answers.values()]
+    bodies = [without_generated(_without(answer.body, workload.ignored_keys)) for answer in answers.values()]
     if workload.same_body and not found and any(body != bodies[0] for body in bodies[1:]):
-        found.append("the answers differ (objectId, createdAt and updatedAt left out)")
+        left_out = ", ".join(sorted(GENERATED_KEYS | workload.ignored_keys))
+        found.append(f"the answers differ ({left_out} left out)")
     if found:
         found.extend(f"  {server}: {answer.summary()}" for server, answer in answers.items())
     return found

@@ -59,7 +59,8 @@ def write_request_file(request: HttpRequest, name: str, directory: Path = REQUES
     """Write the request in the format request.lua reads: method, header lines, empty line, body.
 
     A request that varies also gets a ``.variants`` file beside it: one request per line,
-    the path (from the root, with its query string), a tab, and the body (empty for none).
+    the path (from the root, with its query string), a tab, and the body (empty for none),
+    then, when that variant has headers of its own, a tab and ``Name: value`` per header.
     """
     directory.mkdir(parents=True, exist_ok=True)
     lines = [request.method, *(f"{key}: {value}" for key, value in request.headers.items())]
@@ -68,10 +69,14 @@ def write_request_file(request: HttpRequest, name: str, directory: Path = REQUES
     variants = variants_path(path)
     variants.unlink(missing_ok=True)
     if request.variants:
-        for target, body in request.variants:
-            if any(c in target + body for c in "\t\n\r") or not target.startswith("/"):
+        extra = request.variant_headers or tuple({} for _ in request.variants)
+        rows = []
+        for (target, body), headers in zip(request.variants, extra, strict=True):
+            fields = [target, body, *(f"{name}: {value}" for name, value in headers.items())]
+            if any(c in "".join(fields) for c in "\t\n\r") or not target.startswith("/"):
                 raise ValueError(f"request {target!r} cannot be written to a variants file")
-        variants.write_text("".join(f"{target}\t{body}\n" for target, body in request.variants))
+            rows.append("\t".join(fields) + "\n")
+        variants.write_text("".join(rows))
     return path
 
 

@@ -12,6 +12,9 @@ LOG_DIR = WORK_DIR / "logs"
 REQUEST_DIR = WORK_DIR / "requests"
 PARSE_INSTALL_DIR = WORK_DIR / "parse"
 HANGAR_VAR_DIR = WORK_DIR / "hangar-var"
+HANGAR_FILES_DIR = HANGAR_VAR_DIR / "files"  # Hangar's local files backend (settings.HANGAR_FILES_DIR)
+# Parse Server runs in this directory: its FS files adapter stores under ./files/.
+PARSE_FILES_DIR = WORK_DIR / "parse-files"
 WRK_SCRIPT = BENCH_DIR / "wrk" / "request.lua"
 
 # Servers run on the project virtualenv's interpreter (the Makefile creates it), whatever

@@ -76,6 +76,35 @@ def _warnings(measurements: Sequence[Measurement]) -> list[str]:
     return lines
 
 
+# How each server stores the passwords the users workloads verify (shown with their results).
+PASSWORD_HASHES = {
+    "hangar": "argon2id (argon2-cffi defaults: time cost 3, memory 64 MiB, parallelism 4; "
+    "platform/hangar/identity/passwords.py)",
+    "parse": "bcrypt, cost 10 (Parse Server's default; @node-rs/bcrypt, native, off the event loop)",
+}
+USERS_WORKLOADS = ("login", "users-me")
+
+
+def render_workload_notes(workloads: Sequence[Any], measurements: Sequence[Measurement], connections: int) -> str:
+    """Footer lines of the users and files workloads: password hashes, MB/s, connection counts."""
+    lines = []
+    names = [workload.name for workload in workloads]
+    if any(name in USERS_WORKLOADS for name in names):
+        lines.append("Password hashes verified by login (one per request): "
+                     + "; ".join(f"{server} {scheme}" for server, scheme in PASSWORD_HASHES.items()))  # fmt: skip
+    for workload in workloads:
+        if not workload.payload_bytes:
+            continue
+        rows = {m.server: m for m in measurements if m.workload == workload.name}
+        rates = {server: m.load.requests_per_second * workload.payload_bytes / 1e6 for server, m in rows.items()}
+        parts = [f"{server} {rate:.1f} MB/s" for server, rate in rates.items()]
+        if rates.get("hangar") and rates.get("parse"):
+            parts.append(f"hangar/parse {rates['hangar'] / rates['parse']:.2f}x")
+        lines.append(f"{workload.name}: {', '.join(parts)} (MB/s = req/s x {workload.payload_bytes:,} bytes; "
+                     f"{workload.connections(connections)} connections on both)")  # fmt: skip
+    return "\n".join(lines)
+
+
 def render_index_usage(indexes: dict[str, dict[str, dict[str, Any]]]) -> str:
     """How often each index declared through /schemas was scanned on each server (pg_stat_user_indexes)."""
     parts = [f"{kind} {name} {usage['scans']}" for kind, by_name in indexes.items() for name, usage in by_name.items()]

@@ -29,6 +29,7 @@ import os
 import signal
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import replace
 from types import FrameType
 
 from bench.context import render_header, run_context
@@ -41,6 +42,8 @@ from bench.dataset import (
     SeedError,
     index_usage,
     seed,
+    seed_files,
+    seed_users,
     vacuum_analyze,
 )
 from bench.guard import GuardError, check_samples
@@ -48,9 +51,23 @@ from bench.install import ensure_parse_server, ensure_wrk
 from bench.load import LoadOptions
 from bench.measure import Measurement, measure
 from bench.provisioning import measure_provisioning
-from bench.report import render_index_usage, render_provisioning, render_table, write_json
-from bench.servers import BENCH_ORGANIZATION, BENCH_OWNER, Target, hangar_environment, start_hangar, start_parse
-from bench.workloads import HttpRequest, Workload, workloads_named
+from bench.report import (
+    render_index_usage,
+    render_provisioning,
+    render_table,
+    render_workload_notes,
+    write_json,
+)
+from bench.servers import (
+    BENCH_ORGANIZATION,
+    BENCH_OWNER,
+    Target,
+    clear_file_stores,
+    hangar_environment,
+    start_hangar,
+    start_parse,
+)
+from bench.workloads import FILE_SIZES, HttpRequest, Workload, workloads_named
 
 HANGAR_DATABASE = "hangar_bench"
 PARSE_DATABASE = "parse_bench"
@@ -98,6 +115,7 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def start_servers(args: argparse.Namespace, stack: ExitStack) -> list[Target]:
     """Start Hangar (and Parse unless skipped) on fresh databases; each is stopped when ``stack`` closes."""
     redis_flush(args.redis)
+    clear_file_stores()
     hangar_db = database_recreate(server_url=args.postgres, name=HANGAR_DATABASE)
     print(f"starting Hangar: {args.workers} uvicorn workers, database {HANGAR_DATABASE}", flush=True)
     hangar = start_hangar(database_url=hangar_db, redis_url=args.redis, workers=args.workers)
@@ -112,15 +130,32 @@ def start_servers(args: argparse.Namespace, stack: ExitStack) -> list[Target]:
     return [hangar, parse]
 
 
-def seed_servers(targets: list[Target], size: DatasetSize) -> dict[str, SeededData]:
+def needed_seeds(workloads: list[Workload]) -> set[str]:
+    """What the selected workloads need seeded: "objects", "users", "files" (files need users)."""
+    needed: set[str] = set().union(*(workload.seeds for workload in workloads))
+    if "files" in needed:
+        needed.add("users")
+    return needed
+
+
+def seed_servers(targets: list[Target], size: DatasetSize, needed: set[str]) -> dict[str, SeededData]:
     """The same data into every server through its REST API, then VACUUM (ANALYZE) and the index check."""
     seeded: dict[str, SeededData] = {}
     for target in targets:
-        data = seed(target, size)
-        vacuum_analyze(target.details["database_url"])
-        index_usage(target.kind, target.details["database_url"])  # raises when a declared index is missing
-        print(f"  seeded {target.kind}: {size.items} items, {size.comments} comments in {data.seconds:.1f} s",
-              flush=True)  # fmt: skip
+        data = SeededData(size=size)
+        done = []
+        if "objects" in needed:
+            data = seed(target, size)
+            vacuum_analyze(target.details["database_url"])
+            index_usage(target.kind, target.details["database_url"])  # raises when a declared index is missing
+            done.append(f"{size.items} items, {size.comments} comments")
+        if "users" in needed:
+            data = seed_users(target, data)
+            done.append(f"{len(data.users) + 1} users")
+        if "files" in needed:
+            data = seed_files(target, data, FILE_SIZES)
+            done.append(f"{len(data.files)} files")
+        print(f"  seeded {target.kind}: {', '.join(done)} in {data.seconds:.1f} s", flush=True)
         seeded[target.kind] = data
     return seeded
 
@@ -148,7 +183,8 @@ def run_workloads(
         for target in order:
             result = measure(
                 wrk=wrk, target=target, workload=workload, request=requests[workload.name, target.kind],
-                options=options, warmup_seconds=warmup,
+                options=replace(options, connections=workload.connections(options.connections)),
+                warmup_seconds=warmup,
             )  # fmt: skip
             print(f"  {workload.name:<13} {target.kind:<7} {result.load.requests_per_second:>8.0f} req/s  "
                   f"{result.cpu_ms_per_request:.3f} CPU ms/req  errors {result.load.errors}  "
@@ -177,8 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         targets = start_servers(args, stack)
         seeded: dict[str, SeededData] = {}
         try:
-            if any(workload.needs_data for workload in workloads):
-                seeded = seed_servers(targets, size)
+            needed = needed_seeds(workloads)
+            if needed:
+                seeded = seed_servers(targets, size, needed)
             requests = prepare_requests(targets, workloads, seeded)
             check_samples(workloads, requests)
         except (SeedError, GuardError) as exc:
@@ -190,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         context = run_context(
             wrk=wrk, options=options, warmup_seconds=args.warmup, postgres_url=args.postgres, targets=targets
         )
-        if seeded:
+        if seeded and "objects" in needed:
             context["dataset"] = {
                 "items": size.items, "comments": size.comments,
                 "seed_seconds": {kind: data.seconds for kind, data in seeded.items()},
@@ -198,10 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         measurements = run_workloads(
             wrk=wrk, targets=targets, workloads=workloads, requests=requests, options=options, warmup=args.warmup
         )
-        if seeded:
+        if seeded and "objects" in needed:
             context["indexes"] = {
                 target.kind: index_usage(target.kind, target.details["database_url"]) for target in targets
             }
+    clear_file_stores()  # the uploads of the files workloads: up to a few GB
     # Timed after the servers stopped, so that nothing else runs on the machine meanwhile.
     provisioning: list[float] = []
     if args.provision_apps > 0:
@@ -211,6 +249,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             env=env, count=args.provision_apps, organization=BENCH_ORGANIZATION, owner=BENCH_OWNER
         )
     print("\n" + render_header(context) + "\n\n" + render_table(measurements))
+    notes = render_workload_notes(workloads, measurements, args.connections)
+    if notes:
+        print("\n" + notes)
     if "indexes" in context:
         print("\n" + render_index_usage(context["indexes"]))
     if provisioning:

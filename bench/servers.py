@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
 import string
 import subprocess
@@ -21,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from bench.paths import HANGAR_VAR_DIR, PARSE_INSTALL_DIR, PYTHON, REPO_DIR, log_path
+from bench.paths import HANGAR_FILES_DIR, HANGAR_VAR_DIR, PARSE_FILES_DIR, PYTHON, REPO_DIR, log_path
 from bench.processes import ServerProcess
 
 HOST = "127.0.0.1"
@@ -126,9 +127,24 @@ def hangar_environment(*, database_url: str, redis_url: str, port: int) -> dict[
         # The default plan is created with this limit: 0 is unlimited, so the benchmark is never throttled.
         "HANGAR_DEFAULT_PLAN_RPS": "0",
         "HANGAR_DB_POOL_MAX": str(POOL_SIZE),
+        # No login rate limits (0 disables them; the Redis check still runs): Parse has none by default.
+        "HANGAR_LOGIN_RATE_PER_IP": "0",
+        "HANGAR_LOGIN_RATE_PER_USERNAME": "0",
         "HANGAR_PUBLIC_URL": f"http://{HOST}:{port}",
         "LOG_LEVEL": "WARNING",
     }
+
+
+# Parse Server's filesystem files adapter (a dependency of parse-server 9.10.0, no extra
+# package): it writes to ./files/ below the working directory, PARSE_FILES_DIR.
+PARSE_FILES_ADAPTER = "@parse/fs-files-adapter"
+
+
+def clear_file_stores() -> None:
+    """Empty both servers' file directories (the databases that knew the files are recreated every run)."""
+    for directory in (HANGAR_FILES_DIR, PARSE_FILES_DIR):
+        shutil.rmtree(directory, ignore_errors=True)
+    PARSE_FILES_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def _manage(env: Mapping[str, str], *args: str) -> str:
@@ -161,9 +177,10 @@ def start_hangar(*, database_url: str, redis_url: str, workers: int) -> Target:
         kind="hangar", base_url=base_url, application_id=created["application_id"],
         keys={"master": created["keys"]["master"], "rest": created["keys"]["rest"]}, process=process,
         details={"workers": workers, "pool_size_per_process": POOL_SIZE, "command": command,
-                 "database_url": database_url,
+                 "database_url": database_url, "files_dir": str(HANGAR_FILES_DIR),
                  "environment": {k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "HANGAR_DEFAULT_PLAN_RPS",
-                                                      "HANGAR_DB_POOL_MAX", "DEBUG", "LOG_LEVEL")}},
+                                                      "HANGAR_DB_POOL_MAX", "HANGAR_LOGIN_RATE_PER_IP",
+                                                      "HANGAR_LOGIN_RATE_PER_USERNAME", "DEBUG", "LOG_LEVEL")}},
     )  # fmt: skip
 
 
@@ -185,16 +202,19 @@ def start_parse(*, cli: Path, database_url: str, workers: int) -> Target:
         # The default already; spelled out because every master-key workload depends on it.
         "--masterKeyIps", "127.0.0.1,::1",
         "--logLevel", "warn", "--logsFolder", str(log_path("parse").with_suffix("")),
+        # Files on the local disk, like Hangar's local backend (the default GridFS needs MongoDB).
+        "--filesAdapter", PARSE_FILES_ADAPTER,
     ]  # fmt: skip
     env = {**os.environ, "NODE_ENV": "production"}
-    process = ServerProcess("parse", command, env=env, cwd=PARSE_INSTALL_DIR, log_path=log_path("parse"))
+    PARSE_FILES_DIR.mkdir(parents=True, exist_ok=True)
+    process = ServerProcess("parse", command, env=env, cwd=PARSE_FILES_DIR, log_path=log_path("parse"))
     base_url = f"http://{HOST}:{port}{MOUNT}"
     _wait_until_ready(process, f"{base_url}/health", workers, _parse_workers_ready(process, workers))
     return Target(
         kind="parse", base_url=base_url, application_id=app_id, keys={"master": master_key, "rest": rest_key},
         process=process,
         details={"workers": workers, "pool_size_per_process": POOL_SIZE, "command": _redacted(command),
-                 "database_url": database_url},
+                 "database_url": database_url, "files_dir": str(PARSE_FILES_DIR / "files")},
     )  # fmt: skip
 
 

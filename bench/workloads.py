@@ -19,7 +19,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
-from bench.dataset import COMMENT_CLASS, ITEM_CLASS, WRITE_CLASS, SeededData
+from bench.dataset import (
+    COMMENT_CLASS,
+    FILE_CONTENT_TYPE,
+    FILE_NAME,
+    ITEM_CLASS,
+    WRITE_CLASS,
+    SeededData,
+    SeededUser,
+    payload,
+)
 from bench.servers import Target
 
 KeyKind = Literal["none", "rest", "master"]
@@ -33,7 +42,8 @@ class Variant:
     """One request of a workload: a path below the mount (with its query string) and a JSON body or None."""
 
     path: str
-    body: Any = None
+    body: Any = None  # JSON-encoded; bytes go as they are (a file upload)
+    headers: Mapping[str, str] = field(default_factory=dict)  # e.g. the session token of one user
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,7 @@ class HttpRequest:
 
     ``variants`` holds ``(path from the root with query string, encoded body)`` pairs;
     empty for a fixed request, which request.lua then sends without any Lua per request.
+    ``variant_headers`` (empty, or one per variant) are headers of each variant.
     """
 
     method: str
@@ -49,6 +60,7 @@ class HttpRequest:
     headers: Mapping[str, str]
     body: str
     variants: tuple[tuple[str, str], ...] = ()
+    variant_headers: tuple[Mapping[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,10 +76,24 @@ class Workload:
     # The guard (bench/guard.py) requires both servers' sample answers to be equal but for
     # objectId/createdAt/updatedAt; off where the servers legitimately differ (serverInfo).
     same_body: bool = False
+    # What the builder needs seeded: "objects" (the BenchItem/BenchComment data), "users"
+    # (signed-up users and their sessions), "files" (one uploaded file per size).
+    seeds: frozenset[str] = frozenset()
+    # Bytes of file content each request moves (uploads and downloads): the report adds MB/s.
+    payload_bytes: int = 0
+    # Keys every server's sample answer must hold (the guard checks them, e.g. an upload's url).
+    answer_keys: tuple[str, ...] = ()
+    # Top-level keys of the answers the guard does not compare (only where the servers differ in form).
+    ignored_keys: frozenset[str] = frozenset()
+    # At most this many wrk connections (the same on both servers); None: --connections.
+    max_connections: int | None = None
 
     @property
     def needs_data(self) -> bool:
         return self.variants is not None
+
+    def connections(self, requested: int) -> int:
+        return min(requested, self.max_connections) if self.max_connections else requested
 
     def requests(self, data: SeededData | None) -> list[Variant]:
         """The requests of this workload against a server holding ``data``."""
@@ -80,18 +106,24 @@ class Workload:
     def prepare(self, target: Target, data: SeededData | None = None) -> HttpRequest:
         """The request(s) to replay against ``target`` (which holds ``data`` when the workload needs it)."""
         requests = self.requests(data)
-        headers = {**target.key_headers(self.keys), **self.headers}
+        headers = {**target.key_headers(self.keys), **self.headers, **requests[0].headers}
         if any(request.body is not None for request in requests):
             headers.setdefault("Content-Type", "application/json")
         mount = urlsplit(target.base_url).path
         encoded = tuple((mount + request.path, encode_body(request.body)) for request in requests)
+        varies = len(requests) > 1  # one request, even one built from the seeded data, is replayed as is
         return HttpRequest(
             method=self.method, url=target.base_url + requests[0].path, headers=headers, body=encoded[0][1],
-            variants=encoded if self.variants is not None else (),
+            variants=encoded if varies else (),
+            variant_headers=tuple(request.headers for request in requests)
+            if varies and any(request.headers for request in requests) else (),
         )  # fmt: skip
 
 
 def encode_body(body: Any) -> str:
+    """The body as wrk sends it: JSON, or raw bytes (ASCII, like the upload payload) as they are."""
+    if isinstance(body, bytes):
+        return body.decode("ascii")
     return "" if body is None else json.dumps(body, separators=(",", ":"))
 
 
@@ -144,6 +176,73 @@ def _update(data: SeededData) -> list[Variant]:
     return [Variant(f"/classes/{ITEM_CLASS}/{data.items[i]}", INCREMENT) for i in _positions(len(data.items), "update")]
 
 
+SESSION_HEADER = "X-Parse-Session-Token"
+MB = 1_000_000  # the files workloads' sizes and MB/s are decimal megabytes
+FILE_SIZES = (1 * MB, 10 * MB)
+LARGE_FILE_CONNECTIONS = 16  # the 10 MB workloads: 16 x 10 MB in flight per server, not 64
+# login: each request costs a password hash (tens of ms of CPU); 64 connections leave a
+# backlog that outlives wrk's warm-up and stalls the measured run.
+LOGIN_CONNECTIONS = 8
+
+
+def _login_user(data: SeededData) -> SeededUser:
+    if data.login_user is None:
+        raise ValueError("the login workload needs the seeded login user")
+    return data.login_user
+
+
+def _login(data: SeededData) -> list[Variant]:
+    user = _login_user(data)
+    return [Variant("/login", {"username": user.username, "password": user.password})]
+
+
+def _users_me(data: SeededData) -> list[Variant]:
+    if len(data.users) < 2:
+        raise ValueError("the users-me workload needs the seeded users")
+    return [Variant("/users/me", headers={SESSION_HEADER: user.session_token}) for user in data.users]
+
+
+def _upload(size: int) -> Callable[[SeededData], list[Variant]]:
+    def build(data: SeededData) -> list[Variant]:
+        if not data.users:
+            raise ValueError("the upload workloads need a seeded user")
+        return [Variant(f"/files/{FILE_NAME}", payload(size), headers={SESSION_HEADER: data.users[0].session_token})]
+
+    return build
+
+
+def _download(size: int) -> Callable[[SeededData], list[Variant]]:
+    def build(data: SeededData) -> list[Variant]:
+        if size not in data.files:
+            raise ValueError(f"the download workloads need a seeded file of {size} bytes")
+        return [Variant(data.files[size])]
+
+    return build
+
+
+def _files_workloads() -> list[Workload]:
+    workloads = []
+    for size in FILE_SIZES:
+        label = f"{size // MB}mb"
+        limit = LARGE_FILE_CONNECTIONS if size >= 10 * MB else None
+        workloads.append(Workload(
+            name=f"upload-{label}", method="POST", keys="rest", headers={"Content-Type": FILE_CONTENT_TYPE},
+            variants=_upload(size), seeds=frozenset({"users"}), answer_keys=("name", "url"),
+            payload_bytes=size, max_connections=limit,
+            about=f"POST /parse/files/{FILE_NAME}, {size} raw bytes (application/octet-stream), REST key and "
+            "the session token of a seeded user",
+        ))  # fmt: skip
+    for size in FILE_SIZES:
+        label = f"{size // MB}mb"
+        limit = LARGE_FILE_CONNECTIONS if size >= 10 * MB else None
+        workloads.append(Workload(
+            name=f"download-{label}", method="GET", same_body=True, variants=_download(size),
+            seeds=frozenset({"users", "files"}), payload_bytes=size, max_connections=limit,
+            about=f"GET of the {size}-byte file uploaded while seeding, at the URL the server answered, no keys",
+        ))  # fmt: skip
+    return workloads
+
+
 WORKLOADS: tuple[Workload, ...] = (
     Workload(
         name="health",
@@ -165,6 +264,7 @@ WORKLOADS: tuple[Workload, ...] = (
         method="GET",
         keys="rest",
         same_body=True,
+        seeds=frozenset({"objects"}),
         variants=_get_by_id,
         about="GET /parse/classes/BenchItem/<id>, cycling through every seeded item in a shuffled order",
     ),
@@ -173,6 +273,7 @@ WORKLOADS: tuple[Workload, ...] = (
         method="GET",
         keys="rest",
         same_body=True,
+        seeds=frozenset({"objects"}),
         variants=_query_indexed,
         about='GET /parse/classes/BenchItem?where={"score":{"$gte":X}}&order=score&limit=20, 1000 bounds X, '
         "on the score_1 index declared through /schemas",
@@ -182,6 +283,7 @@ WORKLOADS: tuple[Workload, ...] = (
         method="GET",
         keys="rest",
         same_body=True,
+        seeds=frozenset({"objects"}),
         variants=_include,
         about='GET /parse/classes/BenchComment?where={"n":{"$gte":X}}&order=n&limit=20&include=item, '
         "1000 bounds X (index n_1): 20 comments and the items they point at",
@@ -191,6 +293,7 @@ WORKLOADS: tuple[Workload, ...] = (
         method="POST",
         keys="rest",
         same_body=True,
+        seeds=frozenset({"objects"}),
         variants=_create,
         about='POST /parse/classes/BenchWrite {"score":n,"name":"write-n"}, 1000 bodies',
     ),
@@ -199,10 +302,39 @@ WORKLOADS: tuple[Workload, ...] = (
         method="PUT",
         keys="rest",
         same_body=True,
+        seeds=frozenset({"objects"}),
         variants=_update,
         about='PUT /parse/classes/BenchItem/<id> {"score":{"__op":"Increment","amount":1}}, every seeded item '
         "in a shuffled order",
     ),
+    # Users (issue 4): every login verifies a password hash, every users/me looks up a session.
+    Workload(
+        name="login",
+        method="POST",
+        keys="rest",
+        same_body=True,
+        seeds=frozenset({"users"}),
+        answer_keys=("username", "sessionToken"),
+        max_connections=LOGIN_CONNECTIONS,
+        variants=_login,
+        about='POST /parse/login {"username","password"} of one seeded user: a password hash verified per '
+        "request (Hangar argon2id, Parse bcrypt) and a new session",
+    ),
+    Workload(
+        name="users-me",
+        method="GET",
+        keys="rest",
+        same_body=True,
+        seeds=frozenset({"users"}),
+        answer_keys=("username", "sessionToken"),
+        # Hangar marks the user "__type":"Object","className":"_User" (reference section 10.4);
+        # Parse Server 9.10.0 answers the bare user. The user fields are compared.
+        ignored_keys=frozenset({"__type", "className"}),
+        variants=_users_me,
+        about="GET /parse/users/me with X-Parse-Session-Token, rotating over the sessions of the 50 seeded users",
+    ),
+    # Files (issue 5): throughput of raw uploads and downloads, each server on its local disk.
+    *_files_workloads(),
 )
 
 

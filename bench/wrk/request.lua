@@ -9,7 +9,8 @@
 --
 -- A workload whose requests vary (other ids, query bounds, bodies) also names a
 -- variants file in $BENCH_VARIANTS: one request per line, the path with its query
--- string, a tab, and the body (empty for none). All of them are formatted into
+-- string, a tab, and the body (empty for none), then a tab and "Name: value" for each
+-- header of that variant alone (a session token). All of them are formatted into
 -- request bytes once, when the script loads; request() then only steps an index,
 -- each thread starting at another place in the list.
 -- wrk's scripting API: https://github.com/wg/wrk/blob/master/SCRIPTING
@@ -56,13 +57,26 @@ if variants_file and variants_file ~= "" then
   end
   local requests = {}
   for line in io.lines(variants_file) do
-    local path, variant_body = line:match("^([^\t]*)\t(.*)$")
+    local path, variant_body, extra = line:match("^([^\t]*)\t([^\t]*)(.*)$")
     assert(path, "malformed line in " .. variants_file)
     wrk.headers["Content-Length"] = nil
     if variant_body == "" then
       variant_body = nil
     end
-    requests[#requests + 1] = wrk.format(method, path, wrk.headers, variant_body)
+    -- Headers of this variant alone ("\tName: value" each), over the common ones.
+    local variant_headers = wrk.headers
+    if extra ~= "" then
+      variant_headers = {}
+      for name, value in pairs(wrk.headers) do
+        variant_headers[name] = value
+      end
+      for field in extra:gmatch("\t([^\t]+)") do
+        local name, value = field:match("^([^:]+):%s*(.*)$")
+        assert(name, "malformed header in " .. variants_file)
+        variant_headers[name] = value
+      end
+    end
+    requests[#requests + 1] = wrk.format(method, path, variant_headers, variant_body)
   end
   assert(#requests > 0, "no requests in " .. variants_file)
   local count = #requests

@@ -18,25 +18,41 @@ import pytest
 from bench.dataset import (
     BATCH_SIZE,
     COMMENT_CLASS,
+    FILE_NAME,
     ITEM_CLASS,
+    LOGIN_USERNAME,
     SCHEMAS,
+    USER_COUNT,
+    USER_PASSWORD,
     WRITE_CLASS,
     DatasetSize,
     SeededData,
+    SeededUser,
     SeedError,
     batch_requests,
     comment_body,
     comment_item_indexes,
     created_ids,
     item_body,
+    payload,
     schema_request,
+    user_name,
 )
 from bench.guard import Answer, problems, without_generated
 from bench.load import variants_path, write_request_file
 from bench.report import _COLUMNS
 from bench.run import parse_args
 from bench.servers import MOUNT, Target
-from bench.workloads import INCREMENT, PAGE, WORKLOADS, Workload, workloads_named
+from bench.workloads import (
+    FILE_SIZES,
+    INCREMENT,
+    MB,
+    PAGE,
+    SESSION_HEADER,
+    WORKLOADS,
+    Workload,
+    workloads_named,
+)
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # class and field names (reference section 5.2)
 OBJECT_ID = re.compile(r"[A-Za-z0-9]{10}")
@@ -50,15 +66,19 @@ FIELD_TYPES = {"String", "Number", "Boolean", "Date", "Object", "Array", "GeoPoi
                "Pointer", "Relation"}  # fmt: skip
 SIZE = DatasetSize(items=500, comments=200)
 WORKLOAD_COLUMN_WIDTH = next(width for name, _, width in _COLUMNS if name == "workload")
-DATA_WORKLOADS = [workload for workload in WORKLOADS if workload.needs_data]
+DATA_WORKLOADS = [workload for workload in WORKLOADS if "objects" in workload.seeds]
+USERS_FILES_WORKLOADS = [workload for workload in WORKLOADS if workload.seeds and "objects" not in workload.seeds]
 
 
 def fake_data(prefix: str, size: DatasetSize = SIZE) -> SeededData:
-    """Seeded data as a server would report it: ten-character ids, its own on each server."""
+    """Seeded data as a server would report it: ten-character ids, its own on each server, users, files."""
     return SeededData(
         size=size,
         items=[f"{prefix}I{n:08d}" for n in range(size.items)],
         comments=[f"{prefix}C{n:08d}" for n in range(size.comments)],
+        users=[SeededUser(user_name(n), USER_PASSWORD, f"r:{prefix}{n:031d}") for n in range(USER_COUNT)],
+        login_user=SeededUser(LOGIN_USERNAME, USER_PASSWORD, f"r:{prefix}{'9' * 31}"),
+        files={size: f"/files/{prefix}-app/{prefix * 32}_{FILE_NAME}" for size in FILE_SIZES},
     )
 
 
@@ -87,7 +107,9 @@ def test_workloads_are_well_formed() -> None:
         assert workload.method in {"GET", "POST", "PUT", "DELETE"}
         assert workload.keys in {"none", "rest", "master"}
         assert workload.about
-        if workload.needs_data:
+        if workload in USERS_FILES_WORKLOADS:
+            assert workload.variants is not None
+        elif workload.needs_data:
             assert workload.path == ""
             assert workload.body is None
             # What apps send: the client (REST) key, never the master key.
@@ -212,7 +234,7 @@ def test_prepared_requests_have_the_right_keys_and_survive_the_request_file(work
     if workload.keys == "rest":
         assert request.headers["X-Parse-REST-API-Key"] == "hangar-rest"
         assert "X-Parse-Master-Key" not in request.headers
-    if workload.method in {"POST", "PUT"}:
+    if workload.method in {"POST", "PUT"} and not workload.payload_bytes:
         assert request.headers["Content-Type"] == "application/json"
         json.loads(request.body)
     request_file = write_request_file(request, workload.name, tmp_path)
@@ -221,6 +243,8 @@ def test_prepared_requests_have_the_right_keys_and_survive_the_request_file(work
     assert lines[0] == workload.method
     assert dict(line.split(": ", 1) for line in lines[1:]) == dict(request.headers)
     assert body == request.body
+    if workload in USERS_FILES_WORKLOADS:
+        return  # test_login_and_users_me_requests, test_upload_and_download_requests
     if not workload.needs_data:
         assert request.variants == ()
         assert not variants_path(request_file).exists()
@@ -318,3 +342,81 @@ def test_quick_shrinks_the_run_and_explicit_flags_win() -> None:
     assert args.workloads == ["get-by-id", "update"]
     args = parse_args([])
     assert (args.duration, args.warmup, args.items, args.comments) == (10, 2, 10_000, 2_000)
+
+
+def test_users_and_files_workloads_exist() -> None:
+    names = {workload.name for workload in USERS_FILES_WORKLOADS}
+    assert names == {"login", "users-me", "upload-1mb", "upload-10mb", "download-1mb", "download-10mb"}
+    assert FILE_SIZES == (1_000_000, 10_000_000)
+    for workload in USERS_FILES_WORKLOADS:
+        assert workload.seeds <= {"users", "files"}
+        if workload.name.startswith(("upload", "download")):
+            assert workload.payload_bytes in FILE_SIZES
+            assert workload.name.endswith(f"-{workload.payload_bytes // MB}mb")
+            # 10 MB requests: fewer connections, the same number on both servers.
+            assert workload.connections(64) == (16 if workload.payload_bytes == 10 * MB else 64)
+        else:
+            assert workload.payload_bytes == 0
+            assert workload.same_body
+
+
+def test_login_and_users_me_requests(tmp_path: Path) -> None:
+    target = fake_target("hangar", 8111)
+    data = fake_data("h")
+    login = workloads_named(["login"])[0].prepare(target, data)
+    assert (login.method, login.url) == ("POST", f"http://127.0.0.1:8111{MOUNT}/login")
+    assert json.loads(login.body) == {"username": LOGIN_USERNAME, "password": USER_PASSWORD}
+    assert login.headers["X-Parse-REST-API-Key"] == "hangar-rest"
+    assert login.variants == ()  # one fixed request
+    me = workloads_named(["users-me"])[0].prepare(target, data)
+    assert me.method == "GET"
+    assert me.body == ""
+    assert [path for path, _ in me.variants] == [f"{MOUNT}/users/me"] * USER_COUNT
+    assert [headers[SESSION_HEADER] for headers in me.variant_headers] == [u.session_token for u in data.users]
+    assert me.headers[SESSION_HEADER] == data.users[0].session_token  # the guard's sample
+    rows = variants_path(write_request_file(me, "users-me", tmp_path)).read_text().splitlines()
+    assert rows[1] == f"{MOUNT}/users/me\t\t{SESSION_HEADER}: {data.users[1].session_token}"
+
+
+@pytest.mark.parametrize("size", FILE_SIZES)
+def test_upload_and_download_requests(size: int, tmp_path: Path) -> None:
+    label = f"{size // MB}mb"
+    target = fake_target("parse", 8222)
+    data = fake_data("p")
+    upload = workloads_named([f"upload-{label}"])[0].prepare(target, data)
+    assert (upload.method, upload.url) == ("POST", f"http://127.0.0.1:8222{MOUNT}/files/{FILE_NAME}")
+    assert upload.headers["Content-Type"] == "application/octet-stream"
+    assert upload.headers[SESSION_HEADER] == data.users[0].session_token
+    assert len(payload(size)) == size
+    assert upload.body.encode() == payload(size)
+    assert upload.variants == ()
+    request_file = write_request_file(upload, f"upload-{label}", tmp_path)
+    assert request_file.read_bytes().split(b"\n\n", 1)[1] == payload(size)
+    download = workloads_named([f"download-{label}"])[0].prepare(target, data)
+    assert download.url == f"http://127.0.0.1:8222{MOUNT}{data.files[size]}"
+    assert download.method == "GET"
+    assert download.body == ""
+    assert "X-Parse-Application-Id" not in download.headers
+
+
+def test_users_and_files_workloads_send_the_same_requests_but_for_tokens_and_file_names() -> None:
+    hangar, parse = fake_data("h"), fake_data("p")
+    for workload in USERS_FILES_WORKLOADS:
+        sent = [[(r.path.replace(prefix * 32, "<name>").replace(f"{prefix}-app", "<app>"), r.body, sorted(r.headers))
+                 for r in workload.requests(data)] for prefix, data in (("h", hangar), ("p", parse))]  # fmt: skip
+        assert sent[0] == sent[1]
+
+
+def test_the_guard_compares_user_fields_and_acls_without_generated_ids() -> None:
+    me = workloads_named(["users-me"])[0]
+
+    def user(object_id: str, **extra: Any) -> dict[str, Any]:
+        return {"objectId": object_id, "username": "u", "sessionToken": f"r:{object_id}",
+                "ACL": {object_id: {"read": True, "write": True}}, **extra}  # fmt: skip
+
+    typed = {"__type": "Object", "className": "_User"}
+    assert problems(me, {"hangar": Answer(200, user("a", **typed)), "parse": Answer(200, user("b"))}) == []
+    assert problems(me, {"hangar": Answer(200, user("a", username="v")), "parse": Answer(200, user("b"))})
+    assert problems(me, {"hangar": Answer(200, {"username": "u"}), "parse": Answer(200, {"username": "u"})})
+    upload = workloads_named(["upload-1mb"])[0]
+    assert problems(upload, {"hangar": Answer(201, {"name": "x", "url": "y"}), "parse": Answer(201, {"name": "z"})})
