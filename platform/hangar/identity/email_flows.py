@@ -13,6 +13,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
@@ -45,7 +46,9 @@ async def _mail_after_commit(*, app_pk: int, user_id: str, kind: str, token: str
     from hangar.identity.tasks import user_email_send
 
     async def committed() -> None:
-        user_email_send.delay(app_pk=app_pk, user_id=user_id, kind=kind, token=token)
+        # Publishing to the broker is blocking I/O, and an eager task
+        # (CELERY_TASK_ALWAYS_EAGER, the tests) runs Django ORM code, which refuses to run on the event loop: hand it to a thread.
+        await sync_to_async(user_email_send.delay)(app_pk=app_pk, user_id=user_id, kind=kind, token=token)
 
     await after_commit(committed)
 
