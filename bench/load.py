@@ -26,7 +26,7 @@ class LoadOptions:
     connections: int
     threads: int
     seconds: int
-    timeout_seconds: int = 5  # a request slower than this counts as a timeout error
+    timeout_seconds: int = 15  # a request slower than this counts as a timeout error (10 MB files take seconds)
 
 
 @dataclass(frozen=True)
