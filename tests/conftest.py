@@ -91,12 +91,8 @@ def _live_server_helper(request: pytest.FixtureRequest) -> Iterator[None]:
     return
 
 
-@pytest.fixture(scope="session")
-def live_server(django_db_setup: None, django_db_blocker: object) -> Iterator[LiveServer]:
-    """One uvicorn process for the whole session, serving the test database.
-
-    Tests that use it must commit their data (``transactional_db``) for the server to see it.
-    """
+def start_live_server(extra_env: dict[str, str] | None = None, *, log_name: str = "live-server.log") -> LiveServer:
+    """Start a uvicorn process serving the test database (with ``extra_env`` on top) and wait until it answers."""
     port = _free_port()
     db = settings.DATABASES["default"]
     env = {
@@ -105,8 +101,9 @@ def live_server(django_db_setup: None, django_db_blocker: object) -> Iterator[Li
         "PYTHONPATH": os.pathsep.join([str(REPO_DIR / "platform"), str(REPO_DIR)]),
         "DATABASE_URL": _database_url(db),
         "HANGAR_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        **(extra_env or {}),
     }
-    log_path = Path(settings.VAR_DIR) / "live-server.log"
+    log_path = Path(settings.VAR_DIR) / log_name
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -126,12 +123,26 @@ def live_server(django_db_setup: None, django_db_blocker: object) -> Iterator[Li
             process.kill()
             raise RuntimeError(f"live server did not start; see {log_path}:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
-    yield LiveServer(url=url, process=process)
-    process.terminate()
+    return LiveServer(url=url, process=process)
+
+
+def stop_live_server(server: LiveServer) -> None:
+    server.process.terminate()
     try:
-        process.wait(timeout=10)
+        server.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        process.kill()
+        server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup: None, django_db_blocker: object) -> Iterator[LiveServer]:
+    """One uvicorn process for the whole session, serving the test database.
+
+    Tests that use it must commit their data (``transactional_db``) for the server to see it.
+    """
+    server = start_live_server()
+    yield server
+    stop_live_server(server)
 
 
 def _database_url(db: dict[str, object]) -> str:

@@ -61,3 +61,11 @@ def test_secret_from_file(tmp_path):
     del env["SECRET_KEY"]
     result = _load_settings(env, tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_suite_runs_with_the_test_settings():
+    """`make test` must not inherit the development settings (eager Celery, test mail, fast hashing)."""
+    from django.conf import settings
+
+    assert settings.SETTINGS_MODULE == "hangar.settings_test"
+    assert settings.CELERY_TASK_ALWAYS_EAGER is True

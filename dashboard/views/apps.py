@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dashboard.access import DeveloperRequest, app_view, capabilities, error_page, organization_view
 from dashboard.forms import AppDeleteForm, NameForm, add_domain_error
+from hangar.files.selectors import file_usage_get
 from tenants import selectors, services
 from tenants.errors import PlanLimitError, ValidationFailedError
 from tenants.models import AppKey
@@ -39,7 +40,10 @@ def key_rows(keys: dict[str, str | None]) -> list[KeyRow]:
 
 
 def _settings_page(request: DeveloperRequest, access: AppAccess, keys: dict[str, str | None]) -> HttpResponse:
+    storage_bytes, storage_files = file_usage_get(app_pk=access.app.pk)
     context = {
+        "storage_bytes": storage_bytes,
+        "storage_files": storage_files,
         "access": access,
         "app": access.app,
         "can": capabilities(access.role),

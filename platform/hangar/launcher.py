@@ -31,7 +31,9 @@ def _var_dir() -> Path:
 
 
 def _prepare_environment(settings_module: str) -> EmbeddedServices:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    # Assigned, not defaulted: importing this module imported the hangar package, whose Celery
+    # app already set DJANGO_SETTINGS_MODULE to the development settings.
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     pythonpath = [str(REPO_DIR / "platform"), str(REPO_DIR)]
     if os.environ.get("PYTHONPATH"):
         pythonpath.append(os.environ["PYTHONPATH"])

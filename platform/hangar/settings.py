@@ -234,6 +234,11 @@ HANGAR_FILES_S3_SECRET_ACCESS_KEY = env_str("HANGAR_FILES_S3_SECRET_ACCESS_KEY")
 if HANGAR_FILES_BACKEND == "s3" and not HANGAR_FILES_S3_BUCKET:
     raise ConfigurationError("HANGAR_FILES_S3_BUCKET must be set when HANGAR_FILES_BACKEND=s3")
 HANGAR_PARSE_MOUNT = "/parse"
+# authData access-token adapters (hangar.identity.oauth.github / .facebook); tests point them at a local server.
+HANGAR_GITHUB_API_URL = env_str("HANGAR_GITHUB_API_URL", "https://api.github.com") or "https://api.github.com"
+HANGAR_FACEBOOK_GRAPH_URL = (
+    env_str("HANGAR_FACEBOOK_GRAPH_URL", "https://graph.facebook.com") or "https://graph.facebook.com"
+)
 HANGAR_MAX_REQUEST_BYTES = env_int("HANGAR_MAX_REQUEST_BYTES", 20 * 1024 * 1024)
 HANGAR_BATCH_LIMIT = env_int("HANGAR_BATCH_LIMIT", 50)
 HANGAR_MAX_QUERY_LIMIT = env_int("HANGAR_MAX_QUERY_LIMIT", 1000)

@@ -45,19 +45,15 @@ def _fixtures(request: pytest.FixtureRequest, tenant_a: Tenant, sdk_file: Path) 
     return fixtures
 
 
-@pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("sdk_file", SDK_FILES, ids=[path.name.removesuffix(".test.mjs") for path in SDK_FILES])
-def test_parse_js_sdk(
-    request: pytest.FixtureRequest, live_server: LiveServer, tenant_a: Tenant, sdk_file: Path
-) -> None:
+def run_sdk_suite(request: pytest.FixtureRequest, server_url: str, tenant_a: Tenant, sdk_file: Path) -> None:
+    """Run one ``sdk/*.test.mjs`` suite in Node against the server at ``server_url``, as app A."""
     if NODE is None:
         pytest.skip("node is not installed: the Parse JS SDK suite needs Node 20")
     if not PARSE_SDK.exists():
         pytest.skip("node_modules/parse is missing: run `make setup` (npm ci) to install the Parse JS SDK")
     env = {
         **os.environ,
-        "SERVER_URL": f"{live_server.url}/parse",
+        "SERVER_URL": f"{server_url}/parse",
         "APP_ID": tenant_a.application_id,
         "JS_KEY": tenant_a.keys["javascript"],
         "MASTER_KEY": tenant_a.keys["master"],
@@ -73,6 +69,17 @@ def test_parse_js_sdk(
         f"{sdk_file.name} failed (exit {completed.returncode})\n--- stdout ---\n{completed.stdout}"
         f"\n--- stderr ---\n{completed.stderr}"
     )
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("sdk_file", SDK_FILES, ids=[path.name.removesuffix(".test.mjs") for path in SDK_FILES])
+def test_parse_js_sdk(
+    request: pytest.FixtureRequest, live_server: LiveServer, tenant_a: Tenant, sdk_file: Path
+) -> None:
+    """Every suite against the session's live server (local files backend; files.test.mjs also runs
+    against an S3 server in tests/files/test_parse_sdk_s3.py)."""
+    run_sdk_suite(request, live_server.url, tenant_a, sdk_file)
 
 
 def test_every_sdk_suite_is_collected() -> None:

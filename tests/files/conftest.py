@@ -15,7 +15,7 @@ import httpx
 import pytest
 from django.conf import settings as django_settings
 
-from tests.conftest import REPO_DIR, Tenant, _free_port
+from tests.conftest import REPO_DIR, LiveServer, Tenant, _free_port, start_live_server, stop_live_server
 from tests.datastore.conftest import ParseApp, insert_user_with_session
 
 S3_REGION = "us-east-1"
@@ -79,6 +79,29 @@ def backend(request: pytest.FixtureRequest, settings: Any) -> str:
         settings.HANGAR_FILES_S3_ACCESS_KEY_ID = "testing"
         settings.HANGAR_FILES_S3_SECRET_ACCESS_KEY = "testing"
     return str(request.param)
+
+
+S3_SDK_PREFIX = "sdk-s3"
+
+
+@pytest.fixture(scope="session")
+def live_server_s3(django_db_setup: None, moto_server: MotoServer) -> Iterator[LiveServer]:
+    """A second uvicorn process like ``live_server``, storing new uploads in the moto bucket
+    under ``S3_SDK_PREFIX`` (the same HANGAR_FILES_S3_* settings the ``backend`` fixture sets)."""
+    server = start_live_server(
+        {
+            "HANGAR_FILES_BACKEND": "s3",
+            "HANGAR_FILES_S3_BUCKET": S3_BUCKET,
+            "HANGAR_FILES_S3_REGION": S3_REGION,
+            "HANGAR_FILES_S3_ENDPOINT_URL": moto_server.endpoint_url,
+            "HANGAR_FILES_S3_PREFIX": S3_SDK_PREFIX,
+            "HANGAR_FILES_S3_ACCESS_KEY_ID": "testing",
+            "HANGAR_FILES_S3_SECRET_ACCESS_KEY": "testing",
+        },
+        log_name="live-server-s3.log",
+    )
+    yield server
+    stop_live_server(server)
 
 
 def s3_keys(moto: MotoServer, prefix: str) -> list[str]:

@@ -2,6 +2,9 @@
 
 ``anonymous`` only needs an ``id``. The OAuth / OpenID Connect providers verify an ID
 token (hangar.identity.oauth.oidc); their client ids come from the app's auth settings.
+``github`` and ``facebook`` with an ``access_token`` (and no ``id_token``) are checked against
+the provider's API instead (hangar.identity.oauth.github / .facebook). Every adapter has the
+``base.AuthDataAdapter`` signature and calls providers only through ``base.provider_get``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from hangar.parse_errors import ParseError
 
 if TYPE_CHECKING:
     from hangar.identity.auth_settings import AuthSettingsRecord
+    from hangar.identity.oauth.base import AuthDataAdapter
 
 UNSUPPORTED_SERVICE = 252
 INVALID_LINKED_SESSION = 251
@@ -32,10 +36,19 @@ async def auth_data_validate(*, provider: str, data: Any, settings: AuthSettings
         if not settings.allow_anonymous_users:
             raise _unsupported()
         return
-    from hangar.identity.oauth.oidc import PROVIDERS, id_token_verify
-
-    spec = PROVIDERS.get(provider)
     config = (settings.oauth_providers or {}).get(provider)
-    if spec is None or not isinstance(config, dict):
+    adapter = _adapter(provider, data)
+    if adapter is None or not isinstance(config, dict):
         raise _unsupported()
-    await id_token_verify(provider=provider, spec=spec, config=config, data=data)
+    await adapter(provider=provider, config=config, data=data)
+
+
+def _adapter(provider: str, data: dict[str, Any]) -> AuthDataAdapter | None:
+    from hangar.identity.oauth import facebook, github, oidc
+
+    has_id_token = bool(data.get("id_token") or data.get("token"))
+    if provider == "github" and data.get("access_token") and not has_id_token:
+        return github.access_token_verify
+    if provider == "facebook" and data.get("access_token") and not has_id_token:
+        return facebook.access_token_verify
+    return oidc.id_token_verify if provider in oidc.PROVIDERS else None

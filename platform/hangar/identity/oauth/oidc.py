@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import jwt
 
+from hangar.identity.oauth.base import INVALID_LINKED_SESSION, provider_get
 from hangar.parse_errors import ParseError
 
-INVALID_LINKED_SESSION = 251
 JWKS_CACHE_SECONDS = 3600
 _ALGORITHMS = ["RS256", "ES256"]
 
@@ -40,11 +40,10 @@ def _invalid(reason: str) -> ParseError:
 
 
 async def jwks_fetch(url: str) -> dict[str, Any]:
-    """The one place Hangar fetches a provider's keys (egress)."""
-    async with httpx.AsyncClient(timeout=5) as client:
-        response = await client.get(url)
-        response.raise_for_status()
-        return response.json()
+    """Fetch a provider's keys through the one egress function (``base.provider_get``)."""
+    response = await provider_get(url)
+    response.raise_for_status()
+    return response.json()
 
 
 async def _signing_key(url: str, kid: str | None) -> Any:
@@ -62,8 +61,9 @@ async def _signing_key(url: str, kid: str | None) -> Any:
     raise _invalid("unknown signing key")
 
 
-async def id_token_verify(*, provider: str, spec: dict[str, Any], config: dict[str, Any], data: dict[str, Any]) -> None:
+async def id_token_verify(*, provider: str, config: dict[str, Any], data: dict[str, Any]) -> None:
     """Accept ``authData.<provider>`` only with an ID token (``id_token`` or ``token``) that proves ``id``."""
+    spec = PROVIDERS[provider]
     token = data.get("id_token") or data.get("token")
     client_ids = config.get("client_ids") or []
     issuers = [config["issuer"]] if config.get("issuer") else spec["issuers"]

@@ -1,0 +1,50 @@
+"""What every ``authData`` adapter shares: the one egress function and the adapter protocol.
+
+``provider_get`` is the only place Hangar calls a login provider over HTTP (JWKS for ID
+tokens, the GitHub / Facebook APIs for access tokens); tests point the adapters' base URLs
+at a local server.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import httpx
+
+from hangar.parse_errors import ParseError
+
+INVALID_LINKED_SESSION = 251
+EGRESS_TIMEOUT_SECONDS = 5
+
+
+class AuthDataAdapter(Protocol):
+    """Validates ``authData.<provider>`` (already known to carry a string ``id``) or raises 251."""
+
+    async def __call__(self, *, provider: str, config: dict[str, Any], data: dict[str, Any]) -> None: ...
+
+
+def invalid(message: str) -> ParseError:
+    return ParseError(INVALID_LINKED_SESSION, message)
+
+
+async def provider_get(
+    url: str, *, params: dict[str, str] | None = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """GET ``url`` (egress); raises ``httpx.HTTPError`` on network failures, never on a status."""
+    async with httpx.AsyncClient(timeout=EGRESS_TIMEOUT_SECONDS) as client:
+        return await client.get(url, params=params, headers=headers)
+
+
+async def provider_get_json(
+    url: str, *, params: dict[str, str] | None = None, headers: dict[str, str] | None = None, provider_name: str
+) -> tuple[int, Any]:
+    """``(status, JSON body or None)``; a network failure is 251 naming the provider."""
+    try:
+        response = await provider_get(url, params=params, headers=headers)
+    except httpx.HTTPError as exc:
+        raise invalid(f"{provider_name} could not be reached to validate authData.") from exc
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    return response.status_code, body
