@@ -71,7 +71,7 @@ async def delete(request: ParseRequest, auth: AuthContext, params: dict[str, str
     return ParseResponse({})
 
 
-def _with_class(class_name: str, handler: Any) -> Any:
+def for_class(class_name: str, handler: Any) -> Any:
     """A handler for a system-class route such as ``/roles/:objectId``."""
 
     async def bound(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
@@ -96,7 +96,7 @@ def register(router: Any) -> None:
     router.add("PUT", "/classes/:className/:objectId", update)
     router.add("DELETE", "/classes/:className/:objectId", delete)
     router.add("POST", "/roles", create_role)
-    router.add("GET", "/roles", _with_class("_Role", find))
-    router.add("GET", "/roles/:objectId", _with_class("_Role", get))
-    router.add("PUT", "/roles/:objectId", _with_class("_Role", update))
-    router.add("DELETE", "/roles/:objectId", _with_class("_Role", delete))
+    router.add("GET", "/roles", for_class("_Role", find))
+    router.add("GET", "/roles/:objectId", for_class("_Role", get))
+    router.add("PUT", "/roles/:objectId", for_class("_Role", update))
+    router.add("DELETE", "/roles/:objectId", for_class("_Role", delete))

@@ -7,8 +7,9 @@ from typing import Any
 
 from django.conf import settings
 
-from hangar.datastore import objects, queries
+from hangar.datastore import queries
 from hangar.gateway.auth import AuthContext
+from hangar.gateway.handlers import classes
 from hangar.gateway.handlers.classes import files_base
 from hangar.gateway.request import ParseRequest
 from hangar.gateway.responses import ParseResponse
@@ -86,25 +87,6 @@ async def get(request: ParseRequest, auth: AuthContext, params: dict[str, str]) 
     return ParseResponse(obj)
 
 
-async def update(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
-    return ParseResponse(
-        await objects.object_update(
-            caller=auth.caller,
-            class_name="_User",
-            object_id=params["objectId"],
-            body=request.body,
-            files_base=files_base(auth),
-        )
-    )
-
-
-async def delete(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
-    await objects.object_delete(
-        caller=auth.caller, class_name="_User", object_id=params["objectId"], files_base=files_base(auth)
-    )
-    return ParseResponse({})
-
-
 async def session_me(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
     return ParseResponse(
         await users.session_me(caller=auth.caller, session_token=auth.session_token, files_base=files_base(auth))
@@ -134,25 +116,6 @@ async def session_create(request: ParseRequest, auth: AuthContext, params: dict[
     return ParseResponse(body, status=201)
 
 
-async def session_update(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
-    return ParseResponse(
-        await objects.object_update(
-            caller=auth.caller,
-            class_name="_Session",
-            object_id=params["objectId"],
-            body=request.body,
-            files_base=files_base(auth),
-        )
-    )
-
-
-async def session_delete(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
-    await objects.object_delete(
-        caller=auth.caller, class_name="_Session", object_id=params["objectId"], files_base=files_base(auth)
-    )
-    return ParseResponse({})
-
-
 async def upgrade_session(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
     return ParseResponse(await users.session_upgrade(caller=auth.caller, session_token=auth.session_token))
 
@@ -172,8 +135,8 @@ def register(router: Any) -> None:
     router.add("GET", "/users", find)
     router.add("GET", "/users/me", me)
     router.add("GET", "/users/:objectId", get)
-    router.add("PUT", "/users/:objectId", update)
-    router.add("DELETE", "/users/:objectId", delete)
+    router.add("PUT", "/users/:objectId", classes.for_class("_User", classes.update))
+    router.add("DELETE", "/users/:objectId", classes.for_class("_User", classes.delete))
     router.add("POST", "/login", log_in)
     router.add("GET", "/login", log_in)
     router.add("POST", "/loginAs", log_in_as)
@@ -187,5 +150,5 @@ def register(router: Any) -> None:
     router.add("GET", "/sessions", session_find)
     router.add("POST", "/sessions", session_create)
     router.add("GET", "/sessions/:objectId", session_get)
-    router.add("PUT", "/sessions/:objectId", session_update)
-    router.add("DELETE", "/sessions/:objectId", session_delete)
+    router.add("PUT", "/sessions/:objectId", classes.for_class("_Session", classes.update))
+    router.add("DELETE", "/sessions/:objectId", classes.for_class("_Session", classes.delete))
