@@ -79,6 +79,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The data plane's async psycopg pool (hangar.db_pool), per server process.
 HANGAR_DB_POOL_MIN = env_int("HANGAR_DB_POOL_MIN", 2)
 HANGAR_DB_POOL_MAX = env_int("HANGAR_DB_POOL_MAX", 10)
+# How long a request waits for a free data-plane connection before it fails (Parse code 1).
+HANGAR_DB_POOL_TIMEOUT_SECONDS = env_int("HANGAR_DB_POOL_TIMEOUT_SECONDS", 30)
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL is None:

@@ -40,11 +40,25 @@ def parse_date(value: Any) -> datetime:
         raise ParseError(INCORRECT_TYPE, NOT_A_DATE) from None
 
 
-def format_date(value: datetime) -> str:
-    """Encode a datetime as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` in UTC (naive values are taken as UTC)."""
-    # Runs twice per returned object: datetime.isoformat is C code, string formatting is not.
+# The same form computed by PostgreSQL, for the system date columns of rows that go
+# straight to the wire: to_char costs the server ~0.3 us a value where building a
+# datetime and formatting it costs this process ~2 us (two per object, 40 per page).
+WIRE_CREATED_AT = """to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
+WIRE_UPDATED_AT = """to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
+WIRE_DATE_COLUMNS = f"{WIRE_CREATED_AT}, {WIRE_UPDATED_AT}"
+
+
+def format_date(value: datetime | str) -> str:
+    """Encode a datetime as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` in UTC (naive values are taken as UTC).
+
+    A string is taken as already encoded (a column selected with ``WIRE_DATE_COLUMNS``).
+    """
+    if isinstance(value, str):
+        return value
     tz = value.tzinfo
-    if tz is not None and tz is not UTC:
+    if tz is UTC:
+        return value.isoformat(timespec="milliseconds")[:-6] + "Z"  # drops "+00:00"
+    if tz is not None:
         value = value.astimezone(UTC)
     return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from hangar.caller import Caller
 from hangar.datastore.connection import app_statement
+from hangar.datastore.dates import WIRE_DATE_COLUMNS
 from hangar.datastore.partitions import object_partition
 from hangar.datastore.permissions import clp_check
 from hangar.datastore.schema_registry import AppSchemas
@@ -46,7 +47,7 @@ async def _fetch_readable(
     where_extra = read_filter(caller, schema, pointer_fields, params)
     async with app_statement(caller.app_pk) as conn:
         cursor = await conn.execute(
-            f"SELECT object_id, data, created_at, updated_at FROM {object_partition(caller.app_pk)} "
+            f"SELECT object_id, data, {WIRE_DATE_COLUMNS} FROM {object_partition(caller.app_pk)} "
             f"WHERE app_id = %s AND class_name = %s AND object_id = ANY(%s::text[]){where_extra}",
             params,
         )

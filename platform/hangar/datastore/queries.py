@@ -10,6 +10,7 @@ from django.conf import settings
 from hangar.caller import Caller
 from hangar.datastore.class_access import class_for_read
 from hangar.datastore.connection import app_statement
+from hangar.datastore.dates import WIRE_DATE_COLUMNS
 from hangar.datastore.hooks import hooks
 from hangar.datastore.include import include_paths
 from hangar.datastore.objects import object_get_raw, read_filter, wire_encoder, wire_for_caller
@@ -150,7 +151,7 @@ async def object_find(*, caller: Caller, class_name: str, params: dict[str, Any]
             order_sql = f" ORDER BY {compiled.order_sql}" if compiled.order_sql else ""
             score_sql = f", {compiled.score_sql}" if wants_score else ""
             cursor = await conn.execute(
-                f"SELECT object_id, data, created_at, updated_at{score_sql} FROM {table} WHERE {where_sql}"
+                f"SELECT object_id, data, {WIRE_DATE_COLUMNS}{score_sql} FROM {table} WHERE {where_sql}"
                 f"{order_sql} LIMIT %s OFFSET %s",
                 [*(compiled.score_params if wants_score else []), *where_params, *compiled.order_params, limit, skip],
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -41,6 +42,18 @@ class ClassSchema:
 
     def relation_fields(self) -> list[tuple[str, str]]:
         return [(name, spec.get("targetClass", "")) for name, spec in self.fields.items() if spec["type"] == "Relation"]
+
+    @cached_property
+    def stored_as_wire(self) -> bool:
+        """Whether a stored object of this class is its wire form minus the system fields.
+
+        True for an app's own class (its field names cannot start with "_", so no internal
+        field hides in ``data``) without Relation fields (added on the way out) and without
+        File or Array fields (file URLs are added on the way out).
+        """
+        return not self.class_name.startswith("_") and not any(
+            spec["type"] in {"Relation", "File", "Array"} for spec in self.fields.values()
+        )
 
 
 @dataclass
