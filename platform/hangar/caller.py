@@ -15,6 +15,9 @@ class Caller:
     principals: tuple[str, ...] = ("*",)
     installation_id: str | None = None
     schema_version: bytes | None = None
+    # Classes whose changes someone is listening to (hangar.datastore.change_feed); None
+    # when not known, e.g. outside a request: then every change is published.
+    live_classes: frozenset[str] | None = None
 
     @property
     def acl_principals(self) -> tuple[str, ...] | None:

@@ -53,7 +53,7 @@ _PROCESS_DIGEST_KEY = secrets.token_bytes(32)
 
 def memory_digest(value: str) -> bytes:
     """Digest a secret for in-process, constant-time comparison (see ``secrets_match``)."""
-    return hmac.new(_PROCESS_DIGEST_KEY, value.encode(), hashlib.sha256).digest()
+    return hmac.digest(_PROCESS_DIGEST_KEY, value.encode(), "sha256")  # one-shot: no HMAC object per call
 
 
 def secrets_match(presented: str, expected_digest: bytes) -> bool:

@@ -7,7 +7,7 @@ import asyncio
 import orjson
 import pytest
 
-from hangar.datastore.change_feed import change_channel
+from hangar.datastore.change_feed import change_channel, live_classes_set
 from hangar.redis_async import get_redis
 from tests.datastore.conftest import ParseApp
 
@@ -68,6 +68,7 @@ async def test_transactional_batch_is_all_or_nothing(app_a: ParseApp):
 
 
 async def test_committed_changes_are_published_for_livequery(app_a: ParseApp):
+    await live_classes_set(app_a.tenant.app.pk, ["Live"])
     pubsub = get_redis().pubsub()
     await pubsub.subscribe(change_channel(app_a.tenant.app.pk))
     await pubsub.get_message(timeout=1)  # the subscribe confirmation
@@ -87,6 +88,40 @@ async def test_committed_changes_are_published_for_livequery(app_a: ParseApp):
         ]},
     )  # fmt: skip
     assert await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5) is None
+    await pubsub.aclose()
+    await live_classes_set(app_a.tenant.app.pk, [])
+
+
+async def test_only_classes_with_listeners_are_published(app_a: ParseApp, app_b: ParseApp):
+    app_pk = app_a.tenant.app.pk
+    pubsub = get_redis().pubsub()
+    await pubsub.subscribe(change_channel(app_pk))
+    await pubsub.get_message(timeout=1)
+
+    async def next_event() -> dict | None:
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+        return None if message is None else orjson.loads(message["data"])
+
+    await app_a.request("POST", "/classes/Quiet", {"v": 1}, master=True)
+    assert await next_event() is None  # nobody listens: nothing is serialised or sent
+    await live_classes_set(app_pk, ["Other"])
+    await app_a.request("POST", "/classes/Quiet", {"v": 2}, master=True)
+    assert await next_event() is None
+    await live_classes_set(app_b.tenant.app.pk, ["*"])  # another app's listeners change nothing here
+    await app_a.request("POST", "/classes/Quiet", {"v": 3}, master=True)
+    assert await next_event() is None
+    await live_classes_set(app_pk, ["*"])  # listening to every class, as of the next request
+    created = (await app_a.request("POST", "/classes/Quiet", {"v": 4}, master=True)).json()
+    assert (await next_event())["op"] == "create"
+    await app_a.request("PUT", f"/classes/Quiet/{created['objectId']}", {"v": 5}, master=True)
+    updated = await next_event()
+    assert (updated["op"], updated["original"]["v"], updated["object"]["v"]) == ("update", 4, 5)
+    await app_a.request("DELETE", f"/classes/Quiet/{created['objectId']}", master=True)
+    assert (await next_event())["op"] == "delete"
+    await live_classes_set(app_pk, [])
+    await app_a.request("POST", "/classes/Quiet", {"v": 6}, master=True)
+    assert await next_event() is None
+    await live_classes_set(app_b.tenant.app.pk, [])
     await pubsub.aclose()
 
 

@@ -3,12 +3,22 @@
 Published only after the transaction commits, on one channel per app, with the object
 before and after the change and the ACL principals that may read each version, so the
 realtime service can decide who receives the event without another database read.
+
+Only the classes someone listens to are published, as Parse Server publishes only its
+``liveQuery.classNames``: a consumer of the feed (the realtime service) records the
+classes it has subscribers for with ``live_classes_set`` *before* it confirms a
+subscription. Every request reads that record in its admission round trip
+(hangar.gateway.app_registry), so a write admitted after the confirmation is published
+and nothing is serialised or sent for classes nobody watches. Measured in-process, an
+unconditional publish was a quarter of a write's CPU.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -21,6 +31,41 @@ log = logging.getLogger(__name__)
 
 def change_channel(app_pk: int) -> str:
     return f"hangar:changes:{app_pk}"
+
+
+def live_classes_key(app_pk: int) -> str:
+    return f"hangar:live:{app_pk}"
+
+
+ALL_CLASSES = "*"
+
+
+async def live_classes_set(app_pk: int, class_names: Iterable[str]) -> None:
+    """Record which classes of the app have listeners (``"*"``: all); an empty set stops publishing."""
+    names = sorted(set(class_names))
+    redis = get_redis()
+    if names:
+        await redis.set(live_classes_key(app_pk), orjson.dumps(names))
+    else:
+        await redis.delete(live_classes_key(app_pk))
+
+
+@lru_cache(maxsize=1024)
+def live_classes_decode(raw: bytes | None) -> frozenset[str]:
+    """The class names in a ``live_classes_key`` value (no value: none)."""
+    if not raw:
+        return frozenset()
+    try:
+        names = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        log.warning("unreadable live classes record %r: publishing every class", raw[:100])
+        return frozenset({ALL_CLASSES})
+    return frozenset(name for name in names if isinstance(name, str)) if isinstance(names, list) else frozenset()
+
+
+def is_published(live_classes: frozenset[str] | None, class_name: str) -> bool:
+    """Whether changes of ``class_name`` go to the feed (None: not known, so yes)."""
+    return live_classes is None or class_name in live_classes or ALL_CLASSES in live_classes
 
 
 async def publish_change(

@@ -17,19 +17,22 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-# Read the four version counters; for a rate-limited app add the batch's size to the
-# current one-second window and return the new total.
+# Read the version counters (every key but the last); for a rate-limited app add the
+# batch's size to the current one-second window (the last key) and return the new total
+# after the counters.
 _ADMIT_LUA = """
-local versions = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+local last = #KEYS
+local replies = redis.call('MGET', unpack(KEYS, 1, last - 1))
 local count = 0
 if ARGV[1] == '1' then
-    count = redis.call('INCRBY', KEYS[5], ARGV[2])
-    if count == tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[5], 2) end
+    count = redis.call('INCRBY', KEYS[last], ARGV[2])
+    if count == tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[last], 2) end
 end
-return {versions[1], versions[2], versions[3], versions[4], count}
+replies[last] = count
+return replies
 """
 
-Versions = tuple[Any, Any, Any, Any]
+Versions = tuple[Any, ...]
 _scripts: dict[int, AsyncScript] = {}
 _open_batches: dict[tuple[int, str], list[asyncio.Future[tuple[Versions, int]]]] = {}
 
@@ -42,8 +45,8 @@ def _script(redis: Redis) -> AsyncScript:
 
 
 async def versions_and_count(redis: Redis, keys: Sequence[str], *, limited: bool) -> tuple[Versions, int]:
-    """The app's version counters and this request's position in the current rate-limit window."""
-    batch_key = (id(redis), keys[4])
+    """The values of ``keys[:-1]`` and this request's position in the rate-limit window ``keys[-1]``."""
+    batch_key = (id(redis), keys[-1])
     loop = asyncio.get_running_loop()
     batch = _open_batches.get(batch_key)
     if batch is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from hangar.datastore.change_feed import live_classes_key
 from hangar.datastore.schema_registry import schema_version_key
 from hangar.db_pool import get_pool
 from hangar.gateway.admission_batch import versions_and_count
@@ -56,6 +57,7 @@ class Admission:
     schema_version: bytes | None
     role_version: bytes | None
     session_version: bytes | None = None
+    live_classes: bytes | None = None  # hangar.datastore.change_feed.live_classes_key
 
 
 async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
@@ -97,9 +99,9 @@ async def app_admit(application_id: str) -> Admission | None:
             return None
     keys = [
         app_version_key(application_id), schema_version_key(record.pk), role_version_key(record.pk),
-        session_version_key(record.pk), f"hangar:rl:{record.pk}:{int(time.time())}",
+        session_version_key(record.pk), live_classes_key(record.pk), f"hangar:rl:{record.pk}:{int(time.time())}",
     ]  # fmt: skip
-    (version, schema_version, role_version, session_version), count = await versions_and_count(
+    (version, schema_version, role_version, session_version, live_classes), count = await versions_and_count(
         redis, keys, limited=bool(record.requests_per_second)
     )
     stale = time.monotonic() - record.loaded_at > settings.HANGAR_APP_CACHE_SECONDS
@@ -111,8 +113,9 @@ async def app_admit(application_id: str) -> Admission | None:
     if record.requests_per_second and count > record.requests_per_second:
         raise _rate_limited()
     return Admission(
-        app=record, schema_version=schema_version, role_version=role_version, session_version=session_version
-    )
+        app=record, schema_version=schema_version, role_version=role_version, session_version=session_version,
+        live_classes=live_classes,
+    )  # fmt: skip
 
 
 def app_cache_clear() -> None:

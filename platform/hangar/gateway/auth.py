@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hangar.caller import Caller
+from hangar.datastore.change_feed import live_classes_decode
 from hangar.gateway.app_registry import Admission, AppRecord, app_admit
 from hangar.gateway.errors import ParseError, UnauthorizedError
 from hangar.gateway.request import ParseRequest
@@ -49,7 +50,10 @@ def _key_matches(app: AppRecord, kind: str, presented: str | None) -> bool:
 
 async def _user_caller(admission: Admission, request: ParseRequest, *, resolve_session: bool) -> Caller:
     app = admission.app
-    base = {"app_pk": app.pk, "installation_id": request.installation_id, "schema_version": admission.schema_version}
+    base = {
+        "app_pk": app.pk, "installation_id": request.installation_id, "schema_version": admission.schema_version,
+        "live_classes": live_classes_decode(admission.live_classes),
+    }  # fmt: skip
     if not request.session_token or not resolve_session:
         return Caller(is_master=False, **base)
     user_id = await session_user_id(
@@ -71,7 +75,7 @@ async def authenticate(request: ParseRequest, *, resolve_session: bool = True) -
     if _key_matches(app, "master", request.master_key):
         caller = Caller(
             app_pk=app.pk, is_master=True, installation_id=request.installation_id,
-            schema_version=admission.schema_version,
+            schema_version=admission.schema_version, live_classes=live_classes_decode(admission.live_classes),
         )  # fmt: skip
         return AuthContext(app=app, caller=caller, session_token=request.session_token)
     if not any(_key_matches(app, kind, getattr(request, field)) for field, kind in _CLIENT_KEY_FIELDS):
@@ -94,5 +98,8 @@ async def authenticate_by_path(application_id: str) -> AuthContext:
     if admission is None:
         raise ParseError(OPERATION_FORBIDDEN, "Invalid application ID.", status=403)
     app = admission.app
-    caller = Caller(app_pk=app.pk, is_master=False, schema_version=admission.schema_version)
+    caller = Caller(
+        app_pk=app.pk, is_master=False, schema_version=admission.schema_version,
+        live_classes=live_classes_decode(admission.live_classes),
+    )  # fmt: skip
     return AuthContext(app=app, caller=caller, session_token=None)

@@ -1,0 +1,133 @@
+"""The data plane's connection pool: hand-off to waiters, timeouts, and no poisoned connections."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from hangar.datastore.dates import WIRE_DATE_COLUMNS, format_date
+from hangar.db_pool import DataPlanePool, PoolTimeout, data_plane_conninfo
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _pool(max_size: int = 2, timeout: float = 5) -> DataPlanePool:
+    return DataPlanePool(data_plane_conninfo(), min_size=0, max_size=max_size, timeout=timeout)
+
+
+async def _backend_pid(pool: DataPlanePool) -> int:
+    async with pool.connection() as conn:
+        cursor = await conn.execute("SELECT pg_backend_pid()")
+        return (await cursor.fetchone())[0]
+
+
+async def test_connections_are_reused_and_bounded():
+    pool = _pool(max_size=2)
+    try:
+        first = await _backend_pid(pool)
+        assert await _backend_pid(pool) == first  # the idle connection is reused, not reopened
+        in_use = 0
+        peak = 0
+
+        async def work() -> None:
+            nonlocal in_use, peak
+            async with pool.connection() as conn:
+                in_use += 1
+                peak = max(peak, in_use)
+                await conn.execute("SELECT pg_sleep(0.02)")
+                in_use -= 1
+
+        await asyncio.gather(*(work() for _ in range(10)))
+        assert peak == 2  # the others waited for a connection to come back
+    finally:
+        await pool.close()
+
+
+async def test_a_waiter_times_out_with_a_pool_timeout():
+    pool = _pool(max_size=1, timeout=0.2)
+    try:
+        async with pool.connection():
+            with pytest.raises(PoolTimeout):
+                async with pool.connection():
+                    pass
+        assert await _backend_pid(pool) > 0  # the held connection came back usable
+    finally:
+        await pool.close()
+
+
+async def test_a_cancelled_waiter_does_not_lose_the_connection():
+    pool = _pool(max_size=1)
+    try:
+        async with pool.connection():
+            waiter = asyncio.create_task(_backend_pid(pool))
+            await asyncio.sleep(0.05)
+            waiter.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiter
+        assert await asyncio.wait_for(_backend_pid(pool), 2) > 0
+    finally:
+        await pool.close()
+
+
+async def test_a_connection_left_in_a_transaction_or_closed_is_replaced():
+    pool = _pool(max_size=1)
+    try:
+        first = await _backend_pid(pool)
+        async with pool.connection() as conn:
+            await conn.execute("BEGIN")  # a failure path that never committed nor rolled back
+        second = await _backend_pid(pool)
+        assert second != first
+        async with pool.connection() as conn:
+            await conn.close()
+        assert await _backend_pid(pool) not in {first, second}
+    finally:
+        await pool.close()
+
+
+async def test_a_waiter_gets_a_fresh_connection_when_the_busy_one_breaks():
+    pool = _pool(max_size=1)
+    try:
+        async with pool.connection() as conn:
+            waiter = asyncio.create_task(_backend_pid(pool))
+            await asyncio.sleep(0.05)
+            broken = (await (await conn.execute("SELECT pg_backend_pid()")).fetchone())[0]
+            await conn.close()
+        assert await asyncio.wait_for(waiter, 5) != broken
+    finally:
+        await pool.close()
+
+
+async def test_connections_run_as_the_data_plane_role_with_a_statement_timeout():
+    pool = _pool()
+    try:
+        async with pool.connection() as conn:
+            cursor = await conn.execute("SELECT current_user, current_setting('statement_timeout')")
+            user, timeout = await cursor.fetchone()
+        assert user == "hangar_dataplane"
+        assert timeout not in {"0", ""}
+    finally:
+        await pool.close()
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        datetime(2026, 11, 22, 20, 18, 36, 123000, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),  # no fraction: still three digits
+        datetime(999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+    ],
+)
+async def test_wire_date_columns_match_format_date(stamp: datetime):
+    pool = _pool()
+    try:
+        async with pool.connection() as conn:
+            cursor = await conn.execute(
+                f"SELECT {WIRE_DATE_COLUMNS} FROM (SELECT %s::timestamptz AS created_at, %s::timestamptz AS updated_at) t",
+                [stamp, stamp],
+            )
+            created, updated = await cursor.fetchone()
+        assert created == updated == format_date(stamp)
+    finally:
+        await pool.close()
