@@ -167,7 +167,7 @@ class DataPlanePool:
 
 
 class _Checkout:
-    __slots__ = ("_pool", "_conn")
+    __slots__ = ("_conn", "_pool")
 
     def __init__(self, pool: DataPlanePool) -> None:
         self._pool = pool

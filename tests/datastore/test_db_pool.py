@@ -124,7 +124,8 @@ async def test_wire_date_columns_match_format_date(stamp: datetime):
     try:
         async with pool.connection() as conn:
             cursor = await conn.execute(
-                f"SELECT {WIRE_DATE_COLUMNS} FROM (SELECT %s::timestamptz AS created_at, %s::timestamptz AS updated_at) t",
+                f"SELECT {WIRE_DATE_COLUMNS} "
+                "FROM (SELECT %s::timestamptz AS created_at, %s::timestamptz AS updated_at) AS t",
                 [stamp, stamp],
             )
             created, updated = await cursor.fetchone()

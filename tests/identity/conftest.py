@@ -14,7 +14,7 @@ from tests.datastore.conftest import ParseApp, app_a, app_b  # noqa: F401  (fixt
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def sign_up(app: ParseApp, username: str, password: str = "pw-secret-1", **fields: Any) -> dict[str, Any]:
+async def sign_up(app: ParseApp, username: str, password: str = "pw-secret-1", **fields: Any) -> dict[str, Any]:  # noqa: S107
     response = await app.request("POST", "/users", {"username": username, "password": password, **fields})
     assert response.status_code == 201, response.text
     return response.json()

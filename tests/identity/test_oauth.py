@@ -58,7 +58,8 @@ async def test_oidc_sign_up_login_and_rejections(app_a: ParseApp, jwks_server: t
     created = await app_a.request("POST", "/users", {"authData": good})
     assert created.status_code == 201, created.text
     login = await app_a.request("POST", "/users", {"authData": good})
-    assert login.status_code == 200 and login.json()["objectId"] == created.json()["objectId"]
+    assert login.status_code == 200
+    assert login.json()["objectId"] == created.json()["objectId"]
     bad_cases = [
         _token(key, "user-1", aud="someone-else"),
         _token(key, "user-1", iss="https://evil.test"),

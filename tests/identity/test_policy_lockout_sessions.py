@@ -40,7 +40,8 @@ async def test_account_lockout(app_a: ParseApp) -> None:
     answers = [await app_a.request("POST", "/login", {"username": "ada", "password": "bad"}) for _ in range(3)]
     assert [a.json()["error"] for a in answers] == ["Invalid username/password.", "Invalid username/password.", LOCKED]
     right = await app_a.request("POST", "/login", {"username": "ada", "password": "pw-secret-1"})
-    assert right.status_code == 404 and right.json() == {"code": 101, "error": LOCKED}
+    assert right.status_code == 404
+    assert right.json() == {"code": 101, "error": LOCKED}
 
 
 async def test_login_is_rate_limited_per_username(app_a: ParseApp, settings) -> None:
@@ -65,13 +66,16 @@ async def test_sessions_routes(app_a: ParseApp) -> None:
     ben = await sign_up(app_a, "ben")
     me = await app_a.request("GET", "/sessions/me", session=ada["sessionToken"])
     body = me.json()
-    assert body["sessionToken"] == ada["sessionToken"] and body["user"]["objectId"] == ada["objectId"]
+    assert body["sessionToken"] == ada["sessionToken"]
+    assert body["user"]["objectId"] == ada["objectId"]
     assert body["createdWith"] == {"action": "signup", "authProvider": "password"}
     assert (await app_a.request("GET", "/sessions/me")).json() == {"code": 209, "error": "Session token required."}
     extra = await app_a.request("POST", "/sessions", {"device": "tv"}, session=ada["sessionToken"])
-    assert extra.status_code == 201 and extra.json()["createdWith"] == {"action": "create"}
+    assert extra.status_code == 201
+    assert extra.json()["createdWith"] == {"action": "create"}
     mine = (await app_a.request("GET", "/sessions", session=ada["sessionToken"])).json()["results"]
-    assert len(mine) == 2 and all(s["user"]["objectId"] == ada["objectId"] for s in mine)
+    assert len(mine) == 2
+    assert all(s["user"]["objectId"] == ada["objectId"] for s in mine)
     assert all("_session_token_hash" not in s for s in mine)
     classes = (await app_a.request("GET", "/classes/_Session", session=ben["sessionToken"])).json()["results"]
     assert [s["user"]["objectId"] for s in classes] == [ben["objectId"]]
@@ -96,9 +100,11 @@ async def test_anonymous_user_then_linked_login(app_a: ParseApp) -> None:
     first = await app_a.request("POST", "/users", {"authData": auth})
     assert first.status_code == 201
     user = first.json()
-    assert len(user["username"]) == 25 and user["sessionToken"].startswith("r:")
+    assert len(user["username"]) == 25
+    assert user["sessionToken"].startswith("r:")
     again = await app_a.request("POST", "/users", {"authData": auth})
-    assert again.status_code == 200 and again.json()["objectId"] == user["objectId"]
+    assert again.status_code == 200
+    assert again.json()["objectId"] == user["objectId"]
     assert again.json()["authData"] == auth
     # Upgrade the anonymous user: give it a username and password, then log in with them.
     path = f"/users/{user['objectId']}"
@@ -113,7 +119,8 @@ async def test_anonymous_user_then_linked_login(app_a: ParseApp) -> None:
     token = login.json()["sessionToken"]
     assert (await app_a.request("PUT", path, {"authData": {"anonymous": other}}, session=token)).status_code == 200
     relogin = await app_a.request("POST", "/users", {"authData": {"anonymous": other}})
-    assert relogin.status_code == 200 and relogin.json()["objectId"] == user["objectId"]
+    assert relogin.status_code == 200
+    assert relogin.json()["objectId"] == user["objectId"]
     ben = await sign_up(app_a, "ben")
     taken = await app_a.request(
         "PUT", f"/users/{ben['objectId']}", {"authData": {"anonymous": other}}, session=ben["sessionToken"]
@@ -147,4 +154,5 @@ async def test_revocation_is_effective_at_once_in_another_process(
     else:
         await app_a.request("PUT", f"/users/{ada['objectId']}", {"password": "changed-9"}, session=token)
     after = _get_me(live_server, app_a.tenant, token)
-    assert after.status_code == 400 and after.json()["code"] == 209
+    assert after.status_code == 400
+    assert after.json()["code"] == 209

@@ -19,7 +19,9 @@ async def test_sign_up_returns_a_session_and_stores_no_plain_password(app_a: Par
     )
     assert response.status_code == 201
     body = response.json()
-    assert TOKEN.match(body["sessionToken"]) and len(body["objectId"]) == 10 and body["createdAt"].endswith("Z")
+    assert TOKEN.match(body["sessionToken"])
+    assert len(body["objectId"]) == 10
+    assert body["createdAt"].endswith("Z")
     assert response.headers["location"].endswith(f"/users/{body['objectId']}")
     [(data, readers, writers)] = await sql(
         "SELECT data::text, _rperm, _wperm FROM datastore_object WHERE object_id = %s", [body["objectId"]]
@@ -27,9 +29,13 @@ async def test_sign_up_returns_a_session_and_stores_no_plain_password(app_a: Par
     [(session,)] = await sql(
         "SELECT data::text FROM datastore_object WHERE class_name = '_Session' AND app_id = %s", [app_a.tenant.app.pk]
     )
-    assert "pw-secret-1" not in data and "$argon2id$" in data
-    assert readers == [body["objectId"]] and writers == [body["objectId"]]  # enforcePrivateUsers
-    assert body["sessionToken"] not in session and '"signup"' in session and '"expiresAt"' in session
+    assert "pw-secret-1" not in data
+    assert "$argon2id$" in data
+    assert readers == [body["objectId"]]
+    assert writers == [body["objectId"]]
+    assert body["sessionToken"] not in session
+    assert '"signup"' in session
+    assert '"expiresAt"' in session
 
 
 @pytest.mark.parametrize(
@@ -45,7 +51,8 @@ async def test_sign_up_returns_a_session_and_stores_no_plain_password(app_a: Par
 )
 async def test_sign_up_errors(app_a: ParseApp, body: dict, code: int) -> None:
     response = await app_a.request("POST", "/users", body)
-    assert response.status_code == 400 and response.json()["code"] == code
+    assert response.status_code == 400
+    assert response.json()["code"] == code
 
 
 async def test_username_and_email_are_unique_email_case_insensitively(app_a: ParseApp) -> None:
@@ -81,12 +88,17 @@ async def test_log_in_with_post_and_get(app_a: ParseApp) -> None:
     post = await app_a.request("POST", "/login", {"username": "ada", "password": "pw-secret-1"})
     assert post.status_code == 200
     body = post.json()
-    assert body["objectId"] == user["objectId"] and body["email"] == "ada@x.com" and body["phone"] == "1"
-    assert TOKEN.match(body["sessionToken"]) and body["sessionToken"] != user["sessionToken"]
-    assert "password" not in body and not any(k.startswith("_") for k in body)
+    assert body["objectId"] == user["objectId"]
+    assert body["email"] == "ada@x.com"
+    assert body["phone"] == "1"
+    assert TOKEN.match(body["sessionToken"])
+    assert body["sessionToken"] != user["sessionToken"]
+    assert "password" not in body
+    assert not any(k.startswith("_") for k in body)
     assert body["ACL"] == {user["objectId"]: {"read": True, "write": True}}
     get = await app_a.request("GET", "/login", params={"username": "ada", "password": "pw-secret-1"})
-    assert get.status_code == 200 and get.json()["objectId"] == user["objectId"]
+    assert get.status_code == 200
+    assert get.json()["objectId"] == user["objectId"]
     by_email = await app_a.request("POST", "/login", {"email": "ADA@x.com", "password": "pw-secret-1"})
     assert by_email.status_code == 200
 
@@ -109,7 +121,9 @@ async def test_me_logout_and_revoked_token(app_a: ParseApp) -> None:
     me = await app_a.request("GET", "/users/me", session=token)
     assert me.status_code == 200
     body = me.json()
-    assert body["__type"] == "Object" and body["className"] == "_User" and body["sessionToken"] == token
+    assert body["__type"] == "Object"
+    assert body["className"] == "_User"
+    assert body["sessionToken"] == token
     assert body["email"] == "ada@x.com"
     assert (await app_a.request("GET", "/users/me")).json()["code"] == 209
     assert (await app_a.request("POST", "/logout", session=token)).json() == {}
@@ -145,7 +159,8 @@ async def test_other_users_are_private_and_secrets_never_leak(app_a: ParseApp) -
     other = await app_a.request("GET", f"/users/{ada['objectId']}", session=ben["sessionToken"])
     assert other.status_code == 404
     own = await app_a.request("GET", f"/users/{ada['objectId']}", session=ada["sessionToken"])
-    assert own.json()["sessionToken"] == ada["sessionToken"] and own.json()["email"] == "ada@x.com"
+    assert own.json()["sessionToken"] == ada["sessionToken"]
+    assert own.json()["email"] == "ada@x.com"
     listed = (await app_a.request("GET", "/users", master=True)).json()["results"]
     assert {u["username"] for u in listed} == {"ada", "ben"}
     assert all(
@@ -175,7 +190,8 @@ async def test_password_change_revokes_sessions_and_returns_a_new_token(app_a: P
 
 async def test_classes_user_write_path_hashes_the_password(app_a: ParseApp) -> None:
     created = await app_a.request("POST", "/classes/_User", {"username": "ada", "password": "pw-secret-1"})
-    assert created.status_code == 201 and TOKEN.match(created.json()["sessionToken"])
+    assert created.status_code == 201
+    assert TOKEN.match(created.json()["sessionToken"])
     [(data,)] = await sql("SELECT data::text FROM datastore_object WHERE object_id = %s", [created.json()["objectId"]])
     assert "pw-secret-1" not in data
     login = await app_a.request("POST", "/login", {"username": "ada", "password": "pw-secret-1"})
@@ -185,7 +201,8 @@ async def test_classes_user_write_path_hashes_the_password(app_a: ParseApp) -> N
 async def test_verify_password_and_login_as(app_a: ParseApp) -> None:
     ada = await sign_up(app_a, "ada")
     verified = await app_a.request("GET", "/verifyPassword", params={"username": "ada", "password": "pw-secret-1"})
-    assert verified.status_code == 200 and "sessionToken" not in verified.json()
+    assert verified.status_code == 200
+    assert "sessionToken" not in verified.json()
     bad = await app_a.request("POST", "/verifyPassword", {"username": "ada", "password": "x"})
     assert bad.json()["code"] == 101
     assert (await app_a.request("POST", "/loginAs", {"userId": ada["objectId"]})).json()["code"] == 119
@@ -205,7 +222,8 @@ async def test_imported_parse_server_bcrypt_hash_logs_in_and_is_rehashed(app_a: 
     ada = await sign_up(app_a, "ada")
     legacy = bcrypt.hashpw(b"from-parse", bcrypt.gensalt(10)).decode()
     await sql(
-        "UPDATE datastore_object SET data = jsonb_set(data, '{_hashed_password}', to_jsonb(%s::text)) WHERE object_id = %s",
+        "UPDATE datastore_object SET data = jsonb_set(data, '{_hashed_password}', to_jsonb(%s::text)) "
+        "WHERE object_id = %s",
         [legacy, ada["objectId"]],
     )
     assert (await app_a.request("POST", "/login", {"username": "ada", "password": "from-parse"})).status_code == 200

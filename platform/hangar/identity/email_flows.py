@@ -47,7 +47,8 @@ async def _mail_after_commit(*, app_pk: int, user_id: str, kind: str, token: str
 
     async def committed() -> None:
         # Publishing to the broker is blocking I/O, and an eager task
-        # (CELERY_TASK_ALWAYS_EAGER, the tests) runs Django ORM code, which refuses to run on the event loop: hand it to a thread.
+        # (CELERY_TASK_ALWAYS_EAGER, the tests) runs Django ORM code, which refuses to run on the
+        # event loop: hand it to a thread.
         await sync_to_async(user_email_send.delay)(app_pk=app_pk, user_id=user_id, kind=kind, token=token)
 
     await after_commit(committed)

@@ -5,22 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('datastore', '0001_initial'),
-        ('tenants', '0001_initial'),
+        ("datastore", "0001_initial"),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='schemaclass',
-            name='app',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='schema_classes', to='tenants.app'),
+            model_name="schemaclass",
+            name="app",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="schema_classes", to="tenants.app"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='schemaclass',
-            constraint=models.UniqueConstraint(fields=('app', 'class_name'), name='datastore_schemaclass_unique'),
+            model_name="schemaclass",
+            constraint=models.UniqueConstraint(fields=("app", "class_name"), name="datastore_schemaclass_unique"),
         ),
     ]

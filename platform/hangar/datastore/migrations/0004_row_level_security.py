@@ -14,7 +14,8 @@ ROLE = "hangar_dataplane"
 POLICY_TABLES = ("datastore_object", "datastore_relation", "datastore_schemaclass")
 READ_TABLES = ("tenants_app", "tenants_appkey", "tenants_organization", "tenants_plan")
 
-FORWARD = f"""
+FORWARD = (
+    f"""
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{ROLE}') THEN
@@ -25,19 +26,22 @@ GRANT {ROLE} TO CURRENT_USER;
 GRANT SELECT, INSERT, UPDATE, DELETE ON {", ".join(POLICY_TABLES)} TO {ROLE};
 GRANT SELECT ON {", ".join(READ_TABLES)} TO {ROLE};
 GRANT USAGE, SELECT ON SEQUENCE datastore_schemaclass_id_seq TO {ROLE};
-""" + "".join(
-    f"""
+"""
+    + "".join(
+        f"""
 ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
 CREATE POLICY {table}_current_app ON {table}
     USING (app_id = NULLIF(current_setting('hangar.app_id', true), '')::bigint)
     WITH CHECK (app_id = NULLIF(current_setting('hangar.app_id', true), '')::bigint);
 """
-    for table in POLICY_TABLES
-) + """
+        for table in POLICY_TABLES
+    )
+    + """
 CREATE INDEX datastore_relation_related ON datastore_relation (app_id, related_id, key, owner_class);
 CREATE INDEX datastore_object_session_token ON datastore_object (app_id, (data->>'_session_token_hash'))
     WHERE class_name = '_Session';
 """
+)
 
 BACKWARD = (
     "DROP INDEX IF EXISTS datastore_object_session_token; DROP INDEX IF EXISTS datastore_relation_related;"
