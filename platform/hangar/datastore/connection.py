@@ -26,17 +26,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
-from psycopg import AsyncConnection
 from psycopg.errors import DataError, InvalidRegularExpression, QueryCanceled
 
-from hangar.db_pool import get_pool
+from hangar.db_pool import DataPlaneConnection, get_pool
 from hangar.parse_errors import ParseError
 
 TIMEOUT = 124
 INVALID_QUERY = 102
 
 AfterCommit = Callable[[], Awaitable[None]]
-_ambient: ContextVar[tuple[int, AsyncConnection, list[AfterCommit]] | None] = ContextVar("hangar_batch", default=None)
+_ambient: ContextVar[tuple[int, DataPlaneConnection, list[AfterCommit]] | None] = ContextVar("hangar_batch", default=None)
 
 
 def _data_error(exc: DataError) -> ParseError:
@@ -56,12 +55,12 @@ async def _translated_errors() -> AsyncIterator[None]:
         raise _data_error(exc) from exc
 
 
-async def _bind(conn: AsyncConnection, app_pk: int) -> None:
+async def _bind(conn: DataPlaneConnection, app_pk: int) -> None:
     await conn.execute("SELECT set_config('hangar.app_id', %s, true)", [str(int(app_pk))])
 
 
 @asynccontextmanager
-async def _ambient_savepoint(app_pk: int) -> AsyncIterator[AsyncConnection]:
+async def _ambient_savepoint(app_pk: int) -> AsyncIterator[DataPlaneConnection]:
     ambient = _ambient.get()
     assert ambient is not None
     bound_app, conn, _ = ambient
@@ -72,7 +71,7 @@ async def _ambient_savepoint(app_pk: int) -> AsyncIterator[AsyncConnection]:
 
 
 @asynccontextmanager
-async def app_statement(app_pk: int) -> AsyncIterator[AsyncConnection]:
+async def app_statement(app_pk: int) -> AsyncIterator[DataPlaneConnection]:
     """A connection for single statements on the app's partitions (autocommit)."""
     if _ambient.get() is not None:
         async with _ambient_savepoint(app_pk) as conn:
@@ -84,7 +83,7 @@ async def app_statement(app_pk: int) -> AsyncIterator[AsyncConnection]:
 
 
 @asynccontextmanager
-async def app_transaction(app_pk: int) -> AsyncIterator[AsyncConnection]:
+async def app_transaction(app_pk: int) -> AsyncIterator[DataPlaneConnection]:
     """A transaction bound to the app for row-level security; atomic across its statements."""
     if _ambient.get() is not None:
         async with _ambient_savepoint(app_pk) as conn:

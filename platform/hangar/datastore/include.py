@@ -46,12 +46,11 @@ async def _fetch_readable(
     params: list[Any] = [caller.app_pk, class_name, ids]
     where_extra = read_filter(caller, schema, pointer_fields, params)
     async with app_statement(caller.app_pk) as conn:
-        cursor = await conn.execute(
+        rows = await conn.fetch_all(
             f"SELECT object_id, data, {WIRE_DATE_COLUMNS} FROM {object_partition(caller.app_pk)} "
             f"WHERE app_id = %s AND class_name = %s AND object_id = ANY(%s::text[]){where_extra}",
             params,
         )
-        rows = await cursor.fetchall()
     fetched = {}
     encode = wire_encoder(schema, caller, files_base)
     for object_id, *rest in rows:

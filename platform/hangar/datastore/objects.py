@@ -115,7 +115,7 @@ async def object_create(
     unit = app_transaction if changes.relations else app_statement
     try:
         async with unit(caller.app_pk) as conn:
-            await conn.execute(
+            await conn.run(
                 f"INSERT INTO {object_partition(caller.app_pk)} "
                 "(app_id, class_name, object_id, data, _rperm, _wperm, created_at, updated_at) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
@@ -201,8 +201,7 @@ async def object_update(
     unit = app_transaction if changes.relations else app_statement
     try:
         async with unit(caller.app_pk) as conn:
-            cursor = await conn.execute(sql, params)
-            row = await cursor.fetchone()
+            row = await conn.fetch_one(sql, params)
             if row is None:
                 raise _not_found()
             await relation_changes_apply(conn, caller.app_pk, class_name, object_id, changes.relations)
@@ -243,7 +242,7 @@ async def object_delete(*, caller: Caller, class_name: str, object_id: str, file
     # One statement: the object and its own relations go together (relations pointing at it
     # stay, as in Parse Server).
     async with app_statement(caller.app_pk) as conn:
-        cursor = await conn.execute(
+        row = await conn.fetch_one(
             f"WITH gone AS (DELETE FROM {object_partition(caller.app_pk)} "
             f"WHERE app_id = %s AND class_name = %s AND object_id = %s{where_extra} "
             "RETURNING object_id, data, _rperm, created_at, updated_at), "
@@ -252,7 +251,6 @@ async def object_delete(*, caller: Caller, class_name: str, object_id: str, file
             "SELECT data, _rperm, created_at, updated_at FROM gone",
             [*params, caller.app_pk, class_name],
         )
-        row = await cursor.fetchone()
         if row is None:
             raise _not_found()
     data, readers, created_at, updated_at = row
@@ -305,12 +303,11 @@ async def object_get_raw(caller: Caller, class_name: str, object_id: str) -> tup
     params: list[Any] = [caller.app_pk, class_name, object_id]
     where_extra = read_filter(caller, schema, pointer_fields, params)
     async with app_statement(caller.app_pk) as conn:
-        cursor = await conn.execute(
+        row = await conn.fetch_one(
             f"SELECT data, {WIRE_DATE_COLUMNS} FROM {object_partition(caller.app_pk)} "
             f"WHERE app_id = %s AND class_name = %s AND object_id = %s{where_extra}",
             params,
         )
-        row = await cursor.fetchone()
     if row is None:
         raise _not_found()
     return schema, row

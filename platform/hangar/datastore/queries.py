@@ -150,15 +150,14 @@ async def object_find(*, caller: Caller, class_name: str, params: dict[str, Any]
         if limit:
             order_sql = f" ORDER BY {compiled.order_sql}" if compiled.order_sql else ""
             score_sql = f", {compiled.score_sql}" if wants_score else ""
-            cursor = await conn.execute(
+            rows = await conn.fetch_all(
                 f"SELECT object_id, data, {WIRE_DATE_COLUMNS}{score_sql} FROM {table} WHERE {where_sql}"
                 f"{order_sql} LIMIT %s OFFSET %s",
                 [*(compiled.score_params if wants_score else []), *where_params, *compiled.order_params, limit, skip],
             )
-            rows = await cursor.fetchall()
         if wants_count:
-            cursor = await conn.execute(f"SELECT count(*) FROM {table} WHERE {where_sql}", where_params)
-            total = (await cursor.fetchone())[0]
+            counted = await conn.fetch_one(f"SELECT count(*) FROM {table} WHERE {where_sql}", where_params)
+            total = counted[0] if counted else 0
     encode = wire_encoder(schema, caller, files_base)
     results = [encode(row[0], row[1:4]) for row in rows]
     if wants_score and keys is not None:

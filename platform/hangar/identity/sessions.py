@@ -74,8 +74,7 @@ async def session_user_id(*, app_pk: int, token: str, session_version: bytes | N
     )
     if not fresh:
         async with app_statement(app_pk) as conn:
-            cursor = await conn.execute(_LOOKUP_SQL.format(table=object_partition(app_pk)), [app_pk, digest])
-            row = await cursor.fetchone()
+            row = await conn.fetch_one(_LOOKUP_SQL.format(table=object_partition(app_pk)), [app_pk, digest])
         if row is None or not row[0]:
             _cache.pop((app_pk, digest), None)
             raise ParseError(INVALID_SESSION_TOKEN, "Invalid session token")
