@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -118,6 +118,7 @@ class DataPlanePool:
         self._idle: deque[DataPlaneConnection] = deque()
         self._waiters: deque[asyncio.Future[DataPlaneConnection]] = deque()
         self._size = 0  # connections open or being opened
+        self._background: set[asyncio.Task[None]] = set()
         self._closed = False
 
     async def open(self) -> None:
@@ -173,9 +174,14 @@ class DataPlanePool:
 
     def _discard(self, conn: DataPlaneConnection) -> None:
         self._size -= 1
-        asyncio.get_running_loop().create_task(_close_quietly(conn))
+        self._in_background(_close_quietly(conn))
         if self._waiters and not self._closed:
-            asyncio.get_running_loop().create_task(self._replace())
+            self._in_background(self._replace())
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._background.discard)
 
     async def _replace(self) -> None:
         """Open a connection for the oldest waiter in place of a discarded one."""

@@ -50,18 +50,19 @@ def _key_matches(app: AppRecord, kind: str, presented: str | None) -> bool:
 
 async def _user_caller(admission: Admission, request: ParseRequest, *, resolve_session: bool) -> Caller:
     app = admission.app
-    base = {
-        "app_pk": app.pk, "installation_id": request.installation_id, "schema_version": admission.schema_version,
-        "live_classes": live_classes_decode(admission.live_classes),
-    }  # fmt: skip
-    if not request.session_token or not resolve_session:
-        return Caller(is_master=False, **base)
-    user_id = await session_user_id(
-        app_pk=app.pk, token=request.session_token, session_version=admission.session_version
-    )
-    roles = await user_role_names(app_pk=app.pk, user_id=user_id, role_version=admission.role_version)
-    principals = ("*", user_id, *(f"role:{name}" for name in roles))
-    return Caller(is_master=False, user_id=user_id, principals=principals, **base)
+    user_id = None
+    principals: tuple[str, ...] = ("*",)
+    if request.session_token and resolve_session:
+        user_id = await session_user_id(
+            app_pk=app.pk, token=request.session_token, session_version=admission.session_version
+        )
+        roles = await user_role_names(app_pk=app.pk, user_id=user_id, role_version=admission.role_version)
+        principals = ("*", user_id, *(f"role:{name}" for name in roles))
+    return Caller(
+        app_pk=app.pk, is_master=False, user_id=user_id, principals=principals,
+        installation_id=request.installation_id, schema_version=admission.schema_version,
+        live_classes=live_classes_decode(admission.live_classes),
+    )  # fmt: skip
 
 
 async def authenticate(request: ParseRequest, *, resolve_session: bool = True) -> AuthContext:
