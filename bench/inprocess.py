@@ -17,18 +17,35 @@ own work are not in them.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script (bench/inprocess.py): make the `bench` package importable.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import argparse
 import asyncio
 import cProfile
 import json
 import os
 import pstats
-import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode
+
+from bench.dataset import (
+    COMMENT_CLASS,
+    ITEM_CLASS,
+    WRITE_CLASS,
+    DatasetSize,
+    SeededData,
+    comment_body,
+    comment_item_indexes,
+    item_body,
+    schema_request,
+)
+from bench.workloads import workloads_named
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 WORK_DIR = REPO_DIR / "bench" / ".work"
@@ -37,7 +54,9 @@ DATABASE = "hangar_inprocess"
 CONCURRENCY = 32
 WORKLOAD_NAMES = ("get-by-id", "query-indexed", "include", "create", "update")
 
-Request = tuple[str, str, Any, bytes]  # method, path below /parse, JSON body, query string
+SIZE = DatasetSize(items=2000, comments=500)
+
+Request = tuple[str, str, Any]  # method, path below /parse (with its query string), JSON body
 
 
 def _environment() -> None:
@@ -49,7 +68,7 @@ def _environment() -> None:
         "HANGAR_VAR_DIR": str(WORK_DIR / "inprocess-var"), "HANGAR_DEFAULT_PLAN_RPS": "0",
         "LOG_LEVEL": "WARNING", "HANGAR_PUBLIC_URL": "http://127.0.0.1:1",
     })  # fmt: skip
-    sys.path[:0] = [str(REPO_DIR / "platform"), str(REPO_DIR)]
+    sys.path.insert(0, str(REPO_DIR / "platform"))
 
 
 class Gateway:
@@ -61,7 +80,8 @@ class Gateway:
         self.keys = keys
 
     async def call(self, request: Request, *, master: bool = False) -> tuple[int, bytes]:
-        method, path, body, query = request
+        method, target, body = request
+        path, _, query = target.partition("?")
         import orjson
 
         key_header = b"x-parse-master-key" if master else b"x-parse-rest-api-key"
@@ -72,8 +92,8 @@ class Gateway:
         raw = orjson.dumps(body) if body is not None else b""
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-            "path": f"/parse{path}", "raw_path": b"", "query_string": query, "root_path": "", "headers": headers,
-            "client": ("127.0.0.1", 1), "server": ("bench", 1),
+            "path": f"/parse{path}", "raw_path": b"", "query_string": query.encode(), "root_path": "",
+            "headers": headers, "client": ("127.0.0.1", 1), "server": ("bench", 1),
         }  # fmt: skip
         delivered = False
         answer: dict[str, Any] = {}
@@ -95,58 +115,43 @@ class Gateway:
         return answer["status"], answer["body"]
 
 
-async def _seed(gateway: Gateway) -> list[str]:
+async def _seed(gateway: Gateway) -> SeededData:
+    """The data of ``make bench`` (bench/dataset.py), smaller, created one object at a time."""
     import orjson
 
-    classes = {
-        "BenchItem": ({"score": {"type": "Number"}, "name": {"type": "String"}}, {"score_1": {"score": 1}}),
-        "BenchComment": (
-            {"n": {"type": "Number"}, "text": {"type": "String"},
-             "item": {"type": "Pointer", "targetClass": "BenchItem"}},
-            {"n_1": {"n": 1}},
-        ),
-        "BenchWrite": ({"score": {"type": "Number"}, "name": {"type": "String"}}, {}),
-    }  # fmt: skip
-    for name, (fields, indexes) in classes.items():
-        body = {"className": name, "fields": fields, "indexes": indexes}
-        status, answer = await gateway.call(("POST", f"/schemas/{name}", body, b""), master=True)
-        assert status == 200, answer
-    items = []
-    for i in range(2000):
-        status, answer = await gateway.call(("POST", "/classes/BenchItem", {"score": i, "name": f"item-{i}"}, b""))
-        items.append(orjson.loads(answer)["objectId"])
-    for i in range(500):
-        pointer = {"__type": "Pointer", "className": "BenchItem", "objectId": items[i]}
-        await gateway.call(("POST", "/classes/BenchComment", {"n": i, "text": f"comment-{i}", "item": pointer}, b""))
-    return items
+    async def create(class_name: str, body: dict[str, Any]) -> str:
+        status, answer = await gateway.call(("POST", f"/classes/{class_name}", body))
+        if status != 201:
+            raise RuntimeError(f"seeding {class_name} answered {status}: {answer[:200]!r}")
+        return str(orjson.loads(answer)["objectId"])
+
+    for class_name in (ITEM_CLASS, COMMENT_CLASS, WRITE_CLASS):
+        status, answer = await gateway.call(("POST", f"/schemas/{class_name}", schema_request(class_name)), master=True)
+        if status != 200:
+            raise RuntimeError(f"creating {class_name} answered {status}: {answer[:200]!r}")
+    items = [await create(ITEM_CLASS, item_body(i)) for i in range(SIZE.items)]
+    comments = [
+        await create(COMMENT_CLASS, comment_body(n, items[i])) for n, i in enumerate(comment_item_indexes(SIZE))
+    ]
+    return SeededData(size=SIZE, items=items, comments=comments)
 
 
-def _query(where: dict[str, Any], order: str, **extra: str) -> bytes:
-    return urlencode({"where": json.dumps(where), "order": order, "limit": "20", **extra}).encode()
+def workload_requests(data: SeededData, name: str) -> Sequence[Request]:
+    """The requests ``make bench`` sends for this workload (bench/workloads.py), for this data."""
+    [workload] = workloads_named([name])
+    assert workload.variants is not None
+    return [(workload.method, variant.path, variant.body) for variant in workload.variants(data)]
 
 
-def workloads(items: list[str]) -> dict[str, Callable[[int], Request]]:
-    return {
-        "get-by-id": lambda i: ("GET", f"/classes/BenchItem/{items[i % len(items)]}", None, b""),
-        "query-indexed": lambda i: ("GET", "/classes/BenchItem", None, _query({"score": {"$gte": i % 1980}}, "score")),
-        "include": lambda i: (
-            "GET", "/classes/BenchComment", None, _query({"n": {"$gte": i % 480}}, "n", include="item"),
-        ),  # fmt: skip
-        "create": lambda i: ("POST", "/classes/BenchWrite", {"score": i, "name": f"write-{i}"}, b""),
-        "update": lambda i: (
-            "PUT", f"/classes/BenchItem/{items[i % len(items)]}", {"score": {"__op": "Increment", "amount": 1}}, b"",
-        ),  # fmt: skip
-    }
-
-
-async def _drive(gateway: Gateway, build: Callable[[int], Request], count: int) -> None:
+async def _drive(gateway: Gateway, requests: Sequence[Request], count: int) -> None:
     numbers = iter(range(count))
 
     async def client() -> None:
         for i in numbers:
-            status, answer = await gateway.call(build(i))
+            request = requests[i % len(requests)]
+            status, answer = await gateway.call(request)
             if status not in (200, 201):
-                raise RuntimeError(f"{build(i)[:2]} answered {status}: {answer[:200]!r}")
+                raise RuntimeError(f"{request[:2]} answered {status}: {answer[:200]!r}")
 
     await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
 
@@ -177,27 +182,28 @@ async def _run(args: argparse.Namespace) -> None:
             organization_name="bench", app_name="inprocess", owner_email="bench@example.com"
         )
         gateway = Gateway(application, app.application_id, keys)
-        items = await _seed(gateway)
-        state = {"application_id": app.application_id, "keys": keys, "items": items}
+        data = await _seed(gateway)
+        state = {"application_id": app.application_id, "keys": keys, "items": data.items, "comments": data.comments}
         STATE_FILE.write_text(json.dumps(state))
         await sync_to_async(_analyze)()
     gateway = Gateway(application, state["application_id"], state["keys"])
-    chosen = workloads(state["items"])
-    for name in args.workloads or list(chosen):
-        build = chosen[name]
-        await _drive(gateway, build, 300)  # warm: caches, prepared statements, pool
+    data = SeededData(size=SIZE, items=state["items"], comments=state["comments"])
+    for name in args.workloads or WORKLOAD_NAMES:
+        requests = workload_requests(data, name)
+        await _drive(gateway, requests, 300)  # warm: caches, prepared statements, pool
         profile = cProfile.Profile(time.process_time) if args.profile else None
         if profile is not None:
             profile.enable()
         cpu, wall = time.process_time(), time.perf_counter()
-        await _drive(gateway, build, args.requests)
+        await _drive(gateway, requests, args.requests)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         if profile is not None:
             profile.disable()
             path = WORK_DIR / f"inprocess-profile-{name}.txt"
             with path.open("w") as out:
                 pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(60)
-        print(f"{name:14s} {cpu / args.requests * 1e6:7.1f} us CPU/request  {args.requests / wall:7.0f} req/s", flush=True)
+        per_request = cpu / args.requests * 1e6
+        print(f"{name:14s} {per_request:7.1f} us CPU/request  {args.requests / wall:7.0f} req/s", flush=True)
 
 
 def _analyze() -> None:
