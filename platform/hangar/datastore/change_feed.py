@@ -71,6 +71,7 @@ def is_published(live_classes: frozenset[str] | None, class_name: str) -> bool:
 async def publish_change(
     *,
     app_pk: int,
+    live_classes: frozenset[str] | None,
     class_name: str,
     operation: str,  # create, update, delete
     before: dict[str, Any] | None,
@@ -78,6 +79,9 @@ async def publish_change(
     readers_before: list[str] | None = None,
     readers_after: list[str] | None = None,
 ) -> None:
+    """Publish one committed change, if its class has listeners (``is_published``)."""
+    if not is_published(live_classes, class_name):
+        return
     message = {
         "className": class_name, "op": operation, "original": before, "object": after,
         "readersBefore": readers_before, "readersAfter": readers_after,

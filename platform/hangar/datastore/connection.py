@@ -35,7 +35,8 @@ TIMEOUT = 124
 INVALID_QUERY = 102
 
 AfterCommit = Callable[[], Awaitable[None]]
-_ambient: ContextVar[tuple[int, DataPlaneConnection, list[AfterCommit]] | None] = ContextVar("hangar_batch", default=None)
+Ambient = tuple[int, DataPlaneConnection, list[AfterCommit]]  # the bound app, its connection, work after commit
+_ambient: ContextVar[Ambient | None] = ContextVar("hangar_batch", default=None)
 
 
 def _data_error(exc: DataError) -> ParseError:
@@ -56,7 +57,7 @@ async def _translated_errors() -> AsyncIterator[None]:
 
 
 async def _bind(conn: DataPlaneConnection, app_pk: int) -> None:
-    await conn.execute("SELECT set_config('hangar.app_id', %s, true)", [str(int(app_pk))])
+    await conn.run("SELECT set_config('hangar.app_id', %s, true)", [str(int(app_pk))])
 
 
 @asynccontextmanager

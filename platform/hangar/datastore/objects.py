@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 from hangar.caller import Caller
 from hangar.datastore.acl import acl_principals
 from hangar.datastore.acl_sql import acl_read_condition, acl_write_condition
-from hangar.datastore.change_feed import is_published, publish_change
+from hangar.datastore.change_feed import publish_change
 from hangar.datastore.changes import Change, Changes, parse_changes
 from hangar.datastore.class_access import class_for_read, class_for_write
 from hangar.datastore.connection import after_commit, app_statement, app_transaction
@@ -127,15 +127,15 @@ async def object_create(
     obj = row_to_wire(schema, object_id=object_id, data=data, created_at=stamp, updated_at=stamp, files_base=files_base)
 
     async def committed() -> None:
-        if is_published(caller.live_classes, class_name):
-            await publish_change(
-                app_pk=caller.app_pk,
-                class_name=class_name,
-                operation="create",
-                before=None,
-                after=obj,
-                readers_after=readers,
-            )
+        await publish_change(
+            app_pk=caller.app_pk,
+            live_classes=caller.live_classes,
+            class_name=class_name,
+            operation="create",
+            before=None,
+            after=obj,
+            readers_after=readers,
+        )
         await _invalidate_after_commit(caller, class_name)
         await hooks().after_save(caller=caller, class_name=class_name, obj=obj, original=None)
 
@@ -216,11 +216,10 @@ async def object_update(
     )
 
     async def committed() -> None:
-        if is_published(caller.live_classes, class_name):
-            await publish_change(
-                app_pk=caller.app_pk, class_name=class_name, operation="update", before=before, after=after,
-                readers_before=old_readers, readers_after=new_readers,
-            )  # fmt: skip
+        await publish_change(
+            app_pk=caller.app_pk, live_classes=caller.live_classes, class_name=class_name, operation="update",
+            before=before, after=after, readers_before=old_readers, readers_after=new_readers,
+        )  # fmt: skip
         await _invalidate_after_commit(caller, class_name)
         await hooks().after_save(caller=caller, class_name=class_name, obj=after, original=before)
 
@@ -259,11 +258,10 @@ async def object_delete(*, caller: Caller, class_name: str, object_id: str, file
     )
 
     async def committed() -> None:
-        if is_published(caller.live_classes, class_name):
-            await publish_change(
-                app_pk=caller.app_pk, class_name=class_name, operation="delete", before=obj, after=None,
-                readers_before=readers,
-            )  # fmt: skip
+        await publish_change(
+            app_pk=caller.app_pk, live_classes=caller.live_classes, class_name=class_name, operation="delete",
+            before=obj, after=None, readers_before=readers,
+        )  # fmt: skip
         await _invalidate_after_commit(caller, class_name)
         if class_name == "_User":
             await user_rules.user_after_delete(app_pk=caller.app_pk, object_id=object_id)
