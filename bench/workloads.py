@@ -243,6 +243,19 @@ def _files_workloads() -> list[Workload]:
     return workloads
 
 
+def _data_api(name: str, method: str, variants: Callable[[SeededData], Sequence[Variant]], about: str) -> Workload:
+    """A data-API workload: the REST key as apps send it, over the seeded objects, equal answers required."""
+    return Workload(
+        name=name,
+        method=method,
+        keys="rest",
+        same_body=True,
+        seeds=frozenset({"objects"}),
+        variants=variants,
+        about=about,
+    )
+
+
 WORKLOADS: tuple[Workload, ...] = (
     Workload(
         name="health",
@@ -259,52 +272,32 @@ WORKLOADS: tuple[Workload, ...] = (
     ),
     # The data API (issue 3), with the REST key as apps send it. Reads come before
     # writes: `update` changes the `score` that `query-indexed` reads.
-    Workload(
-        name="get-by-id",
-        method="GET",
-        keys="rest",
-        same_body=True,
-        seeds=frozenset({"objects"}),
-        variants=_get_by_id,
-        about="GET /parse/classes/BenchItem/<id>, cycling through every seeded item in a shuffled order",
+    _data_api(
+        "get-by-id",
+        "GET",
+        _get_by_id,
+        "GET /parse/classes/BenchItem/<id>, cycling through every seeded item in a shuffled order",
     ),
-    Workload(
-        name="query-indexed",
-        method="GET",
-        keys="rest",
-        same_body=True,
-        seeds=frozenset({"objects"}),
-        variants=_query_indexed,
-        about='GET /parse/classes/BenchItem?where={"score":{"$gte":X}}&order=score&limit=20, 1000 bounds X, '
+    _data_api(
+        "query-indexed",
+        "GET",
+        _query_indexed,
+        'GET /parse/classes/BenchItem?where={"score":{"$gte":X}}&order=score&limit=20, 1000 bounds X, '
         "on the score_1 index declared through /schemas",
     ),
-    Workload(
-        name="include",
-        method="GET",
-        keys="rest",
-        same_body=True,
-        seeds=frozenset({"objects"}),
-        variants=_include,
-        about='GET /parse/classes/BenchComment?where={"n":{"$gte":X}}&order=n&limit=20&include=item, '
+    _data_api(
+        "include",
+        "GET",
+        _include,
+        'GET /parse/classes/BenchComment?where={"n":{"$gte":X}}&order=n&limit=20&include=item, '
         "1000 bounds X (index n_1): 20 comments and the items they point at",
     ),
-    Workload(
-        name="create",
-        method="POST",
-        keys="rest",
-        same_body=True,
-        seeds=frozenset({"objects"}),
-        variants=_create,
-        about='POST /parse/classes/BenchWrite {"score":n,"name":"write-n"}, 1000 bodies',
-    ),
-    Workload(
-        name="update",
-        method="PUT",
-        keys="rest",
-        same_body=True,
-        seeds=frozenset({"objects"}),
-        variants=_update,
-        about='PUT /parse/classes/BenchItem/<id> {"score":{"__op":"Increment","amount":1}}, every seeded item '
+    _data_api("create", "POST", _create, 'POST /parse/classes/BenchWrite {"score":n,"name":"write-n"}, 1000 bodies'),
+    _data_api(
+        "update",
+        "PUT",
+        _update,
+        'PUT /parse/classes/BenchItem/<id> {"score":{"__op":"Increment","amount":1}}, every seeded item '
         "in a shuffled order",
     ),
     # Users (issue 4): every login verifies a password hash, every users/me looks up a session.
