@@ -17,6 +17,7 @@ run: $(RUNTIME_STAMP) assets
 	$(BIN)/python -m hangar.launcher run
 
 test: $(DEV_STAMP) assets browser
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m hangar.launcher test -- $(PYTEST_ARGS)
 
 setup: $(DEV_STAMP) assets
@@ -59,6 +60,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(DEV_STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check platform tenants dashboard tests bench
 	$(BIN)/ruff format --check platform tenants dashboard tests bench
 

@@ -23,6 +23,7 @@ from hangar.datastore.acl_sql import acl_read_condition, acl_write_condition
 from hangar.datastore.change_feed import publish_change
 from hangar.datastore.changes import Change, Changes, parse_changes
 from hangar.datastore.class_access import class_for_read, class_for_write
+from hangar.datastore.class_rules import PreparedWrite, class_rules, unique_violation_error
 from hangar.datastore.connection import after_commit, app_statement, app_transaction
 from hangar.datastore.dates import WIRE_DATE_COLUMNS, format_date
 from hangar.datastore.hooks import hooks
@@ -32,9 +33,6 @@ from hangar.datastore.relations import relation_changes_apply
 from hangar.datastore.schema_registry import ClassSchema
 from hangar.datastore.update_sql import apply_to_new_object, data_update_sql
 from hangar.datastore.wire import row_to_wire
-from hangar.identity import user_rules
-from hangar.identity.roles import roles_changed
-from hangar.identity.sessions import sessions_changed
 from hangar.parse_errors import OBJECT_NOT_FOUND, ParseError
 
 VALIDATION_ERROR = 142
@@ -74,24 +72,14 @@ def _apply_schema_defaults(schema: ClassSchema, data: dict[str, Any], echoed: se
             raise ParseError(VALIDATION_ERROR, f"{name} is required")
 
 
-async def _invalidate_after_commit(caller: Caller, class_name: str) -> None:
-    if class_name == "_Role":
-        await roles_changed(caller.app_pk)
-    elif class_name == "_Session":
-        await sessions_changed(caller.app_pk)
-
-
-async def _system_class_rules(
+async def _prepare_write(
     caller: Caller, class_name: str, body: dict[str, Any], object_id: str, *, is_create: bool
-) -> user_rules.UserWrite | None:
-    """The ``_User`` / ``_Session`` rules (hangar.identity.user_rules), whichever route wrote the object."""
-    if class_name == "_User":
-        if is_create:
-            return await user_rules.user_before_create(caller=caller, body=body, object_id=object_id)
-        return await user_rules.user_before_update(caller=caller, object_id=object_id, body=body)
-    if class_name == "_Session":
-        user_rules.session_before_write(caller=caller, body=body, is_create=is_create)
-    return None
+) -> PreparedWrite | None:
+    """The class's own rules (hangar.datastore.class_rules), whichever route wrote the object."""
+    rules = class_rules(class_name)
+    if is_create:
+        return await rules.before_create(caller=caller, body=body, object_id=object_id)
+    return await rules.before_update(caller=caller, object_id=object_id, body=body)
 
 
 async def object_create(
@@ -99,16 +87,17 @@ async def object_create(
 ) -> tuple[dict[str, Any], str]:
     """Create an object; returns the response body (§7.1) and the new objectId."""
     object_id, stamp = new_object_id(), now_ms()
-    user_write = await _system_class_rules(caller, class_name, body, object_id, is_create=True)
-    if user_write is not None:
-        body = user_write.body
+    prepared = await _prepare_write(caller, class_name, body, object_id, is_create=True)
+    if prepared is not None:
+        body = prepared.body
     changes = parse_changes(body, is_create=True)
     schema, _ = await class_for_write(caller, class_name, "create", changes.inferred)
     data, echoed = apply_to_new_object(changes.fields)
-    if user_write is not None:
-        data.update(user_write.internal)
     _apply_schema_defaults(schema, data, echoed)
     data = await hooks().before_save(caller=caller, class_name=class_name, data=data, original=None)
+    if prepared is not None:
+        # Added after the hook: internal fields (hashes, tokens) are never shown to a trigger.
+        data.update(prepared.internal)
     if changes.acl is not None:
         data["ACL"] = changes.acl
     readers, writers = acl_principals(changes.acl)
@@ -123,7 +112,7 @@ async def object_create(
             )
             await relation_changes_apply(conn, caller.app_pk, class_name, object_id, changes.relations)
     except UniqueViolation as exc:
-        raise user_rules.unique_violation_error(exc) from exc
+        raise unique_violation_error(class_name, exc) from exc
     obj = row_to_wire(schema, object_id=object_id, data=data, created_at=stamp, updated_at=stamp, files_base=files_base)
 
     async def committed() -> None:
@@ -136,14 +125,14 @@ async def object_create(
             after=obj,
             readers_after=readers,
         )
-        await _invalidate_after_commit(caller, class_name)
+        await class_rules(class_name).changed(caller.app_pk)
         await hooks().after_save(caller=caller, class_name=class_name, obj=obj, original=None)
 
     await after_commit(committed)
     response = {name: data[name] for name in echoed if name in data}
     response.update({"objectId": object_id, "createdAt": format_date(stamp)})
-    if user_write is not None:
-        response.update(await user_rules.user_after_create(caller=caller, object_id=object_id, write=user_write))
+    if prepared is not None:
+        response.update(await class_rules(class_name).after_create(caller=caller, object_id=object_id, write=prepared))
     return response, object_id
 
 
@@ -167,15 +156,15 @@ async def object_update(
     *, caller: Caller, class_name: str, object_id: str, body: dict[str, Any], files_base: str
 ) -> dict[str, Any]:
     """Update an object; returns ``{updatedAt}`` plus the results of array/number operations (§6)."""
-    user_write = await _system_class_rules(caller, class_name, body, object_id, is_create=False)
-    if user_write is not None:
-        body = user_write.body
+    prepared = await _prepare_write(caller, class_name, body, object_id, is_create=False)
+    if prepared is not None:
+        body = prepared.body
     changes = parse_changes(body, is_create=False)
     schema, pointer_fields = await class_for_write(caller, class_name, "update", changes.inferred)
     field_changes = list(changes.fields)
-    if user_write is not None:
+    if prepared is not None:
         field_changes += [
-            Change((name,), "delete" if value is None else "set", value) for name, value in user_write.internal.items()
+            Change((name,), "delete" if value is None else "set", value) for name, value in prepared.internal.items()
         ]
     if changes.acl_given:
         field_changes.append(_acl_data_change(changes))
@@ -206,7 +195,7 @@ async def object_update(
                 raise _not_found()
             await relation_changes_apply(conn, caller.app_pk, class_name, object_id, changes.relations)
     except UniqueViolation as exc:
-        raise user_rules.unique_violation_error(exc) from exc
+        raise unique_violation_error(class_name, exc) from exc
     old_data, old_readers, old_updated, new_data, new_readers, created_at = row
     before = row_to_wire(
         schema, object_id=object_id, data=old_data, created_at=created_at, updated_at=old_updated, files_base=files_base
@@ -220,20 +209,20 @@ async def object_update(
             app_pk=caller.app_pk, live_classes=caller.live_classes, class_name=class_name, operation="update",
             before=before, after=after, readers_before=old_readers, readers_after=new_readers,
         )  # fmt: skip
-        await _invalidate_after_commit(caller, class_name)
+        await class_rules(class_name).changed(caller.app_pk)
         await hooks().after_save(caller=caller, class_name=class_name, obj=after, original=before)
 
     await after_commit(committed)
     response = {name: new_data[name] for name in _echoed_fields(changes) if name in new_data}
     response["updatedAt"] = format_date(stamp)
-    if user_write is not None:
-        response.update(await user_rules.user_after_update(caller=caller, object_id=object_id, write=user_write))
+    if prepared is not None:
+        response.update(await class_rules(class_name).after_update(caller=caller, object_id=object_id, write=prepared))
     return response
 
 
 async def object_delete(*, caller: Caller, class_name: str, object_id: str, files_base: str) -> None:
-    if class_name == "_User":
-        user_rules.user_before_delete(caller=caller, object_id=object_id)
+    rules = class_rules(class_name)
+    rules.before_delete(caller=caller, object_id=object_id)
     schema, pointer_fields = await class_for_write(caller, class_name, "delete", {})
     await hooks().before_delete(caller=caller, class_name=class_name, object_id=object_id)
     params: list[Any] = [caller.app_pk, class_name, object_id]
@@ -262,9 +251,8 @@ async def object_delete(*, caller: Caller, class_name: str, object_id: str, file
             app_pk=caller.app_pk, live_classes=caller.live_classes, class_name=class_name, operation="delete",
             before=obj, after=None, readers_before=readers,
         )  # fmt: skip
-        await _invalidate_after_commit(caller, class_name)
-        if class_name == "_User":
-            await user_rules.user_after_delete(app_pk=caller.app_pk, object_id=object_id)
+        await class_rules(class_name).changed(caller.app_pk)
+        await rules.after_delete(app_pk=caller.app_pk, object_id=object_id)
         await hooks().after_delete(caller=caller, class_name=class_name, obj=obj)
 
     await after_commit(committed)
@@ -316,7 +304,8 @@ def wire_encoder(
 ) -> Callable[[str, tuple[Any, ...]], dict[str, Any]]:
     """Encode rows (data, created_at, updated_at) for this caller; the per-class work is done once."""
     hidden = protected_fields_for(schema, caller)
-    if not hidden and schema.stored_as_wire:
+    rules = class_rules(schema.class_name)
+    if not hidden and schema.stored_as_wire and not rules.stores_internal_fields:
         # The common case, with nothing to hide or rewrite: one dict built in C per row.
         def encode_stored(object_id: str, row: tuple[Any, ...]) -> dict[str, Any]:
             data, created_at, updated_at = row
@@ -327,12 +316,12 @@ def wire_encoder(
 
         return encode_stored
     relations = schema.relation_fields()
-    is_user_class = schema.class_name == "_User"
-    others_hidden = hidden | {"authData"} if is_user_class and not caller.is_master else hidden
+    owner_only = rules.owner_only_fields
+    others_hidden = hidden | owner_only if owner_only and not caller.is_master else hidden
 
     def encode(object_id: str, row: tuple[Any, ...]) -> dict[str, Any]:
         data, created_at, updated_at = row
-        seen_hidden = (set() if caller.user_id == object_id else others_hidden) if is_user_class else hidden
+        seen_hidden = (set() if caller.user_id == object_id else others_hidden) if owner_only else hidden
         return row_to_wire(
             schema, object_id=object_id, data=data, created_at=created_at, updated_at=updated_at,
             files_base=files_base, hidden=seen_hidden, relations=relations,

@@ -13,6 +13,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from hangar.caller import Caller
+from hangar.datastore.class_rules import class_rules
 from hangar.datastore.names import is_valid_field_name
 from hangar.datastore.schema_registry import ClassSchema
 from hangar.parse_errors import OBJECT_NOT_FOUND, ParseError
@@ -74,9 +75,10 @@ def protected_fields_for(schema: ClassSchema, caller: Caller) -> set[str]:
     if caller.is_master:
         return set()
     rules: dict[str, list[str]] = (schema.clp or {}).get("protectedFields") or {}
-    if schema.class_name == "_User":
-        # Parse Server merges its server-wide default {"_User": {"*": ["email"]}} into the class's rules (§15.4).
-        rules = {**rules, "*": sorted(set(rules.get("*", [])) | {"email"})}
+    defaults = class_rules(schema.class_name).default_protected_fields
+    if defaults:
+        # Parse Server merges its server-wide defaults (``{"_User": {"*": ["email"]}}``) into the class's rules (§15.4).
+        rules = {**rules, **{who: sorted(set(rules.get(who, [])) | set(fields)) for who, fields in defaults.items()}}
     applicable = [rules["*"]] if "*" in rules else []
     if caller.user_id and "authenticated" in rules:
         applicable.append(rules["authenticated"])

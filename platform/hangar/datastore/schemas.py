@@ -19,6 +19,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from hangar.caller import Caller
+from hangar.datastore.class_rules import class_rules
 from hangar.datastore.clp import clp_validate
 from hangar.datastore.connection import after_commit, app_transaction
 from hangar.datastore.indexes import (
@@ -33,8 +34,6 @@ from hangar.datastore.names import SYSTEM_CLASSES, is_valid_field_name, validate
 from hangar.datastore.schema_registry import app_schemas, app_schemas_forget, schema_changed
 from hangar.datastore.system_classes import DEFAULT_FIELDS, SYSTEM_CLASS_FIELDS, default_class_level_permissions
 from hangar.datastore.values import TYPES, encode_value, infer_type, type_label, types_compatible
-from hangar.identity.roles import roles_changed
-from hangar.identity.sessions import session_cache_forget
 from hangar.parse_errors import (
     INCORRECT_TYPE,
     INVALID_CLASS_NAME,
@@ -369,9 +368,7 @@ async def class_purge(*, caller: Caller, class_name: str) -> None:
         )
 
     async def committed() -> None:
-        if class_name == "_Role":
-            await roles_changed(caller.app_pk)
-        elif class_name == "_Session":
-            session_cache_forget(app_pk=caller.app_pk)
+        # A purged _Session revokes its tokens in every process, a purged _Role its grants.
+        await class_rules(class_name).changed(caller.app_pk)
 
     await after_commit(committed)

@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg.errors import UniqueViolation
 
 from hangar.caller import Caller
+from hangar.datastore.class_rules import PreparedWrite
 from hangar.datastore.connection import app_transaction
 from hangar.identity import oauth
 from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_read
@@ -43,11 +44,9 @@ _USERNAME_ALPHABET = string.ascii_lowercase + string.digits
 
 
 @dataclass
-class UserWrite:
+class UserWrite(PreparedWrite):
     """What the generic write path applies: the cleaned body, internal fields, and what happened."""
 
-    body: dict[str, Any]
-    internal: dict[str, Any] = field(default_factory=dict)
     password_changed: bool = False
     email_changed: bool = False
 
