@@ -15,12 +15,22 @@ a connection is idle, and a future (with a timer, not a task) when none is; a re
 hands the connection straight to the oldest waiter. A connection that comes back broken
 or inside a transaction is closed and replaced, so one failed statement never poisons
 the pool.
+
+A connection can also die while it sits idle: a PostgreSQL restart, a failover or an
+administrator's ``pg_terminate_backend`` closes its socket, and the next request on it
+would fail. So a connection that has been idle for a while is checked before it is handed
+out, without a round trip: the server announces such an end by writing to the socket, so
+an idle socket that has become readable is discarded (``_died_while_idle``). Opening a
+connection has a deadline of its own (``HANGAR_DB_CONNECT_TIMEOUT_SECONDS``), so a server
+that does not answer cannot hold a request for longer than that.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import select
+import time
 from collections import deque
 from collections.abc import Coroutine, Mapping, Sequence
 from types import TracebackType
@@ -28,7 +38,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from psycopg import AsyncConnection, AsyncCursor, pq
+from psycopg import AsyncConnection, AsyncCursor, OperationalError, pq
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import set_json_dumps, set_json_loads
 
@@ -50,6 +60,7 @@ def data_plane_conninfo() -> str:
         "host": db.get("HOST") or None,
         "port": db.get("PORT") or None,
         "application_name": "hangar-dataplane",
+        "connect_timeout": max(1, round(settings.HANGAR_DB_CONNECT_TIMEOUT_SECONDS)),
     }
     params.update(db.get("OPTIONS") or {})
     return make_conninfo(**{k: v for k, v in params.items() if v is not None})
@@ -82,6 +93,7 @@ class DataPlaneConnection(AsyncConnection[tuple[Any, ...]]):
     """
 
     _statement_cursor: AsyncCursor[tuple[Any, ...]] | None = None
+    idle_since: float = 0.0  # time.monotonic() of its return to the pool
 
     def _reused_cursor(self) -> AsyncCursor[tuple[Any, ...]]:
         cursor = self._statement_cursor
@@ -142,8 +154,12 @@ class DataPlanePool:
     async def acquire(self) -> DataPlaneConnection:
         if self._closed:
             raise PoolTimeout("the data plane pool is closed")
-        if self._idle:
-            return self._idle.pop()  # the most recently used: its backend is warm
+        while self._idle:
+            conn = self._idle.pop()  # the most recently used: its backend is warm
+            if time.monotonic() - conn.idle_since < IDLE_CHECK_AFTER_SECONDS or not _died_while_idle(conn):
+                return conn
+            log.warning("discarded a data plane connection that was closed while idle")
+            self._discard(conn)
         if self._size < self._max_size:
             return await self._connect()
         loop = asyncio.get_running_loop()
@@ -170,6 +186,7 @@ class DataPlanePool:
             if not waiter.done():
                 waiter.set_result(conn)
                 return
+        conn.idle_since = time.monotonic()
         self._idle.append(conn)
 
     def _discard(self, conn: DataPlaneConnection) -> None:
@@ -225,6 +242,26 @@ class _Checkout:
         if self._conn is not None:
             self._pool.release(self._conn)
             self._conn = None
+
+
+# Connections back in the pool for less than this are handed out unchecked: under load
+# they were in use a moment ago, and the check (a poll of the socket) is then pure cost.
+IDLE_CHECK_AFTER_SECONDS = 1.0
+
+
+def _died_while_idle(conn: DataPlaneConnection) -> bool:
+    """Whether the server ended this idle connection (restart, terminate); no round trip."""
+    pgconn = conn.pgconn
+    if conn.closed or pgconn.status != pq.ConnStatus.OK:
+        return True
+    try:
+        readable, _, _ = select.select([pgconn.socket], [], [], 0)
+    except (OSError, OperationalError, ValueError):
+        return True
+    # Nothing is sent to an idle connection of ours (no LISTEN, no query in flight) but the
+    # server's goodbye, which may arrive ahead of the end of file: anything readable means
+    # the connection is not as it was left, and a fresh one costs one connect.
+    return bool(readable)
 
 
 def _expire(waiter: asyncio.Future[DataPlaneConnection], timeout: float) -> None:

@@ -81,6 +81,8 @@ HANGAR_DB_POOL_MIN = env_int("HANGAR_DB_POOL_MIN", 2)
 HANGAR_DB_POOL_MAX = env_int("HANGAR_DB_POOL_MAX", 10)
 # How long a request waits for a free data-plane connection before it fails (Parse code 1).
 HANGAR_DB_POOL_TIMEOUT_SECONDS = env_int("HANGAR_DB_POOL_TIMEOUT_SECONDS", 30)
+# Opening a data-plane connection gives up after this (libpq connect_timeout, whole seconds).
+HANGAR_DB_CONNECT_TIMEOUT_SECONDS = env_int("HANGAR_DB_CONNECT_TIMEOUT_SECONDS", 5)
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL is None:

@@ -132,3 +132,47 @@ async def test_wire_date_columns_match_format_date(stamp: datetime):
         assert created == updated == format_date(stamp)
     finally:
         await pool.close()
+
+
+async def _terminate(pid: int) -> None:
+    """End a backend from outside the pool, as a server restart or an administrator would."""
+    import psycopg
+
+    from hangar.db_pool import data_plane_conninfo as conninfo
+
+    async with await psycopg.AsyncConnection.connect(conninfo(), autocommit=True) as admin:
+        await admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+async def test_a_connection_that_died_while_idle_is_never_handed_to_a_request(monkeypatch: pytest.MonkeyPatch):
+    """After a restart, the next request gets a fresh connection instead of failing on the dead one."""
+    import hangar.db_pool as db_pool
+
+    monkeypatch.setattr(db_pool, "IDLE_CHECK_AFTER_SECONDS", 0.0)
+    pool = _pool(max_size=2)
+    try:
+        dead = await _backend_pid(pool)
+        await _terminate(dead)
+        await asyncio.sleep(0.2)  # the server's goodbye reaches the idle socket
+        async with pool.connection() as conn:
+            cursor = await conn.execute("SELECT pg_backend_pid()")
+            fresh = (await cursor.fetchone())[0]
+        assert fresh != dead
+        assert pool._size == 1  # the dead one was discarded, not leaked
+    finally:
+        await pool.close()
+
+
+async def test_a_recently_used_connection_is_handed_out_without_a_check(monkeypatch: pytest.MonkeyPatch):
+    """Under load connections come back within the check interval: no poll on the hot path."""
+    import hangar.db_pool as db_pool
+
+    checked: list[int] = []
+    monkeypatch.setattr(db_pool, "_died_while_idle", lambda conn: checked.append(1) or False)
+    pool = _pool(max_size=1)
+    try:
+        await _backend_pid(pool)
+        await _backend_pid(pool)
+        assert checked == []
+    finally:
+        await pool.close()
