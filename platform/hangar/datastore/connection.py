@@ -96,6 +96,20 @@ async def app_transaction(app_pk: int) -> AsyncIterator[DataPlaneConnection]:
         yield conn
 
 
+@asynccontextmanager
+async def app_transaction_pipelined(app_pk: int) -> AsyncIterator[DataPlaneConnection]:
+    """``app_transaction`` in pipeline mode: BEGIN, the binding and the statements up to the first
+    read of a result go to the server together, and the COMMIT is one more round trip."""
+    if _ambient.get() is not None:
+        async with _ambient_savepoint(app_pk) as conn:
+            yield conn
+        return
+    pool = await get_pool()
+    async with _translated_errors(), pool.connection() as conn, conn.pipeline(), conn.transaction():
+        await _bind(conn, app_pk)
+        yield conn
+
+
 async def after_commit(work: AfterCommit) -> None:
     """Run ``work`` now, or when the enclosing batch transaction commits."""
     ambient = _ambient.get()

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, cast
 from psycopg.types.json import Jsonb
 
 from hangar.caller import Caller
-from hangar.datastore.connection import after_commit, app_transaction
+from hangar.datastore.connection import after_commit, app_transaction, app_transaction_pipelined
 from hangar.files.adapters import FileStorageError, configured_backends, current_backend, storage_for
 from hangar.files.errors import FileDeleteError, FileSaveError, FileTooLargeError
 from hangar.files.hooks import FileInfo, hooks
@@ -40,6 +40,22 @@ INSERT INTO files_fileusage (app_id, bytes, count, updated_at) VALUES (%(app)s, 
 ON CONFLICT (app_id) DO UPDATE SET bytes = files_fileusage.bytes + EXCLUDED.bytes,
     count = files_fileusage.count + EXCLUDED.count, updated_at = now()
 RETURNING bytes
+"""
+
+
+# The usage row takes the bytes only while the quota (0: none) allows them; the file is recorded
+# only from the usage row's answer, so over quota neither changes.
+_RECORD_WITHIN_QUOTA_SQL = """
+WITH usage AS (
+    INSERT INTO files_fileusage AS u (app_id, bytes, count, updated_at)
+    SELECT %(app)s, %(size)s, 1, now() WHERE %(quota)s = 0 OR %(size)s <= %(quota)s
+    ON CONFLICT (app_id) DO UPDATE SET bytes = u.bytes + EXCLUDED.bytes, count = u.count + 1, updated_at = now()
+    WHERE %(quota)s = 0 OR u.bytes + EXCLUDED.bytes <= %(quota)s
+    RETURNING u.bytes
+)
+INSERT INTO files_storedfile (app_id, name, backend, content_type, size, etag, metadata, tags, created_at)
+SELECT %(app)s, %(name)s, %(backend)s, %(type)s, %(size)s, %(etag)s, %(metadata)s, %(tags)s, now() FROM usage
+RETURNING id
 """
 
 
@@ -97,16 +113,15 @@ async def _discard(backend: str, key: str) -> None:
 
 
 async def _record(*, app_pk: int, info: FileInfo, backend: str, etag: str, quota: int) -> None:
-    async with app_transaction(app_pk) as conn:
-        await conn.execute(
-            "INSERT INTO files_storedfile (app_id, name, backend, content_type, size, etag, metadata, tags, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now())",
-            [app_pk, info.name, backend, info.content_type, info.size, etag, Jsonb(info.metadata), Jsonb(info.tags)],
-        )
-        cursor = await conn.execute(_USAGE_ADD_SQL, {"app": app_pk, "size": info.size, "count": 1})
-        row = await cursor.fetchone()
-        if quota and row is not None and row[0] > quota:
-            raise QuotaExceededError(quota)  # rolls the record and the usage back
+    """The file's record and the app's usage, in one statement that refuses to pass the quota."""
+    params = {
+        "app": app_pk, "size": info.size, "quota": quota, "name": info.name, "backend": backend,
+        "type": info.content_type, "etag": etag, "metadata": Jsonb(info.metadata), "tags": Jsonb(info.tags),
+    }  # fmt: skip
+    async with app_transaction_pipelined(app_pk) as conn:
+        recorded = await conn.fetch_one(_RECORD_WITHIN_QUOTA_SQL, params)
+    if recorded is None:
+        raise QuotaExceededError(quota)  # nothing was written: the usage row refused the bytes
 
 
 async def file_upload(

@@ -48,17 +48,21 @@ class AsyncChunkReader:
         self._buffer = bytearray()
         self._done = False
 
-    def _pull(self) -> None:
-        future = asyncio.run_coroutine_threadsafe(anext(self._iterator, None), self._loop)  # type: ignore[arg-type]
-        chunk = future.result()
-        if chunk is None:
-            self._done = True
-        else:
+    async def _gather(self, wanted: int | None) -> None:
+        """On the loop: buffer chunks until ``wanted`` bytes (None: all) are there or the body ends."""
+        while wanted is None or len(self._buffer) < wanted:
+            chunk = await anext(self._iterator, None)  # type: ignore[arg-type]
+            if chunk is None:
+                self._done = True
+                return
             self._buffer += chunk
 
     def read(self, size: int = -1) -> bytes:
-        while not self._done and (size < 0 or len(self._buffer) < size):
-            self._pull()
+        if not self._done and (size < 0 or len(self._buffer) < size):
+            # One hop to the loop per read, however many body chunks the read needs: a
+            # hop per chunk (ASGI servers hand over a few kB at a time) cost more than the copy.
+            wanted = None if size < 0 else size
+            asyncio.run_coroutine_threadsafe(self._gather(wanted), self._loop).result()
         if size < 0 or size >= len(self._buffer):
             data = bytes(self._buffer)
             self._buffer.clear()

@@ -14,6 +14,12 @@ from django.core.files.storage import FileSystemStorage
 from hangar.files.adapters.base import CHUNK_BYTES, FileStorage, FileStorageError
 
 
+class _UploadFile(File):
+    # FileSystemStorage writes content.chunks(): each read of the upload stream is one hop
+    # from the writer thread to the event loop, so fewer, larger reads (held: one block).
+    DEFAULT_CHUNK_SIZE = 1024 * 1024
+
+
 class LocalFileStorage(FileStorage):
     @classmethod
     def configuration(cls) -> tuple[object, ...]:
@@ -26,7 +32,7 @@ class LocalFileStorage(FileStorage):
     def save(self, key: str, stream: BinaryIO, *, content_type: str, attachment: bool) -> None:
         try:
             # FileSystemStorage writes content.chunks() to a new file (O_EXCL): never the whole body at once.
-            self._storage.save(key, File(stream, name=key))
+            self._storage.save(key, _UploadFile(stream, name=key))
         except OSError as exc:
             raise FileStorageError(f"cannot write {key}: {exc}", retryable=True) from exc
 
