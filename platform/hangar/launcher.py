@@ -2,8 +2,10 @@
 
 ``run`` starts embedded PostgreSQL/Redis when DATABASE_URL/REDIS_URL are unset,
 migrates, then serves uvicorn (HTTP + WebSockets), a Celery worker and Celery beat as
-one group. Ctrl-C (SIGINT) or SIGTERM stops the children first, then the embedded
-servers, so nothing is left running. If any child dies the whole group stops.
+one group. A child that exits is restarted after a growing pause and the reason is
+logged; only a child that crash-loops (more than CRASH_LOOP_RESTARTS exits within
+CRASH_LOOP_WINDOW_SECONDS) stops the group. Ctrl-C (SIGINT) or SIGTERM stops the
+children first, then the embedded servers, so nothing is left running.
 ``test`` does the same set-up and runs pytest instead of the servers.
 """
 
@@ -15,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -53,20 +56,61 @@ def _manage(*args: str) -> None:
     subprocess.run([PYTHON, str(REPO_DIR / "manage.py"), *args], check=True, cwd=REPO_DIR)
 
 
+# A child that exits is started again after a pause that grows with each exit in a row;
+# one that exits CRASH_LOOP_RESTARTS times within CRASH_LOOP_WINDOW_SECONDS is broken, not
+# unlucky (a bad setting, a port taken), and the group stops with an error instead.
+RESTART_DELAYS_SECONDS = (1, 2, 4, 8, 15, 30)
+CRASH_LOOP_RESTARTS = 5
+CRASH_LOOP_WINDOW_SECONDS = 60
+
+
+def _exit_reason(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
 class ProcessGroup:
     """Children started in their own sessions, so that only this supervisor decides when they stop."""
 
     def __init__(self) -> None:
         self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.commands: dict[str, list[str]] = {}
+        self.exits: dict[str, deque[float]] = {}
+        self.restart_at: dict[str, float] = {}
         self.stopping = False
 
     def start(self, name: str, command: Sequence[str]) -> None:
-        self.children[name] = subprocess.Popen(list(command), cwd=REPO_DIR, start_new_session=True)
+        self.commands[name] = list(command)
+        self._spawn(name)
 
-    def first_exited(self) -> str | None:
+    def _spawn(self, name: str) -> None:
+        self.children[name] = subprocess.Popen(self.commands[name], cwd=REPO_DIR, start_new_session=True)
+
+    def supervise(self) -> str | None:
+        """Restart children that exited, after their back-off; the name of a crash-looping child, else None."""
+        now = time.monotonic()
         for name, child in self.children.items():
-            if child.poll() is not None:
+            code = child.poll()
+            if code is None or name in self.restart_at:
+                continue
+            recent = self.exits.setdefault(name, deque())
+            while recent and now - recent[0] > CRASH_LOOP_WINDOW_SECONDS:
+                recent.popleft()
+            recent.append(now)
+            if len(recent) > CRASH_LOOP_RESTARTS:
                 return name
+            delay = RESTART_DELAYS_SECONDS[min(len(recent), len(RESTART_DELAYS_SECONDS)) - 1]
+            print(f"{name} exited ({_exit_reason(code)}); restarting in {delay} s", file=sys.stderr, flush=True)
+            self.restart_at[name] = now + delay
+        for name, at in list(self.restart_at.items()):
+            if now >= at:
+                del self.restart_at[name]
+                self._spawn(name)
+                print(f"{name} restarted (pid {self.children[name].pid})", file=sys.stderr, flush=True)
         return None
 
     def stop(self) -> None:
@@ -86,7 +130,8 @@ class ProcessGroup:
 
 def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
     var_dir = _var_dir()
-    workers = os.environ.get("WEB_CONCURRENCY", "1")
+    # One web process per core; with more than one, uvicorn's own supervisor restarts a dead one.
+    workers = os.environ.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1)
     return {
         "web": [
             PYTHON, "-m", "uvicorn", "hangar.asgi:application",
@@ -129,9 +174,12 @@ def command_run() -> int:
         print(f"\nHangar is running.\n  dashboard: {base}/\n  Parse API: {base}/parse\n"
               f"  management API: {base}/api/v1/\nPress Ctrl-C to stop.\n", flush=True)  # fmt: skip
         while not group.stopping:
-            exited = group.first_exited()
-            if exited:
-                print(f"{exited} exited; stopping Hangar", file=sys.stderr, flush=True)
+            crash_looping = group.supervise()
+            if crash_looping:
+                print(
+                    f"{crash_looping} exited {CRASH_LOOP_RESTARTS + 1} times within {CRASH_LOOP_WINDOW_SECONDS} s; "
+                    "stopping Hangar", file=sys.stderr, flush=True,
+                )  # fmt: skip
                 exit_code = 1
                 break
             time.sleep(0.2)
