@@ -74,6 +74,7 @@ AGGREGATE_ERROR = 600
 FILE_READ_ERROR = 601
 X_DOMAIN_REQUEST = 602
 
+
 class ParseError(Exception):
     """An error the client sees as ``{"code": N, "error": "..."}``."""
 

@@ -16,6 +16,7 @@ from hangar.envconfig import (
     ConfigurationError,
     database_settings_from_url,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_str,
@@ -83,6 +84,8 @@ HANGAR_DB_POOL_MAX = env_int("HANGAR_DB_POOL_MAX", 10)
 HANGAR_DB_POOL_TIMEOUT_SECONDS = env_int("HANGAR_DB_POOL_TIMEOUT_SECONDS", 30)
 # Opening a data-plane connection gives up after this (libpq connect_timeout, whole seconds).
 HANGAR_DB_CONNECT_TIMEOUT_SECONDS = env_int("HANGAR_DB_CONNECT_TIMEOUT_SECONDS", 5)
+# Deadline of one data-plane Redis call (connect or reply); a failed call is retried once.
+HANGAR_REDIS_TIMEOUT_SECONDS = env_float("HANGAR_REDIS_TIMEOUT_SECONDS", 2.0)
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL is None:
