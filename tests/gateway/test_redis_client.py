@@ -19,8 +19,7 @@ def own_client(monkeypatch: pytest.MonkeyPatch):
     import hangar.redis_async as redis_async
 
     monkeypatch.setattr(redis_async, "_clients", LoopLocal())
-    yield redis_async
-    # The client is closed by the test; the fresh LoopLocal is dropped with the monkeypatch.
+    return redis_async  # each test closes its client; the fresh LoopLocal goes with the monkeypatch
 
 
 async def test_a_connection_redis_closed_while_idle_is_replaced_without_failing_the_call(own_client):
