@@ -205,8 +205,14 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or _celery_broker_url(REDIS_URL
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged when it has finished, and requeued when its worker process dies
+# under it (SIGKILL, OOM): every task is idempotent, so running one twice is harmless.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# With Redis as the broker, a task taken by a worker that vanished whole is redelivered after
+# this long (kombu's default is an hour; the purge sweep every 5 minutes stays as a backstop).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS", 900)}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
