@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 # Parse error codes used by the gateway and the data services (reference §17).
+OTHER_CAUSE = -1
 INTERNAL_SERVER_ERROR = 1
 CONNECTION_FAILED = 100
 OBJECT_NOT_FOUND = 101

@@ -32,7 +32,7 @@ from hangar.datastore.relations import relation_changes_apply
 from hangar.datastore.schema_registry import ClassSchema
 from hangar.datastore.update_sql import apply_to_new_object, data_update_sql
 from hangar.datastore.wire import row_to_wire
-from hangar.identity import user_rules
+from hangar.identity import role_rules, user_rules
 from hangar.identity.roles import roles_changed
 from hangar.identity.sessions import sessions_changed
 from hangar.parse_errors import OBJECT_NOT_FOUND, ParseError
@@ -84,13 +84,15 @@ async def _invalidate_after_commit(caller: Caller, class_name: str) -> None:
 async def _system_class_rules(
     caller: Caller, class_name: str, body: dict[str, Any], object_id: str, *, is_create: bool
 ) -> user_rules.UserWrite | None:
-    """The ``_User`` / ``_Session`` rules (hangar.identity.user_rules), whichever route wrote the object."""
+    """The ``_User`` / ``_Session`` / ``_Role`` rules (hangar.identity), whichever route wrote the object."""
     if class_name == "_User":
         if is_create:
             return await user_rules.user_before_create(caller=caller, body=body, object_id=object_id)
         return await user_rules.user_before_update(caller=caller, object_id=object_id, body=body)
     if class_name == "_Session":
         user_rules.session_before_write(caller=caller, body=body, is_create=is_create)
+    if class_name == "_Role":
+        role_rules.role_before_write(body=body, is_create=is_create)
     return None
 
 
