@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import secrets
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ ACL_REQUIRED = {"code": 111, "error": "ACL is required."}
 NAME_REQUIRED = {"code": 111, "error": "name is required."}
 BAD_NAME = {"code": -1, "error": "A role's name can be only contain alphanumeric characters, _, -, and spaces."}
 NOT_STRING = {"code": -1, "error": "A role's name must be a String."}
+TOO_LONG = {"code": -1, "error": "A role's name can be at most 1024 characters long."}
 PUBLIC_READ = {"*": {"read": True}}
 
 
@@ -126,6 +129,7 @@ async def test_a_new_role_needs_a_valid_name_and_an_acl(app_a: ParseApp) -> None
         ({"name": "role:Admin", "ACL": PUBLIC_READ}, BAD_NAME),
         ({"name": "Admin\n", "ACL": PUBLIC_READ}, BAD_NAME),
         ({"name": "Ädmin", "ACL": PUBLIC_READ}, BAD_NAME),
+        ({"name": "A" * 1025, "ACL": PUBLIC_READ}, TOO_LONG),
     ]
     for body, error in cases:
         for path in ("/roles", "/classes/_Role"):
@@ -133,8 +137,9 @@ async def test_a_new_role_needs_a_valid_name_and_an_acl(app_a: ParseApp) -> None
             assert (anonymous.status_code, anonymous.json()) == (400, error), (path, body)
             assert (await app_a.request("POST", path, body, master=True)).json() == error
     assert await _role_names(app_a) == []
-    ok = await app_a.request("POST", "/classes/_Role", {"name": "Good name-1_x", "ACL": {}})
-    assert ok.status_code == 201, ok.text
+    for name in ("Good name-1_x", "L" * 1024):
+        ok = await app_a.request("POST", "/classes/_Role", {"name": name, "ACL": {}})
+        assert ok.status_code == 201, ok.text
 
 
 async def test_concurrent_creates_of_one_name_make_one_role(app_a: ParseApp) -> None:
@@ -187,12 +192,14 @@ async def test_a_new_app_partition_has_the_role_name_index(app_b: ParseApp) -> N
     assert (await app_b.request("POST", "/roles", {"name": "A", "ACL": {}}, master=True)).json() == DUPLICATE
 
 
-def _rename_later_duplicates() -> None:
-    import importlib
+def _migration() -> Any:
+    return importlib.import_module("hangar.datastore.migrations.0008_roles_role_name_unique")
 
+
+def _rename_later_duplicates() -> None:
     from django.db import connection
 
-    migration = importlib.import_module("hangar.datastore.migrations.0008_roles_role_name_unique")
+    migration = _migration()
 
     class Editor:
         pass
@@ -207,6 +214,7 @@ async def test_existing_duplicates_keep_one_holder_and_the_migration_renames_the
     later ones to a distinct valid name and keeps them and their members."""
     setup = await _admin_setup(app_a)
     app_pk = app_a.tenant.app.pk
+    long_name = secrets.token_hex(1500)
     await sql("DROP INDEX datastore_object_role_name")
     try:
         await sql(
@@ -219,6 +227,12 @@ async def test_existing_duplicates_keep_one_holder_and_the_migration_renames_the
             "VALUES (%s, '_Role', 'dupRole001', 'users', '_User', %s)",
             [app_pk, setup["mallory_id"]],
         )
+        # An oversized legacy name (3000 random bytes) must not make building the index fail.
+        await sql(
+            "INSERT INTO datastore_object (app_id, class_name, object_id, data, _rperm, _wperm) "
+            "VALUES (%s, '_Role', 'longRole01', jsonb_build_object('name', %s::text), '{*}', '{}')",
+            [app_pk, long_name],
+        )
         await app_a.request("PUT", f"/roles/{setup['admin_id']}", {"note": "bump the role version"}, master=True)
         assert not await _sees_secret(app_a, setup, setup["mallory"])
         assert await _sees_secret(app_a, setup, setup["boss"])
@@ -226,11 +240,8 @@ async def test_existing_duplicates_keep_one_holder_and_the_migration_renames_the
     finally:
         await sql("DELETE FROM datastore_object WHERE class_name = '_Role' AND object_id = 'dupRole001' "
                   "AND data->>'name' = 'Admin'")  # fmt: skip
-        await sql(
-            "CREATE UNIQUE INDEX datastore_object_role_name ON datastore_object (app_id, (data->>'name')) "
-            "WHERE class_name = '_Role'"
-        )
-    assert await _role_names(app_a) == ["Admin", "Admin_duplicate_dupRole001"]
+        await sql(_migration().INDEX_SQL)
+    assert await _role_names(app_a) == ["Admin", "Admin_duplicate_dupRole001", long_name]
     members = await sql("SELECT related_id FROM datastore_relation WHERE owner_id = 'dupRole001'")
     assert members == [(setup["mallory_id"],)]
     assert not await _sees_secret(app_a, setup, setup["mallory"])

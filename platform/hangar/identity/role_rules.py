@@ -21,6 +21,9 @@ from typing import Any
 
 from hangar.parse_errors import INCORRECT_TYPE, OTHER_CAUSE, ParseError
 
+# Longer names are refused: the unique index (migration 0008) covers names up to this many
+# bytes, well below what a btree entry can hold (names are ASCII, so characters = bytes).
+ROLE_NAME_MAX_LENGTH = 1024
 # Parse's role name alphabet (Parse SDKs' ParseRole._validateName); \Z, not $, so a
 # trailing newline is refused too.
 _ROLE_NAME = re.compile(r"[0-9a-zA-Z\-_ ]+\Z")
@@ -40,6 +43,8 @@ def role_name_check(name: Any) -> str:
         raise ParseError(OTHER_CAUSE, "A role's name must be a String.")
     if not _ROLE_NAME.match(name):
         raise ParseError(OTHER_CAUSE, "A role's name can be only contain alphanumeric characters, _, -, and spaces.")
+    if len(name) > ROLE_NAME_MAX_LENGTH:
+        raise ParseError(OTHER_CAUSE, f"A role's name can be at most {ROLE_NAME_MAX_LENGTH} characters long.")
     return name
 
 

@@ -14,9 +14,12 @@ while its members, child roles and ACL stay as they were. Nothing is deleted.
 
 from django.db import migrations
 
+# The byte cap keeps every indexed name within a btree entry (2704 bytes), so building the
+# index cannot fail on an old oversized name; new names are refused above it by the write
+# path (hangar.identity.role_rules.ROLE_NAME_MAX_LENGTH, the same 1024).
 INDEX_SQL = """
 CREATE UNIQUE INDEX datastore_object_role_name ON datastore_object (app_id, (data->>'name'))
-    WHERE class_name = '_Role';
+    WHERE class_name = '_Role' AND octet_length(data->>'name') <= 1024;
 """
 DROP_INDEX_SQL = "DROP INDEX IF EXISTS datastore_object_role_name;"
 
