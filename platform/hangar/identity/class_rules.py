@@ -13,7 +13,7 @@ from psycopg.errors import UniqueViolation
 
 from hangar.caller import Caller
 from hangar.datastore.class_rules import ClassRules, PreparedWrite, register_class_rules
-from hangar.identity import user_rules
+from hangar.identity import role_rules, user_rules
 from hangar.identity.roles import roles_changed
 from hangar.identity.sessions import sessions_changed
 from hangar.parse_errors import ParseError
@@ -63,6 +63,12 @@ class SessionRules(ClassRules):
 
 
 class RoleRules(ClassRules):
+    async def before_create(self, *, caller: Caller, body: dict[str, Any], object_id: str) -> None:
+        role_rules.role_before_create(body=body)
+
+    async def before_update(self, *, caller: Caller, object_id: str, body: dict[str, Any]) -> None:
+        role_rules.role_before_update(body=body)
+
     async def changed(self, app_pk: int) -> None:
         await roles_changed(app_pk)
 

@@ -12,16 +12,27 @@ from hangar.datastore.connection import app_statement
 from hangar.datastore.partitions import object_partition, relation_partition
 from hangar.redis_async import get_redis
 
+# A role grants its name only if it is that name's first holder: the unique index of
+# datastore migration 0008 already makes it the only one, and this keeps a grant bound to
+# that role object even should a second role of the name ever exist. (The length bound is
+# the index's own predicate, which lets this lookup use it; no longer name can be created.) Relation rows
+# count only with the class the schema gives them (``users`` of _User, ``roles`` of _Role).
 _ROLES_SQL = """
 WITH RECURSIVE held(role_id) AS (
     SELECT owner_id FROM {relations}
-    WHERE app_id = %(app)s AND owner_class = '_Role' AND key = 'users' AND related_id = %(user)s
+    WHERE app_id = %(app)s AND owner_class = '_Role' AND key = 'users'
+      AND related_class = '_User' AND related_id = %(user)s
   UNION
     SELECT r.owner_id FROM {relations} r JOIN held ON r.related_id = held.role_id
-    WHERE r.app_id = %(app)s AND r.owner_class = '_Role' AND r.key = 'roles'
+    WHERE r.app_id = %(app)s AND r.owner_class = '_Role' AND r.key = 'roles' AND r.related_class = '_Role'
 )
 SELECT o.data->>'name' FROM {objects} o JOIN held ON o.object_id = held.role_id
-WHERE o.app_id = %(app)s AND o.class_name = '_Role'
+WHERE o.app_id = %(app)s AND o.class_name = '_Role' AND NOT EXISTS (
+    SELECT 1 FROM {objects} earlier
+    WHERE earlier.app_id = %(app)s AND earlier.class_name = '_Role' AND earlier.data->>'name' = o.data->>'name'
+      AND octet_length(earlier.data->>'name') <= 1024
+      AND (earlier.created_at, earlier.object_id) < (o.created_at, o.object_id)
+)
 """
 
 _cache: dict[tuple[int, str], tuple[bytes | None, tuple[str, ...]]] = {}

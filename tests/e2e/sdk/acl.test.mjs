@@ -1,7 +1,7 @@
 // ACLs, roles and class-level permissions as the SDK's users meet them (acting through session tokens).
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { Parse, as, className, master, ref, rejectsWithCode, user, userObject } from './helpers.mjs';
+import { Parse, appA, as, className, master, ref, rejectsWithCode, rest, user, userObject } from './helpers.mjs';
 
 const DOC = className('Doc');
 let editors;
@@ -104,6 +104,26 @@ test('a role grants its members access, and members of an inheriting role too', 
   const secret = await new Parse.Object(DOC, { title: 'chiefs-only' }).setACL(chiefsOnly).save(null, master());
   assert.equal((await ref(DOC, secret.id).fetch(as('cyd'))).get('title'), 'chiefs-only');
   await rejectsWithCode(ref(DOC, secret.id).fetch(as('ben')), 101);
+});
+
+test('a role name is taken once: a second Parse.Role of it is refused (137) and a rename too', async () => {
+  const acl = new Parse.ACL();
+  acl.setRoleReadAccess(editors, true);
+  const doc = await new Parse.Object(DOC, { title: 'editors-eyes-only' }).setACL(acl).save(null, master());
+  const impostor = new Parse.Role(editors.getName(), new Parse.ACL(userObject('ada')));
+  impostor.getUsers().add(userObject('ada'));
+  await rejectsWithCode(impostor.save(null, as('ada')), Parse.Error.DUPLICATE_VALUE);
+  await rejectsWithCode(new Parse.Role(editors.getName(), new Parse.ACL()).save(null, master()), 137);
+  // Her own role cannot take the name afterwards either (the SDK refuses locally; REST is refused by the server).
+  const own = new Parse.Role(className('AdaOwn'), new Parse.ACL(userObject('ada')));
+  own.getUsers().add(userObject('ada'));
+  await own.save(null, as('ada'));
+  const renamed = await rest('PUT', `/roles/${own.id}`, {
+    keys: appA, body: { name: editors.getName() }, sessionToken: user('ada').sessionToken,
+  });
+  assert.deepEqual(renamed.body, { code: -1, error: "A role's name can only be set before it has been saved." });
+  await rejectsWithCode(ref(DOC, doc.id).fetch(as('ada')), 101);
+  assert.equal((await ref(DOC, doc.id).fetch(as('ben'))).get('title'), 'editors-eyes-only');
 });
 
 test('adding a user to a role takes effect on their next request', async () => {

@@ -10,7 +10,6 @@ from hangar.datastore import objects, queries
 from hangar.gateway.auth import AuthContext
 from hangar.gateway.request import ParseRequest
 from hangar.gateway.responses import ParseResponse
-from hangar.parse_errors import INCORRECT_TYPE, ParseError
 
 
 def files_base(auth: AuthContext) -> str:
@@ -81,11 +80,7 @@ def for_class(class_name: str, handler: Any) -> Any:
 
 
 async def create_role(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
-    name = request.body.get("name")
-    if not isinstance(name, str) or not name:
-        raise ParseError(INCORRECT_TYPE, "name is required.")
-    if "ACL" not in request.body:
-        raise ParseError(INCORRECT_TYPE, "ACL is required.")
+    # The _Role rules (name, ACL, uniqueness) live in the write service, for every route alike.
     return await _create(auth, "_Role", request.body)
 
 
