@@ -4,6 +4,7 @@ provider ids are stored, the anonymous id dies with the upgrade, and an empty AC
 
 from __future__ import annotations
 
+import importlib
 import json
 from typing import Any
 
@@ -98,9 +99,13 @@ async def test_sign_up_forms_cannot_link_an_unproven_provider_id(github_app: Par
     ]:
         answer = await _write(github_app, via, "POST", "/users", {**credentials, **extra}, None)
         assert answer.get("code") == code, (extra, answer)
-    assert await sql(
-        "SELECT 1 FROM datastore_object WHERE app_id = %s AND data->>'username' = 'mallory'", [github_app.tenant.app.pk]
-    ) == []
+    assert (
+        await sql(
+            "SELECT 1 FROM datastore_object WHERE app_id = %s AND data->>'username' = 'mallory'",
+            [github_app.tenant.app.pk],
+        )
+        == []
+    )
 
 
 async def test_dotted_sign_up_is_the_same_login_as_the_top_level_form(github_app: ParseApp) -> None:
@@ -149,8 +154,8 @@ async def test_upgrade_to_a_password_unlinks_the_anonymous_id(app_a: ParseApp, v
 async def test_linking_a_provider_to_an_anonymous_user_unlinks_the_anonymous_id(github_app: ParseApp) -> None:
     anon_id = "5f0c3a52-0000-4000-8000-0000000000a2"
     first = (await _anonymous_login(github_app, anon_id)).json()
-    path = f"/users/{first['objectId']}"
-    linked = await github_app.request("PUT", path, {"authData": {"github": GITHUB_ALICE}}, session=first["sessionToken"])
+    link = {"authData": {"github": GITHUB_ALICE}}
+    linked = await github_app.request("PUT", f"/users/{first['objectId']}", link, session=first["sessionToken"])
     assert linked.status_code == 200, linked.text
     assert await _stored_auth_data(github_app, first["objectId"]) == {"github": {"id": "1001"}}
     assert (await _anonymous_login(github_app, anon_id)).json()["objectId"] != first["objectId"]
@@ -159,7 +164,9 @@ async def test_linking_a_provider_to_an_anonymous_user_unlinks_the_anonymous_id(
 
 
 async def test_only_the_provider_id_is_stored_not_its_tokens(
-    app_a: ParseApp, provider_api: Any, jwks_server: Any  # noqa: F811
+    app_a: ParseApp,
+    provider_api: Any,
+    jwks_server: Any,  # noqa: F811
 ) -> None:
     url, key = jwks_server
     await auth_settings(
@@ -196,3 +203,20 @@ async def test_empty_acl_locks_out_auth_data_logins(github_app: ParseApp) -> Non
         [github_app.tenant.app.pk, anon_id],
     )
     assert owners == [(2,)]
+
+
+async def test_migration_strips_tokens_stored_before(github_app: ParseApp) -> None:
+    """Users linked before ids-only storage lose their stored tokens; their logins keep working."""
+    migration = importlib.import_module("hangar.datastore.migrations.0008_authdata_strip_provider_tokens")
+    created = (await github_app.request("POST", "/users", {"authData": {"github": GITHUB_ALICE}})).json()
+    old_style = {"github": GITHUB_ALICE, "anonymous": {"id": "a-1", "extra": "x"}, "gone": None}
+    await sql(
+        "UPDATE datastore_object SET data = jsonb_set(data, '{authData}', %s::jsonb) WHERE app_id = %s "
+        "AND class_name = '_User' AND object_id = %s",
+        [json.dumps(old_style), github_app.tenant.app.pk, created["objectId"]],
+    )
+    await sql(migration.FORWARD)
+    stored = await _stored_auth_data(github_app, created["objectId"])
+    assert stored == {"github": {"id": "1001"}, "anonymous": {"id": "a-1"}, "gone": None}
+    login = await github_app.request("POST", "/users", {"authData": {"github": GITHUB_ALICE}})
+    assert login.json()["objectId"] == created["objectId"]
