@@ -5,7 +5,8 @@ these hooks, so a user written either way gets the same treatment: the password 
 hashed into ``_hashed_password`` and never stored or returned in plain text, username
 and email are unique per app (email case-insensitively), ``emailVerified`` is
 master-only, only the user themself (or master) may change or delete the user, and a
-new user's ACL is private to them (Parse Server 7's ``enforcePrivateUsers``).
+new user's ACL is private to them (Parse Server 7's ``enforcePrivateUsers``). ``authData``, in
+whatever form the body spells it, goes through hangar.identity.auth_data_rules.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from psycopg.errors import UniqueViolation
 from hangar.caller import Caller
 from hangar.datastore.class_rules import PreparedWrite
 from hangar.datastore.connection import app_transaction
-from hangar.identity import oauth
+from hangar.identity.auth_data_rules import auth_data_checked, auth_data_from_body, with_anonymous_dropped
 from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_read
 from hangar.identity.passwords import password_hash, password_in_history, password_policy_check
-from hangar.identity.user_lookup import user_by_id, user_id_by_auth, user_id_with
+from hangar.identity.user_lookup import user_by_id, user_id_with
 from hangar.parse_errors import INVALID_KEY_NAME, OPERATION_FORBIDDEN, ParseError
 
 USERNAME_MISSING = 200
@@ -32,11 +33,9 @@ PASSWORD_MISSING = 201
 USERNAME_TAKEN = 202
 EMAIL_TAKEN = 203
 SESSION_MISSING = 206
-ACCOUNT_ALREADY_LINKED = 208
 INVALID_EMAIL_ADDRESS = 125
 DUPLICATE_VALUE = 137
 VALIDATION_ERROR = 142
-UNSUPPORTED_SERVICE = 252
 
 _EMAIL = re.compile(r"^.+@.+$")
 _SESSION_IMMUTABLE = ("user", "installationId", "sessionToken", "expiresAt", "createdWith")
@@ -90,22 +89,6 @@ def _check_password_value(password: Any, settings: AuthSettingsRecord, username:
     return password
 
 
-async def _check_auth_data(
-    conn: Any, caller: Caller, auth_data: Any, settings: AuthSettingsRecord, user_id: str | None
-) -> dict[str, Any]:
-    """Validate every provider (unlinking with ``null`` allowed on update) and refuse ids linked elsewhere (208)."""
-    if not isinstance(auth_data, dict):
-        raise ParseError(UNSUPPORTED_SERVICE, "This authentication method is unsupported.")
-    for provider, data in auth_data.items():
-        if data is None and user_id is not None:
-            continue
-        await oauth.auth_data_validate(provider=provider, data=data, settings=settings)
-        owner = await user_id_by_auth(conn, caller.app_pk, provider, str(data["id"]))
-        if owner is not None and owner != user_id:
-            raise ParseError(ACCOUNT_ALREADY_LINKED, "this auth is already used")
-    return auth_data
-
-
 async def _check_unique(conn: Any, app_pk: int, body: dict[str, Any], user_id: str | None) -> None:
     if isinstance(body.get("username"), str) and await user_id_with(
         conn, app_pk, field="username", value=body["username"], exclude_id=user_id
@@ -128,13 +111,12 @@ def _check_common(caller: Caller, body: dict[str, Any]) -> None:
 
 async def user_before_create(*, caller: Caller, body: dict[str, Any], object_id: str) -> UserWrite:
     """Validate and transform a new ``_User`` (sign-up, ``POST /classes/_User``)."""
-    body = dict(body)
+    body, auth_data = auth_data_from_body(body)
     _check_common(caller, body)
-    auth_data = body.get("authData")
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
         if auth_data is not None:
-            body["authData"] = await _check_auth_data(conn, caller, auth_data, settings, None)
+            body["authData"] = await auth_data_checked(conn, caller, auth_data, settings, None)
             body.setdefault("username", "".join(secrets.choice(_USERNAME_ALPHABET) for _ in range(25)))
         elif not body.get("username"):
             raise ParseError(USERNAME_MISSING, "bad or missing username")
@@ -183,7 +165,7 @@ async def _new_password(
 async def user_before_update(*, caller: Caller, object_id: str, body: dict[str, Any]) -> UserWrite:
     """Validate and transform a change to a ``_User``; only the user themself or master."""
     _check_may_write(caller, object_id)
-    body = dict(body)
+    body, auth_data = auth_data_from_body(body)
     _check_common(caller, body)
     write = UserWrite(body=body)
     async with app_transaction(caller.app_pk) as conn:
@@ -191,10 +173,12 @@ async def user_before_update(*, caller: Caller, object_id: str, body: dict[str, 
         await _check_unique(conn, caller.app_pk, body, object_id)
         if "password" in body:
             await _new_password(conn, caller, object_id, body.pop("password"), body.get("username"), write, settings)
-        if "authData" in body:
-            auth_data = await _check_auth_data(conn, caller, body.pop("authData"), settings, object_id)
-            # Linking merges provider by provider; ``null`` unlinks one (reference §10.2).
-            body.update({f"authData.{provider}": data for provider, data in auth_data.items()})
+        auth_data = with_anonymous_dropped(auth_data, password_set=write.password_changed)
+        if auth_data is not None:
+            stored = await auth_data_checked(conn, caller, auth_data, settings, object_id)
+            # Linking merges provider by provider; ``null`` unlinks one (reference §10.2). These dotted
+            # keys are written here, after validation; a client's own were folded in above.
+            body.update({f"authData.{provider}": data for provider, data in stored.items()})
     if "ACL" in body and not caller.is_master:
         body["ACL"] = _own_acl(body["ACL"], object_id)
     if settings.verify_user_emails and body.get("email"):

@@ -17,7 +17,7 @@ from hangar.caller import Caller
 from hangar.datastore import objects, queries
 from hangar.datastore.connection import after_commit, app_transaction
 from hangar.datastore.wire import row_to_wire
-from hangar.identity import email_flows, oauth
+from hangar.identity import auth_data_rules, email_flows, oauth
 from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_read
 from hangar.identity.lockout import lockout_check, lockout_record_failure, login_rate_check
 from hangar.identity.passwords import password_hash, password_verify
@@ -29,6 +29,7 @@ from hangar.identity.sessions import (
 )
 from hangar.identity.user_lookup import UserRow, user_by_id, user_by_login, user_id_by_auth
 from hangar.parse_errors import (
+    ACCOUNT_ALREADY_LINKED,
     INVALID_SESSION_TOKEN,
     OBJECT_NOT_FOUND,
     OPERATION_FORBIDDEN,
@@ -172,35 +173,48 @@ async def user_log_in_as(*, caller: Caller, params: dict[str, Any], files_base: 
 
 async def user_sign_up(*, caller: Caller, body: dict[str, Any], files_base: str) -> tuple[dict[str, Any], str, int]:
     """``POST /users``: a new user (201), or with ``authData`` of a linked user, that user's login (200)."""
-    auth_data = body.get("authData")
-    if isinstance(auth_data, dict) and auth_data and "password" not in body:
+    rest, auth_data = auth_data_rules.auth_data_from_body(body)
+    if auth_data is not None:
+        body = {**rest, "authData": auth_data}  # every spelling of authData logs in (or signs up) alike
+    if auth_data and "password" not in body:
         existing = await _user_for_auth_data(caller, auth_data)
         if existing is not None:
             return await _auth_data_log_in(caller, existing, auth_data, files_base), existing, 200
     response, object_id = await objects.object_create(
         caller=caller, class_name="_User", body=body, files_base=files_base
     )
-    if isinstance(auth_data, dict) and auth_data:
+    if auth_data:
         response["authDataResponse"] = {}
     return response, object_id, 201
 
 
-async def _user_for_auth_data(caller: Caller, auth_data: dict[str, Any]) -> str | None:
+async def _user_for_auth_data(caller: Caller, auth_data: auth_data_rules.AuthDataChanges) -> str | None:
+    """The user every provider proves (each one validated first), ``None`` for none; 208 when they
+    prove different users, as Parse Server answers."""
+    owners: set[str] = set()
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
         for provider, data in auth_data.items():
             await oauth.auth_data_validate(provider=provider, data=data, settings=settings)
-            user_id = await user_id_by_auth(conn, caller.app_pk, provider, str(data["id"]))
+            assert data is not None  # validated: a dict with a string id
+            user_id = await user_id_by_auth(conn, caller.app_pk, provider, data["id"])
             if user_id is not None:
-                return user_id
-    return None
+                owners.add(user_id)
+    if len(owners) > 1:
+        raise ParseError(ACCOUNT_ALREADY_LINKED, "this auth is already used")
+    return owners.pop() if owners else None
 
 
-async def _auth_data_log_in(caller: Caller, user_id: str, auth_data: dict[str, Any], files_base: str) -> dict[str, Any]:
+async def _auth_data_log_in(
+    caller: Caller, user_id: str, auth_data: auth_data_rules.AuthDataChanges, files_base: str
+) -> dict[str, Any]:
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
         user = await user_by_id(conn, caller.app_pk, user_id)
         if user is None:
+            raise _bad_login()
+        if user.readers is not None and not user.readers and not caller.is_master:
+            # An ACL of {} locks the user out of every login, not only the password one (reference §5.4).
             raise _bad_login()
         created_with = {"action": "login", "authProvider": ",".join(sorted(auth_data))}
         token = await _open_session(conn, caller, user_id, settings, created_with)

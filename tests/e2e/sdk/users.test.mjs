@@ -1,5 +1,5 @@
 // End users through the Parse JS SDK: sign-up, login, become, current user, logout, updates,
-// duplicate codes, anonymous login + link, and a role-based ACL.
+// duplicate codes, anonymous login + link, authData write forms, and a role-based ACL.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Parse, className, master, rejectsWithCode } from './helpers.mjs';
@@ -68,6 +68,19 @@ test('anonymous login, then linked to a username and password', async () => {
   await Parse.User.logOut();
   const back = await Parse.User.logIn(name, 'pw-secret-1');
   assert.equal(back.id, anon.id);
+  await Parse.User.logOut();
+});
+
+test("a dotted authData key cannot claim another user's anonymous id", async () => {
+  const victim = await Parse.AnonymousUtils.logIn();
+  const victimAnonId = victim.get('authData').anonymous.id;
+  await Parse.User.logOut();
+  const mallory = await Parse.User.signUp(unique('mal'), 'pw-secret-1');
+  mallory.set('authData.anonymous', { id: victimAnonId });
+  await rejectsWithCode(mallory.save(), Parse.Error.ACCOUNT_ALREADY_LINKED);
+  await Parse.User.logOut();
+  const back = await Parse.User.logInWith('anonymous', { authData: { id: victimAnonId } });
+  assert.equal(back.id, victim.id);
   await Parse.User.logOut();
 });
 

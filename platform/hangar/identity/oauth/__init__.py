@@ -5,21 +5,22 @@ token (hangar.identity.oauth.oidc); their client ids come from the app's auth se
 ``github`` and ``facebook`` with an ``access_token`` (and no ``id_token``) are checked against
 the provider's API instead (hangar.identity.oauth.github / .facebook). Every adapter has the
 ``base.AuthDataAdapter`` signature and calls providers only through ``base.provider_get``.
+
+Once validated, only the provider's ``id`` is stored (``auth_data_to_store``): tokens prove
+who the user is at that moment and nothing in Hangar uses them later, so keeping them would
+only turn a leak of the user row into a leak of live provider credentials. Parse Server's
+newer adapters store and expose the same ``{"id"}``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hangar.parse_errors import ParseError
+from hangar.parse_errors import LINKED_ID_MISSING, UNSUPPORTED_SERVICE, ParseError
 
 if TYPE_CHECKING:
     from hangar.identity.auth_settings import AuthSettingsRecord
     from hangar.identity.oauth.base import AuthDataAdapter
-
-UNSUPPORTED_SERVICE = 252
-INVALID_LINKED_SESSION = 251
-LINKED_ID_MISSING = 250
 
 
 def _unsupported() -> ParseError:
@@ -52,3 +53,8 @@ def _adapter(provider: str, data: dict[str, Any]) -> AuthDataAdapter | None:
     if provider == "facebook" and data.get("access_token") and not has_id_token:
         return facebook.access_token_verify
     return oidc.id_token_verify if provider in oidc.PROVIDERS else None
+
+
+def auth_data_to_store(data: dict[str, Any]) -> dict[str, str]:
+    """What is kept of a validated ``authData.<provider>``: the id it proved, no token."""
+    return {"id": data["id"]}
