@@ -8,12 +8,15 @@ after the transaction commits, through Django's email backend.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings as django_settings
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
@@ -54,13 +57,58 @@ async def _mail_after_commit(*, app_pk: int, user_id: str, kind: str, token: str
     await after_commit(committed)
 
 
-async def verification_start(conn: AsyncConnection, *, app_pk: int, user_id: str, settings: AuthSettingsRecord) -> None:
-    """Issue a verification token and mail the link after commit (only when the app verifies emails)."""
+def _verify_token_for(app_pk: int, user_id: str, nonce: str) -> str:
+    """The verification token of a stored nonce: an HMAC under the server's secret, so a stored nonce alone
+    (a database dump) is no usable link, yet the still-valid link can be mailed again."""
+    message = f"verify:{app_pk}:{user_id}:{nonce}".encode()
+    digest = hmac.new(django_settings.SECRET_KEY.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _still_valid_token(app_pk: int, user_id: str, user_data: dict[str, Any]) -> str | None:
+    nonce = user_data.get("_email_verify_token_nonce")
+    if not isinstance(nonce, str):
+        return None
+    token = _verify_token_for(app_pk, user_id, nonce)
+    return token if token_matches(user_data, VERIFY, token) else None  # unexpired, and not replaced meanwhile
+
+
+async def _verify_token_issue(conn: AsyncConnection, *, app_pk: int, user_id: str, minutes: int) -> str:
+    nonce = secrets.token_urlsafe(16)
+    token = _verify_token_for(app_pk, user_id, nonce)
+    expires = datetime.now(UTC) + timedelta(minutes=minutes)
+    fields = {
+        "_email_verify_token_hash": token_digest(token),
+        "_email_verify_token_expires_at": date_json(expires),
+        "_email_verify_token_nonce": nonce,
+    }
+    await conn.execute(
+        "UPDATE datastore_object SET data = data || %s WHERE app_id = %s AND class_name = '_User' AND object_id = %s",
+        [Jsonb(fields), app_pk, user_id],
+    )
+    return token
+
+
+async def verification_start(
+    conn: AsyncConnection, *, app_pk: int, user_id: str, settings: AuthSettingsRecord,
+    reuse_from: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
+    """Issue a verification token and mail the link after commit (only when the app verifies emails).
+
+    With ``reuse_from`` (the user's data) and the app's ``email_verify_token_reuse_if_valid``, a still-valid
+    link is mailed again, its expiry unchanged, as Parse Server's ``emailVerifyTokenReuseIfValid`` does;
+    otherwise a new link replaces the earlier one. An email change never reuses: the old link was for the
+    old address.
+    """
     if not settings.verify_user_emails:
         return
-    token = await token_issue(
-        conn, app_pk=app_pk, user_id=user_id, kind=VERIFY, minutes=settings.email_verify_token_minutes
-    )
+    token = None
+    if reuse_from is not None and settings.email_verify_token_reuse_if_valid:
+        token = _still_valid_token(app_pk, user_id, reuse_from)
+    if token is None:
+        token = await _verify_token_issue(
+            conn, app_pk=app_pk, user_id=user_id, minutes=settings.email_verify_token_minutes
+        )
     await _mail_after_commit(app_pk=app_pk, user_id=user_id, kind=VERIFY, token=token)
 
 

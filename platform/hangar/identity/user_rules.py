@@ -21,9 +21,10 @@ from psycopg.errors import UniqueViolation
 from hangar.caller import Caller
 from hangar.datastore.connection import app_transaction
 from hangar.identity import oauth
-from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_read
+from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_get, auth_settings_read
+from hangar.identity.lockout import signup_rate_check
 from hangar.identity.passwords import password_hash, password_in_history, password_policy_check
-from hangar.identity.user_lookup import user_by_id, user_id_by_auth, user_id_with
+from hangar.identity.user_lookup import UserRow, user_by_id, user_id_by_auth, user_id_with
 from hangar.parse_errors import INVALID_KEY_NAME, OPERATION_FORBIDDEN, ParseError
 
 USERNAME_MISSING = 200
@@ -91,20 +92,26 @@ def _check_password_value(password: Any, settings: AuthSettingsRecord, username:
     return password
 
 
-async def _check_auth_data(
-    conn: Any, caller: Caller, auth_data: Any, settings: AuthSettingsRecord, user_id: str | None
-) -> dict[str, Any]:
-    """Validate every provider (unlinking with ``null`` allowed on update) and refuse ids linked elsewhere (208)."""
+async def _auth_data_validate(auth_data: Any, settings: AuthSettingsRecord, user_id: str | None) -> dict[str, Any]:
+    """Validate every provider (unlinking with ``null`` allowed on update); the providers' servers are asked
+    here, so the caller must not hold a transaction."""
     if not isinstance(auth_data, dict):
         raise ParseError(UNSUPPORTED_SERVICE, "This authentication method is unsupported.")
     for provider, data in auth_data.items():
         if data is None and user_id is not None:
             continue
         await oauth.auth_data_validate(provider=provider, data=data, settings=settings)
+    return auth_data
+
+
+async def _auth_data_owners_check(conn: Any, caller: Caller, auth_data: dict[str, Any], user_id: str | None) -> None:
+    """Refuse provider ids linked to another user (208)."""
+    for provider, data in auth_data.items():
+        if data is None:
+            continue
         owner = await user_id_by_auth(conn, caller.app_pk, provider, str(data["id"]))
         if owner is not None and owner != user_id:
             raise ParseError(ACCOUNT_ALREADY_LINKED, "this auth is already used")
-    return auth_data
 
 
 async def _check_unique(conn: Any, app_pk: int, body: dict[str, Any], user_id: str | None) -> None:
@@ -128,22 +135,33 @@ def _check_common(caller: Caller, body: dict[str, Any]) -> None:
 
 
 async def user_before_create(*, caller: Caller, body: dict[str, Any], object_id: str) -> UserWrite:
-    """Validate and transform a new ``_User`` (sign-up, ``POST /classes/_User``)."""
+    """Validate and transform a new ``_User`` (sign-up, ``POST /classes/_User``).
+
+    authData is validated with its provider and the password hashed while no transaction is held.
+    """
     body = dict(body)
     _check_common(caller, body)
+    if not caller.is_master and caller.client_ip:
+        await signup_rate_check(app_pk=caller.app_pk, client_ip=caller.client_ip)
     auth_data = body.get("authData")
+    settings: AuthSettingsRecord | None = None
+    if auth_data is not None:
+        settings = await auth_settings_get(caller.app_pk)
+        body["authData"] = await _auth_data_validate(auth_data, settings, None)
+        body.setdefault("username", "".join(secrets.choice(_USERNAME_ALPHABET) for _ in range(25)))
+    elif not body.get("username"):
+        raise ParseError(USERNAME_MISSING, "bad or missing username")
+    write = UserWrite(body=body)
+    password: str | None = None
     async with app_transaction(caller.app_pk) as conn:
-        settings = await auth_settings_read(conn, caller.app_pk)
+        settings = settings or await auth_settings_read(conn, caller.app_pk)
         if auth_data is not None:
-            body["authData"] = await _check_auth_data(conn, caller, auth_data, settings, None)
-            body.setdefault("username", "".join(secrets.choice(_USERNAME_ALPHABET) for _ in range(25)))
-        elif not body.get("username"):
-            raise ParseError(USERNAME_MISSING, "bad or missing username")
-        write = UserWrite(body=body)
+            await _auth_data_owners_check(conn, caller, body["authData"], None)
         if auth_data is None or "password" in body:
             password = _check_password_value(body.pop("password", None), settings, body.get("username"))
-            write.internal["_hashed_password"] = await password_hash(password)
         await _check_unique(conn, caller.app_pk, body, None)
+    if password is not None:
+        write.internal["_hashed_password"] = await password_hash(password)
     if "ACL" not in body or not caller.is_master:
         body["ACL"] = _own_acl(body.get("ACL") if "ACL" in body else None, object_id)
     if settings.verify_user_emails and body.get("email"):
@@ -162,12 +180,9 @@ def _check_may_write(caller: Caller, object_id: str) -> None:
 
 
 async def _new_password(
-    conn: Any, caller: Caller, object_id: str, password: Any, username: str | None, write: UserWrite,
-    settings: AuthSettingsRecord,
+    row: UserRow | None, password: str, write: UserWrite, settings: AuthSettingsRecord
 ) -> None:  # fmt: skip
-    row = await user_by_id(conn, caller.app_pk, object_id)
-    current_username = username or (row.username if row else None)
-    password = _check_password_value(password, settings, current_username)
+    """Refuse a recent password (history) and hash the new one; runs with no transaction held."""
     if row is not None and settings.password_history:
         old = [h for h in [row.data.get("_hashed_password"), *(row.data.get("_password_history") or [])] if h]
         if await password_in_history(old[: settings.password_history + 1], password):
@@ -182,20 +197,35 @@ async def _new_password(
 
 
 async def user_before_update(*, caller: Caller, object_id: str, body: dict[str, Any]) -> UserWrite:
-    """Validate and transform a change to a ``_User``; only the user themself or master."""
+    """Validate and transform a change to a ``_User``; only the user themself or master.
+
+    authData is validated with its provider and the password checked and hashed while no transaction is held.
+    """
     _check_may_write(caller, object_id)
     body = dict(body)
     _check_common(caller, body)
     write = UserWrite(body=body)
+    links = "authData" in body
+    auth_data: dict[str, Any] = {}
+    settings: AuthSettingsRecord | None = None
+    if links:
+        settings = await auth_settings_get(caller.app_pk)
+        auth_data = await _auth_data_validate(body.pop("authData"), settings, object_id)
+    password: str | None = None
+    row: UserRow | None = None
     async with app_transaction(caller.app_pk) as conn:
-        settings = await auth_settings_read(conn, caller.app_pk)
+        settings = settings or await auth_settings_read(conn, caller.app_pk)
         await _check_unique(conn, caller.app_pk, body, object_id)
         if "password" in body:
-            await _new_password(conn, caller, object_id, body.pop("password"), body.get("username"), write, settings)
-        if "authData" in body:
-            auth_data = await _check_auth_data(conn, caller, body.pop("authData"), settings, object_id)
+            row = await user_by_id(conn, caller.app_pk, object_id)
+            current_username = body.get("username") or (row.username if row else None)
+            password = _check_password_value(body.pop("password"), settings, current_username)
+        if links:
+            await _auth_data_owners_check(conn, caller, auth_data, object_id)
             # Linking merges provider by provider; ``null`` unlinks one (reference §10.2).
             body.update({f"authData.{provider}": data for provider, data in auth_data.items()})
+    if password is not None:
+        await _new_password(row, password, write, settings)
     if "ACL" in body and not caller.is_master:
         body["ACL"] = _own_acl(body["ACL"], object_id)
     if settings.verify_user_emails and body.get("email"):
