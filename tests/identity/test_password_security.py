@@ -49,11 +49,11 @@ class TransactionWatch:
         self.seen: list[tuple[str, int]] = []
 
     def wrap(self, name: str, work: Callable[..., Any]) -> Callable[..., Any]:
-        def watched(*args: Any) -> Any:
+        def watched(*args: Any, **kwargs: Any) -> Any:
             with _observer_connect() as observer:
                 [(count,)] = observer.execute(OPEN_TRANSACTIONS).fetchall()
             self.seen.append((name, count))
-            return work(*args)
+            return work(*args, **kwargs)
 
         return watched
 
@@ -162,6 +162,24 @@ async def test_password_reset_hashes_outside_the_transaction(app_a: ParseApp, wa
     with pytest.raises(Exception, match="invalid or has expired"):
         await users.password_reset_complete(app_pk=app_a.tenant.app.pk, token=token, new_password="new-pw-2")
     assert (await app_a.request("POST", "/login", {"username": "ada", "password": "new-pw-1"})).status_code == 200
+
+
+async def test_mail_is_queued_after_the_transaction_ends(
+    app_a: ParseApp, monkeypatch: pytest.MonkeyPatch, mailoutbox: Any
+) -> None:
+    """Publishing a mail task is network I/O: sign-up, email change and both email requests do it with no
+    transaction open."""
+    from hangar.identity.tasks import user_email_send
+
+    watcher = TransactionWatch()
+    monkeypatch.setattr(user_email_send, "delay", watcher.wrap("delay", user_email_send.delay))
+    await auth_settings(app_a.tenant, verify_user_emails=True)
+    ada = await sign_up(app_a, "ada", email="ada@example.com")
+    await app_a.request("PUT", f"/users/{ada['objectId']}", {"email": "ada2@example.com"}, session=ada["sessionToken"])
+    await app_a.request("POST", "/verificationEmailRequest", {"email": "ada2@example.com"})
+    await app_a.request("POST", "/requestPasswordReset", {"email": "ada2@example.com"})
+    assert watcher.seen == [("delay", 0)] * 4
+    assert len(mailoutbox) == 4
 
 
 async def test_another_apps_read_completes_while_logins_are_hashing(

@@ -2,8 +2,8 @@
 
 A token is 32 random bytes (URL-safe); the user row keeps only its SHA-256 digest and
 expiry (``_email_verify_token_hash`` / ``_perishable_token_hash``), so the database
-never holds a usable link. Mails are sent by a Celery task (hangar.identity.tasks)
-after the transaction commits, through Django's email backend.
+never holds a usable link. Mails are sent by a Celery task (hangar.identity.tasks),
+queued once the transaction that stored the token has ended, through Django's email backend.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,14 +46,32 @@ async def token_issue(conn: AsyncConnection, *, app_pk: int, user_id: str, kind:
     return token
 
 
-async def _mail_after_commit(*, app_pk: int, user_id: str, kind: str, token: str) -> None:
+@dataclass(frozen=True)
+class Mail:
+    """A link to mail once the transaction that stored its token has ended."""
+
+    app_pk: int
+    user_id: str
+    kind: str
+    token: str
+
+
+async def mail_send(mail: Mail | None) -> None:
+    """Queue the mail; call it after the transaction's block (inside a batch, it waits for the batch's commit).
+
+    Publishing to the broker is network I/O: it must not run while a transaction holds a connection.
+    """
+    if mail is None:
+        return
     from hangar.identity.tasks import user_email_send
 
     async def committed() -> None:
         # Publishing to the broker is blocking I/O, and an eager task
         # (CELERY_TASK_ALWAYS_EAGER, the tests) runs Django ORM code, which refuses to run on the
         # event loop: hand it to a thread.
-        await sync_to_async(user_email_send.delay)(app_pk=app_pk, user_id=user_id, kind=kind, token=token)
+        await sync_to_async(user_email_send.delay)(
+            app_pk=mail.app_pk, user_id=mail.user_id, kind=mail.kind, token=mail.token
+        )
 
     await after_commit(committed)
 
@@ -92,8 +111,8 @@ async def _verify_token_issue(conn: AsyncConnection, *, app_pk: int, user_id: st
 async def verification_start(
     conn: AsyncConnection, *, app_pk: int, user_id: str, settings: AuthSettingsRecord,
     reuse_from: dict[str, Any] | None = None,
-) -> None:  # fmt: skip
-    """Issue a verification token and mail the link after commit (only when the app verifies emails).
+) -> Mail | None:  # fmt: skip
+    """Issue a verification token; the mail to send (see ``mail_send``) when the app verifies emails.
 
     With ``reuse_from`` (the user's data) and the app's ``email_verify_token_reuse_if_valid``, a still-valid
     link is mailed again, its expiry unchanged, as Parse Server's ``emailVerifyTokenReuseIfValid`` does;
@@ -101,7 +120,7 @@ async def verification_start(
     old address.
     """
     if not settings.verify_user_emails:
-        return
+        return None
     token = None
     if reuse_from is not None and settings.email_verify_token_reuse_if_valid:
         token = _still_valid_token(app_pk, user_id, reuse_from)
@@ -109,12 +128,13 @@ async def verification_start(
         token = await _verify_token_issue(
             conn, app_pk=app_pk, user_id=user_id, minutes=settings.email_verify_token_minutes
         )
-    await _mail_after_commit(app_pk=app_pk, user_id=user_id, kind=VERIFY, token=token)
+    return Mail(app_pk=app_pk, user_id=user_id, kind=VERIFY, token=token)
 
 
-async def reset_start(conn: AsyncConnection, *, app_pk: int, user_id: str, settings: AuthSettingsRecord) -> None:
+async def reset_start(conn: AsyncConnection, *, app_pk: int, user_id: str, settings: AuthSettingsRecord) -> Mail:
+    """Issue a reset token; the mail to send (see ``mail_send``)."""
     token = await token_issue(conn, app_pk=app_pk, user_id=user_id, kind=RESET, minutes=settings.reset_token_minutes)
-    await _mail_after_commit(app_pk=app_pk, user_id=user_id, kind=RESET, token=token)
+    return Mail(app_pk=app_pk, user_id=user_id, kind=RESET, token=token)
 
 
 def token_matches(data: dict[str, Any], kind: str, token: str) -> bool:

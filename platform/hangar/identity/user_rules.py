@@ -267,16 +267,22 @@ async def user_after_create(*, caller: Caller, object_id: str, write: UserWrite)
     from hangar.identity import email_flows
     from hangar.identity.sessions import session_insert
 
+    mail: email_flows.Mail | None = None
+    token: str | None = None
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
         if write.email_changed:
-            await email_flows.verification_start(conn, app_pk=caller.app_pk, user_id=object_id, settings=settings)
-        if settings.verify_user_emails and settings.prevent_login_with_unverified_email and write.email_changed:
-            return {}
-        token, _ = await session_insert(
-            conn, app_pk=caller.app_pk, user_id=object_id, created_with=_created_with(write),
-            installation_id=caller.installation_id, session_length_seconds=settings.session_length_seconds,
-        )  # fmt: skip
+            mail = await email_flows.verification_start(
+                conn, app_pk=caller.app_pk, user_id=object_id, settings=settings
+            )
+        if not (settings.verify_user_emails and settings.prevent_login_with_unverified_email and write.email_changed):
+            token, _ = await session_insert(
+                conn, app_pk=caller.app_pk, user_id=object_id, created_with=_created_with(write),
+                installation_id=caller.installation_id, session_length_seconds=settings.session_length_seconds,
+            )  # fmt: skip
+    await email_flows.mail_send(mail)
+    if token is None:
+        return {}
     if write.body.get("authData"):
         # An authData sign-up answers the username it was given (reference §10.2).
         return {"username": write.body["username"], "sessionToken": token}
@@ -293,10 +299,13 @@ async def user_after_update(*, caller: Caller, object_id: str, write: UserWrite)
     if not write.password_changed and not write.email_changed:
         return {}
     extra: dict[str, Any] = {}
+    mail: email_flows.Mail | None = None
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
         if write.email_changed:
-            await email_flows.verification_start(conn, app_pk=caller.app_pk, user_id=object_id, settings=settings)
+            mail = await email_flows.verification_start(
+                conn, app_pk=caller.app_pk, user_id=object_id, settings=settings
+            )
         if write.password_changed and settings.revoke_session_on_password_reset:
             await sessions_delete_for_user(conn, app_pk=caller.app_pk, user_id=object_id)
             if not caller.is_master:
@@ -305,6 +314,7 @@ async def user_after_update(*, caller: Caller, object_id: str, write: UserWrite)
                     installation_id=caller.installation_id, session_length_seconds=settings.session_length_seconds,
                 )  # fmt: skip
                 extra["sessionToken"] = token
+    await email_flows.mail_send(mail)
 
     async def committed() -> None:
         await sessions_changed(caller.app_pk)

@@ -248,11 +248,13 @@ def _email_param(body: dict[str, Any]) -> str:
 async def password_reset_request(*, caller: Caller, body: dict[str, Any]) -> None:
     """``POST /requestPasswordReset``: mail a reset link; ``{}`` also for an unknown email (no account probing)."""
     email = _email_param(body)
+    mail = None
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
         user = await user_by_login(conn, caller.app_pk, username=None, email=email)
         if user is not None:
-            await email_flows.reset_start(conn, app_pk=caller.app_pk, user_id=user.object_id, settings=settings)
+            mail = await email_flows.reset_start(conn, app_pk=caller.app_pk, user_id=user.object_id, settings=settings)
+    await email_flows.mail_send(mail)
 
 
 async def verification_email_request(*, caller: Caller, body: dict[str, Any]) -> None:
@@ -260,16 +262,15 @@ async def verification_email_request(*, caller: Caller, body: dict[str, Any]) ->
     emails; ``{}`` whatever the email, so the answer does not tell which emails have an account (Parse Server's
     ``emailVerifySuccessOnInvalidEmail``)."""
     email = _email_param(body)
+    mail = None
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
-        if not settings.verify_user_emails:
-            return
         user = await user_by_login(conn, caller.app_pk, username=None, email=email)
-        if user is None or user.data.get("emailVerified"):
-            return
-        await email_flows.verification_start(
-            conn, app_pk=caller.app_pk, user_id=user.object_id, settings=settings, reuse_from=user.data
-        )
+        if settings.verify_user_emails and user is not None and not user.data.get("emailVerified"):
+            mail = await email_flows.verification_start(
+                conn, app_pk=caller.app_pk, user_id=user.object_id, settings=settings, reuse_from=user.data
+            )
+    await email_flows.mail_send(mail)
 
 
 async def _reset_token_user(app_pk: int, token: str) -> tuple[AuthSettingsRecord, UserRow]:
