@@ -24,7 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import bcrypt
 from argon2 import PasswordHasher, Type
@@ -109,7 +109,7 @@ class _HashingPool:
             self._threads = threads
         return self._executor
 
-    def _done(self, _: Future[object]) -> None:
+    def _done(self, _: Future[Any]) -> None:
         # A done callback runs on completion and on cancellation alike, so a client that
         # hangs up mid-hash frees its place only when the thread is really free.
         with self._lock:
