@@ -335,6 +335,10 @@ async def test_verify_password_counts_against_the_login_rate_limits(app_a: Parse
     limited = await app_a.request("POST", "/login", right)
     assert (limited.status_code, limited.json()) == (429, {"code": 100, "error": "Too many requests."})
     assert (await app_a.request("GET", "/verifyPassword", params=right)).status_code == 429
+    batched = await app_a.request(
+        "POST", "/batch", {"requests": [{"method": "POST", "path": "/parse/verifyPassword", "body": right}]}
+    )
+    assert batched.json() == [{"error": {"code": 100, "error": "Too many requests."}}]
 
 
 async def test_wrong_passwords_through_verify_password_lock_the_account(app_a: ParseApp) -> None:
