@@ -127,9 +127,10 @@ def hangar_environment(*, database_url: str, redis_url: str, port: int) -> dict[
         # The default plan is created with this limit: 0 is unlimited, so the benchmark is never throttled.
         "HANGAR_DEFAULT_PLAN_RPS": "0",
         "HANGAR_DB_POOL_MAX": str(POOL_SIZE),
-        # No login rate limits (0 disables them; the Redis check still runs): Parse has none by default.
+        # No login or sign-up rate limits (0 disables them and their Redis check): Parse has none by default.
         "HANGAR_LOGIN_RATE_PER_IP": "0",
         "HANGAR_LOGIN_RATE_PER_USERNAME": "0",
+        "HANGAR_SIGNUP_RATE_PER_IP": "0",
         "HANGAR_PUBLIC_URL": f"http://{HOST}:{port}",
         "LOG_LEVEL": "WARNING",
     }
@@ -180,7 +181,8 @@ def start_hangar(*, database_url: str, redis_url: str, workers: int) -> Target:
                  "database_url": database_url, "files_dir": str(HANGAR_FILES_DIR),
                  "environment": {k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "HANGAR_DEFAULT_PLAN_RPS",
                                                       "HANGAR_DB_POOL_MAX", "HANGAR_LOGIN_RATE_PER_IP",
-                                                      "HANGAR_LOGIN_RATE_PER_USERNAME", "DEBUG", "LOG_LEVEL")}},
+                                                      "HANGAR_LOGIN_RATE_PER_USERNAME", "HANGAR_SIGNUP_RATE_PER_IP",
+                                                      "DEBUG", "LOG_LEVEL")}},
     )  # fmt: skip
 
 

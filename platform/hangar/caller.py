@@ -14,6 +14,8 @@ class Caller:
     user_id: str | None = None
     principals: tuple[str, ...] = ("*",)
     installation_id: str | None = None
+    # The client's address, for per-IP limits of services that cannot see the request (sign-up).
+    client_ip: str | None = None
     schema_version: bytes | None = None
     # Classes whose changes someone is listening to (hangar.datastore.change_feed); None
     # when not known, e.g. outside a request: then every change is published.

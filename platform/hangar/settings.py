@@ -262,6 +262,20 @@ HANGAR_INVITATION_DAYS = env_int("HANGAR_INVITATION_DAYS", 7)
 # End-user login attempts allowed per minute, per client IP and per username (0: unlimited).
 HANGAR_LOGIN_RATE_PER_IP = env_int("HANGAR_LOGIN_RATE_PER_IP", 60)
 HANGAR_LOGIN_RATE_PER_USERNAME = env_int("HANGAR_LOGIN_RATE_PER_USERNAME", 20)
+# End-user sign-ups allowed per minute, per client IP (0: unlimited); master-key creates are not counted.
+HANGAR_SIGNUP_RATE_PER_IP = env_int("HANGAR_SIGNUP_RATE_PER_IP", 30)
+# argon2id parameters of new end-user password hashes: OWASP's baseline (19 MiB, t=2, p=1), rated
+# equivalent to Parse Server's bcrypt cost 10. Hashes made with other parameters are rehashed at login.
+HANGAR_PASSWORD_ARGON2_TIME_COST = env_int("HANGAR_PASSWORD_ARGON2_TIME_COST", 2)
+HANGAR_PASSWORD_ARGON2_MEMORY_KIB = env_int("HANGAR_PASSWORD_ARGON2_MEMORY_KIB", 19 * 1024)
+HANGAR_PASSWORD_ARGON2_PARALLELISM = env_int("HANGAR_PASSWORD_ARGON2_PARALLELISM", 1)
+if HANGAR_PASSWORD_ARGON2_TIME_COST < 1 or HANGAR_PASSWORD_ARGON2_PARALLELISM < 1:
+    raise ConfigurationError("HANGAR_PASSWORD_ARGON2_TIME_COST and _PARALLELISM must be at least 1")
+if HANGAR_PASSWORD_ARGON2_MEMORY_KIB < 8 * HANGAR_PASSWORD_ARGON2_PARALLELISM:
+    raise ConfigurationError("HANGAR_PASSWORD_ARGON2_MEMORY_KIB must be at least 8 KiB per lane of parallelism")
+# Threads that hash and verify passwords (0: one per CPU core), and how many more may wait for one.
+HANGAR_PASSWORD_HASH_THREADS = env_int("HANGAR_PASSWORD_HASH_THREADS", 0)
+HANGAR_PASSWORD_HASH_QUEUE = env_int("HANGAR_PASSWORD_HASH_QUEUE", 64)
 HANGAR_SERVER_VERSION = "0.1.0"
 
 REST_FRAMEWORK = {

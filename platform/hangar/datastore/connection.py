@@ -110,6 +110,11 @@ async def app_transaction_pipelined(app_pk: int) -> AsyncIterator[DataPlaneConne
         yield conn
 
 
+def in_batch_transaction() -> bool:
+    """Whether this task runs inside a transactional ``/batch`` (whose transaction stays open between items)."""
+    return _ambient.get() is not None
+
+
 async def after_commit(work: AfterCommit) -> None:
     """Run ``work`` now, or when the enclosing batch transaction commits."""
     ambient = _ambient.get()

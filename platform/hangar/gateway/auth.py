@@ -61,7 +61,7 @@ async def _user_caller(admission: Admission, request: ParseRequest, *, resolve_s
     return Caller(
         app_pk=app.pk, is_master=False, user_id=user_id, principals=principals,
         installation_id=request.installation_id, schema_version=admission.schema_version,
-        live_classes=live_classes_decode(admission.live_classes),
+        live_classes=live_classes_decode(admission.live_classes), client_ip=request.client_ip,
     )  # fmt: skip
 
 

@@ -68,13 +68,13 @@ def auth_data_from_body(body: dict[str, Any]) -> tuple[dict[str, Any], AuthDataC
     return rest, requested
 
 
-async def auth_data_checked(
-    conn: AsyncConnection, caller: Caller, requested: AuthDataChanges, settings: AuthSettingsRecord,
-    user_id: str | None,
-) -> AuthDataChanges:  # fmt: skip
-    """What to store for each provider once proven (only its id), else the Parse error.
+async def auth_data_proven(
+    requested: AuthDataChanges, settings: AuthSettingsRecord, user_id: str | None
+) -> AuthDataChanges:
+    """What to store for each provider once its provider proved it (only its id), else the Parse error.
 
-    ``None`` unlinks and is only allowed on an existing user; an id linked to another user is 208.
+    ``None`` unlinks and is only allowed on an existing user. The providers' servers are asked
+    here, so the caller must not hold a transaction (hangar.identity.password_login's rule too).
     """
     stored: AuthDataChanges = {}
     for provider, data in requested.items():
@@ -83,11 +83,20 @@ async def auth_data_checked(
             continue
         await oauth.auth_data_validate(provider=provider, data=data, settings=settings)
         assert data is not None  # validated: a dict with a string id
+        stored[provider] = oauth.auth_data_to_store(data)
+    return stored
+
+
+async def auth_data_owners_check(
+    conn: AsyncConnection, caller: Caller, stored: AuthDataChanges, user_id: str | None
+) -> None:
+    """Refuse a provider id already linked to another user (208)."""
+    for provider, data in stored.items():
+        if data is None:
+            continue
         owner = await user_id_by_auth(conn, caller.app_pk, provider, data["id"])
         if owner is not None and owner != user_id:
             raise ParseError(ACCOUNT_ALREADY_LINKED, "this auth is already used")
-        stored[provider] = oauth.auth_data_to_store(data)
-    return stored
 
 
 def with_anonymous_dropped(requested: AuthDataChanges | None, *, password_set: bool) -> AuthDataChanges | None:

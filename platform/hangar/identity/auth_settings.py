@@ -27,6 +27,7 @@ class AuthSettingsRecord:
     verify_user_emails: bool = False
     prevent_login_with_unverified_email: bool = False
     email_verify_token_minutes: int = 24 * 60
+    email_verify_token_reuse_if_valid: bool = False
     reset_token_minutes: int = 60
     oauth_providers: dict[str, Any] = field(default_factory=dict)
 

@@ -4,7 +4,8 @@ Lockout state lives on the user row (``_failed_login_count``,
 ``_account_lockout_expires_at``): after ``lockout_threshold`` wrong passwords the
 account refuses every login, even with the right password, for ``lockout_minutes``.
 Rate limits count login attempts per client IP and per username in Redis, per
-minute, in one pipeline (HANGAR_LOGIN_RATE_PER_IP, HANGAR_LOGIN_RATE_PER_USERNAME).
+minute, in one pipeline (HANGAR_LOGIN_RATE_PER_IP, HANGAR_LOGIN_RATE_PER_USERNAME); sign-ups
+per client IP likewise (HANGAR_SIGNUP_RATE_PER_IP).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.conf import settings
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from hangar.datastore.connection import app_transaction
 from hangar.datastore.dates import date_json, parse_date
 from hangar.identity.auth_settings import AuthSettingsRecord
 from hangar.identity.user_lookup import UserRow
@@ -36,39 +38,67 @@ def lockout_check(user: UserRow, settings: AuthSettingsRecord) -> None:
         raise _locked_error(settings.lockout_minutes)
 
 
-async def lockout_record_failure(
-    conn: AsyncConnection, app_pk: int, user: UserRow, settings: AuthSettingsRecord
-) -> None:
-    """Count a wrong password; at the threshold, lock the account (and say so, as Parse Server does)."""
+async def lockout_record_failure(*, app_pk: int, user: UserRow, settings: AuthSettingsRecord) -> None:
+    """Count a wrong password; at the threshold, lock the account (and say so, as Parse Server does).
+
+    The count is incremented by the statement itself: the password was verified outside any
+    transaction, so concurrent wrong attempts must not overwrite each other's count.
+    """
     if not settings.lockout_threshold:
         return
-    count = int(user.data.get("_failed_login_count") or 0) + 1
-    changes: dict[str, object] = {"_failed_login_count": count}
-    locked = count >= settings.lockout_threshold
-    if locked:
-        until = datetime.now(UTC) + timedelta(minutes=settings.lockout_minutes)
-        changes = {"_failed_login_count": 0, "_account_lockout_expires_at": date_json(until)}
-    await conn.execute(
-        "UPDATE datastore_object SET data = data || %s WHERE app_id = %s AND class_name = '_User' AND object_id = %s",
-        [Jsonb(changes), app_pk, user.object_id],
-    )
+    until = datetime.now(UTC) + timedelta(minutes=settings.lockout_minutes)
+    async with app_transaction(app_pk) as conn:
+        locked = await _failure_count(conn, app_pk, user, settings.lockout_threshold, date_json(until))
     if locked:
         raise _locked_error(settings.lockout_minutes)
 
 
-async def login_rate_check(*, app_pk: int, client_ip: str, username: str | None) -> None:
-    """429/100 when this IP or this username tried to log in too often in the current minute."""
-    minute = int(time.time() // 60)
-    keys = [(f"hangar:loginrl:{app_pk}:ip:{client_ip}:{minute}", settings.HANGAR_LOGIN_RATE_PER_IP)]
-    if username:
-        keys.append(
-            (f"hangar:loginrl:{app_pk}:user:{username.lower()}:{minute}", settings.HANGAR_LOGIN_RATE_PER_USERNAME)
-        )
+async def _failure_count(
+    conn: AsyncConnection, app_pk: int, user: UserRow, threshold: int, until: dict[str, str]
+) -> bool:
+    """Add one failure to the user's count, or lock the account at the threshold; whether it locked."""
+    cursor = await conn.execute(
+        "UPDATE datastore_object SET data = CASE WHEN COALESCE((data->>'_failed_login_count')::int, 0) + 1 >= %s "
+        "THEN data || %s ELSE data || jsonb_build_object('_failed_login_count', "
+        "COALESCE((data->>'_failed_login_count')::int, 0) + 1) END "
+        "WHERE app_id = %s AND class_name = '_User' AND object_id = %s "
+        "RETURNING (data->>'_failed_login_count')::int = 0",
+        [threshold, Jsonb({"_failed_login_count": 0, "_account_lockout_expires_at": until}), app_pk, user.object_id],
+    )
+    row = await cursor.fetchone()
+    return bool(row and row[0])
+
+
+async def _rate_check(keys: list[tuple[str, int]]) -> None:
+    """429/100 when any of these per-minute counters went past its limit (0: unlimited); one pipeline."""
+    keys = [(key, limit) for key, limit in keys if limit]
+    if not keys:
+        return
     async with get_redis().pipeline(transaction=False) as pipe:
         for key, _ in keys:
             pipe.incr(key)
             pipe.expire(key, 120)
         results = await pipe.execute()
     counts = results[0::2]
-    if any(limit and count > limit for count, (_, limit) in zip(counts, keys, strict=True)):
+    if any(count > limit for count, (_, limit) in zip(counts, keys, strict=True)):
         raise ParseError(CONNECTION_FAILED, "Too many requests.", status=429, headers={"retry-after": "60"})
+
+
+async def login_rate_check(*, app_pk: int, client_ip: str, username: str | None) -> None:
+    """429/100 when this IP or this username tried a password too often in the current minute.
+
+    Every route that checks a password counts here (``/login``, ``/verifyPassword``).
+    """
+    minute = int(time.time() // 60)
+    keys = [(f"hangar:loginrl:{app_pk}:ip:{client_ip}:{minute}", settings.HANGAR_LOGIN_RATE_PER_IP)]
+    if username:
+        keys.append(
+            (f"hangar:loginrl:{app_pk}:user:{username.lower()}:{minute}", settings.HANGAR_LOGIN_RATE_PER_USERNAME)
+        )
+    await _rate_check(keys)
+
+
+async def signup_rate_check(*, app_pk: int, client_ip: str) -> None:
+    """429/100 when this IP signed up too many users of the app in the current minute."""
+    minute = int(time.time() // 60)
+    await _rate_check([(f"hangar:signuprl:{app_pk}:ip:{client_ip}:{minute}", settings.HANGAR_SIGNUP_RATE_PER_IP)])

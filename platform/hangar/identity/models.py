@@ -27,6 +27,9 @@ class AuthSettings(models.Model):
     verify_user_emails = models.BooleanField(default=False)
     prevent_login_with_unverified_email = models.BooleanField(default=False)
     email_verify_token_minutes = models.PositiveIntegerField(default=24 * 60)
+    email_verify_token_reuse_if_valid = models.BooleanField(
+        default=False, help_text="A new verification request mails the still-valid link again instead of a new one."
+    )
     reset_token_minutes = models.PositiveIntegerField(default=60)
     # {"google": {"client_ids": [...]}, "apple": {...}, "oidc": {"issuer": ..., "jwks_uri": ..., "client_ids": [...]}}
     oauth_providers = models.JSONField(default=dict, blank=True)

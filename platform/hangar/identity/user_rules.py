@@ -22,10 +22,16 @@ from psycopg.errors import UniqueViolation
 from hangar.caller import Caller
 from hangar.datastore.class_rules import PreparedWrite
 from hangar.datastore.connection import app_transaction
-from hangar.identity.auth_data_rules import auth_data_checked, auth_data_from_body, with_anonymous_dropped
-from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_read
+from hangar.identity.auth_data_rules import (
+    auth_data_from_body,
+    auth_data_owners_check,
+    auth_data_proven,
+    with_anonymous_dropped,
+)
+from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_get, auth_settings_read
+from hangar.identity.lockout import signup_rate_check
 from hangar.identity.passwords import password_hash, password_in_history, password_policy_check
-from hangar.identity.user_lookup import user_by_id, user_id_with
+from hangar.identity.user_lookup import UserRow, user_by_id, user_id_with
 from hangar.parse_errors import INVALID_KEY_NAME, OPERATION_FORBIDDEN, ParseError
 
 USERNAME_MISSING = 200
@@ -110,21 +116,32 @@ def _check_common(caller: Caller, body: dict[str, Any]) -> None:
 
 
 async def user_before_create(*, caller: Caller, body: dict[str, Any], object_id: str) -> UserWrite:
-    """Validate and transform a new ``_User`` (sign-up, ``POST /classes/_User``)."""
+    """Validate and transform a new ``_User`` (sign-up, ``POST /classes/_User``).
+
+    authData is proven with its provider and the password hashed while no transaction is held.
+    """
     body, auth_data = auth_data_from_body(body)
     _check_common(caller, body)
+    if not caller.is_master and caller.client_ip:
+        await signup_rate_check(app_pk=caller.app_pk, client_ip=caller.client_ip)
+    settings: AuthSettingsRecord | None = None
+    if auth_data is not None:
+        settings = await auth_settings_get(caller.app_pk)
+        body["authData"] = await auth_data_proven(auth_data, settings, None)
+        body.setdefault("username", "".join(secrets.choice(_USERNAME_ALPHABET) for _ in range(25)))
+    elif not body.get("username"):
+        raise ParseError(USERNAME_MISSING, "bad or missing username")
+    write = UserWrite(body=body)
+    password: str | None = None
     async with app_transaction(caller.app_pk) as conn:
-        settings = await auth_settings_read(conn, caller.app_pk)
+        settings = settings or await auth_settings_read(conn, caller.app_pk)
         if auth_data is not None:
-            body["authData"] = await auth_data_checked(conn, caller, auth_data, settings, None)
-            body.setdefault("username", "".join(secrets.choice(_USERNAME_ALPHABET) for _ in range(25)))
-        elif not body.get("username"):
-            raise ParseError(USERNAME_MISSING, "bad or missing username")
-        write = UserWrite(body=body)
+            await auth_data_owners_check(conn, caller, body["authData"], None)
         if auth_data is None or "password" in body:
             password = _check_password_value(body.pop("password", None), settings, body.get("username"))
-            write.internal["_hashed_password"] = await password_hash(password)
         await _check_unique(conn, caller.app_pk, body, None)
+    if password is not None:
+        write.internal["_hashed_password"] = await password_hash(password)
     if "ACL" not in body or not caller.is_master:
         body["ACL"] = _own_acl(body.get("ACL") if "ACL" in body else None, object_id)
     if settings.verify_user_emails and body.get("email"):
@@ -143,12 +160,9 @@ def _check_may_write(caller: Caller, object_id: str) -> None:
 
 
 async def _new_password(
-    conn: Any, caller: Caller, object_id: str, password: Any, username: str | None, write: UserWrite,
-    settings: AuthSettingsRecord,
+    row: UserRow | None, password: str, write: UserWrite, settings: AuthSettingsRecord
 ) -> None:  # fmt: skip
-    row = await user_by_id(conn, caller.app_pk, object_id)
-    current_username = username or (row.username if row else None)
-    password = _check_password_value(password, settings, current_username)
+    """Refuse a recent password (history) and hash the new one; runs with no transaction held."""
     if row is not None and settings.password_history:
         old = [h for h in [row.data.get("_hashed_password"), *(row.data.get("_password_history") or [])] if h]
         if await password_in_history(old[: settings.password_history + 1], password):
@@ -163,22 +177,36 @@ async def _new_password(
 
 
 async def user_before_update(*, caller: Caller, object_id: str, body: dict[str, Any]) -> UserWrite:
-    """Validate and transform a change to a ``_User``; only the user themself or master."""
+    """Validate and transform a change to a ``_User``; only the user themself or master.
+
+    authData is proven with its provider and the password checked and hashed while no transaction is held.
+    """
     _check_may_write(caller, object_id)
-    body, auth_data = auth_data_from_body(body)
+    body, requested = auth_data_from_body(body)
     _check_common(caller, body)
     write = UserWrite(body=body)
+    requested = with_anonymous_dropped(requested, password_set="password" in body)
+    stored = None
+    settings: AuthSettingsRecord | None = None
+    if requested is not None:
+        settings = await auth_settings_get(caller.app_pk)
+        stored = await auth_data_proven(requested, settings, object_id)
+    password: str | None = None
+    row: UserRow | None = None
     async with app_transaction(caller.app_pk) as conn:
-        settings = await auth_settings_read(conn, caller.app_pk)
+        settings = settings or await auth_settings_read(conn, caller.app_pk)
         await _check_unique(conn, caller.app_pk, body, object_id)
         if "password" in body:
-            await _new_password(conn, caller, object_id, body.pop("password"), body.get("username"), write, settings)
-        auth_data = with_anonymous_dropped(auth_data, password_set=write.password_changed)
-        if auth_data is not None:
-            stored = await auth_data_checked(conn, caller, auth_data, settings, object_id)
+            row = await user_by_id(conn, caller.app_pk, object_id)
+            current_username = body.get("username") or (row.username if row else None)
+            password = _check_password_value(body.pop("password"), settings, current_username)
+        if stored is not None:
+            await auth_data_owners_check(conn, caller, stored, object_id)
             # Linking merges provider by provider; ``null`` unlinks one (reference §10.2). These dotted
             # keys are written here, after validation; a client's own were folded in above.
             body.update({f"authData.{provider}": data for provider, data in stored.items()})
+    if password is not None:
+        await _new_password(row, password, write, settings)
     if "ACL" in body and not caller.is_master:
         body["ACL"] = _own_acl(body["ACL"], object_id)
     if settings.verify_user_emails and body.get("email"):
@@ -220,16 +248,22 @@ async def user_after_create(*, caller: Caller, object_id: str, write: UserWrite)
     from hangar.identity import email_flows
     from hangar.identity.sessions import session_insert
 
+    mail: email_flows.Mail | None = None
+    token: str | None = None
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
         if write.email_changed:
-            await email_flows.verification_start(conn, app_pk=caller.app_pk, user_id=object_id, settings=settings)
-        if settings.verify_user_emails and settings.prevent_login_with_unverified_email and write.email_changed:
-            return {}
-        token, _ = await session_insert(
-            conn, app_pk=caller.app_pk, user_id=object_id, created_with=_created_with(write),
-            installation_id=caller.installation_id, session_length_seconds=settings.session_length_seconds,
-        )  # fmt: skip
+            mail = await email_flows.verification_start(
+                conn, app_pk=caller.app_pk, user_id=object_id, settings=settings
+            )
+        if not (settings.verify_user_emails and settings.prevent_login_with_unverified_email and write.email_changed):
+            token, _ = await session_insert(
+                conn, app_pk=caller.app_pk, user_id=object_id, created_with=_created_with(write),
+                installation_id=caller.installation_id, session_length_seconds=settings.session_length_seconds,
+            )  # fmt: skip
+    await email_flows.mail_send(mail)
+    if token is None:
+        return {}
     if write.body.get("authData"):
         # An authData sign-up answers the username it was given (reference §10.2).
         return {"username": write.body["username"], "sessionToken": token}
@@ -246,10 +280,13 @@ async def user_after_update(*, caller: Caller, object_id: str, write: UserWrite)
     if not write.password_changed and not write.email_changed:
         return {}
     extra: dict[str, Any] = {}
+    mail: email_flows.Mail | None = None
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
         if write.email_changed:
-            await email_flows.verification_start(conn, app_pk=caller.app_pk, user_id=object_id, settings=settings)
+            mail = await email_flows.verification_start(
+                conn, app_pk=caller.app_pk, user_id=object_id, settings=settings
+            )
         if write.password_changed and settings.revoke_session_on_password_reset:
             await sessions_delete_for_user(conn, app_pk=caller.app_pk, user_id=object_id)
             if not caller.is_master:
@@ -258,6 +295,7 @@ async def user_after_update(*, caller: Caller, object_id: str, write: UserWrite)
                     installation_id=caller.installation_id, session_length_seconds=settings.session_length_seconds,
                 )  # fmt: skip
                 extra["sessionToken"] = token
+    await email_flows.mail_send(mail)
 
     async def committed() -> None:
         await sessions_changed(caller.app_pk)

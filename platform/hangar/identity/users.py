@@ -18,9 +18,9 @@ from hangar.datastore import objects, queries
 from hangar.datastore.connection import after_commit, app_transaction
 from hangar.datastore.wire import row_to_wire
 from hangar.identity import auth_data_rules, email_flows, oauth
-from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_read
-from hangar.identity.lockout import lockout_check, lockout_record_failure, login_rate_check
-from hangar.identity.passwords import password_hash, password_verify
+from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_get, auth_settings_read
+from hangar.identity.password_login import bad_login, password_proof_confirm, password_prove
+from hangar.identity.passwords import password_hash
 from hangar.identity.sessions import (
     session_insert,
     session_token_hash,
@@ -43,11 +43,6 @@ EMAIL_NOT_FOUND = 205
 INVALID_EMAIL_ADDRESS = 125
 INVALID_VALUE = 162
 OTHER_CAUSE = -1
-_BAD_LOGIN = "Invalid username/password."
-
-
-def _bad_login() -> ParseError:
-    return ParseError(OBJECT_NOT_FOUND, _BAD_LOGIN)
 
 
 def _user_wire(row: UserRow, files_base: str) -> dict[str, Any]:
@@ -73,85 +68,24 @@ async def _open_session(
     return token
 
 
-def _login_params(params: dict[str, Any]) -> tuple[str | None, str | None, str]:
-    username, email, password = params.get("username"), params.get("email"), params.get("password")
-    if not username and not email:
-        raise ParseError(USERNAME_MISSING, "username/email is required.")
-    if not password:
-        raise ParseError(PASSWORD_MISSING, "password is required.")
-    if not isinstance(password, str) or any(v is not None and not isinstance(v, str) for v in (username, email)):
-        raise _bad_login()
-    return username, email, password
-
-
-async def _authenticate_password(
-    conn: AsyncConnection, caller: Caller, params: dict[str, Any], settings: AuthSettingsRecord
-) -> UserRow:
-    """The user these credentials prove, else 101 (the same message for an unknown user and a wrong password)."""
-    username, email, password = _login_params(params)
-    user = await user_by_login(conn, caller.app_pk, username=username, email=email, lock=True)
-    if user is None:
-        await password_verify(None, password)
-        raise _bad_login()
-    lockout_check(user, settings)
-    check = await password_verify(user.data.get("_hashed_password"), password)
-    if not check.ok:
-        await lockout_record_failure(conn, caller.app_pk, user, settings)
-        raise _bad_login()
-    if user.readers is not None and not user.readers and not caller.is_master:
-        raise _bad_login()  # an ACL of {} locks the user out (reference §5.4)
-    if (
-        settings.verify_user_emails
-        and settings.prevent_login_with_unverified_email
-        and not user.data.get("emailVerified")
-    ):
-        if not (caller.is_master and params.get("ignoreEmailVerification")):
-            raise ParseError(EMAIL_NOT_FOUND, "User email is not verified.")
-    updates: dict[str, Any] = {}
-    if check.needs_rehash:
-        updates["_hashed_password"] = await password_hash(password)
-    if user.data.get("_failed_login_count"):
-        updates["_failed_login_count"] = 0
-    if updates:
-        await conn.execute(
-            "UPDATE datastore_object SET data = data || %s "
-            "WHERE app_id = %s AND class_name = '_User' AND object_id = %s",
-            [Jsonb(updates), caller.app_pk, user.object_id],
-        )
-    return user
-
-
 async def user_log_in(*, caller: Caller, params: dict[str, Any], client_ip: str, files_base: str) -> dict[str, Any]:
     """``POST``/``GET /login``: the user and a new session token."""
-    name = params.get("username") or params.get("email")
-    await login_rate_check(app_pk=caller.app_pk, client_ip=client_ip, username=name if isinstance(name, str) else None)
-    failure: ParseError | None = None
+    proof = await password_prove(caller=caller, params=params, client_ip=client_ip)
     async with app_transaction(caller.app_pk) as conn:
-        settings = await auth_settings_read(conn, caller.app_pk)
-        try:
-            user = await _authenticate_password(conn, caller, params, settings)
-        except ParseError as error:
-            failure = error  # commit the failed-attempt counter, then answer the error
-        else:
-            token = await _open_session(
-                conn, caller, user.object_id, settings, {"action": "login", "authProvider": "password"}
-            )
-    if failure is not None:
-        raise failure
+        user = await password_proof_confirm(conn, caller.app_pk, proof)
+        token = await _open_session(
+            conn, caller, user.object_id, proof.settings, {"action": "login", "authProvider": "password"}
+        )
     return {**_user_wire(user, files_base), "sessionToken": token}
 
 
-async def user_verify_password(*, caller: Caller, params: dict[str, Any], files_base: str) -> dict[str, Any]:
-    """``/verifyPassword``: the user, without opening a session."""
-    failure: ParseError | None = None
+async def user_verify_password(
+    *, caller: Caller, params: dict[str, Any], client_ip: str, files_base: str
+) -> dict[str, Any]:
+    """``/verifyPassword``: the user, without opening a session; the same rate limits and lockout as a login."""
+    proof = await password_prove(caller=caller, params=params, client_ip=client_ip)
     async with app_transaction(caller.app_pk) as conn:
-        settings = await auth_settings_read(conn, caller.app_pk)
-        try:
-            user = await _authenticate_password(conn, caller, params, settings)
-        except ParseError as error:
-            failure = error
-    if failure is not None:
-        raise failure
+        user = await password_proof_confirm(conn, caller.app_pk, proof)
     return _user_wire(user, files_base)
 
 
@@ -191,11 +125,13 @@ async def user_sign_up(*, caller: Caller, body: dict[str, Any], files_base: str)
 async def _user_for_auth_data(caller: Caller, auth_data: auth_data_rules.AuthDataChanges) -> str | None:
     """The user every provider proves (each one validated first), ``None`` for none; 208 when they
     prove different users, as Parse Server answers."""
+    settings = await auth_settings_get(caller.app_pk)
+    for provider, data in auth_data.items():
+        # The providers' servers are asked before any transaction opens: a slow provider must not pin a connection.
+        await oauth.auth_data_validate(provider=provider, data=data, settings=settings)
     owners: set[str] = set()
     async with app_transaction(caller.app_pk) as conn:
-        settings = await auth_settings_read(conn, caller.app_pk)
         for provider, data in auth_data.items():
-            await oauth.auth_data_validate(provider=provider, data=data, settings=settings)
             assert data is not None  # validated: a dict with a string id
             user_id = await user_id_by_auth(conn, caller.app_pk, provider, data["id"])
             if user_id is not None:
@@ -212,10 +148,10 @@ async def _auth_data_log_in(
         settings = await auth_settings_read(conn, caller.app_pk)
         user = await user_by_id(conn, caller.app_pk, user_id)
         if user is None:
-            raise _bad_login()
+            raise bad_login()
         if user.readers is not None and not user.readers and not caller.is_master:
             # An ACL of {} locks the user out of every login, not only the password one (reference §5.4).
-            raise _bad_login()
+            raise bad_login()
         created_with = {"action": "login", "authProvider": ",".join(sorted(auth_data))}
         token = await _open_session(conn, caller, user_id, settings, created_with)
     return {**_user_wire(user, files_base), "sessionToken": token}
@@ -326,51 +262,66 @@ def _email_param(body: dict[str, Any]) -> str:
 async def password_reset_request(*, caller: Caller, body: dict[str, Any]) -> None:
     """``POST /requestPasswordReset``: mail a reset link; ``{}`` also for an unknown email (no account probing)."""
     email = _email_param(body)
+    mail = None
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
         user = await user_by_login(conn, caller.app_pk, username=None, email=email)
         if user is not None:
-            await email_flows.reset_start(conn, app_pk=caller.app_pk, user_id=user.object_id, settings=settings)
+            mail = await email_flows.reset_start(conn, app_pk=caller.app_pk, user_id=user.object_id, settings=settings)
+    await email_flows.mail_send(mail)
 
 
 async def verification_email_request(*, caller: Caller, body: dict[str, Any]) -> None:
+    """``POST /verificationEmailRequest``: mail a verification link to an unverified user of an app that verifies
+    emails; ``{}`` whatever the email, so the answer does not tell which emails have an account (Parse Server's
+    ``emailVerifySuccessOnInvalidEmail``)."""
     email = _email_param(body)
+    mail = None
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
         user = await user_by_login(conn, caller.app_pk, username=None, email=email)
-        if user is None:
-            raise ParseError(EMAIL_NOT_FOUND, f"No user found with email {email}")
-        if user.data.get("emailVerified"):
-            raise ParseError(OTHER_CAUSE, f"Email {email} is already verified.")
-        await email_flows.verification_start(
-            conn, app_pk=caller.app_pk, user_id=user.object_id, settings=AuthSettingsRecord(
-                **{**settings.__dict__, "verify_user_emails": True}
-            ),
-        )  # fmt: skip
+        if settings.verify_user_emails and user is not None and not user.data.get("emailVerified"):
+            mail = await email_flows.verification_start(
+                conn, app_pk=caller.app_pk, user_id=user.object_id, settings=settings, reuse_from=user.data
+            )
+    await email_flows.mail_send(mail)
 
 
-async def password_reset_complete(*, app_pk: int, token: str, new_password: str) -> str:
-    """Set a new password with a reset token (single use); revokes every session. Returns the username."""
-    from hangar.identity.user_rules import _check_password_value  # the one password policy
-
+async def _reset_token_user(app_pk: int, token: str) -> tuple[AuthSettingsRecord, UserRow]:
     async with app_transaction(app_pk) as conn:
         settings = await auth_settings_read(conn, app_pk)
         cursor = await conn.execute(
             "SELECT object_id FROM datastore_object WHERE app_id = %s AND class_name = '_User' "
-            "AND data->>'_perishable_token_hash' = %s FOR UPDATE",
+            "AND data->>'_perishable_token_hash' = %s",
             [app_pk, email_flows.token_digest(token)],
         )
         found = await cursor.fetchone()
         user = await user_by_id(conn, app_pk, found[0]) if found else None
-        if user is None or not email_flows.token_matches(user.data, email_flows.RESET, token):
-            raise ParseError(OTHER_CAUSE, "Failed to reset password: the link is invalid or has expired.")
-        _check_password_value(new_password, settings, user.username)
-        changes = {"_hashed_password": await password_hash(new_password), "_failed_login_count": 0}
-        await conn.execute(
+    if user is None or not email_flows.token_matches(user.data, email_flows.RESET, token):
+        raise ParseError(OTHER_CAUSE, "Failed to reset password: the link is invalid or has expired.")
+    return settings, user
+
+
+async def password_reset_complete(*, app_pk: int, token: str, new_password: str) -> str:
+    """Set a new password with a reset token (single use); revokes every session. Returns the username.
+
+    The new password is hashed between two transactions; the write then consumes the token only if it is
+    still the user's, so two uses of one link cannot both succeed.
+    """
+    from hangar.identity.user_rules import _check_password_value  # the one password policy
+
+    settings, user = await _reset_token_user(app_pk, token)
+    _check_password_value(new_password, settings, user.username)
+    changes = {"_hashed_password": await password_hash(new_password), "_failed_login_count": 0}
+    async with app_transaction(app_pk) as conn:
+        cursor = await conn.execute(
             "UPDATE datastore_object SET data = (data - '_perishable_token_hash' - '_perishable_token_expires_at' "
-            "- '_account_lockout_expires_at') || %s WHERE app_id = %s AND class_name = '_User' AND object_id = %s",
-            [Jsonb(changes), app_pk, user.object_id],
+            "- '_account_lockout_expires_at') || %s WHERE app_id = %s AND class_name = '_User' AND object_id = %s "
+            "AND data->>'_perishable_token_hash' = %s RETURNING object_id",
+            [Jsonb(changes), app_pk, user.object_id, email_flows.token_digest(token)],
         )
+        if await cursor.fetchone() is None:
+            raise ParseError(OTHER_CAUSE, "Failed to reset password: the link is invalid or has expired.")
         if settings.revoke_session_on_password_reset:
             await sessions_delete_for_user(conn, app_pk=app_pk, user_id=user.object_id)
 
@@ -394,7 +345,8 @@ async def email_verify_complete(*, app_pk: int, token: str) -> bool:
         if user is None or not email_flows.token_matches(user.data, email_flows.VERIFY, token):
             return False
         await conn.execute(
-            "UPDATE datastore_object SET data = (data - '_email_verify_token_hash' - '_email_verify_token_expires_at') "
+            "UPDATE datastore_object SET data = (data - '_email_verify_token_hash' - '_email_verify_token_expires_at' "
+            "- '_email_verify_token_nonce') "
             "|| '{\"emailVerified\": true}'::jsonb WHERE app_id = %s AND class_name = '_User' AND object_id = %s",
             [app_pk, user.object_id],
         )

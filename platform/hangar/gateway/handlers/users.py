@@ -45,7 +45,9 @@ async def log_in(request: ParseRequest, auth: AuthContext, params: dict[str, str
 
 async def verify_password(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
     return ParseResponse(
-        await users.user_verify_password(caller=auth.caller, params=_login_params(request), files_base=files_base(auth))
+        await users.user_verify_password(
+            caller=auth.caller, params=_login_params(request), client_ip=request.client_ip, files_base=files_base(auth)
+        )
     )
 
 

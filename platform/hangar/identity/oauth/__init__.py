@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hangar.parse_errors import LINKED_ID_MISSING, UNSUPPORTED_SERVICE, ParseError
+from hangar.datastore.connection import in_batch_transaction
+from hangar.parse_errors import LINKED_ID_MISSING, OPERATION_FORBIDDEN, UNSUPPORTED_SERVICE, ParseError
 
 if TYPE_CHECKING:
     from hangar.identity.auth_settings import AuthSettingsRecord
@@ -41,6 +42,12 @@ async def auth_data_validate(*, provider: str, data: Any, settings: AuthSettings
     adapter = _adapter(provider, data)
     if adapter is None or not isinstance(config, dict):
         raise _unsupported()
+    if in_batch_transaction():
+        # A transactional /batch holds its connection between items: no provider call may run inside it.
+        raise ParseError(
+            OPERATION_FORBIDDEN,
+            "authData cannot be validated inside a transactional batch; send that request on its own.",
+        )
     await adapter(provider=provider, config=config, data=data)
 
 
