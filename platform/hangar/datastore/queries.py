@@ -15,14 +15,14 @@ from hangar.datastore.hooks import hooks
 from hangar.datastore.include import include_paths
 from hangar.datastore.objects import object_get_raw, read_filter, wire_encoder, wire_for_caller
 from hangar.datastore.partitions import object_partition
-from hangar.datastore.permissions import clp_check, protected_fields_for
-from hangar.datastore.query import CompiledQuery, QueryContext, compile_query
-from hangar.datastore.schema_registry import AppSchemas, app_schemas
+from hangar.datastore.permissions import clp_check
+from hangar.datastore.query import compile_query
+from hangar.datastore.read_access import query_context_for
+from hangar.datastore.schema_registry import app_schemas
 from hangar.datastore.wire import project
 from hangar.parse_errors import INVALID_JSON, INVALID_QUERY, ParseError
 
 DEFAULT_LIMIT = 100
-OPERATION_FORBIDDEN = 119
 _FIND_PARAMS = frozenset(
     {
         "where", "order", "limit", "skip", "keys", "excludeKeys", "include", "includeAll", "count",
@@ -75,22 +75,6 @@ def _include_list(params: dict[str, Any], keys: list[str] | None) -> list[str]:
     return paths
 
 
-def _check_query_permissions(caller: Caller, schemas: AppSchemas, class_name: str, compiled: CompiledQuery) -> None:
-    """Sub-queried classes need their own ``find`` permission; protected fields cannot be constrained (§15.3)."""
-    if caller.is_master:
-        return
-    for inner in compiled.subquery_classes - {class_name}:
-        inner_schema = schemas.classes.get(inner)
-        if inner_schema is not None:
-            clp_check(inner_schema, "find", caller)
-    for referenced_class, field_name in compiled.referenced_fields:
-        schema = schemas.classes.get(referenced_class)
-        if schema is not None and field_name in protected_fields_for(schema, caller):
-            raise ParseError(
-                OPERATION_FORBIDDEN, f"This user is not allowed to query {field_name} on class {referenced_class}"
-            )
-
-
 async def object_get(
     *, caller: Caller, class_name: str, object_id: str, params: dict[str, Any], files_base: str
 ) -> dict[str, Any]:
@@ -131,11 +115,14 @@ async def object_find(*, caller: Caller, class_name: str, params: dict[str, Any]
     if wants_count and limit:
         clp_check(schema, "count", caller)
     schemas = await app_schemas(caller.app_pk, caller.schema_version)
-    context = QueryContext(app_pk=caller.app_pk, schemas=schemas.as_mapping(), principals=caller.acl_principals)
+    # Sub-queries, $relatedTo and the order obey the caller's CLP, pointer permissions, ACL and
+    # hidden fields of every class they read, as a direct query would (read_access.py).
     compiled = compile_query(
-        class_name=class_name, where=_where_param(params.get("where")), order=params.get("order"), context=context
+        class_name=class_name,
+        where=_where_param(params.get("where")),
+        order=params.get("order"),
+        context=query_context_for(caller, schemas),
     )
-    _check_query_permissions(caller, schemas, class_name, compiled)
     base_params: list[Any] = [caller.app_pk, class_name]
     filters = read_filter(caller, schema, pointer_fields, base_params)
     where_sql = f"app_id = %s AND class_name = %s{filters} AND ({compiled.where_sql})"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from hangar.parse_errors import INVALID_QUERY, ParseError
 
@@ -22,6 +22,25 @@ FieldSchema = Mapping[str, Any]
 ClassSchema = Mapping[str, FieldSchema]
 
 
+class ReadAccess(Protocol):
+    """What a non-master caller may read of other classes, for sub-queries and ``$relatedTo`` (no I/O).
+
+    Every class a query reads besides its own obeys the same rules as a direct query of
+    that class (reference §15): its CLP, pointer permissions, ACL and hidden fields.
+    """
+
+    def readable_rows(self, class_name: str, operation: str) -> Sql:
+        """A condition on a row of ``class_name`` (unqualified columns) true when the caller may read it.
+
+        Raises the CLP's ParseError when the caller may not run ``operation`` on the class at all.
+        """
+        ...
+
+    def unqueryable_fields(self, class_name: str) -> frozenset[str]:
+        """Top-level fields of ``class_name`` the caller may neither constrain, sort nor select on."""
+        ...
+
+
 @dataclass(frozen=True)
 class QueryContext:
     app_pk: int
@@ -29,6 +48,9 @@ class QueryContext:
     schemas: Mapping[str, ClassSchema]
     # The caller's ACL groups ("*", user id, "role:Name"...); None = master key, no ACL filtering.
     principals: tuple[str, ...] | None
+    # The caller's read rules for every class (None with the master key). Without it, a non-master
+    # query's sub-queries apply the ACL alone (compiler unit tests).
+    access: ReadAccess | None = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from hangar.datastore.query.context import Scope
-from hangar.parse_errors import INVALID_KEY_NAME, INVALID_QUERY, ParseError
+from hangar.parse_errors import INVALID_KEY_NAME, INVALID_QUERY, OPERATION_FORBIDDEN, ParseError
 
 # fullmatch, never match with $: "$" also matches before a trailing newline.
 SEGMENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -119,9 +119,22 @@ def _is_internal(scope: Scope, segments: tuple[str, ...]) -> bool:
     return scope.context.principals is None and len(segments) == 1 and segments[0] in MASTER_INTERNAL_FIELDS
 
 
+def note_field_read(scope: Scope, root: str) -> None:
+    """Record that the query reads ``root`` of the scope's class; refuse a field hidden from the caller.
+
+    A constraint, a sort or a ``$select`` key on a hidden field is an oracle on its value
+    (a ``$regex`` prefix search recovers it character by character), whatever the path
+    syntax: every dotted path, sub-query and operator reaches its field through here.
+    """
+    scope.state.referenced_fields.add((scope.class_name, root))
+    access = scope.context.access
+    if access is not None and root in access.unqueryable_fields(scope.class_name):
+        raise ParseError(OPERATION_FORBIDDEN, f"This user is not allowed to query {root} on class {scope.class_name}")
+
+
 def field_ref(scope: Scope, name: str, path: tuple[str, ...]) -> FieldRef:
     """Type a validated path with the schema of the scope's class."""
-    scope.state.referenced_fields.add((scope.class_name, path[0]))
+    note_field_read(scope, path[0])
     if len(path) == 1 and path[0] in COLUMNS:
         return FieldRef(name, path, type="Date" if path[0] != "objectId" else "String", column=COLUMNS[path[0]])
     if len(path) > 1:

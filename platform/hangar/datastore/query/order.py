@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from hangar.datastore.query.context import CompileState, Scope, Sql, concat
-from hangar.datastore.query.fields import COLUMNS, check_field_name, field_ref
+from hangar.datastore.query.fields import COLUMNS, check_field_name, field_ref, note_field_read
 from hangar.parse_errors import INVALID_KEY_NAME, INVALID_QUERY, ParseError
 
 _AUTH_DATA_ID = re.compile(r"authData\.[A-Za-z0-9_]+\.id")
@@ -90,7 +90,7 @@ def _score_term(scope: Scope) -> Sql:
 
 def _expression(scope: Scope, name: str) -> str | None:
     path = check_field_name(name)
-    scope.state.referenced_fields.add((scope.class_name, path[0]))
+    note_field_read(scope, path[0])
     if len(path) == 1 and path[0] in COLUMNS:
         column = COLUMNS[path[0]]
         return 'object_id COLLATE "C"' if column == "object_id" else column

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hangar.datastore.partitions import relation_partition
+from hangar.datastore.partitions import object_partition, relation_partition
 from hangar.datastore.query.context import FALSE, Scope, Sql, concat, sql
-from hangar.datastore.query.fields import FieldRef, check_field_name
+from hangar.datastore.query.fields import FieldRef, check_field_name, note_field_read
 from hangar.datastore.query.literals import is_pointer
 from hangar.parse_errors import INVALID_QUERY, ParseError
 
@@ -42,13 +42,19 @@ def _targets(ref: FieldRef, class_name: str) -> bool:
 
 
 def related_to(scope: Scope, value: Any) -> Sql:
-    """``$relatedTo``: the row is a member of the relation ``key`` of ``object``."""
+    """``$relatedTo``: the row is a member of the relation ``key`` of ``object``, an object the caller may read.
+
+    The owner passes the same checks as a direct get of it (CLP, pointer permissions, ACL,
+    hidden fields), so that relation membership is no oracle on objects the caller cannot see.
+    """
+    from hangar.datastore.query.subqueries import readable_rows  # subqueries imports this module
+
     owner = value.get("object") if isinstance(value, dict) else None
     key = value.get("key") if isinstance(value, dict) else None
     if not isinstance(owner, dict) or not is_pointer(owner) or not isinstance(key, str):
         raise ParseError(INVALID_QUERY, "improper usage of $relatedTo")
     check_field_name(key)
-    return sql(
+    members = sql(
         f"object_id IN (SELECT related_id FROM {relation_partition(scope.context.app_pk)} WHERE app_id = %s"
         " AND owner_class = %s"
         " AND owner_id = %s AND key = %s AND related_class = %s)",
@@ -58,3 +64,16 @@ def related_to(scope: Scope, value: Any) -> Sql:
         key,
         scope.class_name,
     )
+    owner_scope = Scope(scope.state, owner["className"], scope.context.schemas.get(owner["className"]) or {})
+    note_field_read(owner_scope, key)
+    readable = readable_rows(scope, owner["className"], "get")
+    if readable is None:
+        return members
+    owner_visible = sql(
+        f"EXISTS (SELECT 1 FROM {object_partition(scope.context.app_pk)} WHERE app_id = %s AND class_name = %s"
+        " AND object_id = %s AND ",
+        scope.context.app_pk,
+        owner["className"],
+        owner["objectId"],
+    )
+    return concat("(", members, " AND ", owner_visible, readable, "))")

@@ -1,10 +1,13 @@
 """``$inQuery``/``$notInQuery`` and ``$select``/``$dontSelect`` as SQL sub-selects.
 
 A sub-query reads the same app (the same ``app_id`` parameter: a sub-query never
-reaches another tenant's rows), the inner class, and only rows the caller may read:
-the caller's ACL condition is applied inside unless the caller holds the master key
-(protocol reference §8.1: "Sub-query obeys the caller's ACL"). Unqualified column
-names inside resolve to the sub-select's own FROM, so no aliases are needed.
+reaches another tenant's rows), the inner class, and only rows the caller may read
+with a direct find of that class: its CLP ``find``, its pointer permissions
+(``pointerFields``/``readUserFields``) and the ACL apply inside unless the caller holds
+the master key (protocol reference §8.1, §15), and its hidden fields cannot be
+constrained or selected (fields.py). Without this a sub-query on a class whose find is
+limited to ``owner`` would be a content oracle on other owners' rows. Unqualified
+column names inside resolve to the sub-select's own FROM, so no aliases are needed.
 """
 
 from __future__ import annotations
@@ -23,17 +26,32 @@ def subselect(inner: Scope, where: dict[str, Any], column: str) -> Sql:
     """``SELECT <column>`` over the rows of ``inner``'s class that match ``where`` and that the caller may read."""
     from hangar.datastore.query.compiler import compile_where  # the compiler dispatches here: import late
 
-    condition = compile_where(inner, where)
     context = inner.context
+    readable = readable_rows(inner, inner.class_name, "find")
+    condition = compile_where(inner, where)
     head = sql(
         f"SELECT {column} FROM {object_partition(context.app_pk)} WHERE app_id = %s AND class_name = %s",
         context.app_pk,
         inner.class_name,
     )
-    if context.principals is None:
+    if readable is None:
         return concat(head, " AND (", condition, ")")
+    return concat(head, " AND ", readable, " AND (", condition, ")")
+
+
+def readable_rows(scope: Scope, class_name: str, operation: str) -> Sql | None:
+    """The caller's read condition on rows of another class (None for the master key).
+
+    As a direct query of that class: the CLP ``operation`` (raises when refused), the
+    pointer permissions that restrict it and the ACL.
+    """
+    context = scope.context
+    if context.access is not None:
+        return concat("(", context.access.readable_rows(class_name, operation), ")")
+    if context.principals is None:
+        return None
     acl_text, acl_params = acl_read_condition(context.principals)
-    return concat(head, " AND ", Sql(acl_text, tuple(acl_params)), " AND (", condition, ")")
+    return Sql(acl_text, tuple(acl_params))
 
 
 def in_query(scope: Scope, ref: FieldRef, value: Any, operator: str = "$inQuery") -> Sql:
