@@ -173,7 +173,7 @@ async def test_linking_a_provider_to_an_anonymous_user_unlinks_the_anonymous_id(
 
 async def test_only_the_provider_id_is_stored_not_its_tokens(
     app_a: ParseApp,
-    provider_api: Any,
+    provider_api: Any,  # noqa: F811
     jwks_server: Any,  # noqa: F811
 ) -> None:
     url, key = jwks_server
