@@ -26,6 +26,7 @@ from hangar.datastore.class_access import class_for_read, class_for_write
 from hangar.datastore.connection import after_commit, app_statement, app_transaction
 from hangar.datastore.dates import WIRE_DATE_COLUMNS, format_date
 from hangar.datastore.hooks import hooks
+from hangar.datastore.installation_rules import installation_before_create, installation_update_condition
 from hangar.datastore.partitions import object_partition, relation_partition
 from hangar.datastore.permissions import clp_check, pointer_permission_condition, protected_fields_for
 from hangar.datastore.relations import relation_changes_apply
@@ -64,8 +65,8 @@ def _not_found(message: str = "Object not found.") -> ParseError:
 
 
 def _apply_schema_defaults(schema: ClassSchema, data: dict[str, Any], echoed: set[str]) -> None:
-    for name, spec in schema.fields.items():
-        if name in data or name in {"objectId", "createdAt", "updatedAt", "ACL"}:
+    for name, spec in schema.write_defaults:
+        if name in data:
             continue
         if "defaultValue" in spec:
             data[name] = spec["defaultValue"]
@@ -98,6 +99,13 @@ async def object_create(
     *, caller: Caller, class_name: str, body: dict[str, Any], files_base: str
 ) -> tuple[dict[str, Any], str]:
     """Create an object; returns the response body (§7.1) and the new objectId."""
+    if class_name == "_Installation":
+        body, existing_id = await installation_before_create(caller=caller, body=body)
+        if existing_id is not None:  # Parse Server keeps one installation per installationId
+            response = await object_update(
+                caller=caller, class_name=class_name, object_id=existing_id, body=body, files_base=files_base
+            )
+            return {"objectId": existing_id, **response}, existing_id
     object_id, stamp = new_object_id(), now_ms()
     user_write = await _system_class_rules(caller, class_name, body, object_id, is_create=True)
     if user_write is not None:
@@ -182,6 +190,7 @@ async def object_update(
     stamp = now_ms()
     params: list[Any] = [caller.app_pk, class_name, object_id]
     where_extra = _write_filter(caller, schema, pointer_fields, params)
+    where_extra += installation_update_condition(caller, class_name, body, params)
     data_sql = data_update_sql(field_changes, params)
     params.append(stamp)
     acl_sql = ""

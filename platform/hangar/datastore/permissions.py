@@ -4,6 +4,11 @@
 only pointer permissions grant it, it returns the pointer fields that restrict the
 rows the caller may touch; callers turn those into a SQL condition with
 ``pointer_permission_condition``.
+
+Parse Server also enforces a few rules on system classes in code, whatever their CLP
+says (rest.js ``enforceRoleSecurity``, RestQuery's ``_Session`` rule); ``clp_check``
+applies them first, so every route that checks a CLP (finds, gets, writes, sub-queries,
+includes, batch sub-requests) applies them too.
 """
 
 from __future__ import annotations
@@ -13,22 +18,49 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from hangar.caller import Caller
-from hangar.datastore.names import is_valid_field_name
+from hangar.datastore.names import SYSTEM_CLASSES, is_valid_field_name
 from hangar.datastore.schema_registry import ClassSchema
-from hangar.parse_errors import OBJECT_NOT_FOUND, ParseError
+from hangar.parse_errors import INVALID_SESSION_TOKEN, OBJECT_NOT_FOUND, ParseError
 
 OPERATION_FORBIDDEN = 119
 _READ_OPERATIONS = {"get", "find", "count"}
+_INSTALLATION_MASTER_ONLY = {"find": "find", "count": "find", "delete": "delete"}  # count is a find in Parse
+_SESSION_OWNER_FIELDS = ["user"]
 
 
 def _denied(operation: str, class_name: str) -> ParseError:
     return ParseError(OPERATION_FORBIDDEN, f"Permission denied for action {operation} on class {class_name}.")
 
 
+def _system_class_check(class_name: str, operation: str, caller: Caller) -> None:
+    """Parse Server's fixed rules for clients on system classes (the caller is not master)."""
+    if class_name == "_Installation" and operation in _INSTALLATION_MASTER_ONLY:
+        raise ParseError(
+            OPERATION_FORBIDDEN,
+            f"Clients aren't allowed to perform the {_INSTALLATION_MASTER_ONLY[operation]} operation "
+            "on the installation collection.",
+        )
+    if class_name == "_Session" and not caller.user_id:
+        raise ParseError(INVALID_SESSION_TOKEN, "Invalid session token")
+    if operation == "addField" and class_name in SYSTEM_CLASSES:
+        # Fields of system classes are the developer's to add (master key, /schemas, dashboard).
+        raise _denied(operation, class_name)
+
+
 def clp_check(schema: ClassSchema, operation: str, caller: Caller) -> list[str]:
     """Allow the operation, or raise. Returns pointer fields that restrict it ([] = unrestricted)."""
     if caller.is_master:
         return []
+    _system_class_check(schema.class_name, operation, caller)
+    pointer_fields = _clp_rule_check(schema, operation, caller)
+    if schema.class_name == "_Session":
+        # A client only ever reads and changes its own sessions: RestQuery and RestWrite add
+        # ``user = caller`` to every client query of _Session, whatever the CLP or the ACL says.
+        return _SESSION_OWNER_FIELDS
+    return pointer_fields
+
+
+def _clp_rule_check(schema: ClassSchema, operation: str, caller: Caller) -> list[str]:
     clp = schema.clp or {}
     rule = clp.get(operation)
     if rule is None:
