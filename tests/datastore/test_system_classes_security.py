@@ -33,6 +33,10 @@ async def _as_device(
     return await app.client.request(method, f"/parse{path}", content=content, headers=headers)
 
 
+def _user_pointer(user_id: str) -> dict[str, str]:
+    return {"__type": "Pointer", "className": "_User", "objectId": user_id}
+
+
 async def _master_create(app: ParseApp, class_name: str, body: dict[str, Any]) -> str:
     response = await app.request("POST", f"/classes/{class_name}", body, master=True)
     assert response.status_code == 201, response.text
@@ -119,7 +123,7 @@ async def test_a_client_creates_and_updates_only_its_own_installation(app_a: Par
 async def test_session_queries_return_only_the_callers_sessions(app_a: ParseApp) -> None:
     ada, ada_token = await sync_to_async(insert_user_with_session)(app_a.tenant, "ada")
     ben, _ = await sync_to_async(insert_user_with_session)(app_a.tenant, "ben")
-    pointer = {"__type": "Pointer", "className": "_User", "objectId": ben}
+    pointer = _user_pointer(ben)
     # A session the developer made with the master key and a public ACL is still only ben's.
     bens = await _master_create(app_a, "_Session", {"user": pointer, "ACL": {"*": {"read": True, "write": True}}})
     for path in ("/classes/_Session", "/sessions"):
@@ -144,6 +148,10 @@ async def test_clients_cannot_add_fields_to_system_classes(app_a: ParseApp) -> N
     attempts = [
         ("_User", "PUT", f"/classes/_User/{ada}", {"nickname": "a"}),
         ("_User", "PUT", f"/users/{ada}", {"nickname": "a"}),
+        ("_User", "PUT", f"/users/{ada}", {"score": {"__op": "Increment", "amount": 1}}),
+        ("_User", "PUT", f"/users/{ada}", {"tags": {"__op": "AddUnique", "objects": ["x"]}}),
+        ("_User", "PUT", f"/users/{ada}", {"meta.deep": 1}),
+        ("_User", "PUT", f"/users/{ada}", {"friends": {"__op": "AddRelation", "objects": [_user_pointer(ada)]}}),
         ("_User", "POST", "/users", {"username": "ben", "password": "pw-secret-1", "nickname": "b"}),
         ("_Session", "PUT", f"/classes/_Session/{own_session['objectId']}", {"note": "x"}),
         ("_Role", "POST", "/classes/_Role", {**role, "color": "red"}),
