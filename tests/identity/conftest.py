@@ -20,6 +20,13 @@ async def sign_up(app: ParseApp, username: str, password: str = "pw-secret-1", *
     return response.json()
 
 
+async def user_fields_declare(app: ParseApp, **types: str) -> None:
+    """Add custom ``_User`` fields with the master key: clients may not add fields to system classes."""
+    fields = {name: {"type": kind} for name, kind in types.items()}
+    response = await app.request("PUT", "/schemas/_User", {"fields": fields}, master=True)
+    assert response.status_code == 200, response.text
+
+
 async def auth_settings(tenant: Tenant, **values: Any) -> None:
     await sync_to_async(AuthSettings.objects.update_or_create)(app=tenant.app, defaults=values)
 

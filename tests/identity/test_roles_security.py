@@ -110,7 +110,9 @@ async def test_a_role_cannot_be_renamed_by_any_syntax_even_with_the_master_key(a
     assert batch.json() == [{"error": RENAME}]
     master = await app_a.request("PUT", f"/roles/{setup['admin_id']}", {"name": "Chief"}, master=True)
     assert master.json() == RENAME
-    # Changing anything else of one's own role still works.
+    # Changing anything else of one's own role still works (a field the developer declared: clients
+    # may not add fields to system classes).
+    assert (await app_a.request("PUT", f"/roles/{mine_id}", {"note": "declared"}, master=True)).status_code == 200
     assert (await app_a.request("PUT", f"/roles/{mine_id}", {"note": "x"}, session=setup["mallory"])).status_code == 200
     assert await _role_names(app_a) == ["Admin", "Mine"]
     assert not await _sees_secret(app_a, setup, setup["mallory"])

@@ -7,13 +7,14 @@ import re
 import pytest
 
 from tests.datastore.conftest import ParseApp
-from tests.identity.conftest import sign_up, sql
+from tests.identity.conftest import sign_up, sql, user_fields_declare
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TOKEN = re.compile(r"^r:[0-9a-f]{32}$")
 
 
 async def test_sign_up_returns_a_session_and_stores_no_plain_password(app_a: ParseApp) -> None:
+    await user_fields_declare(app_a, age="Number")
     response = await app_a.request(
         "POST", "/users", {"username": "ada", "password": "pw-secret-1", "email": "A@x.com", "age": 3}
     )
@@ -84,6 +85,7 @@ async def test_the_database_enforces_uniqueness_too(app_a: ParseApp) -> None:
 
 
 async def test_log_in_with_post_and_get(app_a: ParseApp) -> None:
+    await user_fields_declare(app_a, phone="String")
     user = await sign_up(app_a, "ada", email="ada@x.com", phone="1")
     post = await app_a.request("POST", "/login", {"username": "ada", "password": "pw-secret-1"})
     assert post.status_code == 200
@@ -133,6 +135,7 @@ async def test_me_logout_and_revoked_token(app_a: ParseApp) -> None:
 
 
 async def test_only_the_user_may_change_or_delete_themself(app_a: ParseApp) -> None:
+    await user_fields_declare(app_a, age="Number")
     ada = await sign_up(app_a, "ada")
     ben = await sign_up(app_a, "ben")
     path = f"/users/{ada['objectId']}"

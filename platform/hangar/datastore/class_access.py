@@ -7,7 +7,7 @@ from typing import Any
 from hangar.caller import Caller
 from hangar.datastore.names import validate_class_name
 from hangar.datastore.permissions import clp_check
-from hangar.datastore.schema_registry import ClassSchema, app_schemas, class_fields_ensure
+from hangar.datastore.schema_registry import ClassSchema, app_schemas, class_fields_ensure, new_fields_check
 from hangar.datastore.values import type_label, types_compatible
 from hangar.parse_errors import INCORRECT_TYPE, ParseError
 
@@ -58,6 +58,7 @@ async def class_for_write(
     additions = _new_fields(schema, inferred)
     if additions:
         clp_check(schema, "addField", caller)
+        new_fields_check(class_name, len(additions))
         schema = await class_fields_ensure(
             app_pk=caller.app_pk, class_name=class_name, wanted=additions, create_class=False
         )

@@ -46,6 +46,21 @@ class ClassRules:
     owner_only_fields: frozenset[str] = frozenset()
     # Protected fields merged into every CLP of the class (Parse Server's server-wide defaults).
     default_protected_fields: dict[str, list[str]] = {}
+    # Pointer fields that always restrict a client to its own objects, whatever the CLP says
+    # (``_Session``: ``user``); None when the CLP decides alone.
+    client_owner_fields: list[str] | None = None
+
+    def client_access_check(self, *, operation: str, caller: Caller) -> None:
+        """Raise when no CLP may let a client (not master) run ``operation`` on the class."""
+        return None
+
+    async def resolve_create(self, *, caller: Caller, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """The body to create, and the objectId of an existing object this create updates instead, if any."""
+        return body, None
+
+    def client_update_condition(self, *, caller: Caller, body: dict[str, Any], params: list[Any]) -> str:
+        """`` AND ...`` narrowing which objects a client's update may reach ("" for none)."""
+        return ""
 
     async def before_create(self, *, caller: Caller, body: dict[str, Any], object_id: str) -> PreparedWrite | None:
         return None

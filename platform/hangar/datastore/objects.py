@@ -62,8 +62,8 @@ def _not_found(message: str = "Object not found.") -> ParseError:
 
 
 def _apply_schema_defaults(schema: ClassSchema, data: dict[str, Any], echoed: set[str]) -> None:
-    for name, spec in schema.fields.items():
-        if name in data or name in {"objectId", "createdAt", "updatedAt", "ACL"}:
+    for name, spec in schema.write_defaults:
+        if name in data:
             continue
         if "defaultValue" in spec:
             data[name] = spec["defaultValue"]
@@ -86,6 +86,12 @@ async def object_create(
     *, caller: Caller, class_name: str, body: dict[str, Any], files_base: str
 ) -> tuple[dict[str, Any], str]:
     """Create an object; returns the response body (§7.1) and the new objectId."""
+    body, existing_id = await class_rules(class_name).resolve_create(caller=caller, body=body)
+    if existing_id is not None:  # e.g. Parse Server keeps one installation per installationId
+        response = await object_update(
+            caller=caller, class_name=class_name, object_id=existing_id, body=body, files_base=files_base
+        )
+        return {"objectId": existing_id, **response}, existing_id
     object_id, stamp = new_object_id(), now_ms()
     prepared = await _prepare_write(caller, class_name, body, object_id, is_create=True)
     if prepared is not None:
@@ -171,6 +177,8 @@ async def object_update(
     stamp = now_ms()
     params: list[Any] = [caller.app_pk, class_name, object_id]
     where_extra = _write_filter(caller, schema, pointer_fields, params)
+    if not caller.is_master:
+        where_extra += class_rules(class_name).client_update_condition(caller=caller, body=body, params=params)
     data_sql = data_update_sql(field_changes, params)
     params.append(stamp)
     acl_sql = ""

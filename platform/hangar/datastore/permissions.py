@@ -4,6 +4,12 @@
 only pointer permissions grant it, it returns the pointer fields that restrict the
 rows the caller may touch; callers turn those into a SQL condition with
 ``pointer_permission_condition``.
+
+Parse Server also enforces a few rules on system classes in code, whatever their CLP
+says (rest.js ``enforceRoleSecurity``, RestQuery's ``_Session`` rule), registered as the class's rules
+(``ClassRules.client_access_check``, ``client_owner_fields``); ``clp_check``
+applies them first, so every route that checks a CLP (finds, gets, writes, sub-queries,
+includes, batch sub-requests) applies them too.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from psycopg.types.json import Jsonb
 
 from hangar.caller import Caller
 from hangar.datastore.class_rules import class_rules
-from hangar.datastore.names import is_valid_field_name
+from hangar.datastore.names import SYSTEM_CLASSES, is_valid_field_name
 from hangar.datastore.schema_registry import ClassSchema
 from hangar.parse_errors import OBJECT_NOT_FOUND, ParseError
 
@@ -30,6 +36,17 @@ def clp_check(schema: ClassSchema, operation: str, caller: Caller) -> list[str]:
     """Allow the operation, or raise. Returns pointer fields that restrict it ([] = unrestricted)."""
     if caller.is_master:
         return []
+    rules = class_rules(schema.class_name)
+    # The class's fixed client rules first (Parse Server's for system classes), whatever the CLP says.
+    rules.client_access_check(operation=operation, caller=caller)
+    if operation == "addField" and schema.class_name in SYSTEM_CLASSES:
+        # Fields of system classes are the developer's to add (master key, /schemas, dashboard).
+        raise _denied(operation, schema.class_name)
+    pointer_fields = _clp_rule_check(schema, operation, caller)
+    return rules.client_owner_fields if rules.client_owner_fields is not None else pointer_fields
+
+
+def _clp_rule_check(schema: ClassSchema, operation: str, caller: Caller) -> list[str]:
     clp = schema.clp or {}
     rule = clp.get(operation)
     if rule is None:

@@ -68,6 +68,10 @@ def _truthy(value: Any) -> bool:
     return value not in (None, False, 0, "0", "false", "")
 
 
+def _is_get(where: Any) -> bool:
+    return isinstance(where, dict) and len(where) == 1 and isinstance(where.get("objectId"), str)
+
+
 def _include_list(params: dict[str, Any], keys: list[str] | None) -> list[str]:
     paths = _list_param(params.get("include")) or []
     if keys:
@@ -111,17 +115,17 @@ async def object_find(*, caller: Caller, class_name: str, params: dict[str, Any]
     wants_count = _truthy(params.get("count"))
     if schema is None:
         return {"results": [], "count": 0} if wants_count else {"results": []}
-    pointer_fields = clp_check(schema, "find" if limit or not wants_count else "count", caller)
+    where = _where_param(params.get("where"))
+    # A find of one objectId is a get for the CLP, as in Parse Server (the JS SDK's Query.get is such a find).
+    find_operation = "get" if _is_get(where) else "find"
+    pointer_fields = clp_check(schema, find_operation if limit or not wants_count else "count", caller)
     if wants_count and limit:
         clp_check(schema, "count", caller)
     schemas = await app_schemas(caller.app_pk, caller.schema_version)
     # Sub-queries, $relatedTo and the order obey the caller's CLP, pointer permissions, ACL and
     # hidden fields of every class they read, as a direct query would (read_access.py).
     compiled = compile_query(
-        class_name=class_name,
-        where=_where_param(params.get("where")),
-        order=params.get("order"),
-        context=query_context_for(caller, schemas),
+        class_name=class_name, where=where, order=params.get("order"), context=query_context_for(caller, schemas)
     )
     base_params: list[Any] = [caller.app_pk, class_name]
     filters = read_filter(caller, schema, pointer_fields, base_params)

@@ -15,12 +15,13 @@ from functools import cached_property
 from typing import Any
 
 import orjson
+from django.conf import settings
 from psycopg.types.json import Jsonb
 
 from hangar.datastore.connection import after_commit, app_transaction
 from hangar.datastore.system_classes import DEFAULT_FIELDS, default_class_level_permissions
 from hangar.datastore.values import type_label, types_compatible
-from hangar.parse_errors import INCORRECT_TYPE, ParseError
+from hangar.parse_errors import INCORRECT_TYPE, INVALID_SCHEMA_OPERATION, ParseError
 from hangar.redis_async import get_redis
 
 OPERATION_FORBIDDEN = 119
@@ -41,7 +42,21 @@ class ClassSchema:
         return self.fields.get(name)
 
     def relation_fields(self) -> list[tuple[str, str]]:
+        return self._relation_fields
+
+    # Per-field work is done once per loaded schema, not on every write or read of the class.
+    @cached_property
+    def _relation_fields(self) -> list[tuple[str, str]]:
         return [(name, spec.get("targetClass", "")) for name, spec in self.fields.items() if spec["type"] == "Relation"]
+
+    @cached_property
+    def write_defaults(self) -> list[tuple[str, dict[str, Any]]]:
+        """Fields a create fills in or insists on: those with a ``defaultValue`` or ``required``."""
+        return [
+            (name, spec)
+            for name, spec in self.fields.items()
+            if ("defaultValue" in spec or spec.get("required")) and name not in DEFAULT_FIELDS
+        ]
 
     @cached_property
     def stored_as_wire(self) -> bool:
@@ -94,6 +109,27 @@ def app_schemas_forget(app_pk: int) -> None:
     _cache.pop(app_pk, None)
 
 
+def field_count_check(class_name: str, current: int, after: int) -> None:
+    """Refuse a change that grows a class past ``HANGAR_MAX_FIELDS_PER_CLASS`` (255)."""
+    limit = settings.HANGAR_MAX_FIELDS_PER_CLASS
+    if after > current and after > limit:
+        raise ParseError(
+            INVALID_SCHEMA_OPERATION,
+            f"Class {class_name} may have at most {limit} fields; this change would give it {after}.",
+        )
+
+
+def new_fields_check(class_name: str, count: int) -> None:
+    """Refuse one object write that would add more than ``HANGAR_MAX_NEW_FIELDS_PER_WRITE`` fields (255)."""
+    limit = settings.HANGAR_MAX_NEW_FIELDS_PER_WRITE
+    if count > limit:
+        raise ParseError(
+            INVALID_SCHEMA_OPERATION,
+            f"One write may add at most {limit} new fields to {class_name}; this one adds {count}. "
+            "Declare more fields with /schemas.",
+        )
+
+
 def _merge_fields(
     class_name: str, current: dict[str, dict[str, Any]], wanted: dict[str, dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
@@ -141,6 +177,7 @@ async def _ensure_once(
                     OPERATION_FORBIDDEN, f"This user is not allowed to access non-existent class: {class_name}"
                 )
             fields = {**copy.deepcopy(DEFAULT_FIELDS), **wanted}
+            field_count_check(class_name, len(DEFAULT_FIELDS), len(fields))
             clp = default_class_level_permissions()
             inserted = await conn.execute(
                 "INSERT INTO datastore_schemaclass (app_id, class_name, fields, class_level_permissions, indexes, "
@@ -155,6 +192,7 @@ async def _ensure_once(
         additions = _merge_fields(class_name, fields, wanted)
         if not additions:
             return ClassSchema(class_name, fields, clp, indexes), False
+        field_count_check(class_name, len(fields), len(fields) + len(additions))
         await conn.execute(
             "UPDATE datastore_schemaclass SET fields = fields || %s, updated_at = now() "
             "WHERE app_id = %s AND class_name = %s",

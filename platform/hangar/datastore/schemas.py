@@ -31,7 +31,7 @@ from hangar.datastore.indexes import (
     indexes_drop,
 )
 from hangar.datastore.names import SYSTEM_CLASSES, is_valid_field_name, validate_class_name
-from hangar.datastore.schema_registry import app_schemas, app_schemas_forget, schema_changed
+from hangar.datastore.schema_registry import app_schemas, app_schemas_forget, field_count_check, schema_changed
 from hangar.datastore.system_classes import DEFAULT_FIELDS, SYSTEM_CLASS_FIELDS, default_class_level_permissions
 from hangar.datastore.values import TYPES, encode_value, infer_type, type_label, types_compatible
 from hangar.parse_errors import (
@@ -40,12 +40,12 @@ from hangar.parse_errors import (
     INVALID_JSON,
     INVALID_KEY_NAME,
     INVALID_QUERY,
+    INVALID_SCHEMA_OPERATION,
     ParseError,
 )
 
 MISSING_REQUIRED_FIELD = 135
 CHANGED_IMMUTABLE_FIELD = 136
-INVALID_SCHEMA_OPERATION = 255
 FIELD_TYPES = TYPES - {"ACL"}  # ACL is implicit: every class has it
 # Dropping a field or emptying a class rewrites every row of the class: a master-key
 # operation that may legitimately outlast the data plane's per-statement timeout, and
@@ -272,6 +272,7 @@ async def schema_create(*, caller: Caller, class_name: str | None, body: Any) ->
         if not isinstance(submitted, dict):
             raise ParseError(INVALID_JSON, "fields must be an object.")
         fields = {**DEFAULT_FIELDS, **{name: _new_field(class_name, name, spec) for name, spec in submitted.items()}}
+        field_count_check(class_name, len(DEFAULT_FIELDS), len(fields))
         state = _planned(caller, SchemaState(class_name, fields, default_class_level_permissions(), {}), body)
         cursor = await conn.execute(
             "INSERT INTO datastore_schemaclass (app_id, class_name, fields, class_level_permissions, indexes, "
@@ -311,7 +312,9 @@ async def schema_update(*, caller: Caller, class_name: str, body: Any) -> dict[s
         state = await _locked_state(conn, caller.app_pk, class_name)
         if state is None:
             raise _does_not_exist(class_name)
+        before = len(state.fields)
         state.fields, deleted = _changed_fields(class_name, state.fields, body.get("fields") or {})
+        field_count_check(class_name, before, len(state.fields))
         state = _planned(caller, state, body)
         await conn.execute(
             "UPDATE datastore_schemaclass SET fields = %s, class_level_permissions = %s, indexes = %s, "

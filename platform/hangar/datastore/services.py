@@ -6,7 +6,7 @@ from hangar.datastore.models import SchemaClass
 from hangar.datastore.partitions import partitions_create, partitions_drop
 from hangar.datastore.system_classes import (
     SYSTEM_CLASS_FIELDS,
-    default_class_level_permissions,
+    system_class_permissions,
     system_class_schema,
 )
 
@@ -19,7 +19,7 @@ def app_storage_provision(*, app_pk: int) -> None:
             app_id=app_pk,
             class_name=class_name,
             fields=system_class_schema(class_name),
-            class_level_permissions=default_class_level_permissions(),
+            class_level_permissions=system_class_permissions(class_name),
         )
         for class_name in SYSTEM_CLASS_FIELDS
     )

@@ -54,7 +54,7 @@ SYSTEM_CLASS_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
 
 
 def default_class_level_permissions() -> dict[str, Any]:
-    """Parse's default CLP: everyone may do everything, nothing protected."""
+    """Parse's default CLP for an app's own class: everyone may do everything, nothing protected."""
     public = {"*": True}
     return {
         "find": dict(public),
@@ -66,6 +66,27 @@ def default_class_level_permissions() -> dict[str, Any]:
         "addField": dict(public),
         "protectedFields": {"*": []},
     }
+
+
+# Operations only the master key may run on a system class, whatever its CLP says
+# (hangar.datastore.permissions enforces them too). The CLP shows them as master-only so
+# that /schemas and the dashboard say what actually happens.
+_MASTER_ONLY_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "_User": ("addField",),
+    "_Role": ("addField",),
+    # Clients create sessions by logging in (POST /sessions, /login), never through /classes.
+    "_Session": ("create", "addField"),
+    # Parse Server's rest.js enforceRoleSecurity: clients never list, count or delete installations.
+    "_Installation": ("find", "count", "delete", "addField"),
+}
+
+
+def system_class_permissions(class_name: str) -> dict[str, Any]:
+    """The CLP a system class starts with: public, except what only the master key may do there."""
+    clp = default_class_level_permissions()
+    for operation in _MASTER_ONLY_OPERATIONS[class_name]:
+        clp[operation] = {}
+    return clp
 
 
 def system_class_schema(class_name: str) -> dict[str, dict[str, Any]]:

@@ -16,7 +16,7 @@ from hangar.datastore.class_rules import ClassRules, PreparedWrite, register_cla
 from hangar.identity import role_rules, user_rules
 from hangar.identity.roles import roles_changed
 from hangar.identity.sessions import sessions_changed
-from hangar.parse_errors import ParseError
+from hangar.parse_errors import INVALID_SESSION_TOKEN, ParseError
 
 
 class UserRules(ClassRules):
@@ -51,6 +51,14 @@ class UserRules(ClassRules):
 
 
 class SessionRules(ClassRules):
+    # A client only ever reads and changes its own sessions: Parse Server's RestQuery and
+    # RestWrite add ``user = caller`` to every client query of _Session, whatever the CLP or ACL.
+    client_owner_fields = ["user"]
+
+    def client_access_check(self, *, operation: str, caller: Caller) -> None:
+        if not caller.user_id:
+            raise ParseError(INVALID_SESSION_TOKEN, "Invalid session token")
+
     async def before_create(self, *, caller: Caller, body: dict[str, Any], object_id: str) -> None:
         user_rules.session_before_write(caller=caller, body=body, is_create=True)
 
