@@ -34,7 +34,7 @@ from hangar.datastore.schema_registry import app_schemas, app_schemas_forget, sc
 from hangar.datastore.system_classes import DEFAULT_FIELDS, SYSTEM_CLASS_FIELDS, default_class_level_permissions
 from hangar.datastore.values import TYPES, encode_value, infer_type, type_label, types_compatible
 from hangar.identity.roles import roles_changed
-from hangar.identity.sessions import session_cache_forget
+from hangar.identity.sessions import sessions_changed
 from hangar.parse_errors import (
     INCORRECT_TYPE,
     INVALID_CLASS_NAME,
@@ -372,6 +372,6 @@ async def class_purge(*, caller: Caller, class_name: str) -> None:
         if class_name == "_Role":
             await roles_changed(caller.app_pk)
         elif class_name == "_Session":
-            session_cache_forget(app_pk=caller.app_pk)
+            await sessions_changed(caller.app_pk)  # every process, not only this one
 
     await after_commit(committed)

@@ -33,10 +33,11 @@ _SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Poli
 
 def register(router: Router) -> None:
     # With an app id header the body is the file, streamed; without, the JS SDK's JSON envelope.
-    router.add("POST", "/files/:name", upload, streams_body=True)
-    router.add("DELETE", "/files/:name", delete)
-    router.add("GET", "/files/:appId/metadata/:name", metadata, app_param="appId")
-    router.add("GET", "/files/:appId/:name", download, app_param="appId")
+    # None of them in a /batch: bytes are no batch answer, and the app of a download is its URL's.
+    router.add("POST", "/files/:name", upload, streams_body=True, batchable=False)
+    router.add("DELETE", "/files/:name", delete, batchable=False)
+    router.add("GET", "/files/:appId/metadata/:name", metadata, app_param="appId", batchable=False)
+    router.add("GET", "/files/:appId/:name", download, app_param="appId", batchable=False)
 
 
 def _header(request: ParseRequest, name: bytes) -> str | None:
