@@ -23,9 +23,9 @@ _INLINE_TYPES = frozenset({
     "video/quicktime",
 })  # fmt: skip
 # RFC 9110 §8.3.1: type "/" subtype *( OWS ";" OWS [ name "=" ( token / quoted-string ) ] ).
-_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_TCHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _QUOTED = r'"(?:[\t !#-\[\]-~]|\\[\t -~])*"'
-_MEDIA_TYPE = re.compile(rf"({_TOKEN})/({_TOKEN})((?:[ \t]*;[ \t]*(?:{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))?)*)[ \t]*")
+_MEDIA_TYPE = re.compile(rf"({_TCHARS})/({_TCHARS})((?:[ \t]*;[ \t]*(?:{_TCHARS}=(?:{_TCHARS}|{_QUOTED}))?)*)[ \t]*")
 
 
 def filename_validate(name: str) -> None:
@@ -72,7 +72,9 @@ def strict_media_type(content_type: str) -> str | None:
 def is_active(content_type: str, name: str) -> bool:
     """Whether the file must be an attachment: its type is not on the inline allowlist, or its name says otherwise."""
     guessed = mimetypes.guess_type(name)[0]
-    return strict_media_type(content_type) not in _INLINE_TYPES or (guessed is not None and guessed not in _INLINE_TYPES)
+    if strict_media_type(content_type) not in _INLINE_TYPES:
+        return True
+    return guessed is not None and guessed not in _INLINE_TYPES
 
 
 def content_type_allowed(content_type: str, allowed: list[str]) -> bool:

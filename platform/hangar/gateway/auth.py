@@ -89,9 +89,7 @@ async def authenticate(request: ParseRequest, *, resolve_session: bool = True) -
         raise UnauthorizedError()
     # The keys are checked before the request is counted, so that a keyless one is counted
     # against its address rather than the app (hangar.gateway.app_registry).
-    admission = await app_admit(
-        request.application_id, client_ip=request.client_ip, credential_of=_credential(request)
-    )
+    admission = await app_admit(request.application_id, client_ip=request.client_ip, credential_of=_credential(request))
     if admission is None:
         raise UnauthorizedError()
     app = admission.app
