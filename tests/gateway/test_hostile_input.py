@@ -19,6 +19,8 @@ DATABASE_PHRASES = (
     "psycopg", "syntax error at", "out of range", "character varying", "violates", 'relation "', 'column "',
     "invalid input syntax", "bigint", "jsonb", "sqlstate", "postgres", "datastore_", "tenants_", "operator does not",
     "function ", "for type", "numeric field overflow", "duplicate key", "current transaction is aborted",
+    "value too long", "division by zero", "cannot cast", "not balanced", "invalid repetition", "quantifier operand",
+    "invalid escape", "invalid regular expression:", "invalid backreference",
 )  # fmt: skip
 BAD_CLASS_NAMES = ["my-class", "Tödo", "Todo ;drop", "_Secret", "1Todo", "Todo'", 'Todo"x', "x" * 300]
 
@@ -97,6 +99,9 @@ HOSTILE_WHERES: list[Any] = [
     {"n": 1.7976931348623157e308},
     {"n": {"$regex": "("}},
     {"n": {"$regex": "a{99999}"}},
+    {"s": {"$regex": "[z-a]"}},
+    {"s": {"$regex": "\\1(a)"}},
+    {"s": {"$regex": "a**"}},
     {"n": {"$regex": "x", "$options": "q"}},
     {"createdAt": {"$gt": {"__type": "Date", "iso": "not-a-date"}}},
     {"createdAt": {"$gt": {"__type": "Date", "iso": "99999-01-01T00:00:00Z"}}},
