@@ -92,6 +92,9 @@ async def test_an_unknown_app_id_is_looked_up_once(parse_client: httpx.AsyncClie
     download = await parse_client.get("/parse/files/no-such-app/x.txt")
     assert (download.status_code, download.json()["code"]) == (403, 119)
     assert app_loads == ["no-such-app"]
+    overlong = {"X-Parse-Application-Id": "x" * 5000, "X-Parse-REST-API-Key": "k"}
+    assert (await parse_client.get("/parse/classes/Todo", headers=overlong)).status_code == 403
+    assert app_loads == ["no-such-app"]  # longer than any application id: not even looked up
 
 
 async def test_made_up_app_ids_are_limited_per_address(

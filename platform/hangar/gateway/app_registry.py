@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from django.conf import settings
 
@@ -61,6 +61,7 @@ _cache: dict[str, AppRecord] = {}
 # that an app reactivated by an operator answers again within seconds without a Redis read.
 _unknown: dict[str, float] = {}
 UNKNOWN_APP_SECONDS = 10.0
+MAX_APPLICATION_ID_LENGTH = 64  # tenants.App.application_id
 _UNKNOWN_APP_MEMORY = 10_000  # ids remembered at most; the memory is forgotten whole beyond it
 
 Credential = TypeVar("Credential")
@@ -124,14 +125,16 @@ def _remember_unknown(application_id: str) -> None:
 
 async def _first_load(application_id: str, client_ip: str) -> AppRecord | None:
     """Load an app this process has not cached; ids that turn out unknown are counted against the address."""
-    if _known_unknown(application_id):
-        return None
+    if len(application_id) > MAX_APPLICATION_ID_LENGTH or _known_unknown(application_id):
+        return None  # longer than any app's id: nothing to look up, nothing worth remembering
     redis = get_redis()
     unknown_window = _address_window("unknown", client_ip)
     # Read the version before the row, so a change that lands in between is seen next time; the
     # address's count of unknown ids rides along (only failed lookups add to it: a cold process
     # serving known apps is never limited by it).
-    version, unknown_count = await redis.mget(app_version_key(application_id), unknown_window)
+    version, unknown_count = cast(
+        "list[bytes | None]", await redis.mget(app_version_key(application_id), unknown_window)
+    )
     limit = settings.HANGAR_ANONYMOUS_RPS_PER_ADDRESS
     if limit and int(unknown_count or 0) >= limit:
         raise _rate_limited()
@@ -139,7 +142,9 @@ async def _first_load(application_id: str, client_ip: str) -> AppRecord | None:
     if record is None:
         _remember_unknown(application_id)
         async with redis.pipeline(transaction=False) as pipe:
-            await pipe.incr(unknown_window).expire(unknown_window, 2).execute()
+            pipe.incr(unknown_window)
+            pipe.expire(unknown_window, 2)
+            await pipe.execute()
     return record
 
 

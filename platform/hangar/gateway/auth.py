@@ -116,7 +116,9 @@ async def authenticate_by_path(application_id: str, *, client_ip: str) -> AuthCo
     Counted against the client's address, not the app. An unknown app answers
     ``403 {"code": 119, "error": "Invalid application ID."}`` as Parse Server does.
     """
-    admission = await app_admit(application_id, client_ip=client_ip, credential_of=_no_credential)
+    admission: Admission[None] | None = await app_admit(
+        application_id, client_ip=client_ip, credential_of=_no_credential
+    )
     if admission is None:
         raise ParseError(OPERATION_FORBIDDEN, "Invalid application ID.", status=403)
     app = admission.app
