@@ -3,8 +3,9 @@
 Uploads arrive as the raw body (Android, iOS, Flutter, curl; streamed, never buffered)
 or as the JS SDK's JSON envelope with the bytes in ``base64`` (reference §2). Downloads
 need no key: the app comes from the URL. Every download carries ``nosniff`` and a
-sandboxing CSP, and active content (HTML, SVG, XML, JavaScript) is an attachment, so a
-file can never run script on Hangar's origin.
+sandboxing CSP, and only a short allowlist of inline-safe types is shown inline
+(hangar.files.names.is_active): anything else is an attachment, so a file can never run
+script on, or pose as a page of, Hangar's origin.
 """
 
 from __future__ import annotations
