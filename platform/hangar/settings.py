@@ -237,7 +237,8 @@ HANGAR_FILES_DIR = VAR_DIR / "files"
 # Files (docs/files.md): "local" (HANGAR_FILES_DIR), "s3", or the dotted path of a FileStorage.
 HANGAR_FILES_BACKEND = env_str("HANGAR_FILES_BACKEND", "local") or "local"
 HANGAR_FILES_MAX_UPLOAD_BYTES = env_int("HANGAR_FILES_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
-HANGAR_FILES_DEFAULT_QUOTA_BYTES = env_int("HANGAR_FILES_DEFAULT_QUOTA_BYTES", 0)  # apps without a plan; 0: none
+# The default ("free") plan's file storage per app, and that of apps without a plan; 0: unlimited.
+HANGAR_FILES_DEFAULT_QUOTA_BYTES = env_int("HANGAR_FILES_DEFAULT_QUOTA_BYTES", 1024 * 1024 * 1024)
 HANGAR_FILES_S3_BUCKET = env_str("HANGAR_FILES_S3_BUCKET")
 HANGAR_FILES_S3_REGION = env_str("HANGAR_FILES_S3_REGION")
 HANGAR_FILES_S3_ENDPOINT_URL = env_str("HANGAR_FILES_S3_ENDPOINT_URL")
@@ -265,6 +266,9 @@ HANGAR_MAX_NEW_FIELDS_PER_WRITE = env_int("HANGAR_MAX_NEW_FIELDS_PER_WRITE", 50)
 HANGAR_STATEMENT_TIMEOUT_MS = env_int("HANGAR_STATEMENT_TIMEOUT_MS", 5000)
 HANGAR_APP_CACHE_SECONDS = env_int("HANGAR_APP_CACHE_SECONDS", 300)
 HANGAR_DEFAULT_PLAN_RPS = env_int("HANGAR_DEFAULT_PLAN_RPS", 1000)
+# Keyless and wrong-key requests, file downloads by URL (per app) and lookups of unknown app ids,
+# per client address and second: they never count against an app's own limit. 0: unlimited.
+HANGAR_ANONYMOUS_RPS_PER_ADDRESS = env_int("HANGAR_ANONYMOUS_RPS_PER_ADDRESS", 100)
 HANGAR_INVITATION_DAYS = env_int("HANGAR_INVITATION_DAYS", 7)
 # End-user login attempts allowed per minute, per client IP and per username (0: unlimited).
 HANGAR_LOGIN_RATE_PER_IP = env_int("HANGAR_LOGIN_RATE_PER_IP", 60)

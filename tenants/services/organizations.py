@@ -18,8 +18,13 @@ DEFAULT_PLAN_NAME = "free"
 
 
 def _default_plan() -> Plan:
+    # A finite storage quota: anyone can sign up, and the disk is shared by every organization.
     plan, _ = Plan.objects.get_or_create(
-        name=DEFAULT_PLAN_NAME, defaults={"requests_per_second": settings.HANGAR_DEFAULT_PLAN_RPS}
+        name=DEFAULT_PLAN_NAME,
+        defaults={
+            "requests_per_second": settings.HANGAR_DEFAULT_PLAN_RPS,
+            "storage_quota_bytes": settings.HANGAR_FILES_DEFAULT_QUOTA_BYTES,
+        },
     )
     return plan
 

@@ -22,6 +22,7 @@ whole batch has committed, and is dropped if it rolls back.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -36,14 +37,20 @@ INVALID_QUERY = 102
 
 AfterCommit = Callable[[], Awaitable[None]]
 Ambient = tuple[int, DataPlaneConnection, list[AfterCommit]]  # the bound app, its connection, work after commit
+log = logging.getLogger(__name__)
 _ambient: ContextVar[Ambient | None] = ContextVar("hangar_batch", default=None)
 
 
 def _data_error(exc: DataError) -> ParseError:
-    """Input PostgreSQL rejected while running the statement (a bad regex, a value of the wrong shape)."""
+    """Input PostgreSQL rejected while running the statement (a bad regex, a value of the wrong shape).
+
+    PostgreSQL's own words stay in the log: they name tables, columns and types of the
+    data plane, which are no client's business.
+    """
+    log.info("statement rejected by PostgreSQL (%s): %s", exc.sqlstate, exc.diag.message_primary)
     if isinstance(exc, InvalidRegularExpression):
-        return ParseError(INVALID_QUERY, f"bad regex: {exc.diag.message_primary or exc}")
-    return ParseError(INVALID_QUERY, f"Invalid query: {exc.diag.message_primary or exc}")
+        return ParseError(INVALID_QUERY, "Invalid regular expression in the query.")
+    return ParseError(INVALID_QUERY, "Invalid value in the query.")
 
 
 @asynccontextmanager

@@ -9,13 +9,23 @@ from hangar.parse_errors import INVALID_CLASS_NAME, INVALID_KEY_NAME, ParseError
 # Always fullmatch: "$" alone would also accept a trailing newline.
 CLASS_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 FIELD_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+# The schema registry's column (datastore_schema.class_name is varchar(128)); Parse Server
+# has no smaller limit of its own. Checked here so that PostgreSQL never has to refuse it.
+MAX_CLASS_NAME_LENGTH = 128
 SYSTEM_CLASSES = frozenset({"_User", "_Role", "_Session", "_Installation"})
 SYSTEM_FIELDS = frozenset({"objectId", "createdAt", "updatedAt", "ACL"})
 _FORBIDDEN_FIELDS = frozenset({"length", "className"})
 
 
 def validate_class_name(class_name: str) -> str:
-    if class_name in SYSTEM_CLASSES or CLASS_NAME_RE.fullmatch(class_name):
+    if class_name in SYSTEM_CLASSES:
+        return class_name
+    if len(class_name) > MAX_CLASS_NAME_LENGTH:
+        raise ParseError(
+            INVALID_CLASS_NAME,
+            f"Invalid classname: {class_name[:40]}..., classnames can be at most {MAX_CLASS_NAME_LENGTH} characters",
+        )
+    if CLASS_NAME_RE.fullmatch(class_name):
         return class_name
     raise ParseError(
         INVALID_CLASS_NAME,

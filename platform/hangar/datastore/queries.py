@@ -48,9 +48,9 @@ def _int_param(value: Any, name: str, default: int) -> int:
         return default
     try:
         number = int(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ParseError(INVALID_QUERY, f"Invalid parameter for query: {name}") from exc
-    if number < 0:
+    if number < 0 or number >= 2**63:  # beyond PostgreSQL's bigint
         raise ParseError(INVALID_QUERY, f"Invalid parameter for query: {name}")
     return number
 

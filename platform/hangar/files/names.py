@@ -12,12 +12,20 @@ _NAME = re.compile(r"^[_a-zA-Z0-9][a-zA-Z0-9@. ~_-]*$")
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9][\w.+-]*/[\w.+-]+(\s*;[ -~]*)?$")
 MAX_NAME_LENGTH = 128
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-# Types a browser would render or execute on Hangar's origin: served as attachments.
-_ACTIVE_TYPES = {
-    "text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml", "text/javascript",
-    "application/javascript", "application/x-javascript", "application/ecmascript", "text/ecmascript",
-    "text/vtt", "application/pdf", "text/xsl", "application/wasm", "multipart/x-mixed-replace",
-}  # fmt: skip
+# Types a browser shows inline without running anything of the file's own; every other type,
+# and every Content-Type that is not one well-formed media type, is served as an attachment.
+# A short allowlist rather than a list of active types: a browser renders more than any such
+# list names (``text/plain; x=1, text/html`` is HTML to Chromium).
+_INLINE_TYPES = frozenset({
+    "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp", "image/x-icon",
+    "image/vnd.microsoft.icon", "text/plain", "text/csv", "application/json", "audio/mpeg", "audio/ogg",
+    "audio/wav", "audio/webm", "audio/aac", "audio/mp4", "audio/flac", "video/mp4", "video/webm", "video/ogg",
+    "video/quicktime",
+})  # fmt: skip
+# RFC 9110 §8.3.1: type "/" subtype *( OWS ";" OWS [ name "=" ( token / quoted-string ) ] ).
+_TCHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = r'"(?:[\t !#-\[\]-~]|\\[\t -~])*"'
+_MEDIA_TYPE = re.compile(rf"({_TCHARS})/({_TCHARS})((?:[ \t]*;[ \t]*(?:{_TCHARS}=(?:{_TCHARS}|{_QUOTED}))?)*)[ \t]*")
 
 
 def filename_validate(name: str) -> None:
@@ -52,10 +60,21 @@ def media_type(content_type: str) -> str:
     return content_type.split(";")[0].strip().lower()
 
 
+def strict_media_type(content_type: str) -> str | None:
+    """The lower-cased ``type/subtype`` of a well-formed Content-Type; None for anything else (lists, junk).
+
+    No comma at all, even quoted: a browser reads the header as a list and may take a later element.
+    """
+    found = None if "," in content_type else _MEDIA_TYPE.fullmatch(content_type)
+    return f"{found[1]}/{found[2]}".lower() if found else None
+
+
 def is_active(content_type: str, name: str) -> bool:
-    """Whether a browser could run script from it: by its type or, when sniffed, by its extension."""
-    guessed = mimetypes.guess_type(name)[0] or ""
-    return any(kind in _ACTIVE_TYPES or kind.endswith("+xml") for kind in (media_type(content_type), guessed))
+    """Whether the file must be an attachment: its type is not on the inline allowlist, or its name says otherwise."""
+    guessed = mimetypes.guess_type(name)[0]
+    if strict_media_type(content_type) not in _INLINE_TYPES:
+        return True
+    return guessed is not None and guessed not in _INLINE_TYPES
 
 
 def content_type_allowed(content_type: str, allowed: list[str]) -> bool:

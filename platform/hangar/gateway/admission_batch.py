@@ -34,7 +34,7 @@ return replies
 
 Versions = tuple[Any, ...]
 _scripts: dict[int, AsyncScript] = {}
-_open_batches: dict[tuple[int, str], list[asyncio.Future[tuple[Versions, int]]]] = {}
+_open_batches: dict[tuple[int, str, str], list[asyncio.Future[tuple[Versions, int]]]] = {}
 
 
 def _script(redis: Redis) -> AsyncScript:
@@ -46,7 +46,9 @@ def _script(redis: Redis) -> AsyncScript:
 
 async def versions_and_count(redis: Redis, keys: Sequence[str], *, limited: bool) -> tuple[Versions, int]:
     """The values of ``keys[:-1]`` and this request's position in the rate-limit window ``keys[-1]``."""
-    batch_key = (id(redis), keys[-1])
+    # One batch per app (its version key) and window: an address's window is per app too, but
+    # keying by both keeps the batch's reads right whatever the window's name.
+    batch_key = (id(redis), keys[0], keys[-1])
     loop = asyncio.get_running_loop()
     batch = _open_batches.get(batch_key)
     if batch is None:
@@ -59,7 +61,7 @@ async def versions_and_count(redis: Redis, keys: Sequence[str], *, limited: bool
 
 
 async def _send(
-    redis: Redis, batch_key: tuple[int, str], batch: list[asyncio.Future[tuple[Versions, int]]],
+    redis: Redis, batch_key: tuple[int, str, str], batch: list[asyncio.Future[tuple[Versions, int]]],
     keys: list[str], limited: bool,
 ) -> None:  # fmt: skip
     if _open_batches.get(batch_key) is batch:

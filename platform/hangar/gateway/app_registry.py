@@ -4,12 +4,22 @@ An app is loaded from PostgreSQL on first use and kept with the value of its ver
 counter in Redis (hangar.invalidation). Every request reads that counter in the same
 Redis pipeline as its rate-limit increment; when the counter moved, the app is
 reloaded before the request is authorized. Keys are held only as per-process digests.
+
+The app id is public (it is in every file URL), so only a request that carries one of
+the app's keys is counted in the app's own window: keyless and wrong-key requests (and
+file downloads by URL) are counted per client address, in a window of their own, so
+anonymous traffic cannot starve the app. The key is checked against the cached app
+before counting, in the same single round trip. An unknown application id is
+remembered per process for a few seconds, and the lookups of unknown ids are counted
+per address, so a flood of made-up ids cannot turn into one database query each.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar, cast
 
 from django.conf import settings
 
@@ -47,13 +57,22 @@ WHERE a.application_id = %(application_id)s AND a.status = 'active'
 """
 
 _cache: dict[str, AppRecord] = {}
+# Application ids no active app has, with when this process stops believing so. Short, so
+# that an app reactivated by an operator answers again within seconds without a Redis read.
+_unknown: dict[str, float] = {}
+UNKNOWN_APP_SECONDS = 10.0
+MAX_APPLICATION_ID_LENGTH = 64  # tenants.App.application_id
+_UNKNOWN_APP_MEMORY = 10_000  # ids remembered at most; the memory is forgotten whole beyond it
+
+Credential = TypeVar("Credential")
 
 
 @dataclass(frozen=True)
-class Admission:
-    """An admitted request's app and the app's schema version as of this request."""
+class Admission(Generic[Credential]):
+    """An admitted request's app, the credential it presented to it, and the app's versions as of this request."""
 
     app: AppRecord
+    credential: Credential | None
     schema_version: bytes | None
     role_version: bytes | None
     session_version: bytes | None = None
@@ -84,40 +103,93 @@ def _rate_limited() -> ParseError:
     return ParseError(CONNECTION_FAILED, "Too many requests.", status=429, headers={"retry-after": "1"})
 
 
-async def app_admit(application_id: str) -> Admission | None:
+def _address_window(scope: str, client_ip: str) -> str:
+    return f"hangar:rl:{scope}:ip:{client_ip}:{int(time.time())}"
+
+
+def _known_unknown(application_id: str) -> bool:
+    until = _unknown.get(application_id)
+    if until is None:
+        return False
+    if until > time.monotonic():
+        return True
+    del _unknown[application_id]
+    return False
+
+
+def _remember_unknown(application_id: str) -> None:
+    if len(_unknown) >= _UNKNOWN_APP_MEMORY:
+        _unknown.clear()
+    _unknown[application_id] = time.monotonic() + UNKNOWN_APP_SECONDS
+
+
+async def _first_load(application_id: str, client_ip: str) -> AppRecord | None:
+    """Load an app this process has not cached; ids that turn out unknown are counted against the address."""
+    if len(application_id) > MAX_APPLICATION_ID_LENGTH or _known_unknown(application_id):
+        return None  # longer than any app's id: nothing to look up, nothing worth remembering
+    redis = get_redis()
+    unknown_window = _address_window("unknown", client_ip)
+    # Read the version before the row, so a change that lands in between is seen next time; the
+    # address's count of unknown ids rides along (only failed lookups add to it: a cold process
+    # serving known apps is never limited by it).
+    version, unknown_count = cast(
+        "list[bytes | None]", await redis.mget(app_version_key(application_id), unknown_window)
+    )
+    limit = settings.HANGAR_ANONYMOUS_RPS_PER_ADDRESS
+    if limit and int(unknown_count or 0) >= limit:
+        raise _rate_limited()
+    record = await _load(application_id, version)
+    if record is None:
+        _remember_unknown(application_id)
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.incr(unknown_window)
+            pipe.expire(unknown_window, 2)
+            await pipe.execute()
+    return record
+
+
+async def app_admit(
+    application_id: str, *, client_ip: str, credential_of: Callable[[AppRecord], Credential | None]
+) -> Admission[Credential] | None:
     """Return the active app for this id (None if unknown) after counting the request against its limit.
 
-    Raises ParseError 100/429 when the app is over its requests-per-second limit.
+    ``credential_of`` says which of the app's keys the request carries (None: none). A request
+    with one is counted in the app's window; one without is counted in its address's window
+    for this app (HANGAR_ANONYMOUS_RPS_PER_ADDRESS). Raises ParseError 100/429 over the limit.
     """
-    redis = get_redis()
     record = _cache.get(application_id)
     if record is None:
-        # Read the version before the row, so a change that lands in between is seen next time.
-        version = await redis.get(app_version_key(application_id))
-        record = await _load(application_id, version)
+        record = await _first_load(application_id, client_ip)
         if record is None:
             return None
+    credential = credential_of(record)
+    if credential is not None:
+        window, limit = f"hangar:rl:{record.pk}:{int(time.time())}", record.requests_per_second
+    else:
+        window, limit = _address_window(str(record.pk), client_ip), settings.HANGAR_ANONYMOUS_RPS_PER_ADDRESS
     keys = [
         app_version_key(application_id), schema_version_key(record.pk), role_version_key(record.pk),
-        session_version_key(record.pk), live_classes_key(record.pk), f"hangar:rl:{record.pk}:{int(time.time())}",
+        session_version_key(record.pk), live_classes_key(record.pk), window,
     ]  # fmt: skip
     (version, schema_version, role_version, session_version, live_classes), count = await versions_and_count(
-        redis, keys, limited=bool(record.requests_per_second)
+        get_redis(), keys, limited=bool(limit)
     )
     stale = time.monotonic() - record.loaded_at > settings.HANGAR_APP_CACHE_SECONDS
     if version != record.version or stale:
         reloaded = await _load(application_id, version)
         if reloaded is None:
             return None
-        record = reloaded
-    if record.requests_per_second and count > record.requests_per_second:
+        # A key rotated since the cached copy: judge the request by the app as it is now.
+        record, credential = reloaded, credential_of(reloaded)
+    if limit and count > limit:
         raise _rate_limited()
     return Admission(
-        app=record, schema_version=schema_version, role_version=role_version, session_version=session_version,
-        live_classes=live_classes,
+        app=record, credential=credential, schema_version=schema_version, role_version=role_version,
+        session_version=session_version, live_classes=live_classes,
     )  # fmt: skip
 
 
 def app_cache_clear() -> None:
-    """Forget every cached app (tests; a process that lost Redis)."""
+    """Forget every cached app and unknown id (tests; a process that lost Redis)."""
     _cache.clear()
+    _unknown.clear()

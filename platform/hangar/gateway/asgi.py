@@ -91,7 +91,7 @@ class ParseGateway:
             return
         matched = self.router.match(request.method, request.path)
         if matched is not None and matched[0].app_param is not None:
-            auth = await authenticate_by_path(matched[1][matched[0].app_param])
+            auth = await authenticate_by_path(matched[1][matched[0].app_param], client_ip=request.client_ip)
         else:
             auth = await authenticate(request)
         if matched is None:

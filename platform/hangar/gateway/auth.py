@@ -8,6 +8,7 @@ token is resolved on every route, so a bad one answers 209 everywhere (§1.5 ste
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hangar.caller import Caller
@@ -48,7 +49,7 @@ def _key_matches(app: AppRecord, kind: str, presented: str | None) -> bool:
     return bool(presented) and expected is not None and secrets_match(presented or "", expected)
 
 
-async def _user_caller(admission: Admission, request: ParseRequest, *, resolve_session: bool) -> Caller:
+async def _user_caller(admission: Admission[str], request: ParseRequest, *, resolve_session: bool) -> Caller:
     app = admission.app
     user_id = None
     principals: tuple[str, ...] = ("*",)
@@ -65,21 +66,40 @@ async def _user_caller(admission: Admission, request: ParseRequest, *, resolve_s
     )  # fmt: skip
 
 
+def _credential(request: ParseRequest) -> Callable[[AppRecord], str | None]:
+    """Which of the app's keys the request carries: "master", "client" (any client key) or None."""
+
+    def credential_of(app: AppRecord) -> str | None:
+        if _key_matches(app, "master", request.master_key):
+            return "master"
+        if any(_key_matches(app, kind, getattr(request, field)) for field, kind in _CLIENT_KEY_FIELDS):
+            return "client"
+        return None
+
+    return credential_of
+
+
+def _no_credential(app: AppRecord) -> None:
+    return None
+
+
 async def authenticate(request: ParseRequest, *, resolve_session: bool = True) -> AuthContext:
     """Resolve the app, check the keys and the session; raise 403 or 209 as Parse Server does."""
     if not request.application_id:
         raise UnauthorizedError()
-    admission = await app_admit(request.application_id)
+    # The keys are checked before the request is counted, so that a keyless one is counted
+    # against its address rather than the app (hangar.gateway.app_registry).
+    admission = await app_admit(request.application_id, client_ip=request.client_ip, credential_of=_credential(request))
     if admission is None:
         raise UnauthorizedError()
     app = admission.app
-    if _key_matches(app, "master", request.master_key):
+    if admission.credential == "master":
         caller = Caller(
             app_pk=app.pk, is_master=True, installation_id=request.installation_id,
             schema_version=admission.schema_version, live_classes=live_classes_decode(admission.live_classes),
         )  # fmt: skip
         return AuthContext(app=app, caller=caller, session_token=request.session_token)
-    if not any(_key_matches(app, kind, getattr(request, field)) for field, kind in _CLIENT_KEY_FIELDS):
+    if admission.credential != "client":
         raise UnauthorizedError()
     caller = await _user_caller(admission, request, resolve_session=resolve_session)
     return AuthContext(app=app, caller=caller, session_token=request.session_token)
@@ -90,12 +110,15 @@ def require_master(auth: AuthContext) -> None:
         raise UnauthorizedError("unauthorized: master key is required")
 
 
-async def authenticate_by_path(application_id: str) -> AuthContext:
+async def authenticate_by_path(application_id: str, *, client_ip: str) -> AuthContext:
     """A keyless request naming its app in the path (file downloads, reference §11): an anonymous caller.
 
-    An unknown app answers ``403 {"code": 119, "error": "Invalid application ID."}`` as Parse Server does.
+    Counted against the client's address, not the app. An unknown app answers
+    ``403 {"code": 119, "error": "Invalid application ID."}`` as Parse Server does.
     """
-    admission = await app_admit(application_id)
+    admission: Admission[None] | None = await app_admit(
+        application_id, client_ip=client_ip, credential_of=_no_credential
+    )
     if admission is None:
         raise ParseError(OPERATION_FORBIDDEN, "Invalid application ID.", status=403)
     app = admission.app

@@ -112,6 +112,18 @@ def _apply_basic_auth(request: ParseRequest, authorization: bytes | None) -> Non
         request.master_key = request.master_key or secret
 
 
+def _context_object(context: Any) -> dict[str, Any]:
+    """The cloud-code context: a JSON object (or its text); anything else is Parse's 107, as Parse Server answers."""
+    if isinstance(context, str | bytes):
+        try:
+            context = orjson.loads(context)
+        except orjson.JSONDecodeError:
+            context = None
+    if not isinstance(context, dict):
+        raise ParseError(INVALID_JSON, "Invalid object for context.")
+    return context
+
+
 def _apply_envelope(request: ParseRequest) -> None:
     """Take the JS SDK's credentials out of the body (only when no header named the app)."""
     body = request.body
@@ -122,15 +134,8 @@ def _apply_envelope(request: ParseRequest) -> None:
             value = body.pop(key)
             if isinstance(value, str):
                 setattr(request, attribute, value)
-    context = body.get("_context")
-    if isinstance(context, str):
-        try:
-            context = orjson.loads(context)
-        except orjson.JSONDecodeError:
-            context = None
-    if "_context" in body and not isinstance(context, dict):
-        raise ParseError(INVALID_JSON, "Invalid object for context.")
-    request.context = context or {}
+    if "_context" in body:
+        request.context = _context_object(body["_context"])
     content_type = body.pop("_ContentType", None)
     if isinstance(content_type, str):
         request.envelope_content_type = content_type
@@ -148,6 +153,9 @@ def decode_request(
         if value is not None:
             setattr(request, attribute, value.decode("latin-1"))
     _apply_basic_auth(request, headers.get(b"authorization"))
+    context_header = headers.get(b"x-parse-cloud-context")
+    if context_header is not None:
+        request.context = _context_object(context_header)
     request.query = decode_query_string(query_string) if query_string else {}
     if parse_body:
         # Parse Server reads every body as JSON whatever its Content-Type (reference §1.2).

@@ -20,7 +20,8 @@ Handler = Callable[["ParseRequest", "AuthContext", dict[str, str]], Awaitable["P
 
 # Express-style segments from the protocol (reference §1.1).
 SEGMENT_PATTERNS = {
-    "className": r"_?[A-Za-z][A-Za-z_0-9]*",
+    # Any segment: the data services judge the name, so a bad one is Parse's 103, not a 404.
+    "className": r"[^/]+",
     "objectId": r"[A-Za-z0-9]+",
     "name": r"[^/]+",
 }
@@ -37,6 +38,9 @@ class Route:
     streams_body: bool = False
     # The app comes from this path parameter and no key is checked (file downloads, §11).
     app_param: str | None = None
+    # Whether a /batch item may name it: only routes whose answer is JSON (Parse Server's
+    # batch reaches its API routers only, not files).
+    batchable: bool = True
 
 
 def compile_path(path: str) -> re.Pattern[str]:
@@ -58,9 +62,9 @@ class Router:
 
     def add(
         self, method: str, path: str, handler: Handler, *, parse_body: bool = True, streams_body: bool = False,
-        app_param: str | None = None,
+        app_param: str | None = None, batchable: bool = True,
     ) -> None:  # fmt: skip
-        self._routes.append(Route(method, compile_path(path), handler, parse_body, streams_body, app_param))
+        self._routes.append(Route(method, compile_path(path), handler, parse_body, streams_body, app_param, batchable))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self._routes:

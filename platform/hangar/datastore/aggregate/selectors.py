@@ -7,6 +7,7 @@ and filtered by it.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +27,7 @@ from hangar.datastore.schema_registry import ClassSchema, app_schemas
 from hangar.datastore.wire import row_to_wire
 from hangar.parse_errors import INVALID_QUERY, ParseError, UnauthorizedError
 
+log = logging.getLogger(__name__)
 # A pipeline has no implicit limit (Parse Server has none either); this bounds what one
 # request may hold in the gateway's memory. Past it the request fails rather than
 # returning a silently truncated answer.
@@ -110,8 +112,10 @@ async def _fetch(app_pk: int, statement: Sql) -> list[tuple[Any, ...]]:
             cursor = await conn.execute(statement.text, list(statement.params))
             return await cursor.fetchall()
     except DataError as exc:
-        # A value the SQL could not convert (Parse Server relays adapter errors as 102 too).
-        raise ParseError(INVALID_QUERY, f"Invalid parameter for query: {exc.diag.message_primary}") from exc
+        # A value the SQL could not convert (Parse Server relays adapter errors as 102 too);
+        # PostgreSQL's words stay in the log.
+        log.info("aggregate rejected by PostgreSQL (%s): %s", exc.sqlstate, exc.diag.message_primary)
+        raise ParseError(INVALID_QUERY, "Invalid parameter for query: a value cannot be computed.") from exc
 
 
 def _render(rows: list[tuple[Any, ...]], rel: Relation | None, schema: ClassSchema, files_base: str) -> list[Any]:

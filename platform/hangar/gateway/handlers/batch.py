@@ -38,7 +38,7 @@ async def _run_item(
 ) -> dict[str, Any]:
     method = str(item.get("method", "")).upper()
     matched = router.match(method, path)
-    if matched is None or path.startswith("/batch"):
+    if matched is None or not matched[0].batchable or path.startswith("/batch"):
         raise ParseError(INVALID_JSON, f"cannot route {method} {path}")
     route, params = matched
     body = item.get("body") or {}

@@ -3,8 +3,9 @@
 Uploads arrive as the raw body (Android, iOS, Flutter, curl; streamed, never buffered)
 or as the JS SDK's JSON envelope with the bytes in ``base64`` (reference §2). Downloads
 need no key: the app comes from the URL. Every download carries ``nosniff`` and a
-sandboxing CSP, and active content (HTML, SVG, XML, JavaScript) is an attachment, so a
-file can never run script on Hangar's origin.
+sandboxing CSP, and only a short allowlist of inline-safe types is shown inline
+(hangar.files.names.is_active): anything else is an attachment, so a file can never run
+script on, or pose as a page of, Hangar's origin.
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ _SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Poli
 
 def register(router: Router) -> None:
     # With an app id header the body is the file, streamed; without, the JS SDK's JSON envelope.
-    router.add("POST", "/files/:name", upload, streams_body=True)
-    router.add("DELETE", "/files/:name", delete)
-    router.add("GET", "/files/:appId/metadata/:name", metadata, app_param="appId")
-    router.add("GET", "/files/:appId/:name", download, app_param="appId")
+    # None of them in a /batch: bytes are no batch answer, and the app of a download is its URL's.
+    router.add("POST", "/files/:name", upload, streams_body=True, batchable=False)
+    router.add("DELETE", "/files/:name", delete, batchable=False)
+    router.add("GET", "/files/:appId/metadata/:name", metadata, app_param="appId", batchable=False)
+    router.add("GET", "/files/:appId/:name", download, app_param="appId", batchable=False)
 
 
 def _header(request: ParseRequest, name: bytes) -> str | None:
