@@ -283,6 +283,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_THROTTLE_RATES": {"auth_token": env_str("HANGAR_AUTH_TOKEN_RATE", "10/min")},
+    # Throttles key on hangar.client_address (tenants.throttling); 0 keeps any stock DRF
+    # throttle on REMOTE_ADDR instead of a client-written X-Forwarded-For.
+    "NUM_PROXIES": 0,
     "EXCEPTION_HANDLER": "tenants.api_errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {

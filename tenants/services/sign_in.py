@@ -37,18 +37,27 @@ def _guarded_keys(email: str, address: str | None) -> list[tuple[str, int]]:
     return [(key, threshold) for key, threshold in keys if threshold > 0]
 
 
-def _record_failure(keys: list[tuple[str, int]]) -> None:
+def _count_attempt(key: str) -> int:
+    """Count an attempt before its password is checked, atomically (Redis INCR), and return the count."""
     window = settings.HANGAR_DEVELOPER_LOCKOUT_MINUTES * 60
-    for key, threshold in keys:
-        cache.add(f"{key}:failures", 0, timeout=window)  # the window starts at the first failure
-        try:
-            failures = cache.incr(f"{key}:failures")
-        except ValueError:  # the counter expired between add and incr
-            cache.set(f"{key}:failures", 1, timeout=window)
-            failures = 1
-        if failures >= threshold:
-            cache.set(f"{key}:locked", 1, timeout=window)
-            cache.delete(f"{key}:failures")
+    cache.add(f"{key}:failures", 0, timeout=window)  # the window starts at the first failure
+    try:
+        return int(cache.incr(f"{key}:failures"))
+    except ValueError:  # the counter expired between add and incr
+        cache.set(f"{key}:failures", 1, timeout=window)
+        return 1
+
+
+def _lock(key: str) -> None:
+    cache.set(f"{key}:locked", 1, timeout=settings.HANGAR_DEVELOPER_LOCKOUT_MINUTES * 60)
+    cache.delete(f"{key}:failures")
+
+
+def _uncount(key: str) -> None:
+    try:
+        cache.decr(f"{key}:failures")
+    except ValueError:  # expired, or a concurrent failure locked the key and removed its counter
+        pass
 
 
 def developer_authenticate(*, request: HttpRequest | None, email: str, password: str, address: str | None) -> Developer:
@@ -56,11 +65,22 @@ def developer_authenticate(*, request: HttpRequest | None, email: str, password:
     keys = _guarded_keys(email, address)
     if any(cache.get_many([f"{key}:locked" for key, _ in keys]).values()):
         raise SignInLockedError(settings.HANGAR_DEVELOPER_LOCKOUT_MINUTES)
+    # Counted as a failure up front, so that a burst of parallel guesses cannot all be checked
+    # before the first of them is recorded: beyond the threshold, none is.
+    counts = [_count_attempt(key) for key, _ in keys]
+    if any(count > threshold for count, (_, threshold) in zip(counts, keys, strict=True)):
+        raise SignInLockedError(settings.HANGAR_DEVELOPER_LOCKOUT_MINUTES)
     developer = authenticate(request, username=email, password=password)
     if not isinstance(developer, Developer):
-        _record_failure(keys)
+        for count, (key, threshold) in zip(counts, keys, strict=True):
+            if count >= threshold:
+                _lock(key)
         raise InvalidCredentialsError()
-    # Only the email's count starts over: the address's keeps counting, or an attacker could
-    # reset it by signing in to an account of their own between guesses.
-    cache.delete(f"{_email_key(email)}:failures")
+    # The email's count starts over; the address's only takes this attempt back, or an attacker
+    # could reset it by signing in to an account of their own between guesses.
+    email_key = _email_key(email)
+    cache.delete(f"{email_key}:failures")
+    for key, _ in keys:
+        if key != email_key:
+            _uncount(key)
     return developer

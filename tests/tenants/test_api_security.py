@@ -28,17 +28,14 @@ def exchange(email: str, password: str, **extra: str) -> tuple[int, dict]:
 
 def test_a_new_x_forwarded_for_per_request_does_not_reset_the_throttle(db) -> None:
     """Without HANGAR_TRUSTED_PROXIES the header is the client's own words: the budget stays the peer's."""
-    statuses = [
-        exchange(f"guess{n}@example.com", "wrong", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")[0] for n in range(12)
-    ]
+    statuses = [exchange(f"guess{n}@example.com", "wrong", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")[0] for n in range(12)]
     assert statuses == [400] * 10 + [429, 429]
 
 
 def test_behind_a_trusted_proxy_the_client_it_saw_is_throttled(db, settings) -> None:
     settings.HANGAR_TRUSTED_PROXIES = ["127.0.0.1/32"]  # the test client's REMOTE_ADDR
     statuses = [
-        exchange(f"guess{n}@example.com", "wrong", HTTP_X_FORWARDED_FOR=f"6.6.6.{n}, 203.0.113.5")[0]
-        for n in range(11)
+        exchange(f"guess{n}@example.com", "wrong", HTTP_X_FORWARDED_FOR=f"6.6.6.{n}, 203.0.113.5")[0] for n in range(11)
     ]
     assert statuses == [400] * 10 + [429]
     # Another client behind the same proxy has its own budget.
@@ -161,3 +158,23 @@ def test_an_expired_token_is_refused(tenant_a: Tenant) -> None:
     PersonalAccessToken.objects.filter(pk=token.pk).update(expires_at=timezone.now())
     assert bearer(plain).get(f"{API}/me").status_code == 401
     assert bearer(plain).post(f"{API}/tokens", {"name": "renewal"}, format="json").status_code == 401
+
+
+def test_parallel_guesses_beyond_the_threshold_are_not_checked(db, settings) -> None:
+    """Attempts are counted before the password is checked, so a burst cannot race past the lockout."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    settings.HANGAR_DEVELOPER_LOCKOUT_THRESHOLD = 3
+    settings.HANGAR_DEVELOPER_LOCKOUT_ADDRESS_THRESHOLD = 0
+
+    def guess(n: int) -> int:
+        try:
+            return exchange("target@example.com", f"guess-{n}", REMOTE_ADDR=f"198.51.100.{n}")[0]
+        finally:
+            connection.close()  # each thread has its own connection
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(guess, range(8)))
+    assert sorted(statuses) == [400] * 3 + [429] * 5
