@@ -23,10 +23,10 @@ from tenants.errors import SignInLockedError, TenantsError, ValidationFailedErro
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render TenantsError and DRF exceptions as ``{code, detail}``; anything else stays a 500."""
     if isinstance(exc, TenantsError):
-        response = Response(tenants_error_body(exc), status=exc.status)
+        answer = Response(tenants_error_body(exc), status=exc.status)
         if isinstance(exc, SignInLockedError):
-            response["Retry-After"] = str(exc.retry_after_seconds)
-        return response
+            answer["Retry-After"] = str(exc.retry_after_seconds)
+        return answer
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
