@@ -49,14 +49,15 @@ def _count_attempt(key: str) -> int:
 
 
 def _lock(key: str) -> None:
+    # The counter is left to expire on its own (no later than the lock: its window started
+    # earlier): removed here, attempts already past the lock check would start it again at 1.
     cache.set(f"{key}:locked", 1, timeout=settings.HANGAR_DEVELOPER_LOCKOUT_MINUTES * 60)
-    cache.delete(f"{key}:failures")
 
 
 def _uncount(key: str) -> None:
     try:
         cache.decr(f"{key}:failures")
-    except ValueError:  # expired, or a concurrent failure locked the key and removed its counter
+    except ValueError:  # the window ended meanwhile
         pass
 
 
