@@ -86,3 +86,17 @@ async def test_parse_logins_are_limited_per_forwarded_client(
     spoofed = [await log_in(f"6.6.6.{n}, 203.0.113.5") for n in range(3)]
     assert spoofed == [404, 404, 429]
     assert await log_in("203.0.113.6") == 404
+
+
+def test_the_launcher_gives_uvicorn_the_same_trusted_proxies(monkeypatch) -> None:
+    """Uvicorn's own default believes any loopback peer's X-Forwarded-For; the launcher replaces it."""
+    from hangar.launcher import _serve_commands
+
+    monkeypatch.delenv("HANGAR_TRUSTED_PROXIES", raising=False)
+    web = _serve_commands("127.0.0.1", "8000")["web"]
+    assert "--no-proxy-headers" in web
+    assert "--forwarded-allow-ips" not in web
+    monkeypatch.setenv("HANGAR_TRUSTED_PROXIES", "10.0.0.0/8, ::1/128")
+    web = _serve_commands("127.0.0.1", "8000")["web"]
+    assert web[web.index("--forwarded-allow-ips") + 1] == "10.0.0.0/8,::1/128"
+    assert "--no-proxy-headers" not in web
