@@ -85,8 +85,8 @@ def client_address_of_scope(scope: Mapping[str, Any]) -> str:
 def rate_limit_key(address: str) -> str:
     """The bucket an address is counted in: itself, or its /64 for IPv6."""
     parsed = _parsed(address)
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is None:
-        return str(ipaddress.IPv6Network((parsed, _IPV6_LIMIT_PREFIX), strict=False))
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+    if not isinstance(parsed, ipaddress.IPv6Address):
+        return address
+    if parsed.ipv4_mapped is not None:  # ::ffff:a.b.c.d is the IPv4 client a.b.c.d
         return str(parsed.ipv4_mapped)
-    return address
+    return str(ipaddress.IPv6Network((parsed, _IPV6_LIMIT_PREFIX), strict=False))
