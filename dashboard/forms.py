@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
-from tenants.errors import EmailTakenError, TenantsError, ValidationFailedError
+from hangar.client_address import client_address_of_meta
+from tenants.errors import (
+    EmailTakenError,
+    InvalidCredentialsError,
+    SignInLockedError,
+    TenantsError,
+    ValidationFailedError,
+)
 from tenants.roles import Role
+from tenants.services import developer_authenticate
 
 
 class SignUpForm(forms.Form):
@@ -23,14 +34,41 @@ class SignUpForm(forms.Form):
     )
 
 
-class LoginForm(AuthenticationForm):
-    """Django's login form with the email field labelled as such."""
+class GuardedAuthenticationForm(AuthenticationForm):
+    """Django's login form, checking the password through developer_authenticate (lockout, no oracle)."""
+
+    locked = False  # set when the attempt was refused by the lockout; the view answers 429
+
+    def clean(self) -> dict[str, Any]:
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email is not None and password:
+            try:
+                self.user_cache = developer_authenticate(
+                    request=self.request, email=email, password=password,
+                    address=client_address_of_meta(self.request.META) if self.request else None,
+                )  # fmt: skip
+            except SignInLockedError as exc:
+                self.locked = True
+                raise forms.ValidationError(exc.message, code="locked") from exc
+            except InvalidCredentialsError as exc:
+                raise self.get_invalid_login_error() from exc
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+class LoginForm(GuardedAuthenticationForm):
+    """The dashboard's login form, with the email field labelled as such."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["username"].label = "Email"
         self.fields["username"].widget.input_type = "email"
         self.fields["username"].widget.attrs["autocomplete"] = "email"
+
+
+class AdminLoginForm(GuardedAuthenticationForm, AdminAuthenticationForm):
+    """The admin site's login form (staff only), under the same lockout as the dashboard's."""
 
 
 class NameForm(forms.Form):

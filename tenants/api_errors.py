@@ -17,13 +17,16 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from tenants.errors import TenantsError, ValidationFailedError
+from tenants.errors import SignInLockedError, TenantsError, ValidationFailedError
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render TenantsError and DRF exceptions as ``{code, detail}``; anything else stays a 500."""
     if isinstance(exc, TenantsError):
-        return Response(tenants_error_body(exc), status=exc.status)
+        answer = Response(tenants_error_body(exc), status=exc.status)
+        if isinstance(exc, SignInLockedError):
+            answer["Retry-After"] = str(exc.retry_after_seconds)
+        return answer
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

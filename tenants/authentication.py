@@ -24,7 +24,7 @@ class PersonalAccessTokenAuthentication(authentication.BaseAuthentication):
             PersonalAccessToken.objects.select_related("developer").filter(digest=token_digest(token.strip())).first()
         )
         now = timezone.now()
-        if found is None or (found.expires_at and found.expires_at <= now) or not found.developer.is_active:
+        if found is None or found.expires_at <= now or not found.developer.is_active:
             raise exceptions.AuthenticationFailed("Invalid or expired access token.")
         if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
             PersonalAccessToken.objects.filter(pk=found.pk).update(last_used_at=now)

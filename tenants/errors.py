@@ -23,6 +23,24 @@ class ValidationFailedError(TenantsError):
         self.messages = messages or [message]
 
 
+class InvalidCredentialsError(ValidationFailedError):
+    """Wrong email or password: one error for an unknown email, a wrong password and an inactive account."""
+
+    def __init__(self) -> None:
+        super().__init__("Invalid email or password.")
+
+
+class SignInLockedError(TenantsError):
+    """Too many wrong passwords for this email or from this address; says nothing of whether the account exists."""
+
+    code = "throttled"
+    status = 429
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__(f"Too many failed sign-in attempts. Try again in {minutes} minutes.")
+        self.retry_after_seconds = minutes * 60
+
+
 class EmailTakenError(TenantsError):
     code = "email_taken"
     status = 409

@@ -56,7 +56,8 @@ class PersonalAccessToken(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    # Never empty: a token that never expires outlives the laptop or CI job it was made for.
+    expires_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

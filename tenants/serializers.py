@@ -49,7 +49,10 @@ class AccessTokenCreatedSerializer(AccessTokenSerializer):
 class AccessTokenCreateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     expires_in_days = serializers.IntegerField(
-        required=False, allow_null=True, help_text="1 to 3650; omit for a token that does not expire."
+        required=False,
+        allow_null=False,
+        help_text="1 to HANGAR_ACCESS_TOKEN_MAX_DAYS (365 by default); omitted: HANGAR_ACCESS_TOKEN_DEFAULT_DAYS (90).",
+        error_messages={"null": "Access tokens always expire: give a number of days, or leave it out for the default."},
     )
 
 

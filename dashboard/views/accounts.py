@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView, LogoutView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -41,7 +42,17 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/accounts/signup.html", {"form": form, "next": safe_next(request)})
 
 
-login_view = LoginView.as_view(
+class DashboardLoginView(LoginView):
+    """Django's login view; an attempt refused by the lockout answers 429 (the form says why)."""
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if isinstance(form, LoginForm) and form.locked:
+            response.status_code = 429
+        return response
+
+
+login_view = DashboardLoginView.as_view(
     template_name="dashboard/accounts/login.html", authentication_form=LoginForm, redirect_authenticated_user=True
 )
 logout_view = LogoutView.as_view()

@@ -128,6 +128,16 @@ class ProcessGroup:
                 child.wait()
 
 
+def _proxy_header_args() -> list[str]:
+    """Uvicorn believes X-Forwarded-For/-Proto from the same proxies as Hangar (hangar.client_address).
+
+    Uvicorn's own default trusts any loopback peer: a local reverse proxy that passes a
+    client's X-Forwarded-For through unchanged would let the client pick its address.
+    """
+    trusted = ",".join(item.strip() for item in os.environ.get("HANGAR_TRUSTED_PROXIES", "").split(",") if item.strip())
+    return ["--forwarded-allow-ips", trusted] if trusted else ["--no-proxy-headers"]
+
+
 def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
     var_dir = _var_dir()
     # One web process per core; with more than one, uvicorn's own supervisor restarts a dead one.
@@ -138,6 +148,7 @@ def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
             "--app-dir", str(REPO_DIR / "platform"),
             "--host", host, "--port", port, "--workers", workers,
             "--no-server-header", "--no-access-log", "--log-level", os.environ.get("UVICORN_LOG_LEVEL", "warning"),
+            *_proxy_header_args(),
         ],
         "worker": [
             PYTHON, "-m", "celery", "--workdir", str(REPO_DIR / "platform"),

@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from hangar.client_address import trusted_proxy_networks
 from hangar.envconfig import (
     ConfigurationError,
     database_settings_from_url,
@@ -270,6 +271,25 @@ HANGAR_DEFAULT_PLAN_RPS = env_int("HANGAR_DEFAULT_PLAN_RPS", 1000)
 # per client address and second: they never count against an app's own limit. 0: unlimited.
 HANGAR_ANONYMOUS_RPS_PER_ADDRESS = env_int("HANGAR_ANONYMOUS_RPS_PER_ADDRESS", 100)
 HANGAR_INVITATION_DAYS = env_int("HANGAR_INVITATION_DAYS", 7)
+# Proxies whose X-Forwarded-For is believed (CIDRs or addresses); empty: the TCP peer is the client
+# (hangar.client_address). The launcher hands the same list to uvicorn for X-Forwarded-Proto.
+HANGAR_TRUSTED_PROXIES = env_list("HANGAR_TRUSTED_PROXIES", [])
+try:
+    trusted_proxy_networks(HANGAR_TRUSTED_PROXIES)
+except ValueError as _exc:
+    raise ConfigurationError(f"HANGAR_TRUSTED_PROXIES: {_exc}") from _exc
+# Developer sign-in (dashboard, admin, POST /api/v1/auth/token): after this many wrong passwords
+# an account, or a client address, is refused for HANGAR_DEVELOPER_LOCKOUT_MINUTES (0: no lockout).
+HANGAR_DEVELOPER_LOCKOUT_THRESHOLD = env_int("HANGAR_DEVELOPER_LOCKOUT_THRESHOLD", 10)
+HANGAR_DEVELOPER_LOCKOUT_ADDRESS_THRESHOLD = env_int("HANGAR_DEVELOPER_LOCKOUT_ADDRESS_THRESHOLD", 30)
+HANGAR_DEVELOPER_LOCKOUT_MINUTES = env_int("HANGAR_DEVELOPER_LOCKOUT_MINUTES", 15)
+# Personal access tokens: lifetime when none is asked for, and the longest one may ask for.
+HANGAR_ACCESS_TOKEN_DEFAULT_DAYS = env_int("HANGAR_ACCESS_TOKEN_DEFAULT_DAYS", 90)
+HANGAR_ACCESS_TOKEN_MAX_DAYS = env_int("HANGAR_ACCESS_TOKEN_MAX_DAYS", 365)
+if not 1 <= HANGAR_ACCESS_TOKEN_DEFAULT_DAYS <= HANGAR_ACCESS_TOKEN_MAX_DAYS:
+    raise ConfigurationError("HANGAR_ACCESS_TOKEN_DEFAULT_DAYS must be between 1 and HANGAR_ACCESS_TOKEN_MAX_DAYS")
+if HANGAR_DEVELOPER_LOCKOUT_MINUTES < 1:
+    raise ConfigurationError("HANGAR_DEVELOPER_LOCKOUT_MINUTES must be at least 1")
 # End-user login attempts allowed per minute, per client IP and per username (0: unlimited).
 HANGAR_LOGIN_RATE_PER_IP = env_int("HANGAR_LOGIN_RATE_PER_IP", 60)
 HANGAR_LOGIN_RATE_PER_USERNAME = env_int("HANGAR_LOGIN_RATE_PER_USERNAME", 20)
@@ -299,6 +319,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_THROTTLE_RATES": {"auth_token": env_str("HANGAR_AUTH_TOKEN_RATE", "10/min")},
+    # Throttles key on hangar.client_address (tenants.throttling); 0 keeps any stock DRF
+    # throttle on REMOTE_ADDR instead of a client-written X-Forwarded-For.
+    "NUM_PROXIES": 0,
     "EXCEPTION_HANDLER": "tenants.api_errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {

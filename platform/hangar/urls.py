@@ -8,6 +8,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from dashboard.forms import AdminLoginForm
+
+# The admin's password form is a way in too: same lockout as the dashboard's (docs/tenants.md).
+admin.site.login_form = AdminLoginForm
+
 urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("tenants.urls")),

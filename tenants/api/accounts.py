@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate
+from datetime import datetime
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from hangar.client_address import client_address_of_meta
 from tenants import selectors, services
 from tenants.api.base import decoded, developer_of
-from tenants.errors import ValidationFailedError
-from tenants.models import Developer
+from tenants.models import Developer, PersonalAccessToken
 from tenants.serializers import (
     AccessTokenCreatedSerializer,
     AccessTokenCreateInputSerializer,
@@ -22,8 +22,14 @@ from tenants.serializers import (
     AccessTokenSerializer,
     DeveloperSerializer,
 )
+from tenants.throttling import ClientAddressScopedRateThrottle
 
 TAGS = ["account"]
+
+
+def _creating_token_expiry(request: Request) -> datetime | None:
+    """When the token making this request expires (None for a dashboard session): new tokens may not outlive it."""
+    return request.auth.expires_at if isinstance(request.auth, PersonalAccessToken) else None
 
 
 class MeApi(APIView):
@@ -47,7 +53,10 @@ class AccessTokenListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = decoded(AccessTokenCreateInputSerializer, request.data)
         token, plain = services.access_token_create(
-            developer=developer_of(request), name=data["name"], expires_in_days=data.get("expires_in_days")
+            developer=developer_of(request),
+            name=data["name"],
+            expires_in_days=data.get("expires_in_days"),
+            not_after=_creating_token_expiry(request),
         )
         return Response({**AccessTokenSerializer(token).data, "token": plain}, status=status.HTTP_201_CREATED)
 
@@ -65,8 +74,9 @@ class AccessTokenExchangeApi(APIView):
     # No session authentication, hence no CSRF check: the password is the credential here.
     authentication_classes = []
     permission_classes = [AllowAny]
-    # Password guessing: a budget per client address, shared by all processes (Redis cache).
-    throttle_classes = [ScopedRateThrottle]
+    # Password guessing: a budget per client address, shared by all processes (Redis cache),
+    # on top of the per-email and per-address lockout of developer_authenticate.
+    throttle_classes = [ClientAddressScopedRateThrottle]
     throttle_scope = "auth_token"
 
     @extend_schema(
@@ -79,10 +89,12 @@ class AccessTokenExchangeApi(APIView):
     def post(self, request: Request) -> Response:
         data = decoded(AccessTokenExchangeInputSerializer, request.data)
         email = Developer.objects.normalize_email(data["email"])
-        developer = authenticate(request._request, username=email, password=data["password"])
-        if not isinstance(developer, Developer):
-            # One message for unknown email, wrong password and inactive account alike.
-            raise ValidationFailedError("Invalid email or password.")
+        developer = services.developer_authenticate(
+            request=request._request,
+            email=email,
+            password=data["password"],
+            address=client_address_of_meta(request.META),
+        )
         token, plain = services.access_token_create(
             developer=developer, name=data["name"], expires_in_days=data.get("expires_in_days")
         )

@@ -16,6 +16,7 @@ from tenants.services.members import (
 )
 from tenants.services.operators import operator_app_create
 from tenants.services.organizations import organization_create, organization_rename
+from tenants.services.sign_in import developer_authenticate
 
 __all__ = [
     "access_token_create",
@@ -25,6 +26,7 @@ __all__ = [
     "app_key_rotate",
     "app_purge",
     "app_rename",
+    "developer_authenticate",
     "developer_sign_up",
     "invitation_accept",
     "invitation_create",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -57,18 +58,21 @@ def developer_sign_up(*, email: str, password: str, name: str = "") -> Developer
 
 
 def access_token_create(
-    *, developer: Developer, name: str, expires_in_days: int | None = None
+    *, developer: Developer, name: str, expires_in_days: int | None = None, not_after: datetime | None = None
 ) -> tuple[PersonalAccessToken, str]:
-    """Create a personal access token; the plain token is returned once and never stored."""
+    """Create a personal access token; the plain token is returned once and never stored.
+
+    Every token expires: after ``expires_in_days`` (1 to HANGAR_ACCESS_TOKEN_MAX_DAYS), or
+    HANGAR_ACCESS_TOKEN_DEFAULT_DAYS when not given. ``not_after`` is the expiry of the token
+    that asks (if a token asks): a default lifetime is cut to it, a longer one is refused.
+    """
     name = (name or "").strip()
     if not name:
         raise ValidationFailedError("Give the token a name.", field="name")
     if len(name) > 100:
         raise ValidationFailedError("A token name is at most 100 characters.", field="name")
-    if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
-        raise ValidationFailedError("Expiry must be between 1 and 3650 days.", field="expires_in_days")
+    expires_at = _access_token_expiry(expires_in_days, not_after)
     plain = ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
     with transaction.atomic():
         token = PersonalAccessToken.objects.create(
             developer=developer, name=name, prefix=plain[:12], digest=token_digest(plain), expires_at=expires_at
@@ -78,6 +82,21 @@ def access_token_create(
             target_type="access_token", target_id=token.pk, target_name=name,
         )  # fmt: skip
     return token, plain
+
+
+def _access_token_expiry(expires_in_days: int | None, not_after: datetime | None) -> datetime:
+    longest = settings.HANGAR_ACCESS_TOKEN_MAX_DAYS
+    if expires_in_days is not None and not 1 <= expires_in_days <= longest:
+        raise ValidationFailedError(f"Expiry must be between 1 and {longest} days.", field="expires_in_days")
+    expires_at = timezone.now() + timedelta(days=expires_in_days or settings.HANGAR_ACCESS_TOKEN_DEFAULT_DAYS)
+    if not_after is None or expires_at <= not_after:
+        return expires_at
+    if expires_in_days is None:
+        return not_after
+    raise ValidationFailedError(
+        f"A token cannot outlive the token that creates it (it expires {not_after:%Y-%m-%d %H:%M} UTC).",
+        field="expires_in_days",
+    )
 
 
 def access_token_revoke(*, developer: Developer, token_id: int) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from tenants.models import Developer, Membership
@@ -12,6 +13,14 @@ from tenants.services import developer_sign_up, invitation_accept, invitation_cr
 from tests.conftest import PASSWORD, Tenant
 
 AddMember = Callable[[Tenant, str, str], Membership]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sign_in_counters() -> Iterator[None]:
+    """Wrong passwords are counted in the shared Redis cache; each test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
 from tenants.models import AuditEvent, PersonalAccessToken
@@ -36,9 +40,11 @@ def test_creating_a_token_shows_it_once(alice: APIClient, tenant_a: Tenant):
     assert AuditEvent.objects.filter(action="access_token.create", target_name="laptop").exists()
 
 
-def test_a_token_without_expiry_never_expires(alice: APIClient):
+def test_a_token_without_expiry_gets_the_default_lifetime(alice: APIClient):
+    """Changed with the token-expiry fix: a token asked for without an expiry used to never expire."""
     body = alice.post(f"{API}/tokens", {"name": "ci"}, format="json").json()
-    assert body["expires_at"] is None
+    lifetime = parse_datetime(body["expires_at"]) - timezone.now()
+    assert timedelta(days=89, hours=23) < lifetime <= timedelta(days=90)
 
 
 @pytest.mark.parametrize(

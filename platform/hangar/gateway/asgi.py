@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
+from hangar.client_address import client_address_of_scope
 from hangar.gateway.auth import authenticate, authenticate_by_path
 from hangar.gateway.errors import INVALID_JSON, OBJECT_TOO_LARGE, ParseError
 from hangar.gateway.request import ParseRequest, decode_request
@@ -75,8 +76,8 @@ class ParseGateway:
             await send_json(send, status=200, body={"status": "ok"})
             return
         headers = dict(scope["headers"])
-        client = scope.get("client") or ("", 0)
-        request = await self._streamed_request(scope, receive, method, path, headers, client[0])
+        client_ip = client_address_of_scope(scope)  # behind HANGAR_TRUSTED_PROXIES, their X-Forwarded-For
+        request = await self._streamed_request(scope, receive, method, path, headers, client_ip)
         if request is None:
             declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body:
@@ -84,7 +85,7 @@ class ParseGateway:
             raw_body = await read_body(receive, self.max_body)
             request = decode_request(
                 method=method, path=path, query_string=scope.get("query_string", b""), headers=headers,
-                raw_body=raw_body, client_ip=client[0], parse_body=self.router.parses_body(path),
+                raw_body=raw_body, client_ip=client_ip, parse_body=self.router.parses_body(path),
             )  # fmt: skip
         if request.path in _HEALTH_PATHS and request.method == "GET":
             await send_json(send, status=200, body={"status": "ok"})
