@@ -20,7 +20,7 @@ def give_open_tokens_the_default_expiry(apps, schema_editor):  # noqa: ANN001, A
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0002_plan_storage_quota_bytes"),
+        ("tenants", "0003_gw_free_plan_storage_quota"),
     ]
 
     operations = [
