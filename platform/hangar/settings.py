@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from hangar.egress.addresses import parse_networks
 from hangar.envconfig import (
     ConfigurationError,
     database_settings_from_url,
@@ -241,6 +242,18 @@ HANGAR_GITHUB_API_URL = env_str("HANGAR_GITHUB_API_URL", "https://api.github.com
 HANGAR_FACEBOOK_GRAPH_URL = (
     env_str("HANGAR_FACEBOOK_GRAPH_URL", "https://graph.facebook.com") or "https://graph.facebook.com"
 )
+# Outbound requests (hangar.egress, docs/egress.md): proxy, domain allowlist, private ranges, limits.
+HANGAR_EGRESS_PROXY = env_str("HANGAR_EGRESS_PROXY")
+HANGAR_EGRESS_ALLOWED_DOMAINS = env_list("HANGAR_EGRESS_ALLOWED_DOMAINS", [])
+HANGAR_EGRESS_ALLOW_PRIVATE = env_list("HANGAR_EGRESS_ALLOW_PRIVATE", [])
+HANGAR_EGRESS_TIMEOUT_SECONDS = env_int("HANGAR_EGRESS_TIMEOUT_SECONDS", 10)
+HANGAR_EGRESS_MAX_RESPONSE_BYTES = env_int("HANGAR_EGRESS_MAX_RESPONSE_BYTES", 1024 * 1024)
+try:
+    parse_networks(HANGAR_EGRESS_ALLOW_PRIVATE)
+except ValueError as exc:
+    raise ConfigurationError(f"HANGAR_EGRESS_ALLOW_PRIVATE: {exc} (use true, false or CIDR ranges)") from exc
+if HANGAR_EGRESS_PROXY and urlsplit(HANGAR_EGRESS_PROXY).scheme not in {"http", "https"}:
+    raise ConfigurationError("HANGAR_EGRESS_PROXY must be an http:// or https:// proxy URL")
 HANGAR_MAX_REQUEST_BYTES = env_int("HANGAR_MAX_REQUEST_BYTES", 20 * 1024 * 1024)
 HANGAR_BATCH_LIMIT = env_int("HANGAR_BATCH_LIMIT", 50)
 HANGAR_MAX_QUERY_LIMIT = env_int("HANGAR_MAX_QUERY_LIMIT", 1000)
