@@ -19,15 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from hangar.embedded import EmbeddedServices, start_embedded_services
+from hangar.embedded import EmbeddedServices, services_forget, services_record, start_embedded_services, var_dir
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 STOP_GRACE_SECONDS = 10
-
-
-def _var_dir() -> Path:
-    return Path(os.environ.get("HANGAR_VAR_DIR") or REPO_DIR / "var").resolve()
 
 
 def _prepare_environment(settings_module: str) -> EmbeddedServices:
@@ -39,7 +35,7 @@ def _prepare_environment(settings_module: str) -> EmbeddedServices:
         pythonpath.append(os.environ["PYTHONPATH"])
     os.environ["PYTHONPATH"] = os.pathsep.join(pythonpath)
     services = start_embedded_services(
-        _var_dir(),
+        var_dir(),
         database="DATABASE_URL" not in os.environ,
         redis="REDIS_URL" not in os.environ,
     )
@@ -85,7 +81,6 @@ class ProcessGroup:
 
 
 def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
-    var_dir = _var_dir()
     workers = os.environ.get("WEB_CONCURRENCY", "1")
     return {
         "web": [
@@ -103,9 +98,14 @@ def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
         "beat": [
             PYTHON, "-m", "celery", "--workdir", str(REPO_DIR / "platform"),
             "-A", "hangar.celery_app", "beat", "--loglevel", "INFO",
-            "--schedule", str(var_dir / "celerybeat-schedule"),
+            "--schedule", str(var_dir() / "celerybeat-schedule"),
         ],
     }  # fmt: skip
+
+
+def _reachable(host: str) -> str:
+    # Not a bind: a server listening on every interface is reached on loopback from this machine.
+    return "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
 
 
 def command_run() -> int:
@@ -126,6 +126,9 @@ def command_run() -> int:
         for name, command in _serve_commands(host, port).items():
             group.start(name, command)
         base = f"http://{host}:{port}"
+        if services.environment:  # manage.py commands run by hand find the embedded servers
+            public_url = os.environ.get("HANGAR_PUBLIC_URL") or f"http://{_reachable(host)}:{port}"
+            services_record(var_dir(), {**services.environment, "HANGAR_PUBLIC_URL": public_url})
         print(f"\nHangar is running.\n  dashboard: {base}/\n  Parse API: {base}/parse\n"
               f"  management API: {base}/api/v1/\nPress Ctrl-C to stop.\n", flush=True)  # fmt: skip
         while not group.stopping:
@@ -138,6 +141,7 @@ def command_run() -> int:
     except subprocess.CalledProcessError as exc:
         exit_code = exc.returncode or 1
     finally:
+        services_forget(var_dir())
         group.stop()
         services.stop()
         print("Hangar stopped.", flush=True)
