@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -140,3 +141,66 @@ def resolver(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
 
     monkeypatch.setattr(socket, "getaddrinfo", fake)
     return answers
+
+
+def _self_signed(name: str) -> tuple[bytes, bytes]:
+    """A certificate for ``name`` (PEM) and its key (PEM), trusted only by the test's client context."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+@dataclass
+class TlsUpstream:
+    port: int
+    certificate_pem: bytes
+    server_names: list[str]
+
+
+@pytest.fixture
+def tls_upstream(tmp_path: Any) -> Iterator[Callable[[str], TlsUpstream]]:
+    """Start an HTTPS server on 127.0.0.1 whose certificate names the given host; it records the SNI it gets."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(name: str) -> TlsUpstream:
+        certificate, key = _self_signed(name)
+        (tmp_path / "cert.pem").write_bytes(certificate)
+        (tmp_path / "key.pem").write_bytes(key)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+        server_names: list[str] = []
+        context.sni_callback = lambda sock, server_name, ctx: server_names.append(server_name or "")  # type: ignore[assignment]
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _upstream_handler(lambda path, headers: None))
+        server.daemon_threads = True
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return TlsUpstream(port=int(server.server_address[1]), certificate_pem=certificate, server_names=server_names)
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import ssl
 import time
 from typing import Any
 
@@ -12,6 +13,7 @@ from hangar.egress import (
     EgressRefusedError,
     EgressResponseTooLargeError,
     EgressUnavailableError,
+    client,
     domain_allowed,
     egress_get,
 )
@@ -207,3 +209,25 @@ async def test_redirects_are_not_followed(settings: Any, upstream: Recorder) -> 
     response = await egress_get(f"{upstream.url}/redirect")
     assert response.status_code == 302
     assert len(upstream.seen) == 1
+
+
+async def test_https_to_the_pinned_address_keeps_the_name_for_sni_and_the_certificate(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, resolver: dict[str, list[str]], tls_upstream: Any
+) -> None:
+    """Connecting to the checked IP does not weaken TLS: SNI is the name and the certificate must match it."""
+    settings.HANGAR_EGRESS_ALLOW_PRIVATE = ["127.0.0.1/32"]
+    name = f"tls{UNRESOLVABLE_SUFFIX}"
+    resolver[name] = ["127.0.0.1"]
+    server = tls_upstream(name)
+    monkeypatch.setattr(
+        client, "_tls_context", lambda: ssl.create_default_context(cadata=server.certificate_pem.decode())
+    )
+    response = await egress_get(f"https://{name}:{server.port}/json")
+    assert response.json() == {"ok": True}
+    assert server.server_names == [name]
+    assert resolver["calls"] == [name]
+
+    impostor_name = f"impostor{UNRESOLVABLE_SUFFIX}"
+    resolver[impostor_name] = ["127.0.0.1"]  # same address, but the certificate does not name it
+    with pytest.raises(EgressUnavailableError):
+        await egress_get(f"https://{impostor_name}:{server.port}/json")

@@ -14,10 +14,13 @@ name so that its own domain rules apply. Redirects are not followed (the caller 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
+import certifi
 import httpx
 from django.conf import settings
 
@@ -107,12 +110,22 @@ async def _checked_addresses(host: str, port: int) -> list[IPAddress]:
     return [] if settings.HANGAR_EGRESS_PROXY else addresses
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's CAs), built once instead of for every request."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 async def _send(
     method: str, target: httpx.URL, addresses: list[IPAddress], *, headers: dict[str, str], content: bytes | None
 ) -> EgressResponse:
     timeout = float(settings.HANGAR_EGRESS_TIMEOUT_SECONDS)
     async with httpx.AsyncClient(
-        proxy=settings.HANGAR_EGRESS_PROXY or None, trust_env=False, follow_redirects=False, timeout=timeout
+        proxy=settings.HANGAR_EGRESS_PROXY or None,
+        verify=_tls_context(),
+        trust_env=False,
+        follow_redirects=False,
+        timeout=timeout,
     ) as client:
         if not addresses:  # through the proxy, by name
             return await _exchange(client, client.build_request(method, target, headers=headers, content=content))
