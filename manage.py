@@ -24,7 +24,7 @@ if __name__ == "__main__":
     from hangar.embedded import services_missing, var_dir
 
     command = sys.argv[1] if len(sys.argv) > 1 else "help"
-    hint = None if command in SERVERLESS_COMMANDS else services_missing(os.environ, var_dir())
+    hint = None if command in SERVERLESS_COMMANDS else services_missing(var_dir())
     if hint:
         print(f"manage.py {command}: {hint}", file=sys.stderr)
         sys.exit(2)

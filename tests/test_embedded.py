@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from hangar.embedded import SERVICES_FILE, services_forget, services_missing, services_record, services_recorded
 
 
@@ -21,15 +23,21 @@ def _sockets(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def test_a_record_of_a_running_launcher_is_used_and_forgotten(tmp_path: Path) -> None:
+def test_a_record_of_a_running_launcher_is_used_and_forgotten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATABASE_URL", "REDIS_URL", "HANGAR_ENV"):
+        monkeypatch.delenv(name, raising=False)
     urls = _sockets(tmp_path)
     services_record(tmp_path, urls)
     assert oct((tmp_path / SERVICES_FILE).stat().st_mode & 0o777) == "0o600"
     assert services_recorded(tmp_path) == urls
-    assert services_missing({}, tmp_path) is None
+    assert services_missing(tmp_path) is None
     services_forget(tmp_path)
     assert not (tmp_path / SERVICES_FILE).exists()
-    assert "make run" in (services_missing({}, tmp_path) or "")
+    assert "make run" in (services_missing(tmp_path) or "")
+    secret = tmp_path / "database_url"
+    secret.write_text("postgresql://u@db.internal/x")
+    monkeypatch.setenv("DATABASE_URL_FILE", str(secret))
+    assert "DATABASE_URL" not in (services_missing(tmp_path) or ""), "a *_FILE setting counts as set"
 
 
 def test_a_record_whose_launcher_or_sockets_are_gone_is_ignored(tmp_path: Path) -> None:

@@ -199,12 +199,14 @@ def client_programs_dir() -> Path | None:
     return Path(POSTGRES_BIN_PATH)
 
 
-def services_missing(environ: dict[str, str] | os._Environ[str], var_dir: Path) -> str | None:
+def services_missing(var_dir: Path) -> str | None:
     """One line saying what to do when a command has neither configured nor running servers."""
-    if environ.get("HANGAR_ENV") == "production":
+    from hangar.envconfig import env_str  # reads NAME_FILE too, as settings do
+
+    if env_str("HANGAR_ENV") == "production":
         return None  # settings refuse to start without DATABASE_URL / REDIS_URL themselves
     recorded = services_recorded(var_dir)
-    missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not environ.get(name) and name not in recorded]
+    missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not env_str(name) and name not in recorded]
     if not missing:
         return None
     return (
