@@ -67,3 +67,10 @@ def test_settings_read_the_record_only_when_the_variables_are_unset(tmp_path: Pa
     )
     assert "127.0.0.1:8123" not in run.stdout, "production ignores a development launcher's record"
     services_forget(tmp_path)
+
+
+def test_tests_beside_a_running_server_get_their_own_redis_database() -> None:
+    from hangar.launcher import TEST_REDIS_DATABASE, _redis_database
+
+    assert _redis_database("unix:///v/redis/redis.sock?db=0", TEST_REDIS_DATABASE) == "unix:///v/redis/redis.sock?db=1"
+    assert _redis_database("redis://cache:6379/0", TEST_REDIS_DATABASE) == "redis://cache:6379/1"

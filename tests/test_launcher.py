@@ -178,6 +178,19 @@ def _commands_use_the_running_servers(launch: Launch) -> None:
     assert migrate.returncode == 0, migrate.stdout[-2000:] + migrate.stderr[-2000:]
 
 
+def _launcher_commands_share_the_running_servers(launch: Launch) -> None:
+    """A second `make run` on the same var/ refuses; `make migrate` uses the running servers, not rivals."""
+    second = _by_hand(f"PYTHONPATH=platform:. {sys.executable} -m hangar.launcher run", launch.var_dir)
+    assert second.returncode == 1
+    assert "already running" in second.stderr
+    migrate = _by_hand(f"PYTHONPATH=platform:. {sys.executable} -m hangar.launcher migrate", launch.var_dir)
+    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    assert "running database: " in migrate.stdout
+    cache = "from django.core.cache import cache; cache.set('still', 'here'); print('CACHE', cache.get('still'))"
+    after = _by_hand(f'PYTHONPATH=platform:. .venv/bin/python manage.py shell -c "{cache}"', launch.var_dir)
+    assert "CACHE here" in after.stdout, "the running Redis still answers on its socket" + after.stderr[-2000:]
+
+
 def test_embedded_postgres_and_redis_keep_their_data_and_stop_with_the_group(tmp_path):
     """No DATABASE_URL/REDIS_URL: the launcher runs its own servers under var/, twice, on the same data;
     meanwhile the README's example and other manage.py commands run by hand use those servers."""
@@ -190,6 +203,7 @@ def test_embedded_postgres_and_redis_keep_their_data_and_stop_with_the_group(tmp
         headers = {"X-Parse-Application-Id": created["application_id"], "X-Parse-Master-Key": created["keys"]["master"]}
         assert httpx.get(f"{first.url}/parse/serverInfo", headers=headers, timeout=5).status_code == 200
         _commands_use_the_running_servers(first)
+        _launcher_commands_share_the_running_servers(first)
     finally:
         assert first.interrupt() == 0, first.output()[-3000:]
     assert _alive(_processes_using(var_dir)) == []
