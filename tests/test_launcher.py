@@ -127,36 +127,90 @@ def test_run_serves_and_ctrl_c_stops_the_whole_group(tmp_path, external_services
     assert "Hangar stopped." in launch.output()
 
 
-def _create_app_with(launch_output: str, var_dir: Path) -> dict[str, object]:
-    database_url = re.search(r"embedded database: (\S+)", launch_output)
-    redis_url = re.search(r"embedded redis: (\S+)", launch_output)
-    assert database_url, launch_output
-    assert redis_url, launch_output
-    env = {
-        **os.environ, "PYTHONPATH": f"{REPO_DIR / 'platform'}:{REPO_DIR}", "HANGAR_VAR_DIR": str(var_dir),
-        "DATABASE_URL": database_url.group(1), "REDIS_URL": redis_url.group(1),
-        "DJANGO_SETTINGS_MODULE": "hangar.settings",
-    }  # fmt: skip
-    result = subprocess.run(
-        [sys.executable, "manage.py", "app_create", "--org", "Laptop", "--name", "first", "--json"],
-        cwd=REPO_DIR, env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return json.loads(result.stdout)
+def _readme_example() -> str:
+    """The app_create command exactly as the README writes it (its first ``sh`` block that has one)."""
+    readme = (REPO_DIR / "README.md").read_text()
+    for block in re.findall(r"```sh\n(.*?)```", readme, flags=re.DOTALL):
+        for line in block.splitlines():
+            if "manage.py app_create" in line:
+                return line.strip()
+    raise AssertionError("the README shows no manage.py app_create example")
+
+
+def _by_hand(command: str, var_dir: Path) -> subprocess.CompletedProcess[str]:
+    """Run a shell command in the checkout as a developer would: no DATABASE_URL, REDIS_URL or settings module."""
+    unset = {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "HANGAR_PUBLIC_URL", "PYTHONPATH", "PORT"}
+    env = {**{k: v for k, v in os.environ.items() if k not in unset}, "HANGAR_VAR_DIR": str(var_dir)}
+    # The README's line is a shell command (a variable assignment before the program): run it as one.
+    return subprocess.run(command, shell=True, cwd=REPO_DIR, env=env, capture_output=True, text=True, timeout=120)  # noqa: S602
+
+
+def _readme_example_creates_an_app(launch: Launch) -> dict[str, object]:
+    """The README's example, run by hand beside `make run`, talks to the embedded servers."""
+    result = _by_hand(_readme_example(), launch.var_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    created = json.loads(result.stdout)
+    assert set(created) == {"app", "application_id", "keys", "server_url"}
+    assert created["app"]["name"] == "Shop"
+    assert created["app"]["organization"] == "Acme"
+    assert {"master", "rest", "javascript", "client"} <= set(created["keys"])
+    assert created["server_url"] == f"{launch.url}/parse"
+    return created
+
+
+def _commands_use_the_running_servers(launch: Launch) -> None:
+    database_url = re.search(r"embedded database: (\S+)", launch.output())
+    redis_url = re.search(r"embedded redis: (\S+)", launch.output())
+    assert database_url, launch.output()
+    assert redis_url, launch.output()
+    show = "from django.conf import settings as s; print('USING', s.DATABASES['default']['HOST'], s.REDIS_URL)"
+    shell = _by_hand(f'PYTHONPATH=platform:. .venv/bin/python manage.py shell -c "{show}"', launch.var_dir)
+    assert shell.returncode == 0, shell.stderr[-3000:]
+    using = next(line for line in shell.stdout.splitlines() if line.startswith("USING "))
+    host, redis = using.split()[1:]
+    assert host in database_url.group(1)
+    assert redis == redis_url.group(1)
+    dbshell = _by_hand(
+        "PYTHONPATH=platform:. .venv/bin/python manage.py dbshell -- -tAc 'select current_database()'", launch.var_dir
+    )
+    assert dbshell.stdout.strip() == "hangar", dbshell.stderr[-2000:]
+    migrate = _by_hand("PYTHONPATH=platform:. .venv/bin/python manage.py migrate --check", launch.var_dir)
+    assert migrate.returncode == 0, migrate.stdout[-2000:] + migrate.stderr[-2000:]
+
+
+def _launcher_commands_share_the_running_servers(launch: Launch) -> None:
+    """A second `make run` on the same var/ refuses; `make migrate` uses the running servers, not rivals."""
+    second = _by_hand(f"PYTHONPATH=platform:. {sys.executable} -m hangar.launcher run", launch.var_dir)
+    assert second.returncode == 1
+    assert "already running" in second.stderr
+    migrate = _by_hand(f"PYTHONPATH=platform:. {sys.executable} -m hangar.launcher migrate", launch.var_dir)
+    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    assert "running database: " in migrate.stdout
+    cache = "from django.core.cache import cache; cache.set('still', 'here'); print('CACHE', cache.get('still'))"
+    after = _by_hand(f'PYTHONPATH=platform:. .venv/bin/python manage.py shell -c "{cache}"', launch.var_dir)
+    assert "CACHE here" in after.stdout, "the running Redis still answers on its socket" + after.stderr[-2000:]
 
 
 def test_embedded_postgres_and_redis_keep_their_data_and_stop_with_the_group(tmp_path):
-    """No DATABASE_URL/REDIS_URL: the launcher runs its own servers under var/, twice, on the same data."""
+    """No DATABASE_URL/REDIS_URL: the launcher runs its own servers under var/, twice, on the same data;
+    meanwhile the README's example and other manage.py commands run by hand use those servers."""
     var_dir = tmp_path / "var"
     first = Launch({}, var_dir)
     try:
         first.wait_until_serving(timeout=180)
         _wait_for_worker_and_beat(first)
-        created = _create_app_with(first.output(), var_dir)
+        created = _readme_example_creates_an_app(first)
         headers = {"X-Parse-Application-Id": created["application_id"], "X-Parse-Master-Key": created["keys"]["master"]}
         assert httpx.get(f"{first.url}/parse/serverInfo", headers=headers, timeout=5).status_code == 200
+        _commands_use_the_running_servers(first)
+        _launcher_commands_share_the_running_servers(first)
     finally:
         assert first.interrupt() == 0, first.output()[-3000:]
     assert _alive(_processes_using(var_dir)) == []
+    stopped = _by_hand(_readme_example(), var_dir)
+    assert stopped.returncode == 2, "with nothing serving, the command says what to do instead of failing"
+    assert len(stopped.stderr.strip().splitlines()) == 1
+    assert "make run" in stopped.stderr
 
     second = Launch({}, var_dir)
     try:

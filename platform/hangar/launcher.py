@@ -21,19 +21,28 @@ from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from hangar.embedded import EmbeddedServices, start_embedded_services
+from hangar.embedded import (
+    EmbeddedServices,
+    services_forget,
+    services_record,
+    services_recorded,
+    start_embedded_services,
+    var_dir,
+)
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 STOP_GRACE_SECONDS = 10
+TEST_REDIS_DATABASE = 1
 
 
-def _var_dir() -> Path:
-    return Path(os.environ.get("HANGAR_VAR_DIR") or REPO_DIR / "var").resolve()
+class AlreadyRunningError(RuntimeError):
+    """Another `make run` serves from the same var/ directory."""
 
 
-def _prepare_environment(settings_module: str) -> EmbeddedServices:
+def _prepare_environment(settings_module: str, *, share_running: bool = True) -> EmbeddedServices:
     # Assigned, not defaulted: importing this module imported the hangar package, whose Celery
     # app already set DJANGO_SETTINGS_MODULE to the development settings.
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
@@ -41,8 +50,9 @@ def _prepare_environment(settings_module: str) -> EmbeddedServices:
     if os.environ.get("PYTHONPATH"):
         pythonpath.append(os.environ["PYTHONPATH"])
     os.environ["PYTHONPATH"] = os.pathsep.join(pythonpath)
+    _use_running_services(settings_module, share_running=share_running)
     services = start_embedded_services(
-        _var_dir(),
+        var_dir(),
         database="DATABASE_URL" not in os.environ,
         redis="REDIS_URL" not in os.environ,
     )
@@ -50,6 +60,34 @@ def _prepare_environment(settings_module: str) -> EmbeddedServices:
         os.environ[name] = value
         print(f"embedded {name.split('_')[0].lower()}: {value}", flush=True)
     return services
+
+
+def _use_running_services(settings_module: str, *, share_running: bool) -> None:
+    """Use the embedded servers of a `make run` serving from the same var/ instead of starting rivals.
+
+    A second Redis on the same socket path would take it over from the running one. Tests
+    get their own Redis database index on the shared server (PostgreSQL: pytest-django's
+    own ``test_`` database).
+    """
+    running = {k: v for k, v in services_recorded(var_dir()).items() if k in ("DATABASE_URL", "REDIS_URL")}
+    wanted = {k: v for k, v in running.items() if k not in os.environ}
+    if not wanted:
+        return
+    if not share_running:
+        raise AlreadyRunningError(f"Hangar is already running from {var_dir()}; stop it first (Ctrl-C).")
+    if "REDIS_URL" in wanted and settings_module.endswith("_test"):
+        wanted["REDIS_URL"] = _redis_database(wanted["REDIS_URL"], TEST_REDIS_DATABASE)
+    for name, value in wanted.items():
+        os.environ[name] = value
+        print(f"running {name.split('_')[0].lower()}: {value}", flush=True)
+
+
+def _redis_database(url: str, index: int) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"]
+    if parts.scheme == "unix":
+        return f"unix://{parts.path}?{urlencode([*query, ('db', str(index))])}"
+    return urlunsplit(parts._replace(path=f"/{index}"))
 
 
 def _manage(*args: str) -> None:
@@ -139,7 +177,6 @@ def _proxy_header_args() -> list[str]:
 
 
 def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
-    var_dir = _var_dir()
     # One web process per core; with more than one, uvicorn's own supervisor restarts a dead one.
     workers = os.environ.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1)
     return {
@@ -159,13 +196,22 @@ def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
         "beat": [
             PYTHON, "-m", "celery", "--workdir", str(REPO_DIR / "platform"),
             "-A", "hangar.celery_app", "beat", "--loglevel", "INFO",
-            "--schedule", str(var_dir / "celerybeat-schedule"),
+            "--schedule", str(var_dir() / "celerybeat-schedule"),
         ],
     }  # fmt: skip
 
 
+def _reachable(host: str) -> str:
+    # Not a bind: a server listening on every interface is reached on loopback from this machine.
+    return "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
+
+
 def command_run() -> int:
-    services = _prepare_environment("hangar.settings")
+    try:
+        services = _prepare_environment("hangar.settings", share_running=False)
+    except AlreadyRunningError as exc:
+        print(exc, file=sys.stderr, flush=True)
+        return 1
     group = ProcessGroup()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -182,6 +228,9 @@ def command_run() -> int:
         for name, command in _serve_commands(host, port).items():
             group.start(name, command)
         base = f"http://{host}:{port}"
+        if services.environment:  # manage.py commands run by hand find the embedded servers
+            public_url = os.environ.get("HANGAR_PUBLIC_URL") or f"http://{_reachable(host)}:{port}"
+            services_record(var_dir(), {**services.environment, "HANGAR_PUBLIC_URL": public_url})
         print(f"\nHangar is running.\n  dashboard: {base}/\n  Parse API: {base}/parse\n"
               f"  management API: {base}/api/v1/\nPress Ctrl-C to stop.\n", flush=True)  # fmt: skip
         while not group.stopping:
@@ -197,6 +246,7 @@ def command_run() -> int:
     except subprocess.CalledProcessError as exc:
         exit_code = exc.returncode or 1
     finally:
+        services_forget(var_dir())
         group.stop()
         services.stop()
         print("Hangar stopped.", flush=True)

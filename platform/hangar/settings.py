@@ -13,6 +13,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from hangar.client_address import trusted_proxy_networks
+from hangar.egress.addresses import parse_networks
+from hangar.embedded import services_recorded
 from hangar.envconfig import (
     ConfigurationError,
     database_settings_from_url,
@@ -30,6 +32,8 @@ HANGAR_ENV = env_str("HANGAR_ENV", "development") or "development"
 if HANGAR_ENV not in {"development", "test", "production"}:
     raise ConfigurationError("HANGAR_ENV must be development, test or production")
 PRODUCTION = HANGAR_ENV == "production"
+# The servers a running `make run` started (var/services.json), for commands run beside it.
+_RUNNING = {} if PRODUCTION else services_recorded(VAR_DIR)
 
 
 def _generated_secret(name: str, env_name: str) -> str:
@@ -61,17 +65,20 @@ HOST = env_str("HOST", "127.0.0.1") or "127.0.0.1"
 PORT = env_int("PORT", 8000)
 HANGAR_PUBLIC_URL = (
     # Not a bind: a server listening on every interface is reached on loopback from this machine.
-    env_str("HANGAR_PUBLIC_URL") or f"http://{'127.0.0.1' if HOST in {'0.0.0.0', '::'} else HOST}:{PORT}"  # noqa: S104
+    env_str("HANGAR_PUBLIC_URL")
+    or _RUNNING.get("HANGAR_PUBLIC_URL")
+    or f"http://{'127.0.0.1' if HOST in {'0.0.0.0', '::'} else HOST}:{PORT}"  # noqa: S104
 ).rstrip("/")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [HANGAR_PUBLIC_URL])
 
-_database_url = env_str("DATABASE_URL")
+_database_url = env_str("DATABASE_URL") or _RUNNING.get("DATABASE_URL")
 if _database_url is None:
     if PRODUCTION:
         raise ConfigurationError("DATABASE_URL must be set in production")
-    # `make run` and `make test` set DATABASE_URL (embedded server or the machine's);
-    # this default only serves tools run by hand against a local PostgreSQL.
+    # `make run` and `make test` set DATABASE_URL for their children and a running `make run`
+    # records it for manage.py; with neither, manage.py stops with a one-line hint before any
+    # command that needs a server, so this default only serves commands that need none.
     _database_url = "postgresql://postgres@127.0.0.1:5432/hangar"
 DATABASES = {"default": database_settings_from_url(_database_url)}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
@@ -88,7 +95,7 @@ HANGAR_DB_CONNECT_TIMEOUT_SECONDS = env_int("HANGAR_DB_CONNECT_TIMEOUT_SECONDS",
 # Deadline of one data-plane Redis call (connect or reply); a failed call is retried once.
 HANGAR_REDIS_TIMEOUT_SECONDS = env_float("HANGAR_REDIS_TIMEOUT_SECONDS", 2.0)
 
-REDIS_URL = env_str("REDIS_URL")
+REDIS_URL = env_str("REDIS_URL") or _RUNNING.get("REDIS_URL")
 if REDIS_URL is None:
     if PRODUCTION:
         raise ConfigurationError("REDIS_URL must be set in production")
@@ -254,6 +261,18 @@ HANGAR_GITHUB_API_URL = env_str("HANGAR_GITHUB_API_URL", "https://api.github.com
 HANGAR_FACEBOOK_GRAPH_URL = (
     env_str("HANGAR_FACEBOOK_GRAPH_URL", "https://graph.facebook.com") or "https://graph.facebook.com"
 )
+# Outbound requests (hangar.egress, docs/egress.md): proxy, domain allowlist, private ranges, limits.
+HANGAR_EGRESS_PROXY = env_str("HANGAR_EGRESS_PROXY")
+HANGAR_EGRESS_ALLOWED_DOMAINS = env_list("HANGAR_EGRESS_ALLOWED_DOMAINS", [])
+HANGAR_EGRESS_ALLOW_PRIVATE = env_list("HANGAR_EGRESS_ALLOW_PRIVATE", [])
+HANGAR_EGRESS_TIMEOUT_SECONDS = env_int("HANGAR_EGRESS_TIMEOUT_SECONDS", 10)
+HANGAR_EGRESS_MAX_RESPONSE_BYTES = env_int("HANGAR_EGRESS_MAX_RESPONSE_BYTES", 1024 * 1024)
+try:
+    parse_networks(HANGAR_EGRESS_ALLOW_PRIVATE)
+except ValueError as exc:
+    raise ConfigurationError(f"HANGAR_EGRESS_ALLOW_PRIVATE: {exc} (use true, false or CIDR ranges)") from exc
+if HANGAR_EGRESS_PROXY and urlsplit(HANGAR_EGRESS_PROXY).scheme not in {"http", "https"}:
+    raise ConfigurationError("HANGAR_EGRESS_PROXY must be an http:// or https:// proxy URL")
 HANGAR_MAX_REQUEST_BYTES = env_int("HANGAR_MAX_REQUEST_BYTES", 20 * 1024 * 1024)
 HANGAR_BATCH_LIMIT = env_int("HANGAR_BATCH_LIMIT", 50)
 HANGAR_MAX_QUERY_LIMIT = env_int("HANGAR_MAX_QUERY_LIMIT", 1000)

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
 
 import jwt
 import pytest
@@ -21,7 +22,9 @@ CLIENT_ID = "hangar-client"
 
 
 @pytest.fixture
-def jwks_server() -> Iterator[tuple[str, rsa.RSAPrivateKey]]:
+def jwks_server(settings: Any) -> Iterator[tuple[str, rsa.RSAPrivateKey]]:
+    """A provider's JWKS on a local server, which egress may reach only because the test allows it."""
+    settings.HANGAR_EGRESS_ALLOW_PRIVATE = ["127.0.0.1/32"]
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
     document = json.dumps({"keys": [{**public, "kid": "k1", "alg": "RS256", "use": "sig"}]}).encode()

@@ -26,6 +26,7 @@ USERS = {"tok-alice": ("1001", "fb-app-1"), "tok-bob": ("1002", "fb-app-2")}
 @pytest.fixture
 def provider_api(settings: Any) -> Iterator[list[tuple[str, dict[str, str]]]]:
     """A local server speaking GitHub's ``GET /user`` and Facebook's ``GET /me``, ``GET /app``."""
+    settings.HANGAR_EGRESS_ALLOW_PRIVATE = ["127.0.0.1/32"]  # egress refuses loopback unless allowed
     seen: list[tuple[str, dict[str, str]]] = []
 
     class Handler(BaseHTTPRequestHandler):

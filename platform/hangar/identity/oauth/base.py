@@ -1,20 +1,19 @@
-"""What every ``authData`` adapter shares: the one egress function and the adapter protocol.
+"""What every ``authData`` adapter shares: the provider call and the adapter protocol.
 
-``provider_get`` is the only place Hangar calls a login provider over HTTP (JWKS for ID
-tokens, the GitHub / Facebook APIs for access tokens); tests point the adapters' base URLs
-at a local server.
+``provider_get`` is the only place the adapters call a login provider over HTTP (JWKS for
+ID tokens, the GitHub / Facebook APIs for access tokens); it sends through the platform's
+egress policy (hangar.egress, docs/egress.md). Tests point the adapters' base URLs at a
+local server and allow loopback explicitly.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-import httpx
-
+from hangar.egress import EgressError, EgressResponse, egress_get
 from hangar.parse_errors import ParseError
 
 INVALID_LINKED_SESSION = 251
-EGRESS_TIMEOUT_SECONDS = 5
 
 
 class AuthDataAdapter(Protocol):
@@ -29,10 +28,9 @@ def invalid(message: str) -> ParseError:
 
 async def provider_get(
     url: str, *, params: dict[str, str] | None = None, headers: dict[str, str] | None = None
-) -> httpx.Response:
-    """GET ``url`` (egress); raises ``httpx.HTTPError`` on network failures, never on a status."""
-    async with httpx.AsyncClient(timeout=EGRESS_TIMEOUT_SECONDS) as client:
-        return await client.get(url, params=params, headers=headers)
+) -> EgressResponse:
+    """GET ``url`` under the egress policy; raises ``EgressError`` when it fails, never on a status."""
+    return await egress_get(url, params=params, headers=headers)
 
 
 async def provider_get_json(
@@ -41,7 +39,7 @@ async def provider_get_json(
     """``(status, JSON body or None)``; a network failure is 251 naming the provider."""
     try:
         response = await provider_get(url, params=params, headers=headers)
-    except httpx.HTTPError as exc:
+    except EgressError as exc:
         raise invalid(f"{provider_name} could not be reached to validate authData.") from exc
     try:
         body = response.json()

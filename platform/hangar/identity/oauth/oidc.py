@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
 import jwt
 
+from hangar.egress import EgressError
 from hangar.identity.oauth.base import INVALID_LINKED_SESSION, provider_get
 from hangar.parse_errors import ParseError
 
@@ -42,8 +42,12 @@ def _invalid(reason: str) -> ParseError:
 async def jwks_fetch(url: str) -> dict[str, Any]:
     """Fetch a provider's keys through the one egress function (``base.provider_get``)."""
     response = await provider_get(url)
-    response.raise_for_status()
-    return response.json()
+    if response.status_code != 200:
+        raise ValueError(f"the JWKS URL answered {response.status_code}")
+    keys = response.json()
+    if not isinstance(keys, dict):
+        raise ValueError("the JWKS is not a JSON object")
+    return keys
 
 
 async def _signing_key(url: str, kid: str | None) -> Any:
@@ -52,7 +56,7 @@ async def _signing_key(url: str, kid: str | None) -> Any:
         if cached is None or time.monotonic() - cached[0] > JWKS_CACHE_SECONDS or attempt == 1:
             try:
                 cached = (time.monotonic(), await jwks_fetch(url))
-            except (httpx.HTTPError, ValueError) as exc:
+            except (EgressError, ValueError) as exc:
                 raise _invalid("the provider's keys could not be fetched") from exc
             _jwks_cache[url] = cached
         for key in cached[1].get("keys", []):

@@ -1,0 +1,168 @@
+"""The one function every outbound HTTP request of the platform goes through.
+
+``egress_request`` applies the operator's policy (docs/egress.md): only http(s); the host must
+match ``HANGAR_EGRESS_ALLOWED_DOMAINS`` when it is set; every address the name resolves to
+must be public unless ``HANGAR_EGRESS_ALLOW_PRIVATE`` allows it. Without a proxy the
+connection goes to the very address that was checked (the URL's host is replaced by the
+IP, while the Host header and TLS SNI/certificate check keep the name), so a DNS answer that
+changes between the check and the connection (DNS rebinding) cannot reach an internal
+address. With ``HANGAR_EGRESS_PROXY`` the proxy connects and resolves, and it is given the
+name so that its own domain rules apply. Redirects are not followed (the caller sees the
+3xx), the whole exchange has one deadline and the body is read up to a size cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+import certifi
+import httpx
+from django.conf import settings
+
+from hangar.egress.addresses import IPAddress, addresses_check, literal_address, parse_networks, resolve
+from hangar.egress.errors import (
+    EgressError,
+    EgressRefusedError,
+    EgressResponseTooLargeError,
+    EgressUnavailableError,
+)
+
+_SCHEMES = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class EgressResponse:
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+    def json(self) -> Any:
+        """The body as JSON; ``ValueError`` when it is not."""
+        return json.loads(self.content)
+
+
+def domain_allowed(host: str, allowed_domains: list[str]) -> bool:
+    """An empty allowlist allows every host; an entry allows itself and its subdomains."""
+    if not allowed_domains:
+        return True
+    host = host.rstrip(".").lower()
+    for entry in allowed_domains:
+        domain = entry.strip().lower().removeprefix("*.").removeprefix(".").rstrip(".")
+        if domain and (host == domain or host.endswith(f".{domain}")):
+            return True
+    return False
+
+
+async def egress_get(
+    url: str, *, params: dict[str, str] | None = None, headers: dict[str, str] | None = None
+) -> EgressResponse:
+    return await egress_request("GET", url, params=params, headers=headers)
+
+
+async def egress_request(
+    method: str,
+    url: str,
+    *,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    content: bytes | None = None,
+) -> EgressResponse:
+    """Send one request under the egress policy; raise an ``EgressError`` subclass when it fails."""
+    try:
+        target = httpx.URL(url)
+        if params:
+            target = target.copy_merge_params(params)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise EgressRefusedError(f"not a valid URL: {url!r}") from exc
+    host = _destination_host(target)
+    try:
+        async with asyncio.timeout(float(settings.HANGAR_EGRESS_TIMEOUT_SECONDS)):
+            addresses = await _checked_addresses(host, target.port or _SCHEMES[target.scheme])
+            return await _send(method, target, addresses, headers=headers or {}, content=content)
+    except TimeoutError as exc:
+        raise EgressUnavailableError(f"{host} did not answer within the egress timeout") from exc
+
+
+def _destination_host(target: httpx.URL) -> str:
+    if target.scheme not in _SCHEMES or not target.host:
+        raise EgressRefusedError(f"egress allows only http(s) URLs with a host, not {target.scheme}://")
+    host = target.host.rstrip(".").lower()
+    if not domain_allowed(host, list(settings.HANGAR_EGRESS_ALLOWED_DOMAINS)):
+        raise EgressRefusedError(f"{host} is not in HANGAR_EGRESS_ALLOWED_DOMAINS")
+    return host
+
+
+async def _checked_addresses(host: str, port: int) -> list[IPAddress]:
+    """The addresses to connect to; empty when a proxy is configured and resolves names itself."""
+    allowed_private = parse_networks(list(settings.HANGAR_EGRESS_ALLOW_PRIVATE))
+    try:
+        addresses = await resolve(host, port)
+    except EgressUnavailableError:
+        if settings.HANGAR_EGRESS_PROXY and literal_address(host) is None:
+            return []  # the egress proxy resolves names this machine cannot
+        raise
+    addresses_check(host, addresses, allowed_private)
+    return [] if settings.HANGAR_EGRESS_PROXY else addresses
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's CAs), built once instead of for every request."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+async def _send(
+    method: str, target: httpx.URL, addresses: list[IPAddress], *, headers: dict[str, str], content: bytes | None
+) -> EgressResponse:
+    timeout = float(settings.HANGAR_EGRESS_TIMEOUT_SECONDS)
+    async with httpx.AsyncClient(
+        proxy=settings.HANGAR_EGRESS_PROXY or None,
+        verify=_tls_context(),
+        trust_env=False,
+        follow_redirects=False,
+        timeout=timeout,
+    ) as client:
+        if not addresses:  # through the proxy, by name
+            return await _exchange(client, client.build_request(method, target, headers=headers, content=content))
+        last_error: Exception | None = None
+        for address in addresses:
+            pinned = target.copy_with(host=str(address))
+            extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+            request = client.build_request(
+                method, pinned, headers={**headers, "Host": target.netloc.decode("ascii")},
+                content=content, extensions=extensions,
+            )  # fmt: skip
+            try:
+                return await _exchange(client, request)
+            except EgressUnavailableError as exc:
+                if not isinstance(exc.__cause__, httpx.ConnectError):
+                    raise
+                last_error = exc  # the next address of the same name may answer
+        raise EgressUnavailableError(f"{target.host} refused every connection") from last_error
+
+
+async def _exchange(client: httpx.AsyncClient, request: httpx.Request) -> EgressResponse:
+    limit = int(settings.HANGAR_EGRESS_MAX_RESPONSE_BYTES)
+    try:
+        response = await client.send(request, stream=True)
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise EgressResponseTooLargeError(f"the response declares {declared} bytes (limit {limit})")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise EgressResponseTooLargeError(f"the response is larger than {limit} bytes")
+        finally:
+            await response.aclose()
+    except EgressError:
+        raise
+    except httpx.HTTPError as exc:
+        raise EgressUnavailableError(f"{request.url.host} could not be reached: {exc.__class__.__name__}") from exc
+    return EgressResponse(status_code=response.status_code, headers=response.headers, content=bytes(body))
