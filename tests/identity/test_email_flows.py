@@ -300,3 +300,20 @@ async def test_an_expired_or_foreign_verification_link_changes_nothing(
     assert (await get(client, path)).status_code == 400
     me = await app_a.request("GET", "/users/me", session=user["sessionToken"])
     assert me.json()["emailVerified"] is False
+
+
+async def test_a_password_set_by_reset_unlinks_the_anonymous_id(app_a: ParseApp, mailbox: Mailbox) -> None:
+    """Setting a password by the reset link upgrades an anonymous user: its device-held id no longer logs in."""
+    anon_id = "9d3c0a52-0000-4000-8000-000000000001"
+    first = await app_a.request("POST", "/users", {"authData": {"anonymous": {"id": anon_id}}})
+    user = first.json()
+    await app_a.request(
+        "PUT", f"/users/{user['objectId']}", {"email": "anon@example.com"}, session=user["sessionToken"]
+    )
+    await request_reset(app_a, "anon@example.com")
+    client = Client(enforce_csrf_checks=True)
+    done = await submit_password(client, page_path(mailbox.link("anon@example.com")), "new-secret-2")
+    assert done.status_code == 200
+    again = await app_a.request("POST", "/users", {"authData": {"anonymous": {"id": anon_id}}})
+    assert again.status_code == 201  # a fresh anonymous user, not the upgraded account
+    assert again.json()["objectId"] != user["objectId"]

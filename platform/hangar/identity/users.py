@@ -315,8 +315,10 @@ async def password_reset_complete(*, app_pk: int, token: str, new_password: str)
     changes = {"_hashed_password": await password_hash(new_password), "_failed_login_count": 0}
     async with app_transaction(app_pk) as conn:
         cursor = await conn.execute(
-            "UPDATE datastore_object SET data = (data - '_perishable_token_hash' - '_perishable_token_expires_at' "
-            "- '_account_lockout_expires_at') || %s WHERE app_id = %s AND class_name = '_User' AND object_id = %s "
+            # A password set by reset is an upgrade too: the anonymous id stops opening the account.
+            "UPDATE datastore_object SET data = ((data - '_perishable_token_hash' - '_perishable_token_expires_at' "
+            "- '_account_lockout_expires_at') #- '{authData,anonymous}') || %s "
+            "WHERE app_id = %s AND class_name = '_User' AND object_id = %s "
             "AND data->>'_perishable_token_hash' = %s RETURNING object_id",
             [Jsonb(changes), app_pk, user.object_id, email_flows.token_digest(token)],
         )
