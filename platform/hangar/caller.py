@@ -6,6 +6,13 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class PlanLimits:
+    """What the app's plan allows, read with the app at admission (hangar.admission); 0 is unlimited."""
+
+    storage_quota_bytes: int = 0
+
+
+@dataclass(frozen=True)
 class Caller:
     """The app, and whether the caller is master or which ACL principals it holds."""
 
@@ -20,6 +27,8 @@ class Caller:
     # Classes whose changes someone is listening to (hangar.datastore.change_feed); None
     # when not known, e.g. outside a request: then every change is published.
     live_classes: frozenset[str] | None = None
+    # The plan's limits; None outside an admitted request (a task, a command).
+    plan: PlanLimits | None = None
 
     @property
     def acl_principals(self) -> tuple[str, ...] | None:

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from asgiref.sync import async_to_sync
 
+from hangar.admission import registry as app_registry
 from hangar.caller import Caller
 from hangar.datastore.schemas import class_purge
-from hangar.gateway import app_registry
 from hangar.invalidation import publish_app_changed
 from tenants.models import App
 from tests.conftest import Tenant

@@ -8,7 +8,7 @@ Only the classes someone listens to are published, as Parse Server publishes onl
 ``liveQuery.classNames``: a consumer of the feed (the realtime service) records the
 classes it has subscribers for with ``live_classes_set`` *before* it confirms a
 subscription. Every request reads that record in its admission round trip
-(hangar.gateway.app_registry), so a write admitted after the confirmation is published
+(hangar.admission.registry), so a write admitted after the confirmation is published
 and nothing is serialised or sent for classes nobody watches. Measured in-process, an
 unconditional publish was a quarter of a write's CPU.
 """

@@ -2,7 +2,7 @@
 
 Each app's schemas are loaded from ``datastore_schemaclass`` once and kept with the
 app's schema version counter from Redis. The gateway reads that counter in its
-per-request pipeline (hangar.gateway.app_registry), so a field added by one process is
+per-request pipeline (hangar.admission.registry), so a field added by one process is
 seen by every other process on its next request. Adding fields locks the class row, so
 two writers that infer different types for the same new field cannot both win.
 """

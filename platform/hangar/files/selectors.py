@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
+from hangar.caller import Caller
 from hangar.datastore.connection import app_transaction
 from hangar.files.adapters import storage_for
 from hangar.files.streams import iterate_in_thread
@@ -45,21 +46,21 @@ def storage_key(app_pk: int, name: str) -> str:
 
 
 _POLICY_SQL = """
-SELECT s.max_upload_bytes, s.allowed_content_types, COALESCE(s.storage_quota_bytes, p.storage_quota_bytes, %(quota)s),
+SELECT s.max_upload_bytes, s.allowed_content_types, COALESCE(s.storage_quota_bytes, %(plan_quota)s),
        s.enable_for_public, s.enable_for_authenticated, s.url_mode, s.presigned_url_seconds,
        COALESCE(u.bytes, 0), COALESCE(u.count, 0)
 FROM tenants_app a
-JOIN tenants_organization o ON o.id = a.organization_id
-LEFT JOIN tenants_plan p ON p.id = o.plan_id
 LEFT JOIN files_filesettings s ON s.app_id = a.id
 LEFT JOIN files_fileusage u ON u.app_id = a.id
 WHERE a.id = %(app)s
 """
 
 
-async def file_policy_get(*, app_pk: int) -> FilePolicy:
-    async with app_transaction(app_pk) as conn:
-        cursor = await conn.execute(_POLICY_SQL, {"app": app_pk, "quota": settings.HANGAR_FILES_DEFAULT_QUOTA_BYTES})
+async def file_policy_get(*, caller: Caller) -> FilePolicy:
+    """The app's file policy; its quota is the app's own setting, else its plan's (admitted with the app)."""
+    plan_quota = caller.plan.storage_quota_bytes if caller.plan else settings.HANGAR_FILES_DEFAULT_QUOTA_BYTES
+    async with app_transaction(caller.app_pk) as conn:
+        cursor = await conn.execute(_POLICY_SQL, {"app": caller.app_pk, "plan_quota": plan_quota})
         row = await cursor.fetchone()
     (max_bytes, types, quota, public, authenticated, url_mode, seconds, used, count) = row or (None,) * 9
     return FilePolicy(

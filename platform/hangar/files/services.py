@@ -132,7 +132,7 @@ async def file_upload(
     filename_validate(filename)
     upload_permission_check(caller=caller, name=filename)
     resolved_type = content_type_resolve(content_type, filename)
-    policy = await file_policy_get(app_pk=caller.app_pk)
+    policy = await file_policy_get(caller=caller)
     limit = _policy_check(caller=caller, policy=policy, content_type=resolved_type, declared_size=declared_size)
     info = FileInfo(
         name=stored_name(filename, resolved_type), content_type=resolved_type, metadata=metadata or {}, tags=tags or {}

@@ -6,7 +6,7 @@ leak live sessions. The plain token is returned once, to the client that logs in
 
 Lookups are cached per process for up to 30 s, keyed by the app's **session version**
 (``hangar:sessver:<app>`` in Redis). The gateway reads that counter in the Redis
-pipeline it already runs on every request (hangar.gateway.app_registry, next to the
+pipeline it already runs on every request (hangar.admission.registry, next to the
 app, schema and role versions), so checking it costs no extra round trip. Every
 revocation (logout, session delete, password change, user delete) bumps it after
 commit: the next request in every process re-reads its session from PostgreSQL, and a

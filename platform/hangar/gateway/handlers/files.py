@@ -127,7 +127,7 @@ async def download(request: ParseRequest, auth: AuthContext, params: dict[str, s
     record = await selectors.file_get(app_pk=auth.app_pk, name=params["name"])
     if record is None:
         return _not_found()
-    policy = await selectors.file_policy_get(app_pk=auth.app_pk)
+    policy = await selectors.file_policy_get(caller=auth.caller)
     direct = selectors.file_direct_url(app_pk=auth.app_pk, record=record, policy=policy)
     if direct is not None:
         return RawResponse(b"", status=302, headers={"Location": direct})

@@ -1,4 +1,7 @@
-"""Which app a request is for, its keys and its rate limit, cached per process.
+"""Which app a request is for, its keys, its plan and its rate limit, cached per process.
+
+The plan is read here, with the app, and nowhere else on the data plane: services get
+its limits from the ``Caller`` (``Caller.plan``).
 
 An app is loaded from PostgreSQL on first use and kept with the value of its version
 counter in Redis (hangar.invalidation). Every request reads that counter in the same
@@ -23,14 +26,15 @@ from typing import Generic, TypeVar, cast
 
 from django.conf import settings
 
+from hangar.admission.batch import versions_and_count
+from hangar.caller import PlanLimits
 from hangar.datastore.change_feed import live_classes_key
 from hangar.datastore.schema_registry import schema_version_key
 from hangar.db_pool import get_pool
-from hangar.gateway.admission_batch import versions_and_count
-from hangar.gateway.errors import CONNECTION_FAILED, ParseError
 from hangar.identity.roles import role_version_key
 from hangar.identity.sessions import session_version_key
 from hangar.invalidation import app_version_key
+from hangar.parse_errors import CONNECTION_FAILED, ParseError
 from hangar.redis_async import get_redis
 from hangar.secretbox import decrypt_secret, memory_digest
 
@@ -41,6 +45,7 @@ class AppRecord:
     application_id: str
     name: str
     requests_per_second: int  # 0: unlimited
+    plan: PlanLimits
     key_digests: dict[str, bytes]  # kind (client, javascript, rest, dotnet, master) -> digest
     version: bytes | None
     loaded_at: float
@@ -49,6 +54,7 @@ class AppRecord:
 _LOAD_SQL = """
 SELECT a.id, a.application_id, a.name,
        COALESCE(a.rate_limit_rps, p.requests_per_second, %(default_rps)s),
+       COALESCE(p.storage_quota_bytes, %(default_quota)s),
        COALESCE((SELECT array_agg(ARRAY[k.kind, k.ciphertext]) FROM tenants_appkey k WHERE k.app_id = a.id), '{}')
 FROM tenants_app a
 JOIN tenants_organization o ON o.id = a.organization_id
@@ -83,15 +89,21 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
     pool = await get_pool()
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            _LOAD_SQL, {"application_id": application_id, "default_rps": settings.HANGAR_DEFAULT_PLAN_RPS}
+            _LOAD_SQL,
+            {
+                "application_id": application_id,
+                "default_rps": settings.HANGAR_DEFAULT_PLAN_RPS,
+                "default_quota": settings.HANGAR_FILES_DEFAULT_QUOTA_BYTES,
+            },
         )
         row = await cursor.fetchone()
     if row is None:
         _cache.pop(application_id, None)
         return None
-    pk, app_id, name, rps, keys = row
+    pk, app_id, name, rps, quota, keys = row
     record = AppRecord(
         pk=pk, application_id=app_id, name=name, requests_per_second=int(rps),
+        plan=PlanLimits(storage_quota_bytes=int(quota or 0)),
         key_digests={kind: memory_digest(decrypt_secret(ciphertext)) for kind, ciphertext in keys},
         version=version, loaded_at=time.monotonic(),
     )  # fmt: skip
