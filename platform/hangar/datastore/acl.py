@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hangar.parse_errors import ParseError
-
-INVALID_ACL = 123
+from hangar.parse_errors import INVALID_ACL, ParseError
 
 
 def validate_acl(acl: Any) -> dict[str, dict[str, bool]]:

@@ -9,9 +9,7 @@ from hangar.datastore.names import validate_class_name
 from hangar.datastore.permissions import clp_check
 from hangar.datastore.schema_registry import ClassSchema, app_schemas, class_fields_ensure, new_fields_check
 from hangar.datastore.values import type_label, types_compatible
-from hangar.parse_errors import INCORRECT_TYPE, ParseError
-
-OPERATION_FORBIDDEN = 119
+from hangar.parse_errors import INCORRECT_TYPE, OPERATION_FORBIDDEN, ParseError
 
 
 def _missing_class(class_name: str) -> ParseError:

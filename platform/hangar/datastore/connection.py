@@ -30,10 +30,7 @@ from contextvars import ContextVar
 from psycopg.errors import DataError, InvalidRegularExpression, QueryCanceled
 
 from hangar.db_pool import DataPlaneConnection, get_pool
-from hangar.parse_errors import ParseError
-
-TIMEOUT = 124
-INVALID_QUERY = 102
+from hangar.parse_errors import INVALID_QUERY, TIMEOUT, ParseError
 
 AfterCommit = Callable[[], Awaitable[None]]
 Ambient = tuple[int, DataPlaneConnection, list[AfterCommit]]  # the bound app, its connection, work after commit

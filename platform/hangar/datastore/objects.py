@@ -33,9 +33,8 @@ from hangar.datastore.relations import relation_changes_apply
 from hangar.datastore.schema_registry import ClassSchema
 from hangar.datastore.update_sql import apply_to_new_object, data_update_sql
 from hangar.datastore.wire import row_to_wire
-from hangar.parse_errors import OBJECT_NOT_FOUND, ParseError
+from hangar.parse_errors import OBJECT_NOT_FOUND, VALIDATION_ERROR, ParseError
 
-VALIDATION_ERROR = 142
 _ID_ALPHABET = string.ascii_letters + string.digits
 
 

@@ -22,9 +22,8 @@ from hangar.caller import Caller
 from hangar.datastore.class_rules import class_rules
 from hangar.datastore.names import SYSTEM_CLASSES, is_valid_field_name
 from hangar.datastore.schema_registry import ClassSchema
-from hangar.parse_errors import OBJECT_NOT_FOUND, ParseError
+from hangar.parse_errors import OBJECT_NOT_FOUND, OPERATION_FORBIDDEN, ParseError
 
-OPERATION_FORBIDDEN = 119
 _READ_OPERATIONS = {"get", "find", "count"}
 
 

@@ -21,10 +21,8 @@ from psycopg.types.json import Jsonb
 from hangar.datastore.connection import after_commit, app_transaction
 from hangar.datastore.system_classes import DEFAULT_FIELDS, default_class_level_permissions
 from hangar.datastore.values import type_label, types_compatible
-from hangar.parse_errors import INCORRECT_TYPE, INVALID_SCHEMA_OPERATION, ParseError
+from hangar.parse_errors import INCORRECT_TYPE, INVALID_SCHEMA_OPERATION, OPERATION_FORBIDDEN, ParseError
 from hangar.redis_async import get_redis
-
-OPERATION_FORBIDDEN = 119
 
 
 def schema_version_key(app_pk: int) -> str:

@@ -35,17 +35,17 @@ from hangar.datastore.schema_registry import app_schemas, app_schemas_forget, fi
 from hangar.datastore.system_classes import DEFAULT_FIELDS, SYSTEM_CLASS_FIELDS, default_class_level_permissions
 from hangar.datastore.values import TYPES, encode_value, infer_type, type_label, types_compatible
 from hangar.parse_errors import (
+    CHANGED_IMMUTABLE_FIELD,
     INCORRECT_TYPE,
     INVALID_CLASS_NAME,
     INVALID_JSON,
     INVALID_KEY_NAME,
     INVALID_QUERY,
     INVALID_SCHEMA_OPERATION,
+    MISSING_REQUIRED_FIELD,
     ParseError,
 )
 
-MISSING_REQUIRED_FIELD = 135
-CHANGED_IMMUTABLE_FIELD = 136
 FIELD_TYPES = TYPES - {"ACL"}  # ACL is implicit: every class has it
 # Dropping a field or emptying a class rewrites every row of the class: a master-key
 # operation that may legitimately outlast the data plane's per-statement timeout, and

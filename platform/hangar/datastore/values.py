@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from hangar.datastore.dates import format_date, parse_date
-from hangar.parse_errors import INCORRECT_TYPE, INVALID_JSON, ParseError
+from hangar.parse_errors import INCORRECT_TYPE, INVALID_JSON, INVALID_NESTED_KEY, ParseError
 
-INVALID_NESTED_KEY = 121
 TYPES = frozenset(
     {
         "String",

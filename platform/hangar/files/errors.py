@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from hangar.parse_errors import ParseError
-
-INVALID_FILE_NAME = 122
-FILE_TOO_LARGE = 129
-FILE_SAVE_ERROR = 130
-FILE_DELETE_ERROR = 153
+from hangar.parse_errors import FILE_DELETE_ERROR, FILE_SAVE_ERROR, FILE_TOO_LARGE, INVALID_FILE_NAME, ParseError
 
 
 class FileNameError(ParseError):

@@ -16,11 +16,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from hangar.identity import selectors, users
-from hangar.parse_errors import ParseError
+from hangar.parse_errors import PASSWORD_MISSING, VALIDATION_ERROR, ParseError
 from tenants.models import App
-
-PASSWORD_POLICY = 142
-PASSWORD_MISSING = 201
 
 
 class ChoosePasswordForm(forms.Form):
@@ -57,7 +54,7 @@ def choose_password(request: HttpRequest, application_id: str) -> HttpResponse:
                 app_pk=app.pk, token=form.cleaned_data["token"], new_password=form.cleaned_data["new_password"]
             )
         except ParseError as error:
-            if error.code not in (PASSWORD_POLICY, PASSWORD_MISSING):
+            if error.code not in (VALIDATION_ERROR, PASSWORD_MISSING):
                 return _invalid(request, app)
             form.add_error("new_password", error.message)
         else:

@@ -21,11 +21,8 @@ from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_read
 from hangar.identity.lockout import lockout_check, lockout_record_failure, login_rate_check
 from hangar.identity.passwords import password_hash, password_verify
 from hangar.identity.user_lookup import UserRow, user_by_id, user_by_login
-from hangar.parse_errors import OBJECT_NOT_FOUND, ParseError
+from hangar.parse_errors import EMAIL_NOT_FOUND, OBJECT_NOT_FOUND, PASSWORD_MISSING, USERNAME_MISSING, ParseError
 
-USERNAME_MISSING = 200
-PASSWORD_MISSING = 201
-EMAIL_NOT_FOUND = 205
 _BAD_LOGIN = "Invalid username/password."
 
 

@@ -32,9 +32,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from django.conf import settings
 
 from hangar.datastore.connection import in_batch_transaction
-from hangar.parse_errors import CONNECTION_FAILED, OPERATION_FORBIDDEN, ParseError
+from hangar.parse_errors import CONNECTION_FAILED, OPERATION_FORBIDDEN, VALIDATION_ERROR, ParseError
 
-VALIDATION_ERROR = 142
 _BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 T = TypeVar("T")
 

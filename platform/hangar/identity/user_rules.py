@@ -32,16 +32,19 @@ from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_get,
 from hangar.identity.lockout import signup_rate_check
 from hangar.identity.passwords import password_hash, password_in_history, password_policy_check
 from hangar.identity.user_lookup import UserRow, user_by_id, user_id_with
-from hangar.parse_errors import INVALID_KEY_NAME, OPERATION_FORBIDDEN, ParseError
-
-USERNAME_MISSING = 200
-PASSWORD_MISSING = 201
-USERNAME_TAKEN = 202
-EMAIL_TAKEN = 203
-SESSION_MISSING = 206
-INVALID_EMAIL_ADDRESS = 125
-DUPLICATE_VALUE = 137
-VALIDATION_ERROR = 142
+from hangar.parse_errors import (
+    DUPLICATE_VALUE,
+    EMAIL_TAKEN,
+    INVALID_EMAIL_ADDRESS,
+    INVALID_KEY_NAME,
+    OPERATION_FORBIDDEN,
+    PASSWORD_MISSING,
+    SESSION_MISSING,
+    USERNAME_MISSING,
+    USERNAME_TAKEN,
+    VALIDATION_ERROR,
+    ParseError,
+)
 
 _EMAIL = re.compile(r"^.+@.+$")
 _SESSION_IMMUTABLE = ("user", "installationId", "sessionToken", "expiresAt", "createdWith")

@@ -30,19 +30,15 @@ from hangar.identity.sessions import (
 from hangar.identity.user_lookup import UserRow, user_by_id, user_by_login, user_id_by_auth
 from hangar.parse_errors import (
     ACCOUNT_ALREADY_LINKED,
+    EMAIL_MISSING,
+    INVALID_EMAIL_ADDRESS,
     INVALID_SESSION_TOKEN,
+    INVALID_VALUE,
     OBJECT_NOT_FOUND,
     OPERATION_FORBIDDEN,
+    OTHER_CAUSE,
     ParseError,
 )
-
-USERNAME_MISSING = 200
-PASSWORD_MISSING = 201
-EMAIL_MISSING = 204
-EMAIL_NOT_FOUND = 205
-INVALID_EMAIL_ADDRESS = 125
-INVALID_VALUE = 162
-OTHER_CAUSE = -1
 
 
 def _user_wire(row: UserRow, files_base: str) -> dict[str, Any]:

@@ -11,9 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from hangar.egress import EgressError, EgressResponse, egress_get
-from hangar.parse_errors import ParseError
-
-INVALID_LINKED_SESSION = 251
+from hangar.parse_errors import INVALID_LINKED_SESSION, ParseError
 
 
 class AuthDataAdapter(Protocol):

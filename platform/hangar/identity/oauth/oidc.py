@@ -15,8 +15,8 @@ from typing import Any
 import jwt
 
 from hangar.egress import EgressError
-from hangar.identity.oauth.base import INVALID_LINKED_SESSION, provider_get
-from hangar.parse_errors import ParseError
+from hangar.identity.oauth.base import provider_get
+from hangar.parse_errors import INVALID_LINKED_SESSION, ParseError
 
 JWKS_CACHE_SECONDS = 3600
 _ALGORITHMS = ["RS256", "ES256"]
