@@ -37,3 +37,21 @@ def test_no_package_shadows_the_standard_library_or_an_installed_distribution():
     assert ours, "expected to find Hangar's packages"
     assert not ours & stdlib
     assert not ours & installed
+
+
+def test_parse_error_codes_are_defined_once():
+    """A Parse error code is part of the wire protocol: every module imports it from hangar.parse_errors."""
+    import re
+
+    from hangar import parse_errors
+
+    codes = {name for name, value in vars(parse_errors).items() if name.isupper() and isinstance(value, int)}
+    definition = re.compile(r"^([A-Z_][A-Z0-9_]*) = -?\d+$", re.M)
+    copies = []
+    for path in (REPO_DIR / "platform" / "hangar").rglob("*.py"):
+        if path.name == "parse_errors.py" or "migrations" in path.parts:
+            continue
+        copies += [
+            f"{path.relative_to(REPO_DIR)}: {name}" for name in definition.findall(path.read_text()) if name in codes
+        ]
+    assert copies == []
