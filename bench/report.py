@@ -78,7 +78,7 @@ def _warnings(measurements: Sequence[Measurement]) -> list[str]:
 
 # How each server stores the passwords the users workloads verify (shown with their results).
 PASSWORD_HASHES = {
-    "hangar": "argon2id (argon2-cffi defaults: time cost 3, memory 64 MiB, parallelism 4; "
+    "hangar": "argon2id (OWASP's baseline: time cost 2, memory 19 MiB, parallelism 1; "
     "platform/hangar/identity/passwords.py)",
     "parse": "bcrypt, cost 10 (Parse Server's default; @node-rs/bcrypt, native, off the event loop)",
 }

@@ -131,6 +131,10 @@ def hangar_environment(*, database_url: str, redis_url: str, port: int) -> dict[
         "HANGAR_LOGIN_RATE_PER_IP": "0",
         "HANGAR_LOGIN_RATE_PER_USERNAME": "0",
         "HANGAR_SIGNUP_RATE_PER_IP": "0",
+        # Every load comes from one address: keyless requests (file downloads by URL) are not limited
+        # per address, and the default plan stores files without a quota, as Parse Server does.
+        "HANGAR_ANONYMOUS_RPS_PER_ADDRESS": "0",
+        "HANGAR_FILES_DEFAULT_QUOTA_BYTES": "0",
         "HANGAR_PUBLIC_URL": f"http://{HOST}:{port}",
         "LOG_LEVEL": "WARNING",
     }
@@ -182,7 +186,8 @@ def start_hangar(*, database_url: str, redis_url: str, workers: int) -> Target:
                  "environment": {k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "HANGAR_DEFAULT_PLAN_RPS",
                                                       "HANGAR_DB_POOL_MAX", "HANGAR_LOGIN_RATE_PER_IP",
                                                       "HANGAR_LOGIN_RATE_PER_USERNAME", "HANGAR_SIGNUP_RATE_PER_IP",
-                                                      "DEBUG", "LOG_LEVEL")}},
+                                                      "HANGAR_ANONYMOUS_RPS_PER_ADDRESS",
+                                                      "HANGAR_FILES_DEFAULT_QUOTA_BYTES", "DEBUG", "LOG_LEVEL")}},
     )  # fmt: skip
 
 
