@@ -33,7 +33,9 @@ async def test_uploads_stop_at_the_default_quota(files_a: FileApp, settings):
     """On the default plan (and without a plan), HANGAR_FILES_DEFAULT_QUOTA_BYTES bounds an app's files."""
 
     def shrink_default_plan() -> None:
-        Plan.objects.filter(name="free").update(storage_quota_bytes=10)
+        plan = Plan.objects.get(name="free")
+        plan.storage_quota_bytes = 10
+        plan.save()  # as the admin does: every process sees the new limit at its next request
 
     await sync_to_async(shrink_default_plan)()
     assert (await files_a.upload("a.txt", b"x" * 8)).status_code == 201
