@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 
 from hangar.caller import Caller
-from hangar.datastore.connection import app_transaction
+from hangar.datastore.connection import app_transaction_pipelined
 from hangar.files.adapters import storage_for
 from hangar.files.streams import iterate_in_thread
 
@@ -59,9 +59,9 @@ WHERE a.id = %(app)s
 async def file_policy_get(*, caller: Caller) -> FilePolicy:
     """The app's file policy; its quota is the app's own setting, else its plan's (admitted with the app)."""
     plan_quota = caller.plan.storage_quota_bytes if caller.plan else settings.HANGAR_FILES_DEFAULT_QUOTA_BYTES
-    async with app_transaction(caller.app_pk) as conn:
-        cursor = await conn.execute(_POLICY_SQL, {"app": caller.app_pk, "plan_quota": plan_quota})
-        row = await cursor.fetchone()
+    # Pipelined: BEGIN, the app binding and the read in one round trip (every upload and download reads it).
+    async with app_transaction_pipelined(caller.app_pk) as conn:
+        row = await conn.fetch_one(_POLICY_SQL, {"app": caller.app_pk, "plan_quota": plan_quota})
     (max_bytes, types, quota, public, authenticated, url_mode, seconds, used, count) = row or (None,) * 9
     return FilePolicy(
         max_upload_bytes=int(max_bytes or settings.HANGAR_FILES_MAX_UPLOAD_BYTES),
@@ -73,13 +73,12 @@ async def file_policy_get(*, caller: Caller) -> FilePolicy:
 
 
 async def file_get(*, app_pk: int, name: str) -> StoredFileRecord | None:
-    async with app_transaction(app_pk) as conn:
-        cursor = await conn.execute(
+    async with app_transaction_pipelined(app_pk) as conn:
+        row = await conn.fetch_one(
             "SELECT name, backend, content_type, size, etag, created_at, metadata FROM files_storedfile"
             " WHERE app_id = %s AND name = %s",
             [app_pk, name],
         )
-        row = await cursor.fetchone()
     return None if row is None else StoredFileRecord(*row)
 
 
