@@ -88,8 +88,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The data plane's async psycopg pool (hangar.db_pool), per server process.
 HANGAR_DB_POOL_MIN = env_int("HANGAR_DB_POOL_MIN", 2)
 HANGAR_DB_POOL_MAX = env_int("HANGAR_DB_POOL_MAX", 10)
-# How long a request waits for a free data-plane connection before it fails (Parse code 1).
-HANGAR_DB_POOL_TIMEOUT_SECONDS = env_int("HANGAR_DB_POOL_TIMEOUT_SECONDS", 30)
+# How long a request waits for a free data-plane connection before it answers 503 (well under clients' timeouts).
+HANGAR_DB_POOL_TIMEOUT_SECONDS = env_int("HANGAR_DB_POOL_TIMEOUT_SECONDS", 5)
 # Opening a data-plane connection gives up after this (libpq connect_timeout, whole seconds).
 HANGAR_DB_CONNECT_TIMEOUT_SECONDS = env_int("HANGAR_DB_CONNECT_TIMEOUT_SECONDS", 5)
 # Deadline of one data-plane Redis call (connect or reply); a failed call is retried once.

@@ -21,8 +21,10 @@ from hangar.gateway.errors import INVALID_JSON, OBJECT_TOO_LARGE, ParseError
 from hangar.gateway.request import ParseRequest, decode_request
 from hangar.gateway.responses import ASGISend, RawResponse, send_bytes, send_json
 from hangar.gateway.routes import build_router
+from hangar.outages import RepeatedFailureLog, is_outage, outage_error
 
 log = logging.getLogger(__name__)
+_outage_log = RepeatedFailureLog(log)
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 
 _HEALTH_PATHS = {"/health", "/health/"}
@@ -61,7 +63,12 @@ class ParseGateway:
             await self._handle(scope, receive, send)
         except ParseError as error:
             await send_json(send, status=error.status, body=error.body(), extra=error.headers)
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                _outage_log.failure(exc, "PostgreSQL or Redis unavailable")
+                error = outage_error()
+                await send_json(send, status=error.status, body=error.body(), extra=error.headers)
+                return
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             await send_json(send, status=500, body={"code": 1, "message": "Internal server error."})
 
