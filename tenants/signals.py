@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -18,22 +19,18 @@ from hangar.invalidation import publish_app_changed
 from tenants.models import App, Organization, Plan
 
 
-def _apps_changed(application_ids: list[str]) -> None:
-    for application_id in application_ids:
-        publish_app_changed(application_id)
+def _bump_after_commit(apps: QuerySet[App]) -> None:
+    ids = list(apps.values_list("application_id", flat=True))
+    transaction.on_commit(lambda: [publish_app_changed(application_id) for application_id in ids])
 
 
 @receiver(post_save, sender=Plan, dispatch_uid="tenants.plan_saved")
 def plan_saved(sender: type[Plan], instance: Plan, created: bool, **kwargs: Any) -> None:
-    if created:
-        return
-    ids = list(App.objects.filter(organization__plan=instance).values_list("application_id", flat=True))
-    transaction.on_commit(lambda: _apps_changed(ids))
+    if not created:
+        _bump_after_commit(App.objects.filter(organization__plan=instance))
 
 
 @receiver(post_save, sender=Organization, dispatch_uid="tenants.organization_saved")
 def organization_saved(sender: type[Organization], instance: Organization, created: bool, **kwargs: Any) -> None:
-    if created:
-        return
-    ids = list(App.objects.filter(organization=instance).values_list("application_id", flat=True))
-    transaction.on_commit(lambda: _apps_changed(ids))
+    if not created:
+        _bump_after_commit(App.objects.filter(organization=instance))

@@ -71,3 +71,21 @@ def insert_user_with_session(tenant: Tenant, username: str) -> tuple[str, str]:
             [tenant.app.pk, session_id, orjson.dumps(session).decode(), [user_id], [user_id]],
         )
     return user_id, token
+
+
+async def set_clp(app: ParseApp, class_name: str, clp: dict[str, Any]) -> None:
+    """Set a class's CLP directly in the registry and tell every process, as /schemas would."""
+    from asgiref.sync import sync_to_async
+    from psycopg.types.json import Jsonb
+
+    from hangar.datastore.schema_registry import schema_changed
+
+    def write() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE datastore_schemaclass SET class_level_permissions = %s WHERE app_id = %s AND class_name = %s",
+                [Jsonb(clp), app.tenant.app.pk, class_name],
+            )
+
+    await sync_to_async(write)()
+    await schema_changed(app.tenant.app.pk)

@@ -12,10 +12,8 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from psycopg.types.json import Jsonb
 
-from hangar.datastore.schema_registry import schema_changed
-from tests.datastore.conftest import ParseApp, insert_user_with_session
+from tests.datastore.conftest import ParseApp, insert_user_with_session, set_clp
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,18 +31,6 @@ async def _create(app: ParseApp, class_name: str, body: dict) -> str:
     response = await app.request("POST", f"/classes/{class_name}", body, master=True)
     assert response.status_code == 201, response.text
     return response.json()["objectId"]
-
-
-async def _set_clp(app: ParseApp, class_name: str, clp: dict) -> None:
-    def write() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE datastore_schemaclass SET class_level_permissions = %s WHERE app_id = %s AND class_name = %s",
-                [Jsonb(clp), app.tenant.app.pk, class_name],
-            )
-
-    await _sync(write)
-    await schema_changed(app.tenant.app.pk)
 
 
 def _pointer(class_name: str, object_id: str) -> dict[str, str]:
@@ -160,7 +146,7 @@ async def test_auth_data_oracle_is_refused_inside_a_batch(app_a: ParseApp, anony
 async def test_protected_fields_are_not_queryable_through_sub_queries(app_a: ParseApp):
     await _create(app_a, "Profile", {"salary": 100, "nick": "p"})
     await _create(app_a, "Probe", {"n": 100})
-    await _set_clp(app_a, "Profile", {"protectedFields": {"*": ["salary"]}})
+    await set_clp(app_a, "Profile", {"protectedFields": {"*": ["salary"]}})
     expected = {"code": 119, "error": "This user is not allowed to query salary on class Profile"}
     assert (await _find(app_a, "Profile", where={"salary": {"$gt": 50}})).json() == expected
     select = {"query": {"className": "Profile", "where": {}}, "key": "salary"}
@@ -185,7 +171,7 @@ async def diaries(app_a: ParseApp) -> dict[str, Any]:
         app_a, "Diary", {"owner": _pointer("_User", olga), "entry": "with-tags",
                          "tags": {"__op": "AddRelation", "objects": [_pointer("Probe", probe)]}},
     )  # fmt: skip
-    await _set_clp(app_a, "Diary", {"get": {"pointerFields": ["owner"]}, "find": {"pointerFields": ["owner"]}})
+    await set_clp(app_a, "Diary", {"get": {"pointerFields": ["owner"]}, "find": {"pointerFields": ["owner"]}})
     return {
         "olga_diary": olga_diary, "oscar_diary": oscar_diary, "probe": probe,
         "olga_token": olga_token, "oscar_token": oscar_token,
@@ -230,7 +216,7 @@ async def test_select_and_dont_select_are_no_oracle_on_other_owners_rows(app_a: 
 
 
 async def test_sub_query_on_a_class_the_caller_may_not_find_is_refused(app_a: ParseApp, diaries: dict):
-    await _set_clp(app_a, "Diary", {"find": {}, "get": {"*": True}})
+    await set_clp(app_a, "Diary", {"find": {}, "get": {"*": True}})
     where = {"diary": {"$inQuery": {"className": "Diary", "where": {"entry": "secret-olga"}}}}
     response = await _find(app_a, "Probe", diaries["oscar_token"], where=where)
     assert response.json() == {"code": 119, "error": "Permission denied for action find on class Diary."}
@@ -250,7 +236,7 @@ async def test_related_to_needs_a_readable_owner(app_a: ParseApp, diaries: dict)
     assert await _probe_ids(app_a, where, diaries["olga_token"]) == [diaries["probe"]]
     assert await _probe_ids(app_a, where, diaries["oscar_token"]) == []
     assert await _probe_ids(app_a, where, None) == []
-    await _set_clp(app_a, "Diary", {"get": {}, "find": {}})
+    await set_clp(app_a, "Diary", {"get": {}, "find": {}})
     refused = await _find(app_a, "Probe", diaries["olga_token"], where=where)
     assert refused.json() == {"code": 119, "error": "Permission denied for action get on class Diary."}
 
@@ -276,7 +262,7 @@ async def test_include_applies_the_target_classes_rules(app_a: ParseApp, diaries
 
 async def test_include_hides_protected_fields_and_others_auth_data(app_a: ParseApp, anonymous_victim: dict):
     profile = await _create(app_a, "Profile", {"salary": 100, "nick": "p"})
-    await _set_clp(app_a, "Profile", {"protectedFields": {"*": ["salary"]}})
+    await set_clp(app_a, "Profile", {"protectedFields": {"*": ["salary"]}})
     await _create(app_a, "Card", {"profile": _pointer("Profile", profile),
                                   "user": _pointer("_User", anonymous_victim["objectId"])})  # fmt: skip
     card = (await _find(app_a, "Card", include="profile,user")).json()["results"][0]

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from psycopg.types.json import Jsonb
 
 from hangar.datastore.connection import app_transaction
-from hangar.datastore.schema_registry import schema_changed
 from hangar.db_pool import get_pool
-from tests.datastore.conftest import ParseApp, insert_user_with_session
+from tests.datastore.conftest import ParseApp, insert_user_with_session, set_clp
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,22 +80,10 @@ async def test_roles_route_requires_name_and_acl(app_a: ParseApp):
     assert [role["name"] for role in listed] == ["X"]
 
 
-async def _set_clp(app: ParseApp, class_name: str, clp: dict) -> None:
-    def write() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE datastore_schemaclass SET class_level_permissions = %s WHERE app_id = %s AND class_name = %s",
-                [Jsonb(clp), app.tenant.app.pk, class_name],
-            )
-
-    await _sync(write)
-    await schema_changed(app.tenant.app.pk)
-
-
 async def test_class_level_permissions(app_a: ParseApp):
     _, token = await _sync(insert_user_with_session, app_a.tenant, "carol")
     object_id = await _create(app_a, "Locked", {"v": 1})
-    await _set_clp(app_a, "Locked", {"find": {}, "get": {"requiresAuthentication": True}, "create": {"*": True}})
+    await set_clp(app_a, "Locked", {"find": {}, "get": {"requiresAuthentication": True}, "create": {"*": True}})
     denied = await app_a.request("GET", "/classes/Locked")
     assert denied.json() == {"code": 119, "error": "Permission denied for action find on class Locked."}
     anonymous = await app_a.request("GET", f"/classes/Locked/{object_id}")
@@ -112,7 +97,7 @@ async def test_pointer_permissions_limit_rows_to_the_owner(app_a: ParseApp):
     _, other_token = await _sync(insert_user_with_session, app_a.tenant, "oscar")
     pointer = {"__type": "Pointer", "className": "_User", "objectId": owner}
     object_id = await _create(app_a, "Diary", {"owner": pointer, "entry": "dear diary"})
-    await _set_clp(app_a, "Diary", {"get": {"pointerFields": ["owner"]}, "find": {"pointerFields": ["owner"]}})
+    await set_clp(app_a, "Diary", {"get": {"pointerFields": ["owner"]}, "find": {"pointerFields": ["owner"]}})
     assert (await app_a.request("GET", f"/classes/Diary/{object_id}", session=owner_token)).status_code == 200
     assert (await app_a.request("GET", f"/classes/Diary/{object_id}", session=other_token)).status_code == 404
 
