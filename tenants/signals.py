@@ -21,7 +21,12 @@ from tenants.models import App, Organization, Plan
 
 def _bump_after_commit(apps: QuerySet[App]) -> None:
     ids = list(apps.values_list("application_id", flat=True))
-    transaction.on_commit(lambda: [publish_app_changed(application_id) for application_id in ids])
+
+    def bump() -> None:
+        for application_id in ids:
+            publish_app_changed(application_id)
+
+    transaction.on_commit(bump)
 
 
 @receiver(post_save, sender=Plan, dispatch_uid="tenants.plan_saved")
