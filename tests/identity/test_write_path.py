@@ -293,3 +293,27 @@ async def test_after_commit_work_inside_a_transaction_waits_for_its_commit(app_a
     with pytest.raises(RuntimeError):
         await rolled_back()
     assert ran == ["work"]  # never after a rollback
+
+
+async def test_a_created_session_is_published_and_takes_custom_fields_only(
+    app_a: ParseApp, feed: Feed, counting_hooks: CountingHooks
+) -> None:
+    ada = await sign_up(app_a, "ada")
+    await feed.events()
+    counting_hooks.take()
+    for bad in ({"_session_token_hash": "0" * 64}, {"_other": 1}, {"objectId": "fakeId1234"}, {"a.b": 1}):
+        refused = await app_a.request("POST", "/sessions", bad, session=ada["sessionToken"])
+        assert refused.json()["code"] == 105, bad
+    assert await feed.events() == []
+    created = await app_a.request(
+        "POST", "/sessions", {"device": "tv", "createdAt": "1999-01-01T00:00:00.000Z"}, session=ada["sessionToken"]
+    )
+    assert created.status_code == 201
+    [event] = await feed.events()
+    assert (event["className"], event["op"], event["object"]["device"]) == ("_Session", "create", "tv")
+    assert event["object"]["objectId"] == created.json()["objectId"]
+    assert event["object"]["createdAt"] != "1999-01-01T00:00:00.000Z"
+    assert event["readersAfter"] == [ada["objectId"]]
+    assert counting_hooks.take() == [("before_save", "_Session"), ("after_save", "_Session")]
+    mine = (await app_a.request("GET", "/sessions", session=ada["sessionToken"])).json()["results"]
+    assert created.json()["objectId"] in {s["objectId"] for s in mine}

@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 from hangar.caller import Caller
 from hangar.datastore import objects, queries
 from hangar.datastore.connection import app_transaction
+from hangar.datastore.names import is_valid_field_name
 from hangar.datastore.system_writes import system_object_update
 from hangar.datastore.wire import row_to_wire
 from hangar.db_pool import DataPlaneConnection
@@ -213,6 +214,12 @@ async def session_find(*, caller: Caller, params: dict[str, Any], files_base: st
     return await queries.object_find(caller=caller, class_name="_Session", params=params, files_base=files_base)
 
 
+# Fields of a new session the server sets whatever the body says (Parse Server ignores them too).
+_SESSION_SET_BY_SERVER = frozenset(
+    {"user", "sessionToken", "expiresAt", "createdWith", "installationId", "createdAt", "updatedAt"}
+)
+
+
 async def session_create(*, caller: Caller, body: dict[str, Any], files_base: str) -> dict[str, Any]:
     """``POST /sessions``: another session for the calling user, with custom fields."""
     if not caller.user_id:
@@ -221,9 +228,12 @@ async def session_create(*, caller: Caller, body: dict[str, Any], files_base: st
 
     if "ACL" in body:
         raise ParseError(INVALID_KEY_NAME, "Cannot set ACL on a Session.")
-    extra = {
-        k: v for k, v in body.items() if k not in {"user", "sessionToken", "expiresAt", "createdWith", "installationId"}
-    }
+    extra = {k: v for k, v in body.items() if k not in _SESSION_SET_BY_SERVER}
+    for name in extra:
+        # Custom fields only: an internal (``_``-prefixed) key would be stored unseen, an ``objectId`` would
+        # shadow the real one on every read.
+        if name in {"objectId", "id"} or not is_valid_field_name(name):
+            raise ParseError(INVALID_KEY_NAME, f"Invalid field name: {name}.")
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
         _, wire = await session_insert(
