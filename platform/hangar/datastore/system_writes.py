@@ -95,7 +95,7 @@ async def system_object_update(
 
     ``condition`` (`` AND ...``) narrows which row may change (a token still being the user's).
     ``touch`` moves ``updatedAt``: a change a client can see does, one of internal fields alone
-    (a lockout counter, a new token digest) does not, as in Parse Server.
+    (a lockout counter, a new token digest) does not, as in Parse Server, and is then not published.
     """
     table = object_partition(caller.app_pk)
     params: list[Any] = [caller.app_pk, class_name, object_id, *(condition_params or []), *data_params]
@@ -118,11 +118,17 @@ async def system_object_update(
     before = _wire(object_id, old_data, created_at, old_updated, files_base)
     after = _wire(object_id, new_data, created_at, updated_at, files_base)
 
+    # A change of internal fields alone (a wrong password counted, a token digest stored) shows listeners
+    # nothing: it is not published, as an event would only tell every reader of the object that a hidden
+    # field moved. Hooks, server-side code, still see it.
+    visible = before != after or old_readers != new_readers
+
     async def committed() -> None:
-        await publish_change(
-            app_pk=caller.app_pk, live_classes=caller.live_classes, class_name=class_name, operation="update",
-            before=before, after=after, readers_before=old_readers, readers_after=new_readers,
-        )  # fmt: skip
+        if visible:
+            await publish_change(
+                app_pk=caller.app_pk, live_classes=caller.live_classes, class_name=class_name, operation="update",
+                before=before, after=after, readers_before=old_readers, readers_after=new_readers,
+            )  # fmt: skip
         await class_rules(class_name).changed(caller.app_pk)
         await hooks().after_save(caller=caller, class_name=class_name, obj=after, original=before)
 
