@@ -319,3 +319,46 @@ async def test_a_created_session_is_published_and_takes_custom_fields_only(
     assert counting_hooks.take() == [("before_save", "_Session"), ("after_save", "_Session")]
     mine = (await app_a.request("GET", "/sessions", session=ada["sessionToken"])).json()["results"]
     assert created.json()["objectId"] in {s["objectId"] for s in mine}
+
+
+async def test_a_login_from_the_same_installation_revokes_the_replaced_session_at_once(
+    app_a: ParseApp, feed: Feed
+) -> None:
+    """The replaced session is deleted through the write path: published, and refused at once (not after the
+    token cache's 30 s)."""
+    ada = await sign_up(app_a, "ada")
+    headers = {**app_a.headers(), "X-Parse-Installation-Id": "inst-1"}
+    credentials = orjson.dumps({"username": "ada", "password": "pw-secret-1"})
+    first = (await app_a.client.post("/parse/login", content=credentials, headers=headers)).json()["sessionToken"]
+    assert (await app_a.request("GET", "/users/me", session=first)).status_code == 200  # now cached
+    await feed.events()
+    second = await app_a.client.post("/parse/login", content=credentials, headers=headers)
+    assert second.status_code == 200
+    events = await feed.events()
+    assert summary(events) == [("_Session", "delete"), ("_Session", "create")]
+    assert events[0]["original"]["installationId"] == "inst-1"
+    assert events[0]["readersBefore"] == [ada["objectId"]]
+    assert (await app_a.request("GET", "/users/me", session=first)).json()["code"] == 209
+    assert (await app_a.request("GET", "/users/me", session=second.json()["sessionToken"])).status_code == 200
+
+
+async def test_password_change_and_user_delete_publish_the_sessions_they_revoke(
+    app_a: ParseApp, feed: Feed, counting_hooks: CountingHooks
+) -> None:
+    ada = await sign_up(app_a, "ada")
+    await feed.events()
+    counting_hooks.take()
+    changed = await app_a.request(
+        "PUT", f"/users/{ada['objectId']}", {"password": "pw-secret-2"}, session=ada["sessionToken"]
+    )
+    assert changed.status_code == 200
+    assert summary(await feed.events()) == [("_User", "update"), ("_Session", "delete"), ("_Session", "create")]
+    assert sorted(counting_hooks.take()) == [
+        ("after_delete", "_Session"), ("after_save", "_Session"), ("after_save", "_User"),
+        ("before_delete", "_Session"), ("before_save", "_Session"),
+    ]  # fmt: skip
+    token = changed.json()["sessionToken"]
+    deleted = await app_a.request("DELETE", f"/users/{ada['objectId']}", session=token)
+    assert deleted.status_code == 200
+    assert summary(await feed.events()) == [("_User", "delete"), ("_Session", "delete")]
+    assert (await app_a.request("GET", "/users/me", session=token)).json()["code"] == 209
