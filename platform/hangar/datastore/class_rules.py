@@ -78,7 +78,8 @@ class ClassRules:
     async def after_update(self, *, caller: Caller, object_id: str, write: PreparedWrite) -> dict[str, Any]:
         return {}
 
-    async def after_delete(self, *, app_pk: int, object_id: str) -> None:
+    async def after_delete(self, *, caller: Caller, object_id: str) -> None:
+        """Runs after the commit, with the caller whose delete it was (for what the owner writes next)."""
         return None
 
     async def changed(self, app_pk: int) -> None:

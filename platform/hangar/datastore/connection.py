@@ -17,7 +17,11 @@ bounded without extra round trips.
 A transactional ``/batch`` opens ``batch_transaction`` first: every unit of work inside
 it becomes a savepoint of that one transaction, and work registered with
 ``after_commit`` (LiveQuery events, cache invalidation, afterSave hooks) waits until the
-whole batch has committed, and is dropped if it rolls back.
+whole batch has committed, and is dropped if it rolls back. Outside a batch,
+``app_transaction`` keeps its own list the same way: work registered inside its block
+runs once that transaction has committed, and never if it rolled back. An
+``app_statement`` commits each statement at once, so work registered there (or outside
+any unit) runs immediately.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ AfterCommit = Callable[[], Awaitable[None]]
 Ambient = tuple[int, DataPlaneConnection, list[AfterCommit]]  # the bound app, its connection, work after commit
 log = logging.getLogger(__name__)
 _ambient: ContextVar[Ambient | None] = ContextVar("hangar_batch", default=None)
+# Work waiting for the innermost open ``app_transaction`` (outside a batch) to commit.
+_transaction_work: ContextVar[list[AfterCommit] | None] = ContextVar("hangar_transaction_work", default=None)
 
 
 def _data_error(exc: DataError) -> ParseError:
@@ -95,9 +101,15 @@ async def app_transaction(app_pk: int) -> AsyncIterator[DataPlaneConnection]:
             yield conn
         return
     pool = await get_pool()
-    async with _translated_errors(), pool.connection() as conn, conn.transaction():
-        await _bind(conn, app_pk)
-        yield conn
+    pending: list[AfterCommit] = []
+    token = _transaction_work.set(pending)
+    try:
+        async with _translated_errors(), pool.connection() as conn, conn.transaction():
+            await _bind(conn, app_pk)
+            yield conn
+    finally:
+        _transaction_work.reset(token)
+    await _run_all(pending)  # reached only once the transaction has committed
 
 
 @asynccontextmanager
@@ -109,9 +121,15 @@ async def app_transaction_pipelined(app_pk: int) -> AsyncIterator[DataPlaneConne
             yield conn
         return
     pool = await get_pool()
-    async with _translated_errors(), pool.connection() as conn, conn.pipeline(), conn.transaction():
-        await _bind(conn, app_pk)
-        yield conn
+    pending: list[AfterCommit] = []
+    token = _transaction_work.set(pending)
+    try:
+        async with _translated_errors(), pool.connection() as conn, conn.pipeline(), conn.transaction():
+            await _bind(conn, app_pk)
+            yield conn
+    finally:
+        _transaction_work.reset(token)
+    await _run_all(pending)
 
 
 def in_batch_transaction() -> bool:
@@ -120,12 +138,21 @@ def in_batch_transaction() -> bool:
 
 
 async def after_commit(work: AfterCommit) -> None:
-    """Run ``work`` now, or when the enclosing batch transaction commits."""
+    """Run ``work`` once the enclosing unit has committed: the batch, else the open ``app_transaction``, else now."""
     ambient = _ambient.get()
-    if ambient is None:
-        await work()
-    else:
+    if ambient is not None:
         ambient[2].append(work)
+        return
+    pending = _transaction_work.get()
+    if pending is not None:
+        pending.append(work)
+        return
+    await work()
+
+
+async def _run_all(pending: list[AfterCommit]) -> None:
+    for work in pending:
+        await work()
 
 
 @asynccontextmanager
@@ -140,5 +167,4 @@ async def batch_transaction(app_pk: int) -> AsyncIterator[None]:
             yield
         finally:
             _ambient.reset(token)
-    for work in pending:
-        await work()
+    await _run_all(pending)

@@ -259,7 +259,7 @@ async def object_delete(*, caller: Caller, class_name: str, object_id: str, file
             before=obj, after=None, readers_before=readers,
         )  # fmt: skip
         await class_rules(class_name).changed(caller.app_pk)
-        await rules.after_delete(app_pk=caller.app_pk, object_id=object_id)
+        await rules.after_delete(caller=caller, object_id=object_id)
         await hooks().after_delete(caller=caller, class_name=class_name, obj=obj)
 
     await after_commit(committed)

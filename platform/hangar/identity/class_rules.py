@@ -43,8 +43,8 @@ class UserRules(ClassRules):
         assert isinstance(write, user_rules.UserWrite)
         return await user_rules.user_after_update(caller=caller, object_id=object_id, write=write)
 
-    async def after_delete(self, *, app_pk: int, object_id: str) -> None:
-        await user_rules.user_after_delete(app_pk=app_pk, object_id=object_id)
+    async def after_delete(self, *, caller: Caller, object_id: str) -> None:
+        await user_rules.user_after_delete(caller=caller, object_id=object_id)
 
     def unique_violation(self, exc: UniqueViolation) -> ParseError:
         return user_rules.unique_violation_error(exc)

@@ -18,11 +18,13 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings as django_settings
-from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from hangar.caller import Caller
 from hangar.datastore.connection import after_commit
 from hangar.datastore.dates import date_json
+from hangar.datastore.system_writes import system_object_update
+from hangar.db_pool import DataPlaneConnection
 from hangar.identity.auth_settings import AuthSettingsRecord
 
 VERIFY = "verify"
@@ -34,14 +36,21 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def token_issue(conn: AsyncConnection, *, app_pk: int, user_id: str, kind: str, minutes: int) -> str:
+async def _token_fields_store(conn: DataPlaneConnection, caller: Caller, user_id: str, fields: dict[str, Any]) -> None:
+    """Set internal token fields on the user through the datastore's write path (updatedAt stays)."""
+    await system_object_update(
+        conn, caller=caller, class_name="_User", object_id=user_id, touch=False,
+        data_sql="data || %s", data_params=[Jsonb(fields)],
+    )  # fmt: skip
+
+
+async def token_issue(conn: DataPlaneConnection, *, caller: Caller, user_id: str, kind: str, minutes: int) -> str:
     """Store a new token's digest and expiry on the user (replacing any earlier one); return the token."""
     token = secrets.token_urlsafe(32)
     expires = datetime.now(UTC) + timedelta(minutes=minutes)
     prefix = _FIELDS[kind]
-    await conn.execute(
-        "UPDATE datastore_object SET data = data || %s WHERE app_id = %s AND class_name = '_User' AND object_id = %s",
-        [Jsonb({f"{prefix}_hash": token_digest(token), f"{prefix}_expires_at": date_json(expires)}), app_pk, user_id],
+    await _token_fields_store(
+        conn, caller, user_id, {f"{prefix}_hash": token_digest(token), f"{prefix}_expires_at": date_json(expires)}
     )
     return token
 
@@ -92,24 +101,21 @@ def _still_valid_token(app_pk: int, user_id: str, user_data: dict[str, Any]) -> 
     return token if token_matches(user_data, VERIFY, token) else None  # unexpired, and not replaced meanwhile
 
 
-async def _verify_token_issue(conn: AsyncConnection, *, app_pk: int, user_id: str, minutes: int) -> str:
+async def _verify_token_issue(conn: DataPlaneConnection, *, caller: Caller, user_id: str, minutes: int) -> str:
     nonce = secrets.token_urlsafe(16)
-    token = _verify_token_for(app_pk, user_id, nonce)
+    token = _verify_token_for(caller.app_pk, user_id, nonce)
     expires = datetime.now(UTC) + timedelta(minutes=minutes)
     fields = {
         "_email_verify_token_hash": token_digest(token),
         "_email_verify_token_expires_at": date_json(expires),
         "_email_verify_token_nonce": nonce,
     }
-    await conn.execute(
-        "UPDATE datastore_object SET data = data || %s WHERE app_id = %s AND class_name = '_User' AND object_id = %s",
-        [Jsonb(fields), app_pk, user_id],
-    )
+    await _token_fields_store(conn, caller, user_id, fields)
     return token
 
 
 async def verification_start(
-    conn: AsyncConnection, *, app_pk: int, user_id: str, settings: AuthSettingsRecord,
+    conn: DataPlaneConnection, *, caller: Caller, user_id: str, settings: AuthSettingsRecord,
     reuse_from: dict[str, Any] | None = None,
 ) -> Mail | None:  # fmt: skip
     """Issue a verification token; the mail to send (see ``mail_send``) when the app verifies emails.
@@ -123,18 +129,20 @@ async def verification_start(
         return None
     token = None
     if reuse_from is not None and settings.email_verify_token_reuse_if_valid:
-        token = _still_valid_token(app_pk, user_id, reuse_from)
+        token = _still_valid_token(caller.app_pk, user_id, reuse_from)
     if token is None:
         token = await _verify_token_issue(
-            conn, app_pk=app_pk, user_id=user_id, minutes=settings.email_verify_token_minutes
+            conn, caller=caller, user_id=user_id, minutes=settings.email_verify_token_minutes
         )
-    return Mail(app_pk=app_pk, user_id=user_id, kind=VERIFY, token=token)
+    return Mail(app_pk=caller.app_pk, user_id=user_id, kind=VERIFY, token=token)
 
 
-async def reset_start(conn: AsyncConnection, *, app_pk: int, user_id: str, settings: AuthSettingsRecord) -> Mail:
+async def reset_start(
+    conn: DataPlaneConnection, *, caller: Caller, user_id: str, settings: AuthSettingsRecord
+) -> Mail:  # fmt: skip
     """Issue a reset token; the mail to send (see ``mail_send``)."""
-    token = await token_issue(conn, app_pk=app_pk, user_id=user_id, kind=RESET, minutes=settings.reset_token_minutes)
-    return Mail(app_pk=app_pk, user_id=user_id, kind=RESET, token=token)
+    token = await token_issue(conn, caller=caller, user_id=user_id, kind=RESET, minutes=settings.reset_token_minutes)
+    return Mail(app_pk=caller.app_pk, user_id=user_id, kind=RESET, token=token)
 
 
 def token_matches(data: dict[str, Any], kind: str, token: str) -> bool:

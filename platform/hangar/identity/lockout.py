@@ -14,11 +14,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from hangar.caller import Caller
 from hangar.datastore.connection import app_transaction
 from hangar.datastore.dates import date_json, parse_date
+from hangar.datastore.system_writes import system_object_update
+from hangar.db_pool import DataPlaneConnection
 from hangar.identity.auth_settings import AuthSettingsRecord
 from hangar.identity.user_lookup import UserRow
 from hangar.parse_errors import CONNECTION_FAILED, OBJECT_NOT_FOUND, ParseError
@@ -38,7 +40,7 @@ def lockout_check(user: UserRow, settings: AuthSettingsRecord) -> None:
         raise _locked_error(settings.lockout_minutes)
 
 
-async def lockout_record_failure(*, app_pk: int, user: UserRow, settings: AuthSettingsRecord) -> None:
+async def lockout_record_failure(*, caller: Caller, user: UserRow, settings: AuthSettingsRecord) -> None:
     """Count a wrong password; at the threshold, lock the account (and say so, as Parse Server does).
 
     The count is incremented by the statement itself: the password was verified outside any
@@ -47,26 +49,27 @@ async def lockout_record_failure(*, app_pk: int, user: UserRow, settings: AuthSe
     if not settings.lockout_threshold:
         return
     until = datetime.now(UTC) + timedelta(minutes=settings.lockout_minutes)
-    async with app_transaction(app_pk) as conn:
-        locked = await _failure_count(conn, app_pk, user, settings.lockout_threshold, date_json(until))
+    async with app_transaction(caller.app_pk) as conn:
+        locked = await _failure_count(conn, caller, user, settings.lockout_threshold, date_json(until))
     if locked:
         raise _locked_error(settings.lockout_minutes)
 
 
 async def _failure_count(
-    conn: AsyncConnection, app_pk: int, user: UserRow, threshold: int, until: dict[str, str]
+    conn: DataPlaneConnection, caller: Caller, user: UserRow, threshold: int, until: dict[str, str]
 ) -> bool:
-    """Add one failure to the user's count, or lock the account at the threshold; whether it locked."""
-    cursor = await conn.execute(
-        "UPDATE datastore_object SET data = CASE WHEN COALESCE((data->>'_failed_login_count')::int, 0) + 1 >= %s "
+    """Add one failure to the user's count, or lock the account at the threshold; whether it locked.
+
+    Internal fields only: ``updatedAt`` stays, and hooks and listeners see an unchanged user.
+    """
+    updated = await system_object_update(
+        conn, caller=caller, class_name="_User", object_id=user.object_id, touch=False,
+        data_sql="CASE WHEN COALESCE((data->>'_failed_login_count')::int, 0) + 1 >= %s "
         "THEN data || %s ELSE data || jsonb_build_object('_failed_login_count', "
-        "COALESCE((data->>'_failed_login_count')::int, 0) + 1) END "
-        "WHERE app_id = %s AND class_name = '_User' AND object_id = %s "
-        "RETURNING (data->>'_failed_login_count')::int = 0",
-        [threshold, Jsonb({"_failed_login_count": 0, "_account_lockout_expires_at": until}), app_pk, user.object_id],
-    )
-    row = await cursor.fetchone()
-    return bool(row and row[0])
+        "COALESCE((data->>'_failed_login_count')::int, 0) + 1) END",
+        data_params=[threshold, Jsonb({"_failed_login_count": 0, "_account_lockout_expires_at": until})],
+    )  # fmt: skip
+    return updated is not None and updated.after.get("_failed_login_count") == 0
 
 
 async def _rate_check(keys: list[tuple[str, int]]) -> None:

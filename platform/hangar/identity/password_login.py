@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from hangar.caller import Caller
 from hangar.datastore.connection import app_transaction
+from hangar.datastore.system_writes import system_object_update
+from hangar.db_pool import DataPlaneConnection
 from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_read
 from hangar.identity.lockout import lockout_check, lockout_record_failure, login_rate_check
 from hangar.identity.passwords import password_hash, password_verify
@@ -81,16 +82,18 @@ async def password_prove(*, caller: Caller, params: dict[str, Any], client_ip: s
     stored = user.data.get("_hashed_password")
     check = await password_verify(stored, password)
     if not check.ok or not stored:
-        await lockout_record_failure(app_pk=caller.app_pk, user=user, settings=settings)
+        await lockout_record_failure(caller=caller, user=user, settings=settings)
         raise bad_login()
     _check_may_log_in(caller, user, params, settings)
     new_hash = await password_hash(password) if check.needs_rehash else None
     return PasswordProof(user=user, settings=settings, verified_hash=stored, new_hash=new_hash)
 
 
-async def password_proof_confirm(conn: AsyncConnection, app_pk: int, proof: PasswordProof) -> UserRow:
+async def password_proof_confirm(
+    conn: DataPlaneConnection, caller: Caller, proof: PasswordProof, files_base: str = ""
+) -> UserRow:
     """The user, locked in the caller's transaction, still holding the verified hash and not locked out."""
-    user = await user_by_id(conn, app_pk, proof.user.object_id, lock=True)
+    user = await user_by_id(conn, caller.app_pk, proof.user.object_id, lock=True)
     if user is None or user.data.get("_hashed_password") != proof.verified_hash:
         raise bad_login()  # deleted, or the password changed while this one was being checked
     lockout_check(user, proof.settings)
@@ -100,9 +103,9 @@ async def password_proof_confirm(conn: AsyncConnection, app_pk: int, proof: Pass
     if user.data.get("_failed_login_count"):
         updates["_failed_login_count"] = 0
     if updates:
-        await conn.execute(
-            "UPDATE datastore_object SET data = data || %s "
-            "WHERE app_id = %s AND class_name = '_User' AND object_id = %s",
-            [Jsonb(updates), app_pk, user.object_id],
-        )
+        # Internal fields only (a rehash, the lockout counter): updatedAt stays.
+        await system_object_update(
+            conn, caller=caller, class_name="_User", object_id=user.object_id, touch=False,
+            data_sql="data || %s", data_params=[Jsonb(updates)], files_base=files_base,
+        )  # fmt: skip
     return user

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from psycopg import AsyncConnection
-from psycopg.types.json import Jsonb
-
-from hangar.datastore.connection import after_commit, app_statement, app_transaction
-from hangar.datastore.dates import date_json, format_date, parse_date
+from hangar.caller import Caller
+from hangar.datastore.connection import app_statement, app_transaction
+from hangar.datastore.dates import date_json, parse_date
+from hangar.datastore.objects import new_object_id, now_ms
 from hangar.datastore.partitions import object_partition
+from hangar.datastore.system_writes import system_object_insert, system_objects_delete
+from hangar.db_pool import DataPlaneConnection
 from hangar.parse_errors import INVALID_SESSION_TOKEN, ParseError
 from hangar.redis_async import get_redis
 
@@ -102,12 +103,11 @@ async def sessions_changed(app_pk: int) -> None:
 
 
 async def session_insert(
-    conn: AsyncConnection, *, app_pk: int, user_id: str, created_with: dict[str, str], installation_id: str | None,
+    conn: DataPlaneConnection, *, caller: Caller, user_id: str, created_with: dict[str, str],
     session_length_seconds: int, extra: dict[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any]]:  # fmt: skip
-    """Insert a ``_Session`` in the open transaction; returns the plain token and the wire session."""
-    from hangar.datastore.objects import new_object_id, now_ms  # the generic write path's id and clock
-
+    """Insert a ``_Session`` for the caller's installation in the open unit; returns the plain token and the
+    wire session. Through the datastore's write path: hooks and listeners see it, never the token digest."""
     token, object_id, stamp = new_session_token(), new_object_id(), now_ms()
     pointer = {"__type": "Pointer", "className": "_User", "objectId": user_id}
     data: dict[str, Any] = {
@@ -115,46 +115,39 @@ async def session_insert(
         "expiresAt": date_json(stamp + timedelta(seconds=session_length_seconds)),
         "_session_token_hash": session_token_hash(token),
     }  # fmt: skip
-    if installation_id:
-        data["installationId"] = installation_id
+    if caller.installation_id:
+        data["installationId"] = caller.installation_id
     # No ACL document (as Parse Server), but only the owner may read or change it.
-    await conn.execute(
-        "INSERT INTO datastore_object (app_id, class_name, object_id, data, _rperm, _wperm, created_at, updated_at) "
-        "VALUES (%s, '_Session', %s, %s, %s, %s, %s, %s)",
-        [app_pk, object_id, Jsonb(data), [user_id], [user_id], stamp, stamp],
-    )
-    wire = {k: v for k, v in data.items() if not k.startswith("_")}
-    wire.update(objectId=object_id, createdAt=format_date(stamp), updatedAt=format_date(stamp), sessionToken=token)
-    return token, wire
+    wire = await system_object_insert(
+        conn, caller=caller, class_name="_Session", object_id=object_id, data=data,
+        readers=[user_id], writers=[user_id], stamp=stamp,
+    )  # fmt: skip
+    return token, {**wire, "sessionToken": token}
 
 
 async def sessions_delete_for_user(
-    conn: AsyncConnection, *, app_pk: int, user_id: str, installation_id: str | None = None
+    conn: DataPlaneConnection, *, caller: Caller, user_id: str, installation_id: str | None = None
 ) -> int:
-    """Delete a user's sessions (only those of one installation, if given) in the open transaction."""
-    sql = (
-        "DELETE FROM datastore_object WHERE app_id = %s AND class_name = '_Session' AND data->'user'->>'objectId' = %s"
-    )
-    params: list[Any] = [app_pk, user_id]
+    """Delete a user's sessions (only those of one installation, if given) in the open unit.
+
+    Revoked in every process once the unit commits (``SessionRules.changed``), when any was deleted.
+    """
+    condition = "data->'user'->>'objectId' = %s"
+    params: list[Any] = [user_id]
     if installation_id:
-        sql += " AND data->>'installationId' = %s"
+        condition += " AND data->>'installationId' = %s"
         params.append(installation_id)
-    cursor = await conn.execute(sql + " RETURNING object_id", params)
-    return len(await cursor.fetchall())
+    deleted = await system_objects_delete(
+        conn, caller=caller, class_name="_Session", condition=condition, params=params
+    )
+    return len(deleted)
 
 
-async def session_delete_by_token(*, app_pk: int, token: str) -> bool:
-    """Logout: delete the session of this token; True if there was one."""
-    async with app_transaction(app_pk) as conn:
-        cursor = await conn.execute(
-            "DELETE FROM datastore_object WHERE app_id = %s AND class_name = '_Session' "
-            "AND data->>'_session_token_hash' = %s RETURNING object_id",
-            [app_pk, session_token_hash(token)],
-        )
-        deleted = bool(await cursor.fetchall())
-
-    async def committed() -> None:
-        await sessions_changed(app_pk)
-
-    await after_commit(committed)
-    return deleted
+async def session_delete_by_token(*, caller: Caller, token: str) -> bool:
+    """Logout: delete the session of this token; True if there was one (revoked at once in every process)."""
+    async with app_transaction(caller.app_pk) as conn:
+        deleted = await system_objects_delete(
+            conn, caller=caller, class_name="_Session", condition="data->>'_session_token_hash' = %s",
+            params=[session_token_hash(token)],
+        )  # fmt: skip
+    return bool(deleted)

@@ -256,13 +256,11 @@ async def user_after_create(*, caller: Caller, object_id: str, write: UserWrite)
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
         if write.email_changed:
-            mail = await email_flows.verification_start(
-                conn, app_pk=caller.app_pk, user_id=object_id, settings=settings
-            )
+            mail = await email_flows.verification_start(conn, caller=caller, user_id=object_id, settings=settings)
         if not (settings.verify_user_emails and settings.prevent_login_with_unverified_email and write.email_changed):
             token, _ = await session_insert(
-                conn, app_pk=caller.app_pk, user_id=object_id, created_with=_created_with(write),
-                installation_id=caller.installation_id, session_length_seconds=settings.session_length_seconds,
+                conn, caller=caller, user_id=object_id, created_with=_created_with(write),
+                session_length_seconds=settings.session_length_seconds,
             )  # fmt: skip
     await email_flows.mail_send(mail)
     if token is None:
@@ -276,9 +274,8 @@ async def user_after_create(*, caller: Caller, object_id: str, write: UserWrite)
 async def user_after_update(*, caller: Caller, object_id: str, write: UserWrite) -> dict[str, Any]:
     """A new password revokes every session of the user (Parse's revokeSessionOnPasswordReset) and,
     for the user themself, opens a fresh one whose token the response carries."""
-    from hangar.datastore.connection import after_commit
     from hangar.identity import email_flows
-    from hangar.identity.sessions import session_insert, sessions_changed, sessions_delete_for_user
+    from hangar.identity.sessions import session_insert, sessions_delete_for_user
 
     if not write.password_changed and not write.email_changed:
         return {}
@@ -287,31 +284,23 @@ async def user_after_update(*, caller: Caller, object_id: str, write: UserWrite)
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
         if write.email_changed:
-            mail = await email_flows.verification_start(
-                conn, app_pk=caller.app_pk, user_id=object_id, settings=settings
-            )
+            mail = await email_flows.verification_start(conn, caller=caller, user_id=object_id, settings=settings)
         if write.password_changed and settings.revoke_session_on_password_reset:
-            await sessions_delete_for_user(conn, app_pk=caller.app_pk, user_id=object_id)
+            # Revoked in every process once committed (the _Session rules' ``changed``).
+            await sessions_delete_for_user(conn, caller=caller, user_id=object_id)
             if not caller.is_master:
                 token, _ = await session_insert(
-                    conn, app_pk=caller.app_pk, user_id=object_id, created_with={"action": "update"},
-                    installation_id=caller.installation_id, session_length_seconds=settings.session_length_seconds,
+                    conn, caller=caller, user_id=object_id, created_with={"action": "update"},
+                    session_length_seconds=settings.session_length_seconds,
                 )  # fmt: skip
                 extra["sessionToken"] = token
     await email_flows.mail_send(mail)
-
-    async def committed() -> None:
-        await sessions_changed(caller.app_pk)
-
-    if write.password_changed:
-        await after_commit(committed)
     return extra
 
 
-async def user_after_delete(*, app_pk: int, object_id: str) -> None:
-    """A deleted user's sessions go with it, at once in every process."""
-    from hangar.identity.sessions import sessions_changed, sessions_delete_for_user
+async def user_after_delete(*, caller: Caller, object_id: str) -> None:
+    """A deleted user's sessions go with it, at once in every process (the _Session rules' ``changed``)."""
+    from hangar.identity.sessions import sessions_delete_for_user
 
-    async with app_transaction(app_pk) as conn:
-        await sessions_delete_for_user(conn, app_pk=app_pk, user_id=object_id)
-    await sessions_changed(app_pk)
+    async with app_transaction(caller.app_pk) as conn:
+        await sessions_delete_for_user(conn, caller=caller, user_id=object_id)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from hangar.caller import Caller
 from hangar.datastore import objects, queries
-from hangar.datastore.connection import after_commit, app_transaction
+from hangar.datastore.connection import app_transaction
+from hangar.datastore.names import is_valid_field_name
+from hangar.datastore.system_writes import system_object_update
 from hangar.datastore.wire import row_to_wire
+from hangar.db_pool import DataPlaneConnection
 from hangar.identity import auth_data_rules, email_flows, oauth
 from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_get, auth_settings_read
 from hangar.identity.password_login import bad_login, password_proof_confirm, password_prove
@@ -24,7 +26,6 @@ from hangar.identity.passwords import password_hash
 from hangar.identity.sessions import (
     session_insert,
     session_token_hash,
-    sessions_changed,
     sessions_delete_for_user,
 )
 from hangar.identity.user_lookup import UserRow, user_by_id, user_by_login, user_id_by_auth
@@ -50,16 +51,14 @@ def _user_wire(row: UserRow, files_base: str) -> dict[str, Any]:
 
 
 async def _open_session(
-    conn: AsyncConnection, caller: Caller, user_id: str, settings: AuthSettingsRecord, created_with: dict[str, str]
+    conn: DataPlaneConnection, caller: Caller, user_id: str, settings: AuthSettingsRecord, created_with: dict[str, str]
 ) -> str:
     if caller.installation_id:
         # One session per user and installation: a new login replaces the old one (reference §10.3).
-        await sessions_delete_for_user(
-            conn, app_pk=caller.app_pk, user_id=user_id, installation_id=caller.installation_id
-        )
+        await sessions_delete_for_user(conn, caller=caller, user_id=user_id, installation_id=caller.installation_id)
     token, _ = await session_insert(
-        conn, app_pk=caller.app_pk, user_id=user_id, created_with=created_with,
-        installation_id=caller.installation_id, session_length_seconds=settings.session_length_seconds,
+        conn, caller=caller, user_id=user_id, created_with=created_with,
+        session_length_seconds=settings.session_length_seconds,
     )  # fmt: skip
     return token
 
@@ -68,7 +67,7 @@ async def user_log_in(*, caller: Caller, params: dict[str, Any], client_ip: str,
     """``POST``/``GET /login``: the user and a new session token."""
     proof = await password_prove(caller=caller, params=params, client_ip=client_ip)
     async with app_transaction(caller.app_pk) as conn:
-        user = await password_proof_confirm(conn, caller.app_pk, proof)
+        user = await password_proof_confirm(conn, caller, proof, files_base)
         token = await _open_session(
             conn, caller, user.object_id, proof.settings, {"action": "login", "authProvider": "password"}
         )
@@ -81,7 +80,7 @@ async def user_verify_password(
     """``/verifyPassword``: the user, without opening a session; the same rate limits and lockout as a login."""
     proof = await password_prove(caller=caller, params=params, client_ip=client_ip)
     async with app_transaction(caller.app_pk) as conn:
-        user = await password_proof_confirm(conn, caller.app_pk, proof)
+        user = await password_proof_confirm(conn, caller, proof, files_base)
     return _user_wire(user, files_base)
 
 
@@ -170,7 +169,7 @@ async def user_log_out(*, caller: Caller, session_token: str | None) -> None:
         return
     from hangar.identity.sessions import session_delete_by_token
 
-    await session_delete_by_token(app_pk=caller.app_pk, token=session_token)
+    await session_delete_by_token(caller=caller, token=session_token)
 
 
 # Sessions (reference §10.6) -------------------------------------------------------------
@@ -211,6 +210,12 @@ async def session_find(*, caller: Caller, params: dict[str, Any], files_base: st
     return await queries.object_find(caller=caller, class_name="_Session", params=params, files_base=files_base)
 
 
+# Fields of a new session the server sets whatever the body says (Parse Server ignores them too).
+_SESSION_SET_BY_SERVER = frozenset(
+    {"user", "sessionToken", "expiresAt", "createdWith", "installationId", "createdAt", "updatedAt"}
+)
+
+
 async def session_create(*, caller: Caller, body: dict[str, Any], files_base: str) -> dict[str, Any]:
     """``POST /sessions``: another session for the calling user, with custom fields."""
     if not caller.user_id:
@@ -219,14 +224,17 @@ async def session_create(*, caller: Caller, body: dict[str, Any], files_base: st
 
     if "ACL" in body:
         raise ParseError(INVALID_KEY_NAME, "Cannot set ACL on a Session.")
-    extra = {
-        k: v for k, v in body.items() if k not in {"user", "sessionToken", "expiresAt", "createdWith", "installationId"}
-    }
+    extra = {k: v for k, v in body.items() if k not in _SESSION_SET_BY_SERVER}
+    for name in extra:
+        # Custom fields only: an internal (``_``-prefixed) key would be stored unseen, an ``objectId`` would
+        # shadow the real one on every read.
+        if name in {"objectId", "id"} or not is_valid_field_name(name):
+            raise ParseError(INVALID_KEY_NAME, f"Invalid field name: {name}.")
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
         _, wire = await session_insert(
-            conn, app_pk=caller.app_pk, user_id=caller.user_id, created_with={"action": "create"},
-            installation_id=caller.installation_id, session_length_seconds=settings.session_length_seconds, extra=extra,
+            conn, caller=caller, user_id=caller.user_id, created_with={"action": "create"},
+            session_length_seconds=settings.session_length_seconds, extra=extra,
         )  # fmt: skip
     return wire
 
@@ -263,7 +271,7 @@ async def password_reset_request(*, caller: Caller, body: dict[str, Any]) -> Non
         settings = await auth_settings_read(conn, caller.app_pk)
         user = await user_by_login(conn, caller.app_pk, username=None, email=email)
         if user is not None:
-            mail = await email_flows.reset_start(conn, app_pk=caller.app_pk, user_id=user.object_id, settings=settings)
+            mail = await email_flows.reset_start(conn, caller=caller, user_id=user.object_id, settings=settings)
     await email_flows.mail_send(mail)
 
 
@@ -278,7 +286,7 @@ async def verification_email_request(*, caller: Caller, body: dict[str, Any]) ->
         user = await user_by_login(conn, caller.app_pk, username=None, email=email)
         if settings.verify_user_emails and user is not None and not user.data.get("emailVerified"):
             mail = await email_flows.verification_start(
-                conn, app_pk=caller.app_pk, user_id=user.object_id, settings=settings, reuse_from=user.data
+                conn, caller=caller, user_id=user.object_id, settings=settings, reuse_from=user.data
             )
     await email_flows.mail_send(mail)
 
@@ -298,6 +306,12 @@ async def _reset_token_user(app_pk: int, token: str) -> tuple[AuthSettingsRecord
     return settings, user
 
 
+def _mailed_link_caller(app_pk: int) -> Caller:
+    """Who writes when a mailed link is followed: the app itself (Parse Server's maintenance key), on the
+    authority of the token the link carries. Which classes have listeners is not known there: publish."""
+    return Caller(app_pk=app_pk, is_master=True)
+
+
 async def password_reset_complete(*, app_pk: int, token: str, new_password: str) -> str:
     """Set a new password with a reset token (single use); revokes every session. Returns the username.
 
@@ -309,29 +323,27 @@ async def password_reset_complete(*, app_pk: int, token: str, new_password: str)
     settings, user = await _reset_token_user(app_pk, token)
     _check_password_value(new_password, settings, user.username)
     changes = {"_hashed_password": await password_hash(new_password), "_failed_login_count": 0}
+    caller = _mailed_link_caller(app_pk)
     async with app_transaction(app_pk) as conn:
-        cursor = await conn.execute(
+        updated = await system_object_update(
+            conn, caller=caller, class_name="_User", object_id=user.object_id,
             # A password set by reset is an upgrade too: the anonymous id stops opening the account.
-            "UPDATE datastore_object SET data = ((data - '_perishable_token_hash' - '_perishable_token_expires_at' "
-            "- '_account_lockout_expires_at') #- '{authData,anonymous}') || %s "
-            "WHERE app_id = %s AND class_name = '_User' AND object_id = %s "
-            "AND data->>'_perishable_token_hash' = %s RETURNING object_id",
-            [Jsonb(changes), app_pk, user.object_id, email_flows.token_digest(token)],
-        )
-        if await cursor.fetchone() is None:
+            data_sql="((data - '_perishable_token_hash' - '_perishable_token_expires_at' "
+            "- '_account_lockout_expires_at') #- '{authData,anonymous}') || %s",
+            data_params=[Jsonb(changes)],
+            condition=" AND data->>'_perishable_token_hash' = %s", condition_params=[email_flows.token_digest(token)],
+        )  # fmt: skip
+        if updated is None:
             raise ParseError(OTHER_CAUSE, "Failed to reset password: the link is invalid or has expired.")
         if settings.revoke_session_on_password_reset:
-            await sessions_delete_for_user(conn, app_pk=app_pk, user_id=user.object_id)
-
-    async def committed() -> None:
-        await sessions_changed(app_pk)
-
-    await after_commit(committed)
+            # Revoked in every process once committed (the _Session rules' ``changed``).
+            await sessions_delete_for_user(conn, caller=caller, user_id=user.object_id)
     return user.username or ""
 
 
 async def email_verify_complete(*, app_pk: int, token: str) -> bool:
     """Mark the email verified with a verification token (single use)."""
+    caller = _mailed_link_caller(app_pk)
     async with app_transaction(app_pk) as conn:
         cursor = await conn.execute(
             "SELECT object_id FROM datastore_object WHERE app_id = %s AND class_name = '_User' "
@@ -342,10 +354,10 @@ async def email_verify_complete(*, app_pk: int, token: str) -> bool:
         user = await user_by_id(conn, app_pk, found[0]) if found else None
         if user is None or not email_flows.token_matches(user.data, email_flows.VERIFY, token):
             return False
-        await conn.execute(
-            "UPDATE datastore_object SET data = (data - '_email_verify_token_hash' - '_email_verify_token_expires_at' "
-            "- '_email_verify_token_nonce') "
-            "|| '{\"emailVerified\": true}'::jsonb WHERE app_id = %s AND class_name = '_User' AND object_id = %s",
-            [app_pk, user.object_id],
-        )
+        await system_object_update(
+            conn, caller=caller, class_name="_User", object_id=user.object_id,
+            data_sql="(data - '_email_verify_token_hash' - '_email_verify_token_expires_at' "
+            "- '_email_verify_token_nonce') || %s",
+            data_params=[Jsonb({"emailVerified": True})],
+        )  # fmt: skip
     return True
