@@ -175,3 +175,25 @@ async def _close_data_plane_connections(django_db_setup: None) -> AsyncIterator[
     await close_redis()
     # Async ORM calls ran in asgiref's worker thread, which holds its own connection.
     await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_database_text_reaches_a_client() -> Iterator[None]:
+    """Every Parse error the whole suite provokes is scanned: PostgreSQL's own words never reach a client."""
+    from hangar import parse_errors
+    from tests.gateway.test_hostile_input import DATABASE_PHRASES
+
+    leaks: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        for error_class in (parse_errors.ParseError, parse_errors.UnauthorizedError):
+            render = error_class.body
+
+            def scanned_body(self: parse_errors.ParseError, render=render) -> dict[str, object]:
+                body = render(self)
+                text = str(body).lower()
+                leaks.extend(f"{body}" for phrase in DATABASE_PHRASES if phrase.lower() in text)
+                return body
+
+            patch.setattr(error_class, "body", scanned_body)
+        yield
+    assert leaks == [], f"database text in client errors: {sorted(set(leaks))[:10]}"
