@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
 
 from psycopg.errors import DataError, InvalidRegularExpression, QueryCanceled
@@ -93,9 +93,19 @@ async def app_statement(app_pk: int) -> AsyncIterator[DataPlaneConnection]:
         yield conn
 
 
-@asynccontextmanager
-async def app_transaction(app_pk: int) -> AsyncIterator[DataPlaneConnection]:
+def app_transaction(app_pk: int) -> AbstractAsyncContextManager[DataPlaneConnection]:
     """A transaction bound to the app for row-level security; atomic across its statements."""
+    return _bound_transaction(app_pk, pipelined=False)
+
+
+def app_transaction_pipelined(app_pk: int) -> AbstractAsyncContextManager[DataPlaneConnection]:
+    """``app_transaction`` in pipeline mode: BEGIN, the binding and the statements up to the first
+    read of a result go to the server together, and the COMMIT is one more round trip."""
+    return _bound_transaction(app_pk, pipelined=True)
+
+
+@asynccontextmanager
+async def _bound_transaction(app_pk: int, *, pipelined: bool) -> AsyncIterator[DataPlaneConnection]:
     if _ambient.get() is not None:
         async with _ambient_savepoint(app_pk) as conn:
             yield conn
@@ -104,32 +114,13 @@ async def app_transaction(app_pk: int) -> AsyncIterator[DataPlaneConnection]:
     pending: list[AfterCommit] = []
     token = _transaction_work.set(pending)
     try:
-        async with _translated_errors(), pool.connection() as conn, conn.transaction():
-            await _bind(conn, app_pk)
-            yield conn
+        async with _translated_errors(), pool.connection() as conn:
+            async with conn.pipeline() if pipelined else nullcontext(), conn.transaction():
+                await _bind(conn, app_pk)
+                yield conn
     finally:
         _transaction_work.reset(token)
     await _run_all(pending)  # reached only once the transaction has committed
-
-
-@asynccontextmanager
-async def app_transaction_pipelined(app_pk: int) -> AsyncIterator[DataPlaneConnection]:
-    """``app_transaction`` in pipeline mode: BEGIN, the binding and the statements up to the first
-    read of a result go to the server together, and the COMMIT is one more round trip."""
-    if _ambient.get() is not None:
-        async with _ambient_savepoint(app_pk) as conn:
-            yield conn
-        return
-    pool = await get_pool()
-    pending: list[AfterCommit] = []
-    token = _transaction_work.set(pending)
-    try:
-        async with _translated_errors(), pool.connection() as conn, conn.pipeline(), conn.transaction():
-            await _bind(conn, app_pk)
-            yield conn
-    finally:
-        _transaction_work.reset(token)
-    await _run_all(pending)
 
 
 def in_batch_transaction() -> bool:
