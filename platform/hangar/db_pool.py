@@ -178,7 +178,10 @@ class DataPlanePool:
 
     def release(self, conn: DataPlaneConnection) -> None:
         if conn.closed or conn.pgconn.transaction_status != pq.TransactionStatus.IDLE or self._closed:
-            # Broken, or left inside a transaction by a failure: never hand it on.
+            # Broken, or left inside a transaction by a failure: never hand it on. A connection the
+            # server dropped makes the idle ones opened before it as suspect (a restart drops all).
+            if conn.broken:
+                self.discard_idle()
             self._discard(conn)
             return
         while self._waiters:
@@ -188,6 +191,13 @@ class DataPlanePool:
                 return
         conn.idle_since = time.monotonic()
         self._idle.append(conn)
+
+    def discard_idle(self) -> None:
+        """Close every idle connection: after one was lost (a restart, a failover), the others
+        opened before it are as suspect, and a fresh connection costs one connect."""
+        idle, self._idle = list(self._idle), deque()
+        for conn in idle:
+            self._discard(conn)
 
     def _discard(self, conn: DataPlaneConnection) -> None:
         self._size -= 1

@@ -79,3 +79,41 @@ def test_repeated_failures_are_logged_once_per_interval_with_a_count(caplog):
     assert messages.count("redis: ConnectionError") == 2  # first occurrence of each log, with traceback
     assert "redis: ConnectionError: refused (and 0 more like it in the last 0 s)" in messages
     assert len(messages) == 3
+
+
+async def _terminate_pooled_connections(monkeypatch) -> None:
+    """End every idle data-plane backend as a failover would, unseen by the pool's idle check."""
+    import psycopg
+
+    import hangar.db_pool as db_pool
+
+    monkeypatch.setattr(db_pool, "_died_while_idle", lambda conn: False)
+    pool = await db_pool.get_pool()
+    pids = [conn.pgconn.backend_pid for conn in pool._idle]
+    async with await psycopg.AsyncConnection.connect(db_pool.data_plane_conninfo(), autocommit=True) as admin:
+        for pid in pids:
+            await admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    await asyncio.sleep(0.2)
+
+
+async def test_a_read_whose_connection_was_lost_runs_again_on_a_fresh_one(app_a: ParseApp, monkeypatch):
+    created = await app_a.request("POST", "/classes/Thing", {"n": 7}, master=True)
+    object_id = created.json()["objectId"]
+    await _terminate_pooled_connections(monkeypatch)
+    got = await app_a.request("GET", f"/classes/Thing/{object_id}", master=True)
+    assert (got.status_code, got.json().get("n")) == (200, 7), got.text
+    await _terminate_pooled_connections(monkeypatch)
+    found = await app_a.request("GET", "/classes/Thing", master=True, params={"count": 1})
+    assert (found.status_code, found.json()["count"]) == (200, 1)
+
+
+async def test_a_write_whose_connection_was_lost_is_not_repeated(app_a: ParseApp, monkeypatch):
+    """Whether a lost write committed is unknown: the client hears 503 and decides; Hangar never repeats it."""
+    created = await app_a.request("POST", "/classes/Thing", {"n": 1}, master=True)
+    object_id = created.json()["objectId"]
+    await app_a.request("GET", f"/classes/Thing/{object_id}", master=True)  # the schema is cached: no read first
+    await _terminate_pooled_connections(monkeypatch)
+    increment = {"n": {"__op": "Increment", "amount": 1}}
+    answer = await app_a.request("PUT", f"/classes/Thing/{object_id}", increment, master=True)
+    assert (answer.status_code, answer.json()["code"]) == (503, 100)
+    assert (await app_a.request("GET", f"/classes/Thing/{object_id}", master=True)).json()["n"] == 1

@@ -30,13 +30,16 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
+from typing import TypeVar
 
+from psycopg import OperationalError
 from psycopg.errors import DataError, InvalidRegularExpression, QueryCanceled
 
 from hangar.db_pool import DataPlaneConnection, get_pool
 from hangar.parse_errors import INVALID_QUERY, TIMEOUT, ParseError
 
 AfterCommit = Callable[[], Awaitable[None]]
+T = TypeVar("T")
 Ambient = tuple[int, DataPlaneConnection, list[AfterCommit]]  # the bound app, its connection, work after commit
 log = logging.getLogger(__name__)
 _ambient: ContextVar[Ambient | None] = ContextVar("hangar_batch", default=None)
@@ -91,6 +94,33 @@ async def app_statement(app_pk: int) -> AsyncIterator[DataPlaneConnection]:
     pool = await get_pool()
     async with _translated_errors(), pool.connection() as conn:
         yield conn
+
+
+async def app_read(app_pk: int, read: Callable[[DataPlaneConnection], Awaitable[T]], *, bound: bool = False) -> T:
+    """Run ``read`` (statements without side effects) on a pooled connection: ``app_statement``, or
+    with ``bound`` a transaction bound to the app (shared tables under row-level security).
+
+    If the connection was lost under it (a server restart, a failover), it runs once more on a
+    fresh one. Writes never come here: whether a lost write committed is unknown, so it is never
+    repeated blindly (the client gets a 503 and decides).
+    """
+    unit = app_transaction if bound else app_statement
+    for attempt in (1, 2):
+        try:
+            async with unit(app_pk) as conn:
+                return await read(conn)
+        except OperationalError as exc:
+            if attempt == 2 or _ambient.get() is not None or not _connection_lost(exc):
+                raise
+            # The pool has dropped the lost connection and the idle ones opened before it.
+            log.warning("a data plane read lost its connection (%s); running it again", type(exc).__name__)
+    raise AssertionError("unreachable")
+
+
+def _connection_lost(exc: OperationalError) -> bool:
+    """A broken connection (no SQLSTATE), a connection exception (08xxx) or an operator's shutdown (57P0x)."""
+    state = exc.sqlstate
+    return state is None or state.startswith(("08", "57P"))
 
 
 def app_transaction(app_pk: int) -> AbstractAsyncContextManager[DataPlaneConnection]:

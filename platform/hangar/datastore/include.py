@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 
 from hangar.caller import Caller
-from hangar.datastore.connection import app_statement
+from hangar.datastore.connection import app_read
 from hangar.datastore.dates import WIRE_DATE_COLUMNS
 from hangar.datastore.partitions import object_partition
 from hangar.datastore.permissions import clp_check
@@ -53,12 +53,11 @@ async def _fetch_readable(
         return {}
     params: list[Any] = [caller.app_pk, class_name, ids]
     where_extra = read_filter(caller, schema, pointer_fields, params)
-    async with app_statement(caller.app_pk) as conn:
-        rows = await conn.fetch_all(
-            f"SELECT object_id, data, {WIRE_DATE_COLUMNS} FROM {object_partition(caller.app_pk)} "
-            f"WHERE app_id = %s AND class_name = %s AND object_id = ANY(%s::text[]){where_extra}",
-            params,
-        )
+    sql = (
+        f"SELECT object_id, data, {WIRE_DATE_COLUMNS} FROM {object_partition(caller.app_pk)} "
+        f"WHERE app_id = %s AND class_name = %s AND object_id = ANY(%s::text[]){where_extra}"
+    )
+    rows = await app_read(caller.app_pk, lambda conn: conn.fetch_all(sql, params))
     fetched = {}
     encode = wire_encoder(schema, caller, files_base)
     for object_id, *rest in rows:

@@ -24,7 +24,7 @@ from hangar.datastore.change_feed import publish_change
 from hangar.datastore.changes import Change, Changes, parse_changes
 from hangar.datastore.class_access import class_for_read, class_for_write
 from hangar.datastore.class_rules import PreparedWrite, class_rules, unique_violation_error
-from hangar.datastore.connection import after_commit, app_statement, app_transaction
+from hangar.datastore.connection import after_commit, app_read, app_statement, app_transaction
 from hangar.datastore.dates import WIRE_DATE_COLUMNS, format_date
 from hangar.datastore.hooks import hooks
 from hangar.datastore.partitions import object_partition, relation_partition
@@ -295,12 +295,11 @@ async def object_get_raw(caller: Caller, class_name: str, object_id: str) -> tup
     pointer_fields = clp_check(schema, "get", caller)
     params: list[Any] = [caller.app_pk, class_name, object_id]
     where_extra = read_filter(caller, schema, pointer_fields, params)
-    async with app_statement(caller.app_pk) as conn:
-        row = await conn.fetch_one(
-            f"SELECT data, {WIRE_DATE_COLUMNS} FROM {object_partition(caller.app_pk)} "
-            f"WHERE app_id = %s AND class_name = %s AND object_id = %s{where_extra}",
-            params,
-        )
+    sql = (
+        f"SELECT data, {WIRE_DATE_COLUMNS} FROM {object_partition(caller.app_pk)} "
+        f"WHERE app_id = %s AND class_name = %s AND object_id = %s{where_extra}"
+    )
+    row = await app_read(caller.app_pk, lambda conn: conn.fetch_one(sql, params))
     if row is None:
         raise _not_found()
     return schema, row

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from hangar.caller import Caller
 from hangar.datastore.class_access import class_for_read
-from hangar.datastore.connection import app_statement
+from hangar.datastore.connection import app_read
 from hangar.datastore.dates import WIRE_DATE_COLUMNS
 from hangar.datastore.hooks import hooks
 from hangar.datastore.include import include_paths
@@ -20,6 +20,7 @@ from hangar.datastore.query import compile_query
 from hangar.datastore.read_access import query_context_for
 from hangar.datastore.schema_registry import app_schemas
 from hangar.datastore.wire import project
+from hangar.db_pool import DataPlaneConnection
 from hangar.parse_errors import INVALID_JSON, INVALID_QUERY, ParseError
 
 DEFAULT_LIMIT = 100
@@ -135,9 +136,10 @@ async def object_find(*, caller: Caller, class_name: str, params: dict[str, Any]
     keys = _list_param(params.get("keys"))
     # `keys=$score` asks for the $text relevance as a `score` field (Parse Server's sortByTextScore).
     wants_score = bool(keys and "$score" in keys and compiled.score_sql)
-    rows: list[tuple[Any, ...]] = []
-    total = None
-    async with app_statement(caller.app_pk) as conn:
+
+    async def read(conn: DataPlaneConnection) -> tuple[list[tuple[Any, ...]], int | None]:
+        rows: list[tuple[Any, ...]] = []
+        total = None
         if limit:
             order_sql = f" ORDER BY {compiled.order_sql}" if compiled.order_sql else ""
             score_sql = f", {compiled.score_sql}" if wants_score else ""
@@ -149,6 +151,9 @@ async def object_find(*, caller: Caller, class_name: str, params: dict[str, Any]
         if wants_count:
             counted = await conn.fetch_one(f"SELECT count(*) FROM {table} WHERE {where_sql}", where_params)
             total = counted[0] if counted else 0
+        return rows, total
+
+    rows, total = await app_read(caller.app_pk, read)
     encode = wire_encoder(schema, caller, files_base)
     results = [encode(row[0], row[1:4]) for row in rows]
     if wants_score and keys is not None:

@@ -18,7 +18,7 @@ import orjson
 from django.conf import settings
 from psycopg.types.json import Jsonb
 
-from hangar.datastore.connection import after_commit, app_transaction
+from hangar.datastore.connection import after_commit, app_read, app_transaction
 from hangar.datastore.system_classes import DEFAULT_FIELDS, default_class_level_permissions
 from hangar.datastore.values import type_label, types_compatible
 from hangar.parse_errors import INCORRECT_TYPE, INVALID_SCHEMA_OPERATION, OPERATION_FORBIDDEN, ParseError
@@ -84,9 +84,7 @@ _LOAD_SQL = "SELECT class_name, fields, class_level_permissions, indexes FROM da
 
 
 async def _load(app_pk: int, version: bytes | None) -> AppSchemas:
-    async with app_transaction(app_pk) as conn:
-        cursor = await conn.execute(_LOAD_SQL, [app_pk])
-        rows = await cursor.fetchall()
+    rows = await app_read(app_pk, lambda conn: conn.fetch_all(_LOAD_SQL, [app_pk]), bound=True)
     schemas = AppSchemas(
         classes={name: ClassSchema(name, fields, clp, indexes) for name, fields, clp, indexes in rows},
         version=version,
