@@ -211,20 +211,26 @@ async def object_update(
         schema, object_id=object_id, data=new_data, created_at=created_at, updated_at=stamp, files_base=files_base
     )
 
-    async def committed() -> None:
-        await publish_change(
-            app_pk=caller.app_pk, live_classes=caller.live_classes, class_name=class_name, operation="update",
-            before=before, after=after, readers_before=old_readers, readers_after=new_readers,
-        )  # fmt: skip
-        await class_rules(class_name).changed(caller.app_pk)
-        await hooks().after_save(caller=caller, class_name=class_name, obj=after, original=before)
-
-    await after_commit(committed)
+    await after_commit(lambda: update_committed(caller, class_name, before, after, old_readers, new_readers))
     response = {name: new_data[name] for name in _echoed_fields(changes) if name in new_data}
     response["updatedAt"] = format_date(stamp)
     if prepared is not None:
         response.update(await class_rules(class_name).after_update(caller=caller, object_id=object_id, write=prepared))
     return response
+
+
+async def update_committed(
+    caller: Caller, class_name: str, before: dict[str, Any], after: dict[str, Any],
+    readers_before: list[str], readers_after: list[str], *, publish: bool = True,
+) -> None:  # fmt: skip
+    """After an update has committed: the change feed (unless told not to), the class's caches, afterSave."""
+    if publish:
+        await publish_change(
+            app_pk=caller.app_pk, live_classes=caller.live_classes, class_name=class_name, operation="update",
+            before=before, after=after, readers_before=readers_before, readers_after=readers_after,
+        )  # fmt: skip
+    await class_rules(class_name).changed(caller.app_pk)
+    await hooks().after_save(caller=caller, class_name=class_name, obj=after, original=before)
 
 
 async def object_delete(*, caller: Caller, class_name: str, object_id: str, files_base: str) -> None:

@@ -30,7 +30,7 @@ from hangar.datastore.change_feed import publish_change
 from hangar.datastore.class_rules import class_rules
 from hangar.datastore.connection import after_commit
 from hangar.datastore.hooks import hooks
-from hangar.datastore.objects import now_ms
+from hangar.datastore.objects import now_ms, update_committed
 from hangar.datastore.partitions import object_partition, relation_partition
 from hangar.datastore.wire import row_to_wire
 from hangar.db_pool import DataPlaneConnection
@@ -123,16 +123,9 @@ async def system_object_update(
     # field moved. Hooks, server-side code, still see it.
     visible = before != after or old_readers != new_readers
 
-    async def committed() -> None:
-        if visible:
-            await publish_change(
-                app_pk=caller.app_pk, live_classes=caller.live_classes, class_name=class_name, operation="update",
-                before=before, after=after, readers_before=old_readers, readers_after=new_readers,
-            )  # fmt: skip
-        await class_rules(class_name).changed(caller.app_pk)
-        await hooks().after_save(caller=caller, class_name=class_name, obj=after, original=before)
-
-    await after_commit(committed)
+    await after_commit(
+        lambda: update_committed(caller, class_name, before, after, old_readers, new_readers, publish=visible)
+    )
     return UpdatedRow(object_id=object_id, before=old_data, after=new_data)
 
 
