@@ -162,6 +162,36 @@ def _database_url(db: dict[str, object]) -> str:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _fresh_hangar_keys(django_db_setup: None) -> None:
+    """Start from no ``hangar:*`` keys in the suite's Redis database.
+
+    The test database is created anew each session, so app primary keys start at 1 again;
+    per-app counters an earlier session left (rate windows of an hour, version counters) would
+    otherwise apply to this session's apps of the same numbers.
+    """
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        for keys in _batched(client.scan_iter(match="hangar:*", count=1000), 1000):
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+def _batched(items: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
+    batch: list[bytes] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@pytest.fixture(scope="session", autouse=True)
 async def _close_data_plane_connections(django_db_setup: None) -> AsyncIterator[None]:
     """Close the gateway's pool before pytest-django drops the test database."""
     yield

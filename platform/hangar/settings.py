@@ -314,6 +314,9 @@ HANGAR_LOGIN_RATE_PER_IP = env_int("HANGAR_LOGIN_RATE_PER_IP", 60)
 HANGAR_LOGIN_RATE_PER_USERNAME = env_int("HANGAR_LOGIN_RATE_PER_USERNAME", 20)
 # End-user sign-ups allowed per minute, per client IP (0: unlimited); master-key creates are not counted.
 HANGAR_SIGNUP_RATE_PER_IP = env_int("HANGAR_SIGNUP_RATE_PER_IP", 30)
+# Password-reset and verification mails: per client IP per minute, per address per hour.
+HANGAR_ACCOUNT_MAIL_RATE_PER_IP = env_int("HANGAR_ACCOUNT_MAIL_RATE_PER_IP", 20)
+HANGAR_ACCOUNT_MAIL_RATE_PER_EMAIL = env_int("HANGAR_ACCOUNT_MAIL_RATE_PER_EMAIL", 5)
 # argon2id parameters of new end-user password hashes: OWASP's baseline (19 MiB, t=2, p=1), rated
 # equivalent to Parse Server's bcrypt cost 10. Hashes made with other parameters are rehashed at login.
 HANGAR_PASSWORD_ARGON2_TIME_COST = env_int("HANGAR_PASSWORD_ARGON2_TIME_COST", 2)

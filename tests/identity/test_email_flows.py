@@ -317,3 +317,35 @@ async def test_a_password_set_by_reset_unlinks_the_anonymous_id(app_a: ParseApp,
     again = await app_a.request("POST", "/users", {"authData": {"anonymous": {"id": anon_id}}})
     assert again.status_code == 201  # a fresh anonymous user, not the upgraded account
     assert again.json()["objectId"] != user["objectId"]
+
+
+async def test_account_mails_to_one_address_are_capped_per_hour(
+    app_a: ParseApp, mailbox: Mailbox, settings: Any
+) -> None:
+    settings.HANGAR_ACCOUNT_MAIL_RATE_PER_EMAIL = 2
+    await sign_up(app_a, "ada", email="ada@example.com")
+    await request_reset(app_a, "ada@example.com")
+    await request_reset(app_a, "ADA@example.com")  # the same address, however it is spelled
+    flooded = await app_a.request("POST", "/requestPasswordReset", {"email": "ada@example.com"})
+    assert flooded.status_code == 429
+    assert flooded.json()["code"] == 100
+    assert flooded.headers["retry-after"] == "3600"
+    assert len([m for m in mailbox.messages if "ada@example.com" in m["To"]]) == 2
+    # An address without an account is counted the same, so the 429 tells nothing about accounts.
+    for _ in range(2):
+        await request_reset(app_a, "nobody@example.com")
+    assert (await app_a.request("POST", "/requestPasswordReset", {"email": "nobody@example.com"})).status_code == 429
+    # Verification requests share the cap; other addresses and the master key are not held back.
+    assert (await app_a.request("POST", "/verificationEmailRequest", {"email": "ada@example.com"})).status_code == 429
+    await request_reset(app_a, "other@example.com")
+    master = await app_a.request("POST", "/requestPasswordReset", {"email": "ada@example.com"}, master=True)
+    assert master.status_code == 200
+
+
+async def test_account_mails_from_one_address_are_capped_per_minute(app_a: ParseApp, settings: Any) -> None:
+    settings.HANGAR_ACCOUNT_MAIL_RATE_PER_IP = 3
+    for number in range(3):
+        await request_reset(app_a, f"user{number}@example.com")
+    response = await app_a.request("POST", "/verificationEmailRequest", {"email": "user9@example.com"})
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "60"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 import pytest
 
@@ -246,3 +247,35 @@ async def test_cross_tenant_tokens_and_users(app_a: ParseApp, app_b: ParseApp) -
     assert (await app_b.request("GET", f"/users/{ada['objectId']}", master=True)).status_code == 404
     # The same username is free in another app.
     await sign_up(app_b, "ada")
+
+
+@pytest.mark.parametrize("field", ["username", "email"])
+async def test_an_oversized_username_or_email_is_refused_cleanly(app_a: ParseApp, field: str) -> None:
+    # Both are indexed (unique per app); a value beyond a btree entry must be a client error, not a 500.
+    huge = secrets.token_hex(2000) + ("@x.com" if field == "email" else "")  # incompressible
+    body = {"username": "ada", "password": "pw-secret-1", field: huge}
+    response = await app_a.request("POST", "/users", body)
+    assert response.status_code == 400
+    assert response.json()["code"] == (125 if field == "email" else 200)
+    user = await sign_up(app_a, "bob")
+    response = await app_a.request("PUT", f"/users/{user['objectId']}", {field: huge}, session=user["sessionToken"])
+    assert response.status_code == 400
+    assert (
+        await sql(
+            "SELECT count(*) FROM datastore_object WHERE class_name = '_User' AND app_id = %s", [app_a.tenant.app.pk]
+        )
+    )[0][0] == 1
+
+
+async def test_a_value_too_large_for_a_developer_index_is_refused_cleanly(app_a: ParseApp) -> None:
+    created = await app_a.request(
+        "POST",
+        "/schemas/Note",
+        {"className": "Note", "fields": {"title": {"type": "String"}}, "indexes": {"by_title": {"title": 1}}},
+        master=True,
+    )
+    assert created.status_code == 200, created.text
+    response = await app_a.request("POST", "/classes/Note", {"title": secrets.token_hex(4000)})
+    assert response.status_code == 400
+    assert response.json()["code"] == 116
+    assert (await app_a.request("GET", "/classes/Note", master=True)).json()["results"] == []

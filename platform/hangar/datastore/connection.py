@@ -33,10 +33,10 @@ from contextvars import ContextVar
 from typing import TypeVar
 
 from psycopg import OperationalError
-from psycopg.errors import DataError, InvalidRegularExpression, QueryCanceled
+from psycopg.errors import DataError, InvalidRegularExpression, ProgramLimitExceeded, QueryCanceled
 
 from hangar.db_pool import DataPlaneConnection, get_pool
-from hangar.parse_errors import INVALID_QUERY, TIMEOUT, ParseError
+from hangar.parse_errors import INVALID_QUERY, OBJECT_TOO_LARGE, TIMEOUT, ParseError
 
 AfterCommit = Callable[[], Awaitable[None]]
 T = TypeVar("T")
@@ -67,6 +67,11 @@ async def _translated_errors() -> AsyncIterator[None]:
         raise ParseError(TIMEOUT, "The query took too long and was cancelled.") from exc
     except DataError as exc:
         raise _data_error(exc) from exc
+    except ProgramLimitExceeded as exc:
+        # A value beyond what an index entry can hold (about 2.7 kB after compression), on a
+        # field a developer indexed: the client's value is at fault, not the server.
+        log.info("statement exceeded a PostgreSQL limit: %s", exc.diag.message_primary)
+        raise ParseError(OBJECT_TOO_LARGE, "A value is too large to be stored or indexed.") from exc
 
 
 async def _bind(conn: DataPlaneConnection, app_pk: int) -> None:

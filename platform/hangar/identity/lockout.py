@@ -72,19 +72,21 @@ async def _failure_count(
     return updated is not None and updated.after.get("_failed_login_count") == 0
 
 
-async def _rate_check(keys: list[tuple[str, int]]) -> None:
-    """429/100 when any of these per-minute counters went past its limit (0: unlimited); one pipeline."""
+async def _rate_check(keys: list[tuple[str, int]], *, window_seconds: int = 60) -> None:
+    """429/100 when any of these counters of the current window went past its limit (0: unlimited); one pipeline."""
     keys = [(key, limit) for key, limit in keys if limit]
     if not keys:
         return
     async with get_redis().pipeline(transaction=False) as pipe:
         for key, _ in keys:
             pipe.incr(key)
-            pipe.expire(key, 120)
+            pipe.expire(key, 2 * window_seconds)
         results = await pipe.execute()
     counts = results[0::2]
     if any(count > limit for count, (_, limit) in zip(counts, keys, strict=True)):
-        raise ParseError(CONNECTION_FAILED, "Too many requests.", status=429, headers={"retry-after": "60"})
+        raise ParseError(
+            CONNECTION_FAILED, "Too many requests.", status=429, headers={"retry-after": str(window_seconds)}
+        )
 
 
 async def login_rate_check(*, app_pk: int, client_ip: str, username: str | None) -> None:
@@ -105,3 +107,19 @@ async def signup_rate_check(*, app_pk: int, client_ip: str) -> None:
     """429/100 when this IP signed up too many users of the app in the current minute."""
     minute = int(time.time() // 60)
     await _rate_check([(f"hangar:signuprl:{app_pk}:ip:{client_ip}:{minute}", settings.HANGAR_SIGNUP_RATE_PER_IP)])
+
+
+async def account_mail_rate_check(*, app_pk: int, client_ip: str, email: str) -> None:
+    """429/100 when this IP asked for too many account mails this minute, or this address for too many this hour.
+
+    ``/requestPasswordReset`` and ``/verificationEmailRequest`` mail whoever owns the address, so
+    without a limit anyone holding the client key could flood a user's inbox (and the app's
+    sender reputation). The address is counted whether or not it has an account, so the 429
+    tells nothing about which addresses do.
+    """
+    minute, hour = int(time.time() // 60), int(time.time() // 3600)
+    await _rate_check([(f"hangar:mailrl:{app_pk}:ip:{client_ip}:{minute}", settings.HANGAR_ACCOUNT_MAIL_RATE_PER_IP)])
+    await _rate_check(
+        [(f"hangar:mailrl:{app_pk}:email:{email.lower()}:{hour}", settings.HANGAR_ACCOUNT_MAIL_RATE_PER_EMAIL)],
+        window_seconds=3600,
+    )

@@ -47,6 +47,11 @@ from hangar.parse_errors import (
 )
 
 _EMAIL = re.compile(r"^.+@.+$")
+# Both are unique per app through btree indexes (datastore 0007) whose entries hold at most
+# 2704 bytes: 512 characters of up to 4 UTF-8 bytes stay inside, and 254 is SMTP's own
+# limit for an address (RFC 5321), so no longer address could receive mail anyway.
+MAX_USERNAME_LENGTH = 512
+MAX_EMAIL_LENGTH = 254
 _SESSION_IMMUTABLE = ("user", "installationId", "sessionToken", "expiresAt", "createdWith")
 _USERNAME_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -84,7 +89,7 @@ def _own_acl(acl: Any, user_id: str) -> dict[str, Any]:
 
 
 def _check_email(email: Any) -> None:
-    if not isinstance(email, str) or not _EMAIL.match(email):
+    if not isinstance(email, str) or len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
         raise ParseError(INVALID_EMAIL_ADDRESS, "Email address format is invalid.")
 
 
@@ -116,6 +121,8 @@ def _check_common(caller: Caller, body: dict[str, Any]) -> None:
         _check_email(body["email"])
     if "username" in body and (not isinstance(body["username"], str) or not body["username"]):
         raise ParseError(USERNAME_MISSING, "bad or missing username")
+    if len(body.get("username") or "") > MAX_USERNAME_LENGTH:
+        raise ParseError(USERNAME_MISSING, f"username is longer than {MAX_USERNAME_LENGTH} characters")
 
 
 async def user_before_create(*, caller: Caller, body: dict[str, Any], object_id: str) -> UserWrite:

@@ -21,6 +21,7 @@ from hangar.datastore.wire import row_to_wire
 from hangar.db_pool import DataPlaneConnection
 from hangar.identity import auth_data_rules, email_flows, oauth
 from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_get, auth_settings_read
+from hangar.identity.lockout import account_mail_rate_check
 from hangar.identity.password_login import bad_login, password_proof_confirm, password_prove
 from hangar.identity.passwords import password_hash
 from hangar.identity.sessions import (
@@ -263,9 +264,15 @@ def _email_param(body: dict[str, Any]) -> str:
     return email
 
 
+async def _account_mail_rate_check(caller: Caller, email: str) -> None:
+    if not caller.is_master:  # the app's own server may mail its users as it sees fit
+        await account_mail_rate_check(app_pk=caller.app_pk, client_ip=caller.client_ip or "", email=email)
+
+
 async def password_reset_request(*, caller: Caller, body: dict[str, Any]) -> None:
     """``POST /requestPasswordReset``: mail a reset link; ``{}`` also for an unknown email (no account probing)."""
     email = _email_param(body)
+    await _account_mail_rate_check(caller, email)
     mail = None
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
@@ -280,6 +287,7 @@ async def verification_email_request(*, caller: Caller, body: dict[str, Any]) ->
     emails; ``{}`` whatever the email, so the answer does not tell which emails have an account (Parse Server's
     ``emailVerifySuccessOnInvalidEmail``)."""
     email = _email_param(body)
+    await _account_mail_rate_check(caller, email)
     mail = None
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
