@@ -228,3 +228,55 @@ async def test_migration_strips_tokens_stored_before(github_app: ParseApp) -> No
     assert stored == {"github": {"id": "1001"}, "anonymous": {"id": "a-1"}, "gone": None}
     login = await github_app.request("POST", "/users", {"authData": {"github": GITHUB_ALICE}})
     assert login.json()["objectId"] == created["objectId"]
+
+
+async def test_concurrent_first_links_of_one_provider_id_make_one_user(app_a: ParseApp) -> None:
+    """The read-then-write link check races; the unique index (datastore 0011) decides: one user, others 208."""
+    import asyncio
+
+    anon_id = "5f0c3a52-0000-4000-8000-00000000race"
+    answers = await asyncio.gather(*(_anonymous_login(app_a, anon_id) for _ in range(8)))
+    users = {answer.json()["objectId"] for answer in answers if answer.status_code in (200, 201)}
+    refused = [answer.json()["code"] for answer in answers if answer.status_code == 400]
+    assert len(users) == 1
+    assert set(refused) <= {208}
+    assert len(refused) + sum(answer.status_code in (200, 201) for answer in answers) == 8  # nothing else
+    [(count,)] = await sql(
+        "SELECT count(*) FROM datastore_object WHERE app_id = %s AND class_name = '_User' "
+        "AND data->'authData'->'anonymous'->>'id' = %s",
+        [app_a.tenant.app.pk, anon_id],
+    )
+    assert count == 1
+
+
+async def test_an_oversized_anonymous_id_is_refused(app_a: ParseApp) -> None:
+    response = await _anonymous_login(app_a, "a" * 1025)
+    assert response.status_code == 400
+    assert response.json()["code"] == 250
+    [(count,)] = await sql(
+        "SELECT count(*) FROM datastore_object WHERE app_id = %s AND class_name = '_User'", [app_a.tenant.app.pk]
+    )
+    assert count == 0
+
+
+async def test_migration_keeps_the_oldest_link_of_a_duplicated_provider_id(app_a: ParseApp) -> None:
+    migration = importlib.import_module("hangar.datastore.migrations.0011_user_auth_data_unique")
+    first = (await _anonymous_login(app_a, "dup-1")).json()["objectId"]
+    second = (await sign_up(app_a, "bob"))["objectId"]
+    index = migration._index_name("anonymous")
+    await sql(f"DROP INDEX {index}")
+    try:
+        await sql(
+            "UPDATE datastore_object SET data = jsonb_set(data, '{authData}', %s::jsonb) WHERE app_id = %s "
+            "AND class_name = '_User' AND object_id = %s",
+            [json.dumps({"anonymous": {"id": "dup-1"}}), app_a.tenant.app.pk, second],
+        )
+    finally:
+        await sql(
+            migration._unlink_sql("anonymous") + f"CREATE UNIQUE INDEX {index} ON datastore_object "
+            "(app_id, (data->'authData'->'anonymous'->>'id')) WHERE class_name = '_User'"
+        )
+    assert await _stored_auth_data(app_a, first) == {"anonymous": {"id": "dup-1"}}
+    assert await _stored_auth_data(app_a, second) == {}
+    login = await _anonymous_login(app_a, "dup-1")
+    assert login.json()["objectId"] == first

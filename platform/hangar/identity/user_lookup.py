@@ -25,6 +25,9 @@ class UserRow:
 
 
 _COLUMNS = "object_id, data, _rperm, created_at, updated_at"
+# The providers with a unique index on their id (datastore migration 0011): every provider the
+# app may accept (hangar.identity.oauth), as plain lowercase names safe to spell in SQL.
+INDEXED_PROVIDERS = frozenset({"anonymous", "google", "apple", "facebook", "github", "oidc"})
 
 
 async def _one(conn: AsyncConnection, app_pk: int, condition: str, params: list[Any], lock: bool) -> UserRow | None:
@@ -79,10 +82,16 @@ async def user_id_with(
 
 
 async def user_id_by_auth(conn: AsyncConnection, app_pk: int, provider: str, provider_id: str) -> str | None:
+    # The provider's name is spelled out in the SQL so that the planner can use its unique index
+    # (datastore migration 0011, one per accepted provider); any other name stays a parameter.
+    if provider in INDEXED_PROVIDERS:
+        path, params = f"data->'authData'->'{provider}'->>'id' = %s", [app_pk, provider_id]
+    else:
+        path, params = "data->'authData'->%s->>'id' = %s", [app_pk, provider, provider_id]
     cursor = await conn.execute(
         f"SELECT object_id FROM {object_partition(app_pk)} WHERE app_id = %s AND class_name = '_User' "
-        "AND data->'authData'->%s->>'id' = %s LIMIT 1",
-        [app_pk, provider, provider_id],
+        f"AND {path} LIMIT 1",
+        params,
     )
     row = await cursor.fetchone()
     return row[0] if row else None

@@ -33,6 +33,7 @@ from hangar.identity.lockout import signup_rate_check
 from hangar.identity.passwords import password_hash, password_in_history, password_policy_check
 from hangar.identity.user_lookup import UserRow, user_by_id, user_id_with
 from hangar.parse_errors import (
+    ACCOUNT_ALREADY_LINKED,
     DUPLICATE_VALUE,
     EMAIL_TAKEN,
     INVALID_EMAIL_ADDRESS,
@@ -79,6 +80,8 @@ def unique_violation_error(exc: UniqueViolation) -> ParseError:
         return email_taken()
     if "'username'" in detail:
         return username_taken()
+    if "'authData'" in detail:  # two first links of one provider id raced (datastore 0011)
+        return ParseError(ACCOUNT_ALREADY_LINKED, "this auth is already used")
     return ParseError(DUPLICATE_VALUE, "A duplicate value for a field with unique values was provided")
 
 

@@ -28,12 +28,19 @@ def _unsupported() -> ParseError:
     return ParseError(UNSUPPORTED_SERVICE, "This authentication method is unsupported.")
 
 
+# Provider ids are unique per app through btree indexes (datastore 0011); real providers' ids
+# are short, so this only bounds what a client may choose as an anonymous id.
+MAX_PROVIDER_ID_BYTES = 1024
+
+
 async def auth_data_validate(*, provider: str, data: Any, settings: AuthSettingsRecord) -> None:
     """Raise the Parse error for ``authData.<provider>`` that does not prove who the user is."""
     if not isinstance(data, dict):
         raise _unsupported()
     if not isinstance(data.get("id"), str) or not data["id"]:
         raise ParseError(LINKED_ID_MISSING, "A linked id is missing.")
+    if len(data["id"].encode()) > MAX_PROVIDER_ID_BYTES:
+        raise ParseError(LINKED_ID_MISSING, f"A linked id is longer than {MAX_PROVIDER_ID_BYTES} bytes.")
     if provider == "anonymous":
         if not settings.allow_anonymous_users:
             raise _unsupported()
