@@ -49,8 +49,6 @@ def launch(tmp_path, external_services_env, broker: RedisProcess) -> Iterator[La
     env = {
         **external_services_env, "REDIS_URL": broker.url, "WEB_CONCURRENCY": "1", "CELERY_CONCURRENCY": "1",
         "HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS": str(VISIBILITY_TIMEOUT_SECONDS),
-        # The apps are created here, so the served processes must read their keys and tokens as this one does.
-        "HANGAR_ENCRYPTION_KEYS": ",".join(settings.HANGAR_ENCRYPTION_KEYS), "SECRET_KEY": settings.SECRET_KEY,
     }  # fmt: skip
     started = Launch(env, tmp_path / "var")
     try:
