@@ -6,6 +6,7 @@ itself, the Celery worker and beat.
 
 from __future__ import annotations
 
+import itertools
 import signal
 import sys
 import threading
@@ -99,14 +100,14 @@ def test_killed_children_are_restarted_while_the_api_keeps_serving(tmp_path, ext
         killed_at = time.monotonic()
         worker.send_signal(signal.SIGKILL)
         web_workers[0].send_signal(signal.SIGKILL)
-        web_back_after = worker_back = None
-        while time.monotonic() - killed_at < 30 and (web_back_after is None or worker_back is None):
+        web_back_after = worker_back_after = None
+        while time.monotonic() - killed_at < 30 and (web_back_after is None or worker_back_after is None):
             current = [p.pid for p in _web_workers(launch)]
             if web_back_after is None and len(current) == 2 and web_workers[0].pid not in current:
                 web_back_after = time.monotonic() - killed_at
             try:
-                if _celery_worker(launch).pid != worker.pid:
-                    worker_back = True
+                if worker_back_after is None and _celery_worker(launch).pid != worker.pid:
+                    worker_back_after = time.monotonic() - killed_at
             except AssertionError:
                 pass
             time.sleep(0.1)
@@ -117,7 +118,8 @@ def test_killed_children_are_restarted_while_the_api_keeps_serving(tmp_path, ext
             loop.join(timeout=10)
         code = launch.interrupt()
     assert code == 0, launch.output()[-3000:]
-    assert worker_back, launch.output()[-3000:]
+    assert worker_back_after is not None, launch.output()[-3000:]
+    assert worker_back_after < 5  # the launcher's first restart comes after 1 s
     assert web_back_after is not None
     assert web_back_after < 5
     answers = [answer for record in records for answer in record.answers]
@@ -126,8 +128,9 @@ def test_killed_children_are_restarted_while_the_api_keeps_serving(tmp_path, ext
     assert len(failed) <= LOAD_LOOPS, (failed, [e for r in records for e in r.errors])
     assert all(status is None for _, status in answers if status != 200)  # a dropped connection, never an error answer
     assert all(-0.5 < offset < 1.0 for offset in failed), failed
-    served_meanwhile = [s for started, s in answers if killed_at < started < killed_at + web_back_after]
-    assert served_meanwhile.count(200) > 10, "the surviving worker did not serve while the other was down"
+    served = sorted(started for started, status in answers if status == 200 and started > killed_at)
+    gaps = [later - earlier for earlier, later in itertools.pairwise([killed_at, *served])]
+    assert max(gaps) < 1.0, "a pause in service after the kill: the surviving worker did not take the load"
     print(f"web worker back after {web_back_after:.1f} s; {len(answers)} requests, {len(failed)} failed in flight")
     assert "worker exited (killed by SIGKILL); restarting in 1 s" in launch.output()
 
