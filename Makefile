@@ -11,7 +11,7 @@ NODE_STAMP := node_modules/.installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup lint typecheck migrate browser clean bench
+.PHONY: run test setup lint typecheck migrate browser clean bench soak
 
 run: $(RUNTIME_STAMP) assets
 	$(BIN)/python -m hangar.launcher run
@@ -58,6 +58,11 @@ migrate: $(RUNTIME_STAMP)
 # BENCH_ARGS, e.g. make bench BENCH_ARGS="--duration 20 --workloads health".
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Hangar alone under a steady mixed load for 10 minutes (bench/README.md, "Soak"): errors,
+# p50/p99 per minute and the RSS slope of every process. E.g. make soak SOAK_ARGS="--duration 120".
+soak: $(DEV_STAMP)
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/lint-imports --no-cache

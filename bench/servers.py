@@ -161,14 +161,21 @@ def _manage(env: Mapping[str, str], *args: str) -> str:
     return completed.stdout
 
 
+def hangar_bench_app_create(env: Mapping[str, str]) -> dict[str, Any]:
+    """Migrate Hangar's (fresh) database and create the bench app; ``manage.py app_create --json``'s answer."""
+    _manage(env, "migrate", "--no-input", "-v", "0")
+    return dict(
+        json.loads(
+            _manage(env, "app_create", "--org", BENCH_ORGANIZATION, "--owner", BENCH_OWNER, "--name", "bench", "--json")
+        )
+    )
+
+
 def start_hangar(*, database_url: str, redis_url: str, workers: int) -> Target:
     """Migrate the (fresh) database, create the bench app, and serve uvicorn with ``workers`` processes."""
     port = _free_port()
     env = hangar_environment(database_url=database_url, redis_url=redis_url, port=port)
-    _manage(env, "migrate", "--no-input", "-v", "0")
-    created = json.loads(
-        _manage(env, "app_create", "--org", BENCH_ORGANIZATION, "--owner", BENCH_OWNER, "--name", "bench", "--json")
-    )
+    created = hangar_bench_app_create(env)
     # The same command line as hangar.launcher's, with the worker count pinned.
     command = [
         PYTHON, "-m", "uvicorn", "hangar.asgi:application", "--app-dir", str(REPO_DIR / "platform"),

@@ -8,13 +8,16 @@ from tenants.services import app_purge
 from tenants.services.apps import apps_awaiting_purge
 
 
-@shared_task(name="tenants.purge_app", bind=True, max_retries=5, default_retry_delay=30)
+# Time limits end a stuck run (a storage backend that never answers) instead of letting it
+# hold its lease for ever: the app stays marked for deletion, and the sweep runs it again.
+# Ten minutes is far more than dropping partitions and removing a large app's files takes.
+@shared_task(name="tenants.purge_app", bind=True, time_limit=600)
 def purge_app(self, *, app_pk: int) -> bool:  # type: ignore[no-untyped-def]
-    """Remove a deleted app's data, partitions, keys and files (idempotent)."""
+    """Remove a deleted app's data, partitions, keys and files (idempotent, restartable)."""
     return app_purge(app_pk=app_pk)
 
 
-@shared_task(name="tenants.purge_deleted_apps")
+@shared_task(name="tenants.purge_deleted_apps", time_limit=1800)
 def purge_deleted_apps() -> int:
     """Sweep: purge apps marked for deletion whose purge task was lost (broker down, worker crash)."""
     return sum(1 for app_pk in apps_awaiting_purge() if app_purge(app_pk=app_pk))

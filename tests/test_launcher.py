@@ -110,7 +110,11 @@ def _wait_for_worker_and_beat(launch: Launch) -> list[psutil.Process]:
 
 @pytest.fixture
 def external_services_env() -> Iterator[dict[str, str]]:
-    return {"DATABASE_URL": _database_url(settings.DATABASES["default"]), "REDIS_URL": settings.REDIS_URL}
+    return {
+        "DATABASE_URL": _database_url(settings.DATABASES["default"]), "REDIS_URL": settings.REDIS_URL,
+        # Apps a test creates in its own process have keys the served processes must decrypt.
+        "HANGAR_ENCRYPTION_KEYS": ",".join(settings.HANGAR_ENCRYPTION_KEYS), "SECRET_KEY": settings.SECRET_KEY,
+    }  # fmt: skip
 
 
 def test_run_serves_and_ctrl_c_stops_the_whole_group(tmp_path, external_services_env):

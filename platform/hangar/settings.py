@@ -218,9 +218,17 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# With Redis as the broker, a task taken by a worker that vanished whole is redelivered after
-# this long (kombu's default is an hour; the purge sweep every 5 minutes stays as a backstop).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS", 900)}
+# With Redis as the broker, a task taken by a worker that vanished whole (SIGKILL, a lost
+# machine) is redelivered this long after its worker last renewed its lease
+# (hangar.task_leases); kombu's default is an hour. Living workers renew every third of it,
+# so a task may run longer than this. Every worker looks for abandoned tasks every sixth of
+# it (at most every 10 s), scanning each time (kombu would otherwise scan 1 time in 10).
+HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS = env_int("HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS", 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS,
+    "unacked_restore_interval": min(10, max(1, HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS // 6)),
+    "unacked_restore_throttle": 1,
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {

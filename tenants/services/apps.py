@@ -129,21 +129,38 @@ def apps_awaiting_purge() -> list[int]:
 
 
 def app_purge(*, app_pk: int) -> bool:
-    """Remove everything an app owns. Idempotent: a second run finds nothing and does nothing."""
+    """Remove everything an app owns; False if it was already gone.
+
+    Idempotent and restartable: the app's row goes last, so a purge cut short anywhere (a
+    killed worker, a storage backend down) leaves the app marked for deletion, and the next
+    run (the task redelivered, or the sweep) finishes it; a run after that finds nothing.
+    """
     from hangar.app_files import app_files_remove
 
+    # Dropping partitions locks their parent tables, so that transaction ends before the
+    # file removal, which may take a while on a remote backend.
     with transaction.atomic():
-        app = App.objects.select_for_update().filter(pk=app_pk).first()
+        app = _app_awaiting_purge(app_pk)
         if app is None:
             return False
-        if app.status != App.Status.DELETING:
-            raise ValidationFailedError("Only an app marked for deletion can be purged.")
         app_storage_remove(app_pk=app.pk)
+    app_files_remove(app_pk=app_pk)
+    with transaction.atomic():
+        app = _app_awaiting_purge(app_pk)
+        if app is None:  # a concurrent run (a duplicate delivery) finished first
+            return False
         organization, application_id, name = app.organization, app.application_id, app.name
         app.delete()  # cascades to keys and any remaining app-owned rows
         audit_record(
             actor=None, organization=organization, action="app.purge", target_type="app",
             target_id=application_id, target_name=name,
         )  # fmt: skip
-    app_files_remove(app_pk=app_pk)
     return True
+
+
+def _app_awaiting_purge(app_pk: int) -> App | None:
+    """The app, locked against a concurrent purge; None once purged."""
+    app = App.objects.select_for_update().filter(pk=app_pk).first()
+    if app is not None and app.status != App.Status.DELETING:
+        raise ValidationFailedError("Only an app marked for deletion can be purged.")
+    return app

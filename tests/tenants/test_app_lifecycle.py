@@ -124,3 +124,55 @@ def test_deletion_survives_a_broker_outage_and_the_sweep_purges(
     assert tasks.purge_deleted_apps() == 1
     assert not App.objects.filter(pk=app.pk).exists()
     assert partitions_list(app_pk=app.pk) == []
+
+
+def _app_marked_for_deletion_with_data(tenant: Tenant) -> App:
+    app = tenant.app
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO datastore_object (app_id, class_name, object_id, data) VALUES (%s, 'Thing', 'abc', '{}')",
+            [app.pk],
+        )
+    files = app_files_dir(app_pk=app.pk)
+    files.mkdir(parents=True, exist_ok=True)
+    (files / "photo.jpg").write_bytes(b"jpeg")
+    App.objects.filter(pk=app.pk).update(status=App.Status.DELETING)
+    return app
+
+
+def test_a_purge_run_twice_purges_once(tenant_a: Tenant, tenant_b: Tenant):
+    """A duplicate delivery of the purge task (a redelivery after a lost worker) changes nothing twice."""
+    from tenants.tasks import purge_app
+
+    app = _app_marked_for_deletion_with_data(tenant_a)
+    assert purge_app(app_pk=app.pk) is True
+    assert purge_app(app_pk=app.pk) is False
+    assert not App.objects.filter(pk=app.pk).exists()
+    assert partitions_list(app_pk=app.pk) == []
+    assert not app_files_dir(app_pk=app.pk).exists()
+    assert AuditEvent.objects.filter(target_id=tenant_a.application_id, action="app.purge").count() == 1
+    assert partitions_list(app_pk=tenant_b.app.pk)
+
+
+def test_a_purge_cut_short_leaves_the_app_for_the_next_run(tenant_a: Tenant, monkeypatch):
+    """A purge that dies after dropping the data but before removing the files keeps the app marked for
+    deletion, so the redelivered task or the sweep removes the files too; none are left orphaned."""
+    from hangar.files import services as file_services
+    from tenants import tasks
+
+    app = _app_marked_for_deletion_with_data(tenant_a)
+    original = file_services.app_files_purge
+
+    def storage_down(*, app_pk: int) -> None:
+        raise OSError("storage backend unreachable")
+
+    monkeypatch.setattr(file_services, "app_files_purge", storage_down)
+    with pytest.raises(OSError):
+        tasks.purge_app(app_pk=app.pk)
+    assert App.objects.get(pk=app.pk).status == App.Status.DELETING
+    assert partitions_list(app_pk=app.pk) == []
+    assert app_files_dir(app_pk=app.pk).exists()
+    monkeypatch.setattr(file_services, "app_files_purge", original)
+    assert tasks.purge_deleted_apps() == 1
+    assert not App.objects.filter(pk=app.pk).exists()
+    assert not app_files_dir(app_pk=app.pk).exists()

@@ -15,7 +15,10 @@ def email_link(application_id: str, page: str, token: str) -> str:
     return f"{settings.HANGAR_PUBLIC_URL}/apps/{application_id}/{page}?token={token}"
 
 
-@shared_task(name="identity.user_email_send")
+# A mail goes out within a few SMTP round trips (EMAIL_TIMEOUT each), so two minutes ends only
+# a stuck run. A worker lost after sending sends it again on redelivery: at worst a duplicate
+# mail with a link that works, never a lost one.
+@shared_task(name="identity.user_email_send", time_limit=120)
 def user_email_send(*, app_pk: int, user_id: str, kind: str, token: str) -> None:
     """Mail a verification or reset link to the user's current address (nothing if it has none)."""
     app = App.objects.get(pk=app_pk)
