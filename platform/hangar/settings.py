@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from hangar.client_address import trusted_proxy_networks
@@ -88,7 +89,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Without it libpq waits for the operating system's TCP timeout (minutes) on a server that accepts
 # and never answers; a connect_timeout in DATABASE_URL's query string wins.
-DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", HANGAR_DB_CONNECT_TIMEOUT_SECONDS)
+cast("dict[str, object]", DATABASES["default"]["OPTIONS"]).setdefault(
+    "connect_timeout", HANGAR_DB_CONNECT_TIMEOUT_SECONDS
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The data plane's async psycopg pool (hangar.db_pool), per server process.
