@@ -145,6 +145,11 @@ class DataPlanePool:
         self._size = 0  # connections open or being opened
         self._background: set[asyncio.Task[None]] = set()
         self._closed = False
+        # Open checkouts, which one timer for the whole pool checks against their deadlines: a
+        # timer per checkout cost more than the rest of a checkout (measured, +5 us of 3).
+        self._checkouts: set[_Checkout] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._loop = asyncio.get_running_loop()  # one pool per loop (get_pool)
 
     async def open(self) -> None:
         connections = await asyncio.gather(*(self._connect() for _ in range(min(self._min_size, self._max_size))))
@@ -243,8 +248,28 @@ class DataPlanePool:
             return
         self.release(conn)
 
+    def watch(self, checkout: _Checkout) -> asyncio.Task[Any] | None:
+        """Hold ``checkout`` to the pool's deadline from now until ``unwatch``; return the task it runs in."""
+        checkout.expires = time.monotonic() + self.deadline
+        self._checkouts.add(checkout)
+        if self._sweeper is None:
+            self._sweeper = self._loop.call_later(DEADLINE_CHECK_SECONDS, self._sweep)
+        return asyncio.current_task(self._loop)
+
+    def unwatch(self, checkout: _Checkout) -> None:
+        self._checkouts.discard(checkout)
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        for checkout in [checkout for checkout in self._checkouts if checkout.expires <= now]:
+            checkout.expire(now)
+        self._sweeper = self._loop.call_later(DEADLINE_CHECK_SECONDS, self._sweep) if self._checkouts else None
+
     async def close(self) -> None:
         self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.set_exception(PoolTimeout("the data plane pool was closed"))
@@ -258,33 +283,35 @@ class DataPlanePool:
 class _Checkout:
     """A connection for one ``async with`` block, which must end within the pool's deadline.
 
-    When the deadline passes, the block's task is cancelled. psycopg answers a cancellation
-    that arrives during a statement by asking the server to cancel it (``cancel_safe``) and
-    waiting for the statement to end, which on a live server takes a round trip; but it gives
-    a server that does not answer 5 s for the cancel and 5 s more for the statement
-    (psycopg 3.3, ``AsyncConnection.wait``). So if the block is still running
-    ``CANCEL_GRACE_SECONDS`` later, it is cancelled again: psycopg then closes the connection
-    at once. Either way the connection is discarded, never handed to another request, and
-    the block ends with ``DeadlineExceededError`` (an outage: 503 with Retry-After).
+    When the deadline passes (checked every ``DEADLINE_CHECK_SECONDS``), the block's task is
+    cancelled. psycopg answers a cancellation that arrives during a statement by asking the
+    server to cancel it (``cancel_safe``) and waiting for the statement to end, which on a
+    live server takes a round trip; but it gives a server that does not answer 5 s for the
+    cancel and 5 s more for the statement (psycopg 3.3, ``AsyncConnection.wait``). So if
+    the block is still running ``CANCEL_GRACE_SECONDS`` later, it is cancelled again:
+    psycopg then closes the connection at once. Either way the connection is discarded,
+    never handed to another request, and the block ends with ``DeadlineExceededError``
+    (an outage: 503 with Retry-After).
     https://www.psycopg.org/psycopg3/docs/advanced/async.html#interrupting-async-operations
     """
 
-    __slots__ = ("_cancels", "_conn", "_pool", "_task", "_timer")
+    __slots__ = ("_cancels", "_conn", "_pool", "_task", "expires")
 
     def __init__(self, pool: DataPlanePool) -> None:
         self._pool = pool
         self._conn: DataPlaneConnection | None = None
         self._task: asyncio.Task[Any] | None = None
-        self._timer: asyncio.TimerHandle | None = None
         self._cancels = 0
+        self.expires = 0.0  # time.monotonic() of the next cancellation (the pool's deadline check sets it)
 
     async def __aenter__(self) -> DataPlaneConnection:
-        self._task = asyncio.current_task()
-        self._timer = asyncio.get_running_loop().call_later(self._pool.deadline, self._cancel)
+        self._task = self._pool.watch(self)
         try:
             self._conn = await self._pool.acquire()
         except BaseException as exc:
-            await self._settle(exc)
+            self._pool.unwatch(self)
+            if self._cancels:
+                await self._settle(exc)
             raise
         return self._conn
 
@@ -297,22 +324,19 @@ class _Checkout:
                 self._pool.discard(conn)  # a statement may have been cut short: its state is unknown
             else:
                 self._pool.release(conn)
-        await self._settle(exc)
+        self._pool.unwatch(self)
+        if self._cancels:
+            await self._settle(exc)
 
-    def _cancel(self) -> None:
+    def expire(self, now: float) -> None:
+        """The deadline (or, after it, the grace) has passed: cancel the block's task."""
         assert self._task is not None
         self._cancels += 1
         self._task.cancel()
-        if self._cancels == 1:
-            self._timer = asyncio.get_running_loop().call_later(CANCEL_GRACE_SECONDS, self._cancel)
+        self.expires = now + CANCEL_GRACE_SECONDS if self._cancels == 1 else float("inf")
 
     async def _settle(self, exc: BaseException | None) -> None:
-        """After the block: stop the timer; if the deadline cancelled the block, say so instead."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if not self._cancels:
-            return
+        """After a block the deadline cancelled: take back its cancellations, and say why it ended."""
         task, cancels, self._cancels = self._task, self._cancels, 0
         assert task is not None
         for _ in range(cancels):
@@ -333,6 +357,8 @@ class _Checkout:
 
 # How long psycopg may wait for the server to act on the deadline's cancel before the connection is closed.
 CANCEL_GRACE_SECONDS = 0.5
+# How often open checkouts are checked against their deadlines (so a deadline fires up to this late).
+DEADLINE_CHECK_SECONDS = 0.1
 
 
 # Connections back in the pool for less than this are handed out unchecked: under load
