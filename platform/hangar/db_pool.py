@@ -145,8 +145,8 @@ class DataPlanePool:
         self._size = 0  # connections open or being opened
         self._background: set[asyncio.Task[None]] = set()
         self._closed = False
-        # Open checkouts, which one timer for the whole pool checks against their deadlines: a
-        # timer per checkout cost more than the rest of a checkout (measured, +5 us of 3).
+        # Open checkouts, checked against their deadlines by one timer for the whole pool: a timer
+        # per checkout (and the coroutine to settle it) doubled the cost of a checkout, measured.
         self._checkouts: set[_Checkout] = set()
         self._sweeper: asyncio.TimerHandle | None = None
         self._loop = asyncio.get_running_loop()  # one pool per loop (get_pool)
@@ -330,10 +330,10 @@ class _Checkout:
 
     def expire(self, now: float) -> None:
         """The deadline (or, after it, the grace) has passed: cancel the block's task."""
-        assert self._task is not None
-        self._cancels += 1
-        self._task.cancel()
-        self.expires = now + CANCEL_GRACE_SECONDS if self._cancels == 1 else float("inf")
+        self.expires = now + CANCEL_GRACE_SECONDS if self._cancels == 0 else float("inf")
+        if self._task is not None:  # always, under asyncio; never raise in the pool's deadline check
+            self._cancels += 1
+            self._task.cancel()
 
     async def _settle(self, exc: BaseException | None) -> None:
         """After a block the deadline cancelled: take back its cancellations, and say why it ended."""

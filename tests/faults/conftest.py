@@ -31,6 +31,10 @@ class Answer:
     status: int  # 0: no answer (the client's own timeout, or a refused connection)
     retry_after: str | None
 
+    @property
+    def ended(self) -> float:
+        return self.started + self.seconds
+
 
 def assert_honest(answers: list[Answer], *, ok: tuple[int, ...] = (200, 201)) -> None:
     """Every answer is a success or a 503 telling the client when to retry: never a 500, never no answer."""
@@ -174,6 +178,21 @@ class PostgresCluster(ServerProcess):
 
     def popen_options(self) -> dict[str, object]:
         return {"user": self.user} if self.user else {}
+
+    def start(self) -> None:
+        """Start the server and return once it accepts sessions (it listens a moment before it does)."""
+        import psycopg
+
+        super().start()
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                psycopg.connect(self.url("postgres"), connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def stop(self, stop_signal: signal.Signals = signal.SIGINT) -> None:
         """SIGINT is PostgreSQL's fast shutdown: sessions are ended, the cluster is checkpointed and exits."""

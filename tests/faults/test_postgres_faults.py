@@ -134,13 +134,14 @@ async def _burst(app: FaultApp, size: int = 24) -> list[Answer]:
         )
 
 
-def _in_the_background(action, after: float) -> asyncio.Task[float]:  # type: ignore[no-untyped-def]
-    """Run the blocking ``action`` after ``after`` seconds; the task's result is when it ended."""
+def _in_the_background(action, after: float) -> asyncio.Task[tuple[float, float]]:  # type: ignore[no-untyped-def]
+    """Run the blocking ``action`` after ``after`` seconds; the task's result is when it began and ended."""
 
-    async def run() -> float:
+    async def run() -> tuple[float, float]:
         await asyncio.sleep(after)
+        began = time.monotonic()
         await asyncio.to_thread(action)
-        return time.monotonic()
+        return began, time.monotonic()
 
     return asyncio.create_task(run())
 
@@ -161,7 +162,7 @@ async def test_a_restart_under_load_fails_nothing_after_it_and_loses_no_acknowle
 
     restarted = _in_the_background(restart, after=1.0)
     answers = await _load(fault_app, 4.0)
-    back_at = await restarted
+    _, back_at = await restarted
     assert_honest(answers, ok=(200, 201))
     _assert_all_succeed([answer for answer in answers if answer.started > back_at])
     assert fault_app.acknowledged <= fault_app.stored()
@@ -180,9 +181,9 @@ async def test_a_stopped_database_answers_503_promptly_and_service_is_back_withi
     stopped_at = time.monotonic()
     restarted = _in_the_background(fault_app.cluster.start, after=15.0)
     answers = await _load(fault_app, 17.5)
-    back_at = await restarted
+    starting_at, back_at = await restarted
     assert_honest(answers, ok=(200, 201))
-    during = [answer for answer in answers if stopped_at < answer.started and answer.started + answer.seconds < back_at]
+    during = [answer for answer in answers if stopped_at < answer.started and answer.ended < starting_at]
     assert len(during) > 20
     assert all(answer.status == 503 for answer in during)
     assert max(answer.seconds for answer in answers) < LONGEST_ANSWER_SECONDS  # refused at once: no hang
@@ -198,7 +199,7 @@ async def test_a_frozen_database_never_holds_a_request_past_its_deadline(fault_a
         answers = await _load(fault_app, 8.0)
     finally:
         fault_app.cluster.thaw()
-    frozen_at, thawed_at = await frozen, await thawed
+    (frozen_at, _), (_, thawed_at) = await frozen, await thawed
     assert_honest(answers, ok=(200, 201))
     assert any(answer.status == 503 for answer in answers)  # the freeze was seen, and answered honestly
     longest = max(answer.seconds for answer in answers)
