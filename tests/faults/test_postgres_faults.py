@@ -177,7 +177,7 @@ async def test_a_stopped_database_answers_503_promptly_and_service_is_back_withi
     fault_app.cluster.stop()
     stopped_at = time.monotonic()
     restarted = _in_the_background(fault_app.cluster.start, after=15.0)
-    answers = await _load(fault_app, 17.5)
+    answers = await _load(fault_app, 18.5)  # 3.5 s from the start: time to start, recover, and show it
     starting_at, back_at = await restarted
     assert_honest(answers, ok=(200, 201))
     during = [answer for answer in answers if stopped_at < answer.started and answer.ended < starting_at]
