@@ -295,9 +295,8 @@ HANGAR_STATEMENT_TIMEOUT_MS = env_int("HANGAR_STATEMENT_TIMEOUT_MS", 5000)
 # stopped after this even if the server never answers (frozen, partitioned), where the statement
 # timeout cannot fire; a little above the statement timeout, so that a slow query still gets its 124
 # (with the statement timeout off, 0, a minute: long queries were asked for, but not endless waits).
-HANGAR_DB_REQUEST_DEADLINE_SECONDS = env_float(
-    "HANGAR_DB_REQUEST_DEADLINE_SECONDS", (HANGAR_STATEMENT_TIMEOUT_MS / 1000 + 1) if HANGAR_STATEMENT_TIMEOUT_MS else 60
-)
+_DEFAULT_DB_DEADLINE = HANGAR_STATEMENT_TIMEOUT_MS / 1000 + 1 if HANGAR_STATEMENT_TIMEOUT_MS else 60
+HANGAR_DB_REQUEST_DEADLINE_SECONDS = env_float("HANGAR_DB_REQUEST_DEADLINE_SECONDS", _DEFAULT_DB_DEADLINE)
 HANGAR_APP_CACHE_SECONDS = env_int("HANGAR_APP_CACHE_SECONDS", 300)
 HANGAR_DEFAULT_PLAN_RPS = env_int("HANGAR_DEFAULT_PLAN_RPS", 1000)
 # Keyless and wrong-key requests, file downloads by URL (per app) and lookups of unknown app ids,
