@@ -23,6 +23,11 @@ out, without a round trip: the server announces such an end by writing to the so
 an idle socket that has become readable is discarded (``_died_while_idle``). Opening a
 connection has a deadline of its own (``HANGAR_DB_CONNECT_TIMEOUT_SECONDS``), so a server
 that does not answer cannot hold a request for longer than that.
+
+The server's ``statement_timeout`` bounds a statement only while the server runs: a frozen
+or partitioned server never sends the error. So every checkout also has a client-side
+deadline (``HANGAR_DB_REQUEST_DEADLINE_SECONDS``, a little above the statement timeout),
+from the moment it asks for a connection to the moment it gives it back; see ``_Checkout``.
 """
 
 from __future__ import annotations
@@ -51,6 +56,14 @@ class PoolTimeout(Exception):
     """No connection became free within the pool's timeout."""
 
 
+class DeadlineExceededError(Exception):
+    """A unit of data-plane work outlived its deadline: it was stopped and its connection closed.
+
+    Whether a write in it committed is unknown (its COMMIT may have been on the wire), so
+    nothing runs it again: the client hears 503 and decides.
+    """
+
+
 def data_plane_conninfo() -> str:
     db = settings.DATABASES["default"]
     params = {
@@ -60,9 +73,8 @@ def data_plane_conninfo() -> str:
         "host": db.get("HOST") or None,
         "port": db.get("PORT") or None,
         "application_name": "hangar-dataplane",
-        "connect_timeout": max(1, round(settings.HANGAR_DB_CONNECT_TIMEOUT_SECONDS)),
     }
-    params.update(db.get("OPTIONS") or {})
+    params.update(db.get("OPTIONS") or {})  # connect_timeout included (hangar.settings)
     return make_conninfo(**{k: v for k, v in params.items() if v is not None})
 
 
@@ -122,16 +134,22 @@ class DataPlaneConnection(AsyncConnection[tuple[Any, ...]]):
 class DataPlanePool:
     """Autocommit connections for one event loop, at most ``max_size`` of them."""
 
-    def __init__(self, conninfo: str, *, min_size: int, max_size: int, timeout: float) -> None:
+    def __init__(self, conninfo: str, *, min_size: int, max_size: int, timeout: float, deadline: float) -> None:
         self._conninfo = conninfo
         self._min_size = min_size
         self._max_size = max(1, max_size)
         self._timeout = timeout
+        self.deadline = deadline  # seconds a checkout may last, waiting for its connection included
         self._idle: deque[DataPlaneConnection] = deque()
         self._waiters: deque[asyncio.Future[DataPlaneConnection]] = deque()
         self._size = 0  # connections open or being opened
         self._background: set[asyncio.Task[None]] = set()
         self._closed = False
+        # Open checkouts, checked against their deadlines by one timer for the whole pool: a timer
+        # per checkout (and the coroutine to settle it) doubled the cost of a checkout, measured.
+        self._checkouts: set[_Checkout] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._loop = asyncio.get_running_loop()  # one pool per loop (get_pool)
 
     async def open(self) -> None:
         connections = await asyncio.gather(*(self._connect() for _ in range(min(self._min_size, self._max_size))))
@@ -148,7 +166,10 @@ class DataPlanePool:
         return conn
 
     def connection(self) -> _Checkout:
-        """``async with pool.connection() as conn``: a connection for the block, returned after it."""
+        """``async with pool.connection() as conn``: a connection for the block, returned after it.
+
+        The block is stopped if it outlasts the pool's deadline (``DeadlineExceededError``).
+        """
         return _Checkout(self)
 
     async def acquire(self) -> DataPlaneConnection:
@@ -192,6 +213,10 @@ class DataPlanePool:
         conn.idle_since = time.monotonic()
         self._idle.append(conn)
 
+    def discard(self, conn: DataPlaneConnection) -> None:
+        """Close a checked-out connection instead of returning it: its state is unknown."""
+        self._discard(conn)
+
     def discard_idle(self) -> None:
         """Close every idle connection: after one was lost (a restart, a failover), the others
         opened before it are as suspect, and a fresh connection costs one connect."""
@@ -223,8 +248,28 @@ class DataPlanePool:
             return
         self.release(conn)
 
+    def watch(self, checkout: _Checkout) -> asyncio.Task[Any] | None:
+        """Hold ``checkout`` to the pool's deadline from now until ``unwatch``; return the task it runs in."""
+        checkout.expires = time.monotonic() + self.deadline
+        self._checkouts.add(checkout)
+        if self._sweeper is None:
+            self._sweeper = self._loop.call_later(DEADLINE_CHECK_SECONDS, self._sweep)
+        return asyncio.current_task(self._loop)
+
+    def unwatch(self, checkout: _Checkout) -> None:
+        self._checkouts.discard(checkout)
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        for checkout in [checkout for checkout in self._checkouts if checkout.expires <= now]:
+            checkout.expire(now)
+        self._sweeper = self._loop.call_later(DEADLINE_CHECK_SECONDS, self._sweep) if self._checkouts else None
+
     async def close(self) -> None:
         self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.set_exception(PoolTimeout("the data plane pool was closed"))
@@ -236,22 +281,84 @@ class DataPlanePool:
 
 
 class _Checkout:
-    __slots__ = ("_conn", "_pool")
+    """A connection for one ``async with`` block, which must end within the pool's deadline.
+
+    When the deadline passes (checked every ``DEADLINE_CHECK_SECONDS``), the block's task is
+    cancelled. psycopg answers a cancellation that arrives during a statement by asking the
+    server to cancel it (``cancel_safe``) and waiting for the statement to end, which on a
+    live server takes a round trip; but it gives a server that does not answer 5 s for the
+    cancel and 5 s more for the statement (psycopg 3.3, ``AsyncConnection.wait``). So if
+    the block is still running ``CANCEL_GRACE_SECONDS`` later, it is cancelled again:
+    psycopg then closes the connection at once. Either way the connection is discarded,
+    never handed to another request, and the block ends with ``DeadlineExceededError``
+    (an outage: 503 with Retry-After).
+    https://www.psycopg.org/psycopg3/docs/advanced/async.html#interrupting-async-operations
+    """
+
+    __slots__ = ("_cancels", "_conn", "_pool", "_task", "expires")
 
     def __init__(self, pool: DataPlanePool) -> None:
         self._pool = pool
         self._conn: DataPlaneConnection | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._cancels = 0
+        self.expires = 0.0  # time.monotonic() of the next cancellation (the pool's deadline check sets it)
 
     async def __aenter__(self) -> DataPlaneConnection:
-        self._conn = await self._pool.acquire()
+        self._task = self._pool.watch(self)
+        try:
+            self._conn = await self._pool.acquire()
+        except BaseException as exc:
+            self._pool.unwatch(self)
+            if self._cancels:
+                await self._settle(exc)
+            raise
         return self._conn
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._conn is not None:
-            self._pool.release(self._conn)
-            self._conn = None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            if self._cancels:
+                self._pool.discard(conn)  # a statement may have been cut short: its state is unknown
+            else:
+                self._pool.release(conn)
+        self._pool.unwatch(self)
+        if self._cancels:
+            await self._settle(exc)
+
+    def expire(self, now: float) -> None:
+        """The deadline (or, after it, the grace) has passed: cancel the block's task."""
+        self.expires = now + CANCEL_GRACE_SECONDS if self._cancels == 0 else float("inf")
+        if self._task is not None:  # always, under asyncio; never raise in the pool's deadline check
+            self._cancels += 1
+            self._task.cancel()
+
+    async def _settle(self, exc: BaseException | None) -> None:
+        """After a block the deadline cancelled: take back its cancellations, and say why it ended."""
+        task, cancels, self._cancels = self._task, self._cancels, 0
+        assert task is not None
+        for _ in range(cancels):
+            task.uncancel()
+        if not isinstance(exc, asyncio.CancelledError):
+            # The block ended on its own in the same turn as the deadline: the cancellation is
+            # still pending, and is taken here rather than by whatever the task awaits next.
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:
+                if task.cancelling():
+                    raise
+        if exc is None or task.cancelling():
+            return  # the block's work was done; or the task was also cancelled by someone else
+        # Logged where it is answered (hangar.outages, rate-limited): a frozen server fails every request.
+        raise DeadlineExceededError(f"the database did not answer within {self._pool.deadline:g} s") from exc
+
+
+# How long psycopg may wait for the server to act on the deadline's cancel before the connection is closed.
+CANCEL_GRACE_SECONDS = 0.5
+# How often open checkouts are checked against their deadlines (so a deadline fires up to this late).
+DEADLINE_CHECK_SECONDS = 0.1
 
 
 # Connections back in the pool for less than this are handed out unchecked: under load
@@ -297,6 +404,7 @@ async def get_pool() -> DataPlanePool:
             min_size=settings.HANGAR_DB_POOL_MIN,
             max_size=settings.HANGAR_DB_POOL_MAX,
             timeout=settings.HANGAR_DB_POOL_TIMEOUT_SECONDS,
+            deadline=settings.HANGAR_DB_REQUEST_DEADLINE_SECONDS,
         )
         _pools.set(pool)
         await pool.open()

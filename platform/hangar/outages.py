@@ -15,17 +15,19 @@ import time
 import psycopg
 import redis.exceptions
 
-from hangar.db_pool import PoolTimeout
+from hangar.db_pool import DeadlineExceededError, PoolTimeout
 from hangar.parse_errors import CONNECTION_FAILED, ParseError
 
 RETRY_AFTER_SECONDS = 1
 LOG_INTERVAL_SECONDS = 10.0
 
-# Lost or refused connections, timeouts and a pool with no free connection; not a query's
-# own error (a constraint, a bad value), which psycopg raises as other classes.
+# Lost or refused connections, timeouts, a pool with no free connection and a database that
+# did not answer within the deadline; not a query's own error (a constraint, a bad value),
+# which psycopg raises as other classes.
 _OUTAGES: tuple[type[BaseException], ...] = (
     psycopg.OperationalError,
     PoolTimeout,
+    DeadlineExceededError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from hangar.client_address import trusted_proxy_networks
@@ -80,9 +81,17 @@ if _database_url is None:
     # records it for manage.py; with neither, manage.py stops with a one-line hint before any
     # command that needs a server, so this default only serves commands that need none.
     _database_url = "postgresql://postgres@127.0.0.1:5432/hangar"
+# Opening a database connection gives up after this (libpq connect_timeout, whole seconds), on the
+# data plane and on the control plane (Django's connections) alike.
+HANGAR_DB_CONNECT_TIMEOUT_SECONDS = env_int("HANGAR_DB_CONNECT_TIMEOUT_SECONDS", 5)
 DATABASES = {"default": database_settings_from_url(_database_url)}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Without it libpq waits for the operating system's TCP timeout (minutes) on a server that accepts
+# and never answers; a connect_timeout in DATABASE_URL's query string wins.
+cast("dict[str, object]", DATABASES["default"]["OPTIONS"]).setdefault(
+    "connect_timeout", HANGAR_DB_CONNECT_TIMEOUT_SECONDS
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The data plane's async psycopg pool (hangar.db_pool), per server process.
@@ -90,8 +99,6 @@ HANGAR_DB_POOL_MIN = env_int("HANGAR_DB_POOL_MIN", 2)
 HANGAR_DB_POOL_MAX = env_int("HANGAR_DB_POOL_MAX", 10)
 # How long a request waits for a free data-plane connection before it answers 503 (well under clients' timeouts).
 HANGAR_DB_POOL_TIMEOUT_SECONDS = env_int("HANGAR_DB_POOL_TIMEOUT_SECONDS", 5)
-# Opening a data-plane connection gives up after this (libpq connect_timeout, whole seconds).
-HANGAR_DB_CONNECT_TIMEOUT_SECONDS = env_int("HANGAR_DB_CONNECT_TIMEOUT_SECONDS", 5)
 # Deadline of one data-plane Redis call (connect or reply); a failed call is retried once.
 HANGAR_REDIS_TIMEOUT_SECONDS = env_float("HANGAR_REDIS_TIMEOUT_SECONDS", 2.0)
 
@@ -292,6 +299,12 @@ HANGAR_MAX_INCLUDED_OBJECTS = env_int("HANGAR_MAX_INCLUDED_OBJECTS", 10000)
 HANGAR_MAX_FIELDS_PER_CLASS = env_int("HANGAR_MAX_FIELDS_PER_CLASS", 500)
 HANGAR_MAX_NEW_FIELDS_PER_WRITE = env_int("HANGAR_MAX_NEW_FIELDS_PER_WRITE", 50)
 HANGAR_STATEMENT_TIMEOUT_MS = env_int("HANGAR_STATEMENT_TIMEOUT_MS", 5000)
+# A data-plane unit of work (a statement or a transaction, waiting for its connection included) is
+# stopped after this even if the server never answers (frozen, partitioned), where the statement
+# timeout cannot fire; a little above the statement timeout, so that a slow query still gets its 124
+# (with the statement timeout off, 0, a minute: long queries were asked for, but not endless waits).
+_DEFAULT_DB_DEADLINE = HANGAR_STATEMENT_TIMEOUT_MS / 1000 + 1 if HANGAR_STATEMENT_TIMEOUT_MS else 60
+HANGAR_DB_REQUEST_DEADLINE_SECONDS = env_float("HANGAR_DB_REQUEST_DEADLINE_SECONDS", _DEFAULT_DB_DEADLINE)
 HANGAR_APP_CACHE_SECONDS = env_int("HANGAR_APP_CACHE_SECONDS", 300)
 HANGAR_DEFAULT_PLAN_RPS = env_int("HANGAR_DEFAULT_PLAN_RPS", 1000)
 # Keyless and wrong-key requests, file downloads by URL (per app) and lookups of unknown app ids,

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
 import pytest
 
 from hangar.datastore.dates import WIRE_DATE_COLUMNS, format_date
-from hangar.db_pool import DataPlanePool, PoolTimeout, data_plane_conninfo
+from hangar.db_pool import DataPlanePool, DeadlineExceededError, PoolTimeout, data_plane_conninfo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _pool(max_size: int = 2, timeout: float = 5) -> DataPlanePool:
-    return DataPlanePool(data_plane_conninfo(), min_size=0, max_size=max_size, timeout=timeout)
+def _pool(max_size: int = 2, timeout: float = 5, deadline: float = 10) -> DataPlanePool:
+    return DataPlanePool(data_plane_conninfo(), min_size=0, max_size=max_size, timeout=timeout, deadline=deadline)
 
 
 async def _backend_pid(pool: DataPlanePool) -> int:
@@ -174,5 +175,64 @@ async def test_a_recently_used_connection_is_handed_out_without_a_check(monkeypa
         await _backend_pid(pool)
         await _backend_pid(pool)
         assert checked == []
+    finally:
+        await pool.close()
+
+
+async def _running_statements(marker: str) -> int:
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(data_plane_conninfo(), autocommit=True) as admin:
+        cursor = await admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE %s", [f"%{marker}%"]
+        )
+        return (await cursor.fetchone())[0]
+
+
+async def test_a_statement_past_the_deadline_is_cancelled_and_its_connection_closed():
+    """The client's own deadline ends the request and the statement, even where the server's timeout is longer."""
+    pool = _pool(max_size=1, deadline=0.5)
+    try:
+        async with pool.connection() as conn:
+            await conn.execute("SET statement_timeout = 0")
+            held = (await (await conn.execute("SELECT pg_backend_pid()")).fetchone())[0]
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceededError):
+            async with pool.connection() as conn:
+                await conn.execute("SELECT pg_sleep(30) -- deadline-test")
+        assert time.monotonic() - started < 1.5
+        assert await _running_statements("deadline-test") == 0  # cancelled on the server, not left running
+        assert await _backend_pid(pool) != held  # that connection was not handed on
+        assert pool._size == 1
+    finally:
+        await pool.close()
+
+
+async def test_a_block_that_holds_its_connection_past_the_deadline_is_stopped():
+    pool = _pool(max_size=1, deadline=0.3)
+    try:
+        with pytest.raises(DeadlineExceededError):
+            async with pool.connection():
+                await asyncio.sleep(30)  # e.g. a call to another service inside a transaction
+        assert await _backend_pid(pool) > 0
+    finally:
+        await pool.close()
+
+
+async def test_a_cancellation_from_elsewhere_stays_a_cancellation():
+    """A client that went away cancels its request's task: that is not an outage, and is not reported as one."""
+    pool = _pool(max_size=1, deadline=5)
+    try:
+
+        async def hold() -> None:
+            async with pool.connection() as conn:
+                await conn.execute("SELECT pg_sleep(30) -- cancelled-elsewhere")
+
+        task = asyncio.create_task(hold())
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await asyncio.wait_for(_backend_pid(pool), 2) > 0
     finally:
         await pool.close()

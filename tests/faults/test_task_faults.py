@@ -23,7 +23,7 @@ from hangar.datastore.partitions import partitions_list
 from tenants.models import App, AuditEvent
 from tenants.services import access_token_create
 from tests.conftest import Tenant, _database_url, make_tenant
-from tests.faults.live import RedisProcess
+from tests.faults.conftest import RedisProcess
 from tests.test_launcher import Launch, _wait_for_worker_and_beat, external_services_env  # noqa: F401
 from tests.test_supervisor import _celery_worker
 

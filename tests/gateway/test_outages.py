@@ -9,7 +9,7 @@ import httpx
 import pytest
 from psycopg import OperationalError
 
-from hangar.db_pool import PoolTimeout
+from hangar.db_pool import DeadlineExceededError, PoolTimeout
 from hangar.outages import RepeatedFailureLog
 from tests.conftest import Tenant
 from tests.datastore.conftest import ParseApp
@@ -28,7 +28,14 @@ async def _warm(app: ParseApp) -> None:
     assert (await app.request("GET", "/classes/Thing", master=True)).status_code == 200
 
 
-@pytest.mark.parametrize("failure", [OperationalError("connection refused"), PoolTimeout("no connection in 5 s")])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OperationalError("connection refused"),
+        PoolTimeout("no connection in 5 s"),
+        DeadlineExceededError("the database did not answer within 6 s"),
+    ],
+)
 async def test_a_database_outage_answers_503_with_retry_after(app_a: ParseApp, monkeypatch, failure, caplog):
     await _warm(app_a)
 

@@ -6,6 +6,12 @@ Requests that arrive in the same event-loop turn join one batch that is sent aft
 of them have joined; a request arriving while a batch is already on the wire starts the
 next one. So each request still gets a read taken after its arrival, at a fraction of
 the Redis calls (and of redis-py's per-call CPU) under load.
+
+A batch whose round trip fails (a connection dropped by a restart, a refused connect, an
+error reply) does not fail its members: each makes the call on its own, once, and only a
+member whose own call fails too answers 503. A timeout is the exception: the batch has
+already waited out the client's deadline twice (its call and redis-py's one retry), and
+members asking a server that does not answer again would only double the wait.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError, TimeoutError
 
 # Read the version counters (every key but the last); for a rate-limited app add the
 # batch's size to the current one-second window (the last key) and return the new total
@@ -33,6 +40,12 @@ return replies
 """
 
 Versions = tuple[Any, ...]
+
+
+class _BatchFailedError(Exception):
+    """The batch's round trip failed in a way a member's own call may not: each member tries alone."""
+
+
 _scripts: dict[int, AsyncScript] = {}
 _open_batches: dict[tuple[int, str, str], list[asyncio.Future[tuple[Versions, int]]]] = {}
 
@@ -57,7 +70,13 @@ async def versions_and_count(redis: Redis, keys: Sequence[str], *, limited: bool
         loop.call_soon(lambda: loop.create_task(_send(redis, batch_key, batch, list(keys), limited)))
     waiter: asyncio.Future[tuple[Versions, int]] = loop.create_future()
     batch.append(waiter)
-    return await waiter
+    try:
+        return await waiter
+    except _BatchFailedError:
+        # If the batch's count did reach Redis before the failure, this request is counted twice in
+        # this one-second window: under a fault, the limit errs on the side of limiting.
+        *versions, total = await _script(redis)(keys=list(keys), args=["1" if limited else "0", 1])
+        return tuple(versions), int(total) if limited else 0
 
 
 async def _send(
@@ -69,9 +88,10 @@ async def _send(
     try:
         *versions, total = await _script(redis)(keys=keys, args=["1" if limited else "0", len(batch)])
     except BaseException as exc:  # every waiter must hear of the failure
+        retry_alone = isinstance(exc, RedisError) and not isinstance(exc, TimeoutError)
         for waiter in batch:
             if not waiter.done():
-                waiter.set_exception(exc)
+                waiter.set_exception(_BatchFailedError() if retry_alone else exc)
         if not isinstance(exc, Exception):
             raise
         return
