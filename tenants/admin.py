@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.contrib import admin
 
 from tenants.models import App, AuditEvent, Developer, Membership, Organization, Plan
@@ -12,7 +14,7 @@ admin.site.register(Plan)
 class AppAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["name", "organization", "application_id", "status", "created_at"]
     # Keys are never shown here: only the dashboard's role-checked reveal decrypts them.
-    exclude: list[str] = []
+    exclude: ClassVar[list[str]] = []
 
 
 @admin.register(AuditEvent)

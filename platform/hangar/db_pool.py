@@ -39,7 +39,7 @@ import time
 from collections import deque
 from collections.abc import Coroutine, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from django.conf import settings
@@ -66,7 +66,7 @@ class DeadlineExceededError(Exception):
 
 def data_plane_conninfo() -> str:
     db = settings.DATABASES["default"]
-    params = {
+    params: dict[str, Any] = {
         "dbname": db["NAME"],
         "user": db.get("USER") or None,
         "password": db.get("PASSWORD") or None,
@@ -74,7 +74,7 @@ def data_plane_conninfo() -> str:
         "port": db.get("PORT") or None,
         "application_name": "hangar-dataplane",
     }
-    params.update(db.get("OPTIONS") or {})  # connect_timeout included (hangar.settings)
+    params.update(cast("dict[str, Any]", db.get("OPTIONS") or {}))  # connect_timeout included (hangar.settings)
     return make_conninfo(**{k: v for k, v in params.items() if v is not None})
 
 

@@ -26,7 +26,7 @@ def app_version_key(application_id: str) -> str:
 def _redis() -> redis.Redis:
     global _client
     if _client is None:
-        _client = redis.Redis.from_url(settings.REDIS_URL)
+        _client = redis.Redis.from_url(str(settings.REDIS_URL))
     return _client
 
 

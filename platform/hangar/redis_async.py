@@ -26,7 +26,7 @@ def get_redis() -> aioredis.Redis:
     if client is None:
         timeout = settings.HANGAR_REDIS_TIMEOUT_SECONDS
         client = aioredis.Redis.from_url(
-            settings.REDIS_URL,
+            str(settings.REDIS_URL),
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), retries=1),

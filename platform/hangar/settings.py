@@ -102,11 +102,10 @@ HANGAR_DB_POOL_TIMEOUT_SECONDS = env_int("HANGAR_DB_POOL_TIMEOUT_SECONDS", 5)
 # Deadline of one data-plane Redis call (connect or reply); a failed call is retried once.
 HANGAR_REDIS_TIMEOUT_SECONDS = env_float("HANGAR_REDIS_TIMEOUT_SECONDS", 2.0)
 
-REDIS_URL = env_str("REDIS_URL") or _RUNNING.get("REDIS_URL")
-if REDIS_URL is None:
-    if PRODUCTION:
-        raise ConfigurationError("REDIS_URL must be set in production")
-    REDIS_URL = "redis://127.0.0.1:6379/0"
+_redis_url = env_str("REDIS_URL") or _RUNNING.get("REDIS_URL")
+if _redis_url is None and PRODUCTION:
+    raise ConfigurationError("REDIS_URL must be set in production")
+REDIS_URL: str = _redis_url or "redis://127.0.0.1:6379/0"
 
 
 def _celery_broker_url(redis_url: str) -> str:

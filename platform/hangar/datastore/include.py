@@ -77,7 +77,7 @@ def _replace(
             kept = []
             for item in value:
                 if isinstance(item, dict) and item.get("__type") in {"Pointer", "Object"}:
-                    found = objects.get((item.get("className"), item.get("objectId")))
+                    found = objects.get((str(item.get("className")), str(item.get("objectId"))))
                     if found is not None:
                         kept.append(found)
                         included.append(found)
@@ -85,7 +85,7 @@ def _replace(
                     kept.append(item)
             container[key] = kept
         elif isinstance(value, dict) and value.get("__type") in {"Pointer", "Object"}:
-            found = objects.get((value.get("className"), value.get("objectId")))
+            found = objects.get((str(value.get("className")), str(value.get("objectId"))))
             if found is None:
                 del container[key]
             else:

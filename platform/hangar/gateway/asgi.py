@@ -66,8 +66,8 @@ class ParseGateway:
         except Exception as exc:
             if is_outage(exc):
                 _outage_log.failure(exc, "PostgreSQL or Redis unavailable")
-                error = outage_error()
-                await send_json(send, status=error.status, body=error.body(), extra=error.headers)
+                outage = outage_error()
+                await send_json(send, status=outage.status, body=outage.body(), extra=outage.headers)
                 return
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             await send_json(send, status=500, body={"code": 1, "message": "Internal server error."})

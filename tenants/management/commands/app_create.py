@@ -35,10 +35,11 @@ class Command(BaseCommand):
             )
         except TenantsError as exc:
             raise CommandError(exc.message) from exc
+        secret_keys = {kind: value for kind, value in keys.items() if kind != "application_id"}
         result = {
             "app": {"id": app.pk, "name": app.name, "organization": app.organization.name},
             "application_id": keys["application_id"],
-            "keys": {kind: value for kind, value in keys.items() if kind != "application_id"},
+            "keys": secret_keys,
             "server_url": f"{settings.HANGAR_PUBLIC_URL}{settings.HANGAR_PARSE_MOUNT}",
         }
         if options["json"]:
@@ -47,5 +48,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Created app {app.name!r} in {app.organization.name!r}")
         self.stdout.write(f"  server URL      {result['server_url']}")
         self.stdout.write(f"  application id  {result['application_id']}")
-        for kind, value in result["keys"].items():
+        for kind, value in secret_keys.items():
             self.stdout.write(f"  {kind:<15} {value}")
