@@ -120,7 +120,7 @@ class Generator:
                 await self._expect(subscriber, "subscribed", timeout)
                 subscriber.stage = "live"
                 self.subscribers.append(subscriber)
-            except (OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError) as exc:
                 self.failed += 1
                 if len(self.errors) < _MAX_ERRORS_KEPT:
                     self.errors.append(f"{type(exc).__name__}: {exc}")
