@@ -61,7 +61,7 @@ class LiveRunError(RuntimeError):
 @dataclass(frozen=True)
 class LiveOptions:
     subscribers: Sequence[int]
-    rate: float = 5.0
+    rate: float = 1.0
     duration: float = 10.0
     burst_deliveries: int = 200_000
     generators: int = 2

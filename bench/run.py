@@ -118,7 +118,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     live = parser.add_argument_group(f"{LIVE_FANOUT} (LiveQuery fan-out, bench/livefanout.py)")
     add = live.add_argument
     add("--live-subscribers", type=_count_list, help="subscriber counts, each measured on both servers (1000,10000)")
-    add("--live-rate", type=float, default=5.0, help="steady writes per second (default 5)")
+    add("--live-rate", type=float, default=1.0, help="steady writes per second (default 1)")
     add("--live-duration", type=float, help="seconds of steady writes (default 10)")
     add("--live-burst-deliveries", type=int, help="deliveries due in the burst phase (default 200000)")
     add("--live-generators", type=int, default=os.cpu_count() or 1, help="load-generator processes (default: cores)")
