@@ -46,8 +46,12 @@ from bench.paths import BENCH_DIR, PYTHON, WORK_DIR, log_path
 from bench.servers import Target
 
 LIVE_CLASS = "BenchLive"
-LIVE_SCHEMA = {"className": LIVE_CLASS, "fields": {"score": {"type": "Number"}, "name": {"type": "String"}}}
-LIVE_WHERE = {"score": {"$gte": 0}}  # every write matches: each is one delivery per subscriber
+LIVE_SCHEMA = {
+    "className": LIVE_CLASS,
+    "fields": {"kind": {"type": "String"}, "score": {"type": "Number"}, "name": {"type": "String"}},
+}
+# Every write matches (an equality, which every LiveQuery server supports): one delivery per subscriber.
+LIVE_WHERE = {"kind": "live"}
 BURST_IN_FLIGHT = 4
 MIN_BURST_WRITES = 10
 GENERATOR_CPU_LIMIT = 0.8  # share of one core above which a generator process may be what limits the figures
@@ -330,7 +334,7 @@ def _select(streams: list[IO[str]], timeout: float) -> tuple[list[Any], list[Any
 async def _write_one(client: httpx.AsyncClient, target: Target, seq: int) -> Write:
     sent = time.monotonic()
     response = await client.post(
-        f"{target.base_url}/classes/{LIVE_CLASS}", json={"score": seq, "name": f"live-{seq}"},
+        f"{target.base_url}/classes/{LIVE_CLASS}", json={"kind": "live", "score": seq, "name": f"live-{seq}"},
         headers=target.key_headers("rest"),
     )  # fmt: skip
     responded = time.monotonic()
@@ -548,7 +552,7 @@ def render_live(results: Sequence[LiveResult]) -> str:
     """The live-fanout table: one row per subscriber count, server and phase, then the Hangar/Parse ratios."""
     header = (
         f"{'live-fanout':<12}{'subs':>7} {'server':<7}{'phase':<7}{'writes':>7}{'write p50':>10}{'deliv/s':>10}"
-        f"{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'lost':>7}{'CPU %':>7}{'CPU us/dl':>10}{'KB/conn':>9}"
+        f"{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'p99 snd':>9}{'lost':>7}{'CPU %':>7}{'CPU us/dl':>10}{'KB/conn':>9}"
         f"{'gen CPU %':>11}{'others':>8}  flags"
     )
     lines = [header, "-" * len(header)]
@@ -565,7 +569,7 @@ def render_live(results: Sequence[LiveResult]) -> str:
                 f"{'':<12}{result.subscribers:>7} {result.server:<7}{phase.name:<7}{phase.writes:>7}"
                 f"{_fmt(phase.write_p50_ms, 1):>10}{_fmt(phase.deliveries_per_second):>10}"
                 f"{_fmt(phase.latency_ms['p50'], 1):>9}{_fmt(phase.latency_ms['p99'], 1):>9}"
-                f"{_fmt(phase.latency_ms['max'], 0):>9}{phase.lost:>7}{_fmt(100 * phase.server_cpu_share):>7}"
+                f"{_fmt(phase.latency_ms['max'], 0):>9}{_fmt(phase.latency_from_send_ms['p99'], 1):>9}{phase.lost:>7}{_fmt(100 * phase.server_cpu_share):>7}"
                 f"{_fmt(phase.server_cpu_us_per_delivery, 1):>10}{_fmt(result.memory_per_connection_kb, 1):>9}"
                 f"{'/'.join(_fmt(100 * s) for s in phase.generator_cpu_shares):>11}{phase.others_share:>8.0%}  "
                 f"{' '.join(flags + (['NOISY'] if noisy else []))}"
@@ -581,7 +585,8 @@ def render_live(results: Sequence[LiveResult]) -> str:
                     f"{_ratio(h.write_p50_ms, p.write_p50_ms):>10}"
                     f"{_ratio(h.deliveries_per_second, p.deliveries_per_second):>10}"
                     f"{_ratio(h.latency_ms['p50'], p.latency_ms['p50']):>9}"
-                    f"{_ratio(h.latency_ms['p99'], p.latency_ms['p99']):>9}{'':>9}{'':>7}"
+                    f"{_ratio(h.latency_ms['p99'], p.latency_ms['p99']):>9}{'':>9}"
+                    f"{_ratio(h.latency_from_send_ms['p99'], p.latency_from_send_ms['p99']):>9}{'':>7}"
                     f"{_ratio(h.server_cpu_share, p.server_cpu_share):>7}"
                     f"{_ratio(h.server_cpu_us_per_delivery, p.server_cpu_us_per_delivery):>10}"
                     f"{_ratio(hangar.memory_per_connection_kb, parse.memory_per_connection_kb):>9}"
