@@ -195,6 +195,15 @@ def tree_rss_bytes(pid: int) -> int:
     return total
 
 
+def settled_rss_bytes(pid: int, seconds: float, samples: int = 5) -> int:
+    """The median of ``samples`` readings of the server's RSS over ``seconds``: one garbage collection moves less."""
+    readings = []
+    for _ in range(samples):
+        time.sleep(seconds / samples)
+        readings.append(tree_rss_bytes(pid))
+    return sorted(readings)[len(readings) // 2]
+
+
 def connections_per_process(pid: int, port: int) -> dict[int, int]:
     """Established TCP connections on the server's port, per server process: how they spread over workers."""
     try:
@@ -461,8 +470,7 @@ def ensure_live_class(target: Target) -> None:
 def run_one(target: Target, subscribers: int, options: LiveOptions, first_seq: int) -> LiveResult:
     """One server, one subscriber count: connect, measure memory, steady phase, burst phase, disconnect."""
     result = LiveResult(server=target.kind, subscribers=subscribers, generators=min(options.generators, subscribers))
-    time.sleep(1.0)
-    result.rss_before_bytes = tree_rss_bytes(target.process.pid)
+    result.rss_before_bytes = settled_rss_bytes(target.process.pid, 1.0)
     started = time.monotonic()
     pool = GeneratorPool(target=target, subscribers=subscribers, options=options, label=f"{target.kind}-{subscribers}")
     try:
@@ -473,8 +481,8 @@ def run_one(target: Target, subscribers: int, options: LiveOptions, first_seq: i
         result.errors = [error for s in statuses for error in s["errors"]][:5]
         if result.subscribed == 0:
             raise LiveRunError(f"{target.kind}: no subscriber could subscribe: {result.errors}")
-        time.sleep(2.0)  # idle: the connections' memory, not the handshakes' garbage
-        result.rss_after_bytes = tree_rss_bytes(target.process.pid)
+        # idle: the connections' memory, not the handshakes' garbage
+        result.rss_after_bytes = settled_rss_bytes(target.process.pid, 2.0)
         result.connections_per_process = connections_per_process(target.process.pid, server_port(target))
         spread = sorted(result.connections_per_process.values())
         print(f"    {target.kind}: {result.subscribed}/{subscribers} subscribed in {result.connect_seconds:.1f} s "
@@ -569,7 +577,8 @@ def render_live(results: Sequence[LiveResult]) -> str:
                 f"{'':<12}{result.subscribers:>7} {result.server:<7}{phase.name:<7}{phase.writes:>7}"
                 f"{_fmt(phase.write_p50_ms, 1):>10}{_fmt(phase.deliveries_per_second):>10}"
                 f"{_fmt(phase.latency_ms['p50'], 1):>9}{_fmt(phase.latency_ms['p99'], 1):>9}"
-                f"{_fmt(phase.latency_ms['max'], 0):>9}{_fmt(phase.latency_from_send_ms['p99'], 1):>9}{phase.lost:>7}{_fmt(100 * phase.server_cpu_share):>7}"
+                f"{_fmt(phase.latency_ms['max'], 0):>9}"
+                f"{_fmt(phase.latency_from_send_ms['p99'], 1):>9}{phase.lost:>7}{_fmt(100 * phase.server_cpu_share):>7}"
                 f"{_fmt(phase.server_cpu_us_per_delivery, 1):>10}{_fmt(result.memory_per_connection_kb, 1):>9}"
                 f"{'/'.join(_fmt(100 * s) for s in phase.generator_cpu_shares):>11}{phase.others_share:>8.0%}  "
                 f"{' '.join(flags + (['NOISY'] if noisy else []))}"
