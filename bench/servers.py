@@ -131,6 +131,8 @@ def hangar_environment(*, database_url: str, redis_url: str, port: int, root: Pa
         "HANGAR_VAR_DIR": str(HANGAR_VAR_DIR),
         # The default plan is created with this limit: 0 is unlimited, so the benchmark is never throttled.
         "HANGAR_DEFAULT_PLAN_RPS": "0",
+        # ... and holds any number of LiveQuery connections (live-fanout): Parse has no such limit.
+        "HANGAR_DEFAULT_PLAN_LIVE_CONNECTIONS": "0",
         "HANGAR_DB_POOL_MAX": str(POOL_SIZE),
         # No login or sign-up rate limits (0 disables them and their Redis check): Parse has none by default.
         "HANGAR_LOGIN_RATE_PER_IP": "0",
