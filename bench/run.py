@@ -32,7 +32,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from types import FrameType
 
-from bench.context import render_header, run_context
+from bench.context import live_context, render_header, render_live_header, run_context
 from bench.databases import database_recreate, redis_flush
 from bench.dataset import (
     DEFAULT_COMMENTS,
@@ -242,16 +242,17 @@ def live_fanout(args: argparse.Namespace) -> int:
     )  # fmt: skip
     with ExitStack() as stack:
         targets = start_servers(args, stack, live=True)
-        context = {
-            "servers": {target.kind: target.details for target in targets},
-            "machine": {"cores": os.cpu_count()},
-        }
+        context = live_context(hangar_root=args.hangar_root, targets=targets)
         try:
             results = run_live_fanout(targets, options)
         except LiveRunError as exc:
             print(f"bench/run.py: {exc}", file=sys.stderr)
             return 1
-    print("\n" + render_live(results))
+    options_line = (
+        f"live-fanout: {options.generators} generator processes, steady {options.rate:g} writes/s for "
+        f"{options.duration:g} s, burst {options.burst_deliveries} deliveries, {args.workers} workers per server"
+    )
+    print("\n" + render_live_header(context, options_line) + "\n\n" + render_live(results))
     print(f"\nresults: {write_live_json(context, options, results)}")
     return 0 if all(result.valid for result in results) else 1
 

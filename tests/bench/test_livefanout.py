@@ -18,7 +18,7 @@ import websockets
 
 from bench.livefanout import LIVE_WHERE, percentiles_ms
 from bench.livegen import Generator, Subscriber
-from bench.run import LIVE_FANOUT, parse_args
+from bench.run import LIVE_FANOUT, main, parse_args
 from bench.wsclient import HandshakeError, open_connection
 
 
@@ -102,3 +102,8 @@ def test_live_fanout_flags() -> None:
     with pytest.raises(SystemExit):
         parse_args(["--live-subscribers", "0"])
     assert LIVE_WHERE == {"kind": "live"}  # an equality: supported by every LiveQuery server
+
+
+def test_skip_hangar_is_refused_with_http_workloads_before_anything_starts() -> None:
+    assert main(["--skip-hangar", "--workloads", f"health,{LIVE_FANOUT}"]) == 2
+    assert main(["--workloads", "no-such-workload"]) == 2
