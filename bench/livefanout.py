@@ -478,7 +478,7 @@ def run_one(target: Target, subscribers: int, options: LiveOptions, first_seq: i
         result.connect_seconds = time.monotonic() - started
         result.subscribed = sum(int(s["subscribed"]) for s in statuses)
         result.failed = sum(int(s["failed"]) for s in statuses)
-        result.errors = [error for s in statuses for error in s["errors"]][:5]
+        result.errors = list(dict.fromkeys(error for s in statuses for error in s["errors"]))[:5]  # distinct
         if result.subscribed == 0:
             raise LiveRunError(f"{target.kind}: no subscriber could subscribe: {result.errors}")
         # idle: the connections' memory, not the handshakes' garbage
@@ -529,7 +529,14 @@ def run_live_fanout(targets: Sequence[Target], options: LiveOptions) -> list[Liv
         by_server: dict[str, LiveResult] = {}
         for target in order:
             print(f"  live-fanout {subscribers} subscribers, {target.kind}", flush=True)
-            result = run_one(target, subscribers, options, seq)
+            try:
+                result = run_one(target, subscribers, options, seq)
+            except LiveRunError as exc:
+                # Reported as an INVALID row; the other server is still measured.
+                print(f"    {target.kind}: {exc}", flush=True)
+                result = LiveResult(
+                    server=target.kind, subscribers=subscribers, generators=options.generators, errors=[str(exc)]
+                )
             seq += 1_000_000
             by_server[target.kind] = result
             for phase in result.phases:
@@ -571,6 +578,8 @@ def render_live(results: Sequence[LiveResult]) -> str:
             flags.append("INVALID")
         if result.generator_bound:
             flags.append("GEN-BOUND")
+        if not result.phases:
+            lines.append(f"{'':<12}{result.subscribers:>7} {result.server:<7}{'-':<7}INVALID: {result.errors[0][:200]}")
         for phase in result.phases:
             noisy = phase.others_share > 0.10
             lines.append(
