@@ -55,7 +55,8 @@ migrate: $(RUNTIME_STAMP)
 
 # Hangar and Parse Server side by side on this machine (bench/README.md); the first
 # run installs wrk (apt) and Parse Server (npm) under bench/.work/. Flags go in
-# BENCH_ARGS, e.g. make bench BENCH_ARGS="--duration 20 --workloads health".
+# BENCH_ARGS, e.g. make bench BENCH_ARGS="--duration 20 --workloads health"; LiveQuery fan-out
+# (1,000 and 10,000 subscribers) is the live-fanout workload: BENCH_ARGS="--workloads live-fanout".
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

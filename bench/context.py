@@ -30,11 +30,11 @@ def _wrk_version(wrk: str) -> str:
     return _first_output_line([wrk, "--version"]).split(" Copyright")[0]
 
 
-def _hangar_revision() -> str:
-    """The commit measured, marked dirty when the work tree differs from it (read-only git calls)."""
-    commit = _first_output_line(["git", "-C", str(REPO_DIR), "rev-parse", "--short", "HEAD"])
+def hangar_revision(root: Path = REPO_DIR) -> str:
+    """The commit of the checkout measured, marked dirty when its work tree differs from it (read-only git calls)."""
+    commit = _first_output_line(["git", "-C", str(root), "rev-parse", "--short", "HEAD"])
     changes = subprocess.run(
-        ["git", "-C", str(REPO_DIR), "status", "--porcelain", "--", "platform", "tenants"],
+        ["git", "-C", str(root), "status", "--porcelain", "--", "platform", "tenants"],
         capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
     return f"{commit}-dirty" if changes else commit
@@ -47,7 +47,7 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _parse_server_version() -> str | None:
+def parse_server_version() -> str | None:
     package = PARSE_INSTALL_DIR / "node_modules" / "parse-server" / "package.json"
     return str(json.loads(package.read_text())["version"]) if package.exists() else None
 
@@ -62,9 +62,9 @@ def run_context(
             "threads": options.threads, "duration_seconds": options.seconds, "warmup_seconds": warmup_seconds,
         },
         "versions": {
-            "hangar": _hangar_revision(),
+            "hangar": hangar_revision(),
             "python": platform.python_version(), "django": version("django"), "uvicorn": version("uvicorn"),
-            "node": _first_output_line(["node", "--version"]), "parse_server": _parse_server_version(),
+            "node": _first_output_line(["node", "--version"]), "parse_server": parse_server_version(),
             "postgres": postgres_version(postgres_url),
         },
         "servers": {target.kind: target.details for target in targets},
@@ -84,3 +84,26 @@ def render_header(context: dict[str, Any]) -> str:
     if dataset:
         header += f"\ndata: {dataset['items']} BenchItems, {dataset['comments']} BenchComments per server"
     return header
+
+
+def live_context(*, hangar_root: Path, targets: list[Target]) -> dict[str, Any]:
+    """What a live-fanout run ran on: the machine, the versions (the Hangar checkout served) and each server."""
+    return {
+        "machine": {"cores": os.cpu_count(), "cpu": _cpu_model(), "kernel": platform.release()},
+        "versions": {
+            "hangar": hangar_revision(hangar_root), "hangar_root": str(hangar_root),
+            "python": platform.python_version(), "uvicorn": version("uvicorn"), "websockets": version("websockets"),
+            "node": _first_output_line(["node", "--version"]), "parse_server": parse_server_version(),
+        },
+        "servers": {target.kind: target.details for target in targets},
+    }  # fmt: skip
+
+
+def render_live_header(context: dict[str, Any], options_line: str) -> str:
+    versions, machine = context["versions"], context["machine"]
+    servers = []
+    if "hangar" in context["servers"]:
+        servers.append(f"Hangar {versions['hangar']} ({versions['hangar_root']})")
+    if "parse" in context["servers"]:
+        servers.append(f"Parse Server {versions['parse_server']} (LiveQuery, Redis pub/sub)")
+    return f"{' vs '.join(servers)}, {machine['cores']} cores ({machine['cpu']})\n{options_line}"

@@ -32,7 +32,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from types import FrameType
 
-from bench.context import render_header, run_context
+from bench.context import live_context, render_header, render_live_header, run_context
 from bench.databases import database_recreate, redis_flush
 from bench.dataset import (
     DEFAULT_COMMENTS,
@@ -48,8 +48,10 @@ from bench.dataset import (
 )
 from bench.guard import GuardError, check_samples
 from bench.install import ensure_parse_server, ensure_wrk
+from bench.livefanout import LIVE_CLASS, LiveOptions, LiveRunError, render_live, run_live_fanout, write_live_json
 from bench.load import LoadOptions
 from bench.measure import Measurement, measure
+from bench.paths import REPO_DIR
 from bench.provisioning import measure_provisioning
 from bench.report import (
     render_index_usage,
@@ -64,6 +66,7 @@ from bench.servers import (
     Target,
     clear_file_stores,
     hangar_environment,
+    parse_live_query_flags,
     start_hangar,
     start_parse,
 )
@@ -71,15 +74,25 @@ from bench.workloads import FILE_SIZES, HttpRequest, Workload, workloads_named
 
 HANGAR_DATABASE = "hangar_bench"
 PARSE_DATABASE = "parse_bench"
+# Not a wrk workload: N LiveQuery subscribers and a writer, on servers started with LiveQuery (bench/livefanout.py).
+LIVE_FANOUT = "live-fanout"
 
 
 def _name_list(value: str) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()]
 
 
+def _count_list(value: str) -> list[int]:
+    counts = [int(part) for part in _name_list(value)]
+    if not counts or any(count < 1 for count in counts):
+        raise argparse.ArgumentTypeError("a comma-separated list of positive counts, e.g. 1000,10000")
+    return counts
+
+
 # (normal, --quick) defaults; a flag given explicitly wins over both.
 _SCALED_DEFAULTS = {
     "duration": (10, 3), "warmup": (2, 1), "items": (DEFAULT_ITEMS, 2000), "comments": (DEFAULT_COMMENTS, 400),
+    "live_subscribers": ([1000, 10000], [1000]), "live_duration": (10, 3), "live_burst_deliveries": (200_000, 50_000),
 }  # fmt: skip
 
 
@@ -91,7 +104,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--warmup", type=int, help="discarded seconds of load before each measurement (default 2)")
     add("--connections", type=int, default=64, help="open connections, the same for both servers (default 64)")
     add("--threads", type=int, default=2, help="wrk threads (default 2)")
-    add("--workloads", type=_name_list, help="comma-separated workload names (default: all)")
+    add("--workloads", type=_name_list, help=f"comma-separated workload names, {LIVE_FANOUT} included (default: all)")
     add("--items", type=int, help=f"BenchItems seeded into each server (default {DEFAULT_ITEMS})")
     add("--comments", type=int, help=f"BenchComments seeded into each server (default {DEFAULT_COMMENTS})")
     add("--check-only", action="store_true", help="start, seed and check both servers, then stop without load")
@@ -100,6 +113,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--skip-parse", action="store_true", help="measure Hangar alone")
     add("--postgres", default="postgresql://postgres@127.0.0.1:5432", help="PostgreSQL server URL (no database)")
     add("--redis", default="redis://127.0.0.1:6379/14", help="Hangar's Redis database; emptied at the start")
+    add("--hangar-database", default=HANGAR_DATABASE, help=f"Hangar's database, recreated (default {HANGAR_DATABASE})")
+    add("--parse-database", default=PARSE_DATABASE, help=f"Parse's database, recreated (default {PARSE_DATABASE})")
+    live = parser.add_argument_group(f"{LIVE_FANOUT} (LiveQuery fan-out, bench/livefanout.py)")
+    add = live.add_argument
+    add("--live-subscribers", type=_count_list, help="subscriber counts, each measured on both servers (1000,10000)")
+    add("--live-rate", type=float, default=1.0, help="steady writes per second (default 1)")
+    add("--live-duration", type=float, help="seconds of steady writes (default 10)")
+    add("--live-burst-deliveries", type=int, help="deliveries due in the burst phase (default 200000)")
+    add("--live-generators", type=int, default=os.cpu_count() or 1, help="load-generator processes (default: cores)")
+    add("--hangar-root", type=Path, default=REPO_DIR, help="the Hangar checkout served (default: this one)")
+    add("--skip-hangar", action="store_true", help=f"{LIVE_FANOUT} only: measure Parse Server alone")
     args = parser.parse_args(argv)
     for name, (normal, quick) in _SCALED_DEFAULTS.items():
         if getattr(args, name) is None:
@@ -112,22 +136,38 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def start_servers(args: argparse.Namespace, stack: ExitStack) -> list[Target]:
-    """Start Hangar (and Parse unless skipped) on fresh databases; each is stopped when ``stack`` closes."""
+def start_servers(args: argparse.Namespace, stack: ExitStack, *, live: bool = False) -> list[Target]:
+    """Start Hangar (and Parse unless skipped) on fresh databases; each is stopped when ``stack`` closes.
+
+    ``live``: for live-fanout, Hangar from ``--hangar-root`` and Parse Server with its
+    LiveQuery server and Redis pub/sub (servers.parse_live_query_flags).
+    """
     redis_flush(args.redis)
     clear_file_stores()
-    hangar_db = database_recreate(server_url=args.postgres, name=HANGAR_DATABASE)
-    print(f"starting Hangar: {args.workers} uvicorn workers, database {HANGAR_DATABASE}", flush=True)
-    hangar = start_hangar(database_url=hangar_db, redis_url=args.redis, workers=args.workers)
-    stack.callback(hangar.process.stop)
+    targets = []
+    if not (live and args.skip_hangar):
+        hangar_db = database_recreate(server_url=args.postgres, name=args.hangar_database)
+        print(f"starting Hangar: {args.workers} uvicorn workers, database {args.hangar_database}", flush=True)
+        hangar = start_hangar(
+            database_url=hangar_db, redis_url=args.redis, workers=args.workers,
+            root=args.hangar_root if live else REPO_DIR, log_name="hangar-live" if live else "hangar",
+        )  # fmt: skip
+        stack.callback(hangar.process.stop)
+        targets.append(hangar)
     if args.skip_parse:
-        return [hangar]
+        return targets
     cli = ensure_parse_server()
-    parse_db = database_recreate(server_url=args.postgres, name=PARSE_DATABASE)
-    print(f"starting Parse Server: --cluster {args.workers}, database {PARSE_DATABASE}", flush=True)
-    parse = start_parse(cli=cli, database_url=parse_db, workers=args.workers)
+    parse_db = database_recreate(server_url=args.postgres, name=args.parse_database)
+    extra = parse_live_query_flags(class_names=[LIVE_CLASS], redis_url=args.redis) if live else []
+    print(f"starting Parse Server: --cluster {args.workers}, database {args.parse_database}"
+          + (", LiveQuery with Redis pub/sub" if live else ""), flush=True)  # fmt: skip
+    parse = start_parse(
+        cli=cli, database_url=parse_db, workers=args.workers, extra_flags=extra,
+        log_name="parse-live" if live else "parse",
+    )  # fmt: skip
     stack.callback(parse.process.stop)
-    return [hangar, parse]
+    targets.append(parse)
+    return targets
 
 
 def needed_seeds(workloads: list[Workload]) -> set[str]:
@@ -194,20 +234,58 @@ def run_workloads(
     return measurements
 
 
+def live_fanout(args: argparse.Namespace) -> int:
+    """The live-fanout benchmark on its own pair of servers (LiveQuery on); 0 when every run was valid."""
+    options = LiveOptions(
+        subscribers=args.live_subscribers, rate=args.live_rate, duration=args.live_duration,
+        burst_deliveries=args.live_burst_deliveries, generators=args.live_generators,
+    )  # fmt: skip
+    with ExitStack() as stack:
+        targets = start_servers(args, stack, live=True)
+        context = live_context(hangar_root=args.hangar_root, targets=targets)
+        try:
+            results = run_live_fanout(targets, options)
+        except LiveRunError as exc:
+            print(f"bench/run.py: {exc}", file=sys.stderr)
+            return 1
+    options_line = (
+        f"live-fanout: {options.generators} generator processes, steady {options.rate:g} writes/s for "
+        f"{options.duration:g} s, burst {options.burst_deliveries} deliveries, {args.workers} workers per server"
+    )
+    print("\n" + render_live_header(context, options_line) + "\n\n" + render_live(results))
+    print(f"\nresults: {write_live_json(context, options, results)}")
+    return 0 if all(result.valid for result in results) else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    names = args.workloads
+    run_live = names is None or LIVE_FANOUT in names
     try:
-        workloads = workloads_named(args.workloads)
+        workloads = workloads_named([n for n in names if n != LIVE_FANOUT] if names else None)
     except ValueError as exc:
         print(f"bench/run.py: {exc}", file=sys.stderr)
         return 2
+    if names is not None and names and all(n == LIVE_FANOUT for n in names):
+        workloads = []
+    if args.skip_hangar and workloads:
+        print(f"bench/run.py: --skip-hangar is for {LIVE_FANOUT} alone", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    status = run_http_workloads(args, workloads) if workloads else 0
+    if run_live:
+        status = max(status, live_fanout(args))
+    return status
+
+
+def run_http_workloads(args: argparse.Namespace, workloads: list[Workload]) -> int:
+    """The wrk workloads, then the provisioning timing (bench/README.md)."""
     try:
         size = DatasetSize(items=args.items, comments=args.comments)
     except ValueError as exc:
         print(f"bench/run.py: {exc}", file=sys.stderr)
         return 2
     options = LoadOptions(connections=args.connections, threads=args.threads, seconds=args.duration)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     wrk = ensure_wrk()
     with ExitStack() as stack:
         targets = start_servers(args, stack)

@@ -15,7 +15,7 @@ import socket
 import string
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,12 +112,17 @@ def _wait_until_ready(
     raise ServerStartError(f"{process.name} did not become ready; {process.log_path}:\n{process.log_tail()}")
 
 
-def hangar_environment(*, database_url: str, redis_url: str, port: int) -> dict[str, str]:
-    """The environment of every Hangar process of the run (server, migrate, app creation)."""
+def hangar_environment(*, database_url: str, redis_url: str, port: int, root: Path = REPO_DIR) -> dict[str, str]:
+    """The environment of every Hangar process of the run (server, migrate, app creation).
+
+    ``root`` is the Hangar checkout served (this one by default; another work tree to
+    measure it without copying it here: nothing is written into it, not even bytecode).
+    """
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "hangar.settings",
-        "PYTHONPATH": os.pathsep.join([str(REPO_DIR / "platform"), str(REPO_DIR)]),
+        "PYTHONPATH": os.pathsep.join([str(root / "platform"), str(root)]),
+        "PYTHONDONTWRITEBYTECODE": "1",
         "HANGAR_ENV": "development",  # generated secrets under HANGAR_VAR_DIR, no production checks
         "DEBUG": "false",
         "ALLOWED_HOSTS": "*",
@@ -126,6 +131,8 @@ def hangar_environment(*, database_url: str, redis_url: str, port: int) -> dict[
         "HANGAR_VAR_DIR": str(HANGAR_VAR_DIR),
         # The default plan is created with this limit: 0 is unlimited, so the benchmark is never throttled.
         "HANGAR_DEFAULT_PLAN_RPS": "0",
+        # ... and holds any number of LiveQuery connections (live-fanout): Parse has no such limit.
+        "HANGAR_DEFAULT_PLAN_LIVE_CONNECTIONS": "0",
         "HANGAR_DB_POOL_MAX": str(POOL_SIZE),
         # No login or sign-up rate limits (0 disables them and their Redis check): Parse has none by default.
         "HANGAR_LOGIN_RATE_PER_IP": "0",
@@ -152,44 +159,53 @@ def clear_file_stores() -> None:
     PARSE_FILES_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _manage(env: Mapping[str, str], *args: str) -> str:
+def _manage(env: Mapping[str, str], *args: str, root: Path = REPO_DIR) -> str:
     completed = subprocess.run(
-        [PYTHON, str(REPO_DIR / "manage.py"), *args], env=dict(env), cwd=REPO_DIR, capture_output=True, text=True
+        [PYTHON, str(root / "manage.py"), *args], env=dict(env), cwd=root, capture_output=True, text=True
     )
     if completed.returncode != 0:
         raise ServerStartError(f"manage.py {' '.join(args)} failed:\n{completed.stdout}{completed.stderr}"[-4000:])
     return completed.stdout
 
 
-def hangar_bench_app_create(env: Mapping[str, str]) -> dict[str, Any]:
+def hangar_bench_app_create(env: Mapping[str, str], *, root: Path = REPO_DIR) -> dict[str, Any]:
     """Migrate Hangar's (fresh) database and create the bench app; ``manage.py app_create --json``'s answer."""
-    _manage(env, "migrate", "--no-input", "-v", "0")
+    _manage(env, "migrate", "--no-input", "-v", "0", root=root)
     return dict(
         json.loads(
-            _manage(env, "app_create", "--org", BENCH_ORGANIZATION, "--owner", BENCH_OWNER, "--name", "bench", "--json")
+            _manage(
+                env, "app_create", "--org", BENCH_ORGANIZATION, "--owner", BENCH_OWNER, "--name", "bench", "--json",
+                root=root,
+            )
         )
-    )
+    )  # fmt: skip
 
 
-def start_hangar(*, database_url: str, redis_url: str, workers: int) -> Target:
-    """Migrate the (fresh) database, create the bench app, and serve uvicorn with ``workers`` processes."""
+def start_hangar(
+    *, database_url: str, redis_url: str, workers: int, root: Path = REPO_DIR, log_name: str = "hangar"
+) -> Target:
+    """Migrate the (fresh) database, create the bench app, and serve uvicorn with ``workers`` processes.
+
+    ``root`` is the checkout served (see hangar_environment); its ``.venv`` is not used:
+    every Hangar process runs on this checkout's interpreter.
+    """
     port = _free_port()
-    env = hangar_environment(database_url=database_url, redis_url=redis_url, port=port)
-    created = hangar_bench_app_create(env)
+    env = hangar_environment(database_url=database_url, redis_url=redis_url, port=port, root=root)
+    created = hangar_bench_app_create(env, root=root)
     # The same command line as hangar.launcher's, with the worker count pinned.
     command = [
-        PYTHON, "-m", "uvicorn", "hangar.asgi:application", "--app-dir", str(REPO_DIR / "platform"),
+        PYTHON, "-m", "uvicorn", "hangar.asgi:application", "--app-dir", str(root / "platform"),
         "--host", HOST, "--port", str(port), "--workers", str(workers),
         "--no-server-header", "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
-    process = ServerProcess("hangar", command, env=env, cwd=REPO_DIR, log_path=log_path("hangar"))
+    process = ServerProcess("hangar", command, env=env, cwd=root, log_path=log_path(log_name))
     base_url = f"http://{HOST}:{port}{MOUNT}"
     _wait_until_ready(process, f"{base_url}/health", workers)
     return Target(
         kind="hangar", base_url=base_url, application_id=created["application_id"],
         keys={"master": created["keys"]["master"], "rest": created["keys"]["rest"]}, process=process,
         details={"workers": workers, "pool_size_per_process": POOL_SIZE, "command": command,
-                 "database_url": database_url, "files_dir": str(HANGAR_FILES_DIR),
+                 "database_url": database_url, "files_dir": str(HANGAR_FILES_DIR), "root": str(root),
                  "environment": {k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "HANGAR_DEFAULT_PLAN_RPS",
                                                       "HANGAR_DB_POOL_MAX", "HANGAR_LOGIN_RATE_PER_IP",
                                                       "HANGAR_LOGIN_RATE_PER_USERNAME", "HANGAR_SIGNUP_RATE_PER_IP",
@@ -202,7 +218,24 @@ def _parse_workers_ready(process: ServerProcess, workers: int) -> Callable[[], b
     return lambda: process.log_tail(1_000_000).count(_PARSE_READY_LINE) >= workers
 
 
-def start_parse(*, cli: Path, database_url: str, workers: int) -> Target:
+def parse_live_query_flags(*, class_names: Sequence[str], redis_url: str) -> list[str]:
+    """Parse Server's LiveQuery on the same port, its events carried between the cluster's workers by Redis.
+
+    ``liveQuery`` makes every worker publish its writes of ``class_names``;
+    ``liveQueryServerOptions`` starts a LiveQuery server in every worker, attached to
+    that worker's HTTP server (WebSocket upgrades on any path, ws://host:port/parse
+    included), subscribed to the same Redis channels. Without Redis each worker would
+    only see the writes it served itself.
+    """
+    return [
+        "--liveQuery", json.dumps({"classNames": list(class_names), "redisURL": redis_url}),
+        "--liveQueryServerOptions", json.dumps({"redisURL": redis_url}),
+    ]  # fmt: skip
+
+
+def start_parse(
+    *, cli: Path, database_url: str, workers: int, extra_flags: Sequence[str] = (), log_name: str = "parse"
+) -> Target:
     """Serve Parse Server with its own CLI in cluster mode, one worker per core."""
     port = _free_port()
     app_id, master_key, rest_key = _random_key(), _random_key(), _random_key()
@@ -215,13 +248,14 @@ def start_parse(*, cli: Path, database_url: str, workers: int) -> Target:
         "--cluster", str(workers), "--databaseOptions", json.dumps({"enableSchemaHooks": True}),
         # The default already; spelled out because every master-key workload depends on it.
         "--masterKeyIps", "127.0.0.1,::1",
-        "--logLevel", "warn", "--logsFolder", str(log_path("parse").with_suffix("")),
+        "--logLevel", "warn", "--logsFolder", str(log_path(log_name).with_suffix("")),
         # Files on the local disk, like Hangar's local backend (the default GridFS needs MongoDB).
         "--filesAdapter", PARSE_FILES_ADAPTER,
+        *extra_flags,
     ]  # fmt: skip
     env = {**os.environ, "NODE_ENV": "production"}
     PARSE_FILES_DIR.mkdir(parents=True, exist_ok=True)
-    process = ServerProcess("parse", command, env=env, cwd=PARSE_FILES_DIR, log_path=log_path("parse"))
+    process = ServerProcess("parse", command, env=env, cwd=PARSE_FILES_DIR, log_path=log_path(log_name))
     base_url = f"http://{HOST}:{port}{MOUNT}"
     _wait_until_ready(process, f"{base_url}/health", workers, _parse_workers_ready(process, workers))
     return Target(
