@@ -33,6 +33,7 @@ def test_list_shows_the_organizations_active_apps(alice: APIClient, tenant_a: Te
             "application_id": tenant_a.application_id,
             "status": "active",
             "rate_limit_rps": None,
+            "live_query_classes": [],
             "created_at": body[0]["created_at"],
         }
     ]

@@ -1,0 +1,1 @@
+"""LiveQuery: the Parse realtime protocol over WebSockets, beside the gateway (docs/realtime.md)."""

@@ -1,0 +1,401 @@
+"""One per server process: its LiveQuery connections, their subscriptions, and its Redis feed.
+
+The process subscribes (Redis pub/sub) only to the change channels of the (app, class)
+pairs it has subscribers for, and to the session and role change channels of the apps it
+has connections for. Before a subscription is confirmed its channel is subscribed (the
+confirmation from Redis awaited) and its class is registered in the app's record of
+published classes (``change_feed.live_classes_set``), so a write admitted after the
+``subscribed`` frame reaches it. Every few seconds the process refreshes that record and
+writes its counts for the dashboard (``hangar.realtime.stats``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections import defaultdict
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import redis.asyncio as aioredis
+from django.conf import settings
+
+from hangar.datastore.change_feed import PROCESS_ID, change_channel, live_classes_set
+from hangar.datastore.permissions import protected_fields_for
+from hangar.datastore.schema_registry import app_schemas
+from hangar.identity.roles import role_version_key, roles_changed_channel, user_role_names
+from hangar.identity.sessions import session_user_id, session_version_key, sessions_changed_channel
+from hangar.loop_local import LoopLocal
+from hangar.parse_errors import INVALID_SESSION_TOKEN, ParseError
+from hangar.realtime.delivery import event_frames
+from hangar.realtime.protocol import LiveQueryError
+from hangar.realtime.stats import STATS_SECONDS, STATS_TTL_SECONDS, live_stats_key, stats_entry, stats_sum
+from hangar.redis_async import get_redis
+
+if TYPE_CHECKING:
+    from hangar.realtime.connection import Connection
+    from hangar.realtime.subscriptions import Subscription
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBE_TIMEOUT_SECONDS = 5.0
+_CHANGES = b"hangar:changes:"
+_SESSIONS = b"hangar:sessions-changed:"
+_ROLES = b"hangar:roles-changed:"
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.connections: set[Connection] = set()
+        self.by_app: dict[int, set[Connection]] = defaultdict(set)
+        self.application_ids: dict[int, str] = {}
+        # (app, class) -> query key -> subscriptions with that query
+        self.index: dict[tuple[int, str], dict[bytes, list[Subscription]]] = {}
+        self._registered: dict[int, frozenset[str]] = {}  # classes recorded as listened to, per app
+        self._channels: set[bytes] = set()
+        self._confirmations: dict[bytes, asyncio.Future[None]] = {}
+        self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._redis: aioredis.Redis | None = None
+        self._pubsub: Any = None
+        self._listener: asyncio.Task[None] | None = None
+        self._refresher: asyncio.Task[None] | None = None
+        self._stats_apps: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    # Connections
+
+    def local_connections(self, app_pk: int) -> int:
+        return len(self.by_app.get(app_pk, ()))
+
+    async def connection_count(self, app_pk: int) -> int:
+        """Connections of the app over every process (the others' as last reported, this one's now)."""
+        entries = await get_redis().hgetall(live_stats_key(app_pk))
+        return stats_sum(entries, skip=PROCESS_ID)["connections"] + self.local_connections(app_pk)
+
+    async def connection_opened(self, connection: Connection, app_pk: int, application_id: str) -> None:
+        self._start()
+        self.connections.add(connection)
+        first = not self.by_app.get(app_pk)
+        self.by_app[app_pk].add(connection)
+        self.application_ids[app_pk] = application_id
+        self._stats_apps.add(app_pk)
+        if first:
+            async with self._locks[app_pk]:
+                await self._subscribe_channels([sessions_changed_channel(app_pk), roles_changed_channel(app_pk)])
+
+    async def connection_closed(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+        for subscription in list(connection.subscriptions.values()):
+            await self.remove(subscription)
+        connection.subscriptions.clear()
+        app_pk = connection.app_pk
+        if app_pk is None:
+            return
+        members = self.by_app.get(app_pk)
+        if members is not None:
+            members.discard(connection)
+            if not members:
+                del self.by_app[app_pk]
+                async with self._locks[app_pk]:
+                    await self._unsubscribe_channels([sessions_changed_channel(app_pk), roles_changed_channel(app_pk)])
+
+    # Subscriptions
+
+    async def add(self, subscription: Subscription) -> None:
+        """Index the subscription, once its channel is subscribed and its class recorded as published."""
+        app_pk, class_name = subscription.app_pk, subscription.class_name
+        async with self._locks[app_pk]:
+            await self._subscribe_channels([change_channel(app_pk, class_name)])
+            registered = self._registered.get(app_pk, frozenset())
+            if class_name not in registered:
+                await live_classes_set(app_pk, registered | {class_name})
+                self._registered[app_pk] = registered | {class_name}
+            self.index.setdefault((app_pk, class_name), {}).setdefault(subscription.query_key, []).append(subscription)
+
+    async def remove(self, subscription: Subscription) -> None:
+        app_pk, class_name = subscription.app_pk, subscription.class_name
+        by_query = self.index.get((app_pk, class_name))
+        if by_query is None:
+            return
+        group = by_query.get(subscription.query_key, [])
+        if subscription in group:
+            group.remove(subscription)
+        if not group:
+            by_query.pop(subscription.query_key, None)
+        if by_query:
+            return
+        del self.index[(app_pk, class_name)]
+        # In the background: the listener may be the caller (a revocation), and the work waits on it.
+        self._background(self._release(app_pk, class_name))
+
+    async def _release(self, app_pk: int, class_name: str) -> None:
+        """Stop hearing a class nobody here subscribes to any more."""
+        async with self._locks[app_pk]:
+            if (app_pk, class_name) in self.index:  # subscribed again meanwhile
+                return
+            remaining = self._registered.get(app_pk, frozenset()) - {class_name}
+            try:
+                await live_classes_set(app_pk, remaining)
+                await self._unsubscribe_channels([change_channel(app_pk, class_name)])
+            except Exception:
+                log.exception("could not stop listening to %s of app %s", class_name, app_pk)
+            if remaining:
+                self._registered[app_pk] = remaining
+            else:
+                self._registered.pop(app_pk, None)
+
+    # Redis pub/sub
+
+    def _start(self) -> None:
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.get_running_loop().create_task(self._listen())
+        if self._refresher is None or self._refresher.done():
+            self._refresher = asyncio.get_running_loop().create_task(self._refresh())
+
+    def _pubsub_client(self) -> Any:
+        if self._pubsub is None:
+            if self._redis is None:
+                # Its own client: a subscribed connection waits for messages with no read deadline.
+                timeout = settings.HANGAR_REDIS_TIMEOUT_SECONDS
+                self._redis = aioredis.Redis.from_url(
+                    settings.REDIS_URL, socket_connect_timeout=timeout, socket_keepalive=True
+                )
+            self._pubsub = self._redis.pubsub()
+        return self._pubsub
+
+    async def _subscribe_channels(self, channels: list[str]) -> None:
+        wanted = [channel.encode() for channel in channels if channel.encode() not in self._channels]
+        if not wanted:
+            return
+        loop = asyncio.get_running_loop()
+        waiters = []
+        for channel in wanted:
+            waiter = self._confirmations.get(channel)
+            if waiter is None or waiter.done():
+                waiter = self._confirmations[channel] = loop.create_future()
+            waiters.append(waiter)
+        await self._pubsub_client().subscribe(*wanted)
+        try:
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                await asyncio.gather(*waiters)
+        finally:
+            for channel in wanted:
+                self._confirmations.pop(channel, None)
+        self._channels.update(wanted)
+
+    async def _unsubscribe_channels(self, channels: list[str]) -> None:
+        gone = [channel.encode() for channel in channels if channel.encode() in self._channels]
+        if gone and self._pubsub is not None:
+            self._channels.difference_update(gone)
+            await self._pubsub.unsubscribe(*gone)
+
+    async def _listen(self) -> None:
+        while not self._closed:
+            pubsub = self._pubsub
+            if pubsub is None or pubsub.connection is None:
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                message = await pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("LiveQuery lost its Redis subscription; subscribing again")
+                await self._resubscribe()
+                continue
+            if message is not None:
+                await self._dispatch(message)
+
+    async def _resubscribe(self) -> None:
+        """A new pub/sub connection for the same channels (events published meanwhile are lost)."""
+        old, self._pubsub = self._pubsub, None
+        with contextlib.suppress(Exception):
+            await old.aclose()
+        await asyncio.sleep(1.0)
+        channels, self._channels = list(self._channels), set()
+        try:
+            await self._subscribe_channels([channel.decode() for channel in channels])
+        except Exception:
+            self._channels.update(channels)  # tried again on the next failure
+            log.warning("LiveQuery could not subscribe again yet")
+
+    async def _dispatch(self, message: dict[str, Any]) -> None:
+        channel: bytes = message.get("channel") or b""
+        kind = message.get("type")
+        if kind == "subscribe":
+            waiter = self._confirmations.get(channel)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+            return
+        if kind != "message":
+            return
+        try:
+            if channel.startswith(_CHANGES):
+                app_part, _, class_part = channel[len(_CHANGES) :].partition(b":")
+                await self._deliver(int(app_part), class_part.decode(), message["data"])
+            elif channel.startswith(_SESSIONS):
+                self._background(self._sessions_changed(int(channel[len(_SESSIONS) :])))
+            elif channel.startswith(_ROLES):
+                self._background(self._roles_changed(int(channel[len(_ROLES) :])))
+        except Exception:
+            log.exception("LiveQuery could not handle a message on %r", channel)
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(self._logged(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _logged(work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("LiveQuery background work failed")
+
+    async def _deliver(self, app_pk: int, class_name: str, data: bytes) -> None:
+        by_query = self.index.get((app_pk, class_name))
+        if not by_query:
+            return
+        change = orjson.loads(data)
+        if change.get("className") != class_name:
+            return  # the channel names the class: anything else is not this class's event
+        subscriptions = [subscription for group in by_query.values() for subscription in group]
+        application_id = self.application_ids.get(app_pk, "")
+        for subscription, frame in await event_frames(change, subscriptions, application_id):
+            subscription.connection.send(frame)
+
+    # Revocations
+
+    async def _sessions_changed(self, app_pk: int) -> None:
+        """Drop the subscriptions (and connection sessions) whose token was revoked, at once."""
+        connections = list(self.by_app.get(app_pk, ()))
+        if not connections:
+            return
+        version = await get_redis().get(session_version_key(app_pk))
+        verdicts: dict[str, bool] = {}
+
+        async def revoked(token: str) -> bool:
+            if token not in verdicts:
+                try:
+                    await session_user_id(app_pk=app_pk, token=token, session_version=version)
+                    verdicts[token] = False
+                except ParseError:
+                    verdicts[token] = True
+            return verdicts[token]
+
+        for connection in connections:
+            if connection.session_token and await revoked(connection.session_token):
+                connection.session_revoked = True
+            for subscription in list(connection.subscriptions.values()):
+                if subscription.session_token and await revoked(subscription.session_token):
+                    await connection.drop(
+                        subscription,
+                        LiveQueryError(
+                            INVALID_SESSION_TOKEN, "Invalid session token", reconnect=False,
+                            request_id=subscription.request_id,
+                        ),
+                    )  # fmt: skip
+
+    async def _roles_changed(self, app_pk: int) -> None:
+        """Give every subscriber of the app its roles as they are now."""
+        version = await get_redis().get(role_version_key(app_pk))
+        roles: dict[str, tuple[str, ...]] = {}
+        for connection in list(self.by_app.get(app_pk, ())):
+            for subscription in list(connection.subscriptions.values()):
+                caller = subscription.caller
+                if caller.is_master or not caller.user_id:
+                    continue
+                if caller.user_id not in roles:
+                    roles[caller.user_id] = await user_role_names(
+                        app_pk=app_pk, user_id=caller.user_id, role_version=version
+                    )
+                principals = ("*", caller.user_id, *(f"role:{name}" for name in roles[caller.user_id]))
+                if principals == caller.principals:
+                    continue
+                subscription.caller = dataclasses.replace(caller, principals=principals)
+                schemas = await app_schemas(app_pk, caller.schema_version)
+                schema = schemas.classes.get(subscription.class_name)
+                if schema is not None:
+                    subscription.hidden = frozenset(protected_fields_for(schema, subscription.caller))
+                subscription.view_key = (
+                    False, caller.user_id, principals, subscription.hidden, subscription.owner_only,
+                    subscription.query.keys, subscription.query.include,
+                )  # fmt: skip
+
+    # Upkeep
+
+    async def _refresh(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(STATS_SECONDS)
+            try:
+                await self._refresh_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("LiveQuery could not refresh its records in Redis", exc_info=True)
+
+    async def _refresh_once(self) -> None:
+        for app_pk, classes in list(self._registered.items()):
+            await live_classes_set(app_pk, classes)
+        redis = get_redis()
+        async with redis.pipeline(transaction=False) as pipe:
+            for app_pk in list(self._stats_apps):
+                key = live_stats_key(app_pk)
+                connections = self.by_app.get(app_pk)
+                if not connections:
+                    pipe.hdel(key, PROCESS_ID)
+                    self._stats_apps.discard(app_pk)
+                    continue
+                pipe.hset(key, PROCESS_ID, stats_entry(len(connections), self._subscription_counts(app_pk)))
+                pipe.expire(key, STATS_TTL_SECONDS * 2)
+            await pipe.execute()
+
+    def _subscription_counts(self, app_pk: int) -> dict[str, int]:
+        return {
+            class_name: sum(len(group) for group in by_query.values())
+            for (app, class_name), by_query in self.index.items()
+            if app == app_pk
+        }
+
+    async def close(self) -> None:
+        """Server shutdown: close every connection (clients reconnect elsewhere), leave the records."""
+        self._closed = True
+        for connection in list(self.connections):
+            connection.close(1001)
+        for task in (self._listener, self._refresher):
+            if task is not None:
+                task.cancel()
+        for app_pk in list(self._registered):
+            with contextlib.suppress(Exception):
+                await live_classes_set(app_pk, [])
+        with contextlib.suppress(Exception):
+            redis = get_redis()
+            for app_pk in list(self._stats_apps):
+                await redis.hdel(live_stats_key(app_pk), PROCESS_ID)
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
+        if self._redis is not None:
+            with contextlib.suppress(Exception):
+                await self._redis.aclose()
+
+
+_hubs: LoopLocal[Hub] = LoopLocal()
+
+
+def get_hub() -> Hub:
+    hub = _hubs.get()
+    if hub is None:
+        hub = Hub()
+        _hubs.set(hub)
+    return hub
+
+
+async def close_hub() -> None:
+    hub = _hubs.pop()
+    if hub is not None:
+        await hub.close()
