@@ -57,9 +57,8 @@ class LiveClient:
         self, request_id: int, class_name: str, where: dict[str, Any] | None = None, **extra: Any
     ) -> dict[str, Any]:
         session = extra.pop("sessionToken", None)
-        message: dict[str, Any] = {
-            "op": "subscribe", "requestId": request_id, "query": {"className": class_name, "where": where or {}, **extra}
-        }  # fmt: skip
+        query = {"className": class_name, "where": where or {}, **extra}
+        message: dict[str, Any] = {"op": "subscribe", "requestId": request_id, "query": query}
         if session:
             message["sessionToken"] = session
         await self.send(message)
@@ -75,7 +74,7 @@ def ws_url(live_server: LiveServer) -> str:
 
 
 @pytest.fixture
-async def live_client(ws_url: str) -> AsyncIterator[Callable[..., Any]]:
+def live_client(ws_url: str) -> Callable[..., Any]:
     """Open LiveQuery connections (``async with live_client() as client``), all closed at the end."""
 
     @asynccontextmanager
@@ -83,7 +82,7 @@ async def live_client(ws_url: str) -> AsyncIterator[Callable[..., Any]]:
         async with connect(url, open_timeout=WAIT, close_timeout=1) as socket:
             yield LiveClient(socket)
 
-    yield open_client
+    return open_client
 
 
 class Rest:

@@ -14,7 +14,8 @@ async def test_subscribe_then_create_update_delete_are_delivered(live_client, te
     await rest_a.call("POST", "/classes/Game", {"kind": "seed"})  # a class that does not exist is refused (119)
     async with live_client() as client:
         connected = await client.connect(tenant_a)
-        assert connected["op"] == "connected" and connected["clientId"]
+        assert connected["op"] == "connected"
+        assert connected["clientId"]
         subscribed = await client.subscribe(1, "Game", {"kind": "arcade"})
         assert subscribed == {"op": "subscribed", "clientId": connected["clientId"], "requestId": 1}
         created = await rest_a.call("POST", "/classes/Game", {"kind": "arcade", "score": 1})
@@ -32,3 +33,90 @@ async def test_subscribe_then_create_update_delete_are_delivered(live_client, te
         assert event["object"]["objectId"] == created["objectId"]
         await rest_a.call("POST", "/classes/Game", {"kind": "puzzle"})  # does not match
         await client.quiet()
+
+
+async def test_enter_and_leave_carry_the_original(live_client, tenant_a: Tenant, rest_a: Rest):
+    game = await rest_a.call("POST", "/classes/Game", {"kind": "puzzle", "score": 1})
+    async with live_client() as client:
+        await client.connect(tenant_a)
+        assert (await client.subscribe(1, "Game", {"kind": "arcade"}))["op"] == "subscribed"
+        await rest_a.call("PUT", f"/classes/Game/{game['objectId']}", {"kind": "arcade"})
+        entered = await client.expect("enter")
+        assert (entered["original"]["kind"], entered["object"]["kind"]) == ("puzzle", "arcade")
+        await rest_a.call("PUT", f"/classes/Game/{game['objectId']}", {"kind": "racing"})
+        left = await client.expect("leave")
+        assert (left["original"]["kind"], left["object"]["kind"]) == ("arcade", "racing")
+
+
+async def test_keys_fields_and_watch(live_client, tenant_a: Tenant, rest_a: Rest):
+    game = await rest_a.call("POST", "/classes/Game", {"kind": "k", "score": 1, "name": "a"})
+    async with live_client() as client:
+        await client.connect(tenant_a)
+        assert (await client.subscribe(1, "Game", {"kind": "k"}, keys=["score"]))["op"] == "subscribed"
+        assert (await client.subscribe(2, "Game", {"kind": "k"}, fields=["name"]))["op"] == "subscribed"
+        assert (await client.subscribe(3, "Game", {"kind": "k"}, watch=["name"]))["op"] == "subscribed"
+        await rest_a.call("PUT", f"/classes/Game/{game['objectId']}", {"score": 2})
+        by_request = {}
+        for _ in range(2):
+            frame = await client.expect("update")
+            by_request[frame["requestId"]] = frame
+        await client.quiet()  # the watcher of name heard nothing: only score changed
+        assert set(by_request[1]["object"]) == {"objectId", "createdAt", "updatedAt", "className", "score"}
+        assert set(by_request[2]["object"]) == {"objectId", "createdAt", "updatedAt", "className", "name"}
+        await rest_a.call("PUT", f"/classes/Game/{game['objectId']}", {"name": "b"})
+        heard = {(await client.expect("update"))["requestId"] for _ in range(3)}
+        assert heard == {1, 2, 3}
+
+
+async def test_update_replaces_the_query_and_unsubscribe_stops_events(live_client, tenant_a: Tenant, rest_a: Rest):
+    await rest_a.call("POST", "/classes/Game", {"kind": "seed"})
+    async with live_client() as client:
+        connected = await client.connect(tenant_a)
+        await client.subscribe(7, "Game", {"kind": "a"})
+        await client.send({"op": "update", "requestId": 7, "query": {"className": "Game", "where": {"kind": "b"}}})
+        assert (await client.expect("subscribed"))["requestId"] == 7
+        await rest_a.call("POST", "/classes/Game", {"kind": "a"})
+        created = await rest_a.call("POST", "/classes/Game", {"kind": "b"})
+        assert (await client.expect("create"))["object"]["objectId"] == created["objectId"]
+        await client.send({"op": "unsubscribe", "requestId": 7})
+        assert await client.expect("unsubscribed") == {
+            "op": "unsubscribed", "clientId": connected["clientId"], "requestId": 7
+        }  # fmt: skip
+        await rest_a.call("POST", "/classes/Game", {"kind": "b"})
+        await client.quiet()
+
+
+async def test_protocol_errors_answer_parse_codes(live_client, tenant_a: Tenant):
+    async with live_client() as client:
+        await client.send({"op": "subscribe", "requestId": 1, "query": {"className": "Game", "where": {}}})
+        early = await client.expect("error")
+        assert early["code"] == 2
+        assert early["error"] == "Can not find this client, make sure you connect to server before subscribing"
+        await client.socket.send("this is not json")  # ignored, as Parse Server does
+        await client.send({"op": "bogus"})
+        assert (await client.expect("error"))["code"] == 1
+        await client.send({"op": "connect"})
+        assert (await client.expect("error"))["error"] == "Missing required property: applicationId"
+        await client.send({"op": "connect", "applicationId": tenant_a.application_id, "extra": 1})
+        assert (await client.expect("error"))["error"] == "Additional properties not allowed"
+        await client.connect(tenant_a)
+        await client.send({"op": "unsubscribe", "requestId": 99})
+        unknown = await client.expect("error")
+        assert (unknown["code"], unknown["requestId"]) == (2, 99)
+        refused = await client.subscribe(5, "NoSuchClass")
+        assert (refused["op"], refused["code"], refused["requestId"]) == ("error", 119, 5)
+
+
+async def test_wrong_application_id_or_key_is_refused_and_closed(live_client, tenant_a: Tenant, tenant_b: Tenant):
+    for message in (
+        {"op": "connect", "applicationId": "no-such-app", "javascriptKey": tenant_a.keys["javascript"]},
+        {"op": "connect", "applicationId": tenant_a.application_id, "javascriptKey": "wrong"},
+        {"op": "connect", "applicationId": tenant_a.application_id},
+        # App B's key does not open app A.
+        {"op": "connect", "applicationId": tenant_a.application_id, "masterKey": tenant_b.keys["master"]},
+    ):
+        async with live_client() as client:
+            await client.send(message)
+            error = await client.expect("error")
+            assert (error["code"], error["error"]) == (4, "Key in request is not valid")
+            await client.socket.wait_closed()

@@ -52,8 +52,8 @@ class Hub:
         self.connections: set[Connection] = set()
         self.by_app: dict[int, set[Connection]] = defaultdict(set)
         self.application_ids: dict[int, str] = {}
-        # (app, class) -> query key -> subscriptions with that query
-        self.index: dict[tuple[int, str], dict[bytes, list[Subscription]]] = {}
+        # (app, class) -> query key -> subscriptions with that query (a dict: ordered, O(1) removal)
+        self.index: dict[tuple[int, str], dict[bytes, dict[Subscription, None]]] = {}
         self._registered: dict[int, frozenset[str]] = {}  # classes recorded as listened to, per app
         self._channels: set[bytes] = set()
         self._confirmations: dict[bytes, asyncio.Future[None]] = {}
@@ -64,6 +64,7 @@ class Hub:
         self._refresher: asyncio.Task[None] | None = None
         self._stats_apps: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._counts_changed = False
         self._closed = False
 
     # Connections
@@ -83,12 +84,14 @@ class Hub:
         self.by_app[app_pk].add(connection)
         self.application_ids[app_pk] = application_id
         self._stats_apps.add(app_pk)
+        self._counts_changed = True
         if first:
             async with self._locks[app_pk]:
                 await self._subscribe_channels([sessions_changed_channel(app_pk), roles_changed_channel(app_pk)])
 
     async def connection_closed(self, connection: Connection) -> None:
         self.connections.discard(connection)
+        self._counts_changed = True
         for subscription in list(connection.subscriptions.values()):
             await self.remove(subscription)
         connection.subscriptions.clear()
@@ -114,16 +117,17 @@ class Hub:
             if class_name not in registered:
                 await live_classes_set(app_pk, registered | {class_name})
                 self._registered[app_pk] = registered | {class_name}
-            self.index.setdefault((app_pk, class_name), {}).setdefault(subscription.query_key, []).append(subscription)
+            self.index.setdefault((app_pk, class_name), {}).setdefault(subscription.query_key, {})[subscription] = None
+            self._counts_changed = True
 
     async def remove(self, subscription: Subscription) -> None:
         app_pk, class_name = subscription.app_pk, subscription.class_name
         by_query = self.index.get((app_pk, class_name))
         if by_query is None:
             return
-        group = by_query.get(subscription.query_key, [])
-        if subscription in group:
-            group.remove(subscription)
+        group = by_query.get(subscription.query_key, {})
+        if group.pop(subscription, False) is None:
+            self._counts_changed = True
         if not group:
             by_query.pop(subscription.query_key, None)
         if by_query:
@@ -329,8 +333,15 @@ class Hub:
     # Upkeep
 
     async def _refresh(self) -> None:
+        """Every STATS_SECONDS, and within a second of a change of counts: records and stats to Redis."""
+        loop = asyncio.get_running_loop()
+        last = 0.0
         while not self._closed:
-            await asyncio.sleep(STATS_SECONDS)
+            await asyncio.sleep(1.0)
+            if not self._counts_changed and loop.time() - last < STATS_SECONDS:
+                continue
+            self._counts_changed = False
+            last = loop.time()
             try:
                 await self._refresh_once()
             except asyncio.CancelledError:
