@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -78,9 +80,15 @@ def live_client(ws_url: str) -> Callable[..., Any]:
     """Open LiveQuery connections (``async with live_client() as client``), all closed at the end."""
 
     @asynccontextmanager
-    async def open_client(url: str = ws_url) -> AsyncIterator[LiveClient]:
-        async with connect(url, open_timeout=WAIT, close_timeout=1) as socket:
-            yield LiveClient(socket)
+    async def open_client(url: str = ws_url, *, receive_buffer: int = 0, **options: Any) -> AsyncIterator[LiveClient]:
+        if receive_buffer:  # a small, fixed kernel buffer (no autotuning): a reader that really stops
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+            host, port = urlsplit(url).netloc.split(":")
+            sock.connect((host, int(port)))
+            options["sock"] = sock
+        async with connect(url, open_timeout=WAIT, close_timeout=1, **options) as websocket:
+            yield LiveClient(websocket)
 
     return open_client
 
