@@ -1,1 +1,1 @@
-"""LiveQuery: the Parse realtime protocol over WebSockets, beside the gateway (docs/realtime.md)."""
+"""Realtime: Parse LiveQuery over WebSockets (issue 12, docs/realtime.md)."""

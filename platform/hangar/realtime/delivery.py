@@ -109,7 +109,7 @@ class _Event:
             hidden = subscription.hidden
         view = {name: value for name, value in obj.items() if name not in hidden} if hidden else dict(obj)
         query = subscription.query
-        if query.include:
+        if subscription.include:
             await self._include(view, subscription)
         view = project(view, list(query.keys), None) if query.keys is not None else view
         view["className"] = self.class_name
@@ -119,7 +119,7 @@ class _Event:
         caller = subscription.caller
         try:
             schemas = await app_schemas(caller.app_pk, caller.schema_version)
-            await include_paths(caller, schemas, [view], list(subscription.query.include), self.files_base)
+            await include_paths(caller, schemas, [view], list(subscription.include), self.files_base)
         except ParseError as exc:  # the include budget: the pointers stay pointers
             log.info("LiveQuery include skipped: %s", exc.message)
         except Exception as exc:

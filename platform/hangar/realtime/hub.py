@@ -327,7 +327,7 @@ class Hub:
                     subscription.hidden = frozenset(protected_fields_for(schema, subscription.caller))
                 subscription.view_key = (
                     False, caller.user_id, principals, subscription.hidden, subscription.owner_only,
-                    subscription.query.keys, subscription.query.include,
+                    subscription.query.keys, subscription.include,
                 )  # fmt: skip
 
     # Upkeep

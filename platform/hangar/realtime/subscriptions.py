@@ -47,6 +47,7 @@ class Subscription:
     pointer_fields: tuple[str, ...]  # rows restricted to those pointing at the subscriber (CLP, _Session)
     hidden: frozenset[str]  # protected fields (and owner-only ones, unless the object is the subscriber)
     owner_only: frozenset[str]
+    include: tuple[str, ...] = ()  # the query's include, and the pointers its dotted keys reach into
     view_key: tuple[Any, ...] = field(default=())  # subscriptions with equal keys see an event identically
 
     @property
@@ -89,16 +90,19 @@ async def subscription_build(
     # The REST path's own checks of the where: operators, field names, hidden and protected fields.
     compile_query(class_name=class_name, where=query.where, order=None, context=query_context_for(caller, schemas))
     matches = compile_matcher(query.where)
-    if query.include:
-        include_tree(list(query.include))  # refuses more paths than a query may include
+    # As on the REST path, a dotted key (``owner.name``) includes the pointer it reaches into: the
+    # JS SDK sends no ``include`` in a subscribe, but it does send ``select("owner.name")``.
+    include = tuple(dict.fromkeys([*query.include, *(key.rsplit(".", 1)[0] for key in query.keys or () if "." in key)]))
+    if include:
+        include_tree(list(include))  # refuses more paths than a query may include
     hidden = frozenset(protected_fields_for(schema, caller)) if schema is not None else frozenset()
     owner_only = frozenset() if caller.is_master else class_rules(class_name).owner_only_fields
     subscription = Subscription(
         connection=connection, request_id=request_id, caller=caller, session_token=session_token, query=query,
         query_key=orjson.dumps([class_name, query.where], option=orjson.OPT_SORT_KEYS), matches=matches,
-        pointer_fields=tuple(pointer_fields), hidden=hidden, owner_only=owner_only,
+        pointer_fields=tuple(pointer_fields), hidden=hidden, owner_only=owner_only, include=include,
     )  # fmt: skip
     subscription.view_key = (
-        caller.is_master, caller.user_id, caller.principals, hidden, owner_only, query.keys, query.include,
+        caller.is_master, caller.user_id, caller.principals, hidden, owner_only, query.keys, include,
     )  # fmt: skip
     return subscription
