@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from asgiref.sync import sync_to_async
 
+from hangar.invalidation import publish_app_changed
+from tenants.models import App
 from tests.conftest import Tenant
 from tests.realtime.conftest import Rest
 
@@ -120,3 +123,16 @@ async def test_wrong_application_id_or_key_is_refused_and_closed(live_client, te
             error = await client.expect("error")
             assert (error["code"], error["error"]) == (4, "Key in request is not valid")
             await client.socket.wait_closed()
+
+
+async def test_an_app_may_restrict_live_query_to_some_classes(live_client, tenant_a: Tenant, rest_a: Rest):
+    await rest_a.call("POST", "/classes/Open", {"seed": True})
+    await rest_a.call("POST", "/classes/Closed", {"seed": True})
+    await App.objects.filter(pk=tenant_a.app.pk).aupdate(live_query_classes=["Open"])
+    await sync_to_async(publish_app_changed)(tenant_a.application_id)  # as the service does after commit
+    async with live_client() as client:
+        await client.connect(tenant_a, key="master")
+        assert (await client.subscribe(1, "Open"))["op"] == "subscribed"
+        refused = await client.subscribe(2, "Closed")  # not even the master key
+        assert (refused["op"], refused["code"]) == ("error", 119)
+        assert refused["error"] == "LiveQuery is not enabled for class Closed in this app."
