@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from asgiref.sync import sync_to_async
 
+from tenants import services
 from tests.conftest import Tenant
 from tests.realtime.conftest import Rest, user_with_session
 
@@ -205,3 +207,38 @@ async def test_subscriptions_per_connection_are_capped(live_client, tenant_a: Te
             assert (await client.receive())["op"] == "subscribed"
         over = await client.subscribe(101, "Flood")
         assert (over["op"], over["code"], over["requestId"]) == ("error", 155, 101)
+
+
+async def test_a_tightened_clp_ends_subscriptions_at_once(live_client, tenant_a: Tenant, rest_a: Rest):
+    await rest_a.call("POST", "/classes/Ledger", {"seed": True})
+    async with live_client() as client:
+        await client.connect(tenant_a)
+        assert (await client.subscribe(1, "Ledger"))["op"] == "subscribed"
+        closed = {"find": {}, "get": {}, "count": {}, "create": {"*": True}, "update": {}, "delete": {}, "addField": {}}
+        await rest_a.call("PUT", "/schemas/Ledger", {"classLevelPermissions": closed})
+        dropped = await client.expect("error")
+        assert (dropped["code"], dropped["requestId"]) == (119, 1)
+        await rest_a.call("POST", "/classes/Ledger", {"amount": 1})
+        await client.quiet()
+
+
+async def test_a_rotated_key_or_a_deleted_app_closes_its_connections(live_client, tenant_a: Tenant, rest_a: Rest):
+    await rest_a.call("POST", "/classes/Thing", {"seed": True})
+    async with live_client() as client, live_client() as with_master:
+        await client.connect(tenant_a)
+        await client.subscribe(1, "Thing")
+        await with_master.connect(tenant_a, key="master")
+        await with_master.subscribe(1, "Thing")
+        await sync_to_async(services.app_key_rotate)(
+            actor=tenant_a.developer, organization=tenant_a.organization, app_pk=tenant_a.app.pk, kind="javascript"
+        )
+        refused = await client.expect("error")
+        assert (refused["code"], refused["error"]) == (4, "Key in request is not valid")
+        await client.socket.wait_closed()
+        await with_master.quiet()  # the master key was not rotated
+        await sync_to_async(services.app_delete)(
+            actor=tenant_a.developer, organization=tenant_a.organization, app_pk=tenant_a.app.pk,
+            confirm_name=tenant_a.app.name,
+        )  # fmt: skip
+        assert (await with_master.expect("error"))["code"] == 4
+        await with_master.socket.wait_closed()

@@ -21,7 +21,13 @@ from django.conf import settings
 from hangar.admission.callers import AuthContext, Credentials, admit
 from hangar.caller import Caller
 from hangar.outages import is_outage
-from hangar.parse_errors import CONNECTION_FAILED, INVALID_SESSION_TOKEN, REQUEST_LIMIT_EXCEEDED, ParseError
+from hangar.parse_errors import (
+    CONNECTION_FAILED,
+    INVALID_SESSION_TOKEN,
+    REQUEST_LIMIT_EXCEEDED,
+    ParseError,
+    UnauthorizedError,
+)
 from hangar.realtime.hub import Hub
 from hangar.realtime.protocol import (
     INVALID_KEY,
@@ -240,6 +246,22 @@ class Connection:
             )
         await self.hub.remove(subscription)
         self.send(status_frame("unsubscribed", self.client_id, self.installation_id, message.request_id))
+
+    async def readmit(self) -> bool:
+        """Check the connection's keys against the app as it is now; a refused one is told and closed."""
+        assert self.credentials is not None
+        try:
+            auth = await admit(self.credentials, resolve_session=False)
+        except UnauthorizedError:
+            self._error(_key_error())
+            return False
+        except ParseError:  # over the rate limit: the keys were not judged; keep the connection
+            return self.auth is not None
+        if auth.app_pk != self.app_pk:  # the id names another app now: never carry a subscriber across
+            self._error(_key_error())
+            return False
+        self.auth = auth
+        return True
 
     async def drop(self, subscription: Subscription, error: LiveQueryError) -> None:
         """End one subscription from the server's side (its session was revoked), telling the client why."""

@@ -16,23 +16,25 @@ import contextlib
 import dataclasses
 import logging
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import orjson
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from hangar.caller import Caller
 from hangar.datastore.change_feed import PROCESS_ID, change_channel, live_classes_set
-from hangar.datastore.permissions import protected_fields_for
-from hangar.datastore.schema_registry import app_schemas
+from hangar.datastore.schema_registry import schema_changed_channel, schema_version_key
 from hangar.identity.roles import role_version_key, roles_changed_channel, user_role_names
 from hangar.identity.sessions import session_user_id, session_version_key, sessions_changed_channel
+from hangar.invalidation import app_changed_channel
 from hangar.loop_local import LoopLocal
-from hangar.parse_errors import INVALID_SESSION_TOKEN, ParseError
+from hangar.parse_errors import INVALID_SESSION_TOKEN, OPERATION_FORBIDDEN, ParseError
 from hangar.realtime.delivery import event_frames
 from hangar.realtime.protocol import LiveQueryError
 from hangar.realtime.stats import STATS_SECONDS, STATS_TTL_SECONDS, live_stats_key, stats_entry, stats_sum
+from hangar.realtime.subscriptions import subscription_access, subscription_apply
 from hangar.redis_async import get_redis
 
 if TYPE_CHECKING:
@@ -45,6 +47,20 @@ SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 _CHANGES = b"hangar:changes:"
 _SESSIONS = b"hangar:sessions-changed:"
 _ROLES = b"hangar:roles-changed:"
+_SCHEMA = b"hangar:schema-changed:"
+_APP = b"hangar:app-changed:"
+
+
+def _app_channels(app_pk: int, application_id: str) -> list[str]:
+    """What a process with connections of the app must hear of at once: revocations and changes."""
+    return [
+        sessions_changed_channel(app_pk), roles_changed_channel(app_pk), schema_changed_channel(app_pk),
+        app_changed_channel(application_id),
+    ]  # fmt: skip
+
+
+def _refused(subscription: Subscription, exc: ParseError) -> LiveQueryError:
+    return LiveQueryError(exc.code, exc.message, reconnect=False, request_id=subscription.request_id)
 
 
 class Hub:
@@ -87,7 +103,7 @@ class Hub:
         self._counts_changed = True
         if first:
             async with self._locks[app_pk]:
-                await self._subscribe_channels([sessions_changed_channel(app_pk), roles_changed_channel(app_pk)])
+                await self._subscribe_channels(_app_channels(app_pk, application_id))
 
     async def connection_closed(self, connection: Connection) -> None:
         self.connections.discard(connection)
@@ -104,7 +120,7 @@ class Hub:
             if not members:
                 del self.by_app[app_pk]
                 async with self._locks[app_pk]:
-                    await self._unsubscribe_channels([sessions_changed_channel(app_pk), roles_changed_channel(app_pk)])
+                    await self._unsubscribe_channels(_app_channels(app_pk, self.application_ids.get(app_pk, "")))
 
     # Subscriptions
 
@@ -245,6 +261,12 @@ class Hub:
                 self._background(self._sessions_changed(int(channel[len(_SESSIONS) :])))
             elif channel.startswith(_ROLES):
                 self._background(self._roles_changed(int(channel[len(_ROLES) :])))
+            elif channel.startswith(_SCHEMA):
+                self._background(self._schema_changed(int(channel[len(_SCHEMA) :])))
+            elif channel.startswith(_APP):
+                application_id = channel[len(_APP) :].decode()
+                for app_pk in [pk for pk, known in self.application_ids.items() if known == application_id]:
+                    self._background(self._app_changed(app_pk))
         except Exception:
             log.exception("LiveQuery could not handle a message on %r", channel)
 
@@ -308,27 +330,52 @@ class Hub:
         """Give every subscriber of the app its roles as they are now."""
         version = await get_redis().get(role_version_key(app_pk))
         roles: dict[str, tuple[str, ...]] = {}
+
+        async def with_roles(caller: Caller) -> Caller:
+            if caller.is_master or not caller.user_id:
+                return caller
+            if caller.user_id not in roles:
+                roles[caller.user_id] = await user_role_names(
+                    app_pk=app_pk, user_id=caller.user_id, role_version=version
+                )
+            principals = ("*", caller.user_id, *(f"role:{name}" for name in roles[caller.user_id]))
+            return caller if principals == caller.principals else dataclasses.replace(caller, principals=principals)
+
+        await self._recheck(app_pk, with_roles)
+
+    async def _schema_changed(self, app_pk: int) -> None:
+        """Check every subscription of the app again under the new schema (CLP, protected fields)."""
+        version = await get_redis().get(schema_version_key(app_pk))
+
+        async def with_schema(caller: Caller) -> Caller:
+            return dataclasses.replace(caller, schema_version=version)
+
+        await self._recheck(app_pk, with_schema)
+
+    async def _app_changed(self, app_pk: int) -> None:
+        """A key rotated, the app deleted or its settings changed: admit every connection again."""
         for connection in list(self.by_app.get(app_pk, ())):
+            if not await connection.readmit():
+                continue
+            allowed = connection.auth.app.live_query_classes if connection.auth is not None else None
             for subscription in list(connection.subscriptions.values()):
-                caller = subscription.caller
-                if caller.is_master or not caller.user_id:
+                if allowed is not None and subscription.class_name not in allowed:
+                    await connection.drop(subscription, _refused(subscription, ParseError(
+                        OPERATION_FORBIDDEN,
+                        f"LiveQuery is not enabled for class {subscription.class_name} in this app.",
+                    )))  # fmt: skip
+
+    async def _recheck(self, app_pk: int, refreshed: Callable[[Caller], Awaitable[Caller]]) -> None:
+        for connection in list(self.by_app.get(app_pk, ())):
+            allowed = connection.auth.app.live_query_classes if connection.auth is not None else None
+            for subscription in list(connection.subscriptions.values()):
+                caller = await refreshed(subscription.caller)
+                try:
+                    access = await subscription_access(caller, subscription.query, allowed)
+                except ParseError as exc:
+                    await connection.drop(subscription, _refused(subscription, exc))
                     continue
-                if caller.user_id not in roles:
-                    roles[caller.user_id] = await user_role_names(
-                        app_pk=app_pk, user_id=caller.user_id, role_version=version
-                    )
-                principals = ("*", caller.user_id, *(f"role:{name}" for name in roles[caller.user_id]))
-                if principals == caller.principals:
-                    continue
-                subscription.caller = dataclasses.replace(caller, principals=principals)
-                schemas = await app_schemas(app_pk, caller.schema_version)
-                schema = schemas.classes.get(subscription.class_name)
-                if schema is not None:
-                    subscription.hidden = frozenset(protected_fields_for(schema, subscription.caller))
-                subscription.view_key = (
-                    False, caller.user_id, principals, subscription.hidden, subscription.owner_only,
-                    subscription.query.keys, subscription.include,
-                )  # fmt: skip
+                subscription_apply(subscription, caller, access)
 
     # Upkeep
 

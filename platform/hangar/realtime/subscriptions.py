@@ -68,10 +68,17 @@ def _is_get(where: dict[str, Any]) -> bool:
     return len(where) == 1 and isinstance(where.get("objectId"), str)
 
 
-async def subscription_build(
-    connection: Connection, *, request_id: int, caller: Caller, session_token: str | None, query: Query,
-    allowed_classes: frozenset[str] | None,
-) -> Subscription:  # fmt: skip
+@dataclass(frozen=True)
+class Access:
+    """What a caller may see of a subscription's class (see Subscription)."""
+
+    pointer_fields: tuple[str, ...]
+    hidden: frozenset[str]
+    owner_only: frozenset[str]
+    include: tuple[str, ...]
+
+
+async def subscription_access(caller: Caller, query: Query, allowed_classes: frozenset[str] | None) -> Access:
     """Check a subscribe as a find by ``caller``; raises ParseError (the code the REST find would answer)."""
     class_name = query.class_name
     validate_class_name(class_name)
@@ -89,20 +96,44 @@ async def subscription_build(
         pointer_fields = clp_check(schema, "get" if _is_get(query.where) else "find", caller)
     # The REST path's own checks of the where: operators, field names, hidden and protected fields.
     compile_query(class_name=class_name, where=query.where, order=None, context=query_context_for(caller, schemas))
-    matches = compile_matcher(query.where)
     # As on the REST path, a dotted key (``owner.name``) includes the pointer it reaches into: the
     # JS SDK sends no ``include`` in a subscribe, but it does send ``select("owner.name")``.
-    include = tuple(dict.fromkeys([*query.include, *(key.rsplit(".", 1)[0] for key in query.keys or () if "." in key)]))
+    dotted = (key.rsplit(".", 1)[0] for key in query.keys or () if "." in key)
+    include = tuple(dict.fromkeys([*query.include, *dotted]))
     if include:
         include_tree(list(include))  # refuses more paths than a query may include
-    hidden = frozenset(protected_fields_for(schema, caller)) if schema is not None else frozenset()
-    owner_only = frozenset() if caller.is_master else class_rules(class_name).owner_only_fields
+    return Access(
+        pointer_fields=tuple(pointer_fields),
+        hidden=frozenset(protected_fields_for(schema, caller)) if schema is not None else frozenset(),
+        owner_only=frozenset() if caller.is_master else class_rules(class_name).owner_only_fields,
+        include=include,
+    )
+
+
+def subscription_apply(subscription: Subscription, caller: Caller, access: Access) -> None:
+    """Give the subscription this caller and what it may see."""
+    subscription.caller = caller
+    subscription.pointer_fields = access.pointer_fields
+    subscription.hidden = access.hidden
+    subscription.owner_only = access.owner_only
+    subscription.include = access.include
+    subscription.view_key = (
+        caller.is_master, caller.user_id, caller.principals, access.hidden, access.owner_only,
+        subscription.query.keys, access.include,
+    )  # fmt: skip
+
+
+async def subscription_build(
+    connection: Connection, *, request_id: int, caller: Caller, session_token: str | None, query: Query,
+    allowed_classes: frozenset[str] | None,
+) -> Subscription:  # fmt: skip
+    """A subscription of ``query`` by ``caller``, once checked (``subscription_access``)."""
+    access = await subscription_access(caller, query, allowed_classes)
+    matches = compile_matcher(query.where)
     subscription = Subscription(
         connection=connection, request_id=request_id, caller=caller, session_token=session_token, query=query,
-        query_key=orjson.dumps([class_name, query.where], option=orjson.OPT_SORT_KEYS), matches=matches,
-        pointer_fields=tuple(pointer_fields), hidden=hidden, owner_only=owner_only, include=include,
+        query_key=orjson.dumps([query.class_name, query.where], option=orjson.OPT_SORT_KEYS), matches=matches,
+        pointer_fields=(), hidden=frozenset(), owner_only=frozenset(),
     )  # fmt: skip
-    subscription.view_key = (
-        caller.is_master, caller.user_id, caller.principals, hidden, owner_only, query.keys, include,
-    )  # fmt: skip
+    subscription_apply(subscription, caller, access)
     return subscription
