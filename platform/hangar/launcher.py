@@ -185,6 +185,9 @@ def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
             "--app-dir", str(REPO_DIR / "platform"),
             "--host", host, "--port", port, "--workers", workers,
             "--no-server-header", "--no-access-log", "--log-level", os.environ.get("UVICORN_LOG_LEVEL", "warning"),
+            # LiveQuery keep-alive as Parse Server's (a ping every 10 s; no answer, the socket is closed),
+            # and client messages (connect, subscribe) of at most 1 MiB.
+            "--ws-ping-interval", "10", "--ws-ping-timeout", "10", "--ws-max-size", str(2**20),
             *_proxy_header_args(),
         ],
         "worker": [

@@ -17,7 +17,7 @@ import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 import redis.asyncio as aioredis
@@ -182,7 +182,7 @@ class Hub:
                 # Its own client: a subscribed connection waits for messages with no read deadline.
                 timeout = settings.HANGAR_REDIS_TIMEOUT_SECONDS
                 self._redis = aioredis.Redis.from_url(
-                    settings.REDIS_URL, socket_connect_timeout=timeout, socket_keepalive=True
+                    str(settings.REDIS_URL), socket_connect_timeout=timeout, socket_keepalive=True
                 )
             self._pubsub = self._redis.pubsub()
         return self._pubsub
@@ -301,7 +301,7 @@ class Hub:
         connections = list(self.by_app.get(app_pk, ()))
         if not connections:
             return
-        version = await get_redis().get(session_version_key(app_pk))
+        version = cast("bytes | None", await get_redis().get(session_version_key(app_pk)))
         verdicts: dict[str, bool] = {}
 
         async def revoked(token: str) -> bool:
@@ -328,7 +328,7 @@ class Hub:
 
     async def _roles_changed(self, app_pk: int) -> None:
         """Give every subscriber of the app its roles as they are now."""
-        version = await get_redis().get(role_version_key(app_pk))
+        version = cast("bytes | None", await get_redis().get(role_version_key(app_pk)))
         roles: dict[str, tuple[str, ...]] = {}
 
         async def with_roles(caller: Caller) -> Caller:
@@ -345,7 +345,7 @@ class Hub:
 
     async def _schema_changed(self, app_pk: int) -> None:
         """Check every subscription of the app again under the new schema (CLP, protected fields)."""
-        version = await get_redis().get(schema_version_key(app_pk))
+        version = cast("bytes | None", await get_redis().get(schema_version_key(app_pk)))
 
         async def with_schema(caller: Caller) -> Caller:
             return dataclasses.replace(caller, schema_version=version)

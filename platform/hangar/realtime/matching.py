@@ -28,16 +28,28 @@ def _same(value: Any, expected: Any) -> bool:
     return bool(value == expected)
 
 
+def _exists(key: str, wanted: bool) -> Matcher:
+    return lambda obj: (key in obj and obj[key] is not None) == wanted
+
+
+def _in(key: str, options: list[Any]) -> Matcher:
+    return lambda obj: any(_same(obj.get(key), option) for option in options)
+
+
+def _equals(key: str, expected: Any) -> Matcher:
+    return lambda obj: _same(obj.get(key), expected)
+
+
 def _field(key: str, condition: Any) -> Matcher:
     if isinstance(condition, dict) and any(name.startswith("$") for name in condition):
         checks: list[Matcher] = []
         for operator, operand in condition.items():
             if operator == "$exists":
-                checks.append(lambda obj, want=bool(operand): (key in obj and obj[key] is not None) == want)
+                checks.append(_exists(key, bool(operand)))
             elif operator == "$in" and isinstance(operand, list):
-                checks.append(lambda obj, options=operand: any(_same(obj.get(key), o) for o in options))
+                checks.append(_in(key, operand))
             elif operator == "$eq":
-                checks.append(lambda obj, expected=operand: _same(obj.get(key), expected))
+                checks.append(_equals(key, operand))
             else:
                 raise UnsupportedQuery(f"LiveQuery does not support {operator} (yet)")
         return lambda obj: all(check(obj) for check in checks)

@@ -9,7 +9,8 @@ app (a field per process, with the time it stops counting), every few seconds
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 import orjson
 import redis
@@ -31,7 +32,7 @@ def stats_entry(connections: int, subscriptions: dict[str, int]) -> bytes:
     )
 
 
-def stats_sum(entries: dict[Any, bytes], *, skip: str | None = None) -> dict[str, Any]:
+def stats_sum(entries: Mapping[Any, Any], *, skip: str | None = None) -> dict[str, Any]:
     """The totals of a stats hash's fields still in force (``skip``: one process's own field)."""
     now = time.time()
     connections = 0
@@ -56,7 +57,7 @@ def _redis() -> redis.Redis:
     global _client
     if _client is None:
         timeout = settings.HANGAR_REDIS_TIMEOUT_SECONDS
-        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout)
+        _client = redis.Redis.from_url(str(settings.REDIS_URL), socket_timeout=timeout, socket_connect_timeout=timeout)
     return _client
 
 
@@ -65,4 +66,4 @@ def app_live_stats(app_pk: int) -> dict[str, Any]:
 
     Raises redis.RedisError when Redis is unavailable (the caller shows the stats as unknown).
     """
-    return stats_sum(_redis().hgetall(live_stats_key(app_pk)))
+    return stats_sum(cast("dict[bytes, bytes]", _redis().hgetall(live_stats_key(app_pk))))
