@@ -131,6 +131,10 @@ class Connection:
             return  # not JSON: ignored, as Parse Server does
         try:
             parsed = parse_message(message)
+        except LiveQueryError as error:
+            self._error(error)
+            return
+        try:
             if isinstance(parsed, Connect):
                 await self._connect(parsed)
             elif isinstance(parsed, Subscribe):
@@ -139,6 +143,15 @@ class Connection:
                 await self._unsubscribe(parsed)
         except LiveQueryError as error:
             self._error(error)
+        except Exception as exc:
+            # PostgreSQL or Redis unavailable (or a Redis subscription not confirmed in time): Parse's
+            # 100, as the REST API's 503; a connect that could not complete closes the socket.
+            if not (is_outage(exc) or isinstance(exc, TimeoutError)):
+                raise
+            self._error(LiveQueryError(
+                CONNECTION_FAILED, "A service Hangar depends on is unavailable; retry shortly.",
+                request_id=getattr(parsed, "request_id", None), close=isinstance(parsed, Connect),
+            ))  # fmt: skip
 
     async def _admit(self, session_token: str | None) -> AuthContext:
         assert self.credentials is not None
@@ -163,10 +176,6 @@ class Connection:
             auth = await self._admit(message.session_token)
         except ParseError as exc:
             raise self._connect_error(exc) from exc
-        except Exception as exc:
-            if is_outage(exc):
-                raise LiveQueryError(CONNECTION_FAILED, "Service unavailable; retry shortly.", close=True) from exc
-            raise
         limit = auth.app.plan.max_live_connections
         if limit and await self.hub.connection_count(auth.app_pk) >= limit:
             raise LiveQueryError(
@@ -182,7 +191,7 @@ class Connection:
     def _connect_error(exc: ParseError) -> LiveQueryError:
         if exc.code == INVALID_SESSION_TOKEN:
             return LiveQueryError(exc.code, exc.message, reconnect=False, close=True)
-        if exc.status == 429:
+        if exc.status == 429 or exc.status >= 500:
             return LiveQueryError(exc.code, exc.message, reconnect=True, close=True)
         return _key_error()
 
@@ -220,12 +229,6 @@ class Connection:
             )  # fmt: skip
         except ParseError as exc:
             raise LiveQueryError(exc.code, exc.message, reconnect=False, request_id=request_id) from exc
-        except Exception as exc:
-            if is_outage(exc):
-                raise LiveQueryError(
-                    CONNECTION_FAILED, "Service unavailable; retry shortly.", request_id=request_id
-                ) from exc
-            raise
         if previous is not None:  # an update (or a repeated subscribe) replaces the query
             del self.subscriptions[request_id]
             await self.hub.remove(previous)

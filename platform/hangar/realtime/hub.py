@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, cast
 import orjson
 import redis.asyncio as aioredis
 from django.conf import settings
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from hangar.caller import Caller
 from hangar.datastore.change_feed import PROCESS_ID, change_channel, live_classes_set
@@ -81,6 +83,7 @@ class Hub:
         self._stats_apps: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._counts_changed = False
+        self._lost = False  # the pub/sub connection failed: subscribe every channel again
         self._closed = False
 
     # Connections
@@ -179,11 +182,13 @@ class Hub:
     def _pubsub_client(self) -> Any:
         if self._pubsub is None:
             if self._redis is None:
-                # Its own client: a subscribed connection waits for messages with no read deadline.
+                # Its own client: a subscribed connection is not shared with commands (get_message
+                # waits with a deadline of its own); one retry without back-off, as hangar.redis_async.
                 timeout = settings.HANGAR_REDIS_TIMEOUT_SECONDS
                 self._redis = aioredis.Redis.from_url(
-                    str(settings.REDIS_URL), socket_connect_timeout=timeout, socket_keepalive=True
-                )
+                    str(settings.REDIS_URL), socket_connect_timeout=timeout, socket_timeout=timeout,
+                    socket_keepalive=True, retry=Retry(NoBackoff(), retries=1), driver_info=None,
+                )  # fmt: skip
             self._pubsub = self._redis.pubsub()
         return self._pubsub
 
@@ -198,9 +203,9 @@ class Hub:
             if waiter is None or waiter.done():
                 waiter = self._confirmations[channel] = loop.create_future()
             waiters.append(waiter)
-        await self._pubsub_client().subscribe(*wanted)
         try:
             async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                await self._pubsub_client().subscribe(*wanted)
                 await asyncio.gather(*waiters)
         finally:
             for channel in wanted:
@@ -215,6 +220,9 @@ class Hub:
 
     async def _listen(self) -> None:
         while not self._closed:
+            if self._lost:
+                await self._resubscribe()
+                continue
             pubsub = self._pubsub
             if pubsub is None or pubsub.connection is None:
                 await asyncio.sleep(0.05)
@@ -224,24 +232,29 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("LiveQuery lost its Redis subscription; subscribing again")
-                await self._resubscribe()
+                log.warning("LiveQuery lost its Redis subscription; subscribing again", exc_info=True)
+                self._lost = True
                 continue
             if message is not None:
                 await self._dispatch(message)
 
     async def _resubscribe(self) -> None:
-        """A new pub/sub connection for the same channels (events published meanwhile are lost)."""
+        """A new pub/sub connection for every channel (events published meanwhile are lost), once a second.
+
+        Confirmations are not awaited here: this task is the one that reads them.
+        """
         old, self._pubsub = self._pubsub, None
-        with contextlib.suppress(Exception):
-            await old.aclose()
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.aclose()
         await asyncio.sleep(1.0)
-        channels, self._channels = list(self._channels), set()
         try:
-            await self._subscribe_channels([channel.decode() for channel in channels])
+            if self._channels:
+                async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                    await self._pubsub_client().subscribe(*self._channels)
+            self._lost = False
         except Exception:
-            self._channels.update(channels)  # tried again on the next failure
-            log.warning("LiveQuery could not subscribe again yet")
+            log.warning("LiveQuery could not subscribe to Redis again yet")
 
     async def _dispatch(self, message: dict[str, Any]) -> None:
         channel: bytes = message.get("channel") or b""
