@@ -122,8 +122,12 @@ class Hub:
             members.discard(connection)
             if not members:
                 del self.by_app[app_pk]
-                async with self._locks[app_pk]:
-                    await self._unsubscribe_channels(_app_channels(app_pk, self.application_ids.get(app_pk, "")))
+                self._background(self._leave_app(app_pk))
+
+    async def _leave_app(self, app_pk: int) -> None:
+        async with self._locks[app_pk]:
+            if not self.by_app.get(app_pk):  # nobody of the app came back meanwhile
+                await self._unsubscribe_channels(_app_channels(app_pk, self.application_ids.get(app_pk, "")))
 
     # Subscriptions
 
