@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import signal
 import time
 from collections.abc import Iterator
 
@@ -106,3 +107,27 @@ async def test_live_stats_count_connections_and_subscriptions(live_client, tenan
     while app_live_stats(app_pk)["connections"] and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
     assert app_live_stats(app_pk) == {"connections": 0, "subscriptions": {}}
+
+
+async def test_zz_a_server_shutting_down_closes_its_connections(
+    live_client, second_server: LiveServer, tenant_a: Tenant
+):
+    """Runs last in this module: it stops the second server (the SDKs then reconnect elsewhere)."""
+    async with live_client(ws(second_server)) as client:
+        await client.connect(tenant_a)
+        second_server.process.terminate()
+        await asyncio.wait_for(client.socket.wait_closed(), WAIT)
+        assert client.socket.close_code in {1001, 1012}  # going away / service restart
+    # uvicorn shuts down (lifespan included) and then re-raises the signal it caught.
+    assert await asyncio.to_thread(second_server.process.wait, WAIT) in {0, -signal.SIGTERM}
+
+
+async def test_installation_id_is_echoed(live_client, tenant_a: Tenant, rest_a: Rest):
+    await rest_a.call("POST", "/classes/Echo", {"seed": True})
+    async with live_client() as client:
+        await client.send({"op": "connect", "applicationId": tenant_a.application_id,
+                           "javascriptKey": tenant_a.keys["javascript"], "installationId": "inst-lq"})  # fmt: skip
+        assert (await client.expect("connected"))["installationId"] == "inst-lq"
+        assert (await client.subscribe(1, "Echo"))["installationId"] == "inst-lq"
+        await rest_a.call("POST", "/classes/Echo", {"n": 1})
+        assert (await client.expect("create"))["installationId"] == "inst-lq"
