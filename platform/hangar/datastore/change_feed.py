@@ -58,8 +58,16 @@ ALL_CLASSES = "*"
 # How long a process's record of its classes counts without a refresh (the realtime service
 # refreshes it well within this), so a process that died stops the publishing within it.
 LIVE_MEMBER_TTL_SECONDS = 30
-# This process, as a member of every app's set of listeners.
-PROCESS_ID = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+_process: tuple[int, str] | None = None
+
+
+def process_id() -> str:
+    """This process, as a member of every app's set of listeners (a new one after a fork)."""
+    global _process
+    if _process is None or _process[0] != os.getpid():
+        _process = (os.getpid(), f"{os.getpid()}-{uuid.uuid4().hex[:12]}")
+    return _process[1]
+
 
 # KEYS: the union key, the members hash. ARGV: this member, its classes as a JSON array
 # ("[]": leave), now, its expiry time, the union's TTL. Expired members are dropped, and the
@@ -103,7 +111,7 @@ return #names
 """
 
 
-async def live_classes_set(app_pk: int, class_names: Iterable[str], *, member: str = PROCESS_ID) -> None:
+async def live_classes_set(app_pk: int, class_names: Iterable[str], *, member: str | None = None) -> None:
     """Record which classes of the app this process listens to (``"*"``: all; empty: none).
 
     The record requests read becomes the union over every live process (the module docstring).
@@ -113,7 +121,7 @@ async def live_classes_set(app_pk: int, class_names: Iterable[str], *, member: s
     redis = get_redis()
     await redis.eval(
         _JOIN_LUA, 2, live_classes_key(app_pk), live_members_key(app_pk),
-        member, orjson.dumps(names).decode() if names else "[]", repr(now),
+        member or process_id(), orjson.dumps(names).decode() if names else "[]", repr(now),
         repr(now + LIVE_MEMBER_TTL_SECONDS), str(LIVE_MEMBER_TTL_SECONDS * 2),
     )  # fmt: skip
 

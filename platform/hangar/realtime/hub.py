@@ -26,7 +26,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from hangar.caller import Caller
-from hangar.datastore.change_feed import PROCESS_ID, change_channel, live_classes_set
+from hangar.datastore.change_feed import change_channel, live_classes_set, process_id
 from hangar.datastore.schema_registry import schema_changed_channel, schema_version_key
 from hangar.identity.roles import role_version_key, roles_changed_channel, user_role_names
 from hangar.identity.sessions import session_user_id, session_version_key, sessions_changed_channel
@@ -94,7 +94,7 @@ class Hub:
     async def connection_count(self, app_pk: int) -> int:
         """Connections of the app over every process (the others' as last reported, this one's now)."""
         entries = await get_redis().hgetall(live_stats_key(app_pk))
-        return stats_sum(entries, skip=PROCESS_ID)["connections"] + self.local_connections(app_pk)
+        return stats_sum(entries, skip=process_id())["connections"] + self.local_connections(app_pk)
 
     async def connection_opened(self, connection: Connection, app_pk: int, application_id: str) -> None:
         self._start()
@@ -422,10 +422,10 @@ class Hub:
                 key = live_stats_key(app_pk)
                 connections = self.by_app.get(app_pk)
                 if not connections:
-                    pipe.hdel(key, PROCESS_ID)
+                    pipe.hdel(key, process_id())
                     self._stats_apps.discard(app_pk)
                     continue
-                pipe.hset(key, PROCESS_ID, stats_entry(len(connections), self._subscription_counts(app_pk)))
+                pipe.hset(key, process_id(), stats_entry(len(connections), self._subscription_counts(app_pk)))
                 pipe.expire(key, STATS_TTL_SECONDS * 2)
             await pipe.execute()
 
@@ -450,7 +450,7 @@ class Hub:
         with contextlib.suppress(Exception):
             redis = get_redis()
             for app_pk in list(self._stats_apps):
-                await redis.hdel(live_stats_key(app_pk), PROCESS_ID)
+                await redis.hdel(live_stats_key(app_pk), process_id())
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
                 await self._pubsub.aclose()
