@@ -16,7 +16,10 @@ from asgiref.sync import sync_to_async
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.conftest import LiveServer, Tenant
-from tests.datastore.conftest import insert_user_with_session
+from tests.datastore.conftest import (
+    app_a,  # noqa: F401  (fixture of the Parse API tests, for the matcher's)
+    insert_user_with_session,
+)
 
 WAIT = 5.0  # seconds an expected frame may take
 QUIET = 0.4  # seconds of silence that show a frame was not sent

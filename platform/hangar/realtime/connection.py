@@ -72,6 +72,9 @@ class Connection:
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
         self._ready = asyncio.Event()
+        # Read once: this runs for every frame of every subscriber.
+        self._queue_limit = settings.HANGAR_LIVEQUERY_SEND_QUEUE
+        self._queue_bytes_limit = settings.HANGAR_LIVEQUERY_SEND_QUEUE_BYTES
         self._close_code: int | None = None
 
     @property
@@ -84,10 +87,7 @@ class Connection:
         """Queue a frame; a full queue closes the connection (the module docstring)."""
         if self._close_code is not None:
             return
-        if (
-            len(self._queue) >= settings.HANGAR_LIVEQUERY_SEND_QUEUE
-            or self._queued_bytes + len(frame) > settings.HANGAR_LIVEQUERY_SEND_QUEUE_BYTES
-        ):
+        if len(self._queue) >= self._queue_limit or self._queued_bytes + len(frame) > self._queue_bytes_limit:
             self._queue.clear()
             self._queued_bytes = 0
             overflow = LiveQueryError(
