@@ -77,6 +77,18 @@ class NameForm(forms.Form):
     name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
 
 
+class LiveQueryClassesForm(forms.Form):
+    """The classes LiveQuery clients may subscribe to, separated by commas or spaces; empty: every class."""
+
+    classes = forms.CharField(
+        max_length=10_000, required=False, label="LiveQuery classes",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "Every class"}),
+    )  # fmt: skip
+
+    def class_names(self) -> list[str]:
+        return [name for name in self.cleaned_data["classes"].replace(",", " ").split() if name]
+
+
 class AppDeleteForm(forms.Form):
     confirm_name = forms.CharField(
         max_length=100, label="Type the app's name to confirm", widget=forms.TextInput(attrs={"autocomplete": "off"})

@@ -39,6 +39,7 @@ urlpatterns = [
     path(_APP + "master-key/reveal/", apps.app_master_key_reveal, name="app_master_key_reveal"),
     path(_APP + "keys/<key_kind:kind>/rotate/", apps.app_key_rotate, name="app_key_rotate"),
     path(_APP + "rename/", apps.app_rename, name="app_rename"),
+    path(_APP + "live-query/", apps.app_live_query, name="app_live_query"),
     path(_APP + "delete/", apps.app_delete, name="app_delete"),
     path(_ORG + "members/", members.member_list, name="member_list"),
     path(_ORG + "members/invite/", members.member_invite, name="member_invite"),

@@ -74,6 +74,9 @@ class Plan(models.Model):
     storage_quota_bytes = models.PositiveBigIntegerField(
         default=0, help_text="File storage per app, in bytes; 0 means unlimited."
     )
+    max_live_connections = models.PositiveIntegerField(
+        default=0, help_text="LiveQuery WebSocket connections per app, over all processes; 0 means unlimited."
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -134,6 +137,10 @@ class App(models.Model):
     rate_limit_rps = models.PositiveIntegerField(
         null=True, blank=True, help_text="Overrides the plan's requests per second; 0 means unlimited."
     )
+    live_query_classes = models.JSONField(
+        default=list, blank=True,
+        help_text="Classes LiveQuery clients may subscribe to (Parse's liveQuery.classNames); empty means all.",
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(Developer, on_delete=models.SET_NULL, null=True, related_name="+")
 

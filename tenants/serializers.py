@@ -128,8 +128,18 @@ class InvitationAcceptInputSerializer(serializers.Serializer):
 class AppSerializer(serializers.ModelSerializer[App]):
     class Meta:
         model = App
-        fields = ["id", "organization_id", "name", "application_id", "status", "rate_limit_rps", "created_at"]
+        fields = [
+            "id", "organization_id", "name", "application_id", "status", "rate_limit_rps", "live_query_classes",
+            "created_at",
+        ]  # fmt: skip
         read_only_fields = fields
+
+
+class LiveQueryClassesInputSerializer(serializers.Serializer):
+    live_query_classes = serializers.ListField(
+        child=serializers.CharField(max_length=128), max_length=200, allow_empty=True,
+        help_text="Classes LiveQuery clients may subscribe to; an empty list allows every class.",
+    )  # fmt: skip
 
 
 class AppKeysSerializer(serializers.Serializer):

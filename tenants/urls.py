@@ -3,7 +3,7 @@
 from django.urls import path
 
 from tenants.api.accounts import AccessTokenExchangeApi, AccessTokenListCreateApi, AccessTokenRevokeApi, MeApi
-from tenants.api.apps import AppDetailApi, AppKeyListApi, AppKeyRotateApi, AppListCreateApi
+from tenants.api.apps import AppDetailApi, AppKeyListApi, AppKeyRotateApi, AppListCreateApi, AppLiveQueryApi
 from tenants.api.members import (
     InvitationAcceptApi,
     InvitationListCreateApi,
@@ -33,6 +33,7 @@ urlpatterns = [
     path(f"{ORG}/apps", AppListCreateApi.as_view(), name="app-list"),
     path(APP, AppDetailApi.as_view(), name="app-detail"),
     path(f"{APP}/keys", AppKeyListApi.as_view(), name="app-keys"),
+    path(f"{APP}/live-query", AppLiveQueryApi.as_view(), name="app-live-query"),
     path(f"{APP}/keys/<str:kind>/rotate", AppKeyRotateApi.as_view(), name="app-key-rotate"),
     path(f"{ORG}/audit-log", AuditEventListApi.as_view(), name="audit-log"),
 ]

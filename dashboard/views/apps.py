@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.access import DeveloperRequest, app_view, capabilities, error_page, organization_view
-from dashboard.forms import AppDeleteForm, NameForm, add_domain_error
+from dashboard.forms import AppDeleteForm, LiveQueryClassesForm, NameForm, add_domain_error, first_error
 from hangar.files.selectors import file_usage_get
 from tenants import selectors, services
 from tenants.errors import PlanLimitError, ValidationFailedError
@@ -51,6 +51,7 @@ def _settings_page(request: DeveloperRequest, access: AppAccess, keys: dict[str,
         "javascript_key": keys.get(AppKey.Kind.JAVASCRIPT),
         "server_url": settings.HANGAR_PUBLIC_URL + settings.HANGAR_PARSE_MOUNT,
         "rename_form": NameForm(initial={"name": access.app.name}),
+        "live_query_form": LiveQueryClassesForm(initial={"classes": ", ".join(access.app.live_query_classes or [])}),
         "delete_form": AppDeleteForm(),
     }
     return render(request, "dashboard/apps/settings.html", context)
@@ -131,6 +132,25 @@ def app_rename(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
             messages.success(request, f"Renamed the app to {app.name}.")
             return redirect("dashboard:app_settings", organization_id=access.organization.pk, app_id=app.pk)
     return render(request, "dashboard/apps/rename.html", {"access": access, "app": access.app, "form": form})
+
+
+@require_POST
+@app_view(requires=Permission.RENAME_APP)
+def app_live_query(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
+    form = LiveQueryClassesForm(request.POST)
+    if form.is_valid():
+        try:
+            services.app_live_query_classes_set(
+                actor=request.user, organization=access.organization, app_pk=access.app.pk,
+                class_names=form.class_names(),
+            )  # fmt: skip
+        except ValidationFailedError as exc:
+            add_domain_error(form, exc)
+    if form.errors:
+        messages.error(request, first_error(form))
+    else:
+        messages.success(request, "Saved the LiveQuery classes.")
+    return redirect("dashboard:app_settings", organization_id=access.organization.pk, app_id=access.app.pk)
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,4 +1,4 @@
-"""The ASGI entry point: /parse goes to the Parse gateway, everything else to Django."""
+"""The ASGI entry point: /parse goes to the Parse gateway, WebSockets to LiveQuery, everything else to Django."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 from hangar.db_pool import close_pool  # noqa: E402
 from hangar.gateway.asgi import ASGIReceive, ParseGateway  # noqa: E402
 from hangar.gateway.responses import ASGISend  # noqa: E402
+from hangar.realtime.asgi import live_query_application, live_query_shutdown  # noqa: E402
 from hangar.redis_async import close_redis  # noqa: E402
 
 django_application = get_asgi_application()
@@ -30,6 +31,7 @@ async def _lifespan(receive: ASGIReceive, send: ASGISend) -> None:
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await live_query_shutdown()
             await close_pool()
             await close_redis()
             await send({"type": "lifespan.shutdown.complete"})
@@ -47,6 +49,5 @@ async def application(scope: dict[str, Any], receive: ASGIReceive, send: ASGISen
     elif kind == "lifespan":
         await _lifespan(receive, send)
     elif kind == "websocket":
-        # LiveQuery arrives with the realtime issue; until then refuse the handshake.
-        await receive()
-        await send({"type": "websocket.close", "code": 1008})
+        # LiveQuery on any path, as Parse Server (the JS SDK uses the REST URL's: ws://host/parse).
+        await live_query_application(scope, receive, send)

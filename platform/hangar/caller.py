@@ -10,6 +10,7 @@ class PlanLimits:
     """What the app's plan allows, read with the app at admission (hangar.admission); 0 is unlimited."""
 
     storage_quota_bytes: int = 0
+    max_live_connections: int = 0
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,11 @@ def app_version_key(application_id: str) -> str:
     return f"hangar:appver:{application_id}"
 
 
+def app_changed_channel(application_id: str) -> str:
+    """Pub/sub channel told of every change of an app, for holders of long-lived connections (LiveQuery)."""
+    return f"hangar:app-changed:{application_id}"
+
+
 def _redis() -> redis.Redis:
     global _client
     if _client is None:
@@ -33,7 +38,10 @@ def _redis() -> redis.Redis:
 def publish_app_changed(application_id: str) -> None:
     """Tell every process that an app's keys, limits or status changed."""
     try:
-        _redis().incr(app_version_key(application_id))
+        with _redis().pipeline(transaction=False) as pipe:
+            pipe.incr(app_version_key(application_id))
+            pipe.publish(app_changed_channel(application_id), b"1")
+            pipe.execute()
     except redis.RedisError:
         # The write itself is committed; processes fall back to the cache TTL.
         log.exception("could not bump the version of app %s", application_id)

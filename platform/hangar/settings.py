@@ -306,6 +306,13 @@ _DEFAULT_DB_DEADLINE = HANGAR_STATEMENT_TIMEOUT_MS / 1000 + 1 if HANGAR_STATEMEN
 HANGAR_DB_REQUEST_DEADLINE_SECONDS = env_float("HANGAR_DB_REQUEST_DEADLINE_SECONDS", _DEFAULT_DB_DEADLINE)
 HANGAR_APP_CACHE_SECONDS = env_int("HANGAR_APP_CACHE_SECONDS", 300)
 HANGAR_DEFAULT_PLAN_RPS = env_int("HANGAR_DEFAULT_PLAN_RPS", 1000)
+# LiveQuery (hangar.realtime, docs/realtime.md): connections per app for organizations without a
+# plan (0: unlimited); subscriptions one connection may hold; frames (and bytes) a connection
+# may have waiting to be sent before it is told it reads too slowly and is closed.
+HANGAR_DEFAULT_PLAN_LIVE_CONNECTIONS = env_int("HANGAR_DEFAULT_PLAN_LIVE_CONNECTIONS", 0)
+HANGAR_LIVEQUERY_MAX_SUBSCRIPTIONS = env_int("HANGAR_LIVEQUERY_MAX_SUBSCRIPTIONS", 100)
+HANGAR_LIVEQUERY_SEND_QUEUE = env_int("HANGAR_LIVEQUERY_SEND_QUEUE", 1000)
+HANGAR_LIVEQUERY_SEND_QUEUE_BYTES = env_int("HANGAR_LIVEQUERY_SEND_QUEUE_BYTES", 4 * 1024 * 1024)
 # Keyless and wrong-key requests, file downloads by URL (per app) and lookups of unknown app ids,
 # per client address and second: they never count against an app's own limit. 0: unlimited.
 HANGAR_ANONYMOUS_RPS_PER_ADDRESS = env_int("HANGAR_ANONYMOUS_RPS_PER_ADDRESS", 100)

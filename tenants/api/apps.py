@@ -20,6 +20,7 @@ from tenants.serializers import (
     AppKeysQuerySerializer,
     AppKeysSerializer,
     AppSerializer,
+    LiveQueryClassesInputSerializer,
     NameInputSerializer,
 )
 
@@ -95,6 +96,20 @@ class AppDetailApi(OrganizationScopedApi):
             confirm_name=data["confirm_name"],
         )
         return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class AppLiveQueryApi(OrganizationScopedApi):
+    @extend_schema(
+        tags=TAGS, request=LiveQueryClassesInputSerializer, responses=AppSerializer,
+        summary="Set which classes LiveQuery clients may subscribe to (developer); empty: every class",
+    )  # fmt: skip
+    def put(self, request: Request, org_id: int, app_id: int) -> Response:
+        data = decoded(LiveQueryClassesInputSerializer, request.data)
+        app = services.app_live_query_classes_set(
+            actor=developer_of(request), organization=self.organization, app_pk=app_id,
+            class_names=data["live_query_classes"],
+        )  # fmt: skip
+        return Response(AppSerializer(app).data)
 
 
 class AppKeyListApi(OrganizationScopedApi):

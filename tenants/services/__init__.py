@@ -6,7 +6,14 @@ event; side effects (emails, cache invalidation, tasks) run after commit.
 """
 
 from tenants.services.accounts import access_token_create, access_token_revoke, developer_sign_up
-from tenants.services.apps import app_create, app_delete, app_key_rotate, app_purge, app_rename
+from tenants.services.apps import (
+    app_create,
+    app_delete,
+    app_key_rotate,
+    app_live_query_classes_set,
+    app_purge,
+    app_rename,
+)
 from tenants.services.members import (
     invitation_accept,
     invitation_create,
@@ -24,6 +31,7 @@ __all__ = [
     "app_create",
     "app_delete",
     "app_key_rotate",
+    "app_live_query_classes_set",
     "app_purge",
     "app_rename",
     "developer_authenticate",

@@ -10,8 +10,10 @@ import time
 from django.db import transaction
 from django.utils import timezone
 
+from hangar.datastore.names import validate_class_name
 from hangar.datastore.services import app_storage_provision, app_storage_remove
 from hangar.invalidation import publish_app_changed
+from hangar.parse_errors import ParseError
 from hangar.secretbox import encrypt_secret
 from tenants.audit import audit_record
 from tenants.errors import NotFoundError, PlanLimitError, ValidationFailedError
@@ -73,6 +75,41 @@ def app_rename(*, actor: Developer, organization: Organization, app_pk: int, nam
             actor=actor, organization=organization, action="app.rename", target_type="app",
             target_id=app.application_id, target_name=name, details={"from": old_name, "to": name},
         )  # fmt: skip
+    return app
+
+
+MAX_LIVE_QUERY_CLASSES = 200
+
+
+def _clean_class_names(class_names: list[str]) -> list[str]:
+    cleaned = sorted({str(name).strip() for name in class_names if str(name).strip()})
+    if len(cleaned) > MAX_LIVE_QUERY_CLASSES:
+        raise ValidationFailedError(f"At most {MAX_LIVE_QUERY_CLASSES} classes.", field="live_query_classes")
+    for name in cleaned:
+        try:
+            validate_class_name(name)
+        except ParseError as exc:
+            raise ValidationFailedError(exc.message, field="live_query_classes") from exc
+    return cleaned
+
+
+def app_live_query_classes_set(
+    *, actor: Developer, organization: Organization, app_pk: int, class_names: list[str]
+) -> App:
+    """Which classes LiveQuery clients may subscribe to (empty: every class); in force in every process at once."""
+    cleaned = _clean_class_names(class_names)
+    with transaction.atomic():
+        # An app setting like its name: the same role may change it.
+        membership_require(actor=actor, organization=organization, permission=Permission.RENAME_APP)
+        app = _active_app(organization, app_pk)
+        previous, app.live_query_classes = app.live_query_classes, cleaned
+        app.save(update_fields=["live_query_classes"])
+        audit_record(
+            actor=actor, organization=organization, action="app.live_query_classes", target_type="app",
+            target_id=app.application_id, target_name=app.name, details={"from": previous, "to": cleaned},
+        )  # fmt: skip
+        application_id = app.application_id
+        transaction.on_commit(lambda: publish_app_changed(application_id))
     return app
 
 

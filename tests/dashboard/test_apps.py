@@ -234,3 +234,20 @@ def test_forms_and_htmx_actions_are_csrf_protected(tenant_a: Tenant) -> None:
     assert accepted.status_code == 200
     assert current_keys(tenant_a)["rest"] != tenant_a.keys["rest"]
     assert page.count('name="csrfmiddlewaretoken"') == page.count('method="post"')
+
+
+def test_the_live_query_classes_are_set_on_the_settings_page(tenant_a: Tenant, add_member: AddMember) -> None:
+    url = reverse("dashboard:app_live_query", args=[tenant_a.organization.pk, tenant_a.app.pk])
+    developer = logged_in(add_member(tenant_a, "dev", "developer").developer)
+    assert url in developer.get(settings_url(tenant_a)).content.decode()
+    assert developer.post(url, {"classes": "Game, Chat Game"}).status_code == 302
+    assert App.objects.get(pk=tenant_a.app.pk).live_query_classes == ["Chat", "Game"]
+    page = developer.get(settings_url(tenant_a)).content.decode()
+    assert 'value="Chat, Game"' in page
+    developer.post(url, {"classes": "bad-name!"})  # refused: the setting stays
+    assert App.objects.get(pk=tenant_a.app.pk).live_query_classes == ["Chat", "Game"]
+    developer.post(url, {"classes": ""})
+    assert App.objects.get(pk=tenant_a.app.pk).live_query_classes == []
+    viewer = logged_in(add_member(tenant_a, "view", "viewer").developer)
+    assert viewer.post(url, {"classes": "Game"}).status_code == 403
+    assert App.objects.get(pk=tenant_a.app.pk).live_query_classes == []

@@ -70,6 +70,7 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"rotate-{label}": Case("post", "app_key_rotate", _rotate(app_args), {}),
         f"rename-page-{label}": Case("get", "app_rename", app_args, {}),
         f"rename-{label}": Case("post", "app_rename", app_args, {"name": "pwned"}),
+        f"live-query-{label}": Case("post", "app_live_query", app_args, {"classes": "Pwned"}),
         f"delete-page-{label}": Case("get", "app_delete", app_args, {}),
         f"delete-{label}": Case("post", "app_delete", app_args, {"confirm_name": "bob-app"}),
     }
@@ -107,7 +108,11 @@ def bob_state(world: World) -> dict[str, Any]:
     organization = world.bob.organization
     return {
         "organization": list(Organization.objects.filter(pk=organization.pk).values_list("name", "plan_id")),
-        "apps": list(App.objects.filter(organization=organization).order_by("pk").values_list("pk", "name", "status")),
+        "apps": list(
+            App.objects.filter(organization=organization)
+            .order_by("pk")
+            .values_list("pk", "name", "status", "live_query_classes")
+        ),
         "keys": list(
             AppKey.objects.filter(app__organization=organization)
             .order_by("app", "kind")

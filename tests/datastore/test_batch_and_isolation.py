@@ -7,7 +7,7 @@ import asyncio
 import orjson
 import pytest
 
-from hangar.datastore.change_feed import change_channel, live_classes_set
+from hangar.datastore.change_feed import change_pattern, live_classes_set
 from hangar.redis_async import get_redis
 from tests.datastore.conftest import ParseApp
 
@@ -70,7 +70,7 @@ async def test_transactional_batch_is_all_or_nothing(app_a: ParseApp):
 async def test_committed_changes_are_published_for_livequery(app_a: ParseApp):
     await live_classes_set(app_a.tenant.app.pk, ["Live"])
     pubsub = get_redis().pubsub()
-    await pubsub.subscribe(change_channel(app_a.tenant.app.pk))
+    await pubsub.psubscribe(change_pattern(app_a.tenant.app.pk))
     await pubsub.get_message(timeout=1)  # the subscribe confirmation
     created = (await app_a.request("POST", "/classes/Live", {"v": 1, "ACL": {"*": {"read": True}}}, master=True)).json()
     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
@@ -95,7 +95,7 @@ async def test_committed_changes_are_published_for_livequery(app_a: ParseApp):
 async def test_only_classes_with_listeners_are_published(app_a: ParseApp, app_b: ParseApp):
     app_pk = app_a.tenant.app.pk
     pubsub = get_redis().pubsub()
-    await pubsub.subscribe(change_channel(app_pk))
+    await pubsub.psubscribe(change_pattern(app_pk))
     await pubsub.get_message(timeout=1)
 
     async def next_event() -> dict | None:

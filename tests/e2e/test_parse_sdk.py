@@ -37,7 +37,7 @@ def _fixtures(request: pytest.FixtureRequest, tenant_a: Tenant, sdk_file: Path) 
         user_id, token = insert_user_with_session(tenant_a, name)
         users[name] = {"id": user_id, "sessionToken": token}
     fixtures: dict[str, object] = {"appA": _app_fixture(tenant_a), "users": users}
-    if sdk_file.name == "cross_tenant.test.mjs":
+    if sdk_file.name in {"cross_tenant.test.mjs", "livequery.test.mjs"}:
         tenant_b: Tenant = request.getfixturevalue("tenant_b")
         user_id, token = insert_user_with_session(tenant_b, "bea")
         fixtures["appB"] = _app_fixture(tenant_b)
@@ -87,4 +87,5 @@ def test_every_sdk_suite_is_collected() -> None:
     assert {path.name for path in SDK_FILES} >= {
         "objects.test.mjs", "queries.test.mjs", "relations.test.mjs", "batch.test.mjs", "acl.test.mjs",
         "schema_config_aggregate.test.mjs", "cross_tenant.test.mjs", "users.test.mjs", "files.test.mjs",
+        "livequery.test.mjs",
     }  # fmt: skip

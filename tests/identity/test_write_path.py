@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from django.test import Client
 
 from hangar.caller import Caller
-from hangar.datastore.change_feed import change_channel, live_classes_set
+from hangar.datastore.change_feed import change_pattern, live_classes_set
 from hangar.datastore.connection import after_commit, app_transaction
 from hangar.datastore.hooks import TriggerHooks, hooks, install_hooks
 from hangar.parse_errors import SCRIPT_FAILED, ParseError
@@ -48,7 +48,7 @@ async def feed(app_a: ParseApp) -> AsyncIterator[Feed]:
     app_pk = app_a.tenant.app.pk
     await live_classes_set(app_pk, ["_User", "_Session"])
     pubsub = get_redis().pubsub()
-    await pubsub.subscribe(change_channel(app_pk))
+    await pubsub.psubscribe(change_pattern(app_pk))
     await pubsub.get_message(timeout=1)  # the subscribe confirmation
     try:
         yield Feed(pubsub)
@@ -248,7 +248,7 @@ async def test_password_reset_publishes_the_user_and_the_revoked_sessions(
 
 async def test_without_listeners_identity_writes_publish_nothing(app_a: ParseApp) -> None:
     pubsub = get_redis().pubsub()
-    await pubsub.subscribe(change_channel(app_a.tenant.app.pk))
+    await pubsub.psubscribe(change_pattern(app_a.tenant.app.pk))
     await pubsub.get_message(timeout=1)
     await sign_up(app_a, "ada")
     await app_a.request("POST", "/login", {"username": "ada", "password": "pw-secret-1"})

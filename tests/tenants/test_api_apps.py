@@ -33,6 +33,7 @@ def test_list_shows_the_organizations_active_apps(alice: APIClient, tenant_a: Te
             "application_id": tenant_a.application_id,
             "status": "active",
             "rate_limit_rps": None,
+            "live_query_classes": [],
             "created_at": body[0]["created_at"],
         }
     ]
@@ -87,6 +88,19 @@ def test_a_viewer_cannot_rename_an_app(member_of: Callable[[str], Caller], tenan
     assert response.status_code == 403
     tenant_a.app.refresh_from_db()
     assert tenant_a.app.name == "alice-app"
+
+
+def test_set_the_live_query_classes(member_of: Callable[[str], Caller], tenant_a: Tenant, bob: APIClient):
+    url = app_url(tenant_a, "/live-query")
+    developer = member_of("developer")
+    response = developer.client.put(url, {"live_query_classes": ["Game", "Chat", "Game"]}, format="json")
+    assert (response.status_code, response.json()["live_query_classes"]) == (200, ["Chat", "Game"])
+    assert developer.client.put(url, {"live_query_classes": ["no such!"]}, format="json").status_code == 400
+    assert member_of("viewer").client.put(url, {"live_query_classes": []}, format="json").status_code == 403
+    assert bob.put(url, {"live_query_classes": []}, format="json").status_code == 404  # another organization's app
+    tenant_a.app.refresh_from_db()
+    assert tenant_a.app.live_query_classes == ["Chat", "Game"]
+    assert AuditEvent.objects.filter(action="app.live_query_classes").count() == 1
 
 
 def test_deleting_an_app_through_the_api_purges_everything(

@@ -49,12 +49,15 @@ class AppRecord:
     key_digests: dict[str, bytes]  # kind (client, javascript, rest, dotnet, master) -> digest
     version: bytes | None
     loaded_at: float
+    # Classes LiveQuery clients may subscribe to (App.live_query_classes); None: every class.
+    live_query_classes: frozenset[str] | None = None
 
 
 _LOAD_SQL = """
 SELECT a.id, a.application_id, a.name,
        COALESCE(a.rate_limit_rps, p.requests_per_second, %(default_rps)s),
        COALESCE(p.storage_quota_bytes, %(default_quota)s),
+       COALESCE(p.max_live_connections, %(default_live)s), a.live_query_classes,
        COALESCE((SELECT array_agg(ARRAY[k.kind, k.ciphertext]) FROM tenants_appkey k WHERE k.app_id = a.id), '{}')
 FROM tenants_app a
 JOIN tenants_organization o ON o.id = a.organization_id
@@ -94,18 +97,20 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
                 "application_id": application_id,
                 "default_rps": settings.HANGAR_DEFAULT_PLAN_RPS,
                 "default_quota": settings.HANGAR_FILES_DEFAULT_QUOTA_BYTES,
+                "default_live": settings.HANGAR_DEFAULT_PLAN_LIVE_CONNECTIONS,
             },
         )
         row = await cursor.fetchone()
     if row is None:
         _cache.pop(application_id, None)
         return None
-    pk, app_id, name, rps, quota, keys = row
+    pk, app_id, name, rps, quota, live_connections, live_classes, keys = row
     record = AppRecord(
         pk=pk, application_id=app_id, name=name, requests_per_second=int(rps),
-        plan=PlanLimits(storage_quota_bytes=int(quota or 0)),
+        plan=PlanLimits(storage_quota_bytes=int(quota or 0), max_live_connections=int(live_connections or 0)),
         key_digests={kind: memory_digest(decrypt_secret(ciphertext)) for kind, ciphertext in keys},
         version=version, loaded_at=time.monotonic(),
+        live_query_classes=frozenset(str(name) for name in live_classes) if live_classes else None,
     )  # fmt: skip
     _cache[application_id] = record
     return record

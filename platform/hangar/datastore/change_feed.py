@@ -1,22 +1,29 @@
 """Committed object changes, published to Redis for LiveQuery (DESIGN.md section 6).
 
-Published only after the transaction commits, on one channel per app, with the object
-before and after the change and the ACL principals that may read each version, so the
-realtime service can decide who receives the event without another database read.
+Published only after the transaction commits, on one channel per app and class, with the
+object before and after the change and the ACL principals that may read each version, so
+the realtime service can decide who receives the event without another database read, and
+each realtime process receives only the classes it has subscribers for.
 
 Only the classes someone listens to are published, as Parse Server publishes only its
-``liveQuery.classNames``: a consumer of the feed (the realtime service) records the
-classes it has subscribers for with ``live_classes_set`` *before* it confirms a
-subscription. Every request reads that record in its admission round trip
-(hangar.admission.registry), so a write admitted after the confirmation is published
-and nothing is serialised or sent for classes nobody watches. Measured in-process, an
-unconditional publish was a quarter of a write's CPU.
+``liveQuery.classNames``: each consumer process of the feed (a realtime process) records
+the classes it has subscribers for with ``live_classes_set`` *before* it confirms a
+subscription. The record every request reads in its admission round trip
+(hangar.admission.registry) is the union of every live process's classes, kept by one
+Redis script: each process's own set is a hash field with an expiry time, refreshed while
+it lives, so a class stays published while any process has subscribers for it and stops
+once none has (or once a dead process's entry expires). A write admitted after the
+confirmation is published and nothing is serialised or sent for classes nobody watches.
+Measured in-process, an unconditional publish was a quarter of a write's CPU.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
+import uuid
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
@@ -29,25 +36,94 @@ from hangar.redis_async import get_redis
 log = logging.getLogger(__name__)
 
 
-def change_channel(app_pk: int) -> str:
-    return f"hangar:changes:{app_pk}"
+def change_channel(app_pk: int, class_name: str) -> str:
+    """The pub/sub channel of one class of one app (the app's pk first: no class name can reach another app's)."""
+    return f"hangar:changes:{app_pk}:{class_name}"
+
+
+def change_pattern(app_pk: int) -> str:
+    """A pattern matching every class channel of one app (tests, tools)."""
+    return f"hangar:changes:{app_pk}:*"
 
 
 def live_classes_key(app_pk: int) -> str:
     return f"hangar:live:{app_pk}"
 
 
+def live_members_key(app_pk: int) -> str:
+    return f"hangar:live:{app_pk}:members"
+
+
 ALL_CLASSES = "*"
+# How long a process's record of its classes counts without a refresh (the realtime service
+# refreshes it well within this), so a process that died stops the publishing within it.
+LIVE_MEMBER_TTL_SECONDS = 30
+_process: tuple[int, str] | None = None
 
 
-async def live_classes_set(app_pk: int, class_names: Iterable[str]) -> None:
-    """Record which classes of the app have listeners (``"*"``: all); an empty set stops publishing."""
+def process_id() -> str:
+    """This process, as a member of every app's set of listeners (a new one after a fork)."""
+    global _process
+    if _process is None or _process[0] != os.getpid():
+        _process = (os.getpid(), f"{os.getpid()}-{uuid.uuid4().hex[:12]}")
+    return _process[1]
+
+
+# KEYS: the union key, the members hash. ARGV: this member, its classes as a JSON array
+# ("[]": leave), now, its expiry time, the union's TTL. Expired members are dropped, and the
+# union of the others' and this one's classes is written (deleted when empty).
+_JOIN_LUA = """
+local members = redis.call('HGETALL', KEYS[2])
+local now = tonumber(ARGV[3])
+local union = {}
+local names = {}
+local function add(list)
+    for _, name in ipairs(list) do
+        if not union[name] then union[name] = true; names[#names + 1] = name end
+    end
+end
+for i = 1, #members, 2 do
+    local field, value = members[i], members[i + 1]
+    if field ~= ARGV[1] then
+        local ok, entry = pcall(cjson.decode, value)
+        if ok and type(entry) == 'table' and tonumber(entry.until_ts or 0) > now then
+            add(entry.classes or {})
+        else
+            redis.call('HDEL', KEYS[2], field)
+        end
+    end
+end
+local mine = cjson.decode(ARGV[2])
+if #mine > 0 then
+    redis.call('HSET', KEYS[2], ARGV[1], cjson.encode({classes = mine, until_ts = tonumber(ARGV[4])}))
+    redis.call('EXPIRE', KEYS[2], ARGV[5])
+else
+    redis.call('HDEL', KEYS[2], ARGV[1])
+end
+add(mine)
+if #names == 0 then
+    redis.call('DEL', KEYS[1])
+    return 0
+end
+table.sort(names)
+redis.call('SET', KEYS[1], cjson.encode(names), 'EX', ARGV[5])
+return #names
+"""
+
+
+async def live_classes_set(app_pk: int, class_names: Iterable[str], *, member: str | None = None) -> None:
+    """Record which classes of the app this process listens to (``"*"``: all; empty: none).
+
+    The record requests read becomes the union over every live process (the module docstring).
+    """
     names = sorted(set(class_names))
+    now = time.time()
     redis = get_redis()
-    if names:
-        await redis.set(live_classes_key(app_pk), orjson.dumps(names))
-    else:
-        await redis.delete(live_classes_key(app_pk))
+    await redis.eval(
+        _JOIN_LUA, 2, live_classes_key(app_pk), live_members_key(app_pk),
+        member or process_id(), orjson.dumps(names).decode() if names else "[]", repr(now),
+        repr(now + LIVE_MEMBER_TTL_SECONDS), str(LIVE_MEMBER_TTL_SECONDS * 2),
+    )  # fmt: skip
 
 
 @lru_cache(maxsize=1024)
@@ -87,7 +163,7 @@ async def publish_change(
         "readersBefore": readers_before, "readersAfter": readers_after,
     }  # fmt: skip
     try:
-        await _publish_batched(change_channel(app_pk), orjson.dumps(message))
+        await _publish_batched(change_channel(app_pk, class_name), orjson.dumps(message))
     except redis.exceptions.RedisError:
         # The write is committed; a lost realtime event must not turn it into an error.
         log.exception("could not publish a %s of %s for app %s", operation, class_name, app_pk)

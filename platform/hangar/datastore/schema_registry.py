@@ -197,9 +197,17 @@ async def _ensure_once(
         return ClassSchema(class_name, {**fields, **additions}, clp, indexes), True
 
 
+def schema_changed_channel(app_pk: int) -> str:
+    """Pub/sub channel told of every schema change, for holders of long-lived connections (LiveQuery)."""
+    return f"hangar:schema-changed:{app_pk}"
+
+
 async def schema_changed(app_pk: int) -> None:
     """After a committed schema change: bump the version so every process reloads."""
-    await get_redis().incr(schema_version_key(app_pk))
+    async with get_redis().pipeline(transaction=False) as pipe:
+        pipe.incr(schema_version_key(app_pk))
+        pipe.publish(schema_changed_channel(app_pk), b"1")
+        await pipe.execute()
     app_schemas_forget(app_pk)
 
 

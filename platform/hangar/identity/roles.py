@@ -42,6 +42,11 @@ def role_version_key(app_pk: int) -> str:
     return f"hangar:rolever:{app_pk}"
 
 
+def roles_changed_channel(app_pk: int) -> str:
+    """Pub/sub channel told of every role change, for holders of long-lived connections (LiveQuery)."""
+    return f"hangar:roles-changed:{app_pk}"
+
+
 async def user_role_names(*, app_pk: int, user_id: str, role_version: bytes | None) -> tuple[str, ...]:
     cached = _cache.get((app_pk, user_id))
     if cached is not None and cached[0] == role_version:
@@ -56,4 +61,7 @@ async def user_role_names(*, app_pk: int, user_id: str, role_version: bytes | No
 
 async def roles_changed(app_pk: int) -> None:
     """After a committed write to ``_Role`` objects or their relations."""
-    await get_redis().incr(role_version_key(app_pk))
+    async with get_redis().pipeline(transaction=False) as pipe:
+        pipe.incr(role_version_key(app_pk))
+        pipe.publish(roles_changed_channel(app_pk), b"1")
+        await pipe.execute()

@@ -56,6 +56,11 @@ def session_version_key(app_pk: int) -> str:
     return f"hangar:sessver:{app_pk}"
 
 
+def sessions_changed_channel(app_pk: int) -> str:
+    """Pub/sub channel told of every revocation, for holders of long-lived connections (LiveQuery)."""
+    return f"hangar:sessions-changed:{app_pk}"
+
+
 def session_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -99,7 +104,11 @@ def session_cache_forget(*, app_pk: int, token_hash: str | None = None) -> None:
 async def sessions_changed(app_pk: int) -> None:
     """After a committed revocation: every process re-validates this app's sessions on next use."""
     session_cache_forget(app_pk=app_pk)
-    await get_redis().incr(session_version_key(app_pk))
+    # The counter covers requests; the message reaches connections that send no more requests.
+    async with get_redis().pipeline(transaction=False) as pipe:
+        pipe.incr(session_version_key(app_pk))
+        pipe.publish(sessions_changed_channel(app_pk), b"1")
+        await pipe.execute()
 
 
 async def session_insert(
