@@ -1,9 +1,11 @@
-"""Creating an app and its settings page: keys (reveal, rotate), rename, delete."""
+"""Creating an app and its settings page: keys (reveal, rotate), rename, LiveQuery (classes, live figures), delete."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import redis
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
@@ -13,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from dashboard.access import DeveloperRequest, app_view, capabilities, error_page, organization_view
 from dashboard.forms import AppDeleteForm, LiveQueryClassesForm, NameForm, add_domain_error, first_error
 from hangar.files.selectors import file_usage_get
+from hangar.realtime.stats import app_live_stats
 from tenants import selectors, services
 from tenants.errors import PlanLimitError, ValidationFailedError
 from tenants.models import AppKey
@@ -39,9 +42,18 @@ def key_rows(keys: dict[str, str | None]) -> list[KeyRow]:
     return rows
 
 
+def _live_stats(app_pk: int) -> dict[str, Any] | None:
+    """The app's live connections and subscriptions per class, over every server process; None when Redis is out."""
+    try:
+        return app_live_stats(app_pk)
+    except redis.RedisError:
+        return None  # the page still answers; the card says the figures are unavailable
+
+
 def _settings_page(request: DeveloperRequest, access: AppAccess, keys: dict[str, str | None]) -> HttpResponse:
     storage_bytes, storage_files = file_usage_get(app_pk=access.app.pk)
     context = {
+        "live": _live_stats(access.app.pk),
         "storage_bytes": storage_bytes,
         "storage_files": storage_files,
         "access": access,
