@@ -1,0 +1,1 @@
+"""Realtime: Parse LiveQuery over WebSockets (issue 12, docs/realtime.md)."""
