@@ -61,7 +61,7 @@ CLASS = "Prop"
 @st.composite
 def populations(draw: st.DrawFn) -> list[dict[str, Any]]:
     rows = []
-    for _ in range(draw(st.integers(2, 6))):
+    for _ in range(draw(st.integers(3, 8))):
         row: dict[str, Any] = {}
         for field, kind in FIELDS.items():
             value = draw(st.one_of(st.just(MISSING), st.just(None), VALUES[kind], VALUES[kind]))
@@ -72,8 +72,8 @@ def populations(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 keys = st.sampled_from([*FIELDS, "obj.x", "obj.y", "objectId", "createdAt", "updatedAt"])
-ids = st.integers(0, 5).map(lambda n: f"@id{n}")
-created = st.integers(0, 5).map(lambda n: {"@created": n})
+ids = st.integers(0, 7).map(lambda n: f"@id{n}")
+created = st.integers(0, 7).map(lambda n: {"@created": n})
 ordered_values = st.one_of(numbers, strings, st.booleans(), dates, st.none(), created, ids)
 regex_atoms = st.sampled_from(["a", "b", "A", ".", r"\d", r"\w", r"\s", "[ab]", "[^a]", r"\n", "é", r"\Qa.\E", "1"])
 regexes = st.lists(
@@ -90,11 +90,31 @@ RADIANS = [0.0, 0.01, 0.03, 1.0, 3.0]
 centers = st.builds(lambda lat, lng: {"__type": "GeoPoint", "latitude": lat, "longitude": lng}, grid, grid)
 
 
+def typed(key: str) -> st.SearchStrategy[Any]:
+    """Values of the key's own type, so that wheres often match some objects and not others."""
+    if key in FIELDS:
+        return VALUES[FIELDS[key]]
+    return {"objectId": ids, "createdAt": created, "updatedAt": created}.get(key, inner)
+
+
+# Shapes both sides must refuse with the same code.
+INVALID = st.sampled_from(
+    [
+        {"$in": "x"}, {"$nin": 1}, {"$all": "x"}, {"$containedBy": {}}, {"$regex": 1},
+        {"$regex": "a", "$options": "q"}, {"$regex": "(a"}, {"$bogus": 1}, {"$lt": {"$relativeTime": "soon"}},
+        {"$eq": {"$relativeTime": "1 day ago"}}, {"$nearSphere": [200, 0]}, {"$within": {"$box": []}},
+        {"$geoWithin": {}}, {"$geoWithin": {"$centerSphere": [[0, 0], -1]}}, {"$geoIntersects": {"$point": 1}},
+        {"$nearSphere": [0, 0], "$maxDistance": "far"}, {"$all": [{"$regex": "a"}, 1]},
+        {"__type": "Date", "iso": "never"}, "a\x00",
+    ]
+)  # fmt: skip
+
+
 def constraint(key: str) -> st.SearchStrategy[Any]:
     relative = st.sampled_from(["2 days ago", "in 1 day", "now", "30 yrs ago"]).map(lambda t: {"$relativeTime": t})
     ordered = st.one_of(ordered_values, relative) if key in ("createdAt", "updatedAt") else ordered_values
     regex = st.builds(lambda p, o: {"$regex": p} | ({"$options": o} if o is not None else {}), regexes, options)
-    value = st.one_of(any_value, ids, created)
+    value = st.one_of(typed(key), typed(key), any_value, ids, created)
     listed = st.lists(value, max_size=3)
     return st.one_of(
         value,
@@ -126,7 +146,7 @@ def field_clause() -> st.SearchStrategy[dict[str, Any]]:
 
 
 def clauses(depth: int) -> st.SearchStrategy[dict[str, Any]]:
-    single = st.lists(field_clause(), min_size=1, max_size=2).map(
+    single = st.lists(field_clause(), min_size=1, max_size=2, unique_by=lambda part: next(iter(part))).map(
         lambda parts: {k: v for p in parts for k, v in p.items()}
     )
     if depth == 0:
@@ -136,7 +156,16 @@ def clauses(depth: int) -> st.SearchStrategy[dict[str, Any]]:
         st.sampled_from(["$or", "$and", "$nor"]),
         st.lists(clauses(depth - 1), min_size=1, max_size=3),
     )
-    return st.one_of(single, single, logical, st.builds(lambda a, b: a | b, single, logical))
+    return st.one_of(single, single, single, logical, st.builds(lambda a, b: a | b, single, logical))
+
+
+invalid_wheres = st.one_of(
+    st.builds(lambda key, bad: {key: bad}, keys, INVALID),
+    st.builds(
+        lambda clause, bad: {"$or": [clause, bad]}, clauses(0), keys.flatmap(lambda k: INVALID.map(lambda c: {k: c}))
+    ),
+    st.sampled_from([{"bad-key": 1}, {"$nor": []}, {"$or": {}}, {"ACL": {}}, {"$where": "1"}, {"a.": 1}]),
+)
 
 
 def _resolve(value: Any, found: list[dict[str, Any]]) -> Any:
@@ -211,18 +240,22 @@ async def _smallest_disagreement(
 
 
 @settings(
-    max_examples=600, deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
+    max_examples=60, deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
     report_multiple_bugs=False,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )  # fmt: skip
-@given(population=populations(), wheres=st.lists(clauses(2), min_size=4, max_size=8))
+@given(
+    population=populations(),
+    wheres=st.lists(clauses(2), min_size=4, max_size=8),
+    invalid=st.lists(invalid_wheres, max_size=1),
+)
 async def test_matcher_agrees_with_the_sql_query_path(
-    app_a: ParseApp, population: list[dict[str, Any]], wheres: list[dict[str, Any]]
+    app_a: ParseApp, population: list[dict[str, Any]], wheres: list[dict[str, Any]], invalid: list[dict[str, Any]]
 ):
     run = next(_runs)
     found = await _save(app_a, run, population)
     assert len(found) == len(population)
-    for drawn in wheres:
+    for drawn in wheres + invalid:
         where = _resolve(drawn, found)
         if _matcher_ids(where, found) != await _sql_ids(app_a, run, where):
             smallest = await _smallest_disagreement(app_a, run, where, found)
