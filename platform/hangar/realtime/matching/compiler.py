@@ -156,6 +156,9 @@ def all_of(parts: list[Predicate]) -> Predicate:
         return _true
     if len(parts) == 1:
         return parts[0]
+    if len(parts) == 2:  # the common case, without a generator per event
+        first, second = parts
+        return lambda obj: first(obj) and second(obj)
     return lambda obj: all(part(obj) for part in parts)
 
 
@@ -164,6 +167,9 @@ def any_of(parts: list[Predicate]) -> Predicate:
         return _false
     if len(parts) == 1:
         return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda obj: first(obj) or second(obj)
     return lambda obj: any(part(obj) for part in parts)
 
 
@@ -253,8 +259,9 @@ def equals(ref: Field, value: Any) -> Predicate:
         value["name"]
         if isinstance(value, dict) and value.get("__type") == "File" and isinstance(value.get("name"), str)
         else None
-    )  # noqa: E501
+    )
     wrapped = [literal]
+    is_text = isinstance(literal, str)
 
     def match(obj: dict[str, Any]) -> bool:
         stored = get(obj)
@@ -262,6 +269,8 @@ def equals(ref: Field, value: Any) -> Predicate:
             return False
         kind = None if dotted else schema_type(stored)
         if kind == "Array":
+            if is_text:  # only a string equals a string: plain membership is containment here
+                return literal in stored
             return json_contains(stored, wrapped) or (isinstance(literal, list) and json_equal(stored, literal))
         if kind == "Pointer" and pointer:
             return (stored.get("className"), stored.get("objectId")) == pointer
@@ -322,11 +331,18 @@ def _value_in(ref: Field, items: list[Any]) -> Predicate:
     all_pointers = len(pointers) > 0 and all(is_pointer(item) for item in items)
     moments = [_date_operand(item, True) for item in items]
     isos = frozenset(format_date(moment) for moment in moments if moment) if all(moments) else None
+    # Hashable scalars by JSON type, so that a string or a number is found in one lookup.
+    texts = frozenset(item for item in literals if isinstance(item, str))
+    numbers = frozenset(item for item in literals if is_number(item))
 
     def match(obj: dict[str, Any]) -> bool:
         stored = get(obj)
         if stored is MISSING:
             return False
+        if type(stored) is str:
+            return stored in texts
+        if type(stored) in (int, float):
+            return stored in numbers
         kind = None if dotted else schema_type(stored)
         if kind == "Array":
             return any(json_equal(element, literal) for element in stored for literal in literals)

@@ -23,7 +23,10 @@ def member_float(value: Any, key: str) -> float | None:
     """``(value->>'key')::float8``; None where SQL gives NULL (or would fail the cast)."""
     if not isinstance(value, dict):
         return None
-    text = as_text(value.get(key))
+    member = value.get(key)
+    if isinstance(member, int | float) and not isinstance(member, bool):
+        return float(member)  # the same double as reading the number's text back
+    text = as_text(member)
     if text is None:
         return None
     try:
