@@ -270,6 +270,7 @@ def test_logic(where: dict[str, Any], expected: bool) -> None:
         ({"born": {"$eq": {"$relativeTime": "1 day ago"}}}, INVALID_JSON),
         ({"born": {"$lt": {"$relativeTime": "yesterday"}}}, INVALID_JSON),
         ({"born": {"__type": "Date", "iso": "not a date"}}, INCORRECT_TYPE),
+        ({"objectId": {"$gt": {"$relativeTime": "1 day ago"}}}, INVALID_JSON),
         ({"where": {"$nearSphere": geopoint(91, 0)}}, INVALID_JSON),
         ({"where": {"$nearSphere": geopoint(0, 0), "$maxDistance": -1}}, INVALID_JSON),
         ({"where": {"$within": {"$box": [geopoint(0, 0)]}}}, INVALID_JSON),

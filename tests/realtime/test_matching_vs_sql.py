@@ -112,7 +112,9 @@ INVALID = st.sampled_from(
 
 def constraint(key: str) -> st.SearchStrategy[Any]:
     relative = st.sampled_from(["2 days ago", "in 1 day", "now", "30 yrs ago"]).map(lambda t: {"$relativeTime": t})
-    ordered = st.one_of(ordered_values, relative) if key in ("createdAt", "updatedAt") else ordered_values
+    ordered = (
+        st.one_of(ordered_values, relative) if key in ("createdAt", "updatedAt", "date", "obj.x") else ordered_values
+    )
     regex = st.builds(lambda p, o: {"$regex": p} | ({"$options": o} if o is not None else {}), regexes, options)
     value = st.one_of(typed(key), typed(key), any_value, ids, created)
     listed = st.lists(value, max_size=3)

@@ -418,6 +418,8 @@ def _same_kind_order(stored: Any, kind: str, value: Any, order: Callable[[Any, A
 
 def _relative_compare(ref: Field, operator: str, value: dict[str, Any]) -> Predicate:
     """``{"$relativeTime": "2 days ago"}``, resolved when each event is matched (a subscription outlives now)."""
+    if ref.column == "objectId":
+        raise ParseError(INVALID_JSON, "$relativeTime can only be used with Date field")
     text = value["$relativeTime"]
     try:
         if not isinstance(text, str):
@@ -428,8 +430,6 @@ def _relative_compare(ref: Field, operator: str, value: dict[str, Any]) -> Predi
     except RelativeTimeError as error:
         raise ParseError(INVALID_JSON, f"bad $relativeTime ({operator}) value. {error}") from None
     order, get = _ORDER[operator], ref.get
-    if ref.column == "objectId":
-        return _false
     if ref.is_date_column:
         return lambda obj: _moment_order(get(obj), datetime.now(UTC) + offset, order)
     return lambda obj: _iso_order(get(obj), format_date(datetime.now(UTC) + offset), order)
