@@ -49,6 +49,14 @@ def test_near_sphere_radius_in_every_unit(cities: Store):
     assert within(**{"$maxDistanceInRadians": 0.64}) == ["sf", "la"]
 
 
+def test_a_radius_beyond_half_the_earth_still_leaves_out_objects_without_a_point(cities: Store):
+    # Half a great circle is π radians: every city is inside, "nowhere" (no location) never is.
+    everywhere = ["sf", "la", "ny", "tokyo", "london", "sydney"]
+    assert cities.find("Item", {"location": {"$nearSphere": SF, "$maxDistanceInRadians": 4.0}}) == everywhere
+    center_sphere = {"location": {"$geoWithin": {"$centerSphere": [SF, 4.0]}}}
+    assert sorted(cities.find("Item", center_sphere)) == sorted(everywhere)
+
+
 def test_an_explicit_order_replaces_the_distance_order(cities: Store):
     where = {"location": {"$nearSphere": SF, "$maxDistanceInKilometers": 5000}}
     assert cities.find("Item", where, order="-name") == ["sf", "ny", "la"]

@@ -59,9 +59,13 @@ def _longitude(ref: FieldRef) -> str:
 def distance(ref: FieldRef, center: Point) -> Sql:
     """Great-circle distance in radians from the field's GeoPoint to ``center`` (haversine)."""
     lat, lng = _latitude(ref), _longitude(ref)
+    # LEAST ignores a NULL argument, so without the guard an object with no point would be at
+    # distance π (LEAST(1.0, NULL) = 1.0) and inside any radius of π or more; NULL it stays.
     return sql(
-        f"(2 * asin(LEAST(1.0, sqrt(power(sin(radians({lat} - %s::float8) / 2), 2)"
-        f" + cos(radians(%s::float8)) * cos(radians({lat})) * power(sin(radians({lng} - %s::float8) / 2), 2)))))",
+        f"(CASE WHEN {lat} IS NOT NULL AND {lng} IS NOT NULL THEN"
+        f" 2 * asin(LEAST(1.0, sqrt(power(sin(radians({lat} - %s::float8) / 2), 2)"
+        f" + cos(radians(%s::float8)) * cos(radians({lat})) * power(sin(radians({lng} - %s::float8) / 2), 2))))"
+        " END)",
         center.latitude,
         center.latitude,
         center.longitude,
