@@ -23,6 +23,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     # Run as a script (bench/run.py): make the `bench` package importable.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "platform"))  # hangar.launcher's serve flags
 
 import argparse
 import os

@@ -176,6 +176,17 @@ def _proxy_header_args() -> list[str]:
     return ["--forwarded-allow-ips", trusted] if trusted else ["--no-proxy-headers"]
 
 
+# LiveQuery keep-alive as Parse Server's (a ping every 10 s; no answer, the socket is closed),
+# client messages (connect, subscribe) of at most 1 MiB, and no permessage-deflate (as Parse
+# Server's ws): compressing each frame per connection undoes encoding an event once for all
+# its subscribers (measured: 80 vs 37 KiB per connection, 70 vs 42 us of CPU per delivery).
+# The benchmark serves Hangar with the same (bench/servers.py).
+WEBSOCKET_ARGS = (
+    "--ws-ping-interval", "10", "--ws-ping-timeout", "10", "--ws-max-size", str(2**20),
+    "--ws-per-message-deflate", "false",
+)  # fmt: skip
+
+
 def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
     # One web process per core; with more than one, uvicorn's own supervisor restarts a dead one.
     workers = os.environ.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1)
@@ -185,12 +196,7 @@ def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
             "--app-dir", str(REPO_DIR / "platform"),
             "--host", host, "--port", port, "--workers", workers,
             "--no-server-header", "--no-access-log", "--log-level", os.environ.get("UVICORN_LOG_LEVEL", "warning"),
-            # LiveQuery keep-alive as Parse Server's (a ping every 10 s; no answer, the socket is closed),
-            # client messages (connect, subscribe) of at most 1 MiB, and no permessage-deflate (as Parse
-            # Server's ws): compressing each frame per connection undoes encoding an event once for all
-            # its subscribers (measured: 80 vs 37 KiB per connection, 70 vs 42 us of CPU per delivery).
-            "--ws-ping-interval", "10", "--ws-ping-timeout", "10", "--ws-max-size", str(2**20),
-            "--ws-per-message-deflate", "false",
+            *WEBSOCKET_ARGS,
             *_proxy_header_args(),
         ],
         "worker": [
