@@ -15,6 +15,7 @@ import httpx
 import pytest
 from django.conf import settings
 
+from hangar.launcher import WEBSOCKET_ARGS  # served as `make run` serves
 from tenants.models import App, Developer, Organization
 from tenants.services import app_create, developer_sign_up
 
@@ -108,7 +109,7 @@ def start_live_server(extra_env: dict[str, str] | None = None, *, log_name: str 
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "hangar.asgi:application", "--app-dir", str(REPO_DIR / "platform"),
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", *WEBSOCKET_ARGS],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_DIR,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

@@ -62,7 +62,7 @@ async def test_a_slow_reader_is_told_and_disconnected(
     async with live_client(ws(second_server), max_queue=1, receive_buffer=16384) as slow:
         await slow.connect(tenant_a)
         await slow.subscribe(1, "Firehose")
-        blob = secrets.token_urlsafe(150_000)  # incompressible: frames are deflated on the wire
+        blob = secrets.token_urlsafe(150_000)
         for _ in range(3):  # more than the socket buffers and the queue hold, while the client reads nothing
             await rest_a.call("POST", "/batch", {"requests": [
                 {"method": "POST", "path": "/parse/classes/Firehose", "body": {"blob": blob}} for _ in range(20)
