@@ -145,7 +145,8 @@ def _lat_lng_pair(pair: Any) -> Any:
     return [pair[1], pair[0]] if isinstance(pair, list) and len(pair) == 2 else pair
 
 
-def _within_sphere(ref: FieldRef, value: Any) -> Sql:
+def center_sphere_operands(value: Any) -> tuple[Point, float]:
+    """The center and radius (radians) of ``$geoWithin: {$centerSphere: [point, radius]}`` (also LiveQuery's)."""
     if not isinstance(value, list) or len(value) < 2:
         raise ParseError(
             INVALID_JSON, "bad $geoWithin value; $centerSphere should be an array of Parse.GeoPoint and distance"
@@ -154,7 +155,12 @@ def _within_sphere(ref: FieldRef, value: Any) -> Sql:
     radius = value[1]
     if not is_number(radius) or not math.isfinite(radius) or radius < 0:
         raise ParseError(INVALID_JSON, "bad $geoWithin value; $centerSphere distance invalid")
-    return concat(distance(ref, center), sql(" <= %s::float8", float(radius)))
+    return center, float(radius)
+
+
+def _within_sphere(ref: FieldRef, value: Any) -> Sql:
+    center, radius = center_sphere_operands(value)
+    return concat(distance(ref, center), sql(" <= %s::float8", radius))
 
 
 def geo_intersects(scope: Scope, ref: FieldRef, value: Any) -> Sql:

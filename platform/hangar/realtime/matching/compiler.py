@@ -17,7 +17,7 @@ from typing import Any
 from hangar.datastore.dates import format_date, parse_date
 from hangar.datastore.query.comparisons import COMPARATORS
 from hangar.datastore.query.context import MAX_DEPTH, MAX_NODES
-from hangar.datastore.query.geo import DISTANCE_KEYS, geo_point
+from hangar.datastore.query.geo import DISTANCE_KEYS, center_sphere_operands, geo_point
 from hangar.datastore.query.literals import is_date, is_number, is_pointer, is_relative_time, json_param, normalize
 from hangar.datastore.query.relative_time import RelativeTimeError, relative_time_to_date
 from hangar.parse_errors import INVALID_JSON, INVALID_KEY_NAME, INVALID_QUERY, ParseError
@@ -598,15 +598,7 @@ def _within_polygon(ref: Field, polygon: Any) -> Predicate:
 
 
 def _within_sphere(ref: Field, value: Any) -> Predicate:
-    if not isinstance(value, list) or len(value) < 2:
-        raise ParseError(
-            INVALID_JSON, "bad $geoWithin value; $centerSphere should be an array of Parse.GeoPoint and distance"
-        )
-    center = geo_point(value[0], "$geoWithin")
-    radius = value[1]
-    if not is_number(radius) or not math.isfinite(radius) or radius < 0:
-        raise ParseError(INVALID_JSON, "bad $geoWithin value; $centerSphere distance invalid")
-    limit = float(radius)
+    center, limit = center_sphere_operands(value)
     get = ref.get
 
     def match(obj: dict[str, Any]) -> bool:

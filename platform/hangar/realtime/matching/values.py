@@ -12,7 +12,7 @@ import json
 from decimal import Decimal
 from typing import Any, Final
 
-from hangar.datastore.query.literals import is_number
+from hangar.datastore.query.literals import is_number, json_type
 
 
 class _Missing:
@@ -116,17 +116,7 @@ def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def json_kind(value: Any) -> str:
-    """``jsonb_typeof``."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if is_number(value):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
+json_kind = json_type  # PostgreSQL's jsonb_typeof, as the SQL side names it
 
 
 def schema_type(value: Any) -> str | None:
