@@ -45,3 +45,15 @@ def publish_app_changed(application_id: str) -> None:
     except redis.RedisError:
         # The write itself is committed; processes fall back to the cache TTL.
         log.exception("could not bump the version of app %s", application_id)
+
+
+def app_state_remove(keys: list[str]) -> None:
+    """Delete a purged app's own Redis keys (version counters, LiveQuery records); best effort.
+
+    An app's primary key and application id are never reused, so a key left behind harms
+    nothing but memory: a Redis outage must not fail the purge, which is done by then.
+    """
+    try:
+        _redis().delete(*keys)
+    except redis.RedisError:
+        log.warning("could not delete %d Redis keys of a purged app; they stay as garbage", len(keys))

@@ -65,6 +65,16 @@ def test_deleting_an_app_removes_everything_it_owns(
     files = app_files_dir(app_pk=app.pk)
     files.mkdir(parents=True, exist_ok=True)
     (files / "photo.jpg").write_bytes(b"jpeg")
+    # Counters as a busy app has them (rotated keys, role and schema changes, logouts, LiveQuery).
+    for key in (
+        f"hangar:appver:{app.application_id}",
+        f"hangar:rolever:{app.pk}",
+        f"hangar:schemaver:{app.pk}",
+        f"hangar:sessver:{app.pk}",
+        f"hangar:live:{app.pk}",
+        f"hangar:appver:{tenant_b.application_id}",
+    ):
+        redis_client().incr(key)
     with django_capture_on_commit_callbacks(execute=True):
         app_delete(actor=tenant_a.developer, organization=tenant_a.organization, app_pk=app.pk, confirm_name=app.name)
     assert not App.objects.filter(pk=app.pk).exists()
@@ -77,9 +87,24 @@ def test_deleting_an_app_removes_everything_it_owns(
         assert cursor.fetchone()[0] == 0
     actions = set(AuditEvent.objects.filter(target_id=tenant_a.application_id).values_list("action", flat=True))
     assert {"app.create", "app.delete", "app.purge"} <= actions
+    # Its Redis keys went with it (version counters; rate windows expire by themselves).
+    assert not [key for key in redis_client().scan_iter(match=f"hangar:*{app.pk}*") if _owned_by(key, app)]
     # The other tenant's app is untouched, and purging again is a no-op.
     assert partitions_list(app_pk=tenant_b.app.pk)
+    assert redis_client().exists(f"hangar:appver:{tenant_b.application_id}")
     assert app_purge(app_pk=app.pk) is False
+
+
+def redis_client():
+    import redis
+    from django.conf import settings
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def _owned_by(key: bytes, app: App) -> bool:
+    parts = key.decode().split(":")
+    return str(app.pk) in parts or app.application_id in parts
 
 
 def test_app_delete_needs_the_exact_name(tenant_a: Tenant):
