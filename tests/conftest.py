@@ -206,6 +206,13 @@ async def _close_data_plane_connections(django_db_setup: None) -> AsyncIterator[
     await close_redis()
     # Async ORM calls ran in asgiref's worker thread, which holds its own connection.
     await sync_to_async(connections.close_all)()
+    # Sync tests that reach async services (the identity pages, through async_to_sync) ran them
+    # on short-lived loops of their own, each with a data-plane pool that nobody closes; once
+    # those loops are collected their connections close, before the test database is dropped
+    # (else: "database test_hangar is being accessed by other users").
+    import gc
+
+    gc.collect()
 
 
 @pytest.fixture(scope="session", autouse=True)
