@@ -134,6 +134,8 @@ def hangar_environment(*, database_url: str, redis_url: str, port: int, root: Pa
         "HANGAR_DEFAULT_PLAN_RPS": "0",
         # ... and holds any number of LiveQuery connections (live-fanout): Parse has no such limit.
         "HANGAR_DEFAULT_PLAN_LIVE_CONNECTIONS": "0",
+        # Every subscriber of the benchmark connects from 127.0.0.1.
+        "HANGAR_LIVEQUERY_CONNECTIONS_PER_ADDRESS": "0",
         "HANGAR_DB_POOL_MAX": str(POOL_SIZE),
         # No login or sign-up rate limits (0 disables them and their Redis check): Parse has none by default.
         "HANGAR_LOGIN_RATE_PER_IP": "0",
@@ -211,6 +213,7 @@ def start_hangar(
                                                       "HANGAR_DB_POOL_MAX", "HANGAR_LOGIN_RATE_PER_IP",
                                                       "HANGAR_LOGIN_RATE_PER_USERNAME", "HANGAR_SIGNUP_RATE_PER_IP",
                                                       "HANGAR_ANONYMOUS_RPS_PER_ADDRESS",
+                                                      "HANGAR_LIVEQUERY_CONNECTIONS_PER_ADDRESS",
                                                       "HANGAR_FILES_DEFAULT_QUOTA_BYTES", "DEBUG", "LOG_LEVEL")}},
     )  # fmt: skip
 

@@ -313,6 +313,11 @@ HANGAR_DEFAULT_PLAN_LIVE_CONNECTIONS = env_int("HANGAR_DEFAULT_PLAN_LIVE_CONNECT
 HANGAR_LIVEQUERY_MAX_SUBSCRIPTIONS = env_int("HANGAR_LIVEQUERY_MAX_SUBSCRIPTIONS", 100)
 HANGAR_LIVEQUERY_SEND_QUEUE = env_int("HANGAR_LIVEQUERY_SEND_QUEUE", 1000)
 HANGAR_LIVEQUERY_SEND_QUEUE_BYTES = env_int("HANGAR_LIVEQUERY_SEND_QUEUE_BYTES", 4 * 1024 * 1024)
+# Sockets no app has admitted yet count against no plan: each must `connect` within this
+# time, and one client address may hold at most this many sockets per server process (0:
+# unlimited), so nobody can exhaust a node's file descriptors for every tenant.
+HANGAR_LIVEQUERY_CONNECT_TIMEOUT_SECONDS = env_float("HANGAR_LIVEQUERY_CONNECT_TIMEOUT_SECONDS", 10.0)
+HANGAR_LIVEQUERY_CONNECTIONS_PER_ADDRESS = env_int("HANGAR_LIVEQUERY_CONNECTIONS_PER_ADDRESS", 1000)
 # Keyless and wrong-key requests, file downloads by URL (per app) and lookups of unknown app ids,
 # per client address and second: they never count against an app's own limit. 0: unlimited.
 HANGAR_ANONYMOUS_RPS_PER_ADDRESS = env_int("HANGAR_ANONYMOUS_RPS_PER_ADDRESS", 100)

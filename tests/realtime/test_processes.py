@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import signal
 import time
@@ -20,12 +21,18 @@ from tests.realtime.conftest import WAIT, Rest
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 SMALL_QUEUE = 20
+CONNECT_WITHIN = 1.0
+PER_ADDRESS = 4
 
 
 @pytest.fixture(scope="module")
 def second_server(live_server: LiveServer) -> Iterator[LiveServer]:
-    """Another server process on the same database and Redis, with a small send queue."""
-    server = start_live_server({"HANGAR_LIVEQUERY_SEND_QUEUE": str(SMALL_QUEUE)}, log_name="live-server-2.log")
+    """Another server process on the same database and Redis, with a small send queue and tight socket limits."""
+    server = start_live_server({
+        "HANGAR_LIVEQUERY_SEND_QUEUE": str(SMALL_QUEUE),
+        "HANGAR_LIVEQUERY_CONNECT_TIMEOUT_SECONDS": str(CONNECT_WITHIN),
+        "HANGAR_LIVEQUERY_CONNECTIONS_PER_ADDRESS": str(PER_ADDRESS),
+    }, log_name="live-server-2.log")  # fmt: skip
     yield server
     stop_live_server(server)
 
@@ -78,6 +85,35 @@ async def test_a_slow_reader_is_told_and_disconnected(
         assert frames[-1]["code"] == 155
         assert len(frames) < 60  # events were dropped rather than queued without bound
         assert slow.socket.close_code == 1013
+
+
+async def test_a_socket_that_never_connects_is_told_and_closed(live_client, second_server: LiveServer):
+    """An anonymous client holding sockets open without `connect` counts against no app: it gets a deadline."""
+    async with live_client(ws(second_server)) as idle:
+        started = time.monotonic()
+        refused = await idle.receive(timeout=CONNECT_WITHIN + WAIT)
+        assert (refused["op"], refused["code"]) == ("error", 2)
+        assert CONNECT_WITHIN - 0.2 <= time.monotonic() - started < CONNECT_WITHIN + WAIT
+        with pytest.raises(Exception):  # noqa: B017  (closed by the server)
+            await idle.receive(timeout=WAIT)
+        assert idle.socket.close_code == 1008
+
+
+async def test_sockets_per_client_address_are_capped(live_client, second_server: LiveServer, tenant_a: Tenant):
+    """One address cannot take a node's file descriptors from every tenant; others' sockets are unaffected."""
+    async with contextlib.AsyncExitStack() as stack:
+        held = [await stack.enter_async_context(live_client(ws(second_server))) for _ in range(PER_ADDRESS)]
+        for client in held:
+            assert (await client.connect(tenant_a))["op"] == "connected"
+        async with live_client(ws(second_server)) as extra:
+            refused = await extra.receive()
+            assert (refused["op"], refused["code"], refused["reconnect"]) == ("error", 155, True)
+            with pytest.raises(Exception):  # noqa: B017  (closed by the server)
+                await extra.receive(timeout=WAIT)
+            assert extra.socket.close_code == 1013
+    # Closed ones free their places.
+    async with live_client(ws(second_server)) as again:
+        assert (await again.connect(tenant_a))["op"] == "connected"
 
 
 async def test_plan_connection_limit(live_client, tenant_a: Tenant):

@@ -118,6 +118,11 @@ class Connection:
                 await self._send({"type": "websocket.close", "code": self._close_code})
                 return
 
+    def close_unless_connected(self) -> None:
+        """The connect deadline: a socket that has not been admitted by now is told and closed."""
+        if self.auth is None:
+            self._error(LiveQueryError(NOT_CONNECTED, "No connect message within the time allowed.", close=True))
+
     def _error(self, error: LiveQueryError) -> None:
         self.send(error_frame(error))
         if error.close:
