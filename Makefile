@@ -18,6 +18,7 @@ run: $(RUNTIME_STAMP) assets
 
 test: $(DEV_STAMP) assets browser
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy platform/hangar tenants dashboard
 	$(BIN)/python -m hangar.launcher test -- $(PYTEST_ARGS)
 
 setup: $(DEV_STAMP) assets

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
+ASGISend = Callable[[Mapping[str, Any]], Awaitable[None]]  # what ASGI servers (and Django) give
 
 CORS_HEADERS: list[tuple[bytes, bytes]] = [
     (b"access-control-allow-origin", b"*"),
