@@ -78,13 +78,14 @@ def near_sphere(scope: Scope, ref: FieldRef, value: Any, constraint: dict[str, A
     measure = distance(ref, center)
     if scope.outer:
         scope.state.distance_sorts.append(measure)
-    radius = _max_distance(constraint)
+    radius = max_distance(constraint)
     if radius is None:
         return sql(f"({ref.json} IS NOT NULL)")
     return concat(measure, sql(" <= %s::float8", radius))
 
 
-def _max_distance(constraint: dict[str, Any]) -> float | None:
+def max_distance(constraint: dict[str, Any]) -> float | None:
+    """The radius in radians of a ``$nearSphere``'s ``$maxDistance*`` (None: none given); also LiveQuery's."""
     for key, radius_in_unit in DISTANCE_KEYS.items():
         if key in constraint:
             value = constraint[key]

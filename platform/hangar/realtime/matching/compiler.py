@@ -9,7 +9,6 @@ whatever its type. Validation happens once, here; the predicates only compare.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from hangar.datastore.dates import format_date, parse_date
 from hangar.datastore.query.comparisons import COMPARATORS
 from hangar.datastore.query.context import MAX_DEPTH, MAX_NODES
-from hangar.datastore.query.geo import DISTANCE_KEYS, center_sphere_operands, geo_point
+from hangar.datastore.query.geo import DISTANCE_KEYS, center_sphere_operands, geo_point, max_distance
 from hangar.datastore.query.literals import is_date, is_number, is_pointer, is_relative_time, json_param, normalize
 from hangar.datastore.query.relative_time import RelativeTimeError, relative_time_to_date
 from hangar.parse_errors import INVALID_JSON, INVALID_KEY_NAME, INVALID_QUERY, ParseError
@@ -521,7 +520,7 @@ def regex_match(ref: Field, pattern: Any, constraint: dict[str, Any]) -> Predica
 def near_sphere(ref: Field, value: Any, constraint: dict[str, Any]) -> Predicate:
     """``$nearSphere`` with an optional ``$maxDistance*`` radius (without one: the field is present)."""
     center = geo_point(value, "$nearSphere")
-    radius = _max_distance(constraint)
+    radius = max_distance(constraint)
     get = ref.get
     if radius is None:
         return lambda obj: get(obj) is not MISSING
@@ -532,16 +531,6 @@ def near_sphere(ref: Field, value: Any, constraint: dict[str, Any]) -> Predicate
         return point is not None and geo.distance(point[0], point[1], center) <= limit
 
     return match
-
-
-def _max_distance(constraint: dict[str, Any]) -> float | None:
-    for key, radius_in_unit in DISTANCE_KEYS.items():
-        if key in constraint:
-            value = constraint[key]
-            if not is_number(value) or not math.isfinite(value) or value < 0:
-                raise ParseError(INVALID_JSON, f"bad {key} value; should be a non-negative number")
-            return float(value) / radius_in_unit
-    return None
 
 
 def within_box(ref: Field, value: Any, constraint: dict[str, Any]) -> Predicate:
