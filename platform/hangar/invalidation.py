@@ -47,13 +47,19 @@ def publish_app_changed(application_id: str) -> None:
         log.exception("could not bump the version of app %s", application_id)
 
 
-def app_state_remove(keys: list[str]) -> None:
+def app_state_remove(application_id: str, keys: list[str]) -> None:
     """Delete a purged app's own Redis keys (version counters, LiveQuery records); best effort.
 
-    An app's primary key and application id are never reused, so a key left behind harms
-    nothing but memory: a Redis outage must not fail the purge, which is done by then.
+    The app's version key is not deleted but expires once every process's cached record of
+    the app has: a process that loaded the app before the key ever existed holds version
+    None, and a deleted key would read None again and keep that record answering. An app's
+    primary key and application id are never reused, so a key left behind harms nothing but
+    memory: a Redis outage must not fail the purge, which is done by then.
     """
     try:
-        _redis().delete(*keys)
+        with _redis().pipeline(transaction=False) as pipe:
+            pipe.delete(*keys)
+            pipe.expire(app_version_key(application_id), 2 * settings.HANGAR_APP_CACHE_SECONDS)
+            pipe.execute()
     except redis.RedisError:
         log.warning("could not delete %d Redis keys of a purged app; they stay as garbage", len(keys))

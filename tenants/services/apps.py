@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from hangar.datastore.names import validate_class_name
 from hangar.datastore.services import app_storage_provision, app_storage_remove
-from hangar.invalidation import app_state_remove, app_version_key, publish_app_changed
+from hangar.invalidation import app_state_remove, publish_app_changed
 from hangar.parse_errors import ParseError
 from hangar.secretbox import encrypt_secret
 from tenants.audit import audit_record
@@ -192,12 +192,12 @@ def app_purge(*, app_pk: int) -> bool:
             actor=None, organization=organization, action="app.purge", target_type="app",
             target_id=application_id, target_name=name,
         )  # fmt: skip
-    app_state_remove(_app_redis_keys(app_pk, application_id))
+    app_state_remove(application_id, _app_redis_keys(app_pk))
     return True
 
 
-def _app_redis_keys(app_pk: int, application_id: str) -> list[str]:
-    """The Redis keys an app owns beyond those that expire by themselves (rate windows)."""
+def _app_redis_keys(app_pk: int) -> list[str]:
+    """The Redis keys an app owns beyond those that expire by themselves (rate windows) and its version key."""
     from hangar.datastore.change_feed import live_classes_key, live_members_key
     from hangar.datastore.schema_registry import schema_version_key
     from hangar.identity.roles import role_version_key
@@ -205,7 +205,7 @@ def _app_redis_keys(app_pk: int, application_id: str) -> list[str]:
     from hangar.realtime.stats import live_stats_key
 
     return [
-        app_version_key(application_id), schema_version_key(app_pk), role_version_key(app_pk),
+        schema_version_key(app_pk), role_version_key(app_pk),
         session_version_key(app_pk), live_classes_key(app_pk), live_members_key(app_pk), live_stats_key(app_pk),
     ]  # fmt: skip
 
