@@ -199,7 +199,7 @@ async def _close_data_plane_connections(django_db_setup: None) -> AsyncIterator[
     from asgiref.sync import sync_to_async
     from django.db import connections
 
-    from hangar.db_pool import close_pool
+    from hangar.db_pool import close_pool, pools_of_ended_loops_close
     from hangar.redis_async import close_redis
 
     await close_pool()
@@ -207,12 +207,9 @@ async def _close_data_plane_connections(django_db_setup: None) -> AsyncIterator[
     # Async ORM calls ran in asgiref's worker thread, which holds its own connection.
     await sync_to_async(connections.close_all)()
     # Sync tests that reach async services (the identity pages, through async_to_sync) ran them
-    # on short-lived loops of their own, each with a data-plane pool that nobody closes; once
-    # those loops are collected their connections close, before the test database is dropped
-    # (else: "database test_hangar is being accessed by other users").
-    import gc
-
-    gc.collect()
+    # on short-lived loops of their own; the last one's pool is still open (else: "database
+    # test_hangar is being accessed by other users" when the test database is dropped).
+    pools_of_ended_loops_close()
 
 
 @pytest.fixture(scope="session", autouse=True)

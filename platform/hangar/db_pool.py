@@ -265,6 +265,14 @@ class DataPlanePool:
             checkout.expire(now)
         self._sweeper = self._loop.call_later(DEADLINE_CHECK_SECONDS, self._sweep) if self._checkouts else None
 
+    def abandon(self) -> None:
+        """Close the idle connections of a pool whose loop has ended (nothing can be awaited on it)."""
+        self._closed = True
+        idle, self._idle = list(self._idle), deque()
+        self._size -= len(idle)
+        for conn in idle:
+            conn.pgconn.finish()
+
     async def close(self) -> None:
         self._closed = True
         if self._sweeper is not None:
@@ -399,6 +407,7 @@ _pools: LoopLocal[DataPlanePool] = LoopLocal()
 async def get_pool() -> DataPlanePool:
     pool = _pools.get()
     if pool is None:
+        pools_of_ended_loops_close()
         pool = DataPlanePool(
             data_plane_conninfo(),
             min_size=settings.HANGAR_DB_POOL_MIN,
@@ -409,6 +418,17 @@ async def get_pool() -> DataPlanePool:
         _pools.set(pool)
         await pool.open()
     return pool
+
+
+def pools_of_ended_loops_close() -> None:
+    """Close the connections of pools whose loop has ended.
+
+    Sync code runs async services on loops of its own (async_to_sync outside a server's loop:
+    the identity pages under a sync test client, a management command); such a loop ends
+    without closing its pool, whose connections would otherwise stay open for good.
+    """
+    for abandoned in _pools.drop_closed():
+        abandoned.abandon()
 
 
 async def close_pool() -> None:

@@ -34,6 +34,16 @@ class LoopLocal(Generic[T]):
         self._by_loop[loop] = value
         self._last = (loop, value)
 
+    def drop_closed(self) -> list[T]:
+        """Forget the objects of loops that have been closed, and return them.
+
+        They are not freed by the weak keys alone: an object bound to its loop refers to it.
+        """
+        closed = [loop for loop in list(self._by_loop) if loop.is_closed()]
+        if self._last is not None and self._last[0].is_closed():
+            self._last = None
+        return [value for loop in closed if (value := self._by_loop.pop(loop, None)) is not None]
+
     def pop(self) -> T | None:
         self._last = None
         return self._by_loop.pop(asyncio.get_running_loop(), None)

@@ -236,3 +236,26 @@ async def test_a_cancellation_from_elsewhere_stays_a_cancellation():
         assert await asyncio.wait_for(_backend_pid(pool), 2) > 0
     finally:
         await pool.close()
+
+
+def test_a_pool_left_by_an_ended_loop_is_closed_when_the_next_loop_opens_one(db) -> None:
+    """Sync callers (async_to_sync outside a server) run the data plane on loops that end without closing it."""
+    import asyncio
+
+    from hangar.db_pool import get_pool, pools_of_ended_loops_close
+
+    async def idle_connections() -> list:
+        pool = await get_pool()
+        return list(pool._idle)
+
+    first = asyncio.run(idle_connections())
+    assert first
+    assert not any(conn.closed for conn in first)
+    second = asyncio.run(idle_connections())
+    assert all(conn.closed for conn in first)
+    assert second
+    assert not any(conn.closed for conn in second)
+    third = asyncio.run(idle_connections())  # and the second's, in turn
+    assert all(conn.closed for conn in second)
+    pools_of_ended_loops_close()  # what the third loop's owner would have to do without a fourth
+    assert all(conn.closed for conn in third)
