@@ -8,8 +8,12 @@ secrets never have to sit in the environment itself.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
+
+T = TypeVar("T")
 
 
 class ConfigurationError(RuntimeError):
@@ -49,23 +53,21 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_int(name: str, default: int) -> int:
-    value = env_str(name)
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ConfigurationError(f"{name}={value!r} is not an integer") from exc
+    return _env_parsed(name, default, int, "an integer")
 
 
 def env_float(name: str, default: float) -> float:
+    return _env_parsed(name, default, float, "a number")
+
+
+def _env_parsed(name: str, default: T, parse: Callable[[str], T], kind: str) -> T:
     value = env_str(name)
     if value is None:
         return default
     try:
-        return float(value)
+        return parse(value)
     except ValueError as exc:
-        raise ConfigurationError(f"{name}={value!r} is not a number") from exc
+        raise ConfigurationError(f"{name}={value!r} is not {kind}") from exc
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

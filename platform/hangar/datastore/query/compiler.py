@@ -143,9 +143,14 @@ def check_params(params: Any) -> None:
         if isinstance(param, list | tuple):
             check_params(param)
         elif isinstance(param, str):
-            if "\x00" in param:
-                raise ParseError(INVALID_QUERY, "Query values cannot contain the NUL character.")
-            try:
-                param.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ParseError(INVALID_JSON, "Query values must be valid Unicode text.") from None
+            check_text(param)
+
+
+def check_text(text: str) -> None:
+    """One query value's text: no NUL, valid Unicode (also the LiveQuery matcher's rule)."""
+    if "\x00" in text:
+        raise ParseError(INVALID_QUERY, "Query values cannot contain the NUL character.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParseError(INVALID_JSON, "Query values must be valid Unicode text.") from None

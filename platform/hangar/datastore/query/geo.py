@@ -120,22 +120,26 @@ def geo_within(scope: Scope, ref: FieldRef, value: Any) -> Sql:
     raise ParseError(INVALID_JSON, "bad $geoWithin value; use $polygon or $centerSphere")
 
 
-def _within_polygon(scope: Scope, ref: FieldRef, polygon: Any) -> Sql:
+def polygon_points(polygon: Any) -> list[Point]:
+    """The corners of ``$geoWithin: {$polygon}``: a Polygon (``[lat, lng]`` pairs) or GeoPoints (also LiveQuery's)."""
     if wire_type(polygon) == "Polygon":
         coordinates = polygon.get("coordinates")
         if not isinstance(coordinates, list) or len(coordinates) < 3:
             raise ParseError(
                 INVALID_JSON, "bad $geoWithin value; Polygon.coordinates should contain at least 3 lat/lng pairs"
             )
-        points = [geo_point(_lat_lng_pair(pair), "$geoWithin") for pair in coordinates]
-    elif isinstance(polygon, list):
+        return [geo_point(_lat_lng_pair(pair), "$geoWithin") for pair in coordinates]
+    if isinstance(polygon, list):
         if len(polygon) < 3:
             raise ParseError(INVALID_JSON, "bad $geoWithin value; $polygon should contain at least 3 GeoPoints")
-        points = [geo_point(point, "$geoWithin") for point in polygon]
-    else:
-        raise ParseError(
-            INVALID_JSON, "bad $geoWithin value; $polygon should be Polygon object or Array of Parse.GeoPoint's"
-        )
+        return [geo_point(point, "$geoWithin") for point in polygon]
+    raise ParseError(
+        INVALID_JSON, "bad $geoWithin value; $polygon should be Polygon object or Array of Parse.GeoPoint's"
+    )
+
+
+def _within_polygon(scope: Scope, ref: FieldRef, polygon: Any) -> Sql:
+    points = polygon_points(polygon)
     scope.state.charge(len(points))
     outline = ",".join(f"({point.longitude!r},{point.latitude!r})" for point in points)
     return sql(f"(%s::polygon @> point({_longitude(ref)}, {_latitude(ref)}))", f"({outline})")

@@ -15,8 +15,9 @@ from typing import Any
 
 from hangar.datastore.dates import format_date, parse_date
 from hangar.datastore.query.comparisons import COMPARATORS
+from hangar.datastore.query.compiler import check_text
 from hangar.datastore.query.context import MAX_DEPTH, MAX_NODES
-from hangar.datastore.query.geo import DISTANCE_KEYS, center_sphere_operands, geo_point, max_distance
+from hangar.datastore.query.geo import DISTANCE_KEYS, center_sphere_operands, geo_point, max_distance, polygon_points
 from hangar.datastore.query.literals import is_date, is_number, is_pointer, is_relative_time, json_param, normalize
 from hangar.datastore.query.relative_time import RelativeTimeError, relative_time_to_date
 from hangar.parse_errors import INVALID_JSON, INVALID_KEY_NAME, INVALID_QUERY, ParseError
@@ -197,12 +198,7 @@ def _literal(value: Any) -> Any:
 def _check_text(value: Any) -> None:
     """As the SQL compiler's check_params: text PostgreSQL cannot take is refused."""
     if isinstance(value, str):
-        if "\x00" in value:
-            raise ParseError(INVALID_QUERY, "Query values cannot contain the NUL character.")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ParseError(INVALID_JSON, "Query values must be valid Unicode text.") from None
+        check_text(value)
     elif isinstance(value, list):
         for item in value:
             _check_text(item)
@@ -560,22 +556,7 @@ def geo_within(ref: Field, value: Any, constraint: dict[str, Any]) -> Predicate:
 
 
 def _within_polygon(ref: Field, polygon: Any) -> Predicate:
-    if isinstance(polygon, dict) and polygon.get("__type") == "Polygon":
-        coordinates = polygon.get("coordinates")
-        if not isinstance(coordinates, list) or len(coordinates) < 3:
-            raise ParseError(
-                INVALID_JSON, "bad $geoWithin value; Polygon.coordinates should contain at least 3 lat/lng pairs"
-            )
-        pairs = [[pair[1], pair[0]] if isinstance(pair, list) and len(pair) == 2 else pair for pair in coordinates]
-        points = [geo_point(pair, "$geoWithin") for pair in pairs]
-    elif isinstance(polygon, list):
-        if len(polygon) < 3:
-            raise ParseError(INVALID_JSON, "bad $geoWithin value; $polygon should contain at least 3 GeoPoints")
-        points = [geo_point(point, "$geoWithin") for point in polygon]
-    else:
-        raise ParseError(
-            INVALID_JSON, "bad $geoWithin value; $polygon should be Polygon object or Array of Parse.GeoPoint's"
-        )
+    points = polygon_points(polygon)
     outline = [(point.longitude, point.latitude) for point in points]
     get = ref.get
 
