@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -11,6 +12,38 @@ class PlanLimits:
 
     storage_quota_bytes: int = 0
     max_live_connections: int = 0
+
+
+@dataclass(frozen=True)
+class DeployedCode:
+    """The app's active cloud-code version and what it registered, read with the app at admission.
+
+    Lets the data path skip cloud code at no cost for classes without a trigger.
+    """
+
+    application_id: str
+    version_id: int
+    version_number: int
+    functions: frozenset[str]
+    triggers: frozenset[tuple[str, str]]  # (kind, className), e.g. ("beforeSave", "Post")
+    jobs: frozenset[str]
+    # Changes when the app's variables change: workers started with the old ones are not reused.
+    variables_stamp: str = ""
+
+    def has_trigger(self, kind: str, class_name: str) -> bool:
+        return (kind, class_name) in self.triggers
+
+    @classmethod
+    def from_handlers(
+        cls, *, application_id: str, version_id: int, version_number: int, handlers: dict[str, Any],
+        variables_stamp: str = "",
+    ) -> DeployedCode:
+        return cls(
+            application_id=application_id, version_id=version_id, version_number=version_number,
+            functions=frozenset(str(item["name"]) for item in handlers.get("functions", [])),
+            triggers=frozenset((str(item["kind"]), str(item["className"])) for item in handlers.get("triggers", [])),
+            jobs=frozenset(str(item["name"]) for item in handlers.get("jobs", [])), variables_stamp=variables_stamp,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -30,6 +63,8 @@ class Caller:
     live_classes: frozenset[str] | None = None
     # The plan's limits; None outside an admitted request (a task, a command).
     plan: PlanLimits | None = None
+    # The app's active cloud code; None when it has none (or outside an admitted request).
+    cloud_code: DeployedCode | None = None
 
     @property
     def acl_principals(self) -> tuple[str, ...] | None:

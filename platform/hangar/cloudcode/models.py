@@ -1,0 +1,48 @@
+"""Cloud-code tables: immutable bundle versions, the active one per app, and per-app variables."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from tenants.models import App
+
+
+class CloudVersion(models.Model):
+    """One uploaded bundle, stored whole (a normalized zip) and never changed after upload."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="cloud_versions")
+    number = models.PositiveIntegerField()
+    archive = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    # What the bundle registered, as the sandbox reported it at validation (hangar_cloud._registry.describe).
+    handlers = models.JSONField(default=dict)
+    note = models.CharField(max_length=200, blank=True, default="")
+    created_by = models.CharField(max_length=254, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "number"], name="cloudcode_version_number_per_app")]
+        ordering = ["-number"]
+
+
+class CloudActivation(models.Model):
+    """Which version an app runs: one row per app, switched in one UPDATE (activation and rollback)."""
+
+    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="cloud_activation")
+    version = models.ForeignKey(CloudVersion, on_delete=models.PROTECT, related_name="+")
+    activated_at = models.DateTimeField(auto_now=True)
+
+
+class CloudVariable(models.Model):
+    """An environment variable of the app's bundle; encrypted at rest (hangar.secretbox), secrets never shown again."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="cloud_variables")
+    name = models.CharField(max_length=128)
+    ciphertext = models.TextField()
+    is_secret = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "name"], name="cloudcode_variable_name_per_app")]
+        ordering = ["name"]

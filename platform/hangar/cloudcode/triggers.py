@@ -1,0 +1,107 @@
+"""The data path's trigger hooks, run by the app's bundle (installed into datastore/files hooks at start).
+
+before* run in the request, synchronously, with the trigger timeout; their error is the
+client's answer. after* run once the write has committed, off the response, and are
+retried on failure; their errors are logged, never returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from django.conf import settings
+
+from hangar.caller import Caller
+from hangar.cloudcode.invocation import invoke
+from hangar.datastore import hooks as data_hooks
+from hangar.parse_errors import ParseError
+
+logger = logging.getLogger(__name__)
+
+AFTER_TRIGGER_ATTEMPTS = 3
+_background: set[asyncio.Task[None]] = set()
+
+
+def _wants(caller: Caller, kind: str, class_name: str) -> bool:
+    code = caller.cloud_code
+    return code is not None and code.has_trigger(kind, class_name)
+
+
+async def _before(caller: Caller, kind: str, class_name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return await invoke(
+        caller, kind="trigger", name=f"{kind}.{class_name}", timeout=settings.HANGAR_CLOUD_TRIGGER_TIMEOUT_SECONDS,
+        payload={"trigger": kind, "className": class_name, **payload},
+    )  # fmt: skip
+
+
+def _after(caller: Caller, kind: str, class_name: str, payload: dict[str, Any]) -> None:
+    """Run an after* trigger in the background, retried with a growing pause; never delays the response."""
+
+    async def attempt() -> None:
+        for number in range(1, AFTER_TRIGGER_ATTEMPTS + 1):
+            try:
+                await _before(caller, kind, class_name, payload)
+                return
+            except ParseError as exc:
+                if exc.status != 503 and number == AFTER_TRIGGER_ATTEMPTS:
+                    logger.warning("%s trigger of %s failed: %s", kind, class_name, exc.message)
+                    return
+                if number == AFTER_TRIGGER_ATTEMPTS:
+                    logger.warning("%s trigger of %s gave up after %d attempts", kind, class_name, number)
+                    return
+            await asyncio.sleep(0.5 * number)
+
+    task = asyncio.ensure_future(attempt())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+def _with_class(class_name: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {**fields, "className": class_name} if fields is not None else fields
+
+
+class CloudTriggerHooks(data_hooks.TriggerHooks):
+    async def before_save(
+        self, *, caller: Caller, class_name: str, data: dict[str, Any], original: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        if not _wants(caller, "beforeSave", class_name):
+            return data
+        outcome = await _before(caller, "beforeSave", class_name, {"object": data, "original": original})
+        changed = outcome.get("object")
+        return changed if isinstance(changed, dict) else data
+
+    async def after_save(
+        self, *, caller: Caller, class_name: str, obj: dict[str, Any], original: dict[str, Any] | None
+    ) -> None:
+        if _wants(caller, "afterSave", class_name):
+            _after(caller, "afterSave", class_name, {"object": obj, "original": original})
+
+    async def before_delete(self, *, caller: Caller, class_name: str, object_id: str) -> None:
+        if _wants(caller, "beforeDelete", class_name):
+            await _before(caller, "beforeDelete", class_name, {"object": {"objectId": object_id}})
+
+    async def after_delete(self, *, caller: Caller, class_name: str, obj: dict[str, Any]) -> None:
+        if _wants(caller, "afterDelete", class_name):
+            _after(caller, "afterDelete", class_name, {"object": obj})
+
+    async def before_find(self, *, caller: Caller, class_name: str, params: dict[str, Any]) -> dict[str, Any]:
+        if not _wants(caller, "beforeFind", class_name):
+            return params
+        outcome = await _before(caller, "beforeFind", class_name, {"query": params})
+        query = outcome.get("query")
+        return query if isinstance(query, dict) else params
+
+    async def after_find(
+        self, *, caller: Caller, class_name: str, results: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        if not _wants(caller, "afterFind", class_name):
+            return results
+        outcome = await _before(caller, "afterFind", class_name, {"objects": results})
+        objects = outcome.get("objects")
+        return objects if isinstance(objects, list) else results
+
+
+def install() -> None:
+    data_hooks.install_hooks(CloudTriggerHooks())

@@ -1,0 +1,247 @@
+"""The sandbox side of the RPC channel: load the bundle, then serve invocations one at a time.
+
+Started by the platform inside bubblewrap as ``python3 -I -S -B -c "...; _runtime.main()"``.
+The channel is the process's original stdin/stdout, taken over before any tenant code
+runs; file descriptor 1 then points at stderr, so a stray ``print`` or C-level write can
+never forge a frame. A frame is a 4-byte big-endian length and a UTF-8 JSON document.
+
+Messages from the platform: ``init`` (first; environment, limits), ``invoke``, and the
+``reply`` to each data call the handler made. To the platform: ``ready`` (the handlers)
+or ``load_error`` (file and line), then per invocation any number of ``call`` frames and
+one ``done``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import inspect
+import io
+import json
+import os
+import resource
+import struct
+import sys
+import traceback
+from typing import Any, BinaryIO
+
+from hangar_cloud import _data, _registry
+from hangar_cloud._errors import SCRIPT_FAILED, ParseError
+from hangar_cloud._request import CloudObject, CloudQuery, Request
+
+_HEADER = struct.Struct(">I")
+MAX_FRAME_BYTES = 32 * 1024 * 1024
+MAX_CAPTURED_OUTPUT = 64 * 1024
+
+
+class Channel:
+    def __init__(self, reader: BinaryIO, writer: BinaryIO) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._next_call = 0
+
+    def send(self, message: dict[str, Any]) -> None:
+        body = json.dumps(message, default=_json_default, separators=(",", ":")).encode()
+        self._writer.write(_HEADER.pack(len(body)) + body)
+        self._writer.flush()
+
+    def receive(self) -> dict[str, Any]:
+        header = self._reader.read(4)
+        if len(header) < 4:
+            raise EOFError
+        (size,) = _HEADER.unpack(header)
+        if size > MAX_FRAME_BYTES:
+            raise EOFError
+        body = self._reader.read(size)
+        if len(body) < size:
+            raise EOFError
+        message = json.loads(body)
+        if not isinstance(message, dict):
+            raise EOFError
+        return message
+
+    def call(self, operation: str, arguments: dict[str, Any], master: bool) -> Any:
+        """One data call to the platform; its error is raised here as the ParseError it was."""
+        self._next_call += 1
+        self.send({"op": "call", "id": self._next_call, "call": operation, "args": arguments, "master": master})
+        reply = self.receive()
+        if reply.get("op") != "reply" or reply.get("id") != self._next_call:
+            raise EOFError
+        if "error" in reply:
+            raise ParseError(int(reply.get("code", SCRIPT_FAILED)), str(reply["error"]))
+        return reply.get("result")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        iso = value.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return {"__type": "Date", "iso": iso}
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _apply_limits(limits: dict[str, Any]) -> None:
+    """Lower the rlimits before any tenant code runs (they can never be raised again)."""
+    for name, attribute in (
+        ("memory_bytes", resource.RLIMIT_AS), ("cpu_seconds", resource.RLIMIT_CPU),
+        ("processes", resource.RLIMIT_NPROC), ("file_bytes", resource.RLIMIT_FSIZE),
+        ("open_files", resource.RLIMIT_NOFILE),
+    ):  # fmt: skip
+        value = limits.get(name)
+        if isinstance(value, int) and value > 0:
+            resource.setrlimit(attribute, (value, value))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _load_error(exc: BaseException, bundle: str) -> dict[str, Any]:
+    """Where a bundle failed to load: the innermost frame inside the bundle, or the syntax error's position."""
+    message = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, SyntaxError):
+        filename = exc.filename or ""
+        return {"op": "load_error", "error": message, "file": _relative(filename, bundle), "line": exc.lineno}
+    file, line = None, None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith(bundle + "/"):
+            file, line = _relative(frame.filename, bundle), frame.lineno
+    return {"op": "load_error", "error": message, "file": file, "line": line}
+
+
+def _relative(filename: str, bundle: str) -> str:
+    return filename[len(bundle) + 1 :] if filename.startswith(bundle + "/") else filename
+
+
+class _Captured(io.StringIO):
+    """A handler's print output, kept up to a bound."""
+
+    def write(self, text: str) -> int:
+        if self.tell() < MAX_CAPTURED_OUTPUT:
+            super().write(text[: MAX_CAPTURED_OUTPUT - self.tell()])
+        return len(text)
+
+
+def _handler_for(message: dict[str, Any]) -> Any:
+    kind = message.get("kind")
+    if kind == "function":
+        return _registry.functions.get(message.get("name") or "")
+    if kind == "job":
+        return _registry.jobs.get(message.get("name") or "")
+    return _registry.triggers.get((message.get("trigger") or "", message.get("className") or ""))
+
+
+def _arguments_for(handler: Any, request: Request) -> dict[str, Any]:
+    """Keyword-only parameters of a function are filled from its params (typed functions)."""
+    keywords: dict[str, Any] = {}
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return keywords
+    for parameter in parameters:
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+            if parameter.name in request.params:
+                keywords[parameter.name] = request.params[parameter.name]
+            elif parameter.default is inspect.Parameter.empty:
+                raise ParseError(SCRIPT_FAILED, f"Missing parameter {parameter.name!r}.")
+    return keywords
+
+
+def _outcome(message: dict[str, Any], request: Request, returned: Any) -> dict[str, Any]:
+    kind, trigger = message.get("kind"), message.get("trigger")
+    if kind in ("function", "job"):
+        return {"result": returned}
+    if trigger == "beforeSave":
+        if request.object is None:
+            return {}
+        return {"object": dict(request.object)}
+    if trigger == "beforeFind":
+        query = returned if isinstance(returned, dict) else request.query
+        return {"query": dict(query or {})}
+    if trigger == "afterFind":
+        objects = returned if isinstance(returned, list) else request.objects
+        return {"objects": [dict(item) for item in objects or []]}
+    return {}
+
+
+class Runtime:
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.loop = asyncio.new_event_loop()
+
+    def invoke(self, message: dict[str, Any]) -> dict[str, Any]:
+        logs: list[dict[str, Any]] = []
+        client = _data.DataClient(master=bool(message.get("master")))
+        request = Request(message, client, logs)
+        if message.get("kind") == "job":
+            request.message = lambda text: self.channel.call("jobMessage", {"message": str(text)}, True)  # type: ignore[attr-defined]
+        captured = _Captured()
+        previous = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = captured
+        _data._transport = self.channel.call
+        reply: dict[str, Any] = {"op": "done", "id": message.get("id")}
+        try:
+            handler = _handler_for(message)
+            if handler is None:
+                raise ParseError(SCRIPT_FAILED, f'Invalid function: "{message.get("name")}"')
+            returned = handler(request, **_arguments_for(handler, request))
+            if inspect.isawaitable(returned):
+                returned = self.loop.run_until_complete(returned)
+            outcome = _outcome(message, request, returned)
+            json.dumps(outcome, default=_json_default)  # not serializable: the handler's error, not the channel's
+            reply.update(outcome)
+        except ParseError as exc:
+            reply.update({"code": exc.code, "error": exc.message})
+        except EOFError:
+            raise
+        except MemoryError:
+            reply.update({"code": SCRIPT_FAILED, "error": "Out of memory."})
+        except RecursionError:
+            reply.update({"code": SCRIPT_FAILED, "error": "Maximum recursion depth exceeded."})
+        except Exception as exc:  # noqa: BLE001 - any error of tenant code is the invocation's answer
+            reply.update({"code": SCRIPT_FAILED, "error": str(exc) or type(exc).__name__})
+            logs.append({"level": "error", "message": "".join(traceback.format_exception(exc))[-4000:]})
+        finally:
+            sys.stdout, sys.stderr = previous
+            _data._transport = None
+        output = captured.getvalue()
+        if output:
+            logs.insert(0, {"level": "info", "message": output.rstrip("\n"), "stream": "stdout"})
+        reply["logs"] = logs
+        return reply
+
+    def serve(self) -> None:
+        while True:
+            message = self.channel.receive()
+            if message.get("op") != "invoke":
+                return
+            self.channel.send(self.invoke(message))
+
+
+def main() -> None:
+    reader = os.fdopen(os.dup(0), "rb", buffering=0)
+    writer = os.fdopen(os.dup(1), "wb", buffering=0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    channel = Channel(reader, writer)
+    init = channel.receive()
+    _apply_limits(init.get("limits") or {})
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in (init.get("env") or {}).items()})
+    bundle = str(init.get("bundle") or "/app")
+    sys.path[:0] = [bundle, os.path.join(bundle, "lib")]
+    sys.dont_write_bytecode = True
+    try:
+        __import__("main")
+    except BaseException as exc:  # noqa: BLE001 - any failure to load is reported with its place
+        channel.send(_load_error(exc, bundle))
+        return
+    channel.send({"op": "ready", "handlers": _registry.describe()})
+    try:
+        Runtime(channel).serve()
+    except EOFError:
+        return
+
+
+__all__ = ["CloudObject", "CloudQuery", "main"]
