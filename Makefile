@@ -18,7 +18,7 @@ run: $(RUNTIME_STAMP) assets
 
 test: $(DEV_STAMP) assets browser
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/mypy platform/hangar tenants dashboard
+	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard
 	$(BIN)/python -m hangar.launcher test -- $(PYTEST_ARGS)
 
 setup: $(DEV_STAMP) assets
@@ -72,7 +72,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check platform tenants dashboard tests bench
 
 typecheck: $(DEV_STAMP)
-	$(BIN)/mypy platform/hangar tenants dashboard
+	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard
 
 clean:
 	rm -rf $(VENV) node_modules

