@@ -37,12 +37,23 @@ def _fixtures(request: pytest.FixtureRequest, tenant_a: Tenant, sdk_file: Path) 
         user_id, token = insert_user_with_session(tenant_a, name)
         users[name] = {"id": user_id, "sessionToken": token}
     fixtures: dict[str, object] = {"appA": _app_fixture(tenant_a), "users": users}
-    if sdk_file.name in {"cross_tenant.test.mjs", "livequery.test.mjs"}:
+    _deploy_suite_bundle(tenant_a, sdk_file)
+    if sdk_file.name in {"cross_tenant.test.mjs", "livequery.test.mjs", "cloud_functions.test.mjs"}:
         tenant_b: Tenant = request.getfixturevalue("tenant_b")
         user_id, token = insert_user_with_session(tenant_b, "bea")
         fixtures["appB"] = _app_fixture(tenant_b)
         fixtures["usersB"] = {"bea": {"id": user_id, "sessionToken": token}}
     return fixtures
+
+
+def _deploy_suite_bundle(tenant: Tenant, sdk_file: Path) -> None:
+    """A suite ``name.test.mjs`` with a folder ``name.bundle/`` beside it runs against that cloud code."""
+    folder = SDK_DIR / f"{sdk_file.name.removesuffix('.test.mjs')}.bundle"
+    if folder.is_dir():
+        from hangar.cloudcode.bundles import bundle_from_folder
+        from hangar.cloudcode.services import deploy_version
+
+        deploy_version(tenant.app, bundle_from_folder(folder), created_by="sdk-suite")
 
 
 def run_sdk_suite(request: pytest.FixtureRequest, server_url: str, tenant_a: Tenant, sdk_file: Path) -> None:
@@ -87,5 +98,5 @@ def test_every_sdk_suite_is_collected() -> None:
     assert {path.name for path in SDK_FILES} >= {
         "objects.test.mjs", "queries.test.mjs", "relations.test.mjs", "batch.test.mjs", "acl.test.mjs",
         "schema_config_aggregate.test.mjs", "cross_tenant.test.mjs", "users.test.mjs", "files.test.mjs",
-        "livequery.test.mjs",
+        "livequery.test.mjs", "cloud_functions.test.mjs",
     }  # fmt: skip

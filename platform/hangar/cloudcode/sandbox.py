@@ -24,6 +24,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -195,6 +196,17 @@ def command(bundle: Path) -> list[str]:
         prefix = str(Path(python).resolve().parents[1])
         arguments += ["--ro-bind", prefix, prefix]
     return [*arguments, python, "-I", "-S", "-B", "-c", BOOTSTRAP]
+
+
+def drop_to(uid: int) -> Callable[[], None]:
+    """Run in the forked child before bubblewrap: become the unprivileged sandbox user (no groups)."""
+
+    def drop() -> None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+
+    return drop
 
 
 def host_user() -> int | None:

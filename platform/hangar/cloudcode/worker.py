@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import struct
+import subprocess
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -78,12 +79,13 @@ class SandboxWorker:
         """Start a worker on an unpacked bundle; raises BundleLoadError or SandboxError."""
         user = sandbox.host_user()
         try:
+            # preexec_fn rather than user=/group=: uvloop (the server's loop) supports only the former.
             process = await asyncio.create_subprocess_exec(
                 *sandbox.command(bundle), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE, env=sandbox.SANDBOX_ENVIRONMENT, limit=MAX_FRAME_BYTES,
-                user=user, group=user, extra_groups=[] if user is not None else None, start_new_session=True,
+                preexec_fn=sandbox.drop_to(user) if user is not None else None, start_new_session=True,
             )  # fmt: skip
-        except OSError as exc:
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
             raise SandboxError(f"the sandbox could not be started: {exc}") from exc
         worker = cls(process, {})
         try:
