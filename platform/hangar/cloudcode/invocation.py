@@ -110,10 +110,10 @@ async def invoke(
     except InvocationTimeoutError:
         outcome = {"code": SCRIPT_FAILED, "error": f"Execution timed out after {timeout:g} s.", "logs": []}
     except SandboxError as exc:
-        tail = ""
-        outcome = {"code": SCRIPT_FAILED, "error": "Cloud code crashed (the worker was replaced).", "logs": [
-            {"level": "error", "message": f"{exc}{tail}"}
-        ]}  # fmt: skip
+        outcome = {
+            "code": SCRIPT_FAILED, "error": "Cloud code crashed (the worker was replaced).",
+            "logs": [{"level": "error", "message": str(exc)}],
+        }  # fmt: skip
     finally:
         _record(caller, kind, name, payload, outcome, started, code)
     if "error" in outcome:
