@@ -198,6 +198,7 @@ def app_purge(*, app_pk: int) -> bool:
 
 def _app_redis_keys(app_pk: int) -> list[str]:
     """The Redis keys an app owns beyond those that expire by themselves (rate windows) and its version key."""
+    from hangar.cloudcode.logs import log_key as cloud_log_key
     from hangar.datastore.change_feed import live_classes_key, live_members_key
     from hangar.datastore.schema_registry import schema_version_key
     from hangar.identity.roles import role_version_key
@@ -207,6 +208,7 @@ def _app_redis_keys(app_pk: int) -> list[str]:
     return [
         schema_version_key(app_pk), role_version_key(app_pk),
         session_version_key(app_pk), live_classes_key(app_pk), live_members_key(app_pk), live_stats_key(app_pk),
+        cloud_log_key(app_pk),
     ]  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from hangar.app_files import app_files_dir
+from hangar.cloudcode.models import CloudActivation, CloudVariable, CloudVersion
 from hangar.datastore.models import SchemaClass
 from hangar.datastore.partitions import partitions_list
 from tenants.models import App, AppKey, AuditEvent
@@ -75,11 +76,18 @@ def test_deleting_an_app_removes_everything_it_owns(
         f"hangar:appver:{tenant_b.application_id}",
     ):
         redis_client().incr(key)
+    # Cloud code as a deployed app has it: an active version, a variable, invocation logs.
+    version = CloudVersion.objects.create(app=app, number=1, archive=b"zip", sha256="0" * 64, size=3)
+    CloudActivation.objects.create(app=app, version=version)
+    CloudVariable.objects.create(app=app, name="TOKEN", ciphertext="x", is_secret=True)
+    redis_client().lpush(f"hangar:cloud:logs:{app.pk}", b"{}")
     with django_capture_on_commit_callbacks(execute=True):
         app_delete(actor=tenant_a.developer, organization=tenant_a.organization, app_pk=app.pk, confirm_name=app.name)
     assert not App.objects.filter(pk=app.pk).exists()
     assert not AppKey.objects.filter(app_id=app.pk).exists()
     assert not SchemaClass.objects.filter(app_id=app.pk).exists()
+    assert not CloudVersion.objects.filter(app_id=app.pk).exists()
+    assert not CloudVariable.objects.filter(app_id=app.pk).exists()
     assert partitions_list(app_pk=app.pk) == []
     assert not files.exists()
     with connection.cursor() as cursor:

@@ -33,7 +33,8 @@ class CloudActivation(models.Model):
     """Which version an app runs: one row per app, switched in one UPDATE (activation and rollback)."""
 
     app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="cloud_activation")
-    version = models.ForeignKey(CloudVersion, on_delete=models.PROTECT, related_name="+")
+    # RESTRICT, not PROTECT: an active version cannot be deleted on its own, yet goes with its app.
+    version = models.ForeignKey(CloudVersion, on_delete=models.RESTRICT, related_name="+")
     activated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
