@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from dashboard.views import accounts, apps, audit, members, organizations
+from dashboard.views import accounts, apps, audit, cloud_code, members, organizations
 from tenants.models import AppKey
 
 
@@ -41,6 +41,16 @@ urlpatterns = [
     path(_APP + "rename/", apps.app_rename, name="app_rename"),
     path(_APP + "live-query/", apps.app_live_query, name="app_live_query"),
     path(_APP + "delete/", apps.app_delete, name="app_delete"),
+    path(_APP + "cloud-code/", cloud_code.cloud_code_page, name="cloud_code"),
+    path(_APP + "cloud-code/upload/", cloud_code.cloud_code_upload, name="cloud_code_upload"),
+    path(
+        _APP + "cloud-code/versions/<int:number>/activate/", cloud_code.cloud_code_activate, name="cloud_code_activate"
+    ),
+    path(_APP + "cloud-code/variables/", cloud_code.cloud_variable_set, name="cloud_variable_set"),
+    path(
+        _APP + "cloud-code/variables/<str:name>/delete/", cloud_code.cloud_variable_delete, name="cloud_variable_delete"
+    ),
+    path(_APP + "cloud-code/run/", cloud_code.cloud_function_run, name="cloud_function_run"),
     path(_ORG + "members/", members.member_list, name="member_list"),
     path(_ORG + "members/invite/", members.member_invite, name="member_invite"),
     path(_ORG + "members/<int:membership_id>/role/", members.member_change_role, name="member_change_role"),

@@ -17,7 +17,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from tenants.errors import SignInLockedError, TenantsError, ValidationFailedError
+from tenants.errors import BundleRejectedError, SignInLockedError, TenantsError, ValidationFailedError
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -41,6 +41,8 @@ def tenants_error_body(exc: TenantsError) -> dict[str, Any]:
     body: dict[str, Any] = {"code": exc.code, "detail": exc.message}
     if isinstance(exc, ValidationFailedError):
         body["field"] = exc.field
+    if isinstance(exc, BundleRejectedError):
+        body.update({"file": exc.file, "line": exc.line})
     return body
 
 

@@ -66,3 +66,21 @@ class PlanLimitError(TenantsError):
 class InvitationInvalidError(TenantsError):
     code = "invitation_invalid"
     status = 400
+
+
+class BundleRejectedError(ValidationFailedError):
+    """A cloud-code upload was refused; ``file``/``line`` say where when the sandbox could tell."""
+
+    code = "invalid_bundle"
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
+        where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
+        super().__init__(f"{where}{message}", field="bundle")
+        self.file, self.line = file, line
+
+
+class CloudCodeUnavailableError(TenantsError):
+    """The sandbox could not run the function now (pool busy, sandbox down); a retry may help."""
+
+    code = "cloud_code_unavailable"
+    status = 503

@@ -40,6 +40,9 @@ class Permission(StrEnum):
     MANAGE_OWNERS = "manage_owners"  # grant or take the owner role, remove an owner
     RENAME_ORG = "rename_org"
     DELETE_ORG = "delete_org"
+    VIEW_CLOUD_CODE = "view_cloud_code"  # versions, handlers, variable names (never secret values), logs
+    MANAGE_CLOUD_CODE = "manage_cloud_code"  # deploy, activate or roll back, run a function as master
+    MANAGE_CLOUD_VARIABLES = "manage_cloud_variables"  # set or delete environment variables and secrets
 
 
 MINIMUM_ROLE: dict[Permission, Role] = {
@@ -54,6 +57,11 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     Permission.RENAME_ORG: Role.ADMIN,
     Permission.MANAGE_OWNERS: Role.OWNER,
     Permission.DELETE_ORG: Role.OWNER,
+    Permission.VIEW_CLOUD_CODE: Role.VIEWER,
+    # A bundle may act with the master scope, so deploying (or running) one is a developer's
+    # right, like editing the app; its secrets are the admins', like the master key.
+    Permission.MANAGE_CLOUD_CODE: Role.DEVELOPER,
+    Permission.MANAGE_CLOUD_VARIABLES: Role.ADMIN,
 }
 
 

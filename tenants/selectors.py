@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from hangar.cloudcode.logs import log_records
+from hangar.cloudcode.models import CloudActivation, CloudVariable, CloudVersion
 from hangar.secretbox import decrypt_secret, token_digest
 from tenants.errors import NotFoundError
 from tenants.models import (
@@ -204,3 +209,85 @@ def app_keys_visible_to(
     if not role_allows(role, Permission.VIEW_MASTER_KEY):
         visible[AppKey.Kind.MASTER.value] = None
     return visible
+
+
+# Cloud code of an app: versions, variables (secrets masked) and logs, for members who may view them.
+
+SECRET_MASK = "••••••••"  # noqa: S105 - the placeholder shown instead of a secret
+
+
+@dataclass(frozen=True)
+class CloudVersionRow:
+    number: int
+    created_at: datetime
+    created_by: str
+    size: int
+    sha256: str
+    note: str
+    handlers: dict[str, Any]
+    active: bool
+
+
+@dataclass(frozen=True)
+class CloudVariableRow:
+    name: str
+    secret: bool
+    value: str  # the plain value, or SECRET_MASK for a secret: a secret is never read back
+    updated_at: datetime
+
+
+def _cloud_app(developer: Developer, organization: Organization, app_pk: int | str) -> App:
+    membership_require(actor=developer, organization=organization, permission=Permission.VIEW_CLOUD_CODE)
+    app = organization.apps.filter(pk=_pk(app_pk, "App"), status=App.Status.ACTIVE).first()
+    if app is None:
+        raise NotFoundError("App not found.")
+    return app
+
+
+def cloud_version_list(*, developer: Developer, organization: Organization, app_pk: int | str) -> list[CloudVersionRow]:
+    """The app's versions, newest first, with which one runs."""
+    app = _cloud_app(developer, organization, app_pk)
+    active = CloudActivation.objects.filter(app=app).values_list("version_id", flat=True).first()
+    return [
+        CloudVersionRow(
+            number=v.number,
+            created_at=v.created_at,
+            created_by=v.created_by,
+            size=v.size,
+            sha256=v.sha256,
+            note=v.note,
+            handlers=v.handlers,
+            active=v.pk == active,
+        )
+        for v in CloudVersion.objects.filter(app=app).defer("archive").order_by("-number")
+    ]
+
+
+def cloud_variable_list(
+    *, developer: Developer, organization: Organization, app_pk: int | str
+) -> list[CloudVariableRow]:
+    app = _cloud_app(developer, organization, app_pk)
+    return [
+        CloudVariableRow(
+            name=v.name,
+            secret=v.is_secret,
+            updated_at=v.updated_at,
+            value=SECRET_MASK if v.is_secret else decrypt_secret(v.ciphertext),
+        )
+        for v in CloudVariable.objects.filter(app=app).order_by("name")
+    ]
+
+
+def cloud_log_list(
+    *, developer: Developer, organization: Organization, app_pk: int | str, since: float | None = None,
+    limit: int = 100, level: str | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The newest invocation records first; with ``since`` (a record's ``at``), only those written after it."""
+    app = _cloud_app(developer, organization, app_pk)
+    records = async_to_sync(log_records)(app.pk, limit=CLOUD_LOG_SCAN, level=level)
+    if since is not None:
+        records = [record for record in records if float(record.get("at") or 0) > since]
+    return records[:limit]
+
+
+CLOUD_LOG_SCAN = 1000  # at most HANGAR_CLOUD_LOG_ENTRIES are kept anyway

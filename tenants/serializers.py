@@ -182,3 +182,91 @@ class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
         model = AuditEvent
         fields = ["id", "created_at", "actor_email", "action", "target_type", "target_id", "target_name", "details"]
         read_only_fields = fields
+
+
+# Cloud code
+
+
+class _TrueUnlessSent(serializers.BooleanField):
+    """A boolean that defaults to true in multipart forms too (DRF reads an absent form field as false)."""
+
+    default_empty_html = serializers.empty
+
+
+class _SourceText(serializers.CharField):
+    """A file's text exactly as sent: a number or a list is refused, not turned into a string."""
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class CloudVersionUploadInputSerializer(serializers.Serializer):
+    bundle = serializers.FileField(required=False, help_text="A zip with main.py at its root (multipart).")
+    files = serializers.DictField(
+        child=_SourceText(allow_blank=True, trim_whitespace=False),
+        required=False,
+        help_text="Or, in JSON: a map of file path to source text.",
+    )
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    activate = _TrueUnlessSent(default=True, help_text="Make it the running version (default true).")
+
+    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
+        if ("bundle" in attrs) == ("files" in attrs):
+            raise serializers.ValidationError({"bundle": "Send either a zip file (bundle) or a files map."})
+        return attrs
+
+
+class CloudVersionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField(help_text="The email of the developer who deployed it, or cloud_deploy.")
+    size = serializers.IntegerField(help_text="Bytes of the stored (zipped) bundle.")
+    sha256 = serializers.CharField()
+    note = serializers.CharField()
+    handlers = serializers.JSONField(help_text="functions, triggers and jobs the bundle registered.")
+    active = serializers.BooleanField()
+
+
+class CloudVariableSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    secret = serializers.BooleanField()
+    value = serializers.CharField(help_text="The value, or a mask for a secret: secrets are never shown again.")
+    updated_at = serializers.DateTimeField()
+
+
+class CloudVariableInputSerializer(serializers.Serializer):
+    value = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=32 * 1024)
+    secret = serializers.BooleanField(default=False)
+
+
+class CloudLogQuerySerializer(serializers.Serializer):
+    since = serializers.FloatField(
+        required=False, help_text="Only records written after this one (the previous answer's cursor)."
+    )
+    limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=1000)
+    level = serializers.ChoiceField(choices=["error"], required=False, help_text="error: failed invocations only.")
+
+
+class CloudFunctionRunInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=128)
+    params = serializers.DictField(required=False, default=dict)
+
+
+class CloudLogPageSerializer(serializers.Serializer):
+    results = serializers.ListField(
+        child=serializers.JSONField(),
+        help_text="Invocation records, newest first: kind, name, version, ms, outcome, lines, at (+ code, error).",
+    )
+    cursor = serializers.FloatField(allow_null=True, help_text="Pass as since= to get only newer records.")
+
+
+class CloudFunctionErrorSerializer(serializers.Serializer):
+    code = serializers.IntegerField()
+    error = serializers.CharField()
+
+
+class CloudFunctionOutcomeSerializer(serializers.Serializer):
+    result = serializers.JSONField(required=False, help_text="What the function returned (when it succeeded).")
+    error = CloudFunctionErrorSerializer(required=False, help_text="The Parse error it answered (when it failed).")

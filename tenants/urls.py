@@ -4,6 +4,14 @@ from django.urls import path
 
 from tenants.api.accounts import AccessTokenExchangeApi, AccessTokenListCreateApi, AccessTokenRevokeApi, MeApi
 from tenants.api.apps import AppDetailApi, AppKeyListApi, AppKeyRotateApi, AppListCreateApi, AppLiveQueryApi
+from tenants.api.cloud_code import (
+    CloudFunctionRunApi,
+    CloudLogListApi,
+    CloudVariableDetailApi,
+    CloudVariableListApi,
+    CloudVersionActivateApi,
+    CloudVersionListCreateApi,
+)
 from tenants.api.members import (
     InvitationAcceptApi,
     InvitationListCreateApi,
@@ -35,5 +43,11 @@ urlpatterns = [
     path(f"{APP}/keys", AppKeyListApi.as_view(), name="app-keys"),
     path(f"{APP}/live-query", AppLiveQueryApi.as_view(), name="app-live-query"),
     path(f"{APP}/keys/<str:kind>/rotate", AppKeyRotateApi.as_view(), name="app-key-rotate"),
+    path(f"{APP}/cloud-code/versions", CloudVersionListCreateApi.as_view(), name="cloud-versions"),
+    path(f"{APP}/cloud-code/versions/<int:number>/activate", CloudVersionActivateApi.as_view(), name="cloud-activate"),
+    path(f"{APP}/cloud-code/variables", CloudVariableListApi.as_view(), name="cloud-variables"),
+    path(f"{APP}/cloud-code/variables/<str:name>", CloudVariableDetailApi.as_view(), name="cloud-variable"),
+    path(f"{APP}/cloud-code/logs", CloudLogListApi.as_view(), name="cloud-logs"),
+    path(f"{APP}/cloud-code/run", CloudFunctionRunApi.as_view(), name="cloud-run"),
     path(f"{ORG}/audit-log", AuditEventListApi.as_view(), name="audit-log"),
 ]

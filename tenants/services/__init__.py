@@ -5,6 +5,7 @@ explicitly, checks the actor's role, writes in one transaction and records an au
 event; side effects (emails, cache invalidation, tasks) run after commit.
 """
 
+from tenants.services import cloud_code
 from tenants.services.accounts import access_token_create, access_token_revoke, developer_sign_up
 from tenants.services.apps import (
     app_create,
@@ -34,6 +35,7 @@ __all__ = [
     "app_live_query_classes_set",
     "app_purge",
     "app_rename",
+    "cloud_code",
     "developer_authenticate",
     "developer_sign_up",
     "invitation_accept",

@@ -73,6 +73,12 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"live-query-{label}": Case("post", "app_live_query", app_args, {"classes": "Pwned"}),
         f"delete-page-{label}": Case("get", "app_delete", app_args, {}),
         f"delete-{label}": Case("post", "app_delete", app_args, {"confirm_name": "bob-app"}),
+        f"cloud-code-{label}": Case("get", "cloud_code", app_args, {}),
+        f"cloud-upload-{label}": Case("post", "cloud_code_upload", app_args, {}),
+        f"cloud-activate-{label}": Case("post", "cloud_code_activate", lambda w: [*app_args(w), 1], {}),
+        f"cloud-variable-set-{label}": Case("post", "cloud_variable_set", app_args, {"name": "X", "value": "1"}),
+        f"cloud-variable-delete-{label}": Case("post", "cloud_variable_delete", lambda w: [*app_args(w), "X"], {}),
+        f"cloud-run-{label}": Case("post", "cloud_function_run", app_args, {"name": "hello", "params": "{}"}),
     }
 
 
