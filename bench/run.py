@@ -284,18 +284,23 @@ def live_fanout(args: argparse.Namespace) -> int:
     return 0 if all(result.valid for result in results) else 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    names = args.workloads
+def split_selection(names: list[str] | None) -> tuple[list[Workload], bool, bool]:
+    """``--workloads`` as (wrk workloads, whether live-fanout runs, whether the cold start runs); None: all."""
     run_live = names is None or LIVE_FANOUT in names
     cold_start = names is None or COLD_START in names
+    workloads = workloads_named([n for n in names if n not in SPECIAL_WORKLOADS] if names else None)
+    if names and all(n in SPECIAL_WORKLOADS for n in names):
+        workloads = []
+    return workloads, run_live, cold_start
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
-        workloads = workloads_named([n for n in names if n not in SPECIAL_WORKLOADS] if names else None)
+        workloads, run_live, cold_start = split_selection(args.workloads)
     except ValueError as exc:
         print(f"bench/run.py: {exc}", file=sys.stderr)
         return 2
-    if names is not None and names and all(n in SPECIAL_WORKLOADS for n in names):
-        workloads = []
     if args.skip_hangar and (workloads or cold_start):
         print(f"bench/run.py: --skip-hangar is for {LIVE_FANOUT} alone", file=sys.stderr)
         return 2
