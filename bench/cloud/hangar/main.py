@@ -6,18 +6,18 @@ workload is selected. The cold-start rounds redeploy this file with ``GREETING``
 replaced, so that each round is a new version whose answer names it.
 """
 
-from hangar_cloud import ParseError, before_save, define
+from hangar_cloud import ParseError, Request, before_save, define
 
 GREETING = "Hello"
 
 
 @define("hello")
-def hello(request):
+def hello(request: Request) -> str:
     return f"{GREETING} {request.params.get('name', 'world')}"
 
 
 @before_save("Guarded")
-def guard(request):
+def guard(request: Request) -> None:
     score = request.object.get("score")
     if not isinstance(score, (int, float)) or isinstance(score, bool) or score < 0:
         raise ParseError(142, "score must be a number >= 0")
