@@ -119,7 +119,7 @@ def check_samples(workloads: Sequence[Workload], requests: Mapping[tuple[str, st
         statuses = ", ".join(f"{server} {answer.status}" for server, answer in answers.items())
         counts = {server: result_count(answer.body) for server, answer in answers.items()}
         detail = f", {next(iter(counts.values()))} results each" if not found and None not in counts.values() else ""
-        print(f"  check {workload.name:<13} {statuses}{detail}: {'FAILED' if found else 'ok'}", flush=True)
+        print(f"  check {workload.name:<17} {statuses}{detail}: {'FAILED' if found else 'ok'}", flush=True)
         failures.extend(f"{workload.name}: {problem}" for problem in found)
     if failures:
         raise GuardError("sample requests failed the correctness guard:\n" + "\n".join(failures))

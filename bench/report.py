@@ -13,7 +13,7 @@ from bench.measure import Measurement
 from bench.paths import WORK_DIR
 
 _COLUMNS = (
-    ("workload", "<", 13), ("server", "<", 12), ("req/s", ">", 9), ("p50 ms", ">", 8), ("p99 ms", ">", 8),
+    ("workload", "<", 17), ("server", "<", 12), ("req/s", ">", 9), ("p50 ms", ">", 8), ("p99 ms", ">", 8),
     ("CPU ms/req", ">", 10), ("pg+redis ms/req", ">", 15), ("non-2xx", ">", 7), ("sock err", ">", 8),
     ("others", ">", 6),
 )  # fmt: skip

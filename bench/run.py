@@ -33,6 +33,16 @@ from contextlib import ExitStack
 from dataclasses import replace
 from types import FrameType
 
+from bench.cloudcode import (
+    DEFAULT_COLD_START_ROUNDS,
+    CloudSetupError,
+    deploy_hangar_bundle,
+    measure_cold_start,
+    parse_cloud_flags,
+    prepare_cloud,
+    render_cold_start,
+    render_warm_targets,
+)
 from bench.context import live_context, render_header, render_live_header, run_context
 from bench.databases import database_recreate, redis_flush
 from bench.dataset import (
@@ -77,6 +87,9 @@ HANGAR_DATABASE = "hangar_bench"
 PARSE_DATABASE = "parse_bench"
 # Not a wrk workload: N LiveQuery subscribers and a writer, on servers started with LiveQuery (bench/livefanout.py).
 LIVE_FANOUT = "live-fanout"
+# Not a wrk workload either: the first call of freshly deployed versions, Hangar alone (bench/cloudcode.py).
+COLD_START = "cloud-cold-start"
+SPECIAL_WORKLOADS = (LIVE_FANOUT, COLD_START)
 
 
 def _name_list(value: str) -> list[str]:
@@ -94,6 +107,7 @@ def _count_list(value: str) -> list[int]:
 _SCALED_DEFAULTS = {
     "duration": (10, 3), "warmup": (2, 1), "items": (DEFAULT_ITEMS, 2000), "comments": (DEFAULT_COMMENTS, 400),
     "live_subscribers": ([1000, 10000], [1000]), "live_duration": (10, 3), "live_burst_deliveries": (200_000, 50_000),
+    "cold_start_rounds": (DEFAULT_COLD_START_ROUNDS, 3),
 }  # fmt: skip
 
 
@@ -125,6 +139,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--live-generators", type=int, default=os.cpu_count() or 1, help="load-generator processes (default: cores)")
     add("--hangar-root", type=Path, default=REPO_DIR, help="the Hangar checkout served (default: this one)")
     add("--skip-hangar", action="store_true", help=f"{LIVE_FANOUT} only: measure Parse Server alone")
+    add = parser.add_argument_group(f"{COLD_START} (cloud code, bench/cloudcode.py)").add_argument
+    add("--cold-start-rounds", type=int, help=f"new versions, each called once (default {DEFAULT_COLD_START_ROUNDS})")
     args = parser.parse_args(argv)
     for name, (normal, quick) in _SCALED_DEFAULTS.items():
         if getattr(args, name) is None:
@@ -137,11 +153,14 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def start_servers(args: argparse.Namespace, stack: ExitStack, *, live: bool = False) -> list[Target]:
+def start_servers(
+    args: argparse.Namespace, stack: ExitStack, *, live: bool = False, cloud: bool = False, parse: bool = True
+) -> list[Target]:
     """Start Hangar (and Parse unless skipped) on fresh databases; each is stopped when ``stack`` closes.
 
     ``live``: for live-fanout, Hangar from ``--hangar-root`` and Parse Server with its
-    LiveQuery server and Redis pub/sub (servers.parse_live_query_flags).
+    LiveQuery server and Redis pub/sub (servers.parse_live_query_flags). ``cloud``: the
+    bench's cloud code deployed to Hangar and loaded by Parse Server (bench/cloudcode.py).
     """
     redis_flush(args.redis)
     clear_file_stores()
@@ -155,13 +174,20 @@ def start_servers(args: argparse.Namespace, stack: ExitStack, *, live: bool = Fa
         )  # fmt: skip
         stack.callback(hangar.process.stop)
         targets.append(hangar)
-    if args.skip_parse:
+        if cloud:
+            env = hangar_environment(database_url=hangar_db, redis_url=args.redis, port=0)
+            version = deploy_hangar_bundle(env, hangar.application_id)
+            print(f"  deployed bench/cloud/hangar as version {version['version']}: {version['handlers']}", flush=True)
+    if args.skip_parse or not parse:
         return targets
     cli = ensure_parse_server()
     parse_db = database_recreate(server_url=args.postgres, name=args.parse_database)
     extra = parse_live_query_flags(class_names=[LIVE_CLASS], redis_url=args.redis) if live else []
+    if cloud:
+        extra += parse_cloud_flags()
     print(f"starting Parse Server: --cluster {args.workers}, database {args.parse_database}"
-          + (", LiveQuery with Redis pub/sub" if live else ""), flush=True)  # fmt: skip
+          + (", LiveQuery with Redis pub/sub" if live else "") + (", cloud code" if cloud else ""),
+          flush=True)  # fmt: skip
     parse = start_parse(
         cli=cli, database_url=parse_db, workers=args.workers, extra_flags=extra,
         log_name="parse-live" if live else "parse",
@@ -227,7 +253,7 @@ def run_workloads(
                 options=replace(options, connections=workload.connections(options.connections)),
                 warmup_seconds=warmup,
             )  # fmt: skip
-            print(f"  {workload.name:<13} {target.kind:<7} {result.load.requests_per_second:>8.0f} req/s  "
+            print(f"  {workload.name:<17} {target.kind:<7} {result.load.requests_per_second:>8.0f} req/s  "
                   f"{result.cpu_ms_per_request:.3f} CPU ms/req  errors {result.load.errors}  "
                   f"others {result.others_share:.0%}", flush=True)  # fmt: skip
             results[target.kind] = result
@@ -258,29 +284,35 @@ def live_fanout(args: argparse.Namespace) -> int:
     return 0 if all(result.valid for result in results) else 1
 
 
+def split_selection(names: list[str] | None) -> tuple[list[Workload], bool, bool]:
+    """``--workloads`` as (wrk workloads, whether live-fanout runs, whether the cold start runs); None: all."""
+    run_live = names is None or LIVE_FANOUT in names
+    cold_start = names is None or COLD_START in names
+    workloads = workloads_named([n for n in names if n not in SPECIAL_WORKLOADS] if names else None)
+    if names and all(n in SPECIAL_WORKLOADS for n in names):
+        workloads = []
+    return workloads, run_live, cold_start
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    names = args.workloads
-    run_live = names is None or LIVE_FANOUT in names
     try:
-        workloads = workloads_named([n for n in names if n != LIVE_FANOUT] if names else None)
+        workloads, run_live, cold_start = split_selection(args.workloads)
     except ValueError as exc:
         print(f"bench/run.py: {exc}", file=sys.stderr)
         return 2
-    if names is not None and names and all(n == LIVE_FANOUT for n in names):
-        workloads = []
-    if args.skip_hangar and workloads:
+    if args.skip_hangar and (workloads or cold_start):
         print(f"bench/run.py: --skip-hangar is for {LIVE_FANOUT} alone", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    status = run_http_workloads(args, workloads) if workloads else 0
+    status = run_http_workloads(args, workloads, cold_start=cold_start) if workloads or cold_start else 0
     if run_live:
         status = max(status, live_fanout(args))
     return status
 
 
-def run_http_workloads(args: argparse.Namespace, workloads: list[Workload]) -> int:
-    """The wrk workloads, then the provisioning timing (bench/README.md)."""
+def run_http_workloads(args: argparse.Namespace, workloads: list[Workload], *, cold_start: bool = False) -> int:
+    """The wrk workloads, the cloud code's cold start, then the provisioning timing (bench/README.md)."""
     try:
         size = DatasetSize(items=args.items, comments=args.comments)
     except ValueError as exc:
@@ -289,15 +321,19 @@ def run_http_workloads(args: argparse.Namespace, workloads: list[Workload]) -> i
     options = LoadOptions(connections=args.connections, threads=args.threads, seconds=args.duration)
     wrk = ensure_wrk()
     with ExitStack() as stack:
-        targets = start_servers(args, stack)
+        cloud = cold_start or any(workload.cloud_code for workload in workloads)
+        # The cold start needs Hangar alone: Parse starts only for wrk workloads.
+        targets = start_servers(args, stack, cloud=cloud, parse=bool(workloads))
         seeded: dict[str, SeededData] = {}
         try:
             needed = needed_seeds(workloads)
             if needed:
                 seeded = seed_servers(targets, size, needed)
+            if cloud:
+                prepare_cloud(targets)
             requests = prepare_requests(targets, workloads, seeded)
             check_samples(workloads, requests)
-        except (SeedError, GuardError) as exc:
+        except (SeedError, GuardError, CloudSetupError) as exc:
             print(f"bench/run.py: {exc}", file=sys.stderr)
             return 1
         if args.check_only:
@@ -318,6 +354,19 @@ def run_http_workloads(args: argparse.Namespace, workloads: list[Workload]) -> i
             context["indexes"] = {
                 target.kind: index_usage(target.kind, target.details["database_url"]) for target in targets
             }
+        cold = None
+        if cold_start:
+            # After the wrk workloads: each round activates a new version of the bench bundle.
+            print(f"cold start: {args.cold_start_rounds} versions deployed with cloud_deploy, each called once",
+                  flush=True)  # fmt: skip
+            hangar = targets[0]
+            env = hangar_environment(database_url=hangar.details["database_url"], redis_url=args.redis, port=0)
+            try:
+                cold = measure_cold_start(hangar, env, args.cold_start_rounds)
+            except CloudSetupError as exc:
+                print(f"bench/run.py: {exc}", file=sys.stderr)
+                return 1
+            context["cloud_cold_start"] = cold.as_dict()
     clear_file_stores()  # the uploads of the files workloads: up to a few GB
     # Timed after the servers stopped, so that nothing else runs on the machine meanwhile.
     provisioning: list[float] = []
@@ -331,6 +380,11 @@ def run_http_workloads(args: argparse.Namespace, workloads: list[Workload]) -> i
     notes = render_workload_notes(workloads, measurements, args.connections)
     if notes:
         print("\n" + notes)
+    targets_met = render_warm_targets(measurements)
+    if targets_met:
+        print("\n" + targets_met)
+    if cold is not None:
+        print("\n" + render_cold_start(cold))
     if "indexes" in context:
         print("\n" + render_index_usage(context["indexes"]))
     if provisioning:

@@ -87,6 +87,9 @@ class Workload:
     ignored_keys: frozenset[str] = frozenset()
     # At most this many wrk connections (the same on both servers); None: --connections.
     max_connections: int | None = None
+    # Needs the bench's cloud code on both servers (bench/cloudcode.py: Hangar's bundle
+    # deployed, Parse Server started with its ``cloud`` option, the Guarded class declared).
+    cloud_code: bool = False
 
     @property
     def needs_data(self) -> bool:
@@ -243,6 +246,12 @@ def _files_workloads() -> list[Workload]:
     return workloads
 
 
+# The cloud-code workloads' requests; the handlers that answer them are in bench/cloud/.
+HELLO_PARAMS = {"name": "bench"}
+GUARDED_CLASS = "Guarded"
+GUARDED_BODY = {"score": 7, "name": "guarded"}
+
+
 def _data_api(name: str, method: str, variants: Callable[[SeededData], Sequence[Variant]], about: str) -> Workload:
     """A data-API workload: the REST key as apps send it, over the seeded objects, equal answers required."""
     return Workload(
@@ -328,6 +337,34 @@ WORKLOADS: tuple[Workload, ...] = (
     ),
     # Files (issue 5): throughput of raw uploads and downloads, each server on its local disk.
     *_files_workloads(),
+    # Cloud code (issue 13): Hangar's sandboxed workers against Parse Server's in-process
+    # handlers, the same handlers on both (bench/cloud/). The cold start is not a wrk
+    # workload (bench/run.py, COLD_START).
+    Workload(
+        name="cloud-hello",
+        method="POST",
+        keys="rest",
+        path="/functions/hello",
+        body=HELLO_PARAMS,
+        same_body=True,
+        cloud_code=True,
+        about='POST /parse/functions/hello {"name":"bench"}: a warm cloud function that answers a greeting '
+        "(Hangar: a sandboxed worker of the pool; Parse: in-process JavaScript)",
+    ),
+    Workload(
+        name="cloud-before-save",
+        method="POST",
+        keys="rest",
+        path=f"/classes/{GUARDED_CLASS}",
+        body=GUARDED_BODY,
+        same_body=True,
+        # Parse echoes the fields a beforeSave changed in the create answer; Hangar may not:
+        # bench/cloudcode.prepare_cloud reads the stored object back on both instead.
+        ignored_keys=frozenset({"checked"}),
+        cloud_code=True,
+        about='POST /parse/classes/Guarded {"score":7,"name":"guarded"}: a create whose beforeSave checks '
+        "score and sets checked",
+    ),
 )
 
 
