@@ -32,6 +32,8 @@ from pathlib import Path
 import hangar_cloud
 from django.conf import settings
 
+from hangar.cloudcode import seccomp
+
 SANDBOX_UID_INSIDE = 65534  # "nobody" inside the user namespace
 RUNTIME_MOUNT = "/runtime"
 BUNDLE_MOUNT = "/app"
@@ -176,7 +178,17 @@ def remove_bundle_dir(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def command(bundle: Path) -> list[str]:
+def seccomp_fd() -> int | None:
+    """A descriptor with the system-call filter for bubblewrap, or None when it is turned off."""
+    if not settings.HANGAR_CLOUD_SECCOMP:
+        return None
+    try:
+        return seccomp.program_fd()
+    except seccomp.SeccompUnavailableError as exc:  # fail closed: no filter, no sandbox
+        raise SandboxUnavailableError(f"{exc}; install libseccomp2 or set HANGAR_CLOUD_SECCOMP=false") from exc
+
+
+def command(bundle: Path, *, filter_fd: int | None = None) -> list[str]:
     python = interpreter()
     arguments = [
         bwrap_path(),
@@ -192,6 +204,8 @@ def command(bundle: Path) -> list[str]:
         "--ro-bind", str(bundle), BUNDLE_MOUNT,
         "--chdir", BUNDLE_MOUNT,
     ]  # fmt: skip
+    if filter_fd is not None:
+        arguments += ["--seccomp", str(filter_fd)]
     if not python.startswith("/usr/"):
         prefix = str(Path(python).resolve().parents[1])
         arguments += ["--ro-bind", prefix, prefix]

@@ -78,15 +78,20 @@ class SandboxWorker:
     async def start(cls, *, bundle: Path, env: dict[str, str], limits: sandbox.Limits, timeout: float) -> SandboxWorker:
         """Start a worker on an unpacked bundle; raises BundleLoadError or SandboxError."""
         user = sandbox.host_user()
+        filter_fd = sandbox.seccomp_fd()
         try:
             # preexec_fn rather than user=/group=: uvloop (the server's loop) supports only the former.
             process = await asyncio.create_subprocess_exec(
-                *sandbox.command(bundle), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, env=sandbox.SANDBOX_ENVIRONMENT, limit=MAX_FRAME_BYTES,
-                preexec_fn=sandbox.drop_to(user) if user is not None else None, start_new_session=True,
+                *sandbox.command(bundle, filter_fd=filter_fd), stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=sandbox.SANDBOX_ENVIRONMENT,
+                limit=MAX_FRAME_BYTES, preexec_fn=sandbox.drop_to(user) if user is not None else None,
+                start_new_session=True, pass_fds=() if filter_fd is None else (filter_fd,),
             )  # fmt: skip
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             raise SandboxError(f"the sandbox could not be started: {exc}") from exc
+        finally:
+            if filter_fd is not None:
+                os.close(filter_fd)
         worker = cls(process, {})
         try:
             async with asyncio.timeout(timeout):
