@@ -130,6 +130,8 @@ class SandboxWorker:
                     op = frame.get("op")
                     if op == "done" and frame.get("id") == invocation_id:
                         self.last_used = time.monotonic()
+                        if frame.pop("retire", False):
+                            self.broken = True  # the pool stops it on release
                         return frame
                     if op != "call":
                         raise SandboxError(f"unexpected frame {op!r} from the sandbox")
@@ -183,9 +185,16 @@ class SandboxWorker:
         stderr = self.process.stderr
         if stderr is None:
             return
+        # Read in chunks, not lines: a sandbox writing one endless line must not grow a buffer here.
+        pending = b""
         with contextlib.suppress(Exception):
-            while line := await stderr.readline():
-                self._stderr.append(line[:2000].decode(errors="replace").rstrip())
+            while chunk := await stderr.read(4096):
+                *lines, pending = (pending + chunk).split(b"\n")
+                pending = pending[-2000:]
+                for line in lines:
+                    self._stderr.append(line[:2000].decode(errors="replace").rstrip())
+        if pending:
+            self._stderr.append(pending.decode(errors="replace").rstrip())
 
     async def _stderr_settled(self) -> None:
         with contextlib.suppress(Exception):
