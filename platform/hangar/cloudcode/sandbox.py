@@ -5,7 +5,8 @@ standard library), a copy of the ``hangar_cloud`` package at ``/runtime``, its o
 bundle at ``/app`` (read-only), a private size-limited ``/tmp``, its own ``/proc`` and a
 minimal ``/dev``. Every namespace is new (user, pid, network, IPC, UTS, cgroup), so it
 has no network at all (not even loopback's services), sees no other process, and cannot
-signal or trace the platform. bubblewrap itself is started with an empty environment:
+signal or trace the platform. A seccomp filter (hangar.cloudcode.seccomp) refuses the
+system calls behind most kernel escapes. bubblewrap itself is started with an empty environment:
 nothing of the platform's configuration reaches the sandbox, not even through
 ``/proc/1/environ``. The bundle's own variables come over the RPC channel.
 
