@@ -29,6 +29,9 @@ class DeployedCode:
     jobs: frozenset[str]
     # Changes when the app's variables change: workers started with the old ones are not reused.
     variables_stamp: str = ""
+    # The app's own deadlines (hangar.cloudcode.models.CloudLimits); None: the platform's defaults.
+    function_timeout: float | None = None
+    trigger_timeout: float | None = None
 
     def has_trigger(self, kind: str, class_name: str) -> bool:
         return (kind, class_name) in self.triggers
@@ -42,12 +45,15 @@ class DeployedCode:
         version_number: int,
         handlers: dict[str, Any],
         variables_stamp: str = "",
+        timeouts: list[float | None] | None = None,
     ) -> DeployedCode:
+        function_timeout, trigger_timeout = timeouts or (None, None)
         return cls(
             application_id=application_id, version_id=version_id, version_number=version_number,
             functions=frozenset(str(item["name"]) for item in handlers.get("functions", [])),
             triggers=frozenset((str(item["kind"]), str(item["className"])) for item in handlers.get("triggers", [])),
             jobs=frozenset(str(item["name"]) for item in handlers.get("jobs", [])), variables_stamp=variables_stamp,
+            function_timeout=function_timeout, trigger_timeout=trigger_timeout,
         )  # fmt: skip
 
 

@@ -42,6 +42,11 @@ class Channel:
 
     def send(self, message: dict[str, Any]) -> None:
         body = json.dumps(message, default=_json_default, separators=(",", ":")).encode()
+        if len(body) > MAX_FRAME_BYTES and message.get("op") == "done":
+            # The platform would refuse the frame and kill the worker: say what went wrong instead.
+            limit = MAX_FRAME_BYTES // (1024 * 1024)
+            error = f"The result is too large ({len(body) // (1024 * 1024)} MB; the limit is {limit} MB)."
+            body = json.dumps({"op": "done", "id": message.get("id"), "code": SCRIPT_FAILED, "error": error}).encode()
         self._writer.write(_HEADER.pack(len(body)) + body)
         self._writer.flush()
 
@@ -195,7 +200,8 @@ class Runtime:
         except EOFError:
             raise
         except MemoryError:
-            reply.update({"code": SCRIPT_FAILED, "error": "Out of memory."})
+            # The interpreter may be left in a poor state: the platform replaces this worker.
+            reply.update({"code": SCRIPT_FAILED, "error": "Out of memory.", "retire": True})
         except RecursionError:
             reply.update({"code": SCRIPT_FAILED, "error": "Maximum recursion depth exceeded."})
         except Exception as exc:

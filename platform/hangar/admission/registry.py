@@ -63,7 +63,9 @@ SELECT a.id, a.application_id, a.name,
        COALESCE((SELECT array_agg(ARRAY[k.kind, k.ciphertext]) FROM tenants_appkey k WHERE k.app_id = a.id), '{}'),
        (SELECT json_build_array(v.id, v.number, v.handlers,
                 (SELECT count(*) || ':' || COALESCE(max(cv.updated_at)::text, '') FROM cloudcode_cloudvariable cv
-                 WHERE cv.app_id = a.id))
+                 WHERE cv.app_id = a.id),
+                (SELECT json_build_array(l.function_timeout_seconds, l.trigger_timeout_seconds)
+                 FROM cloudcode_cloudlimits l WHERE l.app_id = a.id))
         FROM cloudcode_cloudactivation c
         JOIN cloudcode_cloudversion v ON v.id = c.version_id WHERE c.app_id = a.id)
 FROM tenants_app a
@@ -120,7 +122,7 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
         live_query_classes=frozenset(str(name) for name in live_classes) if live_classes else None,
         cloud_code=DeployedCode.from_handlers(
             application_id=app_id, version_id=cloud[0], version_number=cloud[1], handlers=cloud[2],
-            variables_stamp=cloud[3],
+            variables_stamp=cloud[3], timeouts=cloud[4] if len(cloud) > 4 else None,
         ) if cloud else None,
     )  # fmt: skip
     _cache[application_id] = record

@@ -75,6 +75,15 @@ async def _user_object(caller: Caller) -> dict[str, Any] | None:
     return {**user, "className": "_User", "__type": "Object"}
 
 
+def _deadline_of(code: DeployedCode, kind: str, default: float) -> float:
+    """The app's own deadline for this kind of handler when it set one, never above the platform's maximum."""
+    if kind == "function" and code.function_timeout:
+        return min(code.function_timeout, settings.HANGAR_CLOUD_FUNCTION_TIMEOUT_MAX_SECONDS)
+    if kind == "trigger" and code.trigger_timeout:
+        return min(code.trigger_timeout, settings.HANGAR_CLOUD_TRIGGER_TIMEOUT_MAX_SECONDS)
+    return default
+
+
 async def invoke(
     caller: Caller, *, kind: str, name: str, payload: dict[str, Any], timeout: float,
     headers: dict[str, str] | None = None, extra_calls: dict[str, Any] | None = None,
@@ -83,6 +92,7 @@ async def invoke(
     code = caller.cloud_code
     if code is None:
         raise ParseError(SCRIPT_FAILED, f'Invalid function: "{name}"')
+    timeout = _deadline_of(code, kind, timeout)
     depth = _depth.get()
     if depth >= MAX_DEPTH:
         raise ParseError(SCRIPT_FAILED, "Cloud code calls are nested too deeply.")
@@ -104,12 +114,15 @@ async def invoke(
     outcome: dict[str, Any] = {}
     try:
         async with current_pool().worker(
-            (caller.app_pk, code.version_id, code.variables_stamp), lambda: _starter(code, caller.app_pk)
+            (caller.app_pk, code.version_id, code.variables_stamp),
+            lambda: _starter(code, caller.app_pk),
+            application_id=code.application_id,
         ) as worker:
             outcome = await worker.invoke(message, timeout=timeout, on_call=on_call)
     except InvocationTimeoutError:
         outcome = {"code": SCRIPT_FAILED, "error": f"Execution timed out after {timeout:g} s.", "logs": []}
     except SandboxError as exc:
+        logger.warning("cloud-code worker of app %s failed in %s %s: %s", caller.app_pk, kind, name, exc)
         outcome = {
             "code": SCRIPT_FAILED, "error": "Cloud code crashed (the worker was replaced).",
             "logs": [{"level": "error", "message": str(exc)}],

@@ -56,3 +56,17 @@ class CloudVariable(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} of app {self.app_id}"
+
+
+class CloudLimits(models.Model):
+    """An app's own handler deadlines, within the platform's maximums (HANGAR_CLOUD_*_TIMEOUT_MAX_SECONDS).
+
+    Empty: the platform's defaults (HANGAR_CLOUD_FUNCTION_TIMEOUT_SECONDS, HANGAR_CLOUD_TRIGGER_TIMEOUT_SECONDS).
+    """
+
+    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="cloud_limits")
+    function_timeout_seconds = models.FloatField(null=True, blank=True)
+    trigger_timeout_seconds = models.FloatField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"cloud-code limits of app {self.app_id}"

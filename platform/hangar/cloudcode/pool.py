@@ -3,8 +3,13 @@
 A request takes an idle worker of its app's active version, or starts one when the
 app and the process are under their bounds (an idle worker of another app is evicted
 to make room), or waits for one until ``HANGAR_CLOUD_POOL_WAIT_SECONDS`` and is then
-answered 503 with Retry-After. Workers of a version that is no longer active are never
-reused. A worker is retired after its CPU budget would run out (it is replaced).
+answered 503 with Retry-After. A worker is retired after its CPU budget would run out
+(it is replaced).
+
+Workers of a version that is no longer active are stopped as soon as the process learns
+of the change: from the app-changed message the activation publishes (idle ones at once,
+busy ones when their invocation ends), and at the latest with the app's next request,
+which carries the new (version, variables) key.
 
 Under load most requests wait: a worker that comes back is handed straight to the
 oldest waiter of its key (one future resolved, no other waiter woken), and only a
@@ -17,16 +22,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
+import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from hangar.cloudcode.worker import SandboxWorker
+from hangar.invalidation import app_changed_channel
 from hangar.loop_local import LoopLocal
 from hangar.parse_errors import SCRIPT_FAILED, ParseError
+
+logger = logging.getLogger(__name__)
 
 PoolKey = tuple[int, int, str]  # (app pk, version id, variables stamp)
 Starter = Callable[[], Awaitable[SandboxWorker]]
@@ -45,6 +56,10 @@ class WorkerPool:
     # Per key, the requests waiting in arrival order: resolved with a worker (a handoff) or None (look again).
     waiters: dict[PoolKey, deque[asyncio.Future[SandboxWorker | None]]] = field(default_factory=dict)
     reaper: asyncio.Task[None] | None = None
+    watcher: asyncio.Task[None] | None = None
+    # The newest key each app was asked for: workers of any other key are not kept.
+    current: dict[int, PoolKey] = field(default_factory=dict)
+    application_ids: dict[int, str] = field(default_factory=dict)
 
     def _count(self, app_pk: int, delta: int) -> None:
         self.per_app[app_pk] = self.per_app.get(app_pk, 0) + delta
@@ -78,7 +93,9 @@ class WorkerPool:
         return True
 
     @contextlib.asynccontextmanager
-    async def worker(self, key: PoolKey, start: Starter) -> AsyncIterator[SandboxWorker]:
+    async def worker(self, key: PoolKey, start: Starter, *, application_id: str = "") -> AsyncIterator[SandboxWorker]:
+        if application_id:
+            self.application_ids[key[0]] = application_id
         worker = await self._acquire(key, start)
         try:
             yield worker
@@ -100,13 +117,24 @@ class WorkerPool:
             return True
         return False
 
+    def _stop_idle_of_app(self, app_pk: int, *, keep: Callable[[PoolKey], bool]) -> None:
+        for key in [key for key in self.idle if key[0] == app_pk and not keep(key)]:
+            for worker in self.idle.pop(key):
+                self._count(app_pk, -1)
+                worker.kill()
+
     async def _acquire(self, key: PoolKey, start: Starter) -> SandboxWorker:
         deadline = time.monotonic() + settings.HANGAR_CLOUD_POOL_WAIT_SECONDS
+        app_pk = key[0]
+        if self.current.get(app_pk) != key:
+            # A new version or new variables: the old workers are of no further use.
+            self.current[app_pk] = key
+            self._stop_idle_of_app(app_pk, keep=lambda other: other == key)
         while True:
             worker = self._take_idle(key)
             if worker is not None:
                 return worker
-            if self._reserve(key[0]):
+            if self._reserve(app_pk):
                 break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -154,7 +182,12 @@ class WorkerPool:
         return None if waiter.cancelled() else waiter.result()
 
     def _release(self, key: PoolKey, worker: SandboxWorker) -> None:
-        retire = worker.broken or worker.process.returncode is not None or self._worn_out(worker)
+        retire = (
+            worker.broken
+            or worker.process.returncode is not None
+            or self._worn_out(worker)
+            or self.current.get(key[0], key) != key
+        )
         if retire:
             self._count(key[0], -1)
             worker.kill()
@@ -182,9 +215,43 @@ class WorkerPool:
     def _ensure_reaper(self) -> None:
         if self.reaper is None or self.reaper.done():
             self.reaper = asyncio.ensure_future(self._reap_idle())
+        if self.watcher is None or self.watcher.done():
+            self.watcher = asyncio.ensure_future(self._watch_activations())
+
+    async def _watch_activations(self) -> None:
+        """Follow the apps' change messages while there are workers; stop those of a replaced version."""
+        client = aioredis.Redis.from_url(str(settings.REDIS_URL), driver_info=None)
+        pubsub = client.pubsub()
+        try:
+            await pubsub.psubscribe(app_changed_channel("*"))
+            while self.total:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message is not None:
+                    channel = message["channel"].decode()
+                    await self._app_changed(channel.removeprefix(app_changed_channel("")))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # Redis away: the next request's key still retires the old workers
+            logger.warning("cloud-code pool lost its Redis subscription", exc_info=True)
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+                await client.aclose()
+
+    async def _app_changed(self, application_id: str) -> None:
+        from hangar.cloudcode.selectors import active_version_id
+
+        for app_pk in [pk for pk, known in self.application_ids.items() if known == application_id]:
+            active = await sync_to_async(active_version_id)(app_pk)
+            current = self.current.get(app_pk)
+            if current is not None and current[1] != active:
+                # Busy workers of the old version are retired when released (the key no longer matches).
+                self.current[app_pk] = (app_pk, active or 0, "")
+            self._stop_idle_of_app(app_pk, keep=lambda key, active=active: key[1] == active)  # type: ignore[misc]
+            self._wake_all()
 
     async def _reap_idle(self) -> None:
-        period = max(1.0, settings.HANGAR_CLOUD_WORKER_IDLE_SECONDS / 4)
+        period = max(0.25, settings.HANGAR_CLOUD_WORKER_IDLE_SECONDS / 4)
         while self.total:
             await asyncio.sleep(period)
             cutoff = time.monotonic() - settings.HANGAR_CLOUD_WORKER_IDLE_SECONDS
@@ -209,8 +276,9 @@ class WorkerPool:
             for worker in workers:
                 self._count(key[0], -1)
                 await worker.stop()
-        if self.reaper is not None:
-            self.reaper.cancel()
+        for task in (self.reaper, self.watcher):
+            if task is not None:
+                task.cancel()
 
 
 _pools: LoopLocal[WorkerPool] = LoopLocal()

@@ -5,7 +5,8 @@ standard library), a copy of the ``hangar_cloud`` package at ``/runtime``, its o
 bundle at ``/app`` (read-only), a private size-limited ``/tmp``, its own ``/proc`` and a
 minimal ``/dev``. Every namespace is new (user, pid, network, IPC, UTS, cgroup), so it
 has no network at all (not even loopback's services), sees no other process, and cannot
-signal or trace the platform. bubblewrap itself is started with an empty environment:
+signal or trace the platform. A seccomp filter (hangar.cloudcode.seccomp) refuses the
+system calls behind most kernel escapes. bubblewrap itself is started with an empty environment:
 nothing of the platform's configuration reaches the sandbox, not even through
 ``/proc/1/environ``. The bundle's own variables come over the RPC channel.
 
@@ -31,6 +32,8 @@ from pathlib import Path
 
 import hangar_cloud
 from django.conf import settings
+
+from hangar.cloudcode import seccomp
 
 SANDBOX_UID_INSIDE = 65534  # "nobody" inside the user namespace
 RUNTIME_MOUNT = "/runtime"
@@ -176,7 +179,17 @@ def remove_bundle_dir(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def command(bundle: Path) -> list[str]:
+def seccomp_fd() -> int | None:
+    """A descriptor with the system-call filter for bubblewrap, or None when it is turned off."""
+    if not settings.HANGAR_CLOUD_SECCOMP:
+        return None
+    try:
+        return seccomp.program_fd()
+    except seccomp.SeccompUnavailableError as exc:  # fail closed: no filter, no sandbox
+        raise SandboxUnavailableError(f"{exc}; install libseccomp2 or set HANGAR_CLOUD_SECCOMP=false") from exc
+
+
+def command(bundle: Path, *, filter_fd: int | None = None) -> list[str]:
     python = interpreter()
     arguments = [
         bwrap_path(),
@@ -192,6 +205,8 @@ def command(bundle: Path) -> list[str]:
         "--ro-bind", str(bundle), BUNDLE_MOUNT,
         "--chdir", BUNDLE_MOUNT,
     ]  # fmt: skip
+    if filter_fd is not None:
+        arguments += ["--seccomp", str(filter_fd)]
     if not python.startswith("/usr/"):
         prefix = str(Path(python).resolve().parents[1])
         arguments += ["--ro-bind", prefix, prefix]

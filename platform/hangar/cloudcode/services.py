@@ -19,7 +19,7 @@ from django.db.models import Max
 
 from hangar.cloudcode import sandbox
 from hangar.cloudcode.bundles import Bundle, BundleError
-from hangar.cloudcode.models import CloudActivation, CloudVariable, CloudVersion
+from hangar.cloudcode.models import CloudActivation, CloudLimits, CloudVariable, CloudVersion
 from hangar.cloudcode.worker import BundleLoadError, SandboxError, SandboxWorker
 from hangar.invalidation import publish_app_changed
 from hangar.secretbox import encrypt_secret
@@ -132,3 +132,27 @@ def delete_variable(app: App, name: str) -> bool:
 def _announce_variables(app: App) -> None:
     # Workers read the variables when they start: a change restarts them (through the app's version).
     _announce(app)
+
+
+def _checked_timeout(value: float | None, *, maximum: float, what: str) -> float | None:
+    if value is None:
+        return None
+    if not 0 < value <= maximum:
+        raise ValueError(f"the {what} timeout is more than 0 and at most {maximum:g} seconds")
+    return float(value)
+
+
+def set_limits(app: App, *, function_timeout_seconds: float | None, trigger_timeout_seconds: float | None) -> None:
+    """Set the app's own handler deadlines (None: the platform's default), within the platform's maximums."""
+    function_timeout = _checked_timeout(
+        function_timeout_seconds, maximum=settings.HANGAR_CLOUD_FUNCTION_TIMEOUT_MAX_SECONDS, what="function"
+    )
+    trigger_timeout = _checked_timeout(
+        trigger_timeout_seconds, maximum=settings.HANGAR_CLOUD_TRIGGER_TIMEOUT_MAX_SECONDS, what="trigger"
+    )
+    with transaction.atomic():
+        CloudLimits.objects.update_or_create(
+            app=app,
+            defaults={"function_timeout_seconds": function_timeout, "trigger_timeout_seconds": trigger_timeout},
+        )
+        _announce(app)  # every process reloads the app, and with it the deadlines

@@ -78,15 +78,20 @@ class SandboxWorker:
     async def start(cls, *, bundle: Path, env: dict[str, str], limits: sandbox.Limits, timeout: float) -> SandboxWorker:
         """Start a worker on an unpacked bundle; raises BundleLoadError or SandboxError."""
         user = sandbox.host_user()
+        filter_fd = sandbox.seccomp_fd()
         try:
             # preexec_fn rather than user=/group=: uvloop (the server's loop) supports only the former.
             process = await asyncio.create_subprocess_exec(
-                *sandbox.command(bundle), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, env=sandbox.SANDBOX_ENVIRONMENT, limit=MAX_FRAME_BYTES,
-                preexec_fn=sandbox.drop_to(user) if user is not None else None, start_new_session=True,
+                *sandbox.command(bundle, filter_fd=filter_fd), stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=sandbox.SANDBOX_ENVIRONMENT,
+                limit=MAX_FRAME_BYTES, preexec_fn=sandbox.drop_to(user) if user is not None else None,
+                start_new_session=True, pass_fds=() if filter_fd is None else (filter_fd,),
             )  # fmt: skip
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             raise SandboxError(f"the sandbox could not be started: {exc}") from exc
+        finally:
+            if filter_fd is not None:
+                os.close(filter_fd)
         worker = cls(process, {})
         try:
             async with asyncio.timeout(timeout):
@@ -125,6 +130,8 @@ class SandboxWorker:
                     op = frame.get("op")
                     if op == "done" and frame.get("id") == invocation_id:
                         self.last_used = time.monotonic()
+                        if frame.pop("retire", False):
+                            self.broken = True  # the pool stops it on release
                         return frame
                     if op != "call":
                         raise SandboxError(f"unexpected frame {op!r} from the sandbox")
@@ -178,9 +185,16 @@ class SandboxWorker:
         stderr = self.process.stderr
         if stderr is None:
             return
+        # Read in chunks, not lines: a sandbox writing one endless line must not grow a buffer here.
+        pending = b""
         with contextlib.suppress(Exception):
-            while line := await stderr.readline():
-                self._stderr.append(line[:2000].decode(errors="replace").rstrip())
+            while chunk := await stderr.read(4096):
+                *lines, pending = (pending + chunk).split(b"\n")
+                pending = pending[-2000:]
+                for line in lines:
+                    self._stderr.append(line[:2000].decode(errors="replace").rstrip())
+        if pending:
+            self._stderr.append(pending.decode(errors="replace").rstrip())
 
     async def _stderr_settled(self) -> None:
         with contextlib.suppress(Exception):
