@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import threading
 import time
@@ -12,10 +13,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.core.management import CommandError, call_command
 
 from hangar.cloudcode.webhooks import WEBHOOK_KEY_HEADER, webhook_key
 from tests.cloudcode.conftest import deploy_async
-from tests.datastore.conftest import ParseApp
+from tests.conftest import Tenant
+from tests.datastore.conftest import ParseApp, insert_user_with_session
 from tests.egress.conftest import UNRESOLVABLE_SUFFIX, resolver  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -200,6 +204,28 @@ async def test_function_webhook_lifecycle(app_a: ParseApp, endpoint: Endpoint, l
     assert missing.json() == {"code": 143, "error": "no function named: hello is defined"}
 
 
+async def test_a_signed_in_callers_user_reaches_the_webhook(
+    app_a: ParseApp, endpoint: Endpoint, loopback_allowed: None
+):
+    user_id, token = await sync_to_async(insert_user_with_session)(app_a.tenant, "ada")
+    await _hook(app_a, "/hooks/functions", {"functionName": "echo", "url": endpoint.url("/echo")})
+    response = await app_a.request("POST", "/functions/echo", {"n": 2}, session=token)
+    assert response.json() == {"result": {"params": {"n": 2}, "master": False}}
+    [call] = endpoint.calls("/echo")
+    assert (call["body"]["user"]["objectId"], call["body"]["user"]["username"]) == (user_id, "ada")
+    assert "sessionToken" not in call["body"]["user"]
+    assert "x-parse-session-token" not in {name.lower() for name in call["body"]["headers"]}
+
+
+def test_the_operator_reads_the_webhook_key_with_a_command(tenant_a: Tenant):
+    out = io.StringIO()
+    call_command("cloud_webhook_key", app=tenant_a.application_id, stdout=out)
+    assert out.getvalue().strip() == webhook_key(tenant_a.application_id)
+    assert webhook_key(tenant_a.application_id) != webhook_key("another-app")
+    with pytest.raises(CommandError):
+        call_command("cloud_webhook_key", app="no-such-app", stdout=io.StringIO())
+
+
 async def test_delete_method_and_master_payload(app_a: ParseApp, endpoint: Endpoint, loopback_allowed: None):
     await _hook(app_a, "/hooks/functions", {"functionName": "echo", "url": endpoint.url("/echo")})
     echoed = await app_a.request("POST", "/functions/echo", {"n": 1}, master=True)
@@ -288,6 +314,7 @@ async def test_trigger_webhooks_change_reject_and_follow_writes(
     await app_a.request("POST", "/classes/Post", {"title": "hidden", "secret": True})
     found = (await app_a.request("GET", "/classes/Post", master=True)).json()["results"]
     assert [item["title"] for item in found] == ["hi"]
+    assert "className" not in found[0]
 
     listed = (await app_a.request("GET", "/hooks/triggers", master=True)).json()
     assert {(hook["className"], hook["triggerName"]) for hook in listed} == {

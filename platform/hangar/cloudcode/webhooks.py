@@ -89,6 +89,12 @@ def _with_class(value: Any, class_name: str) -> Any:
     return {**value, "className": class_name} if isinstance(value, dict) else value
 
 
+def _without_class(value: Any, class_name: str) -> Any:
+    if isinstance(value, dict) and value.get("className") == class_name:
+        return {field: item for field, item in value.items() if field != "className"}
+    return value
+
+
 async def trigger_webhook_run(
     caller: Caller, *, kind: str, class_name: str, url: str, payload: dict[str, Any]
 ) -> dict[str, Any]:
@@ -109,7 +115,8 @@ async def trigger_webhook_run(
     if kind == "beforeSave" and isinstance(result, dict):
         return {"object": {field: value for field, value in result.items() if field not in _SERVER_FIELDS}}
     if kind == "afterFind" and isinstance(result, list):
-        return {"objects": result}
+        # The className each object was sent with is not part of a find result.
+        return {"objects": [_without_class(item, class_name) for item in result]}
     # Like Parse Server, a beforeFind webhook can only reject the query, not rewrite it.
     return {}
 
