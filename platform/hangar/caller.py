@@ -57,6 +57,31 @@ class DeployedCode:
         )  # fmt: skip
 
 
+@dataclass(frozen=True, eq=False)
+class CloudWebhooks:
+    """The app's function and trigger webhooks (hangar.cloudcode.webhooks), read with the app at admission.
+
+    Compared and hashed by identity: a Caller carrying it stays hashable.
+    """
+
+    application_id: str  # the webhook key is derived from it
+    functions: dict[str, str]  # function name -> url
+    triggers: dict[tuple[str, str], str]  # (triggerName, className) -> url
+
+    def function_url(self, name: str) -> str | None:
+        return self.functions.get(name)
+
+    def trigger_url(self, kind: str, class_name: str) -> str | None:
+        return self.triggers.get((kind, class_name))
+
+    @classmethod
+    def from_rows(cls, application_id: str, rows: list[list[str]]) -> CloudWebhooks:
+        """Rows of (kind, functionName, className, triggerName, url) as admission loads them."""
+        functions = {row[1]: row[4] for row in rows if row[0] == "function"}
+        triggers = {(row[3], row[2]): row[4] for row in rows if row[0] == "trigger"}
+        return cls(application_id=application_id, functions=functions, triggers=triggers)
+
+
 @dataclass(frozen=True)
 class Caller:
     """The app, and whether the caller is master or which ACL principals it holds."""
@@ -76,6 +101,8 @@ class Caller:
     plan: PlanLimits | None = None
     # The app's active cloud code; None when it has none (or outside an admitted request).
     cloud_code: DeployedCode | None = None
+    # The app's webhooks; None when it has none (or outside an admitted request).
+    webhooks: CloudWebhooks | None = None
 
     @property
     def acl_principals(self) -> tuple[str, ...] | None:

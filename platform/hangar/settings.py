@@ -345,6 +345,10 @@ HANGAR_CLOUD_MAX_BUNDLE_BYTES = env_int("HANGAR_CLOUD_MAX_BUNDLE_BYTES", 20 * 10
 HANGAR_CLOUD_MAX_BUNDLE_FILES = env_int("HANGAR_CLOUD_MAX_BUNDLE_FILES", 2000)
 HANGAR_CLOUD_LOG_ENTRIES = env_int("HANGAR_CLOUD_LOG_ENTRIES", 1000)  # kept per app
 HANGAR_CLOUD_LOG_RETENTION_DAYS = env_int("HANGAR_CLOUD_LOG_RETENTION_DAYS", 7)
+# Cloud-code webhooks (Parse's /hooks API) leave through hangar.egress under its policy; plain
+# http:// URLs (the webhook key would travel in clear) only when the operator allows them.
+HANGAR_CLOUD_WEBHOOK_ALLOW_HTTP = env_bool("HANGAR_CLOUD_WEBHOOK_ALLOW_HTTP", False)
+HANGAR_CLOUD_WEBHOOK_MAX_RESPONSE_BYTES = env_int("HANGAR_CLOUD_WEBHOOK_MAX_RESPONSE_BYTES", 1024 * 1024)
 # Keyless and wrong-key requests, file downloads by URL (per app) and lookups of unknown app ids,
 # per client address and second: they never count against an app's own limit. 0: unlimited.
 HANGAR_ANONYMOUS_RPS_PER_ADDRESS = env_int("HANGAR_ANONYMOUS_RPS_PER_ADDRESS", 100)

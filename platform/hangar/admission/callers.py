@@ -88,7 +88,7 @@ async def _user_caller(admission: Admission[str], credentials: Credentials, *, r
         app_pk=app.pk, is_master=False, user_id=user_id, principals=principals,
         installation_id=credentials.installation_id, schema_version=admission.schema_version,
         live_classes=live_classes_decode(admission.live_classes), client_ip=credentials.client_ip, plan=app.plan,
-        cloud_code=app.cloud_code,
+        cloud_code=app.cloud_code, webhooks=app.webhooks,
     )  # fmt: skip
 
 
@@ -106,7 +106,7 @@ async def admit(credentials: Credentials, *, resolve_session: bool = True) -> Au
         caller = Caller(
             app_pk=app.pk, is_master=True, installation_id=credentials.installation_id,
             schema_version=admission.schema_version, live_classes=live_classes_decode(admission.live_classes),
-            client_ip=credentials.client_ip, plan=app.plan, cloud_code=app.cloud_code,
+            client_ip=credentials.client_ip, plan=app.plan, cloud_code=app.cloud_code, webhooks=app.webhooks,
         )  # fmt: skip
         return AuthContext(app=app, caller=caller, session_token=credentials.session_token)
     if admission.credential != "client":

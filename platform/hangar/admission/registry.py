@@ -27,7 +27,7 @@ from typing import Generic, TypeVar, cast
 from django.conf import settings
 
 from hangar.admission.batch import versions_and_count
-from hangar.caller import DeployedCode, PlanLimits
+from hangar.caller import CloudWebhooks, DeployedCode, PlanLimits
 from hangar.datastore.change_feed import live_classes_key
 from hangar.datastore.schema_registry import schema_version_key
 from hangar.db_pool import get_pool
@@ -53,6 +53,8 @@ class AppRecord:
     live_query_classes: frozenset[str] | None = None
     # The active cloud-code version (hangar.cloudcode activates one by bumping the app's version).
     cloud_code: DeployedCode | None = None
+    # The app's function and trigger webhooks (hangar.cloudcode.webhook_services bumps the app's version).
+    webhooks: CloudWebhooks | None = None
 
 
 _LOAD_SQL = """
@@ -67,7 +69,9 @@ SELECT a.id, a.application_id, a.name,
                 (SELECT json_build_array(l.function_timeout_seconds, l.trigger_timeout_seconds)
                  FROM cloudcode_cloudlimits l WHERE l.app_id = a.id))
         FROM cloudcode_cloudactivation c
-        JOIN cloudcode_cloudversion v ON v.id = c.version_id WHERE c.app_id = a.id)
+        JOIN cloudcode_cloudversion v ON v.id = c.version_id WHERE c.app_id = a.id),
+       (SELECT json_agg(json_build_array(w.kind, w.function_name, w.class_name, w.trigger_name, w.url))
+        FROM cloudcode_cloudwebhook w WHERE w.app_id = a.id)
 FROM tenants_app a
 JOIN tenants_organization o ON o.id = a.organization_id
 LEFT JOIN tenants_plan p ON p.id = o.plan_id
@@ -113,7 +117,7 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
     if row is None:
         _cache.pop(application_id, None)
         return None
-    pk, app_id, name, rps, quota, live_connections, live_classes, keys, cloud = row
+    pk, app_id, name, rps, quota, live_connections, live_classes, keys, cloud, webhooks = row
     record = AppRecord(
         pk=pk, application_id=app_id, name=name, requests_per_second=int(rps),
         plan=PlanLimits(storage_quota_bytes=int(quota or 0), max_live_connections=int(live_connections or 0)),
@@ -124,6 +128,7 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
             application_id=app_id, version_id=cloud[0], version_number=cloud[1], handlers=cloud[2],
             variables_stamp=cloud[3], timeouts=cloud[4] if len(cloud) > 4 else None,
         ) if cloud else None,
+        webhooks=CloudWebhooks.from_rows(app_id, webhooks) if webhooks else None,
     )  # fmt: skip
     _cache[application_id] = record
     return record

@@ -21,6 +21,7 @@ from hangar.cloudcode import sandbox
 from hangar.cloudcode.data_calls import answer_call, register_call
 from hangar.cloudcode.logs import log_record
 from hangar.cloudcode.pool import current_pool
+from hangar.cloudcode.webhooks import function_webhook_of, function_webhook_run
 from hangar.cloudcode.worker import BundleLoadError, CallError, InvocationTimeoutError, SandboxError, SandboxWorker
 from hangar.parse_errors import SCRIPT_FAILED, ParseError
 
@@ -163,6 +164,11 @@ async def run_function(
 ) -> Any:
     code = caller.cloud_code
     if code is None or name not in code.functions:
+        webhook = function_webhook_of(caller, name)  # the bundle's own function wins over a webhook
+        if webhook is not None:
+            return await function_webhook_run(
+                caller, name=name, url=webhook, params=params, headers=headers, context=context
+            )
         raise ParseError(SCRIPT_FAILED, f'Invalid function: "{name}"')
     outcome = await invoke(
         caller, kind="function", name=name, payload={"params": params, "context": context or {}},

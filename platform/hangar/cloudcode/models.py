@@ -70,3 +70,47 @@ class CloudLimits(models.Model):
 
     def __str__(self) -> str:
         return f"cloud-code limits of app {self.app_id}"
+
+
+class CloudWebhook(models.Model):
+    """A function or trigger served by the developer's own HTTPS endpoint (Parse's ``/hooks`` API).
+
+    A function webhook has ``function_name``; a trigger webhook has ``class_name`` and
+    ``trigger_name`` (``beforeSave``...). The other fields stay empty.
+    """
+
+    KIND_FUNCTION = "function"
+    KIND_TRIGGER = "trigger"
+    KINDS = [(KIND_FUNCTION, "function"), (KIND_TRIGGER, "trigger")]
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="cloud_webhooks")
+    kind = models.CharField(max_length=16, choices=KINDS)
+    function_name = models.CharField(max_length=128, blank=True, default="")
+    class_name = models.CharField(max_length=128, blank=True, default="")
+    trigger_name = models.CharField(max_length=32, blank=True, default="")
+    url = models.CharField(max_length=2048)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "function_name"], condition=models.Q(kind="function"),
+                name="cloudcode_webhook_function_per_app",
+            ),
+            models.UniqueConstraint(
+                fields=["app", "class_name", "trigger_name"], condition=models.Q(kind="trigger"),
+                name="cloudcode_webhook_trigger_per_app",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(kind="function") & ~models.Q(function_name="") & models.Q(class_name=""))
+                | (models.Q(kind="trigger") & models.Q(function_name="") & ~models.Q(class_name="")
+                   & ~models.Q(trigger_name="")),
+                name="cloudcode_webhook_kind_fields",
+            ),
+        ]  # fmt: skip
+        ordering = ["kind", "function_name", "class_name", "trigger_name"]
+
+    def __str__(self) -> str:
+        target = self.function_name or f"{self.trigger_name}.{self.class_name}"
+        return f"{self.kind} webhook {target} of app {self.app_id}"

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from hangar.caller import Caller
 from hangar.cloudcode.invocation import invoke
+from hangar.cloudcode.webhooks import trigger_webhook_of, trigger_webhook_run
 from hangar.datastore import hooks as data_hooks
 from hangar.parse_errors import ParseError
 
@@ -26,10 +27,15 @@ _background: set[asyncio.Task[None]] = set()
 
 def _wants(caller: Caller, kind: str, class_name: str) -> bool:
     code = caller.cloud_code
-    return code is not None and code.has_trigger(kind, class_name)
+    if code is not None and code.has_trigger(kind, class_name):
+        return True
+    return trigger_webhook_of(caller, kind, class_name) is not None
 
 
 async def _before(caller: Caller, kind: str, class_name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    webhook = trigger_webhook_of(caller, kind, class_name)  # only when the bundle has no handler for it
+    if webhook is not None:
+        return await trigger_webhook_run(caller, kind=kind, class_name=class_name, url=webhook, payload=payload)
     return await invoke(
         caller, kind="trigger", name=f"{kind}.{class_name}", timeout=settings.HANGAR_CLOUD_TRIGGER_TIMEOUT_SECONDS,
         payload={"trigger": kind, "className": class_name, **payload},

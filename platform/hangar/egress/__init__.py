@@ -6,7 +6,7 @@ push/SMS/email providers and build agents' callbacks next) sends through
 later retry can help).
 """
 
-from hangar.egress.client import EgressResponse, domain_allowed, egress_get, egress_request
+from hangar.egress.client import EgressResponse, domain_allowed, egress_check, egress_get, egress_request
 from hangar.egress.errors import (
     EgressError,
     EgressRefusedError,
@@ -21,6 +21,7 @@ __all__ = [
     "EgressResponseTooLargeError",
     "EgressUnavailableError",
     "domain_allowed",
+    "egress_check",
     "egress_get",
     "egress_request",
 ]

@@ -71,21 +71,55 @@ async def egress_request(
     params: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
     content: bytes | None = None,
+    timeout: float | None = None,
+    max_response_bytes: int | None = None,
 ) -> EgressResponse:
-    """Send one request under the egress policy; raise an ``EgressError`` subclass when it fails."""
+    """Send one request under the egress policy; raise an ``EgressError`` subclass when it fails.
+
+    ``timeout`` and ``max_response_bytes`` may only tighten the operator's limits (a webhook's
+    3 s deadline), never loosen them.
+    """
+    target = _parsed(url, params)
+    host = _destination_host(target)
+    deadline = _tightest(float(settings.HANGAR_EGRESS_TIMEOUT_SECONDS), timeout)
+    limit = int(_tightest(int(settings.HANGAR_EGRESS_MAX_RESPONSE_BYTES), max_response_bytes))
+    try:
+        async with asyncio.timeout(deadline):
+            addresses = await _checked_addresses(host, target.port or _SCHEMES[target.scheme])
+            return await _send(
+                method, target, addresses, headers=headers or {}, content=content, timeout=deadline, limit=limit
+            )
+    except TimeoutError as exc:
+        raise EgressUnavailableError(f"{host} did not answer within the egress timeout") from exc
+
+
+async def egress_check(url: str) -> None:
+    """Judge a destination by the policy without sending anything (a webhook URL when it is registered).
+
+    Raises ``EgressRefusedError`` when the policy forbids it and ``EgressUnavailableError`` when
+    its name does not resolve (without a proxy that might resolve it).
+    """
+    target = _parsed(url, None)
+    host = _destination_host(target)
+    try:
+        async with asyncio.timeout(float(settings.HANGAR_EGRESS_TIMEOUT_SECONDS)):
+            await _checked_addresses(host, target.port or _SCHEMES[target.scheme])
+    except TimeoutError as exc:
+        raise EgressUnavailableError(f"{host} could not be resolved within the egress timeout") from exc
+
+
+def _parsed(url: str, params: dict[str, str] | None) -> httpx.URL:
     try:
         target = httpx.URL(url)
         if params:
             target = target.copy_merge_params(params)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise EgressRefusedError(f"not a valid URL: {url!r}") from exc
-    host = _destination_host(target)
-    try:
-        async with asyncio.timeout(float(settings.HANGAR_EGRESS_TIMEOUT_SECONDS)):
-            addresses = await _checked_addresses(host, target.port or _SCHEMES[target.scheme])
-            return await _send(method, target, addresses, headers=headers or {}, content=content)
-    except TimeoutError as exc:
-        raise EgressUnavailableError(f"{host} did not answer within the egress timeout") from exc
+    return target
+
+
+def _tightest(policy: float, requested: float | None) -> float:
+    return policy if requested is None else min(policy, requested)
 
 
 def _destination_host(target: httpx.URL) -> str:
@@ -117,9 +151,9 @@ def _tls_context() -> ssl.SSLContext:
 
 
 async def _send(
-    method: str, target: httpx.URL, addresses: list[IPAddress], *, headers: dict[str, str], content: bytes | None
-) -> EgressResponse:
-    timeout = float(settings.HANGAR_EGRESS_TIMEOUT_SECONDS)
+    method: str, target: httpx.URL, addresses: list[IPAddress], *, headers: dict[str, str], content: bytes | None,
+    timeout: float, limit: int,
+) -> EgressResponse:  # fmt: skip
     async with httpx.AsyncClient(
         proxy=settings.HANGAR_EGRESS_PROXY or None,
         verify=_tls_context(),
@@ -128,7 +162,8 @@ async def _send(
         timeout=timeout,
     ) as client:
         if not addresses:  # through the proxy, by name
-            return await _exchange(client, client.build_request(method, target, headers=headers, content=content))
+            request = client.build_request(method, target, headers=headers, content=content)
+            return await _exchange(client, request, limit)
         last_error: Exception | None = None
         for address in addresses:
             pinned = target.copy_with(host=str(address))
@@ -138,7 +173,7 @@ async def _send(
                 content=content, extensions=extensions,
             )  # fmt: skip
             try:
-                return await _exchange(client, request)
+                return await _exchange(client, request, limit)
             except EgressUnavailableError as exc:
                 if not isinstance(exc.__cause__, httpx.ConnectError):
                     raise
@@ -146,8 +181,7 @@ async def _send(
         raise EgressUnavailableError(f"{target.host} refused every connection") from last_error
 
 
-async def _exchange(client: httpx.AsyncClient, request: httpx.Request) -> EgressResponse:
-    limit = int(settings.HANGAR_EGRESS_MAX_RESPONSE_BYTES)
+async def _exchange(client: httpx.AsyncClient, request: httpx.Request, limit: int) -> EgressResponse:
     try:
         response = await client.send(request, stream=True)
         try:

@@ -7,6 +7,7 @@ from hangar.gateway.handlers import batch, classes, health
 from hangar.gateway.handlers import config as config_handlers
 from hangar.gateway.handlers import files as file_handlers
 from hangar.gateway.handlers import functions as function_handlers
+from hangar.gateway.handlers import hooks as hook_handlers
 from hangar.gateway.handlers import schemas as schema_handlers
 from hangar.gateway.handlers import users as user_handlers
 from hangar.gateway.routing import Router
@@ -22,5 +23,6 @@ def build_router() -> Router:
     file_handlers.register(router)
     user_handlers.register(router)
     function_handlers.register(router)
+    hook_handlers.register(router)
     router.add("POST", "/batch", batch.make_batch_handler(router))
     return router

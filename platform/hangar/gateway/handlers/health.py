@@ -20,7 +20,7 @@ async def server_info(request: ParseRequest, auth: AuthContext, params: dict[str
         {
             "features": {
                 "globalConfig": {"create": True, "read": True, "update": True, "delete": True},
-                "hooks": {"create": False, "read": False, "update": False, "delete": False},
+                "hooks": {"create": True, "read": True, "update": True, "delete": True},
                 "cloudCode": {"jobs": False},
                 "logs": {"level": False, "size": False, "order": False, "until": False, "from": False},
                 "push": {
