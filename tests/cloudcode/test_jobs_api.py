@@ -159,13 +159,17 @@ async def test_another_apps_master_key_reaches_nothing_of_this_apps_jobs(app_a: 
     assert (await app_b.request("POST", "/jobs/tally", {}, master=True)).json()["code"] == 141
     assert (await app_b.request("GET", "/cloud_code/jobs", master=True)).json() == []
     assert (await app_b.request("GET", "/cloud_code/jobs/data", master=True)).json() == {"in_use": [], "jobs": []}
-    edit = await app_b.request("PUT", f"/cloud_code/jobs/{schedule_id}", {"job_schedule": {"description": "x"}}, master=True)
+    edit = await app_b.request(
+        "PUT", f"/cloud_code/jobs/{schedule_id}", {"job_schedule": {"description": "x"}}, master=True
+    )
     assert edit.json()["code"] == 101
     assert (await app_b.request("DELETE", f"/cloud_code/jobs/{schedule_id}", master=True)).json()["code"] == 101
     assert (await app_b.request("GET", "/releases/latest", master=True)).json() == []
     assert (await app_b.request("GET", "/scripts/main.py", master=True)).status_code == 404
     # app B deploying a job of the same name runs its own, never app A's
-    await deploy_async(app_b.tenant, {"main.py": "from hangar_cloud import job\n\n@job('tally')\ndef t(r):\n    return 'B'\n"})
+    await deploy_async(
+        app_b.tenant, {"main.py": "from hangar_cloud import job\n\n@job('tally')\ndef t(r):\n    return 'B'\n"}
+    )
     b_status = await job_status(app_b, await run_job(app_b, "tally"))
     assert b_status["message"] == "B"
     assert [item["message"] for item in (await app_a.request("GET", "/classes/_JobStatus", master=True)).json()[
@@ -212,7 +216,11 @@ async def test_schedules_are_created_listed_edited_and_deleted(app_a: ParseApp):
         ({"job_schedule": {"jobName": "nope"}}, 1, "Cannot Schedule a job that is not deployed"),
         ({"job_schedule": {"description": "no job"}}, 1, "Cannot Schedule a job that is not deployed"),
         ({"jobName": "tally"}, 107, 'The body must be {"job_schedule": {...}}.'),
-        ({"job_schedule": {"jobName": "tally", "cron": "61 * * * *"}}, 111, "cron minute field '61' is invalid (0-59)."),
+        (
+            {"job_schedule": {"jobName": "tally", "cron": "61 * * * *"}},
+            111,
+            "cron minute field '61' is invalid (0-59).",
+        ),
         ({"job_schedule": {"jobName": "tally", "cron": "* * *"}}, 111, None),
         ({"job_schedule": {"jobName": "tally", "timeOfDay": "25:00"}}, 111, None),
         ({"job_schedule": {"jobName": "tally", "repeatMinutes": -5}}, 111, None),
@@ -235,15 +243,18 @@ async def test_bad_schedules_are_refused_with_a_parse_error(app_a: ParseApp, bod
 def test_when_a_schedule_is_due():
     at = datetime(2026, 3, 4, 12, 30, tzinfo=UTC)  # a Wednesday
     once = {"startAfter": "2026-03-04T12:30:40.000Z"}
-    assert schedule_due_at(once, at) and not schedule_due_at(once, at.replace(minute=31))
+    assert schedule_due_at(once, at)
+    assert not schedule_due_at(once, at.replace(minute=31))
     every_15 = {"startAfter": "2026-01-01T00:00:00Z", "timeOfDay": "00:00:00.000Z", "repeatMinutes": 15}
-    assert schedule_due_at(every_15, at) and not schedule_due_at(every_15, at.replace(minute=31))
+    assert schedule_due_at(every_15, at)
+    assert not schedule_due_at(every_15, at.replace(minute=31))
     not_wednesday = {**every_15, "daysOfWeek": [1, 1, 1, 0, 1, 1, 1]}
     assert not schedule_due_at(not_wednesday, at)
     later_start = {**every_15, "timeOfDay": "13:00:00.000Z"}
     assert not schedule_due_at(later_start, at)
     assert not schedule_due_at({**every_15, "startAfter": "2026-03-05T00:00:00Z"}, at)
-    assert schedule_due_at({"cron": "30 12 * * 3"}, at) and not schedule_due_at({"cron": "30 12 * * 4"}, at)
+    assert schedule_due_at({"cron": "30 12 * * 3"}, at)
+    assert not schedule_due_at({"cron": "30 12 * * 4"}, at)
     assert schedule_due_at({"cron": "*/10 12 4 3 *"}, at)
     assert schedule_due_at({"cron": "30 12 1 * 3"}, at)  # day of month or day of week, as cron
     assert not schedule_due_at({"cron": "not a cron"}, at)
@@ -263,10 +274,16 @@ async def test_the_beat_tick_starts_a_due_schedule_exactly_once(app_a: ParseApp,
         return job_schedules_tick_task.apply(kwargs={"now": now}).get()  # type: ignore[no-any-return]
 
     first = await sync_to_async(tick, thread_sensitive=False)("2026-03-04T12:30:05+00:00")
-    second = await sync_to_async(tick, thread_sensitive=False)("2026-03-04T12:30:40+00:00")  # a second beat, same minute
-    third = await sync_to_async(tick, thread_sensitive=False)("2026-03-04T12:31:02+00:00")  # the next minute looks back at 12:30
+    second = await sync_to_async(tick, thread_sensitive=False)(
+        "2026-03-04T12:30:40+00:00"
+    )  # a second beat, same minute
+    third = await sync_to_async(tick, thread_sensitive=False)(
+        "2026-03-04T12:31:02+00:00"
+    )  # the next minute looks back at 12:30
     assert [(app, schedule) for app, schedule, _ in first] == [(app_a.tenant.app.pk, schedule_id)]
-    assert second == [] and len(third) == 1 and third[0][1] == not_due.json()["objectId"]
+    assert second == []
+    assert len(third) == 1
+    assert third[0][1] == not_due.json()["objectId"]
     statuses = (await app_a.request("GET", "/classes/_JobStatus", master=True)).json()["results"]
     assert sorted((s["source"], s["status"], s["params"]["n"]) for s in statuses) == [
         ("schedule", "succeeded", 7),
@@ -282,7 +299,8 @@ async def test_logs_releases_and_scripts_for_the_dashboard(app_a: ParseApp):
     version = await deploy_async(app_a.tenant, JOBS)
     await run_job(app_a, "tally", {"n": 2})
     release = (await app_a.request("GET", "/releases/latest", master=True)).json()
-    assert len(release) == 1 and release[0]["version"] == version.number
+    assert len(release) == 1
+    assert release[0]["version"] == version.number
     import json
 
     assert set(json.loads(release[0]["checksums"])) == {"main.py"}
@@ -296,7 +314,9 @@ async def test_logs_releases_and_scripts_for_the_dashboard(app_a: ParseApp):
     assert all(set(entry) == {"level", "message", "timestamp"} and entry["level"] == "info" for entry in info)
     await run_job(app_a, "boom")
     errors = (await app_a.request("GET", "/scriptlog", master=True, params={"level": "error"})).json()
-    assert errors and errors[0]["message"].startswith("job boom failed") and "boom failed" in errors[0]["message"]
+    assert errors
+    assert errors[0]["message"].startswith("job boom failed")
+    assert "boom failed" in errors[0]["message"]
     one = (await app_a.request("GET", "/scriptlog", master=True, params={"level": "info", "size": "1"})).json()
     assert len(one) == 1
     bad = await app_a.request("GET", "/scriptlog", master=True, params={"order": "sideways"})
@@ -305,5 +325,5 @@ async def test_logs_releases_and_scripts_for_the_dashboard(app_a: ParseApp):
 
 async def test_server_info_advertises_jobs_and_logs(app_a: ParseApp):
     features = (await app_a.request("GET", "/serverInfo", master=True)).json()["features"]
-    assert features["cloudCode"] == {"jobs": True}
+    assert features["cloudCode"] == {"jobs": True, "viewCode": True}
     assert features["logs"] == {"level": True, "size": True, "order": True, "until": True, "from": True}

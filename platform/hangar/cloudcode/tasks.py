@@ -30,6 +30,11 @@ def _in_own_loop(work: Callable[[], Awaitable[T]]) -> T:
             return await work()
         finally:
             await close_current_pool()
+            # Let background work end inside this loop (a killed worker being reaped, a log
+            # flush): asyncio.run would cancel it, leaving a process transport to a closed loop.
+            others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            if others:
+                await asyncio.wait(others, timeout=10)
             await log_flush()
             await close_redis()
             await close_pool()

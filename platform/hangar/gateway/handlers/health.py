@@ -21,7 +21,7 @@ async def server_info(request: ParseRequest, auth: AuthContext, params: dict[str
             "features": {
                 "globalConfig": {"create": True, "read": True, "update": True, "delete": True},
                 "hooks": {"create": False, "read": False, "update": False, "delete": False},
-                "cloudCode": {"jobs": True},
+                "cloudCode": {"jobs": True, "viewCode": True},  # viewCode: the dashboard's Cloud Code page
                 "logs": {"level": True, "size": True, "order": True, "until": True, "from": True},
                 "push": {
                     "immediatePush": False, "scheduledPush": False, "storedPushData": False,
