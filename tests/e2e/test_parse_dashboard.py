@@ -179,9 +179,9 @@ def test_jobs_logs_and_cloud_code_pages(dashboard: str, live_server: LiveServer,
             _shot(page, "logs")
 
             page.goto(f"{app_url}/cloud_code/main.py")
-            # The page lists the active bundle's files (from /releases/latest). Its source pane
-            # stays empty in 9.2 (see docs/cloudcode.md, Jobs): /scripts/main.py is served and tested
-            # in tests/cloudcode/test_jobs_api.py.
+            # The page lists the active bundle's files (from /releases/latest). 9.2 never requests
+            # a file's source: it reads the file from params.splat, which react-router 6 does not
+            # set (docs/cloudcode.md, Jobs); /scripts/main.py is tested in test_jobs_api.py.
             expect(page.get_by_role("link", name="main.py")).to_be_visible()
             _shot(page, "cloud-code")
         finally:
