@@ -3,7 +3,7 @@
 The dashboard's own server runs as a subprocess on a free loopback port, pointed at the
 session's live server; Debian's chromium, driven by Playwright, walks its Jobs, Logs and
 Cloud Code pages: the deployed job is listed, scheduled, run now and shown succeeded; the
-Logs page shows the job's log line; the Cloud Code page shows ``main.py``.
+Logs page shows the job's log line; the Cloud Code page lists ``main.py``.
 """
 
 from __future__ import annotations
