@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import cast
 from urllib.parse import urlsplit
 
+from celery.schedules import crontab
+
 from hangar.client_address import trusted_proxy_networks
 from hangar.egress.addresses import parse_networks
 from hangar.embedded import services_recorded
@@ -240,6 +242,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "purge-deleted-apps": {"task": "tenants.purge_deleted_apps", "schedule": 300.0},
+    # Starts due scheduled cloud-code jobs (hangar.cloudcode.schedules); at second 0 of every minute.
+    "cloud-job-schedules": {"task": "cloudcode.job_schedules_tick", "schedule": crontab()},
 }
 
 EMAIL_HOST = env_str("EMAIL_HOST")

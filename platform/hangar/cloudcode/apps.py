@@ -7,6 +7,8 @@ class CloudcodeConfig(AppConfig):
     verbose_name = "Cloud code"
 
     def ready(self) -> None:
+        from hangar.cloudcode import job_classes
         from hangar.cloudcode.triggers import install
 
         install()
+        job_classes.register()

@@ -12,7 +12,8 @@ FIELD_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # The schema registry's column (datastore_schema.class_name is varchar(128)); Parse Server
 # has no smaller limit of its own. Checked here so that PostgreSQL never has to refuse it.
 MAX_CLASS_NAME_LENGTH = 128
-SYSTEM_CLASSES = frozenset({"_User", "_Role", "_Session", "_Installation"})
+# _JobStatus and _JobSchedule are cloud code's (hangar.cloudcode.job_classes registers their rules).
+SYSTEM_CLASSES = frozenset({"_User", "_Role", "_Session", "_Installation", "_JobStatus", "_JobSchedule"})
 SYSTEM_FIELDS = frozenset({"objectId", "createdAt", "updatedAt", "ACL"})
 _FORBIDDEN_FIELDS = frozenset({"length", "className"})
 

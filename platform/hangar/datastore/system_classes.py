@@ -50,6 +50,26 @@ SYSTEM_CLASS_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
         "appIdentifier": {"type": "String"},
         "parseVersion": {"type": "String"},
     },
+    # Cloud-code jobs (docs/cloudcode.md, Jobs): one row per run, and the schedules.
+    "_JobStatus": {
+        "jobName": {"type": "String"},
+        "source": {"type": "String"},
+        "status": {"type": "String"},
+        "message": {"type": "String"},
+        "params": {"type": "Object"},
+        "finishedAt": {"type": "Date"},
+    },
+    "_JobSchedule": {
+        "jobName": {"type": "String"},
+        "description": {"type": "String"},
+        "params": {"type": "String"},
+        "startAfter": {"type": "String"},
+        "daysOfWeek": {"type": "Array"},
+        "timeOfDay": {"type": "String"},
+        "lastRun": {"type": "Number"},
+        "repeatMinutes": {"type": "Number"},
+        "cron": {"type": "String"},
+    },
 }
 
 
@@ -78,6 +98,9 @@ _MASTER_ONLY_OPERATIONS: dict[str, tuple[str, ...]] = {
     "_Session": ("create", "addField"),
     # Parse Server's rest.js enforceRoleSecurity: clients never list, count or delete installations.
     "_Installation": ("find", "count", "delete", "addField"),
+    # Parse Server's SharedRest.js classesWithMasterOnlyAccess: nothing for clients at all.
+    "_JobStatus": ("find", "count", "get", "create", "update", "delete", "addField"),
+    "_JobSchedule": ("find", "count", "get", "create", "update", "delete", "addField"),
 }
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from hangar.gateway.handlers import aggregate as aggregate_handlers
 from hangar.gateway.handlers import batch, classes, health
+from hangar.gateway.handlers import cloud_code as cloud_code_handlers
 from hangar.gateway.handlers import config as config_handlers
 from hangar.gateway.handlers import files as file_handlers
 from hangar.gateway.handlers import functions as function_handlers
 from hangar.gateway.handlers import hooks as hook_handlers
+from hangar.gateway.handlers import jobs as job_handlers
 from hangar.gateway.handlers import schemas as schema_handlers
 from hangar.gateway.handlers import users as user_handlers
 from hangar.gateway.routing import Router
@@ -24,5 +26,7 @@ def build_router() -> Router:
     user_handlers.register(router)
     function_handlers.register(router)
     hook_handlers.register(router)
+    job_handlers.register(router)
+    cloud_code_handlers.register(router)
     router.add("POST", "/batch", batch.make_batch_handler(router))
     return router

@@ -24,6 +24,8 @@ SEGMENT_PATTERNS = {
     "className": r"[^/]+",
     "objectId": r"[A-Za-z0-9]+",
     "name": r"[^/]+",
+    # A cloud-code file's path inside its bundle (``/scripts/lib/util.py``).
+    "scriptPath": r"[^?#]+",
 }
 
 

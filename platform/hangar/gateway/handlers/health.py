@@ -21,8 +21,8 @@ async def server_info(request: ParseRequest, auth: AuthContext, params: dict[str
             "features": {
                 "globalConfig": {"create": True, "read": True, "update": True, "delete": True},
                 "hooks": {"create": True, "read": True, "update": True, "delete": True},
-                "cloudCode": {"jobs": False},
-                "logs": {"level": False, "size": False, "order": False, "until": False, "from": False},
+                "cloudCode": {"jobs": True, "viewCode": True},  # viewCode: the dashboard's Cloud Code page
+                "logs": {"level": True, "size": True, "order": True, "until": True, "from": True},
                 "push": {
                     "immediatePush": False, "scheduledPush": False, "storedPushData": False,
                     "pushAudiences": False, "localization": False,
