@@ -63,6 +63,9 @@ def _with_class(class_name: str, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 class CloudTriggerHooks(data_hooks.TriggerHooks):
+    def wants(self, *, caller: Caller, kind: str, class_name: str) -> bool:
+        return _wants(caller, kind, class_name)
+
     async def before_save(
         self, *, caller: Caller, class_name: str, data: dict[str, Any], original: dict[str, Any] | None
     ) -> dict[str, Any]:
@@ -78,9 +81,11 @@ class CloudTriggerHooks(data_hooks.TriggerHooks):
         if _wants(caller, "afterSave", class_name):
             _after(caller, "afterSave", class_name, {"object": obj, "original": original})
 
-    async def before_delete(self, *, caller: Caller, class_name: str, object_id: str) -> None:
+    async def before_delete(
+        self, *, caller: Caller, class_name: str, object_id: str, obj: dict[str, Any] | None = None
+    ) -> None:
         if _wants(caller, "beforeDelete", class_name):
-            await _before(caller, "beforeDelete", class_name, {"object": {"objectId": object_id}})
+            await _before(caller, "beforeDelete", class_name, {"object": obj or {"objectId": object_id}})
 
     async def after_delete(self, *, caller: Caller, class_name: str, obj: dict[str, Any]) -> None:
         if _wants(caller, "afterDelete", class_name):

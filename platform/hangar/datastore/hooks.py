@@ -13,6 +13,10 @@ from hangar.caller import Caller
 
 
 class TriggerHooks:
+    def wants(self, *, caller: Caller, kind: str, class_name: str) -> bool:
+        """Whether a trigger of this kind runs for the class: without one, writes skip the extra read."""
+        return False
+
     async def before_save(
         self, *, caller: Caller, class_name: str, data: dict[str, Any], original: dict[str, Any] | None
     ) -> dict[str, Any]:
@@ -23,7 +27,9 @@ class TriggerHooks:
     ) -> None:
         return None
 
-    async def before_delete(self, *, caller: Caller, class_name: str, object_id: str) -> None:
+    async def before_delete(
+        self, *, caller: Caller, class_name: str, object_id: str, obj: dict[str, Any] | None = None
+    ) -> None:
         return None
 
     async def after_delete(self, *, caller: Caller, class_name: str, obj: dict[str, Any]) -> None:
