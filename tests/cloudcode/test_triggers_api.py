@@ -8,6 +8,7 @@ import asyncio
 import pytest
 from django.test import override_settings
 
+from hangar.cloudcode.logs import log_flush, log_records
 from tests.cloudcode.conftest import deploy_async
 from tests.datastore.conftest import ParseApp
 
@@ -46,6 +47,10 @@ TRIGGERS = {
             "Audit", {"postId": request.object.id, "title": request.object.get("title"),
                       "had": request.original.get("title") if request.original else None}
         )
+
+    @after_save("Crash")
+    def crash_after_save(request):
+        raise RuntimeError("audit store down")
 
     @before_delete("Post")
     def post_before_delete(request):
@@ -196,3 +201,92 @@ async def test_another_apps_trigger_never_runs(app_a: ParseApp, app_b: ParseApp)
     assert stored["title"] == "reject"
     assert (await app_a.request("GET", "/classes/Post", master=True)).json()["results"] == []
     assert await _audit(app_b, {}) == []
+
+
+FINDS = {
+    "main.py": """
+    from hangar_cloud import before_find, after_find
+
+    @before_find("Note")
+    def note_before_find(request):
+        query = request.query
+        if request.count:
+            query.where["counted"] = True
+        elif not request.master:
+            query.where.pop("owner", None)  # tries to widen: the ACL still applies
+            query.where["public"] = True
+        if request.is_get:
+            query["keys"] = "title,public"
+
+    @after_find("Note")
+    def note_after_find(request):
+        if request.master:  # the count below runs this trigger too (as in Parse): stop there
+            return request.objects
+        every = request.data.as_master().find("Note", {})
+        kept = [note for note in request.objects if note.get("title") != "hidden"]
+        for note in kept:
+            note["allNotes"] = len(every)
+        return kept
+    """
+}
+
+
+async def _notes(app: ParseApp, rows: list[dict[str, object]]) -> list[str]:
+    ids = []
+    for row in rows:
+        made = await app.request("POST", "/classes/Note", row, master=True)
+        assert made.status_code == 201, made.text
+        ids.append(made.json()["objectId"])
+    return ids
+
+
+async def test_before_and_after_find_shape_find_get_and_count(app_a: ParseApp, app_b: ParseApp):
+    await deploy_async(app_a.tenant, FINDS)
+    public, private, hidden, secret = await _notes(
+        app_a,
+        [
+            {"title": "public", "public": True, "body": "b"},
+            {"title": "private", "public": False},
+            {"title": "hidden", "public": True},
+            {"title": "secret", "public": True, "ACL": {}},  # nobody but master may read it
+        ],
+    )
+    await _notes(app_b, [{"title": f"b{n}", "public": True} for n in range(5)])
+
+    found = await app_a.request("GET", "/classes/Note", params={"where": {"owner": "x"}})
+    assert found.status_code == 200, found.text
+    results = found.json()["results"]
+    assert [row["title"] for row in results] == ["public"]  # filtered by beforeFind, hidden by afterFind, ACL kept
+    assert results[0]["allNotes"] == 4  # app B's five notes are never seen by app A's trigger
+
+    got = await app_a.request("GET", f"/classes/Note/{public}")
+    assert got.status_code == 200, got.text
+    assert "body" not in got.json()  # the beforeFind's keys applied to a get
+    assert got.json()["title"] == "public"
+    assert (await app_a.request("GET", f"/classes/Note/{private}")).json()["code"] == 101
+    assert (await app_a.request("GET", f"/classes/Note/{hidden}")).json()["code"] == 101
+    assert (await app_a.request("GET", f"/classes/Note/{secret}")).json()["code"] == 101
+
+    counted = await app_a.request("GET", "/classes/Note", params={"count": 1, "limit": 0})
+    assert counted.json() == {"results": [], "count": 0}  # request.count was set: where counted=True
+
+    # App B's own Note class runs no trigger of app A.
+    in_b = await app_b.request("GET", "/classes/Note")
+    assert len(in_b.json()["results"]) == 5
+    assert all("allNotes" not in row for row in in_b.json()["results"])
+
+
+async def test_failing_after_save_never_reaches_the_client_and_is_logged(app_a: ParseApp):
+    await deploy_async(app_a.tenant, TRIGGERS)
+    created = await app_a.request("POST", "/classes/Crash", {"n": 1}, master=True)
+    assert created.status_code == 201, created.text
+    assert (await app_a.request("GET", f"/classes/Crash/{created.json()['objectId']}")).status_code == 200
+    for _ in range(60):
+        await log_flush()
+        records = await log_records(app_a.tenant.app.pk, level="error")
+        if any("gave up after 3 attempts: audit store down" in str(r.get("error")) for r in records):
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError(f"no give-up record in the cloud log: {records}")
+    assert sum(r.get("name") == "afterSave.Crash" for r in records) >= 3  # every attempt is logged too

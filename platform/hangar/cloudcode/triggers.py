@@ -15,6 +15,7 @@ from django.conf import settings
 
 from hangar.caller import Caller
 from hangar.cloudcode.invocation import invoke
+from hangar.cloudcode.logs import log_record
 from hangar.datastore import hooks as data_hooks
 from hangar.parse_errors import ParseError
 
@@ -36,6 +37,15 @@ async def _before(caller: Caller, kind: str, class_name: str, payload: dict[str,
     )  # fmt: skip
 
 
+def _gave_up(caller: Caller, kind: str, class_name: str, attempts: int, exc: ParseError) -> None:
+    """Say in the logger and the app's cloud log (each attempt is there already) that this was the last."""
+    logger.warning("%s trigger of %s gave up after %d attempts: %s", kind, class_name, attempts, exc.message)
+    log_record(caller.app_pk, {
+        "kind": "trigger", "name": f"{kind}.{class_name}", "className": class_name, "outcome": "error",
+        "code": exc.code, "error": f"gave up after {attempts} attempts: {exc.message}", "lines": [],
+    })  # fmt: skip
+
+
 def _after(caller: Caller, kind: str, class_name: str, payload: dict[str, Any]) -> None:
     """Run an after* trigger in the background, retried with a growing pause; never delays the response."""
 
@@ -45,11 +55,8 @@ def _after(caller: Caller, kind: str, class_name: str, payload: dict[str, Any]) 
                 await _before(caller, kind, class_name, payload)
                 return
             except ParseError as exc:
-                if exc.status != 503 and number == AFTER_TRIGGER_ATTEMPTS:
-                    logger.warning("%s trigger of %s failed: %s", kind, class_name, exc.message)
-                    return
                 if number == AFTER_TRIGGER_ATTEMPTS:
-                    logger.warning("%s trigger of %s gave up after %d attempts", kind, class_name, number)
+                    _gave_up(caller, kind, class_name, number, exc)
                     return
             await asyncio.sleep(0.5 * number)
 
@@ -91,10 +98,15 @@ class CloudTriggerHooks(data_hooks.TriggerHooks):
         if _wants(caller, "afterDelete", class_name):
             _after(caller, "afterDelete", class_name, {"object": obj})
 
-    async def before_find(self, *, caller: Caller, class_name: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def before_find(
+        self, *, caller: Caller, class_name: str, params: dict[str, Any], is_get: bool = False
+    ) -> dict[str, Any]:
         if not _wants(caller, "beforeFind", class_name):
             return params
-        outcome = await _before(caller, "beforeFind", class_name, {"query": params})
+        # Parse's request.count: a count-only query (count with limit 0); request.isGet: a get by id.
+        counting = params.get("count") not in (None, False, 0, "0", "false", "") and str(params.get("limit")) == "0"
+        payload = {"query": params, "count": counting, "isGet": is_get}
+        outcome = await _before(caller, "beforeFind", class_name, payload)
         query = outcome.get("query")
         return query if isinstance(query, dict) else params
 

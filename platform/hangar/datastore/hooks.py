@@ -35,7 +35,9 @@ class TriggerHooks:
     async def after_delete(self, *, caller: Caller, class_name: str, obj: dict[str, Any]) -> None:
         return None
 
-    async def before_find(self, *, caller: Caller, class_name: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def before_find(
+        self, *, caller: Caller, class_name: str, params: dict[str, Any], is_get: bool = False
+    ) -> dict[str, Any]:
         return params
 
     async def after_find(
