@@ -290,3 +290,90 @@ async def test_failing_after_save_never_reaches_the_client_and_is_logged(app_a: 
     else:
         raise AssertionError(f"no give-up record in the cloud log: {records}")
     assert sum(r.get("name") == "afterSave.Crash" for r in records) >= 3  # every attempt is logged too
+
+
+USERS_AND_FILES = {
+    "main.py": """
+    from hangar_cloud import (
+        before_save, after_save, before_save_file, after_save_file, before_delete_file, ParseError, ValidationError,
+    )
+
+    @before_save("_User")
+    def user_before_save(request):
+        user = request.object
+        shown = set(user) | set(request.original or {})
+        leaked = {"password", "_hashed_password", "sessionToken", "authData"} & shown
+        if leaked:
+            raise ParseError(141, "saw " + ",".join(sorted(leaked)))
+        if user.get("username") == "banned":
+            raise ValidationError("username not allowed")
+        if user.get("nickname") == "takeover":
+            user["password"] = "chosen-by-trigger"
+        user["nickname"] = (user.get("nickname") or user.get("username")).title()
+
+    @after_save("_User")
+    def user_after_save(request):
+        request.data.as_master().save("Audit", {"user": request.object.id, "nick": request.object.get("nickname")})
+
+    @before_save_file()
+    def file_before_save(request):
+        if request.file["name"].endswith(".exe") or request.file["contentType"] == "application/x-msdownload":
+            raise ParseError(130, "no executables")
+        request.file["metadata"]["checked"] = "yes"
+
+    @after_save_file()
+    def file_after_save(request):
+        request.data.as_master().save("Audit", {"file": request.file["name"], "size": request.file["size"]})
+
+    @before_delete_file()
+    def file_before_delete(request):
+        if "keep" in request.file["name"]:
+            raise ParseError(153, "this file stays")
+    """
+}
+
+
+async def test_user_triggers_on_sign_up_and_update_never_see_credentials(app_a: ParseApp):
+    await deploy_async(app_a.tenant, USERS_AND_FILES)
+    fields = {"className": "_User", "fields": {"nickname": {"type": "String"}}}
+    assert (await app_a.request("PUT", "/schemas/_User", fields, master=True)).status_code == 200
+    signed = await app_a.request("POST", "/users", {"username": "ada", "password": "s3cret!"})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["nickname"] == "Ada"
+    user_id, token = signed.json()["objectId"], signed.json()["sessionToken"]
+    assert (await _audit(app_a, {"user": user_id}))[0]["nick"] == "Ada"
+
+    banned = await app_a.request("POST", "/users", {"username": "banned", "password": "x"})
+    assert banned.json() == {"code": 142, "error": "username not allowed"}
+
+    renamed = await app_a.request("PUT", f"/users/{user_id}", {"nickname": "lovelace"}, session=token)
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["nickname"] == "Lovelace"
+    # A trigger cannot set a password (it would bypass hashing).
+    takeover = await app_a.request("PUT", f"/users/{user_id}", {"nickname": "takeover"}, session=token)
+    assert takeover.json()["code"] == 141
+
+    # A password change passes the trigger without showing it the password.
+    changed = await app_a.request("PUT", f"/users/{user_id}", {"password": "n3w-pass"}, session=token)
+    assert changed.status_code == 200, changed.text
+    login = await app_a.request("GET", "/login", params={"username": "ada", "password": "n3w-pass"})
+    assert login.status_code == 200, login.text
+    assert login.json()["nickname"] == "Lovelace"
+
+
+async def test_file_triggers_reject_annotate_and_guard_deletes(app_a: ParseApp):
+    await deploy_async(app_a.tenant, USERS_AND_FILES)
+    headers = {**app_a.headers(master=True), "Content-Type": "text/plain"}
+    refused = await app_a.client.post("/parse/files/tool.exe", content=b"MZ", headers=headers)
+    assert refused.json() == {"code": 130, "error": "no executables"}
+    kept = await app_a.client.post("/parse/files/keep.txt", content=b"hello", headers=headers)
+    assert kept.status_code == 201, kept.text
+    name = kept.json()["name"]
+    audits = await _audit(app_a, {"file": name})
+    assert audits
+    assert audits[0]["size"] == 5
+    guarded = await app_a.client.delete(f"/parse/files/{name}", headers=app_a.headers(master=True))
+    assert guarded.json() == {"code": 153, "error": "this file stays"}
+    still_there = await app_a.client.get(f"/parse/files/{app_a.tenant.application_id}/{name}")
+    assert still_there.status_code == 200
+    assert still_there.content == b"hello"

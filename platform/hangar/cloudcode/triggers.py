@@ -17,6 +17,8 @@ from hangar.caller import Caller
 from hangar.cloudcode.invocation import invoke
 from hangar.cloudcode.logs import log_record
 from hangar.datastore import hooks as data_hooks
+from hangar.files import hooks as file_hooks
+from hangar.files.hooks import FileInfo
 from hangar.parse_errors import ParseError
 
 logger = logging.getLogger(__name__)
@@ -120,5 +122,47 @@ class CloudTriggerHooks(data_hooks.TriggerHooks):
         return objects if isinstance(objects, list) else results
 
 
+FILE_CLASS = "@File"  # Parse's class name for Parse.File triggers (hangar_cloud before_save_file ...)
+
+
+def _file_payload(file: FileInfo) -> dict[str, Any]:
+    return {
+        "file": {
+            "name": file.name, "size": file.size, "contentType": file.content_type,
+            "metadata": dict(file.metadata), "tags": dict(file.tags),
+        }
+    }  # fmt: skip
+
+
+class CloudFileTriggerHooks(file_hooks.FileHooks):
+    """File triggers: beforeSave may reject an upload or change its metadata and tags, before any byte is stored."""
+
+    async def before_save(self, *, caller: Caller, file: FileInfo) -> FileInfo:
+        if not _wants(caller, "beforeSave", FILE_CLASS):
+            return file
+        outcome = await _before(caller, "beforeSave", FILE_CLASS, _file_payload(file))
+        changed = outcome.get("file")
+        if not isinstance(changed, dict):
+            return file
+        metadata, tags = changed.get("metadata"), changed.get("tags")
+        return FileInfo(
+            file.name, file.content_type, file.size,
+            metadata if isinstance(metadata, dict) else file.metadata, tags if isinstance(tags, dict) else file.tags,
+        )  # fmt: skip
+
+    async def after_save(self, *, caller: Caller, file: FileInfo) -> None:
+        if _wants(caller, "afterSave", FILE_CLASS):
+            _after(caller, "afterSave", FILE_CLASS, _file_payload(file))
+
+    async def before_delete(self, *, caller: Caller, name: str) -> None:
+        if _wants(caller, "beforeDelete", FILE_CLASS):
+            await _before(caller, "beforeDelete", FILE_CLASS, {"file": {"name": name}})
+
+    async def after_delete(self, *, caller: Caller, name: str) -> None:
+        if _wants(caller, "afterDelete", FILE_CLASS):
+            _after(caller, "afterDelete", FILE_CLASS, {"file": {"name": name}})
+
+
 def install() -> None:
     data_hooks.install_hooks(CloudTriggerHooks())
+    file_hooks.install_hooks(CloudFileTriggerHooks())

@@ -49,6 +49,13 @@ def merged_preview(stored: dict[str, Any], changes: list[Change]) -> dict[str, A
     return data
 
 
+def _without_credentials(class_name: str, obj: dict[str, Any] | None) -> Any:
+    hidden = _CREDENTIALS.get(class_name)
+    if not hidden or obj is None:
+        return obj
+    return {key: value for key, value in obj.items() if key not in hidden}
+
+
 def _trigger_fields(class_name: str, shown: dict[str, Any], returned: dict[str, Any]) -> dict[str, Any]:
     """The fields the trigger set or deleted, in the client's wire syntax."""
     changed: dict[str, Any] = {}
@@ -69,6 +76,7 @@ async def before_save_body(
     *, caller: Caller, class_name: str, body: dict[str, Any], shown: dict[str, Any], original: dict[str, Any] | None
 ) -> tuple[dict[str, Any], set[str]]:
     """Run beforeSave; returns the body to write (client's, overridden by the trigger) and the fields it changed."""
+    shown, original = _without_credentials(class_name, shown), _without_credentials(class_name, original)
     returned = await hooks().before_save(caller=caller, class_name=class_name, data=shown, original=original)
     changed = _trigger_fields(class_name, shown, returned)
     if not changed:
