@@ -377,3 +377,52 @@ async def test_file_triggers_reject_annotate_and_guard_deletes(app_a: ParseApp):
     still_there = await app_a.client.get(f"/parse/files/{app_a.tenant.application_id}/{name}")
     assert still_there.status_code == 200
     assert still_there.content == b"hello"
+
+
+LOGINS = {
+    "main.py": """
+    from hangar_cloud import before_login, after_login, after_logout, before_save, ParseError
+
+    @before_login()
+    def refuse_blocked(request):
+        if request.object.get("blocked"):
+            raise ParseError(101, "blocked account")
+        if "authData" in request.object or "password" in request.object:
+            raise ParseError(141, "credentials shown")
+
+    @after_login()
+    def audit_login(request):
+        request.data.as_master().save("Audit", {"login": request.object.id})
+
+    @after_logout()
+    def audit_logout(request):
+        request.data.as_master().save("Audit", {"logout": request.object.id})
+
+    @before_save("_Session")
+    def never_runs(request):
+        raise ParseError(141, "a _Session beforeSave ran")
+    """
+}
+
+
+async def test_login_triggers_refuse_audit_and_sessions_take_no_save_trigger(app_a: ParseApp):
+    await deploy_async(app_a.tenant, LOGINS)
+    fields = {"className": "_User", "fields": {"blocked": {"type": "Boolean"}}}
+    assert (await app_a.request("PUT", "/schemas/_User", fields, master=True)).status_code == 200
+    signed = await app_a.request("POST", "/users", {"username": "ada", "password": "s3cret!"})
+    assert signed.status_code == 201, signed.text  # the session made at sign-up runs no _Session beforeSave
+    user_id = signed.json()["objectId"]
+
+    login = await app_a.request("POST", "/login", {"username": "ada", "password": "s3cret!"})
+    assert login.status_code == 200, login.text
+    assert await _audit(app_a, {"login": user_id})
+    out = await app_a.request("POST", "/logout", {}, session=login.json()["sessionToken"])
+    assert out.status_code == 200, out.text
+    assert await _audit(app_a, {"logout": {"$exists": True}})
+
+    await app_a.request("PUT", f"/users/{user_id}", {"blocked": True}, master=True)
+    refused = await app_a.request("POST", "/login", {"username": "ada", "password": "s3cret!"})
+    assert refused.json() == {"code": 101, "error": "blocked account"}
+    sessions = await app_a.request("GET", "/classes/_Session", params={"where": {"user": {
+        "__type": "Pointer", "className": "_User", "objectId": user_id}}}, master=True)  # fmt: skip
+    assert len(sessions.json()["results"]) == 1  # only the sign-up's: the refused login opened none

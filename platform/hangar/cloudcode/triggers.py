@@ -27,7 +27,13 @@ AFTER_TRIGGER_ATTEMPTS = 3
 _background: set[asyncio.Task[None]] = set()
 
 
+# As in Parse Server, _Session takes no trigger but afterLogout: its writes are the server's own.
+_SESSION_KINDS = frozenset({"afterLogout"})
+
+
 def _wants(caller: Caller, kind: str, class_name: str) -> bool:
+    if class_name == "_Session" and kind not in _SESSION_KINDS:
+        return False
     code = caller.cloud_code
     return code is not None and code.has_trigger(kind, class_name)
 
@@ -120,6 +126,18 @@ class CloudTriggerHooks(data_hooks.TriggerHooks):
         outcome = await _before(caller, "afterFind", class_name, {"objects": results})
         objects = outcome.get("objects")
         return objects if isinstance(objects, list) else results
+
+    async def before_login(self, *, caller: Caller, user: dict[str, Any]) -> None:
+        if _wants(caller, "beforeLogin", "_User"):
+            await _before(caller, "beforeLogin", "_User", {"object": user})
+
+    async def after_login(self, *, caller: Caller, user: dict[str, Any]) -> None:
+        if _wants(caller, "afterLogin", "_User"):
+            _after(caller, "afterLogin", "_User", {"object": user})
+
+    async def after_logout(self, *, caller: Caller, session: dict[str, Any]) -> None:
+        if _wants(caller, "afterLogout", "_Session"):
+            _after(caller, "afterLogout", "_Session", {"object": session})
 
 
 FILE_CLASS = "@File"  # Parse's class name for Parse.File triggers (hangar_cloud before_save_file ...)

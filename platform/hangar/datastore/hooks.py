@@ -45,6 +45,16 @@ class TriggerHooks:
     ) -> list[dict[str, Any]]:
         return results
 
+    async def before_login(self, *, caller: Caller, user: dict[str, Any]) -> None:
+        """After the password is proven, before a session exists: raising refuses the login."""
+        return None
+
+    async def after_login(self, *, caller: Caller, user: dict[str, Any]) -> None:
+        return None
+
+    async def after_logout(self, *, caller: Caller, session: dict[str, Any]) -> None:
+        return None
+
 
 _hooks = TriggerHooks()
 
