@@ -32,7 +32,7 @@ TRIGGERS = {
         if title == "slow":
             time.sleep(5)
         if title == "sneaky":
-            post["secret"] = {"__op": "Increment", "amount": 1}
+            post["sneakyField"] = 1  # a new field: CLP addField decides, as for the client
         if title == "wrongtype":
             post["score"] = "not a number"
         post["title"] = title.strip().upper()
@@ -73,7 +73,9 @@ POST_FIELDS = {
 async def _ready(app: ParseApp) -> None:
     """Deploy the triggers and make the Post class (clients may not create classes)."""
     await deploy_async(app.tenant, TRIGGERS)
-    made = await app.request("POST", "/schemas/Post", {"className": "Post", "fields": POST_FIELDS}, master=True)
+    clp = {perm: {"*": True} for perm in ("find", "count", "get", "create", "update", "delete")}
+    schema = {"className": "Post", "fields": POST_FIELDS, "classLevelPermissions": {**clp, "addField": {}}}
+    made = await app.request("POST", "/schemas/Post", schema, master=True)
     assert made.status_code == 200, made.text
 
 
@@ -137,8 +139,25 @@ async def test_trigger_values_are_checked_like_client_values(app_a: ParseApp):
     assert first.status_code == 201
     wrong = await app_a.request("POST", "/classes/Post", {"title": "wrongtype"})
     assert wrong.json()["code"] == 111, wrong.text
+    # The client may not add fields (CLP addField): neither may its trigger, by POST, PUT or /batch.
+    sneaky = await app_a.request("POST", "/classes/Post", {"title": "sneaky"})
+    assert sneaky.json()["code"] == 119, sneaky.text
+    post_id = first.json()["objectId"]
+    sneaky = await app_a.request("PUT", f"/classes/Post/{post_id}", {"title": "sneaky"})
+    assert sneaky.json()["code"] == 119, sneaky.text
+    batch = await app_a.request(
+        "POST",
+        "/batch",
+        {"requests": [{"method": "PUT", "path": f"/parse/classes/Post/{post_id}", "body": {"title": "sneaky"}}]},
+    )
+    assert batch.json()[0]["error"]["code"] == 119, batch.text
+    assert "sneakyField" not in (await app_a.request("GET", f"/classes/Post/{post_id}")).json()
+    # With the master key the trigger may, as the client may.
+    allowed = await app_a.request("POST", "/classes/Post", {"title": "sneaky", "score": 1}, master=True)
+    assert allowed.status_code == 201, allowed.text
+    assert allowed.json()["sneakyField"] == 1
     count = await app_a.request("GET", "/classes/Post", params={"count": 1, "limit": 0}, master=True)
-    assert count.json()["count"] == 1
+    assert count.json()["count"] == 2
 
 
 @override_settings(HANGAR_CLOUD_TRIGGER_TIMEOUT_SECONDS=1.0)
