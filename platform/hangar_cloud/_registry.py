@@ -13,7 +13,10 @@ from typing import Any
 Handler = Callable[..., Any]
 
 FILE_CLASS = "@File"
-TRIGGER_KINDS = ("beforeSave", "afterSave", "beforeDelete", "afterDelete", "beforeFind", "afterFind")
+TRIGGER_KINDS = (
+    "beforeSave", "afterSave", "beforeDelete", "afterDelete", "beforeFind", "afterFind",
+    "beforeLogin", "afterLogin", "afterLogout",
+)  # fmt: skip
 
 functions: dict[str, Handler] = {}
 triggers: dict[tuple[str, str], Handler] = {}
@@ -91,6 +94,19 @@ def before_find(class_name: Any) -> Callable[[Handler], Handler]:
 
 def after_find(class_name: Any) -> Callable[[Handler], Handler]:
     return _trigger("afterFind", class_name)
+
+
+def before_login() -> Callable[[Handler], Handler]:
+    """Runs once a password login is proven, before its session exists; raising refuses the login."""
+    return _trigger("beforeLogin", "_User")
+
+
+def after_login() -> Callable[[Handler], Handler]:
+    return _trigger("afterLogin", "_User")
+
+
+def after_logout() -> Callable[[Handler], Handler]:
+    return _trigger("afterLogout", "_Session")
 
 
 def before_save_file() -> Callable[[Handler], Handler]:

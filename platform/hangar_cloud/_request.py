@@ -107,6 +107,9 @@ class Request:
             else None
         )
         self.file: dict[str, Any] | None = message.get("file")
+        # beforeFind: a count-only query, or a get of one object by id (Parse's request.count / isGet).
+        self.count: bool = bool(message.get("count"))
+        self.is_get: bool = bool(message.get("isGet"))
         self.data = data
         self.log = Log(log_lines)
 

@@ -157,6 +157,8 @@ def _outcome(message: dict[str, Any], request: Request, returned: Any) -> dict[s
     if kind in ("function", "job"):
         return {"result": returned}
     if trigger == "beforeSave":
+        if request.file is not None:  # a file's beforeSave may change its metadata and tags
+            return {"file": dict(request.file)}
         if request.object is None:
             return {}
         return {"object": dict(request.object)}

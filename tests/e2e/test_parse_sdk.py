@@ -98,5 +98,5 @@ def test_every_sdk_suite_is_collected() -> None:
     assert {path.name for path in SDK_FILES} >= {
         "objects.test.mjs", "queries.test.mjs", "relations.test.mjs", "batch.test.mjs", "acl.test.mjs",
         "schema_config_aggregate.test.mjs", "cross_tenant.test.mjs", "users.test.mjs", "files.test.mjs",
-        "livequery.test.mjs", "cloud_functions.test.mjs",
+        "livequery.test.mjs", "cloud_functions.test.mjs", "cloud_triggers.test.mjs",
     }  # fmt: skip

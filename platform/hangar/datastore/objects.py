@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ from hangar.datastore.hooks import hooks
 from hangar.datastore.partitions import object_partition, relation_partition
 from hangar.datastore.permissions import clp_check, pointer_permission_condition, protected_fields_for
 from hangar.datastore.relations import relation_changes_apply
+from hangar.datastore.save_triggers import before_save_body, merged_preview
 from hangar.datastore.schema_registry import ClassSchema
 from hangar.datastore.update_sql import apply_to_new_object, data_update_sql
 from hangar.datastore.wire import row_to_wire
@@ -99,7 +100,17 @@ async def object_create(
     schema, _ = await class_for_write(caller, class_name, "create", changes.inferred)
     data, echoed = apply_to_new_object(changes.fields)
     _apply_schema_defaults(schema, data, echoed)
-    data = await hooks().before_save(caller=caller, class_name=class_name, data=data, original=None)
+    if hooks().wants(caller=caller, kind="beforeSave", class_name=class_name):
+        shown = {**data, "ACL": changes.acl} if changes.acl is not None else dict(data)
+        body, by_trigger = await before_save_body(
+            caller=caller, class_name=class_name, body=body, shown=shown, original=None
+        )
+        if by_trigger:  # the trigger's values are checked exactly like the client's
+            changes = parse_changes(body, is_create=True)
+            schema, _ = await class_for_write(caller, class_name, "create", changes.inferred)
+            data, echoed = apply_to_new_object(changes.fields)
+            _apply_schema_defaults(schema, data, echoed)
+            echoed |= by_trigger - {"ACL"}
     if prepared is not None:
         # Added after the hook: internal fields (hashes, tokens) are never shown to a trigger.
         data.update(prepared.internal)
@@ -157,13 +168,10 @@ def _echoed_fields(changes: Changes) -> set[str]:
     return {c.path[0] for c in changes.fields if c.kind in {"increment", "add", "add_unique", "remove"}}
 
 
-async def object_update(
-    *, caller: Caller, class_name: str, object_id: str, body: dict[str, Any], files_base: str
-) -> dict[str, Any]:
-    """Update an object; returns ``{updatedAt}`` plus the results of array/number operations (§6)."""
-    prepared = await _prepare_write(caller, class_name, body, object_id, is_create=False)
-    if prepared is not None:
-        body = prepared.body
+async def _update_statement(
+    caller: Caller, class_name: str, object_id: str, body: dict[str, Any], prepared: PreparedWrite | None
+) -> tuple[Changes, ClassSchema, str, list[Any], datetime]:
+    """Parse and check the body (as the caller), and build the one UPDATE that applies it."""
     changes = parse_changes(body, is_create=False)
     schema, pointer_fields = await class_for_write(caller, class_name, "update", changes.inferred)
     field_changes = list(changes.fields)
@@ -194,9 +202,56 @@ async def object_update(
         "FROM old WHERE app_id = %s AND class_name = %s AND object_id = old.old_id "
         "RETURNING old.old_data, old.old_rperm, old.old_updated, data, _rperm, created_at"
     )
-    unit = app_transaction if changes.relations else app_statement
+    return changes, schema, sql, params, stamp
+
+
+async def _stored_for_trigger(
+    conn: Any, caller: Caller, class_name: str, object_id: str, files_base: str, changes: Sequence[Change] = ()
+) -> dict[str, Any]:
+    """The row as the caller may change it, locked until the write's transaction ends."""
+    schema, pointer_fields = await class_for_write(caller, class_name, "update", {})
+    params: list[Any] = [caller.app_pk, class_name, object_id]
+    where_extra = _write_filter(caller, schema, pointer_fields, params)
+    row = await conn.fetch_one(
+        f"SELECT data, created_at, updated_at FROM {object_partition(caller.app_pk)} "
+        f"WHERE app_id = %s AND class_name = %s AND object_id = %s{where_extra} FOR UPDATE",
+        params,
+    )
+    if row is None:
+        raise _not_found()
+    data, created_at, updated_at = row
+    stamps = {"object_id": object_id, "created_at": created_at, "updated_at": updated_at, "files_base": files_base}
+    return {
+        "wire": row_to_wire(schema, data=data, **stamps),
+        "merged": row_to_wire(schema, data=merged_preview(data, list(changes)), **stamps),
+    }
+
+
+async def object_update(
+    *, caller: Caller, class_name: str, object_id: str, body: dict[str, Any], files_base: str
+) -> dict[str, Any]:
+    """Update an object; returns ``{updatedAt}`` plus the results of array/number operations (§6)."""
+    prepared = await _prepare_write(caller, class_name, body, object_id, is_create=False)
+    if prepared is not None:
+        body = prepared.body
+    changes, schema, sql, params, stamp = await _update_statement(caller, class_name, object_id, body, prepared)
+    triggered = hooks().wants(caller=caller, kind="beforeSave", class_name=class_name)
+    by_trigger: set[str] = set()
+    unit = app_transaction if changes.relations or triggered else app_statement
     try:
         async with unit(caller.app_pk) as conn:
+            if triggered:
+                stored = await _stored_for_trigger(conn, caller, class_name, object_id, files_base, changes.fields)
+                shown = stored["merged"]
+                if changes.acl_given:
+                    shown["ACL"] = changes.acl
+                body, by_trigger = await before_save_body(
+                    caller=caller, class_name=class_name, body=body, shown=shown, original=stored["wire"]
+                )
+                if by_trigger:  # the trigger's values are checked exactly like the client's
+                    changes, schema, sql, params, stamp = await _update_statement(
+                        caller, class_name, object_id, body, prepared
+                    )
             row = await conn.fetch_one(sql, params)
             if row is None:
                 raise _not_found()
@@ -212,7 +267,8 @@ async def object_update(
     )
 
     await after_commit(lambda: update_committed(caller, class_name, before, after, old_readers, new_readers))
-    response = {name: new_data[name] for name in _echoed_fields(changes) if name in new_data}
+    echoed = _echoed_fields(changes) | (by_trigger - {"ACL"})
+    response = {name: new_data[name] for name in echoed if name in new_data}
     response["updatedAt"] = format_date(stamp)
     if prepared is not None:
         response.update(await class_rules(class_name).after_update(caller=caller, object_id=object_id, write=prepared))
@@ -237,7 +293,12 @@ async def object_delete(*, caller: Caller, class_name: str, object_id: str, file
     rules = class_rules(class_name)
     rules.before_delete(caller=caller, object_id=object_id)
     schema, pointer_fields = await class_for_write(caller, class_name, "delete", {})
-    await hooks().before_delete(caller=caller, class_name=class_name, object_id=object_id)
+    if hooks().wants(caller=caller, kind="beforeDelete", class_name=class_name):
+        # Parse shows beforeDelete the whole stored object; a row the caller may not change is a 101 first.
+        stored = await app_read(
+            caller.app_pk, lambda conn: _stored_for_trigger(conn, caller, class_name, object_id, files_base)
+        )
+        await hooks().before_delete(caller=caller, class_name=class_name, object_id=object_id, obj=stored["wire"])
     params: list[Any] = [caller.app_pk, class_name, object_id]
     where_extra = _write_filter(caller, schema, pointer_fields, params)
     # One statement: the object and its own relations go together (relations pointing at it

@@ -21,7 +21,7 @@ from hangar.datastore.read_access import query_context_for
 from hangar.datastore.schema_registry import app_schemas
 from hangar.datastore.wire import project
 from hangar.db_pool import DataPlaneConnection
-from hangar.parse_errors import INVALID_JSON, INVALID_QUERY, ParseError
+from hangar.parse_errors import INVALID_JSON, INVALID_QUERY, OBJECT_NOT_FOUND, SCRIPT_FAILED, ParseError
 
 DEFAULT_LIMIT = 100
 _FIND_PARAMS = frozenset(
@@ -86,6 +86,17 @@ async def object_get(
     unknown = set(params) - _GET_PARAMS
     if unknown:
         raise ParseError(INVALID_QUERY, "Improper encode of parameter")
+    if hooks().wants(caller=caller, kind="beforeFind", class_name=class_name) or hooks().wants(
+        caller=caller, kind="afterFind", class_name=class_name
+    ):
+        # Parse Server runs a get as a find of one objectId, so beforeFind/afterFind see it (isGet).
+        query = {**params, "where": {"objectId": object_id}, "limit": 1}
+        found = await object_find(
+            caller=caller, class_name=class_name, params=query, files_base=files_base, is_get=True
+        )
+        if not found["results"]:
+            raise ParseError(OBJECT_NOT_FOUND, "Object not found.")
+        return dict(found["results"][0])
     schema, row = await object_get_raw(caller, class_name, object_id)
     obj = wire_for_caller(schema, caller, object_id, row, files_base)
     keys = _list_param(params.get("keys"))
@@ -96,11 +107,23 @@ async def object_get(
     return project(obj, keys, _list_param(params.get("excludeKeys")))
 
 
-async def object_find(*, caller: Caller, class_name: str, params: dict[str, Any], files_base: str) -> dict[str, Any]:
+def _check_find_params(params: dict[str, Any]) -> None:
     unknown = set(params) - _FIND_PARAMS
     if unknown:
         raise ParseError(INVALID_QUERY, f"Invalid parameter for query: {sorted(unknown)[0]}")
-    params = await hooks().before_find(caller=caller, class_name=class_name, params=params)
+
+
+async def object_find(
+    *, caller: Caller, class_name: str, params: dict[str, Any], files_base: str, is_get: bool = False
+) -> dict[str, Any]:
+    _check_find_params(params)
+    if hooks().wants(caller=caller, kind="beforeFind", class_name=class_name):
+        # The changed query is checked and compiled like the client's own, with the caller's
+        # CLP, ACL and protected fields: a beforeFind narrows or reshapes, it never widens access.
+        params = await hooks().before_find(caller=caller, class_name=class_name, params=params, is_get=is_get)
+        if not isinstance(params, dict):
+            raise ParseError(SCRIPT_FAILED, "beforeFind must leave a query.")
+        _check_find_params(params)
     redirect = params.get("redirectClassNameForKey")
     schema = await class_for_read(caller, class_name)
     redirected = False

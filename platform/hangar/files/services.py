@@ -135,7 +135,11 @@ async def file_upload(
     policy = await file_policy_get(caller=caller)
     limit = _policy_check(caller=caller, policy=policy, content_type=resolved_type, declared_size=declared_size)
     info = FileInfo(
-        name=stored_name(filename, resolved_type), content_type=resolved_type, metadata=metadata or {}, tags=tags or {}
+        name=stored_name(filename, resolved_type),
+        content_type=resolved_type,
+        size=declared_size,
+        metadata=metadata or {},
+        tags=tags or {},
     )
     info = await hooks().before_save(caller=caller, file=info)
     backend, key = current_backend(), storage_key(caller.app_pk, info.name)

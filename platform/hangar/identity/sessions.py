@@ -25,6 +25,7 @@ from typing import Any
 from hangar.caller import Caller
 from hangar.datastore.connection import app_statement, app_transaction
 from hangar.datastore.dates import date_json, parse_date
+from hangar.datastore.hooks import hooks
 from hangar.datastore.objects import new_object_id, now_ms
 from hangar.datastore.partitions import object_partition
 from hangar.datastore.system_writes import system_object_insert, system_objects_delete
@@ -159,4 +160,7 @@ async def session_delete_by_token(*, caller: Caller, token: str) -> bool:
             conn, caller=caller, class_name="_Session", condition="data->>'_session_token_hash' = %s",
             params=[session_token_hash(token)],
         )  # fmt: skip
+    if deleted:
+        session = {"objectId": deleted[0], "className": "_Session"}
+        await hooks().after_logout(caller=caller, session=session)  # after commit: the unit above has closed
     return bool(deleted)

@@ -14,7 +14,8 @@ from psycopg.types.json import Jsonb
 
 from hangar.caller import Caller
 from hangar.datastore import objects, queries
-from hangar.datastore.connection import app_transaction
+from hangar.datastore.connection import after_commit, app_transaction
+from hangar.datastore.hooks import hooks
 from hangar.datastore.names import is_valid_field_name
 from hangar.datastore.system_writes import system_object_update
 from hangar.datastore.wire import row_to_wire
@@ -43,6 +44,11 @@ from hangar.parse_errors import (
 )
 
 
+def _without_auth_data(user: dict[str, Any]) -> dict[str, Any]:
+    """What a login trigger is shown: no credentials, as for a beforeSave on _User."""
+    return {key: value for key, value in user.items() if key != "authData"}
+
+
 def _user_wire(row: UserRow, files_base: str) -> dict[str, Any]:
     """The user as the user themself sees it: every field but the internal ones (email, authData too)."""
     return row_to_wire(
@@ -69,10 +75,14 @@ async def user_log_in(*, caller: Caller, params: dict[str, Any], client_ip: str,
     proof = await password_prove(caller=caller, params=params, client_ip=client_ip)
     async with app_transaction(caller.app_pk) as conn:
         user = await password_proof_confirm(conn, caller, proof, files_base)
+        shown = _user_wire(user, files_base)
+        # Parse's beforeLogin: the password is proven, no session exists yet; a raise refuses the login.
+        await hooks().before_login(caller=caller, user=_without_auth_data(shown))
         token = await _open_session(
             conn, caller, user.object_id, proof.settings, {"action": "login", "authProvider": "password"}
         )
-    return {**_user_wire(user, files_base), "sessionToken": token}
+    await after_commit(lambda: hooks().after_login(caller=caller, user=_without_auth_data(shown)))
+    return {**shown, "sessionToken": token}
 
 
 async def user_verify_password(
