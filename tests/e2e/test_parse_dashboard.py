@@ -2,8 +2,9 @@
 
 The dashboard's own server runs as a subprocess on a free loopback port, pointed at the
 session's live server; Debian's chromium, driven by Playwright, walks its Jobs, Logs and
-Cloud Code pages: the deployed job is listed, scheduled, run now and shown succeeded; the
-Logs page shows the job's log line; the Cloud Code page lists ``main.py``.
+Cloud Code and Webhooks pages: the deployed job is listed, scheduled, run now and shown
+succeeded; the Logs page shows the job's log line; the Cloud Code page lists ``main.py``;
+a function webhook is created from the Webhooks page.
 """
 
 from __future__ import annotations
@@ -184,6 +185,19 @@ def test_jobs_logs_and_cloud_code_pages(dashboard: str, live_server: LiveServer,
             # set (docs/cloudcode.md, Jobs); /scripts/main.py is tested in test_jobs_api.py.
             expect(page.get_by_role("link", name="main.py")).to_be_visible()
             _shot(page, "cloud-code")
+
+            # Webhooks: a function webhook on a public address (registration resolves and
+            # checks it against the egress policy; nothing is sent until the function is called).
+            page.goto(f"{app_url}/webhooks")
+            page.get_by_text("Create a Webhook").first.click()
+            page.get_by_placeholder("MyWebhook").fill("reportHook")
+            page.locator('input[value="https://"]').fill("https://93.184.216.34/hook")
+            _shot(page, "webhook-new")
+            page.get_by_role("button", name="Create", exact=True).click()
+            expect(page.locator("tr", has_text="reportHook")).to_be_visible()
+            _shot(page, "webhooks")
+            hooks = _api(live_server, tenant, "GET", "/hooks/functions")
+            assert hooks == [{"functionName": "reportHook", "url": "https://93.184.216.34/hook"}]
         finally:
             _shot(page, "last")
             browser.close()
