@@ -291,3 +291,35 @@ def cloud_log_list(
 
 
 CLOUD_LOG_SCAN = 1000  # at most HANGAR_CLOUD_LOG_ENTRIES are kept anyway
+
+
+@dataclass(frozen=True)
+class CloudSettingsRow:
+    function_timeout_seconds: float | None  # the app's own deadline; None: the platform default
+    trigger_timeout_seconds: float | None
+    function_timeout_default: float
+    trigger_timeout_default: float
+    function_timeout_max: float
+    trigger_timeout_max: float
+    webhook_key: str | None  # shown to those who may deploy (it is what the app's webhook endpoints check)
+
+
+def cloud_settings_get(*, developer: Developer, organization: Organization, app_pk: int | str) -> CloudSettingsRow:
+    """The app's handler deadlines within the platform's bounds, and the key its webhooks receive."""
+    from django.conf import settings
+
+    from hangar.cloudcode.models import CloudLimits
+    from hangar.cloudcode.webhooks import webhook_key
+
+    app = _cloud_app(developer, organization, app_pk)
+    limits = CloudLimits.objects.filter(app=app).first()
+    role = membership_require(actor=developer, organization=organization, permission=Permission.VIEW_CLOUD_CODE).role
+    return CloudSettingsRow(
+        function_timeout_seconds=limits.function_timeout_seconds if limits else None,
+        trigger_timeout_seconds=limits.trigger_timeout_seconds if limits else None,
+        function_timeout_default=settings.HANGAR_CLOUD_FUNCTION_TIMEOUT_SECONDS,
+        trigger_timeout_default=settings.HANGAR_CLOUD_TRIGGER_TIMEOUT_SECONDS,
+        function_timeout_max=settings.HANGAR_CLOUD_FUNCTION_TIMEOUT_MAX_SECONDS,
+        trigger_timeout_max=settings.HANGAR_CLOUD_TRIGGER_TIMEOUT_MAX_SECONDS,
+        webhook_key=webhook_key(app.application_id) if role_allows(role, Permission.MANAGE_CLOUD_CODE) else None,
+    )

@@ -270,3 +270,20 @@ class CloudFunctionErrorSerializer(serializers.Serializer):
 class CloudFunctionOutcomeSerializer(serializers.Serializer):
     result = serializers.JSONField(required=False, help_text="What the function returned (when it succeeded).")
     error = CloudFunctionErrorSerializer(required=False, help_text="The Parse error it answered (when it failed).")
+
+
+class CloudSettingsSerializer(serializers.Serializer):
+    function_timeout_seconds = serializers.FloatField(allow_null=True, help_text="The app's own; null: the default.")
+    trigger_timeout_seconds = serializers.FloatField(allow_null=True, help_text="The app's own; null: the default.")
+    function_timeout_default = serializers.FloatField()
+    trigger_timeout_default = serializers.FloatField()
+    function_timeout_max = serializers.FloatField()
+    trigger_timeout_max = serializers.FloatField()
+    webhook_key = serializers.CharField(
+        allow_null=True, help_text="Sent as X-Parse-Webhook-Key to the app's webhooks; null below developer."
+    )
+
+
+class CloudSettingsInputSerializer(serializers.Serializer):
+    function_timeout_seconds = serializers.FloatField(allow_null=True, required=False, default=None)
+    trigger_timeout_seconds = serializers.FloatField(allow_null=True, required=False, default=None)

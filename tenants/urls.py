@@ -7,6 +7,7 @@ from tenants.api.apps import AppDetailApi, AppKeyListApi, AppKeyRotateApi, AppLi
 from tenants.api.cloud_code import (
     CloudFunctionRunApi,
     CloudLogListApi,
+    CloudSettingsApi,
     CloudVariableDetailApi,
     CloudVariableListApi,
     CloudVersionActivateApi,
@@ -49,5 +50,6 @@ urlpatterns = [
     path(f"{APP}/cloud-code/variables/<str:name>", CloudVariableDetailApi.as_view(), name="cloud-variable"),
     path(f"{APP}/cloud-code/logs", CloudLogListApi.as_view(), name="cloud-logs"),
     path(f"{APP}/cloud-code/run", CloudFunctionRunApi.as_view(), name="cloud-run"),
+    path(f"{APP}/cloud-code/settings", CloudSettingsApi.as_view(), name="cloud-settings"),
     path(f"{ORG}/audit-log", AuditEventListApi.as_view(), name="audit-log"),
 ]

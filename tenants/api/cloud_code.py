@@ -16,6 +16,8 @@ from tenants.serializers import (
     CloudFunctionRunInputSerializer,
     CloudLogPageSerializer,
     CloudLogQuerySerializer,
+    CloudSettingsInputSerializer,
+    CloudSettingsSerializer,
     CloudVariableInputSerializer,
     CloudVariableSerializer,
     CloudVersionSerializer,
@@ -132,3 +134,26 @@ class CloudFunctionRunApi(OrganizationScopedApi):
             name=data["name"], params=data["params"],
         )  # fmt: skip
         return Response(outcome)
+
+
+class CloudSettingsApi(OrganizationScopedApi):
+    @extend_schema(tags=TAGS, responses=CloudSettingsSerializer, summary="Handler deadlines and the webhook key")
+    def get(self, request: Request, org_id: int, app_id: int) -> Response:
+        developer = developer_of(request)
+        row = selectors.cloud_settings_get(developer=developer, organization=self.organization, app_pk=app_id)
+        return Response(CloudSettingsSerializer(row).data)
+
+    @extend_schema(
+        tags=TAGS, request=CloudSettingsInputSerializer, responses=CloudSettingsSerializer,
+        summary="Set the app's function and trigger deadlines (developer), within the platform's maximums",
+    )  # fmt: skip
+    def put(self, request: Request, org_id: int, app_id: int) -> Response:
+        data = decoded(CloudSettingsInputSerializer, request.data)
+        developer = developer_of(request)
+        cloud_code.cloud_settings_update(
+            actor=developer, organization=self.organization, app_pk=app_id,
+            function_timeout_seconds=data["function_timeout_seconds"],
+            trigger_timeout_seconds=data["trigger_timeout_seconds"],
+        )  # fmt: skip
+        row = selectors.cloud_settings_get(developer=developer, organization=self.organization, app_pk=app_id)
+        return Response(CloudSettingsSerializer(row).data)

@@ -147,3 +147,27 @@ def cloud_function_run(
         if exc.status == 503:
             raise CloudCodeUnavailableError(exc.message) from exc
         return {"error": {"code": exc.code, "error": exc.message}}
+
+
+def cloud_settings_update(
+    *, actor: Developer, organization: Organization, app_pk: int,
+    function_timeout_seconds: float | None, trigger_timeout_seconds: float | None,
+) -> None:  # fmt: skip
+    """Set the app's own handler deadlines (None: the platform's default), within the platform's maximums."""
+    with transaction.atomic():
+        app = _app_for(actor, organization, app_pk, Permission.MANAGE_CLOUD_CODE)
+        try:
+            cloud.set_limits(
+                app, function_timeout_seconds=function_timeout_seconds, trigger_timeout_seconds=trigger_timeout_seconds
+            )
+        except ValueError as exc:
+            field = "function_timeout_seconds" if "function" in str(exc) else "trigger_timeout_seconds"
+            raise ValidationFailedError(f"{str(exc).capitalize()}.", field=field) from exc
+        audit_record(
+            actor=actor, organization=organization, action="cloud_code.settings_update", target_type="app",
+            target_id=app.application_id, target_name=app.name,
+            details={
+                "function_timeout_seconds": function_timeout_seconds,
+                "trigger_timeout_seconds": trigger_timeout_seconds,
+            },
+        )  # fmt: skip

@@ -331,3 +331,69 @@ async def test_run_without_any_deployed_code(alice: Console):
     answer = await alice.run("hello")
     assert (answer.status_code, answer.json()) == (200, {"error": {"code": 141, "error": 'Invalid function: "hello"'}})
     assert (await alice.call("GET", "/versions")).json() == []
+
+
+SLOW = """
+import time
+from hangar_cloud import define
+
+@define("slow")
+def slow(request):
+    time.sleep(request.params["seconds"])
+    return "done"
+"""
+
+
+async def test_settings_deadlines_and_webhook_key(
+    parse_client: httpx.AsyncClient, alice: Console, tenant_a: Tenant, tenant_b: Tenant, settings
+):
+    shown = (await alice.call("GET", "/settings")).json()
+    assert shown["function_timeout_seconds"] is None
+    assert shown["trigger_timeout_seconds"] is None
+    assert shown["function_timeout_default"] == settings.HANGAR_CLOUD_FUNCTION_TIMEOUT_SECONDS
+    assert shown["function_timeout_max"] == settings.HANGAR_CLOUD_FUNCTION_TIMEOUT_MAX_SECONDS
+    assert shown["webhook_key"]
+    assert len(shown["webhook_key"]) >= 32
+    assert (await alice.upload({"main.py": SLOW})).status_code == 201
+    assert (await alice.run("slow", {"seconds": 1.5})).json() == {"result": "done"}
+
+    # The app's own deadline applies to its next call, on every process (the app's version is bumped).
+    updated = await alice.call("PUT", "/settings", json={"function_timeout_seconds": 1, "trigger_timeout_seconds": 2})
+    assert updated.status_code == 200, updated.text
+    assert (updated.json()["function_timeout_seconds"], updated.json()["trigger_timeout_seconds"]) == (1, 2)
+    outcome = (await alice.run("slow", {"seconds": 1.5})).json()
+    assert outcome["error"]["code"] == 141, outcome
+    assert (await alice.run("slow", {"seconds": 0.1})).json() == {"result": "done"}
+    actions = await _audit_actions(tenant_a)
+    assert "cloud_code.settings_update" in actions
+
+    # Beyond the platform's maximum, zero, negative or not a number: refused, nothing changed.
+    for body, field in [
+        ({"function_timeout_seconds": settings.HANGAR_CLOUD_FUNCTION_TIMEOUT_MAX_SECONDS + 1},
+         "function_timeout_seconds"),
+        ({"trigger_timeout_seconds": 0}, "trigger_timeout_seconds"),
+        ({"function_timeout_seconds": -3}, "function_timeout_seconds"),
+        ({"function_timeout_seconds": "soon"}, "function_timeout_seconds"),
+    ]:  # fmt: skip
+        refused = await alice.call("PUT", "/settings", json=body)
+        assert (refused.status_code, refused.json()["field"]) == (400, field), refused.text
+    assert (await alice.call("GET", "/settings")).json()["function_timeout_seconds"] == 1
+
+    # A viewer reads the deadlines but neither the webhook key nor a change; another organization sees nothing.
+    viewer = await console_for(parse_client, tenant_a, "viewer")
+    seen = (await viewer.call("GET", "/settings")).json()
+    assert seen["webhook_key"] is None
+    assert seen["function_timeout_seconds"] == 1
+    denied = await viewer.call("PUT", "/settings", json={"function_timeout_seconds": 5})
+    assert (denied.status_code, denied.json()["code"]) == (403, "permission_denied")
+    bob = await console_for(parse_client, tenant_b)
+    for target in (Console(parse_client, bob.token, tenant_a.organization.pk, tenant_a.app.pk),
+                   Console(parse_client, bob.token, tenant_b.organization.pk, tenant_a.app.pk)):  # fmt: skip
+        for method in ("GET", "PUT"):
+            answer = await target.call(method, "/settings", json={"function_timeout_seconds": 30})
+            assert (answer.status_code, answer.json()["code"]) == (404, "not_found")
+            assert shown["webhook_key"] not in answer.text
+    # Bob's own app has its own key.
+    assert (await bob.call("GET", "/settings")).json()["webhook_key"] not in (None, shown["webhook_key"])
+    anonymous = Console(parse_client, None, tenant_a.organization.pk, tenant_a.app.pk)
+    assert (await anonymous.call("GET", "/settings")).status_code in (401, 403)

@@ -8,6 +8,7 @@ Django view served by the ASGI server) hands the coroutine back to that loop.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -22,7 +23,9 @@ from tenants.models import App
 _ACTIVE_SQL = """
 SELECT v.id, v.number, v.handlers,
        (SELECT count(*) || ':' || COALESCE(max(cv.updated_at)::text, '') FROM cloudcode_cloudvariable cv
-        WHERE cv.app_id = c.app_id)
+        WHERE cv.app_id = c.app_id),
+       (SELECT json_build_array(l.function_timeout_seconds, l.trigger_timeout_seconds)
+        FROM cloudcode_cloudlimits l WHERE l.app_id = c.app_id)
 FROM cloudcode_cloudactivation c JOIN cloudcode_cloudversion v ON v.id = c.version_id
 WHERE c.app_id = %s
 """
@@ -35,14 +38,14 @@ def deployed_code_get(app: App) -> DeployedCode | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    version_id, number, handlers, stamp = row
-    if isinstance(handlers, str):  # a raw cursor may leave jsonb undecoded
-        import json
-
+    version_id, number, handlers, stamp, timeouts = row
+    if isinstance(handlers, str):  # a raw cursor may leave json undecoded
         handlers = json.loads(handlers)
+    if isinstance(timeouts, str):
+        timeouts = json.loads(timeouts)
     return DeployedCode.from_handlers(
         application_id=app.application_id, version_id=version_id, version_number=number,
-        handlers=handlers or {}, variables_stamp=stamp,
+        handlers=handlers or {}, variables_stamp=stamp, timeouts=timeouts,
     )  # fmt: skip
 
 
