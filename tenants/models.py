@@ -77,6 +77,10 @@ class Plan(models.Model):
     max_live_connections = models.PositiveIntegerField(
         default=0, help_text="LiveQuery WebSocket connections per app, over all processes; 0 means unlimited."
     )
+    # The longest deadline an app on this plan may give its cloud functions and triggers (docs/cloudcode.md);
+    # empty: the platform's HANGAR_CLOUD_*_TIMEOUT_MAX_SECONDS.
+    cloud_function_timeout_max_seconds = models.FloatField(null=True, blank=True)
+    cloud_trigger_timeout_max_seconds = models.FloatField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name

@@ -309,17 +309,19 @@ def cloud_settings_get(*, developer: Developer, organization: Organization, app_
     from django.conf import settings
 
     from hangar.cloudcode.models import CloudLimits
+    from hangar.cloudcode.services import timeout_maximums
     from hangar.cloudcode.webhooks import webhook_key
 
     app = _cloud_app(developer, organization, app_pk)
     limits = CloudLimits.objects.filter(app=app).first()
     role = membership_require(actor=developer, organization=organization, permission=Permission.VIEW_CLOUD_CODE).role
+    function_max, trigger_max = timeout_maximums(app)
     return CloudSettingsRow(
         function_timeout_seconds=limits.function_timeout_seconds if limits else None,
         trigger_timeout_seconds=limits.trigger_timeout_seconds if limits else None,
         function_timeout_default=settings.HANGAR_CLOUD_FUNCTION_TIMEOUT_SECONDS,
         trigger_timeout_default=settings.HANGAR_CLOUD_TRIGGER_TIMEOUT_SECONDS,
-        function_timeout_max=settings.HANGAR_CLOUD_FUNCTION_TIMEOUT_MAX_SECONDS,
-        trigger_timeout_max=settings.HANGAR_CLOUD_TRIGGER_TIMEOUT_MAX_SECONDS,
+        function_timeout_max=function_max,
+        trigger_timeout_max=trigger_max,
         webhook_key=webhook_key(app.application_id) if role_allows(role, Permission.MANAGE_CLOUD_CODE) else None,
     )

@@ -32,6 +32,9 @@ class DeployedCode:
     # The app's own deadlines (hangar.cloudcode.models.CloudLimits); None: the platform's defaults.
     function_timeout: float | None = None
     trigger_timeout: float | None = None
+    # The app's plan's maximums (tenants.Plan.cloud_*_timeout_max_seconds); None: the platform's.
+    function_timeout_max: float | None = None
+    trigger_timeout_max: float | None = None
 
     def has_trigger(self, kind: str, class_name: str) -> bool:
         return (kind, class_name) in self.triggers
@@ -47,13 +50,15 @@ class DeployedCode:
         variables_stamp: str = "",
         timeouts: list[float | None] | None = None,
     ) -> DeployedCode:
-        function_timeout, trigger_timeout = timeouts or (None, None)
+        # [own function, own trigger, plan's function maximum, plan's trigger maximum], any of them None.
+        function_timeout, trigger_timeout, function_max, trigger_max = [*(timeouts or []), None, None, None, None][:4]
         return cls(
             application_id=application_id, version_id=version_id, version_number=version_number,
             functions=frozenset(str(item["name"]) for item in handlers.get("functions", [])),
             triggers=frozenset((str(item["kind"]), str(item["className"])) for item in handlers.get("triggers", [])),
             jobs=frozenset(str(item["name"]) for item in handlers.get("jobs", [])), variables_stamp=variables_stamp,
             function_timeout=function_timeout, trigger_timeout=trigger_timeout,
+            function_timeout_max=function_max, trigger_timeout_max=trigger_max,
         )  # fmt: skip
 
 

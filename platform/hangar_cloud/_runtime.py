@@ -136,19 +136,33 @@ def _handler_for(message: dict[str, Any]) -> Any:
     return _registry.triggers.get((message.get("trigger") or "", message.get("className") or ""))
 
 
+# Per handler, its keyword-only parameters as (name, required): read once, not on every call.
+_keyword_parameters: dict[Any, tuple[tuple[str, bool], ...]] = {}
+
+
+def _keywords_of(handler: Any) -> tuple[tuple[str, bool], ...]:
+    known = _keyword_parameters.get(handler)
+    if known is None:
+        try:
+            parameters = inspect.signature(handler).parameters.values()
+        except (TypeError, ValueError):
+            parameters = []  # type: ignore[assignment]
+        known = tuple(
+            (p.name, p.default is inspect.Parameter.empty)
+            for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY
+        )  # fmt: skip
+        _keyword_parameters[handler] = known
+    return known
+
+
 def _arguments_for(handler: Any, request: Request) -> dict[str, Any]:
     """Keyword-only parameters of a function are filled from its params (typed functions)."""
     keywords: dict[str, Any] = {}
-    try:
-        parameters = inspect.signature(handler).parameters.values()
-    except (TypeError, ValueError):
-        return keywords
-    for parameter in parameters:
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
-            if parameter.name in request.params:
-                keywords[parameter.name] = request.params[parameter.name]
-            elif parameter.default is inspect.Parameter.empty:
-                raise ParseError(SCRIPT_FAILED, f"Missing parameter {parameter.name!r}.")
+    for name, required in _keywords_of(handler):
+        if name in request.params:
+            keywords[name] = request.params[name]
+        elif required:
+            raise ParseError(SCRIPT_FAILED, f"Missing parameter {name!r}.")
     return keywords
 
 

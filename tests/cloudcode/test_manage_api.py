@@ -397,3 +397,25 @@ async def test_settings_deadlines_and_webhook_key(
     assert (await bob.call("GET", "/settings")).json()["webhook_key"] not in (None, shown["webhook_key"])
     anonymous = Console(parse_client, None, tenant_a.organization.pk, tenant_a.app.pk)
     assert (await anonymous.call("GET", "/settings")).status_code in (401, 403)
+
+
+async def test_the_plan_bounds_an_apps_deadlines(alice: Console, tenant_a: Tenant):
+    from tenants.models import Plan
+
+    assert (await alice.upload({"main.py": SLOW})).status_code == 201
+    assert (await alice.call("PUT", "/settings", json={"function_timeout_seconds": 3})).status_code == 200
+
+    def plan_assign() -> None:
+        plan = Plan.objects.create(name="tight", requests_per_second=0, cloud_function_timeout_max_seconds=0.5)
+        tenant_a.organization.plan = plan
+        tenant_a.organization.save(update_fields=["plan"])
+
+    await sync_to_async(plan_assign)()
+    shown = (await alice.call("GET", "/settings")).json()
+    assert (shown["function_timeout_max"], shown["function_timeout_seconds"]) == (0.5, 3)
+    refused = await alice.call("PUT", "/settings", json={"function_timeout_seconds": 1})
+    assert (refused.status_code, refused.json()["field"]) == (400, "function_timeout_seconds")
+    # The deadline set before the plan was lowered is held to the plan's maximum.
+    outcome = (await alice.run("slow", {"seconds": 1.5})).json()
+    assert outcome["error"]["code"] == 141
+    assert "0.5" in outcome["error"]["error"]

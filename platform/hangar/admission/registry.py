@@ -66,8 +66,9 @@ SELECT a.id, a.application_id, a.name,
        (SELECT json_build_array(v.id, v.number, v.handlers,
                 (SELECT count(*) || ':' || COALESCE(max(cv.updated_at)::text, '') FROM cloudcode_cloudvariable cv
                  WHERE cv.app_id = a.id),
-                (SELECT json_build_array(l.function_timeout_seconds, l.trigger_timeout_seconds)
-                 FROM cloudcode_cloudlimits l WHERE l.app_id = a.id))
+                (SELECT json_build_array(l.function_timeout_seconds, l.trigger_timeout_seconds,
+                                         p.cloud_function_timeout_max_seconds, p.cloud_trigger_timeout_max_seconds)
+                 FROM (SELECT 1) one LEFT JOIN cloudcode_cloudlimits l ON l.app_id = a.id))
         FROM cloudcode_cloudactivation c
         JOIN cloudcode_cloudversion v ON v.id = c.version_id WHERE c.app_id = a.id),
        (SELECT json_agg(json_build_array(w.kind, w.function_name, w.class_name, w.trigger_name, w.url))

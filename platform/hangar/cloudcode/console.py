@@ -24,17 +24,21 @@ _ACTIVE_SQL = """
 SELECT v.id, v.number, v.handlers,
        (SELECT count(*) || ':' || COALESCE(max(cv.updated_at)::text, '') FROM cloudcode_cloudvariable cv
         WHERE cv.app_id = c.app_id),
-       (SELECT json_build_array(l.function_timeout_seconds, l.trigger_timeout_seconds)
-        FROM cloudcode_cloudlimits l WHERE l.app_id = c.app_id)
+       json_build_array(l.function_timeout_seconds, l.trigger_timeout_seconds,
+                        p.cloud_function_timeout_max_seconds, p.cloud_trigger_timeout_max_seconds)
 FROM cloudcode_cloudactivation c JOIN cloudcode_cloudversion v ON v.id = c.version_id
-WHERE c.app_id = %s
+JOIN tenants_app a ON a.id = c.app_id
+JOIN tenants_organization o ON o.id = a.organization_id
+LEFT JOIN tenants_plan p ON p.id = o.plan_id
+LEFT JOIN cloudcode_cloudlimits l ON l.app_id = c.app_id
+WHERE c.app_id = %(app_pk)s
 """
 
 
 def deployed_code_get(app: App) -> DeployedCode | None:
     """The app's active version as the data plane sees it; None when it has none."""
     with connection.cursor() as cursor:
-        cursor.execute(_ACTIVE_SQL, [app.pk])
+        cursor.execute(_ACTIVE_SQL, {"app_pk": app.pk})
         row = cursor.fetchone()
     if row is None:
         return None

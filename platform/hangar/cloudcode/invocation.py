@@ -77,11 +77,13 @@ async def _user_object(caller: Caller) -> dict[str, Any] | None:
 
 
 def _deadline_of(code: DeployedCode, kind: str, default: float) -> float:
-    """The app's own deadline for this kind of handler when it set one, never above the platform's maximum."""
-    if kind == "function" and code.function_timeout:
-        return min(code.function_timeout, settings.HANGAR_CLOUD_FUNCTION_TIMEOUT_MAX_SECONDS)
-    if kind == "trigger" and code.trigger_timeout:
-        return min(code.trigger_timeout, settings.HANGAR_CLOUD_TRIGGER_TIMEOUT_MAX_SECONDS)
+    """The app's own deadline for this kind of handler (or the default), never above its plan's maximum."""
+    if kind == "function":
+        maximum = code.function_timeout_max or settings.HANGAR_CLOUD_FUNCTION_TIMEOUT_MAX_SECONDS
+        return min(code.function_timeout or default, maximum)
+    if kind == "trigger":
+        maximum = code.trigger_timeout_max or settings.HANGAR_CLOUD_TRIGGER_TIMEOUT_MAX_SECONDS
+        return min(code.trigger_timeout or default, maximum)
     return default
 
 

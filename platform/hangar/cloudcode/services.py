@@ -142,14 +142,26 @@ def _checked_timeout(value: float | None, *, maximum: float, what: str) -> float
     return float(value)
 
 
+def timeout_maximums(app: App) -> tuple[float, float]:
+    """The longest function and trigger deadlines the app's plan allows (the platform's maximums by default)."""
+    plan = app.organization.plan
+    function_max = settings.HANGAR_CLOUD_FUNCTION_TIMEOUT_MAX_SECONDS
+    trigger_max = settings.HANGAR_CLOUD_TRIGGER_TIMEOUT_MAX_SECONDS
+    if plan is not None and plan.cloud_function_timeout_max_seconds is not None:
+        function_max = plan.cloud_function_timeout_max_seconds
+    if plan is not None and plan.cloud_trigger_timeout_max_seconds is not None:
+        trigger_max = plan.cloud_trigger_timeout_max_seconds
+    return function_max, trigger_max
+
+
 def set_limits(app: App, *, function_timeout_seconds: float | None, trigger_timeout_seconds: float | None) -> None:
-    """Set the app's own handler deadlines (None: the platform's default), within the platform's maximums."""
-    function_timeout = _checked_timeout(
-        function_timeout_seconds, maximum=settings.HANGAR_CLOUD_FUNCTION_TIMEOUT_MAX_SECONDS, what="function"
-    )
-    trigger_timeout = _checked_timeout(
-        trigger_timeout_seconds, maximum=settings.HANGAR_CLOUD_TRIGGER_TIMEOUT_MAX_SECONDS, what="trigger"
-    )
+    """Set the app's own handler deadlines (None: the platform's default), within its plan's maximums.
+
+    A plan lowered later still bounds them: the data plane takes the smaller of the two.
+    """
+    function_max, trigger_max = timeout_maximums(app)
+    function_timeout = _checked_timeout(function_timeout_seconds, maximum=function_max, what="function")
+    trigger_timeout = _checked_timeout(trigger_timeout_seconds, maximum=trigger_max, what="trigger")
     with transaction.atomic():
         CloudLimits.objects.update_or_create(
             app=app,
