@@ -30,9 +30,9 @@ from hangar.datastore.hooks import hooks
 from hangar.datastore.partitions import object_partition, relation_partition
 from hangar.datastore.permissions import clp_check, pointer_permission_condition, protected_fields_for
 from hangar.datastore.relations import relation_changes_apply
-from hangar.datastore.save_triggers import before_save_body, merged_preview
+from hangar.datastore.save_triggers import before_save_body
 from hangar.datastore.schema_registry import ClassSchema
-from hangar.datastore.update_sql import apply_to_new_object, data_update_sql
+from hangar.datastore.update_sql import apply_to_new_object, changes_applied, data_update_sql
 from hangar.datastore.wire import row_to_wire
 from hangar.parse_errors import OBJECT_NOT_FOUND, VALIDATION_ERROR, ParseError
 
@@ -223,7 +223,7 @@ async def _stored_for_trigger(
     stamps = {"object_id": object_id, "created_at": created_at, "updated_at": updated_at, "files_base": files_base}
     return {
         "wire": row_to_wire(schema, data=data, **stamps),
-        "merged": row_to_wire(schema, data=merged_preview(data, list(changes)), **stamps),
+        "merged": row_to_wire(schema, data=changes_applied(data, list(changes))[0], **stamps),
     }
 
 

@@ -9,11 +9,9 @@ nothing the caller could not (master aside, as for the client).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from hangar.caller import Caller
-from hangar.datastore.changes import Change
 from hangar.datastore.hooks import hooks
 from hangar.parse_errors import SCRIPT_FAILED, ParseError
 
@@ -21,32 +19,6 @@ from hangar.parse_errors import SCRIPT_FAILED, ParseError
 _UNCHANGEABLE = frozenset({"objectId", "createdAt", "updatedAt", "className"})
 # Credentials never pass through a trigger: they are hashed/issued by the class rules only.
 _CREDENTIALS = {"_User": frozenset({"password", "sessionToken", "authData"}), "_Session": frozenset({"sessionToken"})}
-
-
-def merged_preview(stored: dict[str, Any], changes: list[Change]) -> dict[str, Any]:
-    """The stored data with the client's field changes applied, as the UPDATE will leave it."""
-    data = copy.deepcopy(stored)
-    for change in changes:
-        target = data
-        for part in change.path[:-1]:
-            nested = target.get(part)
-            target = nested if isinstance(nested, dict) else target.setdefault(part, {})
-        name, current = change.path[-1], target.get(change.path[-1])
-        items = list(current) if isinstance(current, list) else []
-        if change.kind == "delete":
-            target.pop(name, None)
-        elif change.kind == "set":
-            if not (isinstance(change.value, dict) and change.value.get("__type") == "Relation"):
-                target[name] = change.value
-        elif change.kind == "increment":
-            target[name] = (current if isinstance(current, int | float) else 0) + change.value
-        elif change.kind == "add":
-            target[name] = items + list(change.value)
-        elif change.kind == "add_unique":
-            target[name] = items + [item for item in change.value if item not in items]
-        elif change.kind == "remove":
-            target[name] = [item for item in items if item not in change.value]
-    return data
 
 
 def _without_credentials(class_name: str, obj: dict[str, Any] | None) -> Any:

@@ -6,6 +6,7 @@ so they are written into the SQL text as literals; values always travel as param
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -71,12 +72,21 @@ def data_update_sql(changes: list[Change], params: list[Any]) -> str:
 
 def apply_to_new_object(changes: list[Change]) -> tuple[dict[str, Any], set[str]]:
     """The data of a new object, and the fields whose values the response must echo (§6)."""
-    data: dict[str, Any] = {}
+    return changes_applied({}, changes)
+
+
+def changes_applied(stored: dict[str, Any], changes: list[Change]) -> tuple[dict[str, Any], set[str]]:
+    """``stored`` (not modified) with the changes applied as the UPDATE will apply them, and the
+    fields whose values the response must echo (§6). A new object is the empty ``stored``."""
+    data = copy.deepcopy(stored) if stored else {}
     echoed: set[str] = set()
     for change in changes:
         target = data
         for part in change.path[:-1]:
-            target = target.setdefault(part, {})
+            nested = target.get(part)
+            if not isinstance(nested, dict):
+                nested = target[part] = {}
+            target = nested
         name = change.path[-1]
         if change.kind == "delete":
             target.pop(name, None)
@@ -87,16 +97,17 @@ def apply_to_new_object(changes: list[Change]) -> tuple[dict[str, Any], set[str]
             target[name] = change.value
             continue
         echoed.add(change.path[0])
+        current = target.get(name)
+        items = list(current) if isinstance(current, list) else []
         if change.kind == "increment":
-            target[name] = change.value
+            target[name] = (current if isinstance(current, int | float) else 0) + change.value
         elif change.kind == "add":
-            target[name] = list(change.value)
+            target[name] = items + list(change.value)
         elif change.kind == "add_unique":
-            unique: list[Any] = []
             for item in change.value:
-                if item not in unique:
-                    unique.append(item)
-            target[name] = unique
+                if item not in items:
+                    items.append(item)
+            target[name] = items
         elif change.kind == "remove":
-            target[name] = []
+            target[name] = [item for item in items if item not in change.value]
     return data, echoed
