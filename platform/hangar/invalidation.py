@@ -47,6 +47,13 @@ def publish_app_changed(application_id: str) -> None:
         log.exception("could not bump the version of app %s", application_id)
 
 
+def publish_app_changed_on_commit(application_id: str) -> None:
+    """publish_app_changed once the current transaction commits (at once outside one); never on rollback."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: publish_app_changed(application_id))
+
+
 def app_state_remove(application_id: str, keys: list[str]) -> None:
     """Delete a purged app's own Redis keys (version counters, LiveQuery records); best effort.
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from hangar.datastore.names import validate_class_name
 from hangar.datastore.services import app_storage_provision, app_storage_remove
-from hangar.invalidation import app_state_remove, publish_app_changed
+from hangar.invalidation import app_state_remove, publish_app_changed_on_commit
 from hangar.parse_errors import ParseError
 from hangar.secretbox import encrypt_secret
 from tenants.audit import audit_record
@@ -109,7 +109,7 @@ def app_live_query_classes_set(
             target_id=app.application_id, target_name=app.name, details={"from": previous, "to": cleaned},
         )  # fmt: skip
         application_id = app.application_id
-        transaction.on_commit(lambda: publish_app_changed(application_id))
+        publish_app_changed_on_commit(application_id)
     return app
 
 
@@ -129,7 +129,7 @@ def app_key_rotate(*, actor: Developer, organization: Organization, app_pk: int,
             target_id=app.application_id, target_name=app.name, details={"kind": kind},
         )  # fmt: skip
         application_id = app.application_id
-        transaction.on_commit(lambda: publish_app_changed(application_id))
+        publish_app_changed_on_commit(application_id)
     return new_value
 
 
@@ -147,7 +147,7 @@ def app_delete(*, actor: Developer, organization: Organization, app_pk: int, con
             target_id=app.application_id, target_name=app.name,
         )  # fmt: skip
         application_id, pk = app.application_id, app.pk
-        transaction.on_commit(lambda: publish_app_changed(application_id))
+        publish_app_changed_on_commit(application_id)
         transaction.on_commit(lambda: _schedule_purge(pk))
 
 

@@ -21,7 +21,7 @@ from hangar.cloudcode import sandbox
 from hangar.cloudcode.bundles import Bundle, BundleError
 from hangar.cloudcode.models import CloudActivation, CloudLimits, CloudVariable, CloudVersion
 from hangar.cloudcode.worker import BundleLoadError, SandboxError, SandboxWorker
-from hangar.invalidation import publish_app_changed
+from hangar.invalidation import publish_app_changed_on_commit
 from hangar.secretbox import encrypt_secret
 from tenants.models import App
 
@@ -64,10 +64,6 @@ def validate_bundle(bundle: Bundle, *, env: dict[str, str] | None = None) -> dic
         raise DeployError(f"the bundle could not be validated: {exc}") from exc
 
 
-def _announce(app: App) -> None:
-    transaction.on_commit(lambda: publish_app_changed(app.application_id))
-
-
 def deploy_version(
     app: App, bundle: Bundle, *, created_by: str = "", note: str = "", activate: bool = True
 ) -> CloudVersion:
@@ -95,7 +91,7 @@ def _plain(variable: CloudVariable) -> str:
 
 def _activate(app: App, version: CloudVersion) -> None:
     CloudActivation.objects.update_or_create(app=app, defaults={"version": version})
-    _announce(app)
+    publish_app_changed_on_commit(app.application_id)
 
 
 def activate_version(app: App, number: int) -> CloudVersion:
@@ -111,7 +107,7 @@ def activate_version(app: App, number: int) -> CloudVersion:
 def deactivate(app: App) -> None:
     with transaction.atomic():
         CloudActivation.objects.filter(app=app).delete()
-        _announce(app)
+        publish_app_changed_on_commit(app.application_id)
 
 
 def set_variable(app: App, name: str, value: str, *, secret: bool) -> None:
@@ -131,7 +127,7 @@ def delete_variable(app: App, name: str) -> bool:
 
 def _announce_variables(app: App) -> None:
     # Workers read the variables when they start: a change restarts them (through the app's version).
-    _announce(app)
+    publish_app_changed_on_commit(app.application_id)
 
 
 def _checked_timeout(value: float | None, *, maximum: float, what: str) -> float | None:
@@ -167,4 +163,4 @@ def set_limits(app: App, *, function_timeout_seconds: float | None, trigger_time
             app=app,
             defaults={"function_timeout_seconds": function_timeout, "trigger_timeout_seconds": trigger_timeout},
         )
-        _announce(app)  # every process reloads the app, and with it the deadlines
+        publish_app_changed_on_commit(app.application_id)  # every process reloads the app, and with it the deadlines

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 
 from hangar.cloudcode.models import CloudWebhook
 from hangar.egress import EgressError, egress_check
-from hangar.invalidation import publish_app_changed
+from hangar.invalidation import publish_app_changed_on_commit
 from hangar.parse_errors import WEBHOOK_ERROR, ParseError
 
 # The triggers Hangar's data path runs (hangar.cloudcode.triggers); Parse's other kinds
@@ -99,10 +99,6 @@ def webhook_trigger_get(*, app_pk: int, class_name: str, trigger_name: str) -> d
 # Writes
 
 
-def _announce(application_id: str) -> None:
-    transaction.on_commit(lambda: publish_app_changed(application_id))
-
-
 async def webhook_create(*, app_pk: int, application_id: str, kind: str, body: Any) -> dict[str, Any]:
     """POST /hooks/functions or /hooks/triggers: a new webhook; 143 if one already serves that name."""
     if not isinstance(body, dict):
@@ -127,7 +123,7 @@ def _insert(
             if CloudWebhook.objects.filter(app_id=app_pk).count() >= MAX_WEBHOOKS_PER_APP:
                 raise _invalid(f"an app may register at most {MAX_WEBHOOKS_PER_APP} webhooks")
             hook = CloudWebhook.objects.create(app_id=app_pk, kind=kind, url=url, **target)
-            _announce(application_id)
+            publish_app_changed_on_commit(application_id)
     except IntegrityError as exc:  # the unique constraint: an existing one, or a concurrent create
         raise _invalid(taken) from exc
     return _as_wire(hook)
@@ -157,7 +153,7 @@ def _update(app_pk: int, application_id: str, target: dict[str, str], url: str, 
             raise _invalid(missing)
         hook.url = url
         hook.save(update_fields=["url", "updated_at"])
-        _announce(application_id)
+        publish_app_changed_on_commit(application_id)
     return _as_wire(hook)
 
 
@@ -178,5 +174,5 @@ def _delete(app_pk: int, application_id: str, target: dict[str, str]) -> dict[st
     with transaction.atomic():
         deleted, _ = CloudWebhook.objects.filter(app_id=app_pk, **target).delete()
         if deleted:
-            _announce(application_id)
+            publish_app_changed_on_commit(application_id)
     return {}
