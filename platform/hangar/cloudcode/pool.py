@@ -29,10 +29,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from hangar.cloudcode.worker import SandboxWorker
+from hangar.datastore.connection import app_read
 from hangar.invalidation import app_changed_channel
 from hangar.loop_local import LoopLocal
 from hangar.parse_errors import SCRIPT_FAILED, ParseError
@@ -239,10 +239,8 @@ class WorkerPool:
                 await client.aclose()
 
     async def _app_changed(self, application_id: str) -> None:
-        from hangar.cloudcode.selectors import active_version_id
-
         for app_pk in [pk for pk, known in self.application_ids.items() if known == application_id]:
-            active = await sync_to_async(active_version_id)(app_pk)
+            active = await _active_version_id(app_pk)
             current = self.current.get(app_pk)
             if current is not None and current[1] != active:
                 # Busy workers of the old version are retired when released (the key no longer matches).
@@ -279,6 +277,15 @@ class WorkerPool:
         for task in (self.reaper, self.watcher):
             if task is not None:
                 task.cancel()
+
+
+async def _active_version_id(app_pk: int) -> int | None:
+    """The app's active version, read on the data plane's pool (the server loop never waits on the ORM)."""
+    row = await app_read(
+        app_pk,
+        lambda conn: conn.fetch_one("SELECT version_id FROM cloudcode_cloudactivation WHERE app_id = %s", [app_pk]),
+    )
+    return int(row[0]) if row is not None else None
 
 
 _pools: LoopLocal[WorkerPool] = LoopLocal()

@@ -32,10 +32,6 @@ def active_version(app_pk: int) -> CloudVersion | None:
     return activation.version if activation else None
 
 
-def active_version_id(app_pk: int) -> int | None:
-    return CloudActivation.objects.filter(app_id=app_pk).values_list("version_id", flat=True).first()
-
-
 def variables_of(app_pk: int) -> list[dict[str, Any]]:
     """Names of the app's variables; values of plain ones, never of secrets."""
     return [
