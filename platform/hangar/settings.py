@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "hangar.files",
     "hangar.identity",
     "hangar.cloudcode",
+    "hangar.messaging",
     "dashboard",
 ]
 

@@ -1,0 +1,1 @@
+"""One module per messaging provider; ``base`` is the contract they all keep."""
