@@ -350,6 +350,8 @@ HANGAR_CLOUD_POOL_WAIT_SECONDS = env_float("HANGAR_CLOUD_POOL_WAIT_SECONDS", 5.0
 # than the time below (hangar.cloudcode.pool, "Pipelining"); 1 turns pipelining off.
 HANGAR_CLOUD_PIPELINE_DEPTH = env_int("HANGAR_CLOUD_PIPELINE_DEPTH", 4)
 HANGAR_CLOUD_PIPELINE_MAX_RUNNING_MS = env_float("HANGAR_CLOUD_PIPELINE_MAX_RUNNING_MS", 50.0)
+# Workers whose invocations typically run shorter than this are queued behind before another starts.
+HANGAR_CLOUD_PIPELINE_SHORT_MS = env_float("HANGAR_CLOUD_PIPELINE_SHORT_MS", 2.0)
 HANGAR_CLOUD_MAX_BUNDLE_BYTES = env_int("HANGAR_CLOUD_MAX_BUNDLE_BYTES", 20 * 1024 * 1024)
 HANGAR_CLOUD_MAX_BUNDLE_FILES = env_int("HANGAR_CLOUD_MAX_BUNDLE_FILES", 2000)
 HANGAR_CLOUD_LOG_ENTRIES = env_int("HANGAR_CLOUD_LOG_ENTRIES", 1000)  # kept per app

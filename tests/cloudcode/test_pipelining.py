@@ -131,6 +131,28 @@ async def test_nested_calls_never_queue_behind_their_caller(app_a: ParseApp, que
     assert current_pool().total == 2
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_short_functions_queue_before_another_worker_starts_and_slow_ones_keep_their_concurrency(
+    app_a: ParseApp, settings: Any
+):
+    await deploy_async(app_a.tenant, BUNDLE)
+    settings.HANGAR_CLOUD_WORKERS_PER_APP = 4
+    settings.HANGAR_CLOUD_PIPELINE_SHORT_MS = 1_000  # echo counts as short on a busy test machine too
+    settings.HANGAR_CLOUD_PIPELINE_DEPTH = 8
+    assert (await call(app_a, "echo", n=0))[0] == 200  # measured once: short
+    results = await asyncio.gather(*(call(app_a, "echo", n=n) for n in range(8)))
+    assert len({body["result"]["pid"] for _, body in results}) == 1
+    assert current_pool().total == 1
+
+    settings.HANGAR_CLOUD_PIPELINE_SHORT_MS = 2
+    await call(app_a, "sleep", seconds=0.3)  # the worker's typical invocation is now long
+    started = time.monotonic()
+    slept = await asyncio.gather(*(call(app_a, "sleep", seconds=0.3) for _ in range(3)))
+    assert slept == [(200, {"result": "slept"})] * 3
+    assert time.monotonic() - started < 0.85  # side by side on three workers, not one after another
+    assert current_pool().total == 3
+
+
 # Below: the worker and the pool directly, for what a request cannot arrange on purpose.
 
 ECHO = {"kind": "function", "name": "echo", "context": {}, "master": False, "installationId": None,

@@ -17,10 +17,13 @@ change of capacity (a worker retired, evicted or failing to start) wakes every w
 to look again. Waking all of them on every return cost each request a pass through
 every waiter (30% of a warm function's CPU at 32 requests in flight per process).
 
-Pipelining: when the app is at its bound, a request that may (a function or trigger
-called by a client, not a nested call or a job) is queued behind a busy worker of its
-key whose running invocation started less than ``HANGAR_CLOUD_PIPELINE_MAX_RUNNING_MS``
-ago, up to ``HANGAR_CLOUD_PIPELINE_DEPTH`` invocations per worker. Its invoke frame is
+Pipelining: a request that may (a function or trigger called by a client, not a nested
+call or a job) is queued behind a busy worker of its key whose running invocation started
+less than ``HANGAR_CLOUD_PIPELINE_MAX_RUNNING_MS`` ago, up to
+``HANGAR_CLOUD_PIPELINE_DEPTH`` invocations per worker: before another worker is started
+when that worker's invocations are typically shorter than ``HANGAR_CLOUD_PIPELINE_SHORT_MS``
+(a function that waits on data calls keeps its concurrency), else once the app is at its
+bound. Its invoke frame is
 then already in the channel when the worker finishes the one before, so the sandbox and
 the server are not each put to sleep and woken once per invocation: on two cores that
 round of wake-ups cost more than the function itself. Queued requests keep their order
@@ -134,8 +137,11 @@ class WorkerPool:
             and (time.monotonic() - worker.running_since) * 1000 < settings.HANGAR_CLOUD_PIPELINE_MAX_RUNNING_MS
         )
 
-    def _busy_worker_to_queue_behind(self, key: PoolKey) -> SandboxWorker | None:
-        candidates = [worker for worker in self.busy.get(key, ()) if self._can_queue_behind(key, worker)]
+    def _busy_worker_to_queue_behind(self, key: PoolKey, *, short_only: bool = False) -> SandboxWorker | None:
+        candidates = [
+            worker for worker in self.busy.get(key, ())
+            if self._can_queue_behind(key, worker) and (not short_only or _runs_short(worker))
+        ]  # fmt: skip
         return min(candidates, key=lambda worker: worker.leases) if candidates else None
 
     def _hand_to_queueing_waiters(self, key: PoolKey, worker: SandboxWorker) -> None:
@@ -177,12 +183,13 @@ class WorkerPool:
             worker = self._take_idle(key)
             if worker is not None:
                 return self._lease(key, worker)
-            if pipeline and not self.waiters.get(key):
-                worker = self._busy_worker_to_queue_behind(key)
-                if worker is not None:
-                    return self._lease(key, worker)
+            queueing = pipeline and not self.waiters.get(key)
+            if queueing and (worker := self._busy_worker_to_queue_behind(key, short_only=True)) is not None:
+                return self._lease(key, worker)  # short invocations: cheaper queued than on another process
             if self._reserve(app_pk):
                 break
+            if queueing and (worker := self._busy_worker_to_queue_behind(key)) is not None:
+                return self._lease(key, worker)  # at the app's bound: queued rather than waiting
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise pool_busy_error()
@@ -345,6 +352,12 @@ async def _active_version_id(app_pk: int) -> int | None:
         lambda conn: conn.fetch_one("SELECT version_id FROM cloudcode_cloudactivation WHERE app_id = %s", [app_pk]),
     )
     return int(row[0]) if row is not None else None
+
+
+def _runs_short(worker: SandboxWorker) -> bool:
+    """Its invocations typically end within HANGAR_CLOUD_PIPELINE_SHORT_MS: waiting costs less than a wake-up."""
+    typical = worker.typical_run_ms
+    return typical is not None and typical < settings.HANGAR_CLOUD_PIPELINE_SHORT_MS
 
 
 _pools: LoopLocal[WorkerPool] = LoopLocal()

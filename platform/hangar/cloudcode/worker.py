@@ -111,6 +111,9 @@ class SandboxWorker:
         self._failure = ""  # why the reader stopped: what the running invocation reports
         self.running_since = self.started_at  # when the running invocation started (pool: worth queueing behind?)
         self.leases = 0  # requests holding this worker (hangar.cloudcode.pool)
+        # A moving average of how long its invocations run (None before the first): the pool
+        # queues behind workers whose invocations are short before it starts another worker.
+        self.typical_run_ms: float | None = None
         self._outgoing: list[bytes] = []  # frames to write at the end of this loop turn
         self._outgoing_bytes = 0
         self._flush_scheduled = False
@@ -264,7 +267,12 @@ class SandboxWorker:
                     running.inbox.put_nowait(frame)
                 if op == "done":
                     self._inflight.popleft()
-                    self.running_since = time.monotonic()
+                    now = time.monotonic()
+                    ran_ms = (now - self.running_since) * 1000
+                    self.typical_run_ms = ran_ms if self.typical_run_ms is None else (
+                        0.8 * self.typical_run_ms + 0.2 * ran_ms
+                    )  # fmt: skip
+                    self.running_since = now
                     if self._inflight:
                         following = self._inflight[0]
                         following.inbox.put_nowait({"op": "_started"})
