@@ -73,11 +73,13 @@ async def egress_request(
     content: bytes | None = None,
     timeout: float | None = None,
     max_response_bytes: int | None = None,
+    http2: bool = False,
 ) -> EgressResponse:
     """Send one request under the egress policy; raise an ``EgressError`` subclass when it fails.
 
     ``timeout`` and ``max_response_bytes`` may only tighten the operator's limits (a webhook's
-    3 s deadline), never loosen them.
+    3 s deadline), never loosen them. ``http2`` negotiates HTTP/2 over TLS (ALPN), which APNs
+    requires; the policy is the same.
     """
     target = _parsed(url, params)
     host = _destination_host(target)
@@ -87,8 +89,9 @@ async def egress_request(
         async with asyncio.timeout(deadline):
             addresses = await _checked_addresses(host, target.port or _SCHEMES[target.scheme])
             return await _send(
-                method, target, addresses, headers=headers or {}, content=content, timeout=deadline, limit=limit
-            )
+                method, target, addresses, headers=headers or {}, content=content, timeout=deadline, limit=limit,
+                http2=http2,
+            )  # fmt: skip
     except TimeoutError as exc:
         raise EgressUnavailableError(f"{host} did not answer within the egress timeout") from exc
 
@@ -144,19 +147,31 @@ async def _checked_addresses(host: str, port: int) -> list[IPAddress]:
     return [] if settings.HANGAR_EGRESS_PROXY else addresses
 
 
-@functools.cache
 def _tls_context() -> ssl.SSLContext:
-    """httpx's default verification (certifi's CAs), built once instead of for every request."""
-    return ssl.create_default_context(cafile=certifi.where())
+    return _tls_context_with(settings.HANGAR_EGRESS_EXTRA_CA_BUNDLE or None)
+
+
+@functools.cache
+def _tls_context_with(extra_ca_bundle: str | None) -> ssl.SSLContext:
+    """httpx's default verification (certifi's CAs), built once instead of for every request.
+
+    ``HANGAR_EGRESS_EXTRA_CA_BUNDLE`` adds the CAs of a private PKI (a provider's endpoint
+    inside the operator's network, the local protocol servers of the tests) to certifi's.
+    """
+    context = ssl.create_default_context(cafile=certifi.where())
+    if extra_ca_bundle:
+        context.load_verify_locations(cafile=extra_ca_bundle)
+    return context
 
 
 async def _send(
     method: str, target: httpx.URL, addresses: list[IPAddress], *, headers: dict[str, str], content: bytes | None,
-    timeout: float, limit: int,
+    timeout: float, limit: int, http2: bool = False,
 ) -> EgressResponse:  # fmt: skip
     async with httpx.AsyncClient(
         proxy=settings.HANGAR_EGRESS_PROXY or None,
         verify=_tls_context(),
+        http2=http2,
         trust_env=False,
         follow_redirects=False,
         timeout=timeout,
