@@ -29,7 +29,9 @@ async def test_a_push_reaches_each_token_once_with_parse_android_data(fcm: FcmEn
     outcomes = await provider.send_push(notification, [android("tok-aaaaaaaa"), android("tok-bbbbbbbb")])
 
     assert [o.kind for o in outcomes] == [OutcomeKind.SENT, OutcomeKind.SENT]
-    assert all(o.provider_message_id and o.provider_message_id.startswith("projects/hangar-test/messages/") for o in outcomes)
+    assert all(
+        o.provider_message_id and o.provider_message_id.startswith("projects/hangar-test/messages/") for o in outcomes
+    )
     assert dict(fcm.per_token) == {"tok-aaaaaaaa": 1, "tok-bbbbbbbb": 1}
     message = fcm.received[0]
     assert message["android"]["priority"] == "high"
@@ -37,7 +39,13 @@ async def test_a_push_reaches_each_token_once_with_parse_android_data(fcm: FcmEn
     body = message["android"]["data"]
     assert body["push_id"] == "PS1" and body["time"].endswith("Z")
     # Parse's data travels as one JSON string; the APNs-only integer badge is left out.
-    assert json.loads(body["data"]) == {"alert": "Hello", "title": "Hi", "sound": "default", "uri": "app://x", "score": 7}
+    assert json.loads(body["data"]) == {
+        "alert": "Hello",
+        "title": "Hi",
+        "sound": "default",
+        "uri": "app://x",
+        "score": 7,
+    }
     assert fcm.token_requests == 1  # one access token for both
 
 
@@ -86,7 +94,7 @@ async def test_the_token_is_renewed_before_it_expires(fcm: FcmEndpoint) -> None:
     now = [1_000_000.0]
     fcm.token_lifetime_seconds = 3600
     provider = provider_for(fcm)
-    provider._clock = provider._token._clock = lambda: now[0]  # noqa: SLF001 (the cache's clock, moved forward)
+    provider._clock = provider._token._clock = lambda: now[0]
     await provider.send_push(PushNotification(data={"alert": "1"}), [android("token-clock")])
     now[0] += 3000  # still valid, with more than the refresh margin left
     await provider.send_push(PushNotification(data={"alert": "2"}), [android("token-clock")])
@@ -100,7 +108,9 @@ async def test_a_service_account_the_server_does_not_know_fails_every_target(fcm
     account = fcm.service_account()
     fcm.accounts.pop(account["client_email"])
     provider = FcmPushProvider(service_account=account, base_url=fcm.url)
-    outcomes = await provider.send_push(PushNotification(data={"alert": "x"}), [android("token-x1"), android("token-x2")])
+    outcomes = await provider.send_push(
+        PushNotification(data={"alert": "x"}), [android("token-x1"), android("token-x2")]
+    )
     assert [o.kind for o in outcomes] == [OutcomeKind.FAILED, OutcomeKind.FAILED]
     assert fcm.per_token == {}
 
