@@ -51,8 +51,11 @@ async def test_an_unreachable_aws_endpoint_is_retried() -> None:
 
 async def test_an_email_is_sent_as_raw_mime_from_a_verified_sender(moto_server: MotoServer) -> None:
     sender = f"app-{uuid.uuid4().hex[:8]}@example.com"
-    boto3.client("sesv2", endpoint_url=moto_server.endpoint_url, region_name="eu-west-1",
-                 aws_access_key_id="testing", aws_secret_access_key="testing").create_email_identity(EmailIdentity=sender)  # fmt: skip
+    ses = boto3.client(
+        "sesv2", endpoint_url=moto_server.endpoint_url, region_name="eu-west-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+    ses.create_email_identity(EmailIdentity=sender)
     provider = SesEmailProvider(**KEYS, endpoint_url=moto_server.endpoint_url, sender=f"My App <{sender}>")
     message = EmailMessage(to=["user@example.org"], subject="Welcome", text="Hello there", html="<p>Hello there</p>",
                            reply_to="help@example.com", headers={"X-Campaign": "c1"})  # fmt: skip
@@ -60,8 +63,11 @@ async def test_an_email_is_sent_as_raw_mime_from_a_verified_sender(moto_server: 
     assert outcome.kind is OutcomeKind.SENT
     [raw] = [m for m in moto_models(moto_server, "ses", "RawMessage") if m["id"] == outcome.provider_message_id]
     parsed = email.message_from_string(raw["raw_data"])
-    assert parsed["Subject"] == "Welcome" and parsed["To"] == "user@example.org" and parsed["X-Campaign"] == "c1"
-    assert parsed["From"] == f"My App <{sender}>" and parsed["Reply-To"] == "help@example.com"
+    assert parsed["Subject"] == "Welcome"
+    assert parsed["To"] == "user@example.org"
+    assert parsed["X-Campaign"] == "c1"
+    assert parsed["From"] == f"My App <{sender}>"
+    assert parsed["Reply-To"] == "help@example.com"
     assert {part.get_content_type() for part in parsed.walk()} >= {"text/plain", "text/html"}
 
 
@@ -69,4 +75,5 @@ async def test_an_unverified_sender_is_a_failure(moto_server: MotoServer) -> Non
     provider = SesEmailProvider(**KEYS, endpoint_url=moto_server.endpoint_url, sender="nobody@unverified.example")
     outcome = await provider.send_email(EmailMessage(to=["user@example.org"], subject="s", text="t"))
     assert outcome.kind is OutcomeKind.FAILED
-    assert outcome.error and outcome.error.startswith("aws ")
+    assert outcome.error
+    assert outcome.error.startswith("aws ")

@@ -37,7 +37,8 @@ async def test_a_push_reaches_each_token_once_with_parse_android_data(fcm: FcmEn
     assert message["android"]["priority"] == "high"
     assert 3590 <= int(message["android"]["ttl"].rstrip("s")) <= 3600
     body = message["android"]["data"]
-    assert body["push_id"] == "PS1" and body["time"].endswith("Z")
+    assert body["push_id"] == "PS1"
+    assert body["time"].endswith("Z")
     # Parse's data travels as one JSON string; the APNs-only integer badge is left out.
     assert json.loads(body["data"]) == {
         "alert": "Hello",
@@ -119,4 +120,5 @@ async def test_without_egress_permission_for_loopback_nothing_is_sent(fcm: FcmEn
     settings.HANGAR_EGRESS_ALLOW_PRIVATE = []  # type: ignore[attr-defined]
     [outcome] = await provider_for(fcm).send_push(PushNotification(data={"alert": "x"}), [android("token-policy")])
     assert outcome.kind is OutcomeKind.FAILED
-    assert fcm.token_requests == 0 and fcm.per_token == {}
+    assert fcm.token_requests == 0
+    assert fcm.per_token == {}

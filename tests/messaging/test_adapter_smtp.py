@@ -84,7 +84,8 @@ async def test_a_mail_is_delivered_with_its_headers_and_both_parts(smtp_server: 
     [(mail_from, rcpts, content)] = mailbox.envelopes
     assert (mail_from, rcpts) == ("app@example.com", ["a@example.org", "b@example.org"])
     parsed = email.message_from_bytes(content)
-    assert parsed["Subject"] == "Hi" and parsed["Reply-To"] == "r@example.com"
+    assert parsed["Subject"] == "Hi"
+    assert parsed["Reply-To"] == "r@example.com"
     assert parsed["Message-ID"] == outcome.provider_message_id
     assert {p.get_content_type() for p in parsed.walk()} >= {"text/plain", "text/html"}
 

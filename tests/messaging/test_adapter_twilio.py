@@ -21,7 +21,8 @@ def provider_for(twilio: TwilioEndpoint, **kwargs: str) -> TwilioSmsProvider:
 async def test_an_sms_is_posted_as_the_form_twilio_expects(twilio_endpoint: TwilioEndpoint) -> None:
     outcome = await provider_for(twilio_endpoint).send_sms(SmsMessage(to="+14155550100", body="Your code is 123456"))
     assert outcome.kind is OutcomeKind.SENT
-    assert outcome.provider_message_id and outcome.provider_message_id.startswith("SM")
+    assert outcome.provider_message_id
+    assert outcome.provider_message_id.startswith("SM")
     assert twilio_endpoint.received[-1] == {"To": "+14155550100", "From": "+15005550006", "Body": "Your code is 123456"}
 
 

@@ -34,7 +34,8 @@ async def test_the_browser_decrypts_the_parse_data(
 
     [outcome] = await provider.send_push(notification, [web(subscription)])
 
-    assert outcome.kind is OutcomeKind.SENT and outcome.provider_message_id
+    assert outcome.kind is OutcomeKind.SENT
+    assert outcome.provider_message_id
     record = next(r for r in webpush_endpoint.received if r["id"] == webpush_endpoint.subscription_id(subscription))
     assert record["payload"] == {"push_id": "PW1", "data": {"alert": "Hi web", "uri": "/inbox"}}
     assert 590 <= record["ttl"] <= 600
