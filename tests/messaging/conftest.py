@@ -13,6 +13,7 @@ from tests.messaging.endpoints.apns import ApnsEndpoint
 from tests.messaging.endpoints.fcm import FcmEndpoint
 from tests.messaging.endpoints.twilio import TwilioEndpoint
 from tests.messaging.endpoints.webpush import WebPushEndpoint
+from tests.tenants.conftest import alice, bob, member_of  # noqa: F401 (the management API's callers)
 
 __all__ = ["MotoServer"]
 

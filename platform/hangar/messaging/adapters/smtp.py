@@ -7,9 +7,11 @@ take mail; 4xx and connection trouble are worth a retry; a refused login is a fa
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import aiosmtplib
 
+from hangar.egress import EgressError
 from hangar.messaging.adapters.base import DeliveryOutcome, EmailMessage, OutcomeKind
 from hangar.messaging.adapters.mime import mime_message
 
@@ -20,6 +22,7 @@ class SmtpEmailProvider:
     def __init__(
         self, *, host: str, port: int, sender: str, username: str = "", password: str = "",
         security: str = "starttls", timeout: float = 10.0,
+        host_check: Callable[[str, int], Awaitable[None]] | None = None,
     ) -> None:  # fmt: skip
         self._host = host
         self._port = port
@@ -28,11 +31,20 @@ class SmtpEmailProvider:
         self._password = password
         self._security = security  # "tls" (implicit, port 465), "starttls" (when offered), "none"
         self._timeout = timeout
+        # An app-chosen server is judged by the egress address policy before each connection
+        # (SMTP cannot go through the HTTP egress path); the operator's own server is not.
+        self._host_check = host_check
 
     async def send_email(self, message: EmailMessage) -> DeliveryOutcome:
         if not message.to:
             return DeliveryOutcome(OutcomeKind.FAILED, error="no recipient")
         mime = mime_message(message, default_sender=self._sender)
+        if self._host_check is not None:
+            try:
+                await self._host_check(self._host, self._port)
+            except EgressError as exc:
+                kind = OutcomeKind.RETRY if exc.retryable else OutcomeKind.FAILED
+                return DeliveryOutcome(kind, error=f"egress: {exc.__class__.__name__}")
         try:
             async with asyncio.timeout(self._timeout):
                 await aiosmtplib.send(
