@@ -144,7 +144,7 @@ def _operator_smtp_provider() -> SmtpEmailProvider:
     if _operator_smtp is None:
         security = "tls" if settings.EMAIL_USE_SSL else "starttls" if settings.EMAIL_USE_TLS else "none"
         _operator_smtp = SmtpEmailProvider(
-            host=settings.EMAIL_HOST, port=int(settings.EMAIL_PORT), sender=settings.DEFAULT_FROM_EMAIL,
+            host=str(settings.EMAIL_HOST), port=int(settings.EMAIL_PORT), sender=str(settings.DEFAULT_FROM_EMAIL),
             username=settings.EMAIL_HOST_USER, password=settings.EMAIL_HOST_PASSWORD, security=security,
             timeout=float(settings.EMAIL_TIMEOUT or 10),
         )  # fmt: skip

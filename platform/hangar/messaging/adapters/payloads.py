@@ -38,11 +38,9 @@ def aps_payload(data: dict[str, Any], *, badge: int | None = None) -> dict[str, 
         if key in ("aps", *_HEADER_KEYS):
             continue
         if key == "alert":
-            alert = aps.get("alert") if isinstance(aps.get("alert"), dict) else {}
-            aps["alert"] = value if isinstance(value, dict) else {**alert, "body": value}
+            aps["alert"] = value if isinstance(value, dict) else {**_alert_of(aps), "body": value}
         elif key == "title":
-            alert = aps.get("alert") if isinstance(aps.get("alert"), dict) else {}
-            aps["alert"] = {**alert, "title": value}
+            aps["alert"] = {**_alert_of(aps), "title": value}
         elif key in _APS_KEYS:
             aps[_APS_KEYS[key]] = value
         else:
@@ -52,6 +50,11 @@ def aps_payload(data: dict[str, Any], *, badge: int | None = None) -> dict[str, 
     elif not isinstance(aps.get("badge", 0), int):
         aps.pop("badge")  # "Increment" left unresolved: APNs wants a number
     return {"aps": aps, **payload}
+
+
+def _alert_of(aps: dict[str, Any]) -> dict[str, Any]:
+    alert = aps.get("alert")
+    return alert if isinstance(alert, dict) else {}
 
 
 def android_data(data: dict[str, Any], *, push_id: str, sent_at: datetime | None = None) -> dict[str, str]:
