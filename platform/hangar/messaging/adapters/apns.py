@@ -85,7 +85,7 @@ class ApnsPushProvider:
         for _ in range(2):  # an ExpiredProviderToken gets one freshly signed token
             try:
                 response = await egress_request(
-                    "POST", url, content=body, http2=True,
+                    "POST", url, content=body, http2=True, keep_alive=True,
                     headers={**headers, "authorization": f"bearer {self.provider_token(renew=renew)}"},
                 )  # fmt: skip
             except EgressError as exc:

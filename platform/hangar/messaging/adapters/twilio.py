@@ -46,7 +46,7 @@ class TwilioSmsProvider:
     async def send_sms(self, message: SmsMessage) -> DeliveryOutcome:
         try:
             response = await egress_request(
-                "POST", self._url, content=urlencode(self.form_for(message)).encode(),
+                "POST", self._url, content=urlencode(self.form_for(message)).encode(), keep_alive=True,
                 headers={"Authorization": self._authorization, "Content-Type": "application/x-www-form-urlencoded"},
             )  # fmt: skip
         except EgressError as exc:

@@ -90,7 +90,7 @@ class WebPushProvider:
             "Urgency": "high" if notification.priority_high else "normal",
         }
         try:
-            response = await egress_request("POST", endpoint, content=body, headers=headers)
+            response = await egress_request("POST", endpoint, content=body, headers=headers, keep_alive=True)
         except EgressError as exc:
             return egress_failure(exc)
         status = response.status_code
