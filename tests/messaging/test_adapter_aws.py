@@ -77,3 +77,17 @@ async def test_an_unverified_sender_is_a_failure(moto_server: MotoServer) -> Non
     assert outcome.kind is OutcomeKind.FAILED
     assert outcome.error
     assert outcome.error.startswith("aws ")
+
+
+async def test_boto3_is_given_the_egress_proxy(settings: Any) -> None:
+    """boto3 cannot go through hangar.egress; it still leaves through the operator's proxy."""
+    from asgiref.sync import sync_to_async
+
+    from hangar.messaging import providers
+
+    settings.HANGAR_EGRESS_PROXY = "http://proxy.internal:3128"
+    settings.HANGAR_AWS_ENDPOINT_URL = "http://aws.internal:4566"
+    provider = await sync_to_async(providers._built_provider)("sns", {**KEYS, "sender_id": ""})
+    client = provider._client
+    assert client.meta.config.proxies == {"http": "http://proxy.internal:3128", "https": "http://proxy.internal:3128"}
+    assert client.meta.endpoint_url == "http://aws.internal:4566"

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from hangar.messaging import providers
 from hangar.messaging.adapters.apns import ApnsPushProvider
@@ -14,13 +15,16 @@ from hangar.messaging.adapters.fcm import FcmPushProvider
 from hangar.messaging.adapters.log import LogProvider
 from hangar.messaging.adapters.smtp import SmtpEmailProvider
 from hangar.messaging.adapters.twilio import TwilioSmsProvider
+from hangar.messaging.adapters.vapid import private_key_pem, public_key_b64url
 from hangar.messaging.adapters.webpush import WebPushProvider
 from hangar.messaging.models import LoggedMessage
 from hangar.messaging.provider_credentials import provider_credential_delete, provider_credential_set
 from tests.conftest import Tenant
 from tests.messaging.credential_samples import sample_configs
+from tests.messaging.endpoints.apns import ApnsEndpoint
 from tests.messaging.endpoints.fcm import FcmEndpoint
 from tests.messaging.endpoints.twilio import TwilioEndpoint
+from tests.messaging.endpoints.webpush import WebPushEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +141,33 @@ def test_an_apps_smtp_server_on_an_internal_address_is_refused(tenant_a: Tenant,
         EmailMessage(to=["u@example.org"], subject="s", text="t")
     )
     assert (outcome.kind, outcome.error) == (OutcomeKind.FAILED, "egress: EgressRefusedError")
+
+
+def test_stored_apns_and_webpush_credentials_reach_their_endpoints(
+    tenant_a: Tenant, apns_endpoint: ApnsEndpoint, webpush_endpoint: WebPushEndpoint, settings: Any
+) -> None:
+    settings.HANGAR_EGRESS_EXTRA_CA_BUNDLE = str(apns_endpoint.ca_path)
+    key_id, pem = apns_endpoint.signing_key(team_id="TEAMAPNS01", topic="com.example.stored")
+    apns_raw = {"key": pem, "key_id": key_id, "team_id": "TEAMAPNS01", "topic": "com.example.stored",
+                "base_url": apns_endpoint.url}  # fmt: skip
+    provider_credential_set(app=tenant_a.app, kind="apns", raw=apns_raw, actor=None)
+    vapid = ec.generate_private_key(ec.SECP256R1())
+    provider_credential_set(
+        app=tenant_a.app,
+        kind="webpush",
+        raw={"private_key": private_key_pem(vapid), "subject": "mailto:a@b.c"},
+        actor=None,
+    )
+    subscription = webpush_endpoint.subscribe(public_key_b64url(vapid))
+
+    ios = push_provider_for(app_pk=tenant_a.app.pk, device_type="ios", push_type=None)
+    [sent] = async_to_sync(ios.send_push)(PushNotification(data={"alert": "a"}), [PushTarget("i", "ios", "c" * 64)])
+    web = push_provider_for(app_pk=tenant_a.app.pk, device_type="web", push_type=None)
+    [delivered] = async_to_sync(web.send_push)(
+        PushNotification(data={"alert": "w"}), [PushTarget("w", "web", subscription)]
+    )
+
+    assert (sent.kind, delivered.kind) == (OutcomeKind.SENT, OutcomeKind.SENT)
+    assert apns_endpoint.per_token["c" * 64] >= 1
+    assert apns_endpoint.received[-1].headers["apns-topic"] == "com.example.stored"
+    assert webpush_endpoint.received[-1]["payload"]["data"] == {"alert": "w"}
