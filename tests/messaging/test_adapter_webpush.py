@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -90,3 +91,15 @@ async def test_a_busy_push_service_is_retried(
     webpush_endpoint.unavailable_remaining = 1
     [outcome] = await provider.send_push(PushNotification(data={"alert": "x"}), [web(subscription)])
     assert (outcome.kind, outcome.retry_after_seconds) == (OutcomeKind.RETRY, 5.0)
+
+
+async def test_a_subscription_pointing_inside_the_network_is_refused_by_egress(
+    webpush_endpoint: WebPushEndpoint, vapid_key: ec.EllipticCurvePrivateKey, settings: object
+) -> None:
+    """The endpoint comes from an end user's browser: egress refuses internal addresses (cloud metadata...)."""
+    settings.HANGAR_EGRESS_ALLOW_PRIVATE = []  # type: ignore[attr-defined]
+    subscription = json.loads(webpush_endpoint.subscribe(public_key_b64url(vapid_key)))
+    subscription["endpoint"] = "http://169.254.169.254/latest/meta-data/"
+    provider = WebPushProvider(private_key=private_key_pem(vapid_key), subject="mailto:ops@example.com")
+    [outcome] = await provider.send_push(PushNotification(data={"alert": "x"}), [web(json.dumps(subscription))])
+    assert (outcome.kind, outcome.error) == (OutcomeKind.FAILED, "egress: EgressRefusedError")
