@@ -111,7 +111,7 @@ async def _apns(pushes: int, concurrency: int, work: Path) -> None:
             targets = [PushTarget(f"i{i}", "ios", f"{run:02x}{i:062x}") for i in range(pushes)]
             rate, cpu_ms, sent = await _rate(provider, {"alert": "bench"}, targets)
             print(
-                f"apns  run {run + 1}: {rate:7.0f} pushes/s  {cpu_ms:.2f} CPU ms/push  sent {sent}/{pushes} (with the server)"
+                f"apns  run {run + 1}: {rate:7.0f} pushes/s  {cpu_ms:.2f} CPU ms/push  sent {sent}/{pushes} (+ server)"
             )
         print(f"apns endpoint: {len(endpoint.protocols)} connection(s), all {set(endpoint.protocols)}")
     finally:
