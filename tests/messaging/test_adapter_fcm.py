@@ -122,3 +122,15 @@ async def test_without_egress_permission_for_loopback_nothing_is_sent(fcm: FcmEn
     assert outcome.kind is OutcomeKind.FAILED
     assert fcm.token_requests == 0
     assert fcm.per_token == {}
+
+
+async def test_a_server_in_another_process_is_configured_and_read_over_http(fcm: FcmEndpoint) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=fcm.url) as client:
+        assert (await client.post("/_configure", json={"unregistered": ["gone-remote-1"]})).status_code == 204
+        outcomes = await provider_for(fcm).send_push(
+            PushNotification(data={"alert": "x"}), [android("gone-remote-1"), android("kept-remote-1")]
+        )
+        assert [o.kind for o in outcomes] == [OutcomeKind.INVALID_TOKEN, OutcomeKind.SENT]
+        assert (await client.get("/_stats")).json() == {"received": 1, "tokens": 1, "duplicates": 0}

@@ -103,3 +103,17 @@ async def test_a_subscription_pointing_inside_the_network_is_refused_by_egress(
     provider = WebPushProvider(private_key=private_key_pem(vapid_key), subject="mailto:ops@example.com")
     [outcome] = await provider.send_push(PushNotification(data={"alert": "x"}), [web(json.dumps(subscription))])
     assert (outcome.kind, outcome.error) == (OutcomeKind.FAILED, "egress: EgressRefusedError")
+
+
+async def test_a_browser_subscribes_over_http_for_another_process(
+    webpush_endpoint: WebPushEndpoint, vapid_key: ec.EllipticCurvePrivateKey
+) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=webpush_endpoint.url) as client:
+        answer = await client.post("/_subscribe", json={"application_server_key": public_key_b64url(vapid_key)})
+        provider = WebPushProvider(private_key=private_key_pem(vapid_key), subject="mailto:ops@example.com")
+        [outcome] = await provider.send_push(PushNotification(data={"n": 1}, push_id="R"), [web(answer.text)])
+        assert outcome.kind is OutcomeKind.SENT
+        received = (await client.get("/_received")).json()
+        assert {"push_id": "R", "data": {"n": 1}} in [r["payload"] for r in received]

@@ -7,6 +7,10 @@ shape (one target; string-only ``data``) and the device token, and answers with 
 bodies (https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode).
 
     python -m tests.messaging.endpoints.fcm --port 9100 --service-account-out var/fcm-sa.json
+
+In that mode ``GET /_stats`` counts what arrived (per token: duplicates), ``POST /_reset``
+forgets it, and ``POST /_configure`` with ``{"unregistered": [...], "unavailable": n}`` sets
+the failures to answer.
 """
 
 from __future__ import annotations
@@ -129,7 +133,20 @@ class FcmEndpoint:
         if request.method == "POST" and request.path == "/_reset":
             self.reset()
             return Response(204)
+        if request.method == "POST" and request.path == "/_configure":
+            return self._configure(request)
         return fcm_error(404, "NOT_FOUND", "Not found")
+
+    def _configure(self, request: Request) -> Response:
+        """For a server in another process: ``{"unregistered": [tokens], "unavailable": n, "quota": n}``."""
+        try:
+            settings = request.json()
+            self.unregistered.update(str(token) for token in settings.get("unregistered", []))
+            self.unavailable_remaining = int(settings.get("unavailable", self.unavailable_remaining))
+            self.quota_remaining = int(settings.get("quota", self.quota_remaining))
+        except (ValueError, TypeError, AttributeError):
+            return Response(400, {"error": "expected {unregistered, unavailable, quota}"})
+        return Response(204)
 
     def _token(self, request: Request) -> Response:
         if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):

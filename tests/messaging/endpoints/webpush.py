@@ -7,6 +7,9 @@ made with), ``TTL`` and ``Content-Encoding: aes128gcm``; the body is decrypted (
 the plaintext recorded.
 
     python -m tests.messaging.endpoints.webpush --port 9102
+
+In that mode ``POST /_subscribe`` with ``{"application_server_key": <VAPID public key>}``
+answers a new PushSubscription, and ``GET /_received`` lists the decrypted messages.
 """
 
 from __future__ import annotations
@@ -80,6 +83,13 @@ class WebPushEndpoint:
         return str(json.loads(subscription_json)["endpoint"]).rsplit("/", 1)[1]
 
     async def handle(self, request: Request) -> Response:
+        if request.path == "/_subscribe" and request.method == "POST":  # a browser, for another process
+            try:
+                return Response(200, json.loads(self.subscribe(str(request.json()["application_server_key"]))))
+            except (ValueError, KeyError, TypeError):
+                return Response(400, {"reason": "expected {application_server_key}"})
+        if request.path == "/_received" and request.method == "GET":
+            return Response(200, self.received)
         match = _PUSH_PATH.match(request.path)
         if request.method != "POST" or match is None:
             return Response(404)
