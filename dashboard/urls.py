@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from dashboard.views import accounts, apps, audit, cloud_code, members, organizations
+from dashboard.views import accounts, apps, audit, cloud_code, members, messaging_providers, organizations
 from tenants.models import AppKey
 
 
@@ -51,6 +51,17 @@ urlpatterns = [
         _APP + "cloud-code/variables/<str:name>/delete/", cloud_code.cloud_variable_delete, name="cloud_variable_delete"
     ),
     path(_APP + "cloud-code/run/", cloud_code.cloud_function_run, name="cloud_function_run"),
+    path(_APP + "messaging/", messaging_providers.messaging_providers_page, name="messaging_providers"),
+    path(
+        _APP + "messaging/providers/<str:kind>/",
+        messaging_providers.messaging_provider_set,
+        name="messaging_provider_set",
+    ),
+    path(
+        _APP + "messaging/providers/<str:kind>/delete/",
+        messaging_providers.messaging_provider_delete,
+        name="messaging_provider_delete",
+    ),
     path(_ORG + "members/", members.member_list, name="member_list"),
     path(_ORG + "members/invite/", members.member_invite, name="member_invite"),
     path(_ORG + "members/<int:membership_id>/role/", members.member_change_role, name="member_change_role"),

@@ -43,6 +43,9 @@ class Permission(StrEnum):
     VIEW_CLOUD_CODE = "view_cloud_code"  # versions, handlers, variable names (never secret values), logs
     MANAGE_CLOUD_CODE = "manage_cloud_code"  # deploy, activate or roll back, run a function as master
     MANAGE_CLOUD_VARIABLES = "manage_cloud_variables"  # set or delete environment variables and secrets
+    # Messaging: push/SMS/email provider credentials (write-only secrets) and the log provider's records.
+    MANAGE_MESSAGING_PROVIDERS = "manage_messaging_providers"
+    VIEW_MESSAGING_LOG = "view_messaging_log"  # what the log provider recorded (phone numbers, addresses, codes)
 
 
 MINIMUM_ROLE: dict[Permission, Role] = {
@@ -62,6 +65,9 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     # right, like editing the app; its secrets are the admins', like the master key.
     Permission.MANAGE_CLOUD_CODE: Role.DEVELOPER,
     Permission.MANAGE_CLOUD_VARIABLES: Role.ADMIN,
+    # Provider credentials are secrets like the master key; a viewer still sees which are configured.
+    Permission.MANAGE_MESSAGING_PROVIDERS: Role.ADMIN,
+    Permission.VIEW_MESSAGING_LOG: Role.DEVELOPER,
 }
 
 

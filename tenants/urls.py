@@ -20,6 +20,7 @@ from tenants.api.members import (
     MembershipDetailApi,
     MembershipListApi,
 )
+from tenants.api.messaging_providers import MessagingLogListApi, MessagingProviderDetailApi, MessagingProviderListApi
 from tenants.api.organizations import AuditEventListApi, OrganizationDetailApi, OrganizationListCreateApi
 
 app_name = "tenants"
@@ -51,5 +52,8 @@ urlpatterns = [
     path(f"{APP}/cloud-code/logs", CloudLogListApi.as_view(), name="cloud-logs"),
     path(f"{APP}/cloud-code/run", CloudFunctionRunApi.as_view(), name="cloud-run"),
     path(f"{APP}/cloud-code/settings", CloudSettingsApi.as_view(), name="cloud-settings"),
+    path(f"{APP}/messaging/providers", MessagingProviderListApi.as_view(), name="messaging-providers"),
+    path(f"{APP}/messaging/providers/<str:kind>", MessagingProviderDetailApi.as_view(), name="messaging-provider"),
+    path(f"{APP}/messaging/log", MessagingLogListApi.as_view(), name="messaging-log"),
     path(f"{ORG}/audit-log", AuditEventListApi.as_view(), name="audit-log"),
 ]

@@ -287,6 +287,8 @@ HANGAR_EGRESS_ALLOWED_DOMAINS = env_list("HANGAR_EGRESS_ALLOWED_DOMAINS", [])
 HANGAR_EGRESS_ALLOW_PRIVATE = env_list("HANGAR_EGRESS_ALLOW_PRIVATE", [])
 HANGAR_EGRESS_TIMEOUT_SECONDS = env_int("HANGAR_EGRESS_TIMEOUT_SECONDS", 10)
 HANGAR_EGRESS_MAX_RESPONSE_BYTES = env_int("HANGAR_EGRESS_MAX_RESPONSE_BYTES", 1024 * 1024)
+# A PEM file of extra CAs trusted next to certifi's (a private PKI; the tests' local provider servers).
+HANGAR_EGRESS_EXTRA_CA_BUNDLE = env_str("HANGAR_EGRESS_EXTRA_CA_BUNDLE")
 try:
     parse_networks(HANGAR_EGRESS_ALLOW_PRIVATE)
 except ValueError as exc:
@@ -436,3 +438,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Messaging providers (docs/messaging.md, "Providers and credentials"): the platform's default
+# endpoints, which an app's credential may override (a regional or local endpoint) except AWS's.
+HANGAR_FCM_BASE_URL = env_str("HANGAR_FCM_BASE_URL", "https://fcm.googleapis.com") or "https://fcm.googleapis.com"
+HANGAR_APNS_BASE_URL = env_str("HANGAR_APNS_BASE_URL")  # default: Apple's production or sandbox host
+HANGAR_TWILIO_BASE_URL = env_str("HANGAR_TWILIO_BASE_URL", "https://api.twilio.com") or "https://api.twilio.com"
+HANGAR_AWS_ENDPOINT_URL = env_str("HANGAR_AWS_ENDPOINT_URL")  # SNS and SES; default: AWS's regional endpoints
+HANGAR_PUSH_CONCURRENCY = env_int("HANGAR_PUSH_CONCURRENCY", 32)  # requests in flight per push provider
+HANGAR_MESSAGING_LOG_KEEP = env_int("HANGAR_MESSAGING_LOG_KEEP", 500)  # log provider records kept per app

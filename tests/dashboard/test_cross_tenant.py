@@ -14,6 +14,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from hangar.messaging.models import ProviderCredential
+from hangar.messaging.provider_credentials import provider_credential_set
 from tenants.models import App, AppKey, AuditEvent, Invitation, Membership, Organization
 from tenants.services import invitation_create
 from tests.conftest import Tenant
@@ -79,6 +81,14 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"cloud-variable-set-{label}": Case("post", "cloud_variable_set", app_args, {"name": "X", "value": "1"}),
         f"cloud-variable-delete-{label}": Case("post", "cloud_variable_delete", lambda w: [*app_args(w), "X"], {}),
         f"cloud-run-{label}": Case("post", "cloud_function_run", app_args, {"name": "hello", "params": "{}"}),
+        f"messaging-{label}": Case("get", "messaging_providers", app_args, {}),
+        f"messaging-set-{label}": Case(
+            "post",
+            "messaging_provider_set",
+            lambda w: [*app_args(w), "smtp"],
+            {"host": "smtp.evil.example", "port": "25", "sender": "x@evil.example"},
+        ),
+        f"messaging-delete-{label}": Case("post", "messaging_provider_delete", lambda w: [*app_args(w), "smtp"], {}),
     }
 
 
@@ -107,6 +117,8 @@ def world(tenant_a: Tenant, tenant_b: Tenant, add_member: AddMember) -> World:
     invitation, _token = invitation_create(
         actor=tenant_b.developer, organization=tenant_b.organization, email="dave@example.com", role="viewer"
     )
+    smtp = {"host": "smtp.bob.example", "port": 587, "password": "bobs-smtp-password", "sender": "bob@bob.example"}
+    provider_credential_set(app=tenant_b.app, kind="smtp", raw=smtp, actor=tenant_b.developer)
     return World(alice=tenant_a, bob=tenant_b, bob_member=bob_member, bob_invitation=invitation)
 
 
@@ -133,6 +145,9 @@ def bob_state(world: World) -> dict[str, Any]:
             .values_list("email", "role", "accepted_at", "revoked_at")
         ),
         "audit_events": AuditEvent.objects.filter(organization=organization).count(),
+        "provider_credentials": list(
+            ProviderCredential.objects.filter(app__organization=organization).values_list("kind", "version")
+        ),
         "alice_memberships": list(
             Membership.objects.filter(developer=world.alice.developer).values_list("organization", "role")
         ),
@@ -153,6 +168,7 @@ def test_alice_gets_404_for_bobs_ids_and_nothing_of_bob_changes(alice_client: Cl
     for secret in world.bob.keys.values():
         assert secret not in body
     assert "bob-app" not in body
+    assert "smtp.bob.example" not in body
 
 
 def test_every_org_scoped_url_is_covered() -> None:
