@@ -61,7 +61,8 @@ async def test_a_post_with_a_known_installation_id_or_token_updates_instead_of_d
     again = await app_a.request("POST", "/installations", {"installationId": "ABC", "badge": 4}, master=True)
     assert again.json()["objectId"] == first.json()["objectId"]
     assert again.status_code == 200  # an update, as Parse Server answers it (with the objectId the SDKs need)
-    assert "updatedAt" in again.json() and "createdAt" not in again.json()
+    assert "updatedAt" in again.json()
+    assert "createdAt" not in again.json()
     token_only = await app_a.request(
         "POST", "/installations", {"deviceToken": "t-1", "deviceType": "android"}, master=True
     )

@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 __all__ = ["live_client", "rest_a", "ws_url"]
 
 
-async def test_clients_cannot_listen_to_campaigns_or_audiences(live_client, tenant_a: Tenant, rest_a: Rest) -> None:  # noqa: F811
+async def test_clients_cannot_listen_to_campaigns_or_audiences(live_client, tenant_a: Tenant, rest_a: Rest) -> None:
     _, token = await user_with_session(tenant_a, "ada")
     async with live_client() as anonymous, live_client() as user, live_client() as master:
         await anonymous.connect(tenant_a)
