@@ -87,6 +87,13 @@ async def test_a_device_token_belongs_to_one_installation(app_a: ParseApp) -> No
     )
     assert new.status_code == 201, new.text
     assert [(r["installationId"], r["deviceToken"]) for r in await _all(app_a)] == [("new-install", APNS_TOKEN.lower())]
+    # A refused write (a badge that is not a number) costs the token's holder nothing.
+    refused = await _device(
+        app_a, "POST", "/installations", {"deviceType": "ios", "deviceToken": APNS_TOKEN, "badge": "x"},
+        installation="third-install",
+    )  # fmt: skip
+    assert refused.json()["code"] == 111
+    assert [r["installationId"] for r in await _all(app_a)] == ["new-install"]
     # An installation known by its token alone learns its installationId (Parse's merge), master only.
     bare = await app_a.request("POST", "/installations", {"deviceType": "android", "deviceToken": "fcm-1"}, master=True)
     merged = await app_a.request(
