@@ -22,6 +22,7 @@ from tenants.api.members import (
 )
 from tenants.api.messaging_providers import MessagingLogListApi, MessagingProviderDetailApi, MessagingProviderListApi
 from tenants.api.organizations import AuditEventListApi, OrganizationDetailApi, OrganizationListCreateApi
+from tenants.api.push import PushAudienceCountApi, PushQueryCountApi
 
 app_name = "tenants"
 
@@ -56,4 +57,6 @@ urlpatterns = [
     path(f"{APP}/messaging/providers/<str:kind>", MessagingProviderDetailApi.as_view(), name="messaging-provider"),
     path(f"{APP}/messaging/log", MessagingLogListApi.as_view(), name="messaging-log"),
     path(f"{ORG}/audit-log", AuditEventListApi.as_view(), name="audit-log"),
+    path(f"{APP}/push/audiences/count", PushQueryCountApi.as_view(), name="push-query-count"),
+    path(f"{APP}/push/audiences/<str:audience_id>/count", PushAudienceCountApi.as_view(), name="push-audience-count"),
 ]

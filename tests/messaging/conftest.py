@@ -1,4 +1,4 @@
-"""The local provider servers (session-scoped) and the egress settings that let adapters reach them."""
+"""The local provider servers (session-scoped), the egress settings that let adapters reach them, and two apps."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.datastore.conftest import ParseApp, app_a, app_b  # Parse requests against two apps
 from tests.files.conftest import MotoServer, moto_server  # noqa: F401 (the S3 tests' moto process, reused for SNS/SES)
 from tests.messaging.endpoints.apns import ApnsEndpoint
 from tests.messaging.endpoints.fcm import FcmEndpoint
@@ -15,7 +16,7 @@ from tests.messaging.endpoints.twilio import TwilioEndpoint
 from tests.messaging.endpoints.webpush import WebPushEndpoint
 from tests.tenants.conftest import alice, bob, member_of  # noqa: F401 (the management API's callers)
 
-__all__ = ["MotoServer"]
+__all__ = ["MotoServer", "ParseApp", "app_a", "app_b"]
 
 
 @pytest.fixture(scope="session")
