@@ -142,14 +142,22 @@ def _target(item: ClaimedDelivery, with_badge: bool) -> PushTarget:
 
 
 async def _expire(app_pk: int, campaign_id: str, ids: list[int], task_id: str, now: datetime, everything: bool) -> int:
+    counts = None
     async with app_transaction(app_pk) as conn:
         expired = await deliveries_expire(conn, app_pk=app_pk, ids=ids, task_id=task_id, now=now, everything=everything)
         if expired:
             delta = CountDelta()
             for device_type, utc_offset in expired:
                 delta.add(sent=False, device_type=device_type, utc_offset=utc_offset)
-            await push_status.counts_add(conn, app_pk=app_pk, campaign_id=campaign_id, delta=delta)
+            counts = await push_status.counts_add(conn, app_pk=app_pk, campaign_id=campaign_id, delta=delta)
+    await _complete_if_counted(app_pk, campaign_id, counts)
     return len(expired)
+
+
+async def _complete_if_counted(app_pk: int, campaign_id: str, counts: tuple[int, int, int, str] | None) -> None:
+    """Finish the campaign when its counts say every recipient is accounted for (checked against the rows)."""
+    if counts is not None and counts[0] + counts[1] >= counts[2] and counts[3] == "running":
+        await campaign_complete_if_done(app_pk=app_pk, campaign_id=campaign_id)
 
 
 async def _claim(sender: _Sender, ids: list[int], task_id: str, now: datetime) -> list[ClaimedDelivery]:
@@ -246,5 +254,4 @@ async def _send_claimed(
                 result.retry_at[outcome.id] = outcome.due_at
             else:
                 result.failed += 1
-        if counts is not None and counts[0] + counts[1] >= counts[2]:
-            await campaign_complete_if_done(app_pk=campaign.app_pk, campaign_id=campaign.campaign_id)
+        await _complete_if_counted(campaign.app_pk, campaign.campaign_id, counts)

@@ -18,6 +18,7 @@ as cloud code's schedules tick does; one tick at a time runs, claimed with Redis
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,8 @@ def campaigns_due(now: datetime) -> list[tuple[int, str]]:
         rows = cursor.fetchall()
     due = []
     for app_pk, object_id, data, resolved, lease_until in rows:
+        if isinstance(data, str):
+            data = json.loads(data)
         campaign = campaign_from_row(app_pk, object_id, data if isinstance(data, dict) else {})
         if campaign.status in ("pending", "scheduled"):
             if campaign.first_due(now) <= now:
