@@ -97,7 +97,8 @@ async def test_a_redelivered_batch_resends_only_the_unknown_claim_under_the_same
     assert set(received) == {f"i{n:04d}" for n in range(35)}
     assert all(len(ids) == 1 for ids in received.values())
     resent = [t.installation_object_id for _, t in again.sends]
-    assert len(resent) == 10 and all(first_ids[i] == received[i].pop() for i in resent)
+    assert len(resent) == 10
+    assert all(first_ids[i] == received[i].pop() for i in resent)
     status = await push_status_of(app, "k1")
     assert (status["numSent"], status["numFailed"], status["count"], status["status"]) == (35, 0, 35, "succeeded")
 

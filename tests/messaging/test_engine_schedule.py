@@ -119,7 +119,8 @@ async def test_a_campaign_already_expired_is_failed_without_a_send(tenant_a: Ten
     await campaign_record(app, "e2", expiry=int((T0 - timedelta(minutes=1)).timestamp() * 1000))
     assert await run_campaign(app, "e2", Queue(), now=T0) == "failed"
     status = await push_status_of(app, "e2")
-    assert status["status"] == "failed" and "expired" in status["errorMessage"]
+    assert status["status"] == "failed"
+    assert "expired" in status["errorMessage"]
 
 
 async def test_a_campaign_whose_message_was_lost_is_started_by_the_tick(tenant_a: Tenant):
