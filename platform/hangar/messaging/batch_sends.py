@@ -45,7 +45,7 @@ from hangar.messaging.deliveries import (
 from hangar.messaging.dispatch import BatchEnqueue, BatchOrder, batch_enqueue
 from hangar.messaging.payloads import Localizer, badge_increment, default_localizer, installation_data, is_localized
 from hangar.messaging.push_status import Campaign, CountDelta, campaign_get
-from hangar.messaging.rate_limits import tokens_wait
+from hangar.messaging.rate_limits import rate_for, tokens_wait
 
 logger = logging.getLogger(__name__)
 ProviderFor = Callable[..., Awaitable[PushProvider]]
@@ -232,26 +232,42 @@ async def _send_claimed(
         provider = await sender.provider(item)
         by_provider.setdefault(provider.name, (provider, []))[1].append(item)
     campaign = sender.campaign
-    for name, (provider, items) in by_provider.items():
-        if not await tokens_wait(app_pk=campaign.app_pk, provider=name, count=len(items)):
-            async with app_transaction(campaign.app_pk) as conn:
-                await deliveries_unclaim(conn, app_pk=campaign.app_pk, ids=[i.id for i in items], task_id=task_id)
-            result.deferred.extend(item.id for item in items)
-            continue
-        result.resent_unknown += sum(1 for item in items if item.reclaimed)
-        answers = await sender.send(provider, items)
-        now = clock()
-        outcomes = [_outcome_for(item, answer, now) for item, answer in zip(items, answers, strict=True)]
-        counts = await _record(campaign, items, outcomes, task_id, now)
-        for outcome in outcomes:
-            if outcome.state == "sent":
-                result.sent += 1
-            elif outcome.state == "invalid":
-                result.invalid += 1
-            elif outcome.state == "queued":
-                result.retried += 1
-                assert outcome.due_at is not None
-                result.retry_at[outcome.id] = outcome.due_at
-            else:
-                result.failed += 1
-        await _complete_if_counted(campaign.app_pk, campaign.campaign_id, counts)
+    for name, (provider, claimed_items) in by_provider.items():
+        for items in _rate_pieces(name, claimed_items):
+            if not await tokens_wait(app_pk=campaign.app_pk, provider=name, count=len(items)):
+                async with app_transaction(campaign.app_pk) as conn:
+                    await deliveries_unclaim(conn, app_pk=campaign.app_pk, ids=[i.id for i in items], task_id=task_id)
+                result.deferred.extend(item.id for item in items)
+                continue
+            await _send_piece(sender, provider, items, task_id, clock, result)
+
+
+def _rate_pieces(provider: str, items: list[ClaimedDelivery]) -> list[list[ClaimedDelivery]]:
+    """Pieces no larger than one second's worth of the provider's rate (a bucket never holds more)."""
+    rate = rate_for(provider)
+    size = max(1, int(rate)) if rate > 0 else len(items)
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+async def _send_piece(
+    sender: _Sender, provider: PushProvider, items: list[ClaimedDelivery], task_id: str, clock: Clock,
+    result: BatchResult,
+) -> None:  # fmt: skip
+    campaign = sender.campaign
+    result.resent_unknown += sum(1 for item in items if item.reclaimed)
+    answers = await sender.send(provider, items)
+    now = clock()
+    outcomes = [_outcome_for(item, answer, now) for item, answer in zip(items, answers, strict=True)]
+    counts = await _record(campaign, items, outcomes, task_id, now)
+    for outcome in outcomes:
+        if outcome.state == "sent":
+            result.sent += 1
+        elif outcome.state == "invalid":
+            result.invalid += 1
+        elif outcome.state == "queued":
+            result.retried += 1
+            assert outcome.due_at is not None
+            result.retry_at[outcome.id] = outcome.due_at
+        else:
+            result.failed += 1
+    await _complete_if_counted(campaign.app_pk, campaign.campaign_id, counts)

@@ -54,7 +54,7 @@ async def tokens_take(*, app_pk: int, provider: str, count: int) -> float:
     rate = rate_for(provider)
     if rate <= 0:  # no limit configured
         return 0.0
-    capacity = max(rate, float(count))  # a batch larger than one second's worth still goes, at the rate
+    capacity = max(rate, 1.0)  # callers take at most this many at a time (batch_sends._rate_pieces)
     wait = await get_redis().eval(_TAKE, 1, _key(app_pk, provider), rate, capacity, count)  # type: ignore[misc]
     return float(wait)
 
