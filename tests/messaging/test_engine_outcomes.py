@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 T0 = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def _android(count: int, prefix: str = "i", token: str = "t") -> list[dict[str, object]]:
+def _android(count: int, prefix: str = "i", token: str = "t")  # noqa: S107 (a device token prefix) -> list[dict[str, object]]:
     return [
         {"objectId": f"{prefix}{n:03d}", "deviceType": "android", "deviceToken": f"{token}{n}"} for n in range(count)
     ]
@@ -219,8 +219,8 @@ async def test_a_campaign_reads_only_its_own_apps_installations(tenant_a: Tenant
     await campaign_record(b, "x1", data={"alert": "for b"})
     for order in a_orders:
         await batch_send(
-            app_pk=b, campaign_id="x1", delivery_ids=order.delivery_ids, task_id="b", provider_for=providers_of(intruder),
-            localize=None,
+            app_pk=b, campaign_id="x1", delivery_ids=order.delivery_ids, task_id="b",
+            provider_for=providers_of(intruder), localize=None,
         )  # fmt: skip
     assert intruder.sends == []
     assert await delivery_states(b, "x1") == {}
