@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 T0 = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def _android(count: int, prefix: str = "i", token: str = "t")  # noqa: S107 (a device token prefix) -> list[dict[str, object]]:
+def _android(count: int, prefix: str = "i", token: str = "t") -> list[dict[str, object]]:  # noqa: S107 (a token prefix)
     return [
         {"objectId": f"{prefix}{n:03d}", "deviceType": "android", "deviceToken": f"{token}{n}"} for n in range(count)
     ]
