@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import psycopg
 
 from bench.paths import PYTHON, REPO_DIR, WORK_DIR, log_path
@@ -49,6 +50,9 @@ class PushResult:
     messages_at_endpoint: int
     tokens_at_endpoint: int
     duplicates: int
+    worker_cpu_ms_per_notification: float  # the Celery workers' user + system CPU (Hangar's engine and the double)
+    endpoint_cpu_ms_per_notification: float  # the local FCM endpoint's (the provider's side, not Hangar's)
+    machine_busy_share: float  # of all cores, during the campaign (everything on the machine)
 
     @property
     def target_met(self) -> bool:
@@ -94,6 +98,19 @@ def start_workers(env: dict[str, str], workers: int) -> ServerProcess:
     command = [PYTHON, "-m", "celery", "-A", "hangar.celery_app", "worker", "--pool", "prefork",
                "--concurrency", str(workers), "--loglevel", "WARNING", "--hostname", "bench-push@%h"]  # fmt: skip
     return ServerProcess("celery", command, env=env, cwd=REPO_DIR / "platform", log_path=log_path("celery-push"))
+
+
+def _cpu_seconds(process: ServerProcess) -> float:
+    total = 0.0
+    for member in process._members():
+        try:
+            times = member.cpu_times()
+            total += (
+                times.user + times.system + getattr(times, "children_user", 0) + getattr(times, "children_system", 0)
+            )
+        except psutil.Error:
+            pass
+    return total
 
 
 def _app_pk(database_url: str, application_id: str) -> int:
@@ -166,6 +183,8 @@ def run_push_campaign(
         print(f"  {installations} installations written in {seconds:.1f} s; {workers} Celery worker processes",
               flush=True)  # fmt: skip
         time.sleep(3)  # the workers are up and waiting
+        cpu_before = (_cpu_seconds(celery), _cpu_seconds(endpoint_process))
+        psutil.cpu_percent()
         started = time.time()
         path, campaign_id = campaign_start(target, database_url, app_pk, env)
         succeeded_at = None
@@ -179,6 +198,8 @@ def run_push_campaign(
             if time.monotonic() > deadline or not celery.alive():
                 raise PushBenchError(f"the campaign did not complete: {stats}\n{celery.log_tail()}")
             time.sleep(0.2)
+        busy = psutil.cpu_percent() / 100
+        cpu_after = (_cpu_seconds(celery), _cpu_seconds(endpoint_process))
     finally:
         celery.stop()
         endpoint_process.stop()
@@ -188,6 +209,9 @@ def run_push_campaign(
         seconds_to_succeeded=succeeded_at - started if succeeded_at else None,
         notifications_per_second=installations / elapsed, messages_at_endpoint=stats["messages"],
         tokens_at_endpoint=stats["tokens"], duplicates=stats["tokens_more_than_once"],
+        worker_cpu_ms_per_notification=(cpu_after[0] - cpu_before[0]) * 1000 / installations,
+        endpoint_cpu_ms_per_notification=(cpu_after[1] - cpu_before[1]) * 1000 / installations,
+        machine_busy_share=busy,
     )  # fmt: skip
 
 
@@ -200,7 +224,10 @@ def render_push(result: PushResult) -> str:
         f"{result.notifications_per_second:.0f} notifications/s (target >= {TARGET_PER_SECOND:.0f}: {met}); "
         f"_PushStatus succeeded after {result.seconds_to_succeeded or float('nan'):.1f} s\n"
         f"  endpoint: {result.messages_at_endpoint} messages to {result.tokens_at_endpoint} tokens, "
-        f"{result.duplicates} tokens more than once"
+        f"{result.duplicates} tokens more than once\n"
+        f"  CPU per notification: Celery workers {result.worker_cpu_ms_per_notification:.3f} ms, "
+        f"FCM endpoint {result.endpoint_cpu_ms_per_notification:.3f} ms; machine busy "
+        f"{result.machine_busy_share:.0%} of {psutil.cpu_count()} cores during the campaign"
     )
 
 

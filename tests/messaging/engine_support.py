@@ -155,3 +155,11 @@ class Queue:
 
 async def run_campaign(app_pk: int, campaign_id: str, queue: Queue, **kwargs: Any) -> str:
     return await campaign_run(app_pk=app_pk, campaign_id=campaign_id, task_id="run", enqueue=queue.enqueue, **kwargs)
+
+
+# The provider the eager-Celery test names in HANGAR_PUSH_PROVIDER_FOR (a worker imports it by path).
+EAGER_PROVIDER = RecordingProvider()
+
+
+async def eager_provider_for(*, app_pk: int, device_type: str, push_type: str | None) -> RecordingProvider:
+    return EAGER_PROVIDER
