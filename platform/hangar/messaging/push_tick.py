@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -110,8 +111,14 @@ def deliveries_due(now: datetime) -> list[BatchOrder]:
     ]
 
 
-def push_tick(*, now: datetime | None = None, enqueue_runs: bool = True) -> TickResult:
-    """One pass; queues the runs and batches it finds (``enqueue_runs`` False: only report them, for tests)."""
+def push_tick(
+    *, now: datetime | None = None, enqueue_runs: bool = True, first_time: Callable[[str], bool] | None = None
+) -> TickResult:
+    """One pass; queues the runs and batches it finds (``enqueue_runs`` False: only report them, for tests).
+
+    ``first_time(key)`` says whether a campaign's run was not queued in the last minute (a run
+    waiting behind a long queue is not queued again every tick); None: always queue.
+    """
     from hangar.messaging.tasks import campaign_run_task
 
     now = now or datetime.now(UTC)
@@ -120,7 +127,8 @@ def push_tick(*, now: datetime | None = None, enqueue_runs: bool = True) -> Tick
     batches = deliveries_due(now)
     if enqueue_runs:
         for app_pk, campaign_id in campaigns:
-            campaign_run_task.apply_async(kwargs={"app_pk": app_pk, "push_status_id": campaign_id})
+            if first_time is None or first_time(f"hangar:push:run-queued:{app_pk}:{campaign_id}"):
+                campaign_run_task.apply_async(kwargs={"app_pk": app_pk, "push_status_id": campaign_id})
         for order in batches:
             batch_order_send(order)
     return TickResult(campaigns=campaigns, batches=batches, released=released)

@@ -40,6 +40,9 @@ def push_batch_task(self: Any, *, app_pk: int, campaign_id: str, delivery_ids: l
     return _in_own_loop(work)
 
 
+RUN_REQUEUE_SECONDS = 60  # a campaign's run is queued by the tick at most this often
+
+
 @shared_task(name="messaging.push_tick", time_limit=120, ignore_result=True)
 def push_tick_task() -> None:
     """Queue what is due (hangar.messaging.push_tick); one tick at a time across beat processes."""
@@ -52,6 +55,6 @@ def push_tick_task() -> None:
     try:
         if not client.set("hangar:push:tick", "1", nx=True, ex=max(1, TICK_SECONDS - 1)):
             return
+        push_tick(first_time=lambda key: bool(client.set(key, "1", nx=True, ex=RUN_REQUEUE_SECONDS)))
     finally:
         client.close()
-    push_tick()
