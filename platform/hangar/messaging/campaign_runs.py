@@ -30,7 +30,13 @@ from hangar.caller import Caller
 from hangar.datastore import queries
 from hangar.datastore.connection import app_transaction
 from hangar.messaging import push_status
-from hangar.messaging.deliveries import NewDelivery, WrittenDelivery, deliveries_insert, unfinished_count
+from hangar.messaging.deliveries import (
+    NewDelivery,
+    WrittenDelivery,
+    deliveries_insert,
+    statistics_bootstrap,
+    unfinished_count,
+)
 from hangar.messaging.dispatch import BatchEnqueue, BatchOrder, batch_enqueue
 from hangar.messaging.push_status import Campaign, campaign_get, status_move
 from hangar.parse_errors import INVALID_JSON, INVALID_KEY_NAME, INVALID_QUERY, ParseError
@@ -219,6 +225,7 @@ async def _resolve(
     page_size: int,
 ) -> str | None:  # fmt: skip
     app_pk, campaign_id = campaign.app_pk, campaign.campaign_id
+    first_page = True
     while True:
         params = {"where": _page_where(campaign, cursor), "order": "objectId", "limit": page_size,
                   "keys": INSTALLATION_KEYS}  # fmt: skip
@@ -235,6 +242,9 @@ async def _resolve(
         cursor = str(installations[-1]["objectId"])
         rows = [row for row in (delivery_for(campaign, item, now) for item in installations) if row]
         written = await _write_page(campaign, rows, cursor, task_id, now)
+        if first_page:
+            first_page = False
+            await sync_to_async(statistics_bootstrap)()
         for order in batch_orders(app_pk, campaign_id, written, now):
             await enqueue(order)
         if len(installations) < page_size:

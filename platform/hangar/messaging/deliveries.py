@@ -111,18 +111,22 @@ async def deliveries_expire(
     rows = await conn.fetch_all(
         "UPDATE messaging_pushdelivery SET state = 'failed', error = 'expired', updated_at = %s "
         "WHERE app_id = %s AND id = ANY(%s) "
-        "AND (state = 'queued' OR (state = 'sending' AND claimed_by = %s)) "
+        "AND ((state || '') = 'queued' OR ((state || '') = 'sending' AND claimed_by = %s)) "
         "AND (%s OR expires_at <= %s) RETURNING device_type, utc_offset",
         [now, app_pk, ids, task_id, everything, now],
     )
     return [(row[0], row[1]) for row in rows]
 
 
+# Statements that name deliveries by id compare ``state || ''`` rather than ``state``: the partial
+# indexes on state (for the tick) would otherwise tempt the planner, whose statistics lag behind a
+# campaign moving 100,000 rows from queued to sent in a minute, into reading every queued row of
+# the table instead of looking up the few hundred ids (measured: 50-100 ms a claim instead of 3).
 _CLAIM_SQL = """
 WITH target AS (
     SELECT id, state AS previous FROM messaging_pushdelivery
     WHERE app_id = %(app)s AND id = ANY(%(ids)s)
-      AND ((state = 'queued' AND due_at <= %(now)s) OR (state = 'sending' AND claimed_by = %(task)s))
+      AND (((state || '') = 'queued' AND due_at <= %(now)s) OR ((state || '') = 'sending' AND claimed_by = %(task)s))
       AND (expires_at IS NULL OR expires_at > %(now)s)
     ORDER BY id
     FOR UPDATE
@@ -174,7 +178,7 @@ async def deliveries_unclaim(conn: DataPlaneConnection, *, app_pk: int, ids: lis
     """Give claimed, never-sent deliveries back to the queue (the provider's rate limit said wait)."""
     await conn.run(
         "UPDATE messaging_pushdelivery SET state = 'queued', claimed_by = '', attempts = greatest(attempts - 1, 0) "
-        "WHERE app_id = %s AND id = ANY(%s) AND state = 'sending' AND claimed_by = %s",
+        "WHERE app_id = %s AND id = ANY(%s) AND (state || '') = 'sending' AND claimed_by = %s",
         [app_pk, ids, task_id],
     )
 
@@ -191,7 +195,7 @@ async def outcomes_record(
         SET state = o.state, error = left(o.error, 200), updated_at = %s, claimed_by = '',
             due_at = COALESCE(o.due_at, d.due_at), enqueued_at = CASE WHEN o.state = 'queued' THEN %s END
         FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[]) AS o(id, state, error, due_at)
-        WHERE d.app_id = %s AND d.id = o.id AND d.state = 'sending' AND d.claimed_by = %s
+        WHERE d.app_id = %s AND d.id = o.id AND (d.state || '') = 'sending' AND d.claimed_by = %s
         RETURNING d.id, d.state, d.device_type, d.utc_offset
         """,
         [
@@ -212,6 +216,25 @@ async def tokens_remove(conn: DataPlaneConnection, *, app_pk: int, tokens: list[
         "WHERE o.class_name = %s AND o.object_id = t.object_id AND o.data->>'deviceToken' = t.token",
         [[oid for oid, _ in tokens], [token for _, token in tokens], INSTALLATION],
     )
+
+
+def statistics_bootstrap() -> None:
+    """ANALYZE the deliveries table if it never was (control plane, the table's owner).
+
+    On a fresh table the planner guesses that an app's rows are a handful and reads them all
+    through an app-leading index for every claim; one ANALYZE after a campaign's first page
+    tells it otherwise. Autovacuum keeps the statistics afterwards.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT last_analyze IS NULL AND last_autoanalyze IS NULL FROM pg_stat_user_tables "
+            "WHERE relname = 'messaging_pushdelivery'"
+        )
+        row = cursor.fetchone()
+        if row and row[0]:
+            cursor.execute("ANALYZE messaging_pushdelivery")
 
 
 async def unfinished_count(conn: DataPlaneConnection, *, app_pk: int, campaign_id: str) -> int:
