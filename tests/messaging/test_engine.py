@@ -81,3 +81,14 @@ async def test_outcomes_invalid_tokens_are_removed_and_counted_per_type(tenant_a
     assert status["failedPerType"] == {"android": 2}
     assert status["status"] == "succeeded"
     assert [t.installation_object_id for _, t in apns.sends] == ["ios1"]
+
+
+async def test_a_lower_query_limit_than_the_page_size_skips_nobody(tenant_a: Tenant, settings):
+    settings.HANGAR_MAX_QUERY_LIMIT = 7
+    app = tenant_a.app.pk
+    await installations_create(app, _installations(30))
+    await campaign_record(app, "c3")
+    queue, fcm = Queue(), RecordingProvider()
+    await run_campaign(app, "c3", queue, page_size=1000)
+    await queue.drain(providers_of(fcm))
+    assert len(fcm.received_by()) == 30

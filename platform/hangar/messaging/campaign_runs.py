@@ -225,6 +225,8 @@ async def _resolve(
     page_size: int,
 ) -> str | None:  # fmt: skip
     app_pk, campaign_id = campaign.app_pk, campaign.campaign_id
+    # A short page means the last one: never ask for more than a query may return.
+    page_size = max(1, min(page_size, int(settings.HANGAR_MAX_QUERY_LIMIT)))
     first_page = True
     while True:
         params = {"where": _page_where(campaign, cursor), "order": "objectId", "limit": page_size,
