@@ -225,3 +225,23 @@ async def test_a_campaign_reads_only_its_own_apps_installations(tenant_a: Tenant
     assert intruder.sends == []
     assert await delivery_states(b, "x1") == {}
     assert (await push_status_of(b, "x1"))["status"] == "pending"
+
+
+async def test_a_provider_that_cannot_be_had_means_another_try_not_a_lost_send(tenant_a: Tenant):
+    app = tenant_a.app.pk
+    await installations_create(app, _android(2))
+    await campaign_record(app, "u1")
+    queue = Queue()
+    await run_campaign(app, "u1", queue)
+
+    async def broken_provider_for(**kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("credentials cannot be decrypted")
+
+    (order,) = queue.orders
+    result = await batch_send(
+        app_pk=app, campaign_id="u1", delivery_ids=order.delivery_ids, task_id="p", provider_for=broken_provider_for,
+        localize=None, enqueue=Queue().enqueue,
+    )  # fmt: skip
+    assert result.retried == 2
+    assert set((await delivery_states(app, "u1")).values()) == {"queued"}
+    assert (await push_status_of(app, "u1"))["status"] == "running"

@@ -228,10 +228,18 @@ async def _send_claimed(
     sender: _Sender, claimed: list[ClaimedDelivery], task_id: str, clock: Clock, result: BatchResult
 ) -> None:
     by_provider: dict[str, tuple[PushProvider, list[ClaimedDelivery]]] = {}
+    unavailable: list[ClaimedDelivery] = []
     for item in claimed:
-        provider = await sender.provider(item)
+        try:
+            provider = await sender.provider(item)
+        except Exception:  # e.g. credentials that cannot be read: another try later, like a provider's 503
+            logger.warning("no push provider for app %s (%s)", sender.campaign.app_pk, item.device_type, exc_info=True)
+            unavailable.append(item)
+            continue
         by_provider.setdefault(provider.name, (provider, []))[1].append(item)
     campaign = sender.campaign
+    if unavailable:
+        await _send_piece(sender, _UNAVAILABLE, unavailable, task_id, clock, result)
     for name, (provider, claimed_items) in by_provider.items():
         for items in _rate_pieces(name, claimed_items):
             if not await tokens_wait(app_pk=campaign.app_pk, provider=name, count=len(items)):
@@ -240,6 +248,21 @@ async def _send_claimed(
                 result.deferred.extend(item.id for item in items)
                 continue
             await _send_piece(sender, provider, items, task_id, clock, result)
+
+
+class _UnavailableProvider:
+    """Stands for a provider that could not be had: every target is to be tried again later."""
+
+    name = "unavailable"
+
+    async def send_push(self, notification: PushNotification, targets: list[PushTarget]) -> list[DeliveryOutcome]:
+        return [DeliveryOutcome(OutcomeKind.RETRY, error="provider unavailable")] * len(targets)
+
+    async def aclose(self) -> None:
+        return None
+
+
+_UNAVAILABLE = _UnavailableProvider()
 
 
 def _rate_pieces(provider: str, items: list[ClaimedDelivery]) -> list[list[ClaimedDelivery]]:

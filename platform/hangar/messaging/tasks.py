@@ -15,7 +15,14 @@ def _task_id(task: Any) -> str:
     return str(task.request.id or "")
 
 
-@shared_task(bind=True, name="messaging.campaign_run", time_limit=3600, ignore_result=True)
+# A task that fails (a lost database connection, a statement timeout) is retried under the same
+# task id, so it finds the claims its failed run left (hangar.messaging.deliveries); both are idempotent.
+_RETRIES: dict[str, Any] = {
+    "autoretry_for": (Exception,), "retry_backoff": 5, "retry_backoff_max": 300, "max_retries": 8,
+}  # fmt: skip
+
+
+@shared_task(bind=True, name="messaging.campaign_run", time_limit=3600, ignore_result=True, **_RETRIES)
 def campaign_run_task(self: Any, *, app_pk: int, push_status_id: str) -> str:
     """Resolve a campaign's installations into deliveries and queue their batches (idempotent)."""
     from hangar.cloudcode.tasks import _in_own_loop
@@ -25,7 +32,7 @@ def campaign_run_task(self: Any, *, app_pk: int, push_status_id: str) -> str:
     return _in_own_loop(lambda: campaign_run(app_pk=app_pk, campaign_id=push_status_id, task_id=task_id))
 
 
-@shared_task(bind=True, name="messaging.push_batch", time_limit=BATCH_TIME_LIMIT, ignore_result=True)
+@shared_task(bind=True, name="messaging.push_batch", time_limit=BATCH_TIME_LIMIT, ignore_result=True, **_RETRIES)
 def push_batch_task(self: Any, *, app_pk: int, campaign_id: str, delivery_ids: list[int]) -> dict[str, int]:
     """Send a batch of deliveries (idempotent: marked deliveries are never sent again)."""
     from hangar.cloudcode.tasks import _in_own_loop
