@@ -258,6 +258,7 @@ HANGAR_PUSH_RETRY_BASE_SECONDS = env_float("HANGAR_PUSH_RETRY_BASE_SECONDS", 5.0
 HANGAR_PUSH_RETRY_MAX_SECONDS = env_float("HANGAR_PUSH_RETRY_MAX_SECONDS", 900.0)
 # A queued delivery whose batch task was queued this long ago and never took it is queued again.
 HANGAR_PUSH_REQUEUE_AFTER_SECONDS = env_float("HANGAR_PUSH_REQUEUE_AFTER_SECONDS", 300.0)
+HANGAR_PUSH_DELIVERY_RETENTION_DAYS = env_float("HANGAR_PUSH_DELIVERY_RETENTION_DAYS", 30.0)
 # Notifications per second per app and provider ("fcm=10000,apns=5000,default=10000"; 0: no limit).
 HANGAR_PUSH_RATE_LIMITS = {
     name.strip(): float(rate)

@@ -143,3 +143,18 @@ async def test_deliveries_whose_batch_was_lost_are_queued_again_by_the_tick(tena
     queue, fcm = Queue([order]), RecordingProvider()
     await queue.drain(providers_of(fcm), clock=lambda: T0 + timedelta(seconds=62))
     assert fcm.received_by() == {"a": 1}
+
+
+async def test_delivery_records_of_ended_sends_are_forgotten_after_the_retention(tenant_a: Tenant, settings):
+    settings.HANGAR_PUSH_DELIVERY_RETENTION_DAYS = 30
+    app = tenant_a.app.pk
+    await installations_create(app, [{"objectId": "a", "deviceType": "android", "deviceToken": "t"}])
+    await campaign_record(app, "old1", pushTime=_iso(T0))
+    queue = Queue()
+    await run_campaign(app, "old1", queue, now=T0)
+    await queue.drain(providers_of(RecordingProvider()), clock=lambda: T0)
+    await _tick(T0 + timedelta(days=29))
+    assert await delivery_states(app, "old1") == {"a": "sent"}
+    await _tick(T0 + timedelta(days=31))
+    assert await delivery_states(app, "old1") == {}
+    assert (await push_status_of(app, "old1"))["numSent"] == 1  # the counts stay

@@ -7,6 +7,8 @@ Every ``push-campaigns-tick`` (a beat task, every 10 s) it:
 - queues batches for queued deliveries that are due and whose batch was never queued (a
   local-time send's later time zones) or was queued long ago and not taken
   (``HANGAR_PUSH_REQUEUE_AFTER_SECONDS``: a message lost with the broker);
+- forgets delivery records of ended sends after ``HANGAR_PUSH_DELIVERY_RETENTION_DAYS``
+  (the campaign's counts stay on its ``_PushStatus`` row);
 - gives back to the queue deliveries claimed so long ago that their task cannot still be
   running (past the batch task's time limit): they are resent under the same delivery id.
 
@@ -111,6 +113,20 @@ def deliveries_due(now: datetime) -> list[BatchOrder]:
     ]
 
 
+def deliveries_forget(now: datetime) -> int:
+    """Delete delivery records of ended sends older than ``HANGAR_PUSH_DELIVERY_RETENTION_DAYS`` (some per tick)."""
+    days = float(settings.HANGAR_PUSH_DELIVERY_RETENTION_DAYS)
+    if days <= 0:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM messaging_pushdelivery WHERE id IN (SELECT id FROM messaging_pushdelivery "
+            "WHERE state IN ('sent', 'failed', 'invalid') AND updated_at < %s LIMIT %s)",
+            [now - timedelta(days=days), MAX_DELIVERIES_PER_TICK],
+        )
+        return cursor.rowcount
+
+
 def push_tick(
     *, now: datetime | None = None, enqueue_runs: bool = True, first_time: Callable[[str], bool] | None = None
 ) -> TickResult:
@@ -122,6 +138,7 @@ def push_tick(
     from hangar.messaging.tasks import campaign_run_task
 
     now = now or datetime.now(UTC)
+    deliveries_forget(now)
     released = stale_claims_release(now)
     campaigns = campaigns_due(now)
     batches = deliveries_due(now)
