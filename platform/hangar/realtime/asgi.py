@@ -28,6 +28,7 @@ from hangar.parse_errors import REQUEST_LIMIT_EXCEEDED
 from hangar.realtime.connection import Connection
 from hangar.realtime.hub import close_hub, get_hub
 from hangar.realtime.protocol import LiveQueryError, error_frame
+from hangar.realtime.uvicorn_websocket import FRAME_WRITER
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ async def live_query_application(scope: dict[str, Any], receive: Receive, send: 
     await send({"type": "websocket.accept"})
     _open_by_address[address] += 1
     try:
-        await _serve(Connection(get_hub(), send, address), receive)
+        connection = Connection(get_hub(), send, address, scope.get("extensions", {}).get(FRAME_WRITER))
+        await _serve(connection, receive)
     finally:
         _open_by_address[address] -= 1
         if not _open_by_address[address]:

@@ -5,6 +5,12 @@ Frames to send wait in a per-connection queue bounded in frames and bytes
 reads slower than its events arrive fills it: the queue is dropped, the client gets an
 error (code 155) and the connection is closed (the SDK reconnects and subscribes again),
 so a slow consumer costs bounded memory and never slows the others.
+
+A frame is written at once, without the queue, when nothing is queued or being written
+and the server offers a direct frame writer (``hangar.realtime.uvicorn_websocket``) that
+can take it now: the common case, which then costs no task wake-up and no ASGI message.
+Otherwise it waits in the queue, which a task of the connection's own writes through
+``websocket.send`` (waiting for a paused transport), so frames keep their order.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from hangar.realtime.protocol import (
     status_frame,
 )
 from hangar.realtime.subscriptions import Subscription, subscription_build
+from hangar.realtime.uvicorn_websocket import WriteTextFrame
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +65,7 @@ def _key_error() -> LiveQueryError:
 
 
 class Connection:
-    def __init__(self, hub: Hub, send: Send, client_ip: str) -> None:
+    def __init__(self, hub: Hub, send: Send, client_ip: str, write_now: WriteTextFrame | None = None) -> None:
         self.hub = hub
         self.client_id = str(uuid.uuid4())
         self.client_ip = client_ip
@@ -69,6 +76,8 @@ class Connection:
         self.session_revoked = False
         self.subscriptions: dict[int, Subscription] = {}
         self._send = send
+        self._write_now = write_now
+        self._writing = False  # the writer task holds a frame it has taken from the queue
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
         self._ready = asyncio.Event()
@@ -86,6 +95,8 @@ class Connection:
     def send(self, frame: bytes) -> None:
         """Queue a frame; a full queue closes the connection (the module docstring)."""
         if self._close_code is not None:
+            return
+        if not self._queue and not self._writing and self._write_now is not None and self._write_now(frame):
             return
         if len(self._queue) >= self._queue_limit or self._queued_bytes + len(frame) > self._queue_bytes_limit:
             self._queue.clear()
@@ -113,7 +124,11 @@ class Connection:
             while self._queue:
                 frame = self._queue.popleft()
                 self._queued_bytes -= len(frame)
-                await self._send({"type": "websocket.send", "text": frame.decode()})
+                self._writing = True
+                try:
+                    await self._send({"type": "websocket.send", "text": frame.decode()})
+                finally:
+                    self._writing = False
             if self._close_code is not None:
                 await self._send({"type": "websocket.close", "code": self._close_code})
                 return
