@@ -146,12 +146,13 @@ def _watched_changed(event: _Event, watch: tuple[str, ...]) -> bool:
     return any(before.get(name) != after.get(name) for name in watch)
 
 
-async def event_frames(
-    change: dict[str, Any], subscriptions: Iterable[Subscription], application_id: str
-) -> list[tuple[Subscription, bytes]]:
-    """The frame each subscription receives for this change (none for most)."""
+async def deliver_event(change: dict[str, Any], subscriptions: Iterable[Subscription], application_id: str) -> None:
+    """Send each subscription the frame it receives for this change (none for most), as soon as it is built.
+
+    Frames go out one by one rather than after all are built: the first subscribers get
+    theirs sooner, and no list of thousands of frames outlives young garbage collections.
+    """
     event = _Event(change, application_id)
-    frames = []
     for subscription in subscriptions:
         matched_before, matched_after = event.matched(subscription)
         if not (matched_before or matched_after):
@@ -167,11 +168,9 @@ async def event_frames(
         if obj is None:
             continue
         connection = subscription.connection
-        frames.append((
-            subscription,
+        connection.send(
             event_frame(
                 name, connection.client_id, connection.installation_id, subscription.request_id, obj,
                 original if name in {"update", "enter", "leave"} else None,
-            ),
-        ))  # fmt: skip
-    return frames
+            )
+        )  # fmt: skip
