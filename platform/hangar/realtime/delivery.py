@@ -22,7 +22,7 @@ from hangar.datastore.schema_registry import app_schemas
 from hangar.datastore.wire import project
 from hangar.outages import is_outage
 from hangar.parse_errors import ParseError
-from hangar.realtime.protocol import event_frame
+from hangar.realtime.protocol import event_frame, event_head
 from hangar.realtime.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
@@ -146,31 +146,41 @@ def _watched_changed(event: _Event, watch: tuple[str, ...]) -> bool:
     return any(before.get(name) != after.get(name) for name in watch)
 
 
-async def deliver_event(change: dict[str, Any], subscriptions: Iterable[Subscription], application_id: str) -> None:
+_WITH_ORIGINAL = frozenset({"update", "enter", "leave"})
+
+
+async def deliver_event(change: dict[str, Any], groups: Iterable[Iterable[Subscription]], application_id: str) -> None:
     """Send each subscription the frame it receives for this change (none for most), as soon as it is built.
 
-    Frames go out one by one rather than after all are built: the first subscribers get
-    theirs sooner, and no list of thousands of frames outlives young garbage collections.
+    ``groups`` holds the subscriptions by query (``Subscription.query_key``): each group is
+    matched once. Frames go out one by one rather than after all are built: the first
+    subscribers get theirs sooner, and no list of thousands of frames outlives young
+    garbage collections.
     """
     event = _Event(change, application_id)
-    for subscription in subscriptions:
-        matched_before, matched_after = event.matched(subscription)
-        if not (matched_before or matched_after):
-            continue
-        readable_before, readable_after = event.readable(subscription)
-        name = _event_name(event.operation, matched_before and readable_before, matched_after and readable_after)
-        if name is None:
-            continue
-        watch = subscription.query.watch
-        if watch and name in {"create", "update"} and not _watched_changed(event, watch):
-            continue
-        obj, original = await event.encoded(subscription)
-        if obj is None:
-            continue
-        connection = subscription.connection
-        connection.send(
-            event_frame(
-                name, connection.client_id, connection.installation_id, subscription.request_id, obj,
-                original if name in {"update", "enter", "leave"} else None,
-            )
-        )  # fmt: skip
+    operation = event.operation
+    for group in groups:
+        matched: tuple[bool, bool] | None = None
+        for subscription in group:
+            if matched is None:
+                matched = event.matched(subscription)
+            matched_before, matched_after = matched
+            if not (matched_before or matched_after):
+                break  # the whole group has this query
+            readable_before, readable_after = event.readable(subscription)
+            name = _event_name(operation, matched_before and readable_before, matched_after and readable_after)
+            if name is None:
+                continue
+            watch = subscription.query.watch
+            if watch and name in {"create", "update"} and not _watched_changed(event, watch):
+                continue
+            obj, original = await event.encoded(subscription)
+            if obj is None:
+                continue
+            head = subscription.heads.get(name)
+            if head is None:
+                connection = subscription.connection
+                head = subscription.heads[name] = event_head(
+                    name, connection.client_id, connection.installation_id, subscription.request_id
+                )
+            subscription.connection.send(event_frame(head, obj, original if name in _WITH_ORIGINAL else None))

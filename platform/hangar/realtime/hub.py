@@ -310,9 +310,9 @@ class Hub:
         change = orjson.loads(data)
         if change.get("className") != class_name:
             return  # the channel names the class: anything else is not this class's event
-        subscriptions = [subscription for group in by_query.values() for subscription in group]
-        application_id = self.application_ids.get(app_pk, "")
-        await deliver_event(change, subscriptions, application_id)
+        # A snapshot: subscriptions may come and go while the event is delivered (include awaits).
+        groups = [list(group) for group in by_query.values()]
+        await deliver_event(change, groups, self.application_ids.get(app_pk, ""))
 
     # Revocations
 

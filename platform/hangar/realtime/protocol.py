@@ -210,10 +210,13 @@ def error_frame(error: LiveQueryError) -> bytes:
     )  # fmt: skip
 
 
-def event_frame(
-    op: str, client_id: str, installation_id: str | None, request_id: int, obj: bytes, original: bytes | None
-) -> bytes:
-    """An event frame around an already encoded ``object`` (and ``original``)."""
-    head = orjson.dumps(_head(op, client_id, installation_id, request_id))
-    tail = b',"object":' + obj + (b',"original":' + original if original is not None else b"") + b"}"
-    return head[:-1] + tail
+def event_head(op: str, client_id: str, installation_id: str | None, request_id: int) -> bytes:
+    """An event frame's opening, up to its ``object`` (the same for every event of one op and subscription)."""
+    return orjson.dumps(_head(op, client_id, installation_id, request_id))[:-1] + b',"object":'
+
+
+def event_frame(head: bytes, obj: bytes, original: bytes | None) -> bytes:
+    """An event frame: its opening (``event_head``) around an already encoded ``object`` (and ``original``)."""
+    if original is None:
+        return head + obj + b"}"
+    return head + obj + b',"original":' + original + b"}"

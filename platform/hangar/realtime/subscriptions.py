@@ -49,6 +49,7 @@ class Subscription:
     owner_only: frozenset[str]
     include: tuple[str, ...] = ()  # the query's include, and the pointers its dotted keys reach into
     view_key: tuple[Any, ...] = field(default=())  # subscriptions with equal keys see an event identically
+    heads: dict[str, bytes] = field(default_factory=dict)  # event op -> its frame's opening (protocol.event_head)
 
     @property
     def app_pk(self) -> int:
