@@ -30,15 +30,18 @@ FRAME_WRITER = "hangar.websocket.write_text_frame"
 WriteTextFrame = Callable[[bytes], bool]
 
 _FIN_TEXT = 0x81  # FIN bit and the text opcode: one whole message per frame
+_SHORT_HEADERS = [bytes((_FIN_TEXT, length)) for length in range(126)]
+_pack_medium = struct.Struct("!BBH").pack
+_pack_long = struct.Struct("!BBQ").pack
 
 
 def text_frame_header(length: int) -> bytes:
     """The header of a server's (unmasked) final text frame carrying ``length`` payload bytes."""
     if length < 126:
-        return bytes((_FIN_TEXT, length))
+        return _SHORT_HEADERS[length]
     if length < 65536:
-        return struct.pack("!BBH", _FIN_TEXT, 126, length)
-    return struct.pack("!BBQ", _FIN_TEXT, 127, length)
+        return _pack_medium(_FIN_TEXT, 126, length)
+    return _pack_long(_FIN_TEXT, 127, length)
 
 
 class LiveQueryWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -51,8 +54,8 @@ class LiveQueryWebSocketProtocol(WebSocketsSansIOProtocol):
     def write_text_frame(self, payload: bytes) -> bool:
         """Write one text frame now if the connection is open and its transport not paused."""
         if (
-            not self.handshake_complete or self.close_sent or self.disconnected or not self.writable.is_set()
-            or self.conn.state is not State.OPEN or self.transport.is_closing()
+            self.close_sent or not self.writable.is_set() or self.transport.is_closing()
+            or not self.handshake_complete or self.disconnected or self.conn.state is not State.OPEN
         ):  # fmt: skip
             return False
         self.transport.write(text_frame_header(len(payload)) + payload)
