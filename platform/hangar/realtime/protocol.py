@@ -4,7 +4,7 @@ Client messages are validated as Parse Server's JSON schemas do (unknown propert
 refused, code 1), except that a query's ``fields`` is accepted as the older clients'
 name of ``keys`` (§16.2) and ``include`` is accepted beyond Parse. Frames are built with
 orjson; an event's ``object``/``original`` are encoded once per variant and spliced into
-each subscriber's frame (``event_frame``).
+each subscriber's frame (``event_head`` and ``event_tail``).
 """
 
 from __future__ import annotations
@@ -215,8 +215,8 @@ def event_head(op: str, client_id: str, installation_id: str | None, request_id:
     return orjson.dumps(_head(op, client_id, installation_id, request_id))[:-1] + b',"object":'
 
 
-def event_frame(head: bytes, obj: bytes, original: bytes | None) -> bytes:
-    """An event frame: its opening (``event_head``) around an already encoded ``object`` (and ``original``)."""
+def event_tail(obj: bytes, original: bytes | None) -> bytes:
+    """What follows an event frame's opening (``event_head``): the encoded ``object`` (and ``original``)."""
     if original is None:
-        return head + obj + b"}"
-    return head + obj + b',"original":' + original + b"}"
+        return obj + b"}"
+    return obj + b',"original":' + original + b"}"

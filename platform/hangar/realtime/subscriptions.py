@@ -49,6 +49,9 @@ class Subscription:
     owner_only: frozenset[str]
     include: tuple[str, ...] = ()  # the query's include, and the pointers its dotted keys reach into
     view_key: tuple[Any, ...] = field(default=())  # subscriptions with equal keys see an event identically
+    # Everything besides the query that decides what an event sends it (access, view, watch), encoded:
+    # subscriptions of one query with equal keys get the same event and object (a bytes key hashes once).
+    delivery_key: bytes = b""
     heads: dict[str, bytes] = field(default_factory=dict)  # event op -> its frame's opening (protocol.event_head)
 
     @property
@@ -122,6 +125,10 @@ def subscription_apply(subscription: Subscription, caller: Caller, access: Acces
         caller.is_master, caller.user_id, caller.principals, access.hidden, access.owner_only,
         subscription.query.keys, access.include,
     )  # fmt: skip
+    subscription.delivery_key = orjson.dumps([
+        caller.is_master, caller.user_id, caller.principals, sorted(access.hidden), sorted(access.owner_only),
+        subscription.query.keys, access.include, access.pointer_fields, subscription.query.watch,
+    ])  # fmt: skip
 
 
 async def subscription_build(
