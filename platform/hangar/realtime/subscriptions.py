@@ -114,6 +114,16 @@ async def subscription_access(caller: Caller, query: Query, allowed_classes: fro
     )
 
 
+def _kept(encoded: bytes) -> bytes:
+    """A copy of orjson's output at its own size, for bytes kept as long as the subscription.
+
+    orjson's result holds on to its whole output buffer (about 4 KiB, measured with
+    tracemalloc on orjson 3.13) however short the JSON: two such keys were 8 KB of every
+    subscribed connection.
+    """
+    return bytes(memoryview(encoded))
+
+
 def subscription_apply(subscription: Subscription, caller: Caller, access: Access) -> None:
     """Give the subscription this caller and what it may see."""
     subscription.caller = caller
@@ -125,10 +135,10 @@ def subscription_apply(subscription: Subscription, caller: Caller, access: Acces
         caller.is_master, caller.user_id, caller.principals, access.hidden, access.owner_only,
         subscription.query.keys, access.include,
     )  # fmt: skip
-    subscription.delivery_key = orjson.dumps([
+    subscription.delivery_key = _kept(orjson.dumps([
         caller.is_master, caller.user_id, caller.principals, sorted(access.hidden), sorted(access.owner_only),
         subscription.query.keys, access.include, access.pointer_fields, subscription.query.watch,
-    ])  # fmt: skip
+    ]))  # fmt: skip
 
 
 async def subscription_build(
@@ -140,7 +150,7 @@ async def subscription_build(
     matches = compile_matcher(query.where)
     subscription = Subscription(
         connection=connection, request_id=request_id, caller=caller, session_token=session_token, query=query,
-        query_key=orjson.dumps([query.class_name, query.where], option=orjson.OPT_SORT_KEYS), matches=matches,
+        query_key=_kept(orjson.dumps([query.class_name, query.where], option=orjson.OPT_SORT_KEYS)), matches=matches,
         pointer_fields=(), hidden=frozenset(), owner_only=frozenset(),
     )  # fmt: skip
     subscription_apply(subscription, caller, access)
