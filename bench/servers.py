@@ -184,6 +184,17 @@ def hangar_bench_app_create(env: Mapping[str, str], *, root: Path = REPO_DIR) ->
     )  # fmt: skip
 
 
+def _websocket_args(root: Path) -> list[str]:
+    """WEBSOCKET_ARGS, without ``--ws`` for a checkout older than the protocol it names (``--hangar-root``)."""
+    args = list(WEBSOCKET_ARGS)
+    if "--ws" in args:
+        index = args.index("--ws")
+        module = args[index + 1].split(":")[0]
+        if not (root / "platform" / (module.replace(".", "/") + ".py")).exists():
+            del args[index : index + 2]  # uvicorn's default protocol, as that checkout was served
+    return args
+
+
 def start_hangar(
     *, database_url: str, redis_url: str, workers: int, root: Path = REPO_DIR, log_name: str = "hangar"
 ) -> Target:
@@ -199,7 +210,7 @@ def start_hangar(
     command = [
         PYTHON, "-m", "uvicorn", "hangar.asgi:application", "--app-dir", str(root / "platform"),
         "--host", HOST, "--port", str(port), "--workers", str(workers),
-        "--no-server-header", "--no-access-log", "--log-level", "warning", *WEBSOCKET_ARGS,
+        "--no-server-header", "--no-access-log", "--log-level", "warning", *_websocket_args(root),
     ]  # fmt: skip
     process = ServerProcess("hangar", command, env=env, cwd=root, log_path=log_path(log_name))
     base_url = f"http://{HOST}:{port}{MOUNT}"

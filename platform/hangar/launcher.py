@@ -180,8 +180,10 @@ def _proxy_header_args() -> list[str]:
 # client messages (connect, subscribe) of at most 1 MiB, and no permessage-deflate (as Parse
 # Server's ws): compressing each frame per connection undoes encoding an event once for all
 # its subscribers (measured: 80 vs 37 KiB per connection, 70 vs 42 us of CPU per delivery).
-# The benchmark serves Hangar with the same (bench/servers.py).
+# The benchmark serves Hangar with the same (bench/servers.py). The protocol is uvicorn's
+# sans-I/O one plus a direct frame writer for LiveQuery's fan-out (hangar.realtime.uvicorn_websocket).
 WEBSOCKET_ARGS = (
+    "--ws", "hangar.realtime.uvicorn_websocket:LiveQueryWebSocketProtocol",
     "--ws-ping-interval", "10", "--ws-ping-timeout", "10", "--ws-max-size", str(2**20),
     "--ws-per-message-deflate", "false",
 )  # fmt: skip

@@ -3,9 +3,10 @@
 Served by the same uvicorn processes as the REST API, on any path (Parse Server accepts
 upgrades on any path; the JS SDK uses the REST URL's, ``ws://host/parse``). uvicorn's
 WebSocket implementation answers the keep-alive pings (``--ws-ping-interval``); this
-module reads the client's messages in order and writes the connection's queued frames
-from a task of its own, so a slow reader never holds up the reading of its messages or
-the delivery to others.
+module reads the client's messages in order, in the connection's own task; its frames are
+written at once or, when the client reads slowly, from a queue by a task of their own
+(``hangar.realtime.connection``), so a slow reader never holds up the reading of its
+messages or the delivery to others.
 
 A lean handler rather than a Channels consumer: Channels' fan-out goes through its channel
 layer (one Redis message per subscriber and event, then a consumer-side decode), where
@@ -15,7 +16,6 @@ this process already holds every subscriber and needs one Redis message per even
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -28,6 +28,7 @@ from hangar.parse_errors import REQUEST_LIMIT_EXCEEDED
 from hangar.realtime.connection import Connection
 from hangar.realtime.hub import close_hub, get_hub
 from hangar.realtime.protocol import LiveQueryError, error_frame
+from hangar.realtime.uvicorn_websocket import FRAME_WRITER
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ async def live_query_application(scope: dict[str, Any], receive: Receive, send: 
     await send({"type": "websocket.accept"})
     _open_by_address[address] += 1
     try:
-        await _serve(Connection(get_hub(), send, address), receive)
+        connection = Connection(get_hub(), send, address, scope.get("extensions", {}).get(FRAME_WRITER))
+        await _serve(connection, receive)
     finally:
         _open_by_address[address] -= 1
         if not _open_by_address[address]:
@@ -60,20 +62,19 @@ async def live_query_application(scope: dict[str, Any], receive: Receive, send: 
 
 async def _serve(connection: Connection, receive: Receive) -> None:
     loop = asyncio.get_running_loop()
-    writer = loop.create_task(connection.write_loop())
-    reader = loop.create_task(_read(connection, receive))
+    connection.reader = asyncio.current_task()
     # A socket no app has admitted counts against no plan's limit: it gets a little while to `connect`.
     deadline = loop.call_later(settings.HANGAR_LIVEQUERY_CONNECT_TIMEOUT_SECONDS, connection.close_unless_connected)
     try:
-        # The connection ends when the client leaves or when the server closes it (overflow, shutdown).
-        await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        # Until the client leaves, or the server closes the connection (overflow, shutdown): after
+        # its close frame the server hands this reader the disconnect.
+        await _read(connection, receive)
+    except asyncio.CancelledError:
+        if not connection.writer_failed:  # else the writer stopped the reading (Connection._write_queued)
+            raise
     finally:
         deadline.cancel()
-        for task in (reader, writer):
-            task.cancel()
-        for task in (reader, writer):
-            with contextlib.suppress(BaseException):
-                await task
+        await connection.stop_writing()
         await connection.hub.connection_closed(connection)
 
 

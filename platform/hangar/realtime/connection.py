@@ -5,11 +5,21 @@ Frames to send wait in a per-connection queue bounded in frames and bytes
 reads slower than its events arrive fills it: the queue is dropped, the client gets an
 error (code 155) and the connection is closed (the SDK reconnects and subscribes again),
 so a slow consumer costs bounded memory and never slows the others.
+
+A frame is written at once, without the queue, when nothing is queued or being written
+and the server offers a direct frame writer (``hangar.realtime.uvicorn_websocket``) that
+can take it now: the common case, which then costs no task wake-up and no ASGI message.
+Otherwise it waits in the queue, which a task started for the purpose writes through
+``websocket.send`` (waiting for a paused transport), so frames keep their order; the task
+ends once the queue is empty. An idle connection holds no task of its own beyond the one
+reading its messages: fewer objects per connection for memory and for the garbage
+collector, whose full collections walk every one of them (docs/realtime.md, "Measured").
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections import deque
@@ -42,6 +52,7 @@ from hangar.realtime.protocol import (
     status_frame,
 )
 from hangar.realtime.subscriptions import Subscription, subscription_build
+from hangar.realtime.uvicorn_websocket import WriteTextFrame
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +69,7 @@ def _key_error() -> LiveQueryError:
 
 
 class Connection:
-    def __init__(self, hub: Hub, send: Send, client_ip: str) -> None:
+    def __init__(self, hub: Hub, send: Send, client_ip: str, write_now: WriteTextFrame | None = None) -> None:
         self.hub = hub
         self.client_id = str(uuid.uuid4())
         self.client_ip = client_ip
@@ -69,13 +80,17 @@ class Connection:
         self.session_revoked = False
         self.subscriptions: dict[int, Subscription] = {}
         self._send = send
+        self._write_now = write_now
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
-        self._ready = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None  # while frames wait or are being written
         # Read once: this runs for every frame of every subscriber.
         self._queue_limit = settings.HANGAR_LIVEQUERY_SEND_QUEUE
         self._queue_bytes_limit = settings.HANGAR_LIVEQUERY_SEND_QUEUE_BYTES
         self._close_code: int | None = None
+        self._close_sent = False
+        self.reader: asyncio.Task[Any] | None = None  # the task reading the client's messages
+        self.writer_failed = False
 
     @property
     def app_pk(self) -> int | None:
@@ -86,6 +101,8 @@ class Connection:
     def send(self, frame: bytes) -> None:
         """Queue a frame; a full queue closes the connection (the module docstring)."""
         if self._close_code is not None:
+            return
+        if self._writer is None and self._write_now is not None and self._write_now(frame):
             return
         if len(self._queue) >= self._queue_limit or self._queued_bytes + len(frame) > self._queue_bytes_limit:
             self._queue.clear()
@@ -98,25 +115,48 @@ class Connection:
             return
         self._queue.append(frame)
         self._queued_bytes += len(frame)
-        self._ready.set()
+        self._start_writer()
 
     def close(self, code: int = 1000) -> None:
         """Close once the frames already queued are sent."""
         if self._close_code is None:
             self._close_code = code
-        self._ready.set()
+        if not self._close_sent:
+            self._start_writer()
 
-    async def write_loop(self) -> None:
-        while True:
-            await self._ready.wait()
-            self._ready.clear()
+    def _start_writer(self) -> None:
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_queued())
+
+    async def _write_queued(self) -> None:
+        """Send the queued frames in order, then the close frame if one is due; the task ends with the queue."""
+        try:
             while self._queue:
                 frame = self._queue.popleft()
                 self._queued_bytes -= len(frame)
                 await self._send({"type": "websocket.send", "text": frame.decode()})
-            if self._close_code is not None:
+            if self._close_code is not None and not self._close_sent:
+                self._close_sent = True
                 await self._send({"type": "websocket.close", "code": self._close_code})
-                return
+        except asyncio.CancelledError:
+            raise
+        except OSError:
+            pass  # the client is gone (uvicorn's ClientDisconnected): its reader hears of it too
+        except Exception:
+            log.exception("LiveQuery could not write to a connection")
+            self.writer_failed = True  # end the connection: its reader stops
+            if self.reader is not None:
+                self.reader.cancel()
+        finally:
+            self._writer = None
+
+    async def stop_writing(self) -> None:
+        """The connection ended: stop its writer task, if one is running."""
+        writer = self._writer
+        if writer is not None:
+            writer.cancel()
+            with contextlib.suppress(BaseException):
+                await writer
 
     def close_unless_connected(self) -> None:
         """The connect deadline: a socket that has not been admitted by now is told and closed."""

@@ -22,7 +22,7 @@ from hangar.datastore.schema_registry import app_schemas
 from hangar.datastore.wire import project
 from hangar.outages import is_outage
 from hangar.parse_errors import ParseError
-from hangar.realtime.protocol import event_frame
+from hangar.realtime.protocol import event_head, event_tail
 from hangar.realtime.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
@@ -146,32 +146,56 @@ def _watched_changed(event: _Event, watch: tuple[str, ...]) -> bool:
     return any(before.get(name) != after.get(name) for name in watch)
 
 
-async def event_frames(
-    change: dict[str, Any], subscriptions: Iterable[Subscription], application_id: str
-) -> list[tuple[Subscription, bytes]]:
-    """The frame each subscription receives for this change (none for most)."""
+_WITH_ORIGINAL = frozenset({"update", "enter", "leave"})
+
+
+async def _outcome(event: _Event, subscription: Subscription, matched: tuple[bool, bool]) -> tuple[str, bytes] | None:
+    """The event's name for this subscriber and its frame after the opening, or None if it gets nothing."""
+    matched_before, matched_after = matched
+    readable_before, readable_after = event.readable(subscription)
+    name = _event_name(event.operation, matched_before and readable_before, matched_after and readable_after)
+    if name is None:
+        return None
+    watch = subscription.query.watch
+    if watch and name in {"create", "update"} and not _watched_changed(event, watch):
+        return None
+    obj, original = await event.encoded(subscription)
+    if obj is None:
+        return None
+    return name, event_tail(obj, original if name in _WITH_ORIGINAL else None)
+
+
+async def deliver_event(change: dict[str, Any], groups: Iterable[Iterable[Subscription]], application_id: str) -> None:
+    """Send each subscription the frame it receives for this change (none for most), as soon as it is built.
+
+    ``groups`` holds the subscriptions by query (``Subscription.query_key``): each group is
+    matched once, and within a group what a subscriber gets is decided once per
+    ``Subscription.delivery_key``; per subscriber there remains its frame's opening (its
+    ``clientId`` and ``requestId``) and the write. Frames go out one by one rather than
+    after all are built: the first subscribers get theirs sooner, and no list of thousands
+    of frames outlives young garbage collections.
+    """
     event = _Event(change, application_id)
-    frames = []
-    for subscription in subscriptions:
-        matched_before, matched_after = event.matched(subscription)
-        if not (matched_before or matched_after):
-            continue
-        readable_before, readable_after = event.readable(subscription)
-        name = _event_name(event.operation, matched_before and readable_before, matched_after and readable_after)
-        if name is None:
-            continue
-        watch = subscription.query.watch
-        if watch and name in {"create", "update"} and not _watched_changed(event, watch):
-            continue
-        obj, original = await event.encoded(subscription)
-        if obj is None:
-            continue
-        connection = subscription.connection
-        frames.append((
-            subscription,
-            event_frame(
-                name, connection.client_id, connection.installation_id, subscription.request_id, obj,
-                original if name in {"update", "enter", "leave"} else None,
-            ),
-        ))  # fmt: skip
-    return frames
+    for group in groups:
+        matched: tuple[bool, bool] | None = None
+        outcomes: dict[bytes, tuple[str, bytes] | None] = {}
+        for subscription in group:
+            if matched is None:
+                matched = event.matched(subscription)
+                if not (matched[0] or matched[1]):
+                    break  # the whole group has this query
+            key = subscription.delivery_key
+            if key in outcomes:
+                outcome = outcomes[key]
+            else:
+                outcome = outcomes[key] = await _outcome(event, subscription, matched)
+            if outcome is None:
+                continue
+            name, tail = outcome
+            head = subscription.heads.get(name)
+            if head is None:
+                connection = subscription.connection
+                head = subscription.heads[name] = event_head(
+                    name, connection.client_id, connection.installation_id, subscription.request_id
+                )
+            subscription.connection.send(head + tail)

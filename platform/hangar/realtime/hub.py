@@ -33,7 +33,8 @@ from hangar.identity.sessions import session_user_id, session_version_key, sessi
 from hangar.invalidation import app_changed_channel
 from hangar.loop_local import LoopLocal
 from hangar.parse_errors import INVALID_SESSION_TOKEN, OPERATION_FORBIDDEN, ParseError
-from hangar.realtime.delivery import event_frames
+from hangar.realtime.delivery import deliver_event
+from hangar.realtime.heap import HeapKeeper
 from hangar.realtime.protocol import LiveQueryError
 from hangar.realtime.stats import STATS_SECONDS, STATS_TTL_SECONDS, live_stats_key, stats_entry, stats_sum
 from hangar.realtime.subscriptions import subscription_access, subscription_apply
@@ -85,6 +86,7 @@ class Hub:
         self._counts_changed = False
         self._lost = False  # the pub/sub connection failed: subscribe every channel again
         self._closed = False
+        self._heap = HeapKeeper()
 
     # Connections
 
@@ -98,6 +100,7 @@ class Hub:
 
     async def connection_opened(self, connection: Connection, app_pk: int, application_id: str) -> None:
         self._start()
+        self._heap.connection_opened()
         self.connections.add(connection)
         first = not self.by_app.get(app_pk)
         self.by_app[app_pk].add(connection)
@@ -110,6 +113,7 @@ class Hub:
 
     async def connection_closed(self, connection: Connection) -> None:
         self.connections.discard(connection)
+        self._heap.connection_closed()
         self._counts_changed = True
         for subscription in list(connection.subscriptions.values()):
             await self.remove(subscription)
@@ -306,10 +310,9 @@ class Hub:
         change = orjson.loads(data)
         if change.get("className") != class_name:
             return  # the channel names the class: anything else is not this class's event
-        subscriptions = [subscription for group in by_query.values() for subscription in group]
-        application_id = self.application_ids.get(app_pk, "")
-        for subscription, frame in await event_frames(change, subscriptions, application_id):
-            subscription.connection.send(frame)
+        # A snapshot: subscriptions may come and go while the event is delivered (include awaits).
+        groups = [list(group) for group in by_query.values()]
+        await deliver_event(change, groups, self.application_ids.get(app_pk, ""))
 
     # Revocations
 
@@ -402,6 +405,7 @@ class Hub:
         last = 0.0
         while not self._closed:
             await asyncio.sleep(1.0)
+            self._heap.tick(len(self.connections))
             if not self._counts_changed and loop.time() - last < STATS_SECONDS:
                 continue
             self._counts_changed = False

@@ -4,7 +4,7 @@ Client messages are validated as Parse Server's JSON schemas do (unknown propert
 refused, code 1), except that a query's ``fields`` is accepted as the older clients'
 name of ``keys`` (§16.2) and ``include`` is accepted beyond Parse. Frames are built with
 orjson; an event's ``object``/``original`` are encoded once per variant and spliced into
-each subscriber's frame (``event_frame``).
+each subscriber's frame (``event_head`` and ``event_tail``).
 """
 
 from __future__ import annotations
@@ -210,10 +210,13 @@ def error_frame(error: LiveQueryError) -> bytes:
     )  # fmt: skip
 
 
-def event_frame(
-    op: str, client_id: str, installation_id: str | None, request_id: int, obj: bytes, original: bytes | None
-) -> bytes:
-    """An event frame around an already encoded ``object`` (and ``original``)."""
-    head = orjson.dumps(_head(op, client_id, installation_id, request_id))
-    tail = b',"object":' + obj + (b',"original":' + original if original is not None else b"") + b"}"
-    return head[:-1] + tail
+def event_head(op: str, client_id: str, installation_id: str | None, request_id: int) -> bytes:
+    """An event frame's opening, up to its ``object`` (the same for every event of one op and subscription)."""
+    return orjson.dumps(_head(op, client_id, installation_id, request_id))[:-1] + b',"object":'
+
+
+def event_tail(obj: bytes, original: bytes | None) -> bytes:
+    """What follows an event frame's opening (``event_head``): the encoded ``object`` (and ``original``)."""
+    if original is None:
+        return obj + b"}"
+    return obj + b',"original":' + original + b"}"
