@@ -43,6 +43,7 @@ class Permission(StrEnum):
     VIEW_CLOUD_CODE = "view_cloud_code"  # versions, handlers, variable names (never secret values), logs
     MANAGE_CLOUD_CODE = "manage_cloud_code"  # deploy, activate or roll back, run a function as master
     MANAGE_CLOUD_VARIABLES = "manage_cloud_variables"  # set or delete environment variables and secrets
+    MANAGE_MESSAGING = "manage_messaging"  # SMS and email: send, templates, sender settings, the message log
 
 
 MINIMUM_ROLE: dict[Permission, Role] = {
@@ -62,6 +63,9 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     # right, like editing the app; its secrets are the admins', like the master key.
     Permission.MANAGE_CLOUD_CODE: Role.DEVELOPER,
     Permission.MANAGE_CLOUD_VARIABLES: Role.ADMIN,
+    # Messages go to the app's users under its name (and its SMS bill): a developer's right, like a
+    # cloud function that could send them.
+    Permission.MANAGE_MESSAGING: Role.DEVELOPER,
 }
 
 

@@ -21,6 +21,16 @@ from tenants.api.members import (
     MembershipListApi,
 )
 from tenants.api.organizations import AuditEventListApi, OrganizationDetailApi, OrganizationListCreateApi
+from tenants.api.sms_email import (
+    EmailSendApi,
+    MessageDetailApi,
+    MessageListApi,
+    SenderSettingsApi,
+    SmsSendApi,
+    TemplateDetailApi,
+    TemplateListApi,
+    TemplatePreviewApi,
+)
 
 app_name = "tenants"
 
@@ -51,5 +61,13 @@ urlpatterns = [
     path(f"{APP}/cloud-code/logs", CloudLogListApi.as_view(), name="cloud-logs"),
     path(f"{APP}/cloud-code/run", CloudFunctionRunApi.as_view(), name="cloud-run"),
     path(f"{APP}/cloud-code/settings", CloudSettingsApi.as_view(), name="cloud-settings"),
+    path(f"{APP}/messaging/sms", SmsSendApi.as_view(), name="messaging-sms"),
+    path(f"{APP}/messaging/email", EmailSendApi.as_view(), name="messaging-email"),
+    path(f"{APP}/messaging/messages", MessageListApi.as_view(), name="messaging-messages"),
+    path(f"{APP}/messaging/messages/<int:message_id>", MessageDetailApi.as_view(), name="messaging-message"),
+    path(f"{APP}/messaging/templates", TemplateListApi.as_view(), name="messaging-templates"),
+    path(f"{APP}/messaging/templates/<str:channel>/preview", TemplatePreviewApi.as_view(), name="messaging-preview"),
+    path(f"{APP}/messaging/templates/<str:channel>/<str:name>", TemplateDetailApi.as_view(), name="messaging-template"),
+    path(f"{APP}/messaging/sender", SenderSettingsApi.as_view(), name="messaging-sender"),
     path(f"{ORG}/audit-log", AuditEventListApi.as_view(), name="audit-log"),
 ]

@@ -430,3 +430,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# SMS and email sends, templates and end users' MFA (docs/messaging.md). The providers' module
+# answers sms_provider_for / email_provider_for (Contract B of the messaging work).
+HANGAR_MESSAGING_PROVIDERS = env_str("HANGAR_MESSAGING_PROVIDERS") or "hangar.messaging.providers"
+HANGAR_MESSAGING_SENDS_PER_MINUTE = env_int("HANGAR_MESSAGING_SENDS_PER_MINUTE", 120)  # per app: API and cloud code
+HANGAR_MESSAGING_MAX_ATTEMPTS = env_int("HANGAR_MESSAGING_MAX_ATTEMPTS", 5)  # provider answers "retry"
+HANGAR_MFA_RATE_PER_USER = env_int("HANGAR_MFA_RATE_PER_USER", 5)  # code attempts per user per minute
+HANGAR_MFA_RATE_PER_USER_HOUR = env_int("HANGAR_MFA_RATE_PER_USER_HOUR", 30)
+HANGAR_MFA_SMS_PER_USER_HOUR = env_int("HANGAR_MFA_SMS_PER_USER_HOUR", 5)  # codes sent by SMS
