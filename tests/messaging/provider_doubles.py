@@ -27,8 +27,9 @@ class ProviderDouble:
 
     sent: list[Recorded] = field(default_factory=list)
     script: list[DeliveryOutcome | Exception] = field(default_factory=list)
-    # Email also through Django's mail backend (a real SMTP conversation when a test sets one).
-    email_through_django: bool = False
+    # Email also through Django's mail backend: the test settings' locmem outbox, or a real SMTP
+    # conversation when a test points EMAIL_* at a local server (tests/identity/test_email_flows.py).
+    email_through_django: bool = True
 
     def _answer(self) -> DeliveryOutcome:
         if self.script:

@@ -205,7 +205,12 @@ def message_send_once(*, app_pk: int, idempotency_key: str, **fields: Any) -> Me
         with transaction.atomic():
             return _record(app_pk, idempotency_key=idempotency_key, **fields)
     except IntegrityError:
-        return Message.objects.get(app_id=app_pk, idempotency_key=idempotency_key)
+        found = Message.objects.get(app_id=app_pk, idempotency_key=idempotency_key)
+    if found.status == MessageStatus.QUEUED:
+        # The first run may have died between its commit and queueing the delivery: queue it (again);
+        # a second delivery task finds the message claimed and sends nothing.
+        transaction.on_commit(lambda: message_enqueue(message_id=found.pk))
+    return found
 
 
 # Delivery --------------------------------------------------------------------------------
