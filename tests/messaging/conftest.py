@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 
 from hangar.messaging.sends import send_rate_key
+from tests.datastore.conftest import app_a, app_b  # noqa: F401  (fixtures)
 from tests.messaging import provider_doubles
 from tests.tenants.conftest import alice, bob, member_of  # noqa: F401  (fixtures)
 

@@ -43,6 +43,13 @@ _STALE_CLAIM = timedelta(seconds=2 * DELIVERY_DEADLINE_SECONDS)
 _UNKNOWN = "outcome unknown: the worker stopped during the provider call; not sent again (at most once)"
 
 
+# What a cloud function's send_sms / send_email may pass (hangar.cloudcode.data_calls).
+CLOUD_SEND_FIELDS = {
+    "sms": ("to", "template", "context", "body"),
+    "email": ("to", "template", "context", "subject", "text", "html"),
+}
+
+
 class MessageRejectedError(Exception):
     """A send or template the caller must fix; ``code`` is ``invalid``, ``not_found`` or ``throttled``."""
 
