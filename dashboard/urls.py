@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from dashboard.views import accounts, apps, audit, cloud_code, members, organizations
+from dashboard.views import accounts, apps, audit, cloud_code, members, organizations, sms_email
 from tenants.models import AppKey
 
 
@@ -51,6 +51,14 @@ urlpatterns = [
         _APP + "cloud-code/variables/<str:name>/delete/", cloud_code.cloud_variable_delete, name="cloud_variable_delete"
     ),
     path(_APP + "cloud-code/run/", cloud_code.cloud_function_run, name="cloud_function_run"),
+    path(_APP + "sms-email/", sms_email.sms_email_page, name="sms_email"),
+    path(_APP + "sms-email/sender/", sms_email.sms_email_sender, name="sms_email_sender"),
+    path(_APP + "sms-email/templates/", sms_email.sms_email_template_save, name="sms_email_template_save"),
+    path(
+        _APP + "sms-email/templates/<str:channel>/<str:name>/delete/",
+        sms_email.sms_email_template_delete,
+        name="sms_email_template_delete",
+    ),
     path(_ORG + "members/", members.member_list, name="member_list"),
     path(_ORG + "members/invite/", members.member_invite, name="member_invite"),
     path(_ORG + "members/<int:membership_id>/role/", members.member_change_role, name="member_change_role"),

@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from hangar.messaging.sms_email_models import MessageTemplate, SenderSettings
 from tenants.models import App, AppKey, AuditEvent, Invitation, Membership, Organization
 from tenants.services import invitation_create
 from tests.conftest import Tenant
@@ -79,6 +80,17 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"cloud-variable-set-{label}": Case("post", "cloud_variable_set", app_args, {"name": "X", "value": "1"}),
         f"cloud-variable-delete-{label}": Case("post", "cloud_variable_delete", lambda w: [*app_args(w), "X"], {}),
         f"cloud-run-{label}": Case("post", "cloud_function_run", app_args, {"name": "hello", "params": "{}"}),
+        f"sms-email-{label}": Case("get", "sms_email", app_args, {}),
+        f"sms-email-sender-{label}": Case("post", "sms_email_sender", app_args, {"email_from_address": "x@evil.test"}),
+        f"sms-email-template-{label}": Case(
+            "post", "sms_email_template_save", app_args, {"channel": "sms", "name": "planted", "text": "x"}
+        ),
+        f"sms-email-preview-{label}": Case(
+            "post", "sms_email_template_save", app_args, {"channel": "sms", "text": "x", "action": "preview"}
+        ),
+        f"sms-email-template-delete-{label}": Case(
+            "post", "sms_email_template_delete", lambda w: [*app_args(w), "sms", "welcome"], {}
+        ),
     }
 
 
@@ -107,6 +119,7 @@ def world(tenant_a: Tenant, tenant_b: Tenant, add_member: AddMember) -> World:
     invitation, _token = invitation_create(
         actor=tenant_b.developer, organization=tenant_b.organization, email="dave@example.com", role="viewer"
     )
+    MessageTemplate.objects.create(app=tenant_b.app, channel="sms", name="welcome", text="bob's {{ x }}")
     return World(alice=tenant_a, bob=tenant_b, bob_member=bob_member, bob_invitation=invitation)
 
 
@@ -133,6 +146,12 @@ def bob_state(world: World) -> dict[str, Any]:
             .values_list("email", "role", "accepted_at", "revoked_at")
         ),
         "audit_events": AuditEvent.objects.filter(organization=organization).count(),
+        "message_templates": list(
+            MessageTemplate.objects.filter(app__organization=organization).values_list("channel", "name", "text")
+        ),
+        "sender_settings": list(
+            SenderSettings.objects.filter(app__organization=organization).values_list("email_from_address")
+        ),
         "alice_memberships": list(
             Membership.objects.filter(developer=world.alice.developer).values_list("organization", "role")
         ),

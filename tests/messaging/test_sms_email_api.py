@@ -176,6 +176,16 @@ def test_preview_renders_only_the_given_context(alice: APIClient, tenant_a: Tena
     assert saved.json() == {"subject": "Hi <i>", "text": "t", "html": "<b>&lt;i&gt;</b>"}
 
 
+def test_a_rendered_template_is_plain_text_to_whoever_shows_it() -> None:
+    """A render is not marked safe: a page showing a preview escapes it (no stored XSS in the dashboard)."""
+    from django.utils.safestring import SafeData
+
+    from hangar.messaging.template_sandbox import template_render
+
+    assert not isinstance(template_render("<b>{{ x }}</b>", {"x": "y"}, html=True), SafeData)
+    assert not isinstance(template_render("{{ x }}", {"x": "<i>"}), SafeData)
+
+
 def test_template_crud(alice: APIClient, tenant_a: Tenant) -> None:
     assert _template(alice, tenant_a, "email", "w", subject="S", text="T").status_code == 200
     assert _template(alice, tenant_a, "email", "w", subject="S2", text="T2").json()["subject"] == "S2"

@@ -97,4 +97,6 @@ def template_render(source: str, context: dict[str, Any], *, html: bool = False)
         raise TemplateRenderError(f"the template failed to render: {exc}") from exc
     if len(output) > MAX_OUTPUT_CHARS:
         raise TemplateRenderError(f"the rendered message is longer than {MAX_OUTPUT_CHARS} characters")
-    return output
+    # Django marks a render "safe" (SafeString); a tenant's output is data to every page that shows it
+    # (the dashboard's preview), so it leaves here as a plain str that those pages escape.
+    return str.__str__(output)
