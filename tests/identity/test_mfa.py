@@ -287,3 +287,23 @@ async def test_sms_enrolment_and_login(totp_app: ParseApp, providers: ProviderDo
     rows = await sql("SELECT text, sensitive, status FROM messaging_message WHERE source = 'mfa'")
     assert rows
     assert all(text == "" and sensitive and status == "sent" for text, sensitive, status in rows)
+
+
+async def test_one_recovery_code_cannot_be_spent_by_two_concurrent_changes(totp_app: ParseApp) -> None:
+    import asyncio
+
+    user, _, recovery = await _enrolled(totp_app)
+    url, session = f"/users/{user['objectId']}", user["sessionToken"]
+    secrets_ = [pyotp.random_base32(32) for _ in range(4)]
+    answers = await asyncio.gather(
+        *(
+            totp_app.request(
+                "PUT",
+                url,
+                {"authData": {"mfa": {"secret": s, "token": code_at(s, 0), "old": recovery[0]}}},
+                session=session,
+            )
+            for s in secrets_
+        )
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 400, 400, 400]

@@ -31,9 +31,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
+from psycopg.types.json import Jsonb
 
 from hangar.caller import Caller
 from hangar.datastore.dates import date_json, parse_date
+from hangar.datastore.system_writes import system_object_update
+from hangar.db_pool import DataPlaneConnection
 from hangar.identity.auth_settings import AuthSettingsRecord
 from hangar.parse_errors import OTHER_CAUSE, SCRIPT_FAILED, UNSUPPORTED_SERVICE, ParseError
 from hangar.secretbox import decrypt_secret, encrypt_secret
@@ -92,6 +95,9 @@ class MfaChange:
     auth_data: dict[str, Any] | None
     keep: bool = False
     internal: dict[str, Any] = field(default_factory=dict)
+    # The internal fields spending the ``old`` code: written at once under the row lock
+    # (``internal_fields_store``), so two concurrent changes cannot spend one code.
+    spent: dict[str, Any] = field(default_factory=dict)
     response: dict[str, Any] | None = None
     sms: SmsCode | None = None
 
@@ -189,14 +195,14 @@ def mfa_update(*, caller: Caller, data: Any, user_data: dict[str, Any], settings
     if data.get("disable") or (enabled and not confirming_phone):
         spent = _old_code_spent(user_data, data.get("old"))
     if data.get("disable"):
-        return MfaChange(auth_data=None, internal=dict.fromkeys(INTERNAL_FIELDS))
+        return MfaChange(auth_data=None, internal=dict.fromkeys(INTERNAL_FIELDS), spent=spent)
     if data.get("mobile") and "SMS" in options:
         change = _mobile_update(data, user_data, settings)
     elif "TOTP" in options and "secret" in data:
         change = _totp_enrol(data, settings)
     else:
         raise _update_error("Invalid MFA data")
-    change.internal = {**spent, **change.internal}
+    change.spent = spent
     return change
 
 
@@ -301,3 +307,15 @@ async def sms_code_send(*, caller: Caller, user_id: str, code: SmsCode) -> None:
         )
 
     await after_commit(committed)
+
+
+async def internal_fields_store(
+    conn: DataPlaneConnection, caller: Caller, user_id: str, fields: dict[str, Any]
+) -> None:
+    """Set (or, for None, delete) internal fields of the user in the caller's transaction; updatedAt stays."""
+    removed = [name for name, value in fields.items() if value is None]
+    kept = {name: value for name, value in fields.items() if value is not None}
+    await system_object_update(
+        conn, caller=caller, class_name="_User", object_id=user_id, touch=False,
+        data_sql="(data - %s::text[]) || %s", data_params=[removed, Jsonb(kept)],
+    )  # fmt: skip

@@ -246,15 +246,18 @@ async def user_before_update(*, caller: Caller, object_id: str, body: dict[str, 
 async def _mfa_change(caller: Caller, object_id: str, requested: Any) -> MfaChange:
     """What the user's ``authData.mfa`` update does (hangar.identity.mfa); codes count against the rate limit."""
     settings = await auth_settings_get(caller.app_pk)
-    async with app_transaction(caller.app_pk) as conn:
-        row = await user_by_id(conn, caller.app_pk, object_id)
-    if row is None:
-        raise ParseError(OBJECT_NOT_FOUND, "Object not found.")
     if isinstance(requested, dict) and ("token" in requested or "old" in requested):
         await mfa_rate_check(app_pk=caller.app_pk, user_id=object_id)
-    change = mfa.mfa_update(caller=caller, data=requested, user_data=row.data, settings=settings)
-    if change.sms is not None:
+    if isinstance(requested, dict) and "mobile" in requested and "token" not in requested:
         await mfa_sms_rate_check(app_pk=caller.app_pk, user_id=object_id)
+    async with app_transaction(caller.app_pk) as conn:
+        row = await user_by_id(conn, caller.app_pk, object_id, lock=True)
+        if row is None:
+            raise ParseError(OBJECT_NOT_FOUND, "Object not found.")
+        change = mfa.mfa_update(caller=caller, data=requested, user_data=row.data, settings=settings)
+        if change.spent:
+            # Spent now, under the row lock: the update that follows cannot be raced with the same code.
+            await mfa.internal_fields_store(conn, caller, object_id, change.spent)
     return change
 
 

@@ -86,7 +86,7 @@ async def _mfa_login_precheck(
     await mfa_sms_rate_check(app_pk=caller.app_pk, user_id=user.object_id)
     code, stored = mfa.login_sms_code(user.data, settings)
     async with app_transaction(caller.app_pk) as conn:
-        await _internal_fields_store(conn, caller, user.object_id, stored)
+        await mfa.internal_fields_store(conn, caller, user.object_id, stored)
     await mfa.sms_code_send(caller=caller, user_id=user.object_id, code=code)
     raise ParseError(SCRIPT_FAILED, "Please enter the token")
 
@@ -96,19 +96,7 @@ async def _mfa_login_spend(
 ) -> None:
     """Spend the login's code on the locked user (single use), or refuse the login."""
     if mfa.mfa_enabled(user.data):
-        await _internal_fields_store(conn, caller, user.object_id, mfa.login_code_spent(user.data, given))
-
-
-async def _internal_fields_store(
-    conn: DataPlaneConnection, caller: Caller, user_id: str, fields: dict[str, Any]
-) -> None:
-    """Set (or, for None, delete) internal fields of the user; updatedAt stays."""
-    removed = [name for name, value in fields.items() if value is None]
-    kept = {name: value for name, value in fields.items() if value is not None}
-    await system_object_update(
-        conn, caller=caller, class_name="_User", object_id=user_id, touch=False,
-        data_sql="(data - %s::text[]) || %s", data_params=[removed, Jsonb(kept)],
-    )  # fmt: skip
+        await mfa.internal_fields_store(conn, caller, user.object_id, mfa.login_code_spent(user.data, given))
 
 
 async def user_log_in(*, caller: Caller, params: dict[str, Any], client_ip: str, files_base: str) -> dict[str, Any]:
