@@ -40,6 +40,8 @@ class EmailSendInputSerializer(serializers.Serializer):
 
 class MessageSerializer(serializers.ModelSerializer):
     template = serializers.CharField(source="template_name")
+    # A plain string in the OpenAPI document: an enum named "status" would collide with the apps' one.
+    status = serializers.CharField(read_only=True, help_text="queued, sending (claimed: being sent), sent or failed")
     text = serializers.SerializerMethodField()
     html = serializers.SerializerMethodField()
 
