@@ -59,3 +59,29 @@ def test_another_apps_mail_is_not_this_apps(tenant_a: Tenant, tenant_b: Tenant, 
     assert providers.sent == []  # app B has no such user: nothing is mailed
     user_email_send(app_pk=tenant_a.app.pk, user_id=user_id, kind="reset", token="tok", send_id="s1")
     assert [r.app_pk for r in providers.sent] == [tenant_a.app.pk]
+
+
+def test_the_apps_own_templates_word_its_account_mails_and_codes(tenant_a: Tenant, providers: ProviderDouble) -> None:
+    from hangar.identity.tasks import mfa_code_send
+    from hangar.messaging.message_templates import sender_settings_update, template_save
+
+    template_save(app_pk=tenant_a.app.pk, channel="email", name="password_reset", subject="Reset, {{ username }}",
+                  text="Follow {{ link }}", html="<a href='{{ link }}'>reset</a>")  # fmt: skip
+    template_save(app_pk=tenant_a.app.pk, channel="email", name="verify_email", subject="Verify", text="no link here")
+    template_save(app_pk=tenant_a.app.pk, channel="sms", name="mfa_code", text="{{ code }} is your {{ app_name }} code")
+    sender_settings_update(
+        app_pk=tenant_a.app.pk, values={"sms_sender_id": "Acme", "email_from_address": "a@acme.test"}
+    )
+    user_id = _user_with_email(tenant_a, "dee@example.com")
+    user_email_send(app_pk=tenant_a.app.pk, user_id=user_id, kind="reset", token="tok1", send_id="r")
+    user_email_send(app_pk=tenant_a.app.pk, user_id=user_id, kind="verify", token="tok2", send_id="v")
+    mfa_code_send(app_pk=tenant_a.app.pk, user_id=user_id, mobile="+14155550100", code="424242", nonce="n")
+    reset, verify, code = (r.message for r in providers.sent)
+    assert reset.subject == "Reset, ada"  # type: ignore[union-attr]
+    assert "tok1" in reset.text
+    assert "tok1" in (reset.html or "")
+    assert reset.sender == "a@acme.test"  # type: ignore[union-attr]
+    # A template that would drop the link is not used: the default mail goes out.
+    assert "tok2" in verify.text
+    assert verify.subject.startswith("Please verify")
+    assert (code.body, code.sender) == ("424242 is your alice-app code", "Acme")  # type: ignore[union-attr]

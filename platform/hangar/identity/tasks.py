@@ -14,8 +14,12 @@ from django.db import connection
 from django.template.loader import render_to_string
 
 from hangar.identity.email_flows import token_digest
-from hangar.messaging.sends import email_sender, message_send_once
+from hangar.messaging.sends import app_template_render, email_sender, message_send_once, sms_sender
 from tenants.models import App
+
+# An app's own templates for these messages, by name (else the platform's default words).
+MAIL_TEMPLATES = {"verify": "verify_email", "reset": "password_reset"}
+MFA_CODE_TEMPLATE = "mfa_code"
 
 
 def email_link(application_id: str, page: str, token: str) -> str:
@@ -43,12 +47,17 @@ def user_email_send(*, app_pk: int, user_id: str, kind: str, token: str, send_id
     page = "verify_email" if kind == "verify" else "choose_password"
     context = {"app_name": app.name, "username": username, "link": email_link(app.application_id, page, token)}
     subject = f"Please verify your email for {app.name}" if kind == "verify" else f"Password reset for {app.name}"
+    text, html = render_to_string(f"identity/mail_{kind}.txt", context), ""
+    # The app's own email template, when it has one (docs/messaging.md, "Templates").
+    custom = app_template_render(app_pk=app_pk, channel="email", name=MAIL_TEMPLATES[kind], context=context)
+    if custom is not None and context["link"] in custom.text + custom.html:  # a mail without its link is no use
+        subject, text, html = custom.subject or subject, custom.text or text, custom.html
     sender, reply_to = email_sender(app_pk)
     # The link is a credential: the record keeps it only until delivered, and no API shows it.
     message_send_once(
         app_pk=app_pk, idempotency_key=f"identity:{kind}:{user_id}:{send_id or token_digest(token)}", channel="email",
-        source="identity", to=[email], subject=subject, text=render_to_string(f"identity/mail_{kind}.txt", context),
-        sender=sender, reply_to=reply_to, sensitive=True,
+        source="identity", to=[email], subject=subject, text=text, html=html, sender=sender, reply_to=reply_to,
+        sensitive=True,
     )  # fmt: skip
 
 
@@ -56,7 +65,11 @@ def user_email_send(*, app_pk: int, user_id: str, kind: str, token: str, send_id
 def mfa_code_send(*, app_pk: int, user_id: str, mobile: str, code: str, nonce: str) -> None:
     """Text a sign-in code (hangar.identity.mfa), once per code."""
     app = App.objects.get(pk=app_pk)
+    custom = app_template_render(
+        app_pk=app_pk, channel="sms", name=MFA_CODE_TEMPLATE, context={"app_name": app.name, "code": code}
+    )
+    text = custom.text if custom is not None and code in custom.text else f"Your {app.name} verification code is {code}"
     message_send_once(
         app_pk=app_pk, idempotency_key=f"mfa:{user_id}:{nonce}", channel="sms", source="mfa", to=[mobile],
-        text=f"Your {app.name} verification code is {code}", sensitive=True,
+        text=text, sender=sms_sender(app_pk), sensitive=True,
     )  # fmt: skip

@@ -84,6 +84,23 @@ def _template_get(app_pk: int, channel: str, name: str) -> MessageTemplate:
     return found
 
 
+def app_template_render(*, app_pk: int, channel: str, name: str, context: dict[str, Any]) -> RenderedMessage | None:
+    """The app's own ``name`` template rendered with ``context``, or None when it has none (or it does not
+    render: a platform message such as a sign-in code must still go out, in its default words)."""
+    template = MessageTemplate.objects.filter(app_id=app_pk, channel=channel, name=name).first()
+    if template is None:
+        return None
+    try:
+        return _render(template, context)
+    except MessageRejectedError:
+        return None
+
+
+def sms_sender(app_pk: int) -> str:
+    found = SenderSettings.objects.filter(app_id=app_pk).first()
+    return found.sms_sender_id if found else ""
+
+
 def _context_check(context: Any) -> dict[str, Any]:
     import json
 
