@@ -11,6 +11,8 @@ import json
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -70,8 +72,6 @@ def sms_email_sender(request: DeveloperRequest, access: AppAccess) -> HttpRespon
     fields = ("email_from_name", "email_from_address", "email_reply_to", "sms_sender_id")
     values = {key: str(request.POST.get(key, "")).strip() for key in fields}
     try:
-        from django.core.validators import validate_email
-
         for key in ("email_from_address", "email_reply_to"):
             if values[key]:
                 validate_email(values[key])
@@ -82,8 +82,8 @@ def sms_email_sender(request: DeveloperRequest, access: AppAccess) -> HttpRespon
         raise
     except TenantsError as exc:
         messages.error(request, exc.message)
-    except Exception as exc:
-        messages.error(request, f"Not saved: {'; '.join(getattr(exc, 'messages', [str(exc)]))}")
+    except ValidationError as exc:  # a bad address
+        messages.error(request, f"Not saved: {'; '.join(exc.messages)}")
     else:
         messages.success(request, "Sender settings saved.")
     return _back(access)

@@ -45,12 +45,13 @@ def user_email_send(*, app_pk: int, user_id: str, kind: str, token: str, send_id
     if not email:
         return
     page = "verify_email" if kind == "verify" else "choose_password"
-    context = {"app_name": app.name, "username": username, "link": email_link(app.application_id, page, token)}
+    link = email_link(app.application_id, page, token)
+    context = {"app_name": app.name, "username": username, "link": link}
     subject = f"Please verify your email for {app.name}" if kind == "verify" else f"Password reset for {app.name}"
-    text, html = render_to_string(f"identity/mail_{kind}.txt", context), ""
+    text, html = str(render_to_string(f"identity/mail_{kind}.txt", context)), ""
     # The app's own email template, when it has one (docs/messaging.md, "Templates").
     custom = app_template_render(app_pk=app_pk, channel="email", name=MAIL_TEMPLATES[kind], context=context)
-    if custom is not None and context["link"] in custom.text + custom.html:  # a mail without its link is no use
+    if custom is not None and link in custom.text + custom.html:  # a mail without its link is no use
         subject, text, html = custom.subject or subject, custom.text or text, custom.html
     sender, reply_to = email_sender(app_pk)
     # The link is a credential: the record keeps it only until delivered, and no API shows it.

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from hangar.messaging.sends import MessageRejectedError, RenderedMessage, _context_check, _render
+from hangar.messaging.sends import MessageRejectedError, RenderedMessage, context_checked, template_rendered
 from hangar.messaging.sms_email_models import Channel, Message, MessageTemplate, SenderSettings
 from hangar.messaging.template_sandbox import TemplateRenderError, template_check
 
@@ -77,7 +77,7 @@ def template_preview(
     else:
         _checked(channel, "preview", subject, text, html)
         template = MessageTemplate(channel=channel, name="preview", subject=subject, text=text, html=html)
-    return _render(template, _context_check(context))
+    return template_rendered(template, context_checked(context))
 
 
 def sender_settings_get(*, app_pk: int) -> SenderSettings:

@@ -14,6 +14,7 @@ once the claim is older than the task's deadline the row is marked ``failed`` wi
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,7 +67,8 @@ class RenderedMessage:
     html: str
 
 
-def _render(template: MessageTemplate, context: dict[str, Any]) -> RenderedMessage:
+def template_rendered(template: MessageTemplate, context: dict[str, Any]) -> RenderedMessage:
+    """``template`` rendered with ``context`` in the sandbox; MessageRejectedError when it fails."""
     try:
         return RenderedMessage(
             subject=" ".join(template_render(template.subject, context).split()),  # one line: a header
@@ -91,7 +93,7 @@ def app_template_render(*, app_pk: int, channel: str, name: str, context: dict[s
     if template is None:
         return None
     try:
-        return _render(template, context)
+        return template_rendered(template, context)
     except MessageRejectedError:
         return None
 
@@ -101,9 +103,8 @@ def sms_sender(app_pk: int) -> str:
     return found.sms_sender_id if found else ""
 
 
-def _context_check(context: Any) -> dict[str, Any]:
-    import json
-
+def context_checked(context: Any) -> dict[str, Any]:
+    """The send's context: a JSON object of at most MAX_CONTEXT_BYTES (None: empty)."""
     if context is None:
         return {}
     if not isinstance(context, dict):
@@ -165,9 +166,9 @@ def sms_send(
 ) -> Message:
     """Record an SMS (a template with its context, or a plain ``body``) and queue its delivery."""
     number = phone_number_check(to)
-    context = _context_check(context)
+    context = context_checked(context)
     if template:
-        text = _render(_template_get(app_pk, Channel.SMS, template), context).text
+        text = template_rendered(_template_get(app_pk, Channel.SMS, template), context).text
     elif isinstance(body, str) and body.strip():
         text = body
     else:
@@ -199,9 +200,9 @@ def email_send(
 ) -> Message:  # fmt: skip
     """Record an email (a template with its context, or subject with text and/or html) and queue its delivery."""
     addresses = _addresses_check(to)
-    context = _context_check(context)
+    context = context_checked(context)
     if template:
-        rendered = _render(_template_get(app_pk, Channel.EMAIL, template), context)
+        rendered = template_rendered(_template_get(app_pk, Channel.EMAIL, template), context)
     else:
         if not isinstance(subject, str) or not subject.strip():
             raise MessageRejectedError("give a template name, or a subject with text or html")
