@@ -175,8 +175,8 @@ def _options(settings: AuthSettingsRecord) -> set[str]:
 def mfa_update(*, caller: Caller, data: Any, user_data: dict[str, Any], settings: AuthSettingsRecord) -> MfaChange:
     """What ``authData.mfa = data`` on this user does, or the Parse error that refuses it.
 
-    ``user_data`` is the stored user (internal fields included). Every code given counts against
-    the per-user limit (the caller checks it before: ``mfa_update_needs_rate_check``).
+    ``user_data`` is the stored user (internal fields included), read under its row lock. Every code
+    given counts against the per-user rate limit, which the caller checks first (user_rules._mfa_change).
     """
     enabled = mfa_enabled(user_data)
     if data is None:
@@ -252,7 +252,7 @@ def _totp_enrol(data: dict[str, Any], settings: AuthSettingsRecord) -> MfaChange
         raise _update_error("Invalid MFA token")
     shown, digests = _recovery_codes()
     return MfaChange(
-        auth_data=dict(ENABLED), internal={TOTP: {**config, "last_step": step}, RECOVERY: digests},
+        auth_data=dict(ENABLED), internal={TOTP: {**config, "last_step": step}, RECOVERY: digests, PENDING: None},
         response={"recovery": shown},
     )  # fmt: skip
 
