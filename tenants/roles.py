@@ -44,6 +44,7 @@ class Permission(StrEnum):
     MANAGE_CLOUD_CODE = "manage_cloud_code"  # deploy, activate or roll back, run a function as master
     MANAGE_CLOUD_VARIABLES = "manage_cloud_variables"  # set or delete environment variables and secrets
     MANAGE_MESSAGING = "manage_messaging"  # SMS and email: send, templates, sender settings, the message log
+    MANAGE_END_USER_MFA = "manage_end_user_mfa"  # turn the app's multi-factor sign-in on or off, its code options
 
 
 MINIMUM_ROLE: dict[Permission, Role] = {
@@ -66,6 +67,8 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     # Messages go to the app's users under its name (and its SMS bill): a developer's right, like a
     # cloud function that could send them.
     Permission.MANAGE_MESSAGING: Role.DEVELOPER,
+    # How the app's users sign in is its security posture, like its keys: an admin's decision.
+    Permission.MANAGE_END_USER_MFA: Role.ADMIN,
 }
 
 

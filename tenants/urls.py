@@ -13,6 +13,7 @@ from tenants.api.cloud_code import (
     CloudVersionActivateApi,
     CloudVersionListCreateApi,
 )
+from tenants.api.end_user_mfa import EndUserMfaApi
 from tenants.api.members import (
     InvitationAcceptApi,
     InvitationListCreateApi,
@@ -69,5 +70,6 @@ urlpatterns = [
     path(f"{APP}/messaging/templates/<str:channel>/preview", TemplatePreviewApi.as_view(), name="messaging-preview"),
     path(f"{APP}/messaging/templates/<str:channel>/<str:name>", TemplateDetailApi.as_view(), name="messaging-template"),
     path(f"{APP}/messaging/sender", SenderSettingsApi.as_view(), name="messaging-sender"),
+    path(f"{APP}/auth/mfa", EndUserMfaApi.as_view(), name="end-user-mfa"),
     path(f"{ORG}/audit-log", AuditEventListApi.as_view(), name="audit-log"),
 ]
