@@ -53,6 +53,7 @@ urlpatterns = [
     path(_APP + "cloud-code/run/", cloud_code.cloud_function_run, name="cloud_function_run"),
     path(_APP + "sms-email/", sms_email.sms_email_page, name="sms_email"),
     path(_APP + "sms-email/sender/", sms_email.sms_email_sender, name="sms_email_sender"),
+    path(_APP + "sms-email/mfa/", sms_email.sms_email_mfa, name="sms_email_mfa"),
     path(_APP + "sms-email/templates/", sms_email.sms_email_template_save, name="sms_email_template_save"),
     path(
         _APP + "sms-email/templates/<str:channel>/<str:name>/delete/",

@@ -21,7 +21,7 @@ from dashboard.access import DeveloperRequest, app_view, capabilities
 from tenants.errors import NotFoundError, PermissionDeniedError, TenantsError
 from tenants.roles import Permission
 from tenants.selectors import AppAccess
-from tenants.services import sms_email
+from tenants.services import end_user_mfa, sms_email
 
 RECENT_MESSAGES = 30
 SAMPLE_CONTEXT = '{"name": "Ada", "code": "123456"}'
@@ -40,6 +40,7 @@ def _page(request: DeveloperRequest, access: AppAccess, editing: dict[str, Any] 
             actor=developer, organization=organization, app_pk=app.pk, channel=None, limit=RECENT_MESSAGES
         ),
         "editing": editing or {"channel": "email", "context": SAMPLE_CONTEXT},
+        "mfa": end_user_mfa.end_user_mfa_get(actor=developer, organization=organization, app_pk=app.pk),
     }
     return render(request, "dashboard/apps/sms_email.html", context)
 
@@ -144,4 +145,29 @@ def sms_email_template_delete(request: DeveloperRequest, access: AppAccess, chan
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Deleted the {channel} template {name}.")
+    return _back(access)
+
+
+@require_POST
+@app_view(requires=Permission.MANAGE_END_USER_MFA)
+def sms_email_mfa(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
+    """Turn the app's multi-factor sign-in on or off (admin), with Parse Server's code options."""
+    try:
+        settings = end_user_mfa.MfaSettings(
+            options=[str(option) for option in request.POST.getlist("options")],
+            digits=int(request.POST.get("digits", 6)), period=int(request.POST.get("period", 30)),
+            algorithm=str(request.POST.get("algorithm", "SHA1")),
+        )  # fmt: skip
+        saved = end_user_mfa.end_user_mfa_set(
+            actor=request.user, organization=access.organization, app_pk=access.app.pk, settings=settings
+        )
+    except ValueError:
+        messages.error(request, "Digits and period are whole numbers.")
+    except (NotFoundError, PermissionDeniedError):
+        raise
+    except TenantsError as exc:
+        messages.error(request, exc.message)
+    else:
+        state = " and ".join(saved.options) if saved.options else "off"
+        messages.success(request, f"Multi-factor sign-in: {state}.")
     return _back(access)

@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from hangar.identity.models import AuthSettings
 from hangar.messaging.sms_email_models import MessageTemplate, SenderSettings
 from tenants.models import App, AppKey, AuditEvent, Invitation, Membership, Organization
 from tenants.services import invitation_create
@@ -88,6 +89,7 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"sms-email-preview-{label}": Case(
             "post", "sms_email_template_save", app_args, {"channel": "sms", "text": "x", "action": "preview"}
         ),
+        f"sms-email-mfa-{label}": Case("post", "sms_email_mfa", app_args, {"options": "TOTP"}),
         f"sms-email-template-delete-{label}": Case(
             "post", "sms_email_template_delete", lambda w: [*app_args(w), "sms", "welcome"], {}
         ),
@@ -149,6 +151,7 @@ def bob_state(world: World) -> dict[str, Any]:
         "message_templates": list(
             MessageTemplate.objects.filter(app__organization=organization).values_list("channel", "name", "text")
         ),
+        "auth_settings": list(AuthSettings.objects.filter(app__organization=organization).values_list("mfa_options")),
         "sender_settings": list(
             SenderSettings.objects.filter(app__organization=organization).values_list("email_from_address")
         ),

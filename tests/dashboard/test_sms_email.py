@@ -63,3 +63,20 @@ def test_a_viewer_has_no_sms_and_email_page(tenant_a: Tenant, add_member: AddMem
     assert client.get(_url(tenant_a, "sms_email")).status_code == 403
     client.post(_url(tenant_a, "sms_email_template_save"), {"channel": "sms", "name": "x", "text": "x"})
     assert not MessageTemplate.objects.exists()
+
+
+def test_an_admin_turns_mfa_on_and_a_developer_cannot(tenant_a: Tenant, add_member: AddMember) -> None:
+    from hangar.identity.models import AuthSettings
+
+    owner = logged_in(tenant_a.developer)
+    owner.post(_url(tenant_a, "sms_email_mfa"), {"options": ["TOTP", "SMS"], "digits": "6", "period": "30",
+                                                  "algorithm": "SHA1"})  # fmt: skip
+    assert AuthSettings.objects.get(app=tenant_a.app).mfa_options == ["TOTP", "SMS"]
+    assert "TOTP and SMS" in owner.get(_url(tenant_a, "sms_email")).content.decode()
+    bad = owner.post(_url(tenant_a, "sms_email_mfa"), {"options": ["TOTP"], "digits": "3"}, follow=True)
+    assert "digits must be between 4 and 10" in bad.content.decode()
+    developer = logged_in(add_member(tenant_a, "dev", "developer").developer)
+    page = developer.get(_url(tenant_a, "sms_email")).content.decode()
+    assert 'id="mfa-form"' not in page
+    assert developer.post(_url(tenant_a, "sms_email_mfa"), {"options": []}).status_code == 403
+    assert AuthSettings.objects.get(app=tenant_a.app).mfa_options == ["TOTP", "SMS"]
