@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from dashboard.views import accounts, apps, audit, cloud_code, members, organizations, sms_email
+from dashboard.views import accounts, apps, audit, cloud_code, members, messaging_providers, organizations, sms_email
 from tenants.models import AppKey
 
 
@@ -59,6 +59,17 @@ urlpatterns = [
         _APP + "sms-email/templates/<str:channel>/<str:name>/delete/",
         sms_email.sms_email_template_delete,
         name="sms_email_template_delete",
+    ),
+    path(_APP + "messaging/", messaging_providers.messaging_providers_page, name="messaging_providers"),
+    path(
+        _APP + "messaging/providers/<str:kind>/",
+        messaging_providers.messaging_provider_set,
+        name="messaging_provider_set",
+    ),
+    path(
+        _APP + "messaging/providers/<str:kind>/delete/",
+        messaging_providers.messaging_provider_delete,
+        name="messaging_provider_delete",
     ),
     path(_ORG + "members/", members.member_list, name="member_list"),
     path(_ORG + "members/invite/", members.member_invite, name="member_invite"),

@@ -45,6 +45,9 @@ class Permission(StrEnum):
     MANAGE_CLOUD_VARIABLES = "manage_cloud_variables"  # set or delete environment variables and secrets
     MANAGE_MESSAGING = "manage_messaging"  # SMS and email: send, templates, sender settings, the message log
     MANAGE_END_USER_MFA = "manage_end_user_mfa"  # turn the app's multi-factor sign-in on or off, its code options
+    # Messaging: push/SMS/email provider credentials (write-only secrets) and the log provider's records.
+    MANAGE_MESSAGING_PROVIDERS = "manage_messaging_providers"
+    VIEW_MESSAGING_LOG = "view_messaging_log"  # what the log provider recorded (phone numbers, addresses, codes)
 
 
 MINIMUM_ROLE: dict[Permission, Role] = {
@@ -69,6 +72,9 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     Permission.MANAGE_MESSAGING: Role.DEVELOPER,
     # How the app's users sign in is its security posture, like its keys: an admin's decision.
     Permission.MANAGE_END_USER_MFA: Role.ADMIN,
+    # Provider credentials are secrets like the master key; a viewer still sees which are configured.
+    Permission.MANAGE_MESSAGING_PROVIDERS: Role.ADMIN,
+    Permission.VIEW_MESSAGING_LOG: Role.DEVELOPER,
 }
 
 

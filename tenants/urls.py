@@ -21,7 +21,9 @@ from tenants.api.members import (
     MembershipDetailApi,
     MembershipListApi,
 )
+from tenants.api.messaging_providers import MessagingLogListApi, MessagingProviderDetailApi, MessagingProviderListApi
 from tenants.api.organizations import AuditEventListApi, OrganizationDetailApi, OrganizationListCreateApi
+from tenants.api.push import PushAudienceCountApi, PushQueryCountApi
 from tenants.api.sms_email import (
     EmailSendApi,
     MessageDetailApi,
@@ -71,5 +73,10 @@ urlpatterns = [
     path(f"{APP}/messaging/templates/<str:channel>/<str:name>", TemplateDetailApi.as_view(), name="messaging-template"),
     path(f"{APP}/messaging/sender", SenderSettingsApi.as_view(), name="messaging-sender"),
     path(f"{APP}/auth/mfa", EndUserMfaApi.as_view(), name="end-user-mfa"),
+    path(f"{APP}/messaging/providers", MessagingProviderListApi.as_view(), name="messaging-providers"),
+    path(f"{APP}/messaging/providers/<str:kind>", MessagingProviderDetailApi.as_view(), name="messaging-provider"),
+    path(f"{APP}/messaging/log", MessagingLogListApi.as_view(), name="messaging-log"),
     path(f"{ORG}/audit-log", AuditEventListApi.as_view(), name="audit-log"),
+    path(f"{APP}/push/audiences/count", PushQueryCountApi.as_view(), name="push-query-count"),
+    path(f"{APP}/push/audiences/<str:audience_id>/count", PushAudienceCountApi.as_view(), name="push-audience-count"),
 ]

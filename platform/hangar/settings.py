@@ -287,6 +287,8 @@ HANGAR_EGRESS_ALLOWED_DOMAINS = env_list("HANGAR_EGRESS_ALLOWED_DOMAINS", [])
 HANGAR_EGRESS_ALLOW_PRIVATE = env_list("HANGAR_EGRESS_ALLOW_PRIVATE", [])
 HANGAR_EGRESS_TIMEOUT_SECONDS = env_int("HANGAR_EGRESS_TIMEOUT_SECONDS", 10)
 HANGAR_EGRESS_MAX_RESPONSE_BYTES = env_int("HANGAR_EGRESS_MAX_RESPONSE_BYTES", 1024 * 1024)
+# A PEM file of extra CAs trusted next to certifi's (a private PKI; the tests' local provider servers).
+HANGAR_EGRESS_EXTRA_CA_BUNDLE = env_str("HANGAR_EGRESS_EXTRA_CA_BUNDLE")
 try:
     parse_networks(HANGAR_EGRESS_ALLOW_PRIVATE)
 except ValueError as exc:
@@ -346,6 +348,12 @@ HANGAR_CLOUD_WORKERS_PER_APP = env_int("HANGAR_CLOUD_WORKERS_PER_APP", 4)
 HANGAR_CLOUD_WORKERS_MAX = env_int("HANGAR_CLOUD_WORKERS_MAX", 32)
 HANGAR_CLOUD_WORKER_IDLE_SECONDS = env_float("HANGAR_CLOUD_WORKER_IDLE_SECONDS", 300.0)
 HANGAR_CLOUD_POOL_WAIT_SECONDS = env_float("HANGAR_CLOUD_POOL_WAIT_SECONDS", 5.0)
+# Under load, up to this many invocations per worker, queued behind one that has run for less
+# than the time below (hangar.cloudcode.pool, "Pipelining"); 1 turns pipelining off.
+HANGAR_CLOUD_PIPELINE_DEPTH = env_int("HANGAR_CLOUD_PIPELINE_DEPTH", 4)
+HANGAR_CLOUD_PIPELINE_MAX_RUNNING_MS = env_float("HANGAR_CLOUD_PIPELINE_MAX_RUNNING_MS", 50.0)
+# Workers whose invocations typically run shorter than this are queued behind before another starts.
+HANGAR_CLOUD_PIPELINE_SHORT_MS = env_float("HANGAR_CLOUD_PIPELINE_SHORT_MS", 2.0)
 HANGAR_CLOUD_MAX_BUNDLE_BYTES = env_int("HANGAR_CLOUD_MAX_BUNDLE_BYTES", 20 * 1024 * 1024)
 HANGAR_CLOUD_MAX_BUNDLE_FILES = env_int("HANGAR_CLOUD_MAX_BUNDLE_FILES", 2000)
 HANGAR_CLOUD_LOG_ENTRIES = env_int("HANGAR_CLOUD_LOG_ENTRIES", 1000)  # kept per app
@@ -431,6 +439,14 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
+# Messaging providers (docs/messaging.md, "Providers and credentials"): the platform's default
+# endpoints, which an app's credential may override (a regional or local endpoint) except AWS's.
+HANGAR_FCM_BASE_URL = env_str("HANGAR_FCM_BASE_URL", "https://fcm.googleapis.com") or "https://fcm.googleapis.com"
+HANGAR_APNS_BASE_URL = env_str("HANGAR_APNS_BASE_URL")  # default: Apple's production or sandbox host
+HANGAR_TWILIO_BASE_URL = env_str("HANGAR_TWILIO_BASE_URL", "https://api.twilio.com") or "https://api.twilio.com"
+HANGAR_AWS_ENDPOINT_URL = env_str("HANGAR_AWS_ENDPOINT_URL")  # SNS and SES; default: AWS's regional endpoints
+HANGAR_PUSH_CONCURRENCY = env_int("HANGAR_PUSH_CONCURRENCY", 32)  # requests in flight per push provider
+HANGAR_MESSAGING_LOG_KEEP = env_int("HANGAR_MESSAGING_LOG_KEEP", 500)  # log provider records kept per app
 # SMS and email sends, templates and end users' MFA (docs/messaging.md). The providers' module
 # answers sms_provider_for / email_provider_for (Contract B of the messaging work).
 HANGAR_MESSAGING_PROVIDERS = env_str("HANGAR_MESSAGING_PROVIDERS") or "hangar.messaging.providers"

@@ -7,13 +7,18 @@ never forge a frame. A frame is a 4-byte big-endian length and a UTF-8 JSON docu
 
 Messages from the platform: ``init`` (first; environment, limits), ``invoke``, and the
 ``reply`` to each data call the handler made. To the platform: ``ready`` (the handlers)
-or ``load_error`` (file and line), then per invocation any number of ``call`` frames and
-one ``done``.
+or ``load_error`` (file and line), then per invocation any number of ``call`` frames
+(naming their invocation) and one ``done``. Invocations run one at a time in the order
+they arrive; an ``invoke`` may arrive while another runs (it waits in ``Channel.pending``),
+and one whose ``startBy`` (epoch seconds) has passed when its turn comes is answered
+``skipped`` without running.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import datetime
 import inspect
 import io
@@ -22,6 +27,7 @@ import os
 import resource
 import struct
 import sys
+import time
 import traceback
 from typing import Any, BinaryIO
 
@@ -35,41 +41,90 @@ MAX_CAPTURED_OUTPUT = 64 * 1024
 
 
 class Channel:
+    """The framed channel to the platform.
+
+    The platform may queue the next invocations in the channel while one runs (pipelining:
+    the process is not put to sleep and woken again between them). Frames are read in
+    chunks, and an ``invoke`` read while waiting for a data call's reply is kept for later.
+    """
+
     def __init__(self, reader: BinaryIO, writer: BinaryIO) -> None:
         self._reader = reader
         self._writer = writer
+        self._buffer = bytearray()
+        self._outgoing: list[bytes] = []
         self._next_call = 0
+        self.pending: collections.deque[dict[str, Any]] = collections.deque()
+        self.invocation_id: Any = None  # the invocation running now: its data calls name it
 
     def send(self, message: dict[str, Any]) -> None:
-        body = json.dumps(message, default=_json_default, separators=(",", ":")).encode()
-        if len(body) > MAX_FRAME_BYTES and message.get("op") == "done":
+        self._write(json.dumps(message, default=_json_default, separators=(",", ":")).encode())
+
+    def send_done(self, reply: dict[str, Any]) -> None:
+        """An invocation's outcome, encoded once; a result that cannot be sent becomes the handler's error."""
+        try:
+            body = json.dumps(reply, default=_json_default, separators=(",", ":")).encode()
+        except (TypeError, ValueError, RecursionError) as exc:
+            failed = {
+                "op": "done",
+                "id": reply.get("id"),
+                "code": SCRIPT_FAILED,
+                "error": str(exc) or type(exc).__name__,
+            }
+            body = json.dumps({**failed, "logs": reply.get("logs") or []}, default=str).encode()
+        if len(body) > MAX_FRAME_BYTES:
             # The platform would refuse the frame and kill the worker: say what went wrong instead.
             limit = MAX_FRAME_BYTES // (1024 * 1024)
             error = f"The result is too large ({len(body) // (1024 * 1024)} MB; the limit is {limit} MB)."
-            body = json.dumps({"op": "done", "id": message.get("id"), "code": SCRIPT_FAILED, "error": error}).encode()
-        self._writer.write(_HEADER.pack(len(body)) + body)
-        self._writer.flush()
+            body = json.dumps({"op": "done", "id": reply.get("id"), "code": SCRIPT_FAILED, "error": error}).encode()
+        self._write(body)
+
+    def _write(self, body: bytes) -> None:
+        # Written before this process waits for the platform or runs tenant code (flush), so
+        # that no frame waits behind a handler that may run until its deadline.
+        self._outgoing.append(_HEADER.pack(len(body)) + body)
+
+    def flush(self) -> None:
+        if self._outgoing:
+            frames, self._outgoing = self._outgoing, []
+            self._writer.write(b"".join(frames))
+            self._writer.flush()
+
+    def _read_exactly(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            self.flush()
+            chunk = self._reader.read(max(65536, size - len(self._buffer)))
+            if not chunk:
+                raise EOFError
+            self._buffer += chunk
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
 
     def receive(self) -> dict[str, Any]:
-        header = self._reader.read(4)
-        if len(header) < 4:
-            raise EOFError
-        (size,) = _HEADER.unpack(header)
+        (size,) = _HEADER.unpack(self._read_exactly(4))
         if size > MAX_FRAME_BYTES:
             raise EOFError
-        body = self._reader.read(size)
-        if len(body) < size:
-            raise EOFError
-        message = json.loads(body)
+        message = json.loads(self._read_exactly(size))
         if not isinstance(message, dict):
             raise EOFError
         return message
 
+    def next_invocation(self) -> dict[str, Any]:
+        return self.pending.popleft() if self.pending else self.receive()
+
     def call(self, operation: str, arguments: dict[str, Any], master: bool) -> Any:
         """One data call to the platform; its error is raised here as the ParseError it was."""
         self._next_call += 1
-        self.send({"op": "call", "id": self._next_call, "call": operation, "args": arguments, "master": master})
-        reply = self.receive()
+        self.send({
+            "op": "call", "id": self._next_call, "inv": self.invocation_id, "call": operation, "args": arguments,
+            "master": master,
+        })  # fmt: skip
+        while True:
+            reply = self.receive()
+            if reply.get("op") != "invoke":
+                break
+            self.pending.append(reply)  # queued behind this one
         if reply.get("op") != "reply" or reply.get("id") != self._next_call:
             raise EOFError
         if "error" in reply:
@@ -201,6 +256,7 @@ class Runtime:
         sys.stdout = sys.stderr = captured
         _data._transport = self.channel.call
         reply: dict[str, Any] = {"op": "done", "id": message.get("id")}
+        self.channel.invocation_id = message.get("id")
         try:
             handler = _handler_for(message)
             if handler is None:
@@ -208,9 +264,7 @@ class Runtime:
             returned = handler(request, **_arguments_for(handler, request))
             if inspect.isawaitable(returned):
                 returned = self.loop.run_until_complete(returned)
-            outcome = _outcome(message, request, returned)
-            json.dumps(outcome, default=_json_default)  # not serializable: the handler's error, not the channel's
-            reply.update(outcome)
+            reply.update(_outcome(message, request, returned))  # not serializable: Channel.send_done says so
         except ParseError as exc:
             reply.update({"code": exc.code, "error": exc.message})
         except EOFError:
@@ -234,10 +288,19 @@ class Runtime:
 
     def serve(self) -> None:
         while True:
-            message = self.channel.receive()
+            message = self.channel.next_invocation()
             if message.get("op") != "invoke":
                 return
-            self.channel.send(self.invoke(message))
+            start_by = message.get("startBy")
+            if isinstance(start_by, (int, float)) and time.time() > start_by:
+                # Queued behind slower invocations past its wait: the platform answers it busy.
+                self.channel.send_done({"op": "done", "id": message.get("id"), "skipped": True})
+                continue
+            self.channel.flush()
+            reply = self.invoke(message)
+            self.channel.send_done(reply)
+            if reply.get("retire"):
+                return  # what was queued behind never starts; the platform sends it elsewhere
 
 
 def main() -> None:
@@ -258,12 +321,16 @@ def main() -> None:
         __import__("main")
     except BaseException as exc:
         channel.send(_load_error(exc, bundle))
+        channel.flush()
         return
     channel.send({"op": "ready", "handlers": _registry.describe()})
     try:
         Runtime(channel).serve()
     except EOFError:
         return
+    finally:
+        with contextlib.suppress(OSError):
+            channel.flush()
 
 
 __all__ = ["CloudObject", "CloudQuery", "main"]

@@ -15,6 +15,8 @@ from django.test import Client
 from django.urls import reverse
 
 from hangar.identity.models import AuthSettings
+from hangar.messaging.models import ProviderCredential
+from hangar.messaging.provider_credentials import provider_credential_set
 from hangar.messaging.sms_email_models import MessageTemplate, SenderSettings
 from tenants.models import App, AppKey, AuditEvent, Invitation, Membership, Organization
 from tenants.services import invitation_create
@@ -93,6 +95,14 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"sms-email-template-delete-{label}": Case(
             "post", "sms_email_template_delete", lambda w: [*app_args(w), "sms", "welcome"], {}
         ),
+        f"messaging-{label}": Case("get", "messaging_providers", app_args, {}),
+        f"messaging-set-{label}": Case(
+            "post",
+            "messaging_provider_set",
+            lambda w: [*app_args(w), "smtp"],
+            {"host": "smtp.evil.example", "port": "25", "sender": "x@evil.example"},
+        ),
+        f"messaging-delete-{label}": Case("post", "messaging_provider_delete", lambda w: [*app_args(w), "smtp"], {}),
     }
 
 
@@ -122,6 +132,8 @@ def world(tenant_a: Tenant, tenant_b: Tenant, add_member: AddMember) -> World:
         actor=tenant_b.developer, organization=tenant_b.organization, email="dave@example.com", role="viewer"
     )
     MessageTemplate.objects.create(app=tenant_b.app, channel="sms", name="welcome", text="bob's {{ x }}")
+    smtp = {"host": "smtp.bob.example", "port": 587, "password": "bobs-smtp-password", "sender": "bob@bob.example"}
+    provider_credential_set(app=tenant_b.app, kind="smtp", raw=smtp, actor=tenant_b.developer)
     return World(alice=tenant_a, bob=tenant_b, bob_member=bob_member, bob_invitation=invitation)
 
 
@@ -155,6 +167,9 @@ def bob_state(world: World) -> dict[str, Any]:
         "sender_settings": list(
             SenderSettings.objects.filter(app__organization=organization).values_list("email_from_address")
         ),
+        "provider_credentials": list(
+            ProviderCredential.objects.filter(app__organization=organization).values_list("kind", "version")
+        ),
         "alice_memberships": list(
             Membership.objects.filter(developer=world.alice.developer).values_list("organization", "role")
         ),
@@ -175,6 +190,7 @@ def test_alice_gets_404_for_bobs_ids_and_nothing_of_bob_changes(alice_client: Cl
     for secret in world.bob.keys.values():
         assert secret not in body
     assert "bob-app" not in body
+    assert "smtp.bob.example" not in body
 
 
 def test_every_org_scoped_url_is_covered() -> None:

@@ -20,9 +20,17 @@ from hangar.caller import Caller, DeployedCode
 from hangar.cloudcode import sandbox
 from hangar.cloudcode.data_calls import answer_call, register_call
 from hangar.cloudcode.logs import log_record
-from hangar.cloudcode.pool import current_pool
+from hangar.cloudcode.pool import current_pool, pool_busy_error
 from hangar.cloudcode.webhooks import function_webhook_of, function_webhook_run
-from hangar.cloudcode.worker import BundleLoadError, CallError, InvocationTimeoutError, SandboxError, SandboxWorker
+from hangar.cloudcode.worker import (
+    BundleLoadError,
+    CallError,
+    InvocationTimeoutError,
+    NotStartedError,
+    SandboxError,
+    SandboxWorker,
+    SkippedError,
+)
 from hangar.parse_errors import SCRIPT_FAILED, ParseError
 
 logger = logging.getLogger(__name__)
@@ -30,6 +38,8 @@ logger = logging.getLogger(__name__)
 # Nested invocations (a function running another, a trigger fired by a handler's own save)
 # each hold a worker; the depth bound keeps them from exhausting the app's pool.
 MAX_DEPTH = 3
+# How often an invocation queued on a worker that stopped before its turn is sent elsewhere.
+_NOT_STARTED_RETRIES = 2
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("cloud_invocation_depth", default=0)
 
 # Per process: the unpacked directory of each version, and its variables (until reactivated).
@@ -115,13 +125,30 @@ async def invoke(
 
     started = time.monotonic()
     outcome: dict[str, Any] = {}
+    # A client's function or trigger may wait in a busy worker's queue (hangar.cloudcode.pool,
+    # "Pipelining"); a nested call never does (it could queue behind its own caller), nor a job.
+    pipeline = depth == 0 and kind != "job"
+    start_by = time.time() + settings.HANGAR_CLOUD_POOL_WAIT_SECONDS
     try:
-        async with current_pool().worker(
-            (caller.app_pk, code.version_id, code.variables_stamp),
-            lambda: _starter(code, caller.app_pk),
-            application_id=code.application_id,
-        ) as worker:
-            outcome = await worker.invoke(message, timeout=timeout, on_call=on_call)
+        for attempt in range(_NOT_STARTED_RETRIES + 1):
+            try:
+                async with current_pool().worker(
+                    (caller.app_pk, code.version_id, code.variables_stamp),
+                    lambda: _starter(code, caller.app_pk),
+                    application_id=code.application_id,
+                    pipeline=pipeline,
+                ) as worker:
+                    outcome = await worker.invoke(
+                        message, timeout=timeout, on_call=on_call, start_by=start_by if pipeline else None
+                    )
+                break
+            except NotStartedError:
+                # The worker it was queued on stopped before its turn: it never ran, so it may go elsewhere.
+                if attempt == _NOT_STARTED_RETRIES:
+                    raise
+    except SkippedError:
+        outcome = {"code": SCRIPT_FAILED, "error": "Cloud code is busy; retry shortly.", "logs": []}
+        raise pool_busy_error() from None
     except InvocationTimeoutError:
         outcome = {"code": SCRIPT_FAILED, "error": f"Execution timed out after {timeout:g} s.", "logs": []}
     except SandboxError as exc:

@@ -16,6 +16,18 @@ oldest waiter of its key (one future resolved, no other waiter woken), and only 
 change of capacity (a worker retired, evicted or failing to start) wakes every waiter
 to look again. Waking all of them on every return cost each request a pass through
 every waiter (30% of a warm function's CPU at 32 requests in flight per process).
+
+Pipelining: a request that may (a function or trigger called by a client, not a nested
+call or a job) is queued behind a busy worker of its key whose running invocation started
+less than ``HANGAR_CLOUD_PIPELINE_MAX_RUNNING_MS`` ago, up to
+``HANGAR_CLOUD_PIPELINE_DEPTH`` invocations per worker: before another worker is started
+when that worker's invocations are typically shorter than ``HANGAR_CLOUD_PIPELINE_SHORT_MS``
+(a function that waits on data calls keeps its concurrency), else once the app is at its
+bound. Its invoke frame is
+then already in the channel when the worker finishes the one before, so the sandbox and
+the server are not each put to sleep and woken once per invocation: on two cores that
+round of wake-ups cost more than the function itself. Queued requests keep their order
+with the waiters: nobody rides while older requests of the key wait.
 """
 
 from __future__ import annotations
@@ -55,6 +67,10 @@ class WorkerPool:
     total: int = 0
     # Per key, the requests waiting in arrival order: resolved with a worker (a handoff) or None (look again).
     waiters: dict[PoolKey, deque[asyncio.Future[SandboxWorker | None]]] = field(default_factory=dict)
+    # The waiters that may be queued behind a busy worker (pipelining).
+    may_queue: set[asyncio.Future[SandboxWorker | None]] = field(default_factory=set)
+    # Per key, the workers some request holds (SandboxWorker.leases > 0).
+    busy: dict[PoolKey, list[SandboxWorker]] = field(default_factory=dict)
     reaper: asyncio.Task[None] | None = None
     watcher: asyncio.Task[None] | None = None
     # The newest key each app was asked for: workers of any other key are not kept.
@@ -93,14 +109,47 @@ class WorkerPool:
         return True
 
     @contextlib.asynccontextmanager
-    async def worker(self, key: PoolKey, start: Starter, *, application_id: str = "") -> AsyncIterator[SandboxWorker]:
+    async def worker(
+        self, key: PoolKey, start: Starter, *, application_id: str = "", pipeline: bool = False
+    ) -> AsyncIterator[SandboxWorker]:
+        """A worker of ``key`` for one invocation; with ``pipeline``, possibly one busy with others (queued)."""
         if application_id:
             self.application_ids[key[0]] = application_id
-        worker = await self._acquire(key, start)
+        worker = await self._acquire(key, start, pipeline=pipeline)
         try:
             yield worker
         finally:
             self._release(key, worker)
+
+    def _lease(self, key: PoolKey, worker: SandboxWorker) -> SandboxWorker:
+        worker.leases += 1
+        if worker.leases == 1:
+            self.busy.setdefault(key, []).append(worker)
+        return worker
+
+    def _can_queue_behind(self, key: PoolKey, worker: SandboxWorker) -> bool:
+        return (
+            0 < worker.leases < settings.HANGAR_CLOUD_PIPELINE_DEPTH
+            and not worker.broken
+            and worker.process.returncode is None
+            and self.current.get(key[0], key) == key
+            and not self._worn_out(worker)
+            and (time.monotonic() - worker.running_since) * 1000 < settings.HANGAR_CLOUD_PIPELINE_MAX_RUNNING_MS
+        )
+
+    def _busy_worker_to_queue_behind(self, key: PoolKey, *, short_only: bool = False) -> SandboxWorker | None:
+        candidates = [
+            worker for worker in self.busy.get(key, ())
+            if self._can_queue_behind(key, worker) and (not short_only or _runs_short(worker))
+        ]  # fmt: skip
+        return min(candidates, key=lambda worker: worker.leases) if candidates else None
+
+    def _hand_to_queueing_waiters(self, key: PoolKey, worker: SandboxWorker) -> None:
+        for waiter in self.waiters.get(key, ()):
+            if not self._can_queue_behind(key, worker):
+                return
+            if not waiter.done() and waiter in self.may_queue:
+                waiter.set_result(self._lease(key, worker))
 
     def _reserve(self, app_pk: int) -> bool:
         """Count a worker about to start when the app and the process are under their bounds."""
@@ -123,7 +172,7 @@ class WorkerPool:
                 self._count(app_pk, -1)
                 worker.kill()
 
-    async def _acquire(self, key: PoolKey, start: Starter) -> SandboxWorker:
+    async def _acquire(self, key: PoolKey, start: Starter, *, pipeline: bool = False) -> SandboxWorker:
         deadline = time.monotonic() + settings.HANGAR_CLOUD_POOL_WAIT_SECONDS
         app_pk = key[0]
         if self.current.get(app_pk) != key:
@@ -133,28 +182,35 @@ class WorkerPool:
         while True:
             worker = self._take_idle(key)
             if worker is not None:
-                return worker
+                return self._lease(key, worker)
+            queueing = pipeline and not self.waiters.get(key)
+            if queueing and (worker := self._busy_worker_to_queue_behind(key, short_only=True)) is not None:
+                return self._lease(key, worker)  # short invocations: cheaper queued than on another process
             if self._reserve(app_pk):
                 break
+            if queueing and (worker := self._busy_worker_to_queue_behind(key)) is not None:
+                return self._lease(key, worker)  # at the app's bound: queued rather than waiting
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise pool_busy_error()
-            handed = await self._wait(key, remaining)
+            handed = await self._wait(key, remaining, pipeline=pipeline)
             if handed is not None:
                 return handed
         self._ensure_reaper()
         try:
-            return await start()
+            return self._lease(key, await start())
         except BaseException:
             self._count(key[0], -1)
             self._wake_all()
             raise
 
-    async def _wait(self, key: PoolKey, timeout: float) -> SandboxWorker | None:
-        """Wait for a worker handed over (returned) or for a change worth looking again at (None)."""
+    async def _wait(self, key: PoolKey, timeout: float, *, pipeline: bool = False) -> SandboxWorker | None:
+        """Wait for a worker handed over (returned, leased) or for a change worth looking again at (None)."""
         waiter: asyncio.Future[SandboxWorker | None] = asyncio.get_running_loop().create_future()
         queue = self.waiters.setdefault(key, deque())
         queue.append(waiter)
+        if pipeline:
+            self.may_queue.add(waiter)
         try:
             async with asyncio.timeout(timeout):
                 await waiter
@@ -173,6 +229,7 @@ class WorkerPool:
         waiter: asyncio.Future[SandboxWorker | None],
     ) -> SandboxWorker | None:  # fmt: skip
         """Take ``waiter`` off its queue; the worker it was handed, if any."""
+        self.may_queue.discard(waiter)
         if not waiter.done():
             waiter.cancel()
         with contextlib.suppress(ValueError):
@@ -182,6 +239,14 @@ class WorkerPool:
         return None if waiter.cancelled() else waiter.result()
 
     def _release(self, key: PoolKey, worker: SandboxWorker) -> None:
+        worker.leases -= 1
+        if worker.leases > 0:
+            self._hand_to_queueing_waiters(key, worker)  # room in its queue
+            return
+        with contextlib.suppress(ValueError):
+            self.busy.get(key, []).remove(worker)
+        if not self.busy.get(key, True):
+            del self.busy[key]
         retire = (
             worker.broken
             or worker.process.returncode is not None
@@ -195,7 +260,8 @@ class WorkerPool:
             return
         for waiter in self.waiters.get(key, ()):
             if not waiter.done():
-                waiter.set_result(worker)
+                waiter.set_result(self._lease(key, worker))
+                self._hand_to_queueing_waiters(key, worker)
                 return
         self.idle.setdefault(key, []).append(worker)
         self._wake_all()  # a waiter of another app may evict it
@@ -286,6 +352,12 @@ async def _active_version_id(app_pk: int) -> int | None:
         lambda conn: conn.fetch_one("SELECT version_id FROM cloudcode_cloudactivation WHERE app_id = %s", [app_pk]),
     )
     return int(row[0]) if row is not None else None
+
+
+def _runs_short(worker: SandboxWorker) -> bool:
+    """Its invocations typically end within HANGAR_CLOUD_PIPELINE_SHORT_MS: waiting costs less than a wake-up."""
+    typical = worker.typical_run_ms
+    return typical is not None and typical < settings.HANGAR_CLOUD_PIPELINE_SHORT_MS
 
 
 _pools: LoopLocal[WorkerPool] = LoopLocal()

@@ -17,6 +17,8 @@ import asyncio
 import functools
 import json
 import ssl
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,11 +75,16 @@ async def egress_request(
     content: bytes | None = None,
     timeout: float | None = None,
     max_response_bytes: int | None = None,
+    http2: bool = False,
+    keep_alive: bool = False,
 ) -> EgressResponse:
     """Send one request under the egress policy; raise an ``EgressError`` subclass when it fails.
 
     ``timeout`` and ``max_response_bytes`` may only tighten the operator's limits (a webhook's
-    3 s deadline), never loosen them.
+    3 s deadline), never loosen them. ``http2`` negotiates HTTP/2 over TLS (ALPN), which APNs
+    requires; the policy is the same. ``keep_alive`` reuses connections to the same name
+    (a push provider's thousands of requests): the name is still resolved and checked on every
+    request, and a connection is only reused for the very address just checked.
     """
     target = _parsed(url, params)
     host = _destination_host(target)
@@ -87,8 +94,9 @@ async def egress_request(
         async with asyncio.timeout(deadline):
             addresses = await _checked_addresses(host, target.port or _SCHEMES[target.scheme])
             return await _send(
-                method, target, addresses, headers=headers or {}, content=content, timeout=deadline, limit=limit
-            )
+                method, target, addresses, headers=headers or {}, content=content, timeout=deadline, limit=limit,
+                http2=http2, keep_alive=keep_alive,
+            )  # fmt: skip
     except TimeoutError as exc:
         raise EgressUnavailableError(f"{host} did not answer within the egress timeout") from exc
 
@@ -144,41 +152,98 @@ async def _checked_addresses(host: str, port: int) -> list[IPAddress]:
     return [] if settings.HANGAR_EGRESS_PROXY else addresses
 
 
-@functools.cache
 def _tls_context() -> ssl.SSLContext:
-    """httpx's default verification (certifi's CAs), built once instead of for every request."""
-    return ssl.create_default_context(cafile=certifi.where())
+    return _tls_context_with(settings.HANGAR_EGRESS_EXTRA_CA_BUNDLE or None)
+
+
+@functools.cache
+def _tls_context_with(extra_ca_bundle: str | None) -> ssl.SSLContext:
+    """httpx's default verification (certifi's CAs), built once instead of for every request.
+
+    ``HANGAR_EGRESS_EXTRA_CA_BUNDLE`` adds the CAs of a private PKI (a provider's endpoint
+    inside the operator's network, the local protocol servers of the tests) to certifi's.
+    """
+    context = ssl.create_default_context(cafile=certifi.where())
+    if extra_ca_bundle:
+        context.load_verify_locations(cafile=extra_ca_bundle)
+    return context
 
 
 async def _send(
     method: str, target: httpx.URL, addresses: list[IPAddress], *, headers: dict[str, str], content: bytes | None,
-    timeout: float, limit: int,
+    timeout: float, limit: int, http2: bool = False, keep_alive: bool = False,
 ) -> EgressResponse:  # fmt: skip
-    async with httpx.AsyncClient(
+    if keep_alive:
+        client = _pooled_client(target, http2=http2, timeout=timeout)
+        return await _send_with(client, method, target, addresses, headers, content, timeout, limit)
+    async with _new_client(http2=http2, timeout=timeout) as client:
+        return await _send_with(client, method, target, addresses, headers, content, timeout, limit)
+
+
+def _new_client(*, http2: bool, timeout: float, limits: httpx.Limits | None = None) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        limits=limits or httpx.Limits(),
         proxy=settings.HANGAR_EGRESS_PROXY or None,
         verify=_tls_context(),
+        http2=http2,
         trust_env=False,
         follow_redirects=False,
         timeout=timeout,
-    ) as client:
-        if not addresses:  # through the proxy, by name
-            request = client.build_request(method, target, headers=headers, content=content)
+    )
+
+
+# Per event loop (a client's connections belong to the loop that opened them; a Celery task
+# runs its own loop), per destination name: a connection opened and verified for one name is
+# never lent to a request for another name that resolves to the same address.
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OrderedDict[tuple[Any, ...], httpx.AsyncClient]] = (
+    weakref.WeakKeyDictionary()
+)
+_POOLED_DESTINATIONS = 64  # the least recently used destination's client is closed past this
+_closing: set[asyncio.Task[None]] = set()
+# Every connection a busy sender opens stays open for the next request (httpx keeps only 20 by default).
+_POOL_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=30)
+
+
+def _pooled_client(target: httpx.URL, *, http2: bool, timeout: float) -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    clients = _pools.setdefault(loop, OrderedDict())
+    tls = _tls_context()
+    key = (target.scheme, target.host, target.port, settings.HANGAR_EGRESS_PROXY, http2, id(tls))
+    client = clients.get(key)
+    if client is not None and not client.is_closed:
+        clients.move_to_end(key)
+        return client
+    client = clients[key] = _new_client(http2=http2, timeout=timeout, limits=_POOL_LIMITS)
+    while len(clients) > _POOLED_DESTINATIONS:
+        _, oldest = clients.popitem(last=False)
+        task = loop.create_task(oldest.aclose())
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
+    return client
+
+
+async def _send_with(
+    client: httpx.AsyncClient, method: str, target: httpx.URL, addresses: list[IPAddress], headers: dict[str, str],
+    content: bytes | None, timeout: float, limit: int,
+) -> EgressResponse:  # fmt: skip
+    if not addresses:  # through the proxy, by name
+        request = client.build_request(method, target, headers=headers, content=content, timeout=timeout)
+        return await _exchange(client, request, limit)
+    last_error: Exception | None = None
+    for address in addresses:
+        pinned = target.copy_with(host=str(address))
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        request = client.build_request(
+            method, pinned, headers={**headers, "Host": target.netloc.decode("ascii")},
+            content=content, extensions=extensions, timeout=timeout,
+        )  # fmt: skip
+        try:
             return await _exchange(client, request, limit)
-        last_error: Exception | None = None
-        for address in addresses:
-            pinned = target.copy_with(host=str(address))
-            extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-            request = client.build_request(
-                method, pinned, headers={**headers, "Host": target.netloc.decode("ascii")},
-                content=content, extensions=extensions,
-            )  # fmt: skip
-            try:
-                return await _exchange(client, request, limit)
-            except EgressUnavailableError as exc:
-                if not isinstance(exc.__cause__, httpx.ConnectError):
-                    raise
-                last_error = exc  # the next address of the same name may answer
-        raise EgressUnavailableError(f"{target.host} refused every connection") from last_error
+        except EgressUnavailableError as exc:
+            if not isinstance(exc.__cause__, httpx.ConnectError):
+                raise
+            last_error = exc  # the next address of the same name may answer
+    raise EgressUnavailableError(f"{target.host} refused every connection") from last_error
 
 
 async def _exchange(client: httpx.AsyncClient, request: httpx.Request, limit: int) -> EgressResponse:
