@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("messaging", "0001_initial"),
+        ("messaging", "0003_providers"),
         ("tenants", "0006_plan_cloud_timeouts"),
     ]
 
