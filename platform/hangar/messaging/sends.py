@@ -22,6 +22,7 @@ from datetime import timedelta
 from importlib import import_module
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -314,9 +315,13 @@ def message_deliver(*, message_id: int, providers: Any = None) -> float | None:
 
 
 def _run(work: Callable[[], Any]) -> Any:
-    """Run the provider call on an event loop of its own (tasks are synchronous), bounded by the deadline."""
+    """Run the provider call from this synchronous task, bounded by the deadline.
+
+    ``async_to_sync`` (not ``asyncio.run``): the providers' own database reads (``sync_to_async``
+    ORM calls) then come back to this thread and its connection, as the rest of the task's work.
+    """
 
     async def bounded() -> Any:
         return await asyncio.wait_for(work(), timeout=DELIVERY_DEADLINE_SECONDS - 10)
 
-    return asyncio.run(bounded())
+    return async_to_sync(bounded)()
