@@ -24,6 +24,7 @@ from tenants.api.members import (
 from tenants.api.messaging_providers import MessagingLogListApi, MessagingProviderDetailApi, MessagingProviderListApi
 from tenants.api.organizations import AuditEventListApi, OrganizationDetailApi, OrganizationListCreateApi
 from tenants.api.push import PushAudienceCountApi, PushQueryCountApi
+from tenants.api.push_campaigns import PushCampaignDetailApi, PushCampaignListApi
 from tenants.api.sms_email import (
     EmailSendApi,
     MessageDetailApi,
@@ -76,6 +77,8 @@ urlpatterns = [
     path(f"{APP}/messaging/providers", MessagingProviderListApi.as_view(), name="messaging-providers"),
     path(f"{APP}/messaging/providers/<str:kind>", MessagingProviderDetailApi.as_view(), name="messaging-provider"),
     path(f"{APP}/messaging/log", MessagingLogListApi.as_view(), name="messaging-log"),
+    path(f"{APP}/push/campaigns", PushCampaignListApi.as_view(), name="push-campaigns"),
+    path(f"{APP}/push/campaigns/<str:campaign_id>", PushCampaignDetailApi.as_view(), name="push-campaign"),
     path(f"{ORG}/audit-log", AuditEventListApi.as_view(), name="audit-log"),
     path(f"{APP}/push/audiences/count", PushQueryCountApi.as_view(), name="push-query-count"),
     path(f"{APP}/push/audiences/<str:audience_id>/count", PushAudienceCountApi.as_view(), name="push-audience-count"),

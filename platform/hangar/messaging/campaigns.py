@@ -26,6 +26,7 @@ from asgiref.sync import sync_to_async
 from hangar.caller import Caller
 from hangar.datastore import objects
 from hangar.datastore.connection import after_commit
+from hangar.messaging.dispatch import campaign_enqueue
 from hangar.messaging.push_classes import AUDIENCE_CLASS, PUSH_STATUS_CLASS
 from hangar.messaging.push_spec import PushSpec
 from hangar.parse_errors import OBJECT_NOT_FOUND, ParseError
@@ -83,17 +84,6 @@ def push_status_fields(spec: PushSpec, *, now: datetime) -> dict[str, Any]:
     return fields
 
 
-def _default_enqueue() -> Enqueue | None:
-    """The engine's ``campaign_enqueue``; None in a build without the delivery engine (its tick still runs rows)."""
-    try:
-        from hangar.messaging.dispatch import campaign_enqueue
-    except ModuleNotFoundError as exc:
-        if exc.name != "hangar.messaging.dispatch":
-            raise
-        return None
-    return campaign_enqueue
-
-
 async def _audience_used(master: Caller, audience_id: str, now: datetime) -> None:
     """Parse Server's audience statistics: ``lastUsed`` and ``timesUsed`` (a missing audience is ignored)."""
     try:
@@ -115,12 +105,9 @@ async def campaign_create(*, app_pk: int, spec: PushSpec, enqueue: Enqueue | Non
     )
     if spec.audience_id:
         await _audience_used(master, spec.audience_id, now)
-    start = enqueue or _default_enqueue()
+    start = enqueue or campaign_enqueue
 
     async def handed_over() -> None:
-        if start is None:
-            logger.warning("push %s of app %s recorded; no delivery engine in this build", status_id, app_pk)
-            return
         try:
             await sync_to_async(start, thread_sensitive=False)(app_pk=app_pk, push_status_id=status_id)
         except Exception:

@@ -72,7 +72,8 @@ class ApnsPushProvider:
         }
         if notification.expiration is not None:
             headers["apns-expiration"] = str(max(0, int(notification.expiration.timestamp())))
-        collapse_id = data.get("collapse_id")
+        # Without the sender's own collapse id, the campaign's: a resent copy replaces the first on the device.
+        collapse_id = data.get("collapse_id") or notification.push_id
         if collapse_id:
             headers["apns-collapse-id"] = str(collapse_id)[:64]
         return headers

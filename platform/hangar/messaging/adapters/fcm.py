@@ -119,6 +119,10 @@ class FcmPushProvider:
         }
         if ttl is not None:
             android["ttl"] = f"{ttl}s"
+        if notification.push_id:
+            # A campaign's message resent to the same device after a worker died between the
+            # send and its record replaces the first one while undelivered (docs/messaging.md, "Delivery").
+            android["collapse_key"] = notification.push_id
         if isinstance(notification.data.get("notification"), dict):
             android["notification"] = notification.data["notification"]
         message["android"] = android

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("messaging", "0001_initial"),
+        ("messaging", "0002_deliveries"),
         ("tenants", "0006_plan_cloud_timeouts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
