@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from dashboard.views import accounts, apps, audit, cloud_code, members, messaging_providers, organizations
+from dashboard.views import accounts, apps, audit, cloud_code, members, messaging_providers, organizations, sms_email
 from tenants.models import AppKey
 
 
@@ -51,6 +51,15 @@ urlpatterns = [
         _APP + "cloud-code/variables/<str:name>/delete/", cloud_code.cloud_variable_delete, name="cloud_variable_delete"
     ),
     path(_APP + "cloud-code/run/", cloud_code.cloud_function_run, name="cloud_function_run"),
+    path(_APP + "sms-email/", sms_email.sms_email_page, name="sms_email"),
+    path(_APP + "sms-email/sender/", sms_email.sms_email_sender, name="sms_email_sender"),
+    path(_APP + "sms-email/mfa/", sms_email.sms_email_mfa, name="sms_email_mfa"),
+    path(_APP + "sms-email/templates/", sms_email.sms_email_template_save, name="sms_email_template_save"),
+    path(
+        _APP + "sms-email/templates/<str:channel>/<str:name>/delete/",
+        sms_email.sms_email_template_delete,
+        name="sms_email_template_delete",
+    ),
     path(_APP + "messaging/", messaging_providers.messaging_providers_page, name="messaging_providers"),
     path(
         _APP + "messaging/providers/<str:kind>/",

@@ -24,8 +24,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """Render TenantsError and DRF exceptions as ``{code, detail}``; anything else stays a 500."""
     if isinstance(exc, TenantsError):
         answer = Response(tenants_error_body(exc), status=exc.status)
-        if isinstance(exc, SignInLockedError):
-            answer["Retry-After"] = str(exc.retry_after_seconds)
+        if isinstance(exc, SignInLockedError) or getattr(exc, "retry_after_seconds", None):
+            answer["Retry-After"] = str(exc.retry_after_seconds)  # type: ignore[attr-defined]
         return answer
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

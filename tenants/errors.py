@@ -84,3 +84,11 @@ class CloudCodeUnavailableError(TenantsError):
 
     code = "cloud_code_unavailable"
     status = 503
+
+
+class SendsThrottledError(TenantsError):
+    """An app sent more SMS and email this minute than HANGAR_MESSAGING_SENDS_PER_MINUTE allows."""
+
+    code = "throttled"
+    status = 429
+    retry_after_seconds = 60

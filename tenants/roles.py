@@ -43,6 +43,8 @@ class Permission(StrEnum):
     VIEW_CLOUD_CODE = "view_cloud_code"  # versions, handlers, variable names (never secret values), logs
     MANAGE_CLOUD_CODE = "manage_cloud_code"  # deploy, activate or roll back, run a function as master
     MANAGE_CLOUD_VARIABLES = "manage_cloud_variables"  # set or delete environment variables and secrets
+    MANAGE_MESSAGING = "manage_messaging"  # SMS and email: send, templates, sender settings, the message log
+    MANAGE_END_USER_MFA = "manage_end_user_mfa"  # turn the app's multi-factor sign-in on or off, its code options
     # Messaging: push/SMS/email provider credentials (write-only secrets) and the log provider's records.
     MANAGE_MESSAGING_PROVIDERS = "manage_messaging_providers"
     VIEW_MESSAGING_LOG = "view_messaging_log"  # what the log provider recorded (phone numbers, addresses, codes)
@@ -65,6 +67,11 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     # right, like editing the app; its secrets are the admins', like the master key.
     Permission.MANAGE_CLOUD_CODE: Role.DEVELOPER,
     Permission.MANAGE_CLOUD_VARIABLES: Role.ADMIN,
+    # Messages go to the app's users under its name (and its SMS bill): a developer's right, like a
+    # cloud function that could send them.
+    Permission.MANAGE_MESSAGING: Role.DEVELOPER,
+    # How the app's users sign in is its security posture, like its keys: an admin's decision.
+    Permission.MANAGE_END_USER_MFA: Role.ADMIN,
     # Provider credentials are secrets like the master key; a viewer still sees which are configured.
     Permission.MANAGE_MESSAGING_PROVIDERS: Role.ADMIN,
     Permission.VIEW_MESSAGING_LOG: Role.DEVELOPER,

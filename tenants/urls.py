@@ -13,6 +13,7 @@ from tenants.api.cloud_code import (
     CloudVersionActivateApi,
     CloudVersionListCreateApi,
 )
+from tenants.api.end_user_mfa import EndUserMfaApi
 from tenants.api.members import (
     InvitationAcceptApi,
     InvitationListCreateApi,
@@ -24,6 +25,16 @@ from tenants.api.messaging_providers import MessagingLogListApi, MessagingProvid
 from tenants.api.organizations import AuditEventListApi, OrganizationDetailApi, OrganizationListCreateApi
 from tenants.api.push import PushAudienceCountApi, PushQueryCountApi
 from tenants.api.push_campaigns import PushCampaignDetailApi, PushCampaignListApi
+from tenants.api.sms_email import (
+    EmailSendApi,
+    MessageDetailApi,
+    MessageListApi,
+    SenderSettingsApi,
+    SmsSendApi,
+    TemplateDetailApi,
+    TemplateListApi,
+    TemplatePreviewApi,
+)
 
 app_name = "tenants"
 
@@ -54,6 +65,15 @@ urlpatterns = [
     path(f"{APP}/cloud-code/logs", CloudLogListApi.as_view(), name="cloud-logs"),
     path(f"{APP}/cloud-code/run", CloudFunctionRunApi.as_view(), name="cloud-run"),
     path(f"{APP}/cloud-code/settings", CloudSettingsApi.as_view(), name="cloud-settings"),
+    path(f"{APP}/messaging/sms", SmsSendApi.as_view(), name="messaging-sms"),
+    path(f"{APP}/messaging/email", EmailSendApi.as_view(), name="messaging-email"),
+    path(f"{APP}/messaging/messages", MessageListApi.as_view(), name="messaging-messages"),
+    path(f"{APP}/messaging/messages/<int:message_id>", MessageDetailApi.as_view(), name="messaging-message"),
+    path(f"{APP}/messaging/templates", TemplateListApi.as_view(), name="messaging-templates"),
+    path(f"{APP}/messaging/templates/<str:channel>/preview", TemplatePreviewApi.as_view(), name="messaging-preview"),
+    path(f"{APP}/messaging/templates/<str:channel>/<str:name>", TemplateDetailApi.as_view(), name="messaging-template"),
+    path(f"{APP}/messaging/sender", SenderSettingsApi.as_view(), name="messaging-sender"),
+    path(f"{APP}/auth/mfa", EndUserMfaApi.as_view(), name="end-user-mfa"),
     path(f"{APP}/messaging/providers", MessagingProviderListApi.as_view(), name="messaging-providers"),
     path(f"{APP}/messaging/providers/<str:kind>", MessagingProviderDetailApi.as_view(), name="messaging-provider"),
     path(f"{APP}/messaging/log", MessagingLogListApi.as_view(), name="messaging-log"),

@@ -11,4 +11,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hangar.settings")
 app = Celery("hangar")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Messaging's SMS and email delivery task lives beside its push tasks, not in its tasks module.
+app.autodiscover_tasks(["hangar.messaging"], related_name="send_tasks")
 app.steps["consumer"].add(TaskLeases)

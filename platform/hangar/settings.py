@@ -467,3 +467,11 @@ HANGAR_TWILIO_BASE_URL = env_str("HANGAR_TWILIO_BASE_URL", "https://api.twilio.c
 HANGAR_AWS_ENDPOINT_URL = env_str("HANGAR_AWS_ENDPOINT_URL")  # SNS and SES; default: AWS's regional endpoints
 HANGAR_PUSH_CONCURRENCY = env_int("HANGAR_PUSH_CONCURRENCY", 32)  # requests in flight per push provider
 HANGAR_MESSAGING_LOG_KEEP = env_int("HANGAR_MESSAGING_LOG_KEEP", 500)  # log provider records kept per app
+# SMS and email sends, templates and end users' MFA (docs/messaging.md). The providers' module
+# answers sms_provider_for / email_provider_for (Contract B of the messaging work).
+HANGAR_MESSAGING_PROVIDERS = env_str("HANGAR_MESSAGING_PROVIDERS") or "hangar.messaging.providers"
+HANGAR_MESSAGING_SENDS_PER_MINUTE = env_int("HANGAR_MESSAGING_SENDS_PER_MINUTE", 120)  # per app: API and cloud code
+HANGAR_MESSAGING_MAX_ATTEMPTS = env_int("HANGAR_MESSAGING_MAX_ATTEMPTS", 5)  # provider answers "retry"
+HANGAR_MFA_RATE_PER_USER = env_int("HANGAR_MFA_RATE_PER_USER", 5)  # code attempts per user per minute
+HANGAR_MFA_RATE_PER_USER_HOUR = env_int("HANGAR_MFA_RATE_PER_USER_HOUR", 30)
+HANGAR_MFA_SMS_PER_USER_HOUR = env_int("HANGAR_MFA_SMS_PER_USER_HOUR", 5)  # codes sent by SMS

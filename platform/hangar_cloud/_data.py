@@ -63,6 +63,26 @@ class DataClient:
     def destroy(self, class_name: str, object_id: str, *, use_master: bool | None = None) -> None:
         _call("destroy", {"className": class_name, "objectId": object_id}, self._scope(use_master))
 
+    def send_sms(
+        self, to: str, *, template: str | None = None, context: dict[str, Any] | None = None, body: str | None = None
+    ) -> dict[str, Any]:
+        """Text ``to`` (E.164) the app's SMS ``template`` rendered with ``context``, or a plain ``body``.
+
+        The message is recorded and delivered once by the platform; returns ``{"id", "status"}``
+        (``queued``). Raises ParseError 142 for a bad request, 101 for an unknown template, 100
+        when the app sent too many messages this minute.
+        """
+        arguments = {"to": to, "template": template, "context": context, "body": body}
+        return dict(_call("send_sms", {k: v for k, v in arguments.items() if v is not None}, self._master))
+
+    def send_email(
+        self, to: str | list[str], *, template: str | None = None, context: dict[str, Any] | None = None,
+        subject: str | None = None, text: str | None = None, html: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Mail ``to`` the app's email ``template`` rendered with ``context``, or ``subject`` with ``text``/``html``."""
+        arguments = {"to": to, "template": template, "context": context, "subject": subject, "text": text, "html": html}
+        return dict(_call("send_email", {k: v for k, v in arguments.items() if v is not None}, self._master))
+
     def run(self, name: str, params: dict[str, Any] | None = None, *, use_master: bool | None = None) -> Any:
         """Run another cloud function of this app (its own sandbox invocation)."""
         return _call("run", {"name": name, "params": params or {}}, self._scope(use_master))

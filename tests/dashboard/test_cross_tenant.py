@@ -14,8 +14,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from hangar.identity.models import AuthSettings
 from hangar.messaging.models import ProviderCredential
 from hangar.messaging.provider_credentials import provider_credential_set
+from hangar.messaging.sms_email_models import MessageTemplate, SenderSettings
 from tenants.models import App, AppKey, AuditEvent, Invitation, Membership, Organization
 from tenants.services import invitation_create
 from tests.conftest import Tenant
@@ -81,6 +83,18 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"cloud-variable-set-{label}": Case("post", "cloud_variable_set", app_args, {"name": "X", "value": "1"}),
         f"cloud-variable-delete-{label}": Case("post", "cloud_variable_delete", lambda w: [*app_args(w), "X"], {}),
         f"cloud-run-{label}": Case("post", "cloud_function_run", app_args, {"name": "hello", "params": "{}"}),
+        f"sms-email-{label}": Case("get", "sms_email", app_args, {}),
+        f"sms-email-sender-{label}": Case("post", "sms_email_sender", app_args, {"email_from_address": "x@evil.test"}),
+        f"sms-email-template-{label}": Case(
+            "post", "sms_email_template_save", app_args, {"channel": "sms", "name": "planted", "text": "x"}
+        ),
+        f"sms-email-preview-{label}": Case(
+            "post", "sms_email_template_save", app_args, {"channel": "sms", "text": "x", "action": "preview"}
+        ),
+        f"sms-email-mfa-{label}": Case("post", "sms_email_mfa", app_args, {"options": "TOTP"}),
+        f"sms-email-template-delete-{label}": Case(
+            "post", "sms_email_template_delete", lambda w: [*app_args(w), "sms", "welcome"], {}
+        ),
         f"messaging-{label}": Case("get", "messaging_providers", app_args, {}),
         f"messaging-set-{label}": Case(
             "post",
@@ -117,6 +131,7 @@ def world(tenant_a: Tenant, tenant_b: Tenant, add_member: AddMember) -> World:
     invitation, _token = invitation_create(
         actor=tenant_b.developer, organization=tenant_b.organization, email="dave@example.com", role="viewer"
     )
+    MessageTemplate.objects.create(app=tenant_b.app, channel="sms", name="welcome", text="bob's {{ x }}")
     smtp = {"host": "smtp.bob.example", "port": 587, "password": "bobs-smtp-password", "sender": "bob@bob.example"}
     provider_credential_set(app=tenant_b.app, kind="smtp", raw=smtp, actor=tenant_b.developer)
     return World(alice=tenant_a, bob=tenant_b, bob_member=bob_member, bob_invitation=invitation)
@@ -145,6 +160,13 @@ def bob_state(world: World) -> dict[str, Any]:
             .values_list("email", "role", "accepted_at", "revoked_at")
         ),
         "audit_events": AuditEvent.objects.filter(organization=organization).count(),
+        "message_templates": list(
+            MessageTemplate.objects.filter(app__organization=organization).values_list("channel", "name", "text")
+        ),
+        "auth_settings": list(AuthSettings.objects.filter(app__organization=organization).values_list("mfa_options")),
+        "sender_settings": list(
+            SenderSettings.objects.filter(app__organization=organization).values_list("email_from_address")
+        ),
         "provider_credentials": list(
             ProviderCredential.objects.filter(app__organization=organization).values_list("kind", "version")
         ),

@@ -38,6 +38,10 @@ def _fixtures(request: pytest.FixtureRequest, tenant_a: Tenant, sdk_file: Path) 
         users[name] = {"id": user_id, "sessionToken": token}
     fixtures: dict[str, object] = {"appA": _app_fixture(tenant_a), "users": users}
     _deploy_suite_bundle(tenant_a, sdk_file)
+    if sdk_file.name == "mfa.test.mjs":
+        from hangar.identity.models import AuthSettings
+
+        AuthSettings.objects.update_or_create(app=tenant_a.app, defaults={"mfa_options": ["TOTP"]})
     if sdk_file.name in {"cross_tenant.test.mjs", "livequery.test.mjs", "cloud_functions.test.mjs"}:
         tenant_b: Tenant = request.getfixturevalue("tenant_b")
         user_id, token = insert_user_with_session(tenant_b, "bea")
@@ -98,5 +102,5 @@ def test_every_sdk_suite_is_collected() -> None:
     assert {path.name for path in SDK_FILES} >= {
         "objects.test.mjs", "queries.test.mjs", "relations.test.mjs", "batch.test.mjs", "acl.test.mjs",
         "schema_config_aggregate.test.mjs", "cross_tenant.test.mjs", "users.test.mjs", "files.test.mjs",
-        "livequery.test.mjs", "cloud_functions.test.mjs", "cloud_triggers.test.mjs",
+        "livequery.test.mjs", "cloud_functions.test.mjs", "cloud_triggers.test.mjs", "mfa.test.mjs",
     }  # fmt: skip

@@ -10,8 +10,17 @@ from asgiref.sync import sync_to_async
 from hangar.identity.models import AuthSettings
 from tests.conftest import Tenant
 from tests.datastore.conftest import ParseApp, app_a, app_b  # noqa: F401  (fixtures)
+from tests.messaging.conftest import providers  # noqa: F401  (fixture)
+from tests.messaging.provider_doubles import ProviderDouble
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _identity_mail_providers(providers: ProviderDouble) -> ProviderDouble:  # noqa: F811
+    """Identity's mail and texted codes go through the app's providers (hangar.messaging); here the
+    provider double, which hands email to Django's mail backend (locmem, or the test's SMTP server)."""
+    return providers
 
 
 async def sign_up(app: ParseApp, username: str, password: str = "pw-secret-1", **fields: Any) -> dict[str, Any]:  # noqa: S107

@@ -78,7 +78,36 @@ async def _destroy(caller: Caller, arguments: dict[str, Any]) -> Any:
     return None
 
 
-CALLS: dict[str, CallHandler] = {"find": _find, "get": _get, "save": _save, "destroy": _destroy}
+async def _message_send(caller: Caller, channel: str, arguments: dict[str, Any]) -> Any:
+    """An SMS or email through the app's providers, as the management API sends one (hangar.messaging.sends):
+    recorded, delivered once, counted against the app's per-minute budget. Any handler may send: the
+    bundle is the app's own server code, like Parse's ``Parse.Cloud`` with the master key."""
+    from asgiref.sync import sync_to_async
+
+    from hangar.messaging import sends
+    from hangar.parse_errors import CONNECTION_FAILED, OBJECT_NOT_FOUND, VALIDATION_ERROR
+
+    fields = {key: arguments.get(key) for key in sends.CLOUD_SEND_FIELDS[channel] if arguments.get(key) is not None}
+    send = sends.sms_send if channel == "sms" else sends.email_send
+    try:
+        message = await sync_to_async(send)(app_pk=caller.app_pk, source="cloud", **fields)
+    except sends.MessageRejectedError as exc:
+        code = {"not_found": OBJECT_NOT_FOUND, "throttled": CONNECTION_FAILED}.get(exc.code, VALIDATION_ERROR)
+        raise CallError(code, exc.message) from exc
+    return {"id": message.pk, "status": message.status}
+
+
+async def _send_sms(caller: Caller, arguments: dict[str, Any]) -> Any:
+    return await _message_send(caller, "sms", arguments)
+
+
+async def _send_email(caller: Caller, arguments: dict[str, Any]) -> Any:
+    return await _message_send(caller, "email", arguments)
+
+
+CALLS: dict[str, CallHandler] = {
+    "find": _find, "get": _get, "save": _save, "destroy": _destroy, "send_sms": _send_sms, "send_email": _send_email,
+}  # fmt: skip
 
 
 def register_call(name: str, handler: CallHandler) -> None:

@@ -30,6 +30,10 @@ class AuthSettingsRecord:
     email_verify_token_reuse_if_valid: bool = False
     reset_token_minutes: int = 60
     oauth_providers: dict[str, Any] = field(default_factory=dict)
+    mfa_options: list[str] = field(default_factory=list)
+    mfa_digits: int = 6
+    mfa_period: int = 30
+    mfa_algorithm: str = "SHA1"
 
 
 _COLUMNS = [f.name for f in fields(AuthSettingsRecord)]

@@ -3,7 +3,8 @@
 A token is 32 random bytes (URL-safe); the user row keeps only its SHA-256 digest and
 expiry (``_email_verify_token_hash`` / ``_perishable_token_hash``), so the database
 never holds a usable link. Mails are sent by a Celery task (hangar.identity.tasks),
-queued once the transaction that stored the token has ended, through Django's email backend.
+queued once the transaction that stored the token has ended, through the app's email provider
+(hangar.messaging), at most once per request.
 """
 
 from __future__ import annotations
@@ -78,8 +79,10 @@ async def mail_send(mail: Mail | None) -> None:
         # Publishing to the broker is blocking I/O, and an eager task
         # (CELERY_TASK_ALWAYS_EAGER, the tests) runs Django ORM code, which refuses to run on the
         # event loop: hand it to a thread.
+        # One key per request to send: a redelivered task finds its mail, a new request (the same
+        # still-valid link mailed again) is a new mail.
         await sync_to_async(user_email_send.delay)(
-            app_pk=mail.app_pk, user_id=mail.user_id, kind=mail.kind, token=mail.token
+            app_pk=mail.app_pk, user_id=mail.user_id, kind=mail.kind, token=mail.token, send_id=secrets.token_hex(8)
         )
 
     await after_commit(committed)

@@ -123,3 +123,24 @@ async def account_mail_rate_check(*, app_pk: int, client_ip: str, email: str) ->
         [(f"hangar:mailrl:{app_pk}:email:{email.lower()}:{hour}", settings.HANGAR_ACCOUNT_MAIL_RATE_PER_EMAIL)],
         window_seconds=3600,
     )
+
+
+async def mfa_rate_check(*, app_pk: int, user_id: str) -> None:
+    """429/100 when this user's second factor was tried too often this minute or this hour.
+
+    Every code counts, right or wrong, at login and when MFA is changed: at 5 a minute and 30 an
+    hour (the defaults), guessing a 6-digit code (3 valid at a time) takes years.
+    """
+    minute, hour = int(time.time() // 60), int(time.time() // 3600)
+    await _rate_check([(f"hangar:mfarl:{app_pk}:{user_id}:{minute}", settings.HANGAR_MFA_RATE_PER_USER)])
+    await _rate_check(
+        [(f"hangar:mfarl:{app_pk}:{user_id}:h{hour}", settings.HANGAR_MFA_RATE_PER_USER_HOUR)], window_seconds=3600
+    )
+
+
+async def mfa_sms_rate_check(*, app_pk: int, user_id: str) -> None:
+    """429/100 when this user had too many codes texted this hour (each one costs the app an SMS)."""
+    hour = int(time.time() // 3600)
+    await _rate_check(
+        [(f"hangar:mfasms:{app_pk}:{user_id}:{hour}", settings.HANGAR_MFA_SMS_PER_USER_HOUR)], window_seconds=3600
+    )

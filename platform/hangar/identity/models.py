@@ -33,6 +33,12 @@ class AuthSettings(models.Model):
     reset_token_minutes = models.PositiveIntegerField(default=60)
     # {"google": {"client_ids": [...]}, "apple": {...}, "oidc": {"issuer": ..., "jwks_uri": ..., "client_ids": [...]}}
     oauth_providers = models.JSONField(default=dict, blank=True)
+    # Parse Server's ``auth.mfa`` options: [] (off), "TOTP" and/or "SMS"; the code's digits,
+    # period (seconds) and HMAC algorithm (hangar.identity.mfa).
+    mfa_options = models.JSONField(default=list, blank=True)
+    mfa_digits = models.PositiveIntegerField(default=6)
+    mfa_period = models.PositiveIntegerField(default=30)
+    mfa_algorithm = models.CharField(max_length=8, default="SHA1")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -22,6 +22,7 @@ from psycopg.errors import UniqueViolation
 from hangar.caller import Caller
 from hangar.datastore.class_rules import PreparedWrite
 from hangar.datastore.connection import app_transaction
+from hangar.identity import mfa
 from hangar.identity.auth_data_rules import (
     auth_data_from_body,
     auth_data_owners_check,
@@ -29,7 +30,8 @@ from hangar.identity.auth_data_rules import (
     with_anonymous_dropped,
 )
 from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_get, auth_settings_read
-from hangar.identity.lockout import signup_rate_check
+from hangar.identity.lockout import mfa_rate_check, mfa_sms_rate_check, signup_rate_check
+from hangar.identity.mfa import MfaChange
 from hangar.identity.passwords import password_hash, password_in_history, password_policy_check
 from hangar.identity.user_lookup import UserRow, user_by_id, user_id_with
 from hangar.parse_errors import (
@@ -38,7 +40,9 @@ from hangar.parse_errors import (
     EMAIL_TAKEN,
     INVALID_EMAIL_ADDRESS,
     INVALID_KEY_NAME,
+    OBJECT_NOT_FOUND,
     OPERATION_FORBIDDEN,
+    OTHER_CAUSE,
     PASSWORD_MISSING,
     SESSION_MISSING,
     USERNAME_MISSING,
@@ -63,6 +67,7 @@ class UserWrite(PreparedWrite):
 
     password_changed: bool = False
     email_changed: bool = False
+    mfa_change: MfaChange | None = None
 
 
 def username_taken() -> ParseError:
@@ -134,6 +139,8 @@ async def user_before_create(*, caller: Caller, body: dict[str, Any], object_id:
     authData is proven with its provider and the password hashed while no transaction is held.
     """
     body, auth_data = auth_data_from_body(body)
+    if auth_data and mfa.PROVIDER in auth_data:
+        raise ParseError(OTHER_CAUSE, "MFA is added to an existing user: sign up first, then link mfa")
     _check_common(caller, body)
     if not caller.is_master and caller.client_ip:
         await signup_rate_check(app_pk=caller.app_pk, client_ip=caller.client_ip)
@@ -198,6 +205,10 @@ async def user_before_update(*, caller: Caller, object_id: str, body: dict[str, 
     body, requested = auth_data_from_body(body)
     _check_common(caller, body)
     write = UserWrite(body=body)
+    if requested is not None and mfa.PROVIDER in requested:
+        # The second factor is not a login method: it neither unlinks ``anonymous`` nor goes to a provider.
+        write.mfa_change = await _mfa_change(caller, object_id, requested.pop(mfa.PROVIDER))
+        requested = requested or None
     requested = with_anonymous_dropped(requested, password_set="password" in body)
     stored = None
     settings: AuthSettingsRecord | None = None
@@ -220,12 +231,34 @@ async def user_before_update(*, caller: Caller, object_id: str, body: dict[str, 
             body.update({f"authData.{provider}": data for provider, data in stored.items()})
     if password is not None:
         await _new_password(row, password, write, settings)
+    if write.mfa_change is not None:
+        write.internal.update(write.mfa_change.internal)
+        if not write.mfa_change.keep:
+            body[f"authData.{mfa.PROVIDER}"] = write.mfa_change.auth_data
     if "ACL" in body and not caller.is_master:
         body["ACL"] = _own_acl(body["ACL"], object_id)
     if settings.verify_user_emails and body.get("email"):
         body["emailVerified"] = False
         write.email_changed = True
     return write
+
+
+async def _mfa_change(caller: Caller, object_id: str, requested: Any) -> MfaChange:
+    """What the user's ``authData.mfa`` update does (hangar.identity.mfa); codes count against the rate limit."""
+    settings = await auth_settings_get(caller.app_pk)
+    if isinstance(requested, dict) and ("token" in requested or "old" in requested):
+        await mfa_rate_check(app_pk=caller.app_pk, user_id=object_id)
+    if isinstance(requested, dict) and "mobile" in requested and "token" not in requested:
+        await mfa_sms_rate_check(app_pk=caller.app_pk, user_id=object_id)
+    async with app_transaction(caller.app_pk) as conn:
+        row = await user_by_id(conn, caller.app_pk, object_id, lock=True)
+        if row is None:
+            raise ParseError(OBJECT_NOT_FOUND, "Object not found.")
+        change = mfa.mfa_update(caller=caller, data=requested, user_data=row.data, settings=settings)
+        if change.spent:
+            # Spent now, under the row lock: the update that follows cannot be raced with the same code.
+            await mfa.internal_fields_store(conn, caller, object_id, change.spent)
+    return change
 
 
 def user_before_delete(*, caller: Caller, object_id: str) -> None:
@@ -287,9 +320,15 @@ async def user_after_update(*, caller: Caller, object_id: str, write: UserWrite)
     from hangar.identity import email_flows
     from hangar.identity.sessions import session_insert, sessions_delete_for_user
 
-    if not write.password_changed and not write.email_changed:
-        return {}
     extra: dict[str, Any] = {}
+    if write.mfa_change is not None:
+        if write.mfa_change.response is not None:
+            # Shown this once (recovery codes); only their digests are kept.
+            extra["authDataResponse"] = {mfa.PROVIDER: write.mfa_change.response}
+        if write.mfa_change.sms is not None:
+            await mfa.sms_code_send(caller=caller, user_id=object_id, code=write.mfa_change.sms)
+    if not write.password_changed and not write.email_changed:
+        return extra
     mail: email_flows.Mail | None = None
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)

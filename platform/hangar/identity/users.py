@@ -20,9 +20,9 @@ from hangar.datastore.names import is_valid_field_name
 from hangar.datastore.system_writes import system_object_update
 from hangar.datastore.wire import row_to_wire
 from hangar.db_pool import DataPlaneConnection
-from hangar.identity import auth_data_rules, email_flows, oauth
+from hangar.identity import auth_data_rules, email_flows, mfa, oauth
 from hangar.identity.auth_settings import AuthSettingsRecord, auth_settings_get, auth_settings_read
-from hangar.identity.lockout import account_mail_rate_check
+from hangar.identity.lockout import account_mail_rate_check, mfa_rate_check, mfa_sms_rate_check
 from hangar.identity.password_login import bad_login, password_proof_confirm, password_prove
 from hangar.identity.passwords import password_hash
 from hangar.identity.sessions import (
@@ -40,6 +40,7 @@ from hangar.parse_errors import (
     OBJECT_NOT_FOUND,
     OPERATION_FORBIDDEN,
     OTHER_CAUSE,
+    SCRIPT_FAILED,
     ParseError,
 )
 
@@ -70,11 +71,42 @@ async def _open_session(
     return token
 
 
+async def _mfa_login_precheck(
+    caller: Caller, user: UserRow, settings: AuthSettingsRecord, given: dict[str, Any] | None
+) -> None:
+    """For a user with a second factor: -1 without ``authData.mfa``, the rate limit, and a texted code
+    for ``{"token": "request"}`` (then 141 "Please enter the token", as Parse Server answers)."""
+    if not mfa.mfa_enabled(user.data):
+        return
+    if given is None:
+        raise mfa.missing_error()
+    if not mfa.login_code_requested(user.data, given):
+        await mfa_rate_check(app_pk=caller.app_pk, user_id=user.object_id)
+        return
+    await mfa_sms_rate_check(app_pk=caller.app_pk, user_id=user.object_id)
+    code, stored = mfa.login_sms_code(user.data, settings)
+    async with app_transaction(caller.app_pk) as conn:
+        await mfa.internal_fields_store(conn, caller, user.object_id, stored)
+    await mfa.sms_code_send(caller=caller, user_id=user.object_id, code=code)
+    raise ParseError(SCRIPT_FAILED, "Please enter the token")
+
+
+async def _mfa_login_spend(
+    conn: DataPlaneConnection, caller: Caller, user: UserRow, given: dict[str, Any] | None
+) -> None:
+    """Spend the login's code on the locked user (single use), or refuse the login."""
+    if mfa.mfa_enabled(user.data):
+        await mfa.internal_fields_store(conn, caller, user.object_id, mfa.login_code_spent(user.data, given))
+
+
 async def user_log_in(*, caller: Caller, params: dict[str, Any], client_ip: str, files_base: str) -> dict[str, Any]:
-    """``POST``/``GET /login``: the user and a new session token."""
+    """``POST``/``GET /login``: the user and a new session token (with ``authData.mfa`` when the user has MFA)."""
     proof = await password_prove(caller=caller, params=params, client_ip=client_ip)
+    given = mfa.login_mfa_data(params.get("authData"))
+    await _mfa_login_precheck(caller, proof.user, proof.settings, given)
     async with app_transaction(caller.app_pk) as conn:
         user = await password_proof_confirm(conn, caller, proof, files_base)
+        await _mfa_login_spend(conn, caller, user, given)
         shown = _user_wire(user, files_base)
         # Parse's beforeLogin: the password is proven, no session exists yet; a raise refuses the login.
         await hooks().before_login(caller=caller, user=_without_auth_data(shown))
@@ -114,12 +146,15 @@ async def user_log_in_as(*, caller: Caller, params: dict[str, Any], files_base: 
 async def user_sign_up(*, caller: Caller, body: dict[str, Any], files_base: str) -> tuple[dict[str, Any], str, int]:
     """``POST /users``: a new user (201), or with ``authData`` of a linked user, that user's login (200)."""
     rest, auth_data = auth_data_rules.auth_data_from_body(body)
+    # The second factor is not a login method: it goes with another provider's login, never alone.
+    mfa_given = mfa.login_mfa_data(auth_data) if auth_data and mfa.PROVIDER in auth_data else None
     if auth_data is not None:
         body = {**rest, "authData": auth_data}  # every spelling of authData logs in (or signs up) alike
-    if auth_data and "password" not in body:
-        existing = await _user_for_auth_data(caller, auth_data)
+    providers = {name: data for name, data in (auth_data or {}).items() if name != mfa.PROVIDER}
+    if providers and "password" not in body:
+        existing = await _user_for_auth_data(caller, providers)
         if existing is not None:
-            return await _auth_data_log_in(caller, existing, auth_data, files_base), existing, 200
+            return await _auth_data_log_in(caller, existing, providers, files_base, mfa_given), existing, 200
     response, object_id = await objects.object_create(
         caller=caller, class_name="_User", body=body, files_base=files_base
     )
@@ -148,16 +183,24 @@ async def _user_for_auth_data(caller: Caller, auth_data: auth_data_rules.AuthDat
 
 
 async def _auth_data_log_in(
-    caller: Caller, user_id: str, auth_data: auth_data_rules.AuthDataChanges, files_base: str
-) -> dict[str, Any]:
+    caller: Caller, user_id: str, auth_data: auth_data_rules.AuthDataChanges, files_base: str,
+    mfa_given: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     async with app_transaction(caller.app_pk) as conn:
         settings = await auth_settings_read(conn, caller.app_pk)
-        user = await user_by_id(conn, caller.app_pk, user_id)
+        found = await user_by_id(conn, caller.app_pk, user_id)
+    if found is None:
+        raise bad_login()
+    # A provider's login of a user with a second factor needs the code too (Parse Server's "additional" policy).
+    await _mfa_login_precheck(caller, found, settings, mfa_given)
+    async with app_transaction(caller.app_pk) as conn:
+        user = await user_by_id(conn, caller.app_pk, user_id, lock=True)
         if user is None:
             raise bad_login()
         if user.readers is not None and not user.readers and not caller.is_master:
             # An ACL of {} locks the user out of every login, not only the password one (reference §5.4).
             raise bad_login()
+        await _mfa_login_spend(conn, caller, user, mfa_given)
         created_with = {"action": "login", "authProvider": ",".join(sorted(auth_data))}
         token = await _open_session(conn, caller, user_id, settings, created_with)
     return {**_user_wire(user, files_base), "sessionToken": token}

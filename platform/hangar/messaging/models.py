@@ -144,3 +144,7 @@ class PushCampaignRun(models.Model):
 
     def __str__(self) -> str:
         return f"run of campaign {self.campaign_id} (app {self.app_id})"
+
+
+# SMS and email: sender settings, templates and message records (their own module).
+from hangar.messaging.sms_email_models import Message, MessageTemplate, SenderSettings  # noqa: E402, F401
