@@ -147,7 +147,9 @@ def test_a_worker_killed_mid_campaign_loses_and_doubles_nobody(tenant_a: Tenant,
     first = Worker(env, "push-first")
     workers = [first]
     try:
-        Celery(broker=broker.url).send_task("messaging.campaign_run", kwargs={"app_pk": app, "push_status_id": "kill1"})
+        Celery(broker=broker.url, set_as_current=False).send_task(
+            "messaging.campaign_run", kwargs={"app_pk": app, "push_status_id": "kill1"}
+        )
         _wait(lambda: _stats(endpoint)["messages"] >= 300, "the campaign never got going", workers)
         first.kill()
         at_kill = _states(app)
