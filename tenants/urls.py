@@ -21,6 +21,7 @@ from tenants.api.members import (
     MembershipListApi,
 )
 from tenants.api.organizations import AuditEventListApi, OrganizationDetailApi, OrganizationListCreateApi
+from tenants.api.push import PushAudienceCountApi, PushQueryCountApi
 
 app_name = "tenants"
 
@@ -52,4 +53,6 @@ urlpatterns = [
     path(f"{APP}/cloud-code/run", CloudFunctionRunApi.as_view(), name="cloud-run"),
     path(f"{APP}/cloud-code/settings", CloudSettingsApi.as_view(), name="cloud-settings"),
     path(f"{ORG}/audit-log", AuditEventListApi.as_view(), name="audit-log"),
+    path(f"{APP}/push/audiences/count", PushQueryCountApi.as_view(), name="push-query-count"),
+    path(f"{APP}/push/audiences/<str:audience_id>/count", PushAudienceCountApi.as_view(), name="push-audience-count"),
 ]

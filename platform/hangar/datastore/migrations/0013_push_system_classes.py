@@ -66,7 +66,7 @@ def backward(apps: Any, schema_editor: Any) -> None:
     apps.get_model("datastore", "SchemaClass").objects.filter(class_name__in=list(FIELDS)).delete()
 
 
-DEVICE_TOKEN_INDEX = """
+DEVICE_INDEX_SQL = """
 CREATE INDEX datastore_object_installation_token ON datastore_object (app_id, (data->>'deviceToken'))
     WHERE class_name = '_Installation';
 """
@@ -76,5 +76,5 @@ class Migration(migrations.Migration):
     dependencies = [("datastore", "0012_job_system_classes")]
     operations = [
         migrations.RunPython(forward, backward),
-        migrations.RunSQL(DEVICE_TOKEN_INDEX, "DROP INDEX IF EXISTS datastore_object_installation_token;"),
+        migrations.RunSQL(DEVICE_INDEX_SQL, "DROP INDEX IF EXISTS datastore_object_installation_token;"),
     ]
