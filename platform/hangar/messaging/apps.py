@@ -9,6 +9,7 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        from hangar.messaging import push_classes
+        from hangar.messaging import cloud_calls, push_classes
 
         push_classes.register()
+        cloud_calls.register()
