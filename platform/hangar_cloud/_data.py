@@ -73,7 +73,7 @@ class DataClient:
         expiration_time: str | float | None = None, expiration_interval: float | None = None,
         use_master: bool | None = None,
     ) -> str:  # fmt: skip
-        """Send a push to the app's installations (Parse's ``Parse.Push.send``, master only); returns its _PushStatus id.
+        """Send a push to the app's installations (``Parse.Push.send``, master only); returns its _PushStatus id.
 
         ``channels`` or ``where`` (an ``_Installation`` query) or ``audience_id`` names the
         devices; ``push_time`` without a zone is each device's local time. Like
