@@ -89,7 +89,9 @@ PARSE_DATABASE = "parse_bench"
 LIVE_FANOUT = "live-fanout"
 # Not a wrk workload either: the first call of freshly deployed versions, Hangar alone (bench/cloudcode.py).
 COLD_START = "cloud-cold-start"
-SPECIAL_WORKLOADS = (LIVE_FANOUT, COLD_START)
+# Hangar alone, with Celery workers and a local FCM endpoint; only when named (bench/push.py).
+PUSH_CAMPAIGN = "push-campaign"
+SPECIAL_WORKLOADS = (LIVE_FANOUT, COLD_START, PUSH_CAMPAIGN)
 
 
 def _name_list(value: str) -> list[str]:
@@ -141,6 +143,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--skip-hangar", action="store_true", help=f"{LIVE_FANOUT} only: measure Parse Server alone")
     add = parser.add_argument_group(f"{COLD_START} (cloud code, bench/cloudcode.py)").add_argument
     add("--cold-start-rounds", type=int, help=f"new versions, each called once (default {DEFAULT_COLD_START_ROUNDS})")
+    add = parser.add_argument_group(f"{PUSH_CAMPAIGN} (push delivery, bench/push.py)").add_argument
+    add("--push-installations", type=int, default=100_000, help="installations the campaign goes to (100000)")
+    add("--push-workers", type=int, default=os.cpu_count() or 1, help="Celery worker processes (default: cores)")
     args = parser.parse_args(argv)
     for name, (normal, quick) in _SCALED_DEFAULTS.items():
         if getattr(args, name) is None:
@@ -284,6 +289,24 @@ def live_fanout(args: argparse.Namespace) -> int:
     return 0 if all(result.valid for result in results) else 1
 
 
+def push_campaign(args: argparse.Namespace) -> int:
+    """The push-campaign workload on a Hangar of its own (bench/push.py); 0 when it completed."""
+    from bench.push import PushBenchError, render_push, run_push_campaign, write_push_json
+
+    with ExitStack() as stack:
+        (hangar,) = start_servers(args, stack, parse=False)
+        try:
+            result = run_push_campaign(
+                hangar, args.redis, installations=args.push_installations, workers=args.push_workers
+            )
+        except PushBenchError as exc:
+            print(f"bench/run.py: {exc}", file=sys.stderr)
+            return 1
+    print("\n" + render_push(result))
+    print(f"\nresults: {write_push_json(result)}")
+    return 0
+
+
 def split_selection(names: list[str] | None) -> tuple[list[Workload], bool, bool]:
     """``--workloads`` as (wrk workloads, whether live-fanout runs, whether the cold start runs); None: all."""
     run_live = names is None or LIVE_FANOUT in names
@@ -305,7 +328,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench/run.py: --skip-hangar is for {LIVE_FANOUT} alone", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    status = run_http_workloads(args, workloads, cold_start=cold_start) if workloads or cold_start else 0
+    status = 0
+    if args.workloads and PUSH_CAMPAIGN in args.workloads:
+        status = push_campaign(args)
+    if workloads or cold_start:
+        status = max(status, run_http_workloads(args, workloads, cold_start=cold_start))
     if run_live:
         status = max(status, live_fanout(args))
     return status

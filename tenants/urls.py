@@ -21,6 +21,8 @@ from tenants.api.members import (
     MembershipListApi,
 )
 from tenants.api.organizations import AuditEventListApi, OrganizationDetailApi, OrganizationListCreateApi
+from tenants.api.push import PushAudienceCountApi, PushQueryCountApi
+from tenants.api.push_campaigns import PushCampaignDetailApi, PushCampaignListApi
 
 app_name = "tenants"
 
@@ -51,5 +53,9 @@ urlpatterns = [
     path(f"{APP}/cloud-code/logs", CloudLogListApi.as_view(), name="cloud-logs"),
     path(f"{APP}/cloud-code/run", CloudFunctionRunApi.as_view(), name="cloud-run"),
     path(f"{APP}/cloud-code/settings", CloudSettingsApi.as_view(), name="cloud-settings"),
+    path(f"{APP}/push/campaigns", PushCampaignListApi.as_view(), name="push-campaigns"),
+    path(f"{APP}/push/campaigns/<str:campaign_id>", PushCampaignDetailApi.as_view(), name="push-campaign"),
     path(f"{ORG}/audit-log", AuditEventListApi.as_view(), name="audit-log"),
+    path(f"{APP}/push/audiences/count", PushQueryCountApi.as_view(), name="push-query-count"),
+    path(f"{APP}/push/audiences/<str:audience_id>/count", PushAudienceCountApi.as_view(), name="push-audience-count"),
 ]

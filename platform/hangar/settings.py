@@ -245,6 +245,24 @@ CELERY_BEAT_SCHEDULE = {
     "purge-deleted-apps": {"task": "tenants.purge_deleted_apps", "schedule": 300.0},
     # Starts due scheduled cloud-code jobs (hangar.cloudcode.schedules); at second 0 of every minute.
     "cloud-job-schedules": {"task": "cloudcode.job_schedules_tick", "schedule": crontab()},
+    # Starts due push campaigns and re-queues stranded deliveries (hangar.messaging.push_tick).
+    "push-campaigns-tick": {"task": "messaging.push_tick", "schedule": 10.0},
+}
+
+# Push delivery (hangar.messaging, docs/messaging.md "Delivery").
+HANGAR_PUSH_PROVIDER_FOR = env_str("HANGAR_PUSH_PROVIDER_FOR") or "hangar.messaging.providers.push_provider_for"
+HANGAR_PUSH_BATCH_SIZE = env_int("HANGAR_PUSH_BATCH_SIZE", 500)  # deliveries per batch task
+HANGAR_PUSH_CLAIM_SIZE = env_int("HANGAR_PUSH_CLAIM_SIZE", 100)  # claimed, sent and marked at a time
+HANGAR_PUSH_MAX_ATTEMPTS = env_int("HANGAR_PUSH_MAX_ATTEMPTS", 5)
+HANGAR_PUSH_RETRY_BASE_SECONDS = env_float("HANGAR_PUSH_RETRY_BASE_SECONDS", 5.0)
+HANGAR_PUSH_RETRY_MAX_SECONDS = env_float("HANGAR_PUSH_RETRY_MAX_SECONDS", 900.0)
+# A queued delivery whose batch task was queued this long ago and never took it is queued again.
+HANGAR_PUSH_REQUEUE_AFTER_SECONDS = env_float("HANGAR_PUSH_REQUEUE_AFTER_SECONDS", 300.0)
+HANGAR_PUSH_DELIVERY_RETENTION_DAYS = env_float("HANGAR_PUSH_DELIVERY_RETENTION_DAYS", 30.0)
+# Notifications per second per app and provider ("fcm=10000,apns=5000,default=10000"; 0: no limit).
+HANGAR_PUSH_RATE_LIMITS = {
+    name.strip(): float(rate)
+    for name, _, rate in (item.partition("=") for item in env_list("HANGAR_PUSH_RATE_LIMITS", ["default=10000"]))
 }
 
 EMAIL_HOST = env_str("EMAIL_HOST")

@@ -67,6 +67,27 @@ class DataClient:
         """Run another cloud function of this app (its own sandbox invocation)."""
         return _call("run", {"name": name, "params": params or {}}, self._scope(use_master))
 
+    def push(
+        self, data: dict[str, Any], *, channels: list[str] | None = None, where: dict[str, Any] | None = None,
+        audience_id: str | None = None, push_time: str | float | None = None,
+        expiration_time: str | float | None = None, expiration_interval: float | None = None,
+        use_master: bool | None = None,
+    ) -> str:  # fmt: skip
+        """Send a push to the app's installations (``Parse.Push.send``, master only); returns its _PushStatus id.
+
+        ``channels`` or ``where`` (an ``_Installation`` query) or ``audience_id`` names the
+        devices; ``push_time`` without a zone is each device's local time. Like
+        ``Parse.Push.send(..., {useMasterKey: true})`` it needs ``use_master=True``
+        (or a job's or ``as_master()`` client's master scope).
+        """
+        body: dict[str, Any] = {"data": data}
+        given = {
+            "channels": channels, "where": where, "audience_id": audience_id, "push_time": push_time,
+            "expiration_time": expiration_time, "expiration_interval": expiration_interval,
+        }  # fmt: skip
+        body.update({key: value for key, value in given.items() if value is not None})
+        return str(_call("push", body, self._scope(use_master)))
+
 
 # The module-level client: the caller's scope of the invocation in progress.
 data = DataClient()

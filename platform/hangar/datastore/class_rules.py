@@ -22,7 +22,7 @@ from hangar.caller import Caller
 from hangar.parse_errors import DUPLICATE_VALUE, ParseError
 
 # Classes that must never be written without their owner's rules.
-REQUIRED = frozenset({"_User", "_Session", "_Role", "_JobStatus", "_JobSchedule"})
+REQUIRED = frozenset({"_User", "_Session", "_Role", "_JobStatus", "_JobSchedule", "_Audience", "_PushStatus"})
 
 
 @dataclass

@@ -1,58 +1,208 @@
-"""``_Installation`` writes: one installation per installationId, changed by clients only through it.
+"""``_Installation`` writes: one installation per device, changed by clients only through their installationId.
 
-Follows Parse Server's RestWrite installation handling: a create names its installation
-with an ``installationId`` (the body's, else the request's ``X-Parse-Installation-Id``), and
-a create whose installationId already exists updates that installation instead of adding
-another. A client (no master key) may change only the installation whose installationId it
-presents; it can neither list nor delete installations (hangar.datastore.permissions).
-Knowing an installationId is what makes an installation one's own: only the device that
-generated it, and the master key, ever see it.
+Follows Parse Server's RestWrite ``handleInstallation`` (protocol reference §10.8):
+
+- a create names its installation with an ``installationId`` (the body's, else the request's
+  ``X-Parse-Installation-Id``) or, for the master key, a ``deviceToken``; neither is 135;
+- installationIds are lower-cased, and so is a 64-character (APNs) deviceToken;
+- a create whose installationId (or, for the master key, deviceToken) already exists
+  updates that installation instead of adding another; a new one needs ``deviceType`` (135);
+- a device token belongs to one installation: other installations holding it are deleted
+  (a reinstalled app gets a new installationId but keeps its token), and a master create
+  naming only a token that several installations hold is 132;
+- ``installationId`` and ``deviceType`` never change, nor ``deviceToken`` on an installation
+  without an installationId (136).
+
+Where Hangar is stricter than Parse Server, it is for clients: a client (no master key)
+must present an installationId, changes only the installation carrying it, never takes
+over another row by naming its token, and can neither list nor delete installations
+(hangar.datastore.permissions). Knowing an installationId is what makes an installation
+one's own: only the device that generated it, and the master key, ever see it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from hangar.caller import Caller
-from hangar.datastore.class_rules import ClassRules, register_class_rules
+from hangar.datastore.class_rules import ClassRules, PreparedWrite, register_class_rules
 from hangar.datastore.connection import app_statement
 from hangar.datastore.partitions import object_partition
-from hangar.parse_errors import MISSING_REQUIRED_FIELD, OPERATION_FORBIDDEN, ParseError
+from hangar.parse_errors import (
+    CHANGED_IMMUTABLE_FIELD,
+    DEVICE_TOKEN_AMBIGUOUS,
+    MISSING_REQUIRED_FIELD,
+    OPERATION_FORBIDDEN,
+    ParseError,
+)
 
 INSTALLATION = "_Installation"
+APNS_TOKEN_LENGTH = 64  # Parse Server lower-cases tokens of this length (hex APNs tokens)
+# A token or installationId shared by more rows than this is not a device: refuse rather than scan.
+_MATCH_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class _Stored:
+    object_id: str
+    installation_id: str | None
+    device_token: str | None
+    device_type: str | None
+
+
+def normalized(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with its installationId and an APNs deviceToken lower-cased, as Parse Server stores them."""
+    body = dict(body)
+    if isinstance(body.get("installationId"), str):
+        body["installationId"] = body["installationId"].lower()
+    token = body.get("deviceToken")
+    if isinstance(token, str) and len(token) == APNS_TOKEN_LENGTH:
+        body["deviceToken"] = token.lower()
+    return body
 
 
 def _claimed_id(caller: Caller, body: dict[str, Any]) -> str | None:
-    """The installationId the request speaks for: the body's, else the request header's."""
+    """The installationId the request speaks for: the body's, else the request header's.
+
+    A client whose header names one installation and whose body names another speaks for
+    neither (None): the header is the device's own id, a body cannot borrow someone else's.
+    """
     given = body.get("installationId")
+    header = caller.installation_id.lower() if caller.installation_id else None
     if isinstance(given, str) and given:
-        return given
-    return caller.installation_id or None
+        if header and not caller.is_master and given.lower() != header:
+            return None
+        return given.lower()
+    return header
+
+
+def _borrowed_id(caller: Caller, body: dict[str, Any]) -> bool:
+    given = body.get("installationId")
+    return isinstance(given, str) and bool(given) and _claimed_id(caller, body) is None
+
+
+def _immutable(field: str) -> ParseError:
+    return ParseError(CHANGED_IMMUTABLE_FIELD, f"{field} may not be changed in this operation")
+
+
+async def _matching(app_pk: int, *, installation_id: str | None, device_token: str | None) -> list[_Stored]:
+    """Installations holding this installationId or this deviceToken (one indexed query each, OR-ed)."""
+    conditions, params = [], []
+    if installation_id:
+        conditions.append("data->>'installationId' = %s")
+        params.append(installation_id)
+    if device_token:
+        conditions.append("data->>'deviceToken' = %s")
+        params.append(device_token)
+    if not conditions:
+        return []
+    async with app_statement(app_pk) as conn:
+        rows = await conn.fetch_all(
+            "SELECT object_id, data->>'installationId', data->>'deviceToken', data->>'deviceType' "
+            f"FROM {object_partition(app_pk)} WHERE app_id = %s AND class_name = %s AND ({' OR '.join(conditions)}) "
+            f"ORDER BY created_at LIMIT {_MATCH_LIMIT}",
+            [app_pk, INSTALLATION, *params],
+        )
+    return [_Stored(*row) for row in rows]
+
+
+async def _stored(app_pk: int, object_id: str) -> _Stored | None:
+    async with app_statement(app_pk) as conn:
+        row = await conn.fetch_one(
+            "SELECT object_id, data->>'installationId', data->>'deviceToken', data->>'deviceType' "
+            f"FROM {object_partition(app_pk)} WHERE app_id = %s AND class_name = %s AND object_id = %s",
+            [app_pk, INSTALLATION, object_id],
+        )
+    return _Stored(*row) if row else None
+
+
+async def _delete(app_pk: int, object_ids: list[str]) -> None:
+    """Drop stale installations (a token now held by another one): Parse Server's destroy, no triggers."""
+    if not object_ids:
+        return
+    async with app_statement(app_pk) as conn:
+        await conn.run(
+            f"DELETE FROM {object_partition(app_pk)} WHERE app_id = %s AND class_name = %s AND object_id = ANY(%s)",
+            [app_pk, INSTALLATION, object_ids],
+        )
+
+
+def _check_device_type(body: dict[str, Any], stored: _Stored) -> None:
+    if "deviceType" in body and body["deviceType"] != stored.device_type and stored.device_type is not None:
+        raise _immutable("deviceType")
 
 
 async def installation_before_create(*, caller: Caller, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """The body to store, and the objectId of the installation it names if that exists (then it is an update)."""
+    body = normalized(body)
+    if _borrowed_id(caller, body):
+        raise _immutable("installationId")
     installation_id = _claimed_id(caller, body)
+    token = body.get("deviceToken") if isinstance(body.get("deviceToken"), str) else None
     if installation_id is None:
         if not caller.is_master:
             raise ParseError(MISSING_REQUIRED_FIELD, "installationId must be specified in this operation")
-        if not body.get("deviceToken"):
+        if not token:
             raise ParseError(
                 MISSING_REQUIRED_FIELD,
                 "at least one ID field (deviceToken, installationId) must be specified in this operation",
             )
-        return body, None
-    if "installationId" not in body:
+    elif "installationId" not in body:
         body = {**body, "installationId": installation_id}
     elif body["installationId"] != installation_id:
         return body, None  # not a string: the schema check answers 111
-    async with app_statement(caller.app_pk) as conn:
-        row = await conn.fetch_one(
-            f"SELECT object_id FROM {object_partition(caller.app_pk)} "
-            "WHERE app_id = %s AND class_name = %s AND data->>'installationId' = %s ORDER BY created_at LIMIT 1",
-            [caller.app_pk, INSTALLATION, installation_id],
-        )
-    return body, (row[0] if row else None)
+    found = await _matching(caller.app_pk, installation_id=installation_id, device_token=token)
+    by_id = next((row for row in found if installation_id and row.installation_id == installation_id), None)
+    token_matches = [row for row in found if token and row.device_token == token and row is not by_id]
+    if by_id is None and not body.get("deviceType"):
+        raise ParseError(MISSING_REQUIRED_FIELD, "deviceType must be specified in this operation")
+    if by_id is not None:
+        _check_device_type(body, by_id)
+        await _delete(caller.app_pk, [row.object_id for row in token_matches])
+        return body, by_id.object_id
+    if installation_id is None:  # the master key naming a device by its token alone
+        if len(token_matches) > 1:
+            raise ParseError(
+                DEVICE_TOKEN_AMBIGUOUS,
+                "Must specify installationId when deviceToken matches multiple Installation objects",
+            )
+        if token_matches:
+            _check_device_type(body, token_matches[0])
+            return body, token_matches[0].object_id
+        return body, None
+    if caller.is_master and len(token_matches) == 1 and token_matches[0].installation_id is None:
+        # An installation registered by token alone now learns its installationId (Parse's merge).
+        _check_device_type(body, token_matches[0])
+        return body, token_matches[0].object_id
+    # The token moved to this (new) installation: the old ones holding it are stale.
+    await _delete(caller.app_pk, [row.object_id for row in token_matches])
+    return body, None
+
+
+async def installation_before_update(*, caller: Caller, object_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Lower-case ids, refuse changes to immutable fields (136), and drop stale holders of a new token."""
+    body = normalized(body)
+    stored = await _stored(caller.app_pk, object_id)
+    if stored is None:
+        return body  # the update answers 101
+    if not caller.is_master and (stored.installation_id is None or stored.installation_id != _claimed_id(caller, body)):
+        return body  # not the caller's: the update answers 101 without saying more
+    if (
+        "installationId" in body
+        and stored.installation_id is not None
+        and body["installationId"] != stored.installation_id
+    ):
+        raise _immutable("installationId")
+    _check_device_type(body, stored)
+    token = body.get("deviceToken")
+    if "deviceToken" in body and token != stored.device_token:
+        if stored.installation_id is None and stored.device_token is not None and "installationId" not in body:
+            raise _immutable("deviceToken")
+        if isinstance(token, str) and token:
+            holders = await _matching(caller.app_pk, installation_id=None, device_token=token)
+            await _delete(caller.app_pk, [row.object_id for row in holders if row.object_id != object_id])
+    return body
 
 
 def installation_update_condition(caller: Caller, body: dict[str, Any], params: list[Any]) -> str:
@@ -60,7 +210,7 @@ def installation_update_condition(caller: Caller, body: dict[str, Any], params: 
     if caller.is_master:
         return ""
     installation_id = _claimed_id(caller, body)
-    if installation_id is None or ("installationId" in body and body["installationId"] != installation_id):
+    if installation_id is None or ("installationId" in body and not isinstance(body["installationId"], str)):
         return " AND FALSE"  # no installationId, or a non-string one: nothing is the caller's
     params.append(installation_id)
     return " AND data->>'installationId' = %s"
@@ -81,6 +231,9 @@ class InstallationRules(ClassRules):
 
     async def resolve_create(self, *, caller: Caller, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         return await installation_before_create(caller=caller, body=body)
+
+    async def before_update(self, *, caller: Caller, object_id: str, body: dict[str, Any]) -> PreparedWrite | None:
+        return PreparedWrite(body=await installation_before_update(caller=caller, object_id=object_id, body=body))
 
     def client_update_condition(self, *, caller: Caller, body: dict[str, Any], params: list[Any]) -> str:
         return installation_update_condition(caller, body, params)

@@ -12,8 +12,11 @@ FIELD_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # The schema registry's column (datastore_schema.class_name is varchar(128)); Parse Server
 # has no smaller limit of its own. Checked here so that PostgreSQL never has to refuse it.
 MAX_CLASS_NAME_LENGTH = 128
-# _JobStatus and _JobSchedule are cloud code's (hangar.cloudcode.job_classes registers their rules).
-SYSTEM_CLASSES = frozenset({"_User", "_Role", "_Session", "_Installation", "_JobStatus", "_JobSchedule"})
+# _JobStatus and _JobSchedule are cloud code's (hangar.cloudcode.job_classes registers their rules),
+# _Audience and _PushStatus messaging's (hangar.messaging.push_classes).
+SYSTEM_CLASSES = frozenset(
+    {"_User", "_Role", "_Session", "_Installation", "_JobStatus", "_JobSchedule", "_Audience", "_PushStatus"}
+)
 SYSTEM_FIELDS = frozenset({"objectId", "createdAt", "updatedAt", "ACL"})
 _FORBIDDEN_FIELDS = frozenset({"length", "className"})
 

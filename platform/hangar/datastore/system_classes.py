@@ -70,6 +70,32 @@ SYSTEM_CLASS_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
         "repeatMinutes": {"type": "Number"},
         "cron": {"type": "String"},
     },
+    # Push (docs/messaging.md): saved audiences, and one status row per campaign (Parse Server's fields).
+    "_Audience": {
+        "name": {"type": "String"},
+        "query": {"type": "String"},  # the installation query as a JSON string, as Parse stores it
+        "lastUsed": {"type": "Date"},
+        "timesUsed": {"type": "Number"},
+    },
+    "_PushStatus": {
+        "pushTime": {"type": "String"},
+        "source": {"type": "String"},
+        "query": {"type": "String"},
+        "payload": {"type": "String"},
+        "title": {"type": "String"},
+        "expiry": {"type": "Number"},
+        "expiration_interval": {"type": "Number"},
+        "status": {"type": "String"},
+        "numSent": {"type": "Number"},
+        "numFailed": {"type": "Number"},
+        "pushHash": {"type": "String"},
+        "errorMessage": {"type": "Object"},
+        "sentPerType": {"type": "Object"},
+        "failedPerType": {"type": "Object"},
+        "sentPerUTCOffset": {"type": "Object"},
+        "failedPerUTCOffset": {"type": "Object"},
+        "count": {"type": "Number"},
+    },
 }
 
 
@@ -101,6 +127,8 @@ _MASTER_ONLY_OPERATIONS: dict[str, tuple[str, ...]] = {
     # Parse Server's SharedRest.js classesWithMasterOnlyAccess: nothing for clients at all.
     "_JobStatus": ("find", "count", "get", "create", "update", "delete", "addField"),
     "_JobSchedule": ("find", "count", "get", "create", "update", "delete", "addField"),
+    "_Audience": ("find", "count", "get", "create", "update", "delete", "addField"),
+    "_PushStatus": ("find", "count", "get", "create", "update", "delete", "addField"),
 }
 
 

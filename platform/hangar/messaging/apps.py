@@ -7,3 +7,9 @@ class MessagingConfig(AppConfig):
     name = "hangar.messaging"
     label = "messaging"
     verbose_name = "Messaging"
+
+    def ready(self) -> None:
+        from hangar.messaging import cloud_calls, push_classes
+
+        push_classes.register()
+        cloud_calls.register()

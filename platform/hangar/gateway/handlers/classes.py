@@ -21,10 +21,10 @@ def object_location(class_name: str, object_id: str) -> str:
 
 
 async def create(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
-    return await _create(auth, params["className"], request.body)
+    return await create_object(auth, params["className"], request.body)
 
 
-async def _create(auth: AuthContext, class_name: str, body: dict[str, Any]) -> ParseResponse:
+async def create_object(auth: AuthContext, class_name: str, body: dict[str, Any]) -> ParseResponse:
     body, object_id = await objects.object_create(
         caller=auth.caller, class_name=class_name, body=body, files_base=files_base(auth)
     )
@@ -81,7 +81,7 @@ def for_class(class_name: str, handler: Any) -> Any:
 
 async def create_role(request: ParseRequest, auth: AuthContext, params: dict[str, str]) -> ParseResponse:
     # The _Role rules (name, ACL, uniqueness) live in the write service, for every route alike.
-    return await _create(auth, "_Role", request.body)
+    return await create_object(auth, "_Role", request.body)
 
 
 def register(router: Any) -> None:

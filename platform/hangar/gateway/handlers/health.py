@@ -24,8 +24,10 @@ async def server_info(request: ParseRequest, auth: AuthContext, params: dict[str
                 "cloudCode": {"jobs": True, "viewCode": True},  # viewCode: the dashboard's Cloud Code page
                 "logs": {"level": True, "size": True, "order": True, "until": True, "from": True},
                 "push": {
-                    "immediatePush": False, "scheduledPush": False, "storedPushData": False,
-                    "pushAudiences": False, "localization": False,
+                    # docs/messaging.md: /push, push_time (also local), _PushStatus, /push_audiences,
+                    # and data.alert-<locale> / title-<locale> picked per installation's localeIdentifier.
+                    "immediatePush": True, "scheduledPush": True, "storedPushData": True,
+                    "pushAudiences": True, "localization": True,
                 },
                 "schemas": {
                     "addField": True, "removeField": True, "addClass": True, "removeClass": True,

@@ -52,6 +52,10 @@ class PushTarget:
     push_type: str | None = None  # _Installation.pushType ("gcm" for FCM on Android)
     app_identifier: str | None = None  # the APNs topic (bundle id)
     badge: int | None = None  # the badge to send to this installation (after an Increment)
+    # The engine's delivery record id: the same on every send of this message to this installation,
+    # so a resend after a crash collapses at the provider (derive apns-id / apns-collapse-id and
+    # FCM's collapse_key from it). "" outside the campaign engine.
+    delivery_id: str = ""
 
 
 @dataclass(frozen=True)
