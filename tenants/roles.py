@@ -43,6 +43,8 @@ class Permission(StrEnum):
     VIEW_CLOUD_CODE = "view_cloud_code"  # versions, handlers, variable names (never secret values), logs
     MANAGE_CLOUD_CODE = "manage_cloud_code"  # deploy, activate or roll back, run a function as master
     MANAGE_CLOUD_VARIABLES = "manage_cloud_variables"  # set or delete environment variables and secrets
+    VIEW_PUSH = "view_push"  # push campaigns (status, counts, errors) and saved audiences
+    SEND_PUSH = "send_push"  # compose and send a push, count an audience being built, save or delete audiences
 
 
 MINIMUM_ROLE: dict[Permission, Role] = {
@@ -62,6 +64,10 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     # right, like editing the app; its secrets are the admins', like the master key.
     Permission.MANAGE_CLOUD_CODE: Role.DEVELOPER,
     Permission.MANAGE_CLOUD_VARIABLES: Role.ADMIN,
+    Permission.VIEW_PUSH: Role.VIEWER,
+    # Sending reaches every user's device, and a live count answers questions about the
+    # installations' fields: a developer's right, like running a function as master.
+    Permission.SEND_PUSH: Role.DEVELOPER,
 }
 
 
