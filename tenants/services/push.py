@@ -55,10 +55,11 @@ def push_send(*, actor: Developer, organization: Organization, app_pk: int, body
     except ParseError as exc:
         raise ValidationFailedError(exc.message) from exc
     data = body.get("data")
+    has_alert = isinstance(data, dict) and "alert" in data
     audit_record(
         actor=actor, organization=organization, action="push.send", target_type="app",
         target_id=app.application_id, target_name=app.name,
-        details={"campaign": campaign_id, "push_time": body.get("push_time"), "has_alert": isinstance(data, dict) and "alert" in data},
+        details={"campaign": campaign_id, "push_time": body.get("push_time"), "has_alert": has_alert},
     )  # fmt: skip
     return campaign_id
 

@@ -30,7 +30,7 @@ def _url(tenant: Tenant, name: str, *extra: object) -> str:
 
 def _install(tenant: Tenant, installation_id: str, **fields: Any) -> str:
     body = {"installationId": installation_id, "deviceType": "android", **fields}
-    created, object_id = async_to_sync(objects.object_create)(
+    _, object_id = async_to_sync(objects.object_create)(
         caller=Caller(app_pk=tenant.app.pk, is_master=True), class_name="_Installation", body=body, files_base=""
     )
     return object_id
