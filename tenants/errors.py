@@ -84,3 +84,10 @@ class CloudCodeUnavailableError(TenantsError):
 
     code = "cloud_code_unavailable"
     status = 503
+
+
+class PushUnavailableError(TenantsError):
+    """A push could not be sent now (a store it needs does not answer); nothing was recorded, a retry may help."""
+
+    code = "push_unavailable"
+    status = 503

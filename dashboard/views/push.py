@@ -9,6 +9,7 @@ running campaign's counts refresh themselves. A send is checked and recorded exa
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from dashboard.access import DeveloperRequest, app_view, capabilities
 from hangar.messaging import console
 from hangar.messaging import selectors as campaigns
+from hangar.parse_errors import ParseError
 from tenants import push_audiences, push_console
 from tenants.errors import NotFoundError, PermissionDeniedError, TenantsError
 from tenants.roles import Permission
@@ -32,6 +34,7 @@ from tenants.services import push as push_services
 EMPTY_ROWS = 3
 CAMPAIGNS_LISTED = 50
 POLL_SECONDS = 2
+RETRY_AFTER_SECONDS = 5
 # A campaign in these states may still change: its page polls for new counts.
 MOVING = frozenset({"pending", "running"})
 
@@ -60,9 +63,10 @@ def _page(
 ) -> HttpResponse:
     can = capabilities(access.role)
     form = form or console.ConsoleForm()
+    form.once = form.once or secrets.token_urlsafe(16)
     context: dict[str, Any] = {
         "access": access, "app": access.app, "can": can, "tab": "push",
-        "audiences": push_console.push_audience_list(app=access.app),
+        "audiences": _audiences(access),
         "form": replace(form, rows=_builder_rows(form)), "problem": problem, "count": count,
         "count_problem": count_problem,
         "now_utc": datetime.now(UTC),
@@ -72,6 +76,14 @@ def _page(
         context["fields"] = console.builder_fields(push_console.installation_field_types(app=access.app))
         context["operators"] = console.OPERATORS
     return render(request, "dashboard/apps/push.html", context, status=status)
+
+
+def _audiences(access: AppAccess) -> list[push_console.AudienceRow] | None:
+    """The saved audiences; None when the app's datastore does not answer (the rest of the page still works)."""
+    try:
+        return push_console.push_audience_list(app=access.app)
+    except ParseError:
+        return None
 
 
 def _schema(access: AppAccess) -> dict[str, str]:
@@ -94,14 +106,17 @@ def push_send(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
     try:
         body = console.push_body(form, _schema(access), now=datetime.now(UTC))
         campaign_id = push_services.push_send(
-            actor=request.user, organization=access.organization, app_pk=access.app.pk, body=body
+            actor=request.user, organization=access.organization, app_pk=access.app.pk, body=body, once=form.once
         )
     except console.ConsoleInputError as exc:
         return _page(request, access, form=form, problem=exc, status=400)
     except (NotFoundError, PermissionDeniedError):
         raise
     except TenantsError as exc:
-        return _page(request, access, form=form, problem=console.ConsoleInputError(exc.message), status=400)
+        response = _page(request, access, form=form, problem=console.ConsoleInputError(exc.message), status=exc.status)
+        if exc.status == 503:
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     messages.success(request, "Push recorded; its status follows below.")
     return redirect("dashboard:push_campaign", organization_id=access.organization.pk, app_id=access.app.pk,
                     campaign_id=campaign_id)  # fmt: skip

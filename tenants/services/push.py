@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from asgiref.sync import async_to_sync
+from django.core.cache import cache
 
 from hangar.caller import Caller
 from hangar.datastore import objects
@@ -22,12 +24,16 @@ from hangar.messaging.push_classes import AUDIENCE_CLASS
 from hangar.messaging.push_requests import installation_query_check, push_spec_from_request
 from hangar.parse_errors import OBJECT_NOT_FOUND, ParseError
 from tenants.audit import audit_record
-from tenants.errors import NotFoundError, ValidationFailedError
+from tenants.errors import NotFoundError, PushUnavailableError, ValidationFailedError
 from tenants.models import App, Developer, Organization
 from tenants.roles import Permission
 from tenants.services.access import membership_require
 
 AUDIENCE_NAME_MAX = 100
+# How long a console form's send token is remembered: a resubmitted form (double click,
+# reload after a timeout) within it answers the campaign already recorded.
+SEND_ONCE_SECONDS = 24 * 60 * 60
+_SENDING = "sending"
 
 
 def _app_for(actor: Developer, organization: Organization, app_pk: int) -> App:
@@ -47,13 +53,42 @@ async def _recorded(app: App, body: dict[str, Any]) -> str:
     return await campaign_create(app_pk=app.pk, spec=spec)
 
 
-def push_send(*, actor: Developer, organization: Organization, app_pk: int, body: dict[str, Any]) -> str:
-    """Check a push request body as ``POST /parse/push`` does and record its campaign; returns its id."""
+def _send_once_claim(key: str) -> str | None:
+    """Claim the form's token; None when this is its first send, else the earlier campaign's id."""
+    try:
+        if cache.add(key, _SENDING, timeout=SEND_ONCE_SECONDS):
+            return None
+        earlier = cache.get(key)
+    except redis.RedisError as exc:
+        # Fail closed: without the token a double submit could send the push twice.
+        raise PushUnavailableError("Sending is unavailable right now (Redis does not answer); try again.") from exc
+    if earlier is None or earlier == _SENDING:
+        raise ValidationFailedError("This form is being sent already: its campaign appears in the list in a moment.")
+    return str(earlier)
+
+
+def push_send(
+    *, actor: Developer, organization: Organization, app_pk: int, body: dict[str, Any], once: str = ""
+) -> str:
+    """Check a push request body as ``POST /parse/push`` does and record its campaign; returns its id.
+
+    ``once``, the console form's token, makes a resubmitted form answer the campaign it
+    already recorded instead of sending the push again.
+    """
     app = _app_for(actor, organization, app_pk)
+    key = f"push-console:send:{app.pk}:{once}" if once else None
+    if key is not None and (earlier := _send_once_claim(key)) is not None:
+        return earlier
     try:
         campaign_id = async_to_sync(_recorded)(app, body)
-    except ParseError as exc:
-        raise ValidationFailedError(exc.message) from exc
+    except BaseException as exc:
+        if key is not None:
+            cache.delete(key)  # nothing was recorded: the corrected form may be sent
+        if isinstance(exc, ParseError):
+            raise ValidationFailedError(exc.message) from exc
+        raise
+    if key is not None:
+        cache.set(key, campaign_id, timeout=SEND_ONCE_SECONDS)
     data = body.get("data")
     has_alert = isinstance(data, dict) and "alert" in data
     audit_record(

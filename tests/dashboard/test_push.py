@@ -145,6 +145,23 @@ def test_the_builder_counts_rows_on_built_in_and_custom_fields_and_saves_an_audi
     assert client.post(_url(tenant_a, "push_audience_delete", audience_id)).status_code == 404
 
 
+def test_a_form_sent_twice_records_one_campaign(tenant_a: Tenant):
+    client = logged_in(tenant_a.developer)
+    page = client.get(_url(tenant_a, "push")).content.decode()
+    once = page.split('name="once" value="', 1)[1].split('"', 1)[0]
+    assert len(once) >= 16
+    refused = client.post(_url(tenant_a, "push_send"), _form(alert="Twice", badge="x", once=once))
+    assert refused.status_code == 400
+    assert f'name="once" value="{once}"' in refused.content.decode()  # the corrected form keeps its token
+    first = client.post(_url(tenant_a, "push_send"), _form(alert="Twice", once=once))
+    second = client.post(_url(tenant_a, "push_send"), _form(alert="Twice", once=once))  # a double click
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert len(_rows(tenant_a, "_PushStatus")) == 1
+    client.post(_url(tenant_a, "push_send"), _form(alert="Twice", once="another-form"))
+    assert len(_rows(tenant_a, "_PushStatus")) == 2
+
+
 def test_schedules_utc_and_local_and_expiries_are_recorded_as_parse_does(tenant_a: Tenant):
     client = logged_in(tenant_a.developer)
     later = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")

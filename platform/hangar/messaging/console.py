@@ -101,6 +101,7 @@ class ConsoleForm:
     expire_minutes: str = ""
     expire_at: str = ""
     audience_name: str = ""
+    once: str = ""  # the form's send token: a second submit of the same form sends nothing more
 
     @classmethod
     def from_post(cls, post: Any) -> ConsoleForm:
@@ -119,7 +120,7 @@ class ConsoleForm:
             target=text("target", "all"), channels=text("channels"), audience_id=text("audience_id"),
             rows=rows[:MAX_ROWS], when=text("when", "now"), push_time=text("push_time"),
             expire=text("expire", "never"), expire_minutes=text("expire_minutes"), expire_at=text("expire_at"),
-            audience_name=text("audience_name"),
+            audience_name=text("audience_name"), once=text("once")[:64],
         )  # fmt: skip
 
     def filled_rows(self) -> list[WhereRow]:
