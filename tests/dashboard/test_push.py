@@ -15,9 +15,11 @@ from django.urls import reverse
 
 from hangar.caller import Caller
 from hangar.datastore import objects
+from hangar.messaging.adapters.base import DeliveryOutcome, OutcomeKind
 from tenants.models import AuditEvent
 from tests.conftest import Tenant
 from tests.dashboard.conftest import AddMember, logged_in
+from tests.messaging.engine_support import RecordingProvider
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -342,3 +344,43 @@ def test_another_apps_campaign_and_audience_ids_reach_nothing(tenant_a: Tenant, 
     assert "Bob VIPs" not in page
     assert len(_rows(tenant_b, "_Audience")) == 1
     assert _rows(tenant_a, "_PushStatus") == []
+
+
+# A provider *adapter* double (the engine and the console are under test, not the provider):
+# named by path in HANGAR_PUSH_PROVIDER_FOR, as a worker imports it. Android tokens are
+# accepted; iOS ones are refused as a provider refuses a bad token.
+CONSOLE_PROVIDER = RecordingProvider(
+    script=lambda target, _before: (
+        DeliveryOutcome(OutcomeKind.FAILED, error="BadDeviceToken")
+        if target.device_type == "ios"
+        else DeliveryOutcome.sent()
+    )
+)
+
+
+async def console_provider_for(*, app_pk: int, device_type: str, push_type: str | None) -> RecordingProvider:
+    return CONSOLE_PROVIDER
+
+
+def test_a_console_send_runs_through_the_engine_and_its_page_shows_the_outcome(tenant_a: Tenant, settings: Any):
+    settings.HANGAR_PUSH_PROVIDER_FOR = "tests.dashboard.test_push.console_provider_for"
+    CONSOLE_PROVIDER.sends.clear()
+    _install(tenant_a, "a-1", channels=["news"], deviceToken="tok-a1")
+    _install(tenant_a, "a-2", channels=["news"], deviceToken="tok-a2")
+    _install(tenant_a, "i-1", channels=["news"], deviceToken="f" * 64, deviceType="ios")
+    _install(tenant_a, "a-3", channels=["sports"], deviceToken="tok-a3")
+    client = logged_in(tenant_a.developer)
+
+    sent = client.post(_url(tenant_a, "push_send"), _form(alert="Through the engine", target="channels",
+                                                         channels="news"))  # fmt: skip
+    detail = client.get(sent["Location"]).content.decode()  # Celery runs eagerly in the tests: the send is over
+
+    assert sorted(t.device_token for _, t in CONSOLE_PROVIDER.sends) == sorted(["tok-a1", "tok-a2", "f" * 64])
+    assert {n.data["alert"] for n, _ in CONSOLE_PROVIDER.sends} == {"Through the engine"}
+    assert 'id="campaign-state">succeeded<' in detail
+    assert '<strong id="campaign-sent">2</strong>' in detail
+    assert '<strong id="campaign-failed">1</strong>' in detail
+    assert "<td>android</td><td>2</td><td>0</td>" in detail
+    assert "<td>ios</td><td>0</td><td>1</td>" in detail
+    assert '<span class="mono">BadDeviceToken</span>: 1' in detail
+    assert "hx-trigger" not in detail  # over: no polling
