@@ -43,7 +43,7 @@ def _builder_rows(form: console.ConsoleForm) -> list[console.WhereRow]:
     """The rows to show: the filled ones, then empty ones (at least one, and as many as were asked for)."""
     filled = form.filled_rows()
     empty = max(EMPTY_ROWS - len(filled), len(form.rows) - len(filled), 1)
-    return filled + [console.WhereRow("", "eq", "")] * min(empty, console.MAX_ROWS - len(filled))
+    return filled + [console.WhereRow("", "eq", "")] * max(min(empty, console.MAX_ROWS - len(filled)), 0)
 
 
 def _campaign_context(access: AppAccess) -> dict[str, Any]:

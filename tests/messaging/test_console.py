@@ -74,3 +74,11 @@ def test_a_form_becomes_a_push_body():
     }  # fmt: skip
     with pytest.raises(ConsoleInputError, match="whole number"):
         push_body(ConsoleForm(alert="x", badge="1.5"), SCHEMA, now=NOW)
+
+
+def test_too_long_values_are_refused_not_cut():
+    with pytest.raises(ConsoleInputError, match="Alert is longer than 4000"):
+        push_body(ConsoleForm(alert="x" * 4001), SCHEMA, now=NOW)
+    rows = [WhereRow("plan", "eq", str(n)) for n in range(21)]
+    with pytest.raises(ConsoleInputError, match="at most 20 rows"):
+        push_body(ConsoleForm(alert="x", target="where", rows=rows), SCHEMA, now=NOW)

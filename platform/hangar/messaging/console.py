@@ -108,23 +108,34 @@ class ConsoleForm:
         """From a QueryDict (``getlist`` for the builder's repeated row fields)."""
 
         def text(name: str, default: str = "") -> str:
-            return str(post.get(name, default) or default).strip()[:MAX_TEXT]
+            return str(post.get(name, default) or default).strip()
 
         fields, ops, values = post.getlist("row_field"), post.getlist("row_op"), post.getlist("row_value")
         rows = [
-            WhereRow(str(f).strip()[:200], str(o).strip(), str(v).strip()[:MAX_TEXT])
+            WhereRow(str(f).strip(), str(o).strip(), str(v).strip())
             for f, o, v in zip(fields, ops, values, strict=False)
         ]
         return cls(
             alert=text("alert"), title=text("title"), badge=text("badge"), sound=text("sound"), data=text("data"),
             target=text("target", "all"), channels=text("channels"), audience_id=text("audience_id"),
-            rows=rows[:MAX_ROWS], when=text("when", "now"), push_time=text("push_time"),
+            rows=rows, when=text("when", "now"), push_time=text("push_time"),
             expire=text("expire", "never"), expire_minutes=text("expire_minutes"), expire_at=text("expire_at"),
             audience_name=text("audience_name"), once=text("once")[:64],
         )  # fmt: skip
 
     def filled_rows(self) -> list[WhereRow]:
         return [row for row in self.rows if row.field]
+
+    def check_sizes(self) -> None:
+        """Refuse (never cut) what is too long: a cut alert or JSON would send something else than typed."""
+        for name in ("alert", "title", "badge", "sound", "data", "channels", "audience_name"):
+            if len(getattr(self, name)) > MAX_TEXT:
+                raise ConsoleInputError(f"{name.title()} is longer than {MAX_TEXT} characters.", field=name)
+        filled = self.filled_rows()
+        if len(filled) > MAX_ROWS:
+            raise ConsoleInputError(f"An audience has at most {MAX_ROWS} rows.", field="row_field")
+        if any(len(row.field) > 200 or len(row.value) > MAX_TEXT for row in filled):
+            raise ConsoleInputError(f"A row's value has at most {MAX_TEXT} characters.", field="row_value")
 
 
 def field_refusal(name: str, fields: Mapping[str, str]) -> str | None:
@@ -286,6 +297,7 @@ def _schedule(form: ConsoleForm, now: datetime) -> dict[str, Any]:
 
 def target_of(form: ConsoleForm, schema_fields: Mapping[str, str]) -> dict[str, Any]:
     """The push body's target: ``where``, ``channels`` or ``audience_id``."""
+    form.check_sizes()
     if form.target not in TARGETS:
         raise ConsoleInputError("Choose who receives the push.", field="target")
     if form.target == "channels":
