@@ -58,6 +58,7 @@ def _page(
     form: console.ConsoleForm | None = None,
     problem: console.ConsoleInputError | None = None,
     count: int | None = None,
+    reachable: int | None = None,
     count_problem: console.ConsoleInputError | None = None,
     status: int = 200,
 ) -> HttpResponse:
@@ -67,7 +68,7 @@ def _page(
     context: dict[str, Any] = {
         "access": access, "app": access.app, "can": can, "tab": "push",
         "audiences": _audiences(access),
-        "form": replace(form, rows=_builder_rows(form)), "problem": problem, "count": count,
+        "form": replace(form, rows=_builder_rows(form)), "problem": problem, "count": count, "reachable": reachable,
         "count_problem": count_problem,
         "now_utc": datetime.now(UTC),
         **_campaign_context(access),
@@ -122,14 +123,22 @@ def push_send(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
                     campaign_id=campaign_id)  # fmt: skip
 
 
-def _count_of(request: DeveloperRequest, access: AppAccess, form: console.ConsoleForm) -> int:
+def _count_of(request: DeveloperRequest, access: AppAccess, form: console.ConsoleForm) -> tuple[int, int | None]:
+    """(installations the target matches, of them those with a device token: the ones a send reaches)."""
     where = console.counted_where(form, _schema(access))
     developer, organization, app_pk = request.user, access.organization, access.app.pk
     if where is None:
-        return push_audiences.push_audience_count(
+        count = push_audiences.push_audience_count(
             developer=developer, organization=organization, app_pk=app_pk, audience_id=form.audience_id
         )
-    return push_audiences.push_query_count(developer=developer, organization=organization, app_pk=app_pk, where=where)
+        return count, None
+    count = push_audiences.push_query_count(developer=developer, organization=organization, app_pk=app_pk, where=where)
+    # The engine skips installations without a token (nothing to send to): say how many are left.
+    with_token = {"$and": [where, {"deviceToken": {"$exists": True}}]} if where else {"deviceToken": {"$exists": True}}
+    reachable = push_audiences.push_query_count(
+        developer=developer, organization=organization, app_pk=app_pk, where=with_token
+    )
+    return count, reachable
 
 
 @require_POST
@@ -139,8 +148,9 @@ def push_count(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
     form = console.ConsoleForm.from_post(request.POST)
     problem: console.ConsoleInputError | None = None
     count: int | None = None
+    reachable: int | None = None
     try:
-        count = _count_of(request, access, form)
+        count, reachable = _count_of(request, access, form)
     except console.ConsoleInputError as exc:
         problem = exc
     except NotFoundError as exc:
@@ -152,8 +162,12 @@ def push_count(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
     except TenantsError as exc:
         problem = console.ConsoleInputError(exc.message, field="where")
     if request.htmx:
-        return render(request, "dashboard/apps/_push_count.html", {"count": count, "problem": problem})
-    return _page(request, access, form=form, count=count, count_problem=problem, status=400 if problem else 200)
+        context = {"count": count, "reachable": reachable, "problem": problem}
+        return render(request, "dashboard/apps/_push_count.html", context)
+    return _page(
+        request, access, form=form, count=count, reachable=reachable, count_problem=problem,
+        status=400 if problem else 200,
+    )  # fmt: skip
 
 
 @require_GET

@@ -69,16 +69,18 @@ def _count(client: Client, tenant: Tenant, **values: Any) -> str:
     return response.content.decode()
 
 
-def test_a_developer_counts_a_channel_live_sends_to_it_and_follows_the_campaign(tenant_a: Tenant):
-    _install(tenant_a, "i-1", channels=["news"])
-    _install(tenant_a, "i-2", channels=["news", "sports"], deviceType="ios")
-    _install(tenant_a, "i-3", channels=["sports"])
+def test_a_developer_counts_a_channel_live_sends_to_it_and_follows_the_campaign(tenant_a: Tenant, settings: Any):
+    settings.HANGAR_PUSH_PROVIDER_FOR = "tests.dashboard.test_push.console_provider_for"
+    _install(tenant_a, "i-1", channels=["news"], deviceToken="t1")
+    _install(tenant_a, "i-2", channels=["news", "sports"], deviceType="ios", deviceToken="a" * 64)
+    _install(tenant_a, "i-3", channels=["sports"], deviceToken="t3")
     client = logged_in(tenant_a.developer)
     assert "Push" in client.get(_url(tenant_a, "app_settings")).content.decode()
 
     assert 'data-count="2"' in _count(client, tenant_a, target="channels", channels="news")
     assert 'data-count="3"' in _count(client, tenant_a, target="channels", channels="news, sports")
     assert 'data-count="3"' in _count(client, tenant_a, target="all")
+    assert "device token" not in _count(client, tenant_a, target="all")  # every one has a token
 
     sent = client.post(
         _url(tenant_a, "push_send"),
@@ -121,7 +123,9 @@ def test_the_builder_counts_rows_on_built_in_and_custom_fields_and_saves_an_audi
     assert 'data-count="2"' in _count(client, tenant_a, **where(("seats", "gt", "2")))  # typed as a number
     assert 'data-count="1"' in _count(client, tenant_a, **where(("appVersion", "gt", "2"), ("appVersion", "lt", "2.2")))
     rows = (("plan", "in", "free, nobody"), ("deviceType", "ne", "x"), ("appVersion", "exists", ""))
-    assert 'data-count="1"' in _count(client, tenant_a, **where(*rows))
+    counted = _count(client, tenant_a, **where(*rows))
+    assert 'data-count="1"' in counted
+    assert 'data-reachable="0"' in counted  # none of them has a device token: a send reaches nobody
     assert 'data-count="0"' in _count(client, tenant_a, **where(("appName", "exists", "")))
 
     saved = client.post(
