@@ -303,6 +303,7 @@ def test_a_viewer_sees_campaigns_and_audiences_but_cannot_send_count_or_change(t
     assert "News" in page
     assert "Send push" not in page
     assert "push/audiences/" + audience_id + "/delete" not in page
+    assert viewer.get(_url(tenant_a, "push_audience_count", audience_id), **HTMX).status_code == 200
     before = (_rows(tenant_a, "_PushStatus"), _rows(tenant_a, "_Audience"))
     for name, args, data in [
         ("push_send", [], _form(alert="pwned")),
