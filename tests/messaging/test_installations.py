@@ -60,7 +60,9 @@ async def test_a_post_with_a_known_installation_id_or_token_updates_instead_of_d
     )
     again = await app_a.request("POST", "/installations", {"installationId": "ABC", "badge": 4}, master=True)
     assert again.json()["objectId"] == first.json()["objectId"]
+    assert again.status_code == 200  # an update, as Parse Server answers it (with the objectId the SDKs need)
     assert "updatedAt" in again.json()
+    assert "createdAt" not in again.json()
     token_only = await app_a.request(
         "POST", "/installations", {"deviceToken": "t-1", "deviceType": "android"}, master=True
     )
@@ -85,6 +87,13 @@ async def test_a_device_token_belongs_to_one_installation(app_a: ParseApp) -> No
     )
     assert new.status_code == 201, new.text
     assert [(r["installationId"], r["deviceToken"]) for r in await _all(app_a)] == [("new-install", APNS_TOKEN.lower())]
+    # A refused write (a badge that is not a number) costs the token's holder nothing.
+    refused = await _device(
+        app_a, "POST", "/installations", {"deviceType": "ios", "deviceToken": APNS_TOKEN, "badge": "x"},
+        installation="third-install",
+    )  # fmt: skip
+    assert refused.json()["code"] == 111
+    assert [r["installationId"] for r in await _all(app_a)] == ["new-install"]
     # An installation known by its token alone learns its installationId (Parse's merge), master only.
     bare = await app_a.request("POST", "/installations", {"deviceType": "android", "deviceToken": "fcm-1"}, master=True)
     merged = await app_a.request(

@@ -128,9 +128,17 @@ async def test_without_the_master_key_nobody_pushes_or_reads_push_statuses(app_a
     sent = await _push(app_a, {"where": {}, "data": {"alert": "mine"}})
     status_id = sent.headers["X-Parse-Push-Status-Id"]
     _, token = await _sync_user(app_a)
+    probes = [
+        {"where": {}, "data": {"alert": "x"}},
+        # Targeting by fields a client may never query (a device's token, users' hidden emails) is no way in either.
+        {"where": {"deviceToken": {"$regex": "^a"}}, "data": {"alert": "x"}},
+        {"where": {"user": {"$inQuery": {"className": "_User", "where": {"email": {"$exists": True}}}}}, "data": {}},
+        {"channels": ["news"], "data": {"alert": "x"}},
+    ]
     for session in (None, token):
-        pushed = await app_a.request("POST", "/push", {"where": {}, "data": {"alert": "x"}}, session=session)
-        assert (pushed.status_code, pushed.json()) == (403, {"error": "unauthorized: master key is required"})
+        for body in probes:
+            pushed = await app_a.request("POST", "/push", body, session=session)
+            assert (pushed.status_code, pushed.json()) == (403, {"error": "unauthorized: master key is required"})
         listed = await app_a.request("GET", "/classes/_PushStatus", session=session)
         assert listed.json() == {
             "code": 119, "error": "Clients aren't allowed to perform the find operation on the _PushStatus collection.",

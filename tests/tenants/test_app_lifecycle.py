@@ -26,7 +26,16 @@ def test_new_app_is_provisioned_with_partitions_and_system_classes(tenant_a: Ten
         f"datastore_relation_app{tenant_a.app.pk}",
     ]
     classes = set(SchemaClass.objects.filter(app=tenant_a.app).values_list("class_name", flat=True))
-    assert classes == {"_User", "_Role", "_Session", "_Installation", "_JobStatus", "_JobSchedule"}
+    assert classes == {
+        "_User",
+        "_Role",
+        "_Session",
+        "_Installation",
+        "_JobStatus",
+        "_JobSchedule",
+        "_Audience",
+        "_PushStatus",
+    }
     user_fields = SchemaClass.objects.get(app=tenant_a.app, class_name="_User").fields
     assert user_fields["username"] == {"type": "String"}
     assert user_fields["ACL"] == {"type": "ACL"}

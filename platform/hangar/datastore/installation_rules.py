@@ -8,7 +8,8 @@ Follows Parse Server's RestWrite ``handleInstallation`` (protocol reference §10
 - a create whose installationId (or, for the master key, deviceToken) already exists
   updates that installation instead of adding another; a new one needs ``deviceType`` (135);
 - a device token belongs to one installation: other installations holding it are deleted
-  (a reinstalled app gets a new installationId but keeps its token), and a master create
+  once the write has succeeded (a reinstalled app gets a new installationId but keeps its
+  token; a refused write deletes nothing), and a master create
   naming only a token that several installations hold is 132;
 - ``installationId`` and ``deviceType`` never change, nor ``deviceToken`` on an installation
   without an installationId (136).
@@ -22,7 +23,7 @@ one's own: only the device that generated it, and the master key, ever see it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hangar.caller import Caller
@@ -39,6 +40,7 @@ from hangar.parse_errors import (
 
 INSTALLATION = "_Installation"
 APNS_TOKEN_LENGTH = 64  # Parse Server lower-cases tokens of this length (hex APNs tokens)
+_STORED_FIELDS = "data->>'installationId', data->>'deviceToken', data->>'deviceType', data->>'appIdentifier'"
 # A token or installationId shared by more rows than this is not a device: refuse rather than scan.
 _MATCH_LIMIT = 100
 
@@ -49,6 +51,14 @@ class _Stored:
     installation_id: str | None
     device_token: str | None
     device_type: str | None
+    app_identifier: str | None
+
+
+@dataclass
+class InstallationWrite(PreparedWrite):
+    """An installation's write, and the installations holding its token that go once it is written."""
+
+    stale: list[str] = field(default_factory=list)
 
 
 def normalized(body: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +109,7 @@ async def _matching(app_pk: int, *, installation_id: str | None, device_token: s
         return []
     async with app_statement(app_pk) as conn:
         rows = await conn.fetch_all(
-            "SELECT object_id, data->>'installationId', data->>'deviceToken', data->>'deviceType' "
+            f"SELECT object_id, {_STORED_FIELDS} "
             f"FROM {object_partition(app_pk)} WHERE app_id = %s AND class_name = %s AND ({' OR '.join(conditions)}) "
             f"ORDER BY created_at LIMIT {_MATCH_LIMIT}",
             [app_pk, INSTALLATION, *params],
@@ -110,7 +120,7 @@ async def _matching(app_pk: int, *, installation_id: str | None, device_token: s
 async def _stored(app_pk: int, object_id: str) -> _Stored | None:
     async with app_statement(app_pk) as conn:
         row = await conn.fetch_one(
-            "SELECT object_id, data->>'installationId', data->>'deviceToken', data->>'deviceType' "
+            f"SELECT object_id, {_STORED_FIELDS} "
             f"FROM {object_partition(app_pk)} WHERE app_id = %s AND class_name = %s AND object_id = %s",
             [app_pk, INSTALLATION, object_id],
         )
@@ -133,7 +143,7 @@ def _check_device_type(body: dict[str, Any], stored: _Stored) -> None:
         raise _immutable("deviceType")
 
 
-async def installation_before_create(*, caller: Caller, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+async def installation_resolve_create(*, caller: Caller, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """The body to store, and the objectId of the installation it names if that exists (then it is an update)."""
     body = normalized(body)
     if _borrowed_id(caller, body):
@@ -159,7 +169,6 @@ async def installation_before_create(*, caller: Caller, body: dict[str, Any]) ->
         raise ParseError(MISSING_REQUIRED_FIELD, "deviceType must be specified in this operation")
     if by_id is not None:
         _check_device_type(body, by_id)
-        await _delete(caller.app_pk, [row.object_id for row in token_matches])
         return body, by_id.object_id
     if installation_id is None:  # the master key naming a device by its token alone
         if len(token_matches) > 1:
@@ -175,19 +184,18 @@ async def installation_before_create(*, caller: Caller, body: dict[str, Any]) ->
         # An installation registered by token alone now learns its installationId (Parse's merge).
         _check_device_type(body, token_matches[0])
         return body, token_matches[0].object_id
-    # The token moved to this (new) installation: the old ones holding it are stale.
-    await _delete(caller.app_pk, [row.object_id for row in token_matches])
+    # A new installation; if its token moved here, the old holders go once it is written.
     return body, None
 
 
-async def installation_before_update(*, caller: Caller, object_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Lower-case ids, refuse changes to immutable fields (136), and drop stale holders of a new token."""
+async def installation_before_update(*, caller: Caller, object_id: str, body: dict[str, Any]) -> InstallationWrite:
+    """Lower-case ids and refuse changes to immutable fields (136); the write names the stale holders of its token."""
     body = normalized(body)
     stored = await _stored(caller.app_pk, object_id)
     if stored is None:
-        return body  # the update answers 101
+        return InstallationWrite(body=body)  # the update answers 101
     if not caller.is_master and (stored.installation_id is None or stored.installation_id != _claimed_id(caller, body)):
-        return body  # not the caller's: the update answers 101 without saying more
+        return InstallationWrite(body=body)  # not the caller's: the update answers 101 without saying more
     if (
         "installationId" in body
         and stored.installation_id is not None
@@ -195,14 +203,30 @@ async def installation_before_update(*, caller: Caller, object_id: str, body: di
     ):
         raise _immutable("installationId")
     _check_device_type(body, stored)
-    token = body.get("deviceToken")
-    if "deviceToken" in body and token != stored.device_token:
+    if "deviceToken" in body and body["deviceToken"] != stored.device_token:
         if stored.installation_id is None and stored.device_token is not None and "installationId" not in body:
             raise _immutable("deviceToken")
-        if isinstance(token, str) and token:
-            holders = await _matching(caller.app_pk, installation_id=None, device_token=token)
-            await _delete(caller.app_pk, [row.object_id for row in holders if row.object_id != object_id])
-    return body
+    return InstallationWrite(body=body, stale=await _stale_holders(caller.app_pk, object_id, body))
+
+
+async def _stale_holders(app_pk: int, object_id: str, body: dict[str, Any]) -> list[str]:
+    """Other installations holding the token this write gives ``object_id`` (of the same appIdentifier, if named)."""
+    token = body.get("deviceToken")
+    if not isinstance(token, str) or not token:
+        return []
+    app_identifier = body.get("appIdentifier")
+    holders = await _matching(app_pk, installation_id=None, device_token=token)
+    return [
+        row.object_id
+        for row in holders
+        if row.object_id != object_id and (not isinstance(app_identifier, str) or row.app_identifier == app_identifier)
+    ]
+
+
+async def _delete_stale(caller: Caller, write: PreparedWrite) -> None:
+    # After the write succeeded: a refused write never costs another installation its row.
+    if isinstance(write, InstallationWrite):
+        await _delete(caller.app_pk, write.stale)
 
 
 def installation_update_condition(caller: Caller, body: dict[str, Any], params: list[Any]) -> str:
@@ -230,10 +254,21 @@ class InstallationRules(ClassRules):
             )
 
     async def resolve_create(self, *, caller: Caller, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-        return await installation_before_create(caller=caller, body=body)
+        return await installation_resolve_create(caller=caller, body=body)
+
+    async def before_create(self, *, caller: Caller, body: dict[str, Any], object_id: str) -> PreparedWrite | None:
+        return InstallationWrite(body=body, stale=await _stale_holders(caller.app_pk, object_id, body))
 
     async def before_update(self, *, caller: Caller, object_id: str, body: dict[str, Any]) -> PreparedWrite | None:
-        return PreparedWrite(body=await installation_before_update(caller=caller, object_id=object_id, body=body))
+        return await installation_before_update(caller=caller, object_id=object_id, body=body)
+
+    async def after_create(self, *, caller: Caller, object_id: str, write: PreparedWrite) -> dict[str, Any]:
+        await _delete_stale(caller, write)
+        return {}
+
+    async def after_update(self, *, caller: Caller, object_id: str, write: PreparedWrite) -> dict[str, Any]:
+        await _delete_stale(caller, write)
+        return {}
 
     def client_update_condition(self, *, caller: Caller, body: dict[str, Any], params: list[Any]) -> str:
         return installation_update_condition(caller, body, params)

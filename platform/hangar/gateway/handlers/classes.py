@@ -28,6 +28,9 @@ async def create_object(auth: AuthContext, class_name: str, body: dict[str, Any]
     body, object_id = await objects.object_create(
         caller=auth.caller, class_name=class_name, body=body, files_base=files_base(auth)
     )
+    if "createdAt" not in body:
+        # The create updated an existing object (an installation's upsert): Parse Server answers 200.
+        return ParseResponse(body)
     return ParseResponse(body, status=201, headers={"Location": object_location(class_name, object_id)})
 
 
