@@ -245,9 +245,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-deleted-apps": {"task": "tenants.purge_deleted_apps", "schedule": 300.0},
     # Starts due scheduled cloud-code jobs (hangar.cloudcode.schedules); at second 0 of every minute.
     "cloud-job-schedules": {"task": "cloudcode.job_schedules_tick", "schedule": crontab()},
-    # Starts due push campaigns and re-queues stranded deliveries (hangar.messaging.push_tick).
-    "push-campaigns-tick": {"task": "messaging.push_tick", "schedule": 10.0},
 }
+# Starts due push campaigns and re-queues stranded deliveries (hangar.messaging.push_tick); 0: no tick.
+HANGAR_PUSH_TICK_SECONDS = env_float("HANGAR_PUSH_TICK_SECONDS", 10.0)
+if HANGAR_PUSH_TICK_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["push-campaigns-tick"] = {"task": "messaging.push_tick", "schedule": HANGAR_PUSH_TICK_SECONDS}
 
 # Push delivery (hangar.messaging, docs/messaging.md "Delivery").
 HANGAR_PUSH_PROVIDER_FOR = env_str("HANGAR_PUSH_PROVIDER_FOR") or "hangar.messaging.providers.push_provider_for"

@@ -1,6 +1,6 @@
 """The engine's periodic tick: what is due in the database gets queued, so no send depends on a lost message.
 
-Every ``push-campaigns-tick`` (a beat task, every 10 s) it:
+Every ``push-campaigns-tick`` (a beat task, every ``HANGAR_PUSH_TICK_SECONDS``, 10 s) it:
 - queues the run of each campaign that is pending, scheduled and due (a local-time send
   from its earliest time zone on), or running with nobody holding its resolution lease
   (its resolver died) or fully resolved (so that it is finished);
@@ -32,7 +32,6 @@ from django.db import connection, transaction
 from hangar.messaging.dispatch import BatchOrder, batch_order_send
 from hangar.messaging.push_status import campaign_from_row
 
-TICK_SECONDS = 10
 MAX_DELIVERIES_PER_TICK = 50_000
 # A batch task is killed after BATCH_TIME_LIMIT (hangar.messaging.tasks); a claim older than
 # this belongs to no living task.

@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
-from hangar.messaging.push_tick import BATCH_TIME_LIMIT, TICK_SECONDS
+from hangar.messaging.push_tick import BATCH_TIME_LIMIT
 
 
 def _task_id(task: Any) -> str:
@@ -60,7 +60,7 @@ def push_tick_task() -> None:
 
     client = redis.Redis.from_url(str(settings.REDIS_URL), socket_timeout=5)
     try:
-        if not client.set("hangar:push:tick", "1", nx=True, ex=max(1, TICK_SECONDS - 1)):
+        if not client.set("hangar:push:tick", "1", nx=True, ex=max(1, int(settings.HANGAR_PUSH_TICK_SECONDS) - 1)):
             return
         push_tick(first_time=lambda key: bool(client.set(key, "1", nx=True, ex=RUN_REQUEUE_SECONDS)))
     finally:
