@@ -34,6 +34,8 @@ from tenants.services import push as push_services
 EMPTY_ROWS = 3
 CAMPAIGNS_LISTED = 50
 POLL_SECONDS = 2
+# A scheduled campaign changes only when its time comes: its page looks again now and then.
+SCHEDULED_POLL_SECONDS = 30
 RETRY_AFTER_SECONDS = 5
 # A campaign in these states may still change: its page polls for new counts.
 MOVING = frozenset({"pending", "running"})
@@ -48,7 +50,16 @@ def _builder_rows(form: console.ConsoleForm) -> list[console.WhereRow]:
 
 def _campaign_context(access: AppAccess) -> dict[str, Any]:
     rows = campaigns.push_campaign_list(app_pk=access.app.pk, limit=CAMPAIGNS_LISTED)
-    return {"campaigns": rows, "polling": any(row.status in MOVING for row in rows), "poll_seconds": POLL_SECONDS}
+    return {"campaigns": rows, **_polling({row.status for row in rows})}
+
+
+def _polling(statuses: set[str]) -> dict[str, Any]:
+    """Whether (and how often) a page showing campaigns in these states refreshes itself."""
+    if statuses & MOVING:
+        return {"polling": True, "poll_seconds": POLL_SECONDS}
+    if "scheduled" in statuses:
+        return {"polling": True, "poll_seconds": SCHEDULED_POLL_SECONDS}
+    return {"polling": False, "poll_seconds": POLL_SECONDS}
 
 
 def _page(
@@ -230,7 +241,7 @@ def push_campaign_detail(request: DeveloperRequest, access: AppAccess, campaign_
         raise NotFoundError("Campaign not found.")
     context = {
         "access": access, "app": access.app, "can": capabilities(access.role), "tab": "push", "campaign": row,
-        "polling": row.status in MOVING, "poll_seconds": POLL_SECONDS,
+        **_polling({row.status}),
         "per_type": _side_by_side(row.sent_per_type, row.failed_per_type, key=str),
         "per_offset": _side_by_side(row.sent_per_utc_offset, row.failed_per_utc_offset, key=_offset_key),
         "expiry": datetime.fromtimestamp(row.expiry / 1000, UTC) if row.expiry else None,

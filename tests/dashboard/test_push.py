@@ -253,6 +253,7 @@ def test_campaign_status_counts_and_errors_and_polling_while_it_moves(tenant_a: 
     client = logged_in(tenant_a.developer)
     client.post(_url(tenant_a, "push_send"), _form(alert="Later", when="local", push_time="2031-01-02T09:30"))
     [(campaign_id, _)] = _rows(tenant_a, "_PushStatus")
+    assert 'hx-trigger="every 30s"' in client.get(_url(tenant_a, "push_campaign", campaign_id)).content.decode()
     _campaign_set(
         tenant_a, campaign_id, status="running", numSent=7, numFailed=2, count=10,
         sentPerType={"ios": 4, "android": 3}, failedPerType={"android": 2}, sentPerUTCOffset={"-7": 7},
