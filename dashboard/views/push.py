@@ -184,9 +184,15 @@ def push_count(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
 @require_GET
 @app_view(requires=Permission.VIEW_PUSH)
 def push_audience_count(request: DeveloperRequest, access: AppAccess, audience_id: str) -> HttpResponse:
-    count = push_audiences.push_audience_count(
-        developer=request.user, organization=access.organization, app_pk=access.app.pk, audience_id=audience_id
-    )
+    try:
+        count = push_audiences.push_audience_count(
+            developer=request.user, organization=access.organization, app_pk=access.app.pk, audience_id=audience_id
+        )
+    except (NotFoundError, PermissionDeniedError):
+        raise
+    except TenantsError as exc:  # an audience saved through the API with a query that no longer runs
+        problem = console.ConsoleInputError(exc.message)
+        return render(request, "dashboard/apps/_push_count.html", {"count": None, "problem": problem})
     return render(request, "dashboard/apps/_push_count.html", {"count": count, "problem": None})
 
 

@@ -390,3 +390,19 @@ def test_a_console_send_runs_through_the_engine_and_its_page_shows_the_outcome(t
     assert "<td>ios</td><td>0</td><td>1</td>" in detail
     assert '<span class="mono">BadDeviceToken</span>: 1' in detail
     assert "hx-trigger" not in detail  # over: no polling
+
+
+def test_an_audience_whose_query_no_longer_runs_says_so(tenant_a: Tenant):
+    _, audience_id = async_to_sync(objects.object_create)(
+        caller=Caller(app_pk=tenant_a.app.pk, is_master=True), class_name="_Audience",
+        body={"name": "Broken", "query": json.dumps({"seats": {"$bogus": 1}})}, files_base="",
+    )  # fmt: skip
+    client = logged_in(tenant_a.developer)
+    assert "Broken" in client.get(_url(tenant_a, "push")).content.decode()
+    counted = client.get(_url(tenant_a, "push_audience_count", audience_id), **HTMX)
+    assert counted.status_code == 200
+    assert "data-count-problem" in counted.content.decode()
+    sent = client.post(_url(tenant_a, "push_send"), _form(alert="x", target="audience", audience_id=audience_id))
+    assert sent.status_code == 400
+    assert "$bogus" in sent.content.decode()
+    assert _rows(tenant_a, "_PushStatus") == []
