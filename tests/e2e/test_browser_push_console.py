@@ -67,6 +67,10 @@ def test_compose_to_a_channel_with_a_live_count_and_see_the_campaign_on_a_phone(
             page.locator("#push-channels").fill("news")
             expect(page.locator("#push-count [data-count]")).to_have_attribute("data-count", "2")
 
+            page.get_by_label("At a time (UTC)").check()
+            page.get_by_label("Date and time").fill("2031-06-01T12:00")
+            expect(page.locator("#push-time-local")).to_contain_text("your time")
+            page.get_by_label("Now").check()
             page.get_by_role("button", name="Send push").click()
             page.wait_for_url(re.compile(r"/push/campaigns/\w+/$"))
             expect(page.locator("#campaign-title")).to_have_text("Breaking <news>")
