@@ -26,6 +26,7 @@ import httpx
 import psutil
 import psycopg
 
+from bench.cpu import backing_services_cpu_seconds
 from bench.paths import PYTHON, REPO_DIR, WORK_DIR, log_path
 from bench.processes import ServerProcess
 from bench.servers import HOST, Target, _free_port, hangar_environment
@@ -53,6 +54,7 @@ class PushResult:
     worker_cpu_ms_per_notification: float  # the Celery workers' user + system CPU (Hangar's engine and the double)
     endpoint_cpu_ms_per_notification: float  # the local FCM endpoint's (the provider's side, not Hangar's)
     machine_busy_share: float  # of all cores, during the campaign (everything on the machine)
+    backing_cpu_ms_per_notification: float  # PostgreSQL and Redis, machine-wide (other databases' work included)
 
     @property
     def target_met(self) -> bool:
@@ -183,7 +185,7 @@ def run_push_campaign(
         print(f"  {installations} installations written in {seconds:.1f} s; {workers} Celery worker processes",
               flush=True)  # fmt: skip
         time.sleep(3)  # the workers are up and waiting
-        cpu_before = (_cpu_seconds(celery), _cpu_seconds(endpoint_process))
+        cpu_before = (_cpu_seconds(celery), _cpu_seconds(endpoint_process), backing_services_cpu_seconds())
         psutil.cpu_percent()
         started = time.time()
         path, campaign_id = campaign_start(target, database_url, app_pk, env)
@@ -199,7 +201,7 @@ def run_push_campaign(
                 raise PushBenchError(f"the campaign did not complete: {stats}\n{celery.log_tail()}")
             time.sleep(0.2)
         busy = psutil.cpu_percent() / 100
-        cpu_after = (_cpu_seconds(celery), _cpu_seconds(endpoint_process))
+        cpu_after = (_cpu_seconds(celery), _cpu_seconds(endpoint_process), backing_services_cpu_seconds())
     finally:
         celery.stop()
         endpoint_process.stop()
@@ -212,6 +214,7 @@ def run_push_campaign(
         worker_cpu_ms_per_notification=(cpu_after[0] - cpu_before[0]) * 1000 / installations,
         endpoint_cpu_ms_per_notification=(cpu_after[1] - cpu_before[1]) * 1000 / installations,
         machine_busy_share=busy,
+        backing_cpu_ms_per_notification=(cpu_after[2] - cpu_before[2]) * 1000 / installations,
     )  # fmt: skip
 
 
@@ -226,7 +229,8 @@ def render_push(result: PushResult) -> str:
         f"  endpoint: {result.messages_at_endpoint} messages to {result.tokens_at_endpoint} tokens, "
         f"{result.duplicates} tokens more than once\n"
         f"  CPU per notification: Celery workers {result.worker_cpu_ms_per_notification:.3f} ms, "
-        f"FCM endpoint {result.endpoint_cpu_ms_per_notification:.3f} ms; machine busy "
+        f"FCM endpoint {result.endpoint_cpu_ms_per_notification:.3f} ms, PostgreSQL + Redis "
+        f"{result.backing_cpu_ms_per_notification:.3f} ms (machine-wide); machine busy "
         f"{result.machine_busy_share:.0%} of {psutil.cpu_count()} cores during the campaign"
     )
 
