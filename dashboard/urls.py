@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from dashboard.views import accounts, apps, audit, cloud_code, members, messaging_providers, organizations, sms_email
+from dashboard.views import (
+    accounts,
+    apps,
+    audit,
+    cloud_code,
+    members,
+    messaging_providers,
+    organizations,
+    push,
+    sms_email,
+)
 from tenants.models import AppKey
 
 
@@ -71,6 +81,14 @@ urlpatterns = [
         messaging_providers.messaging_provider_delete,
         name="messaging_provider_delete",
     ),
+    path(_APP + "push/", push.push_console_page, name="push"),
+    path(_APP + "push/send/", push.push_send, name="push_send"),
+    path(_APP + "push/count/", push.push_count, name="push_count"),
+    path(_APP + "push/audiences/", push.push_audience_create, name="push_audience_create"),
+    path(_APP + "push/audiences/<str:audience_id>/count/", push.push_audience_count, name="push_audience_count"),
+    path(_APP + "push/audiences/<str:audience_id>/delete/", push.push_audience_delete, name="push_audience_delete"),
+    path(_APP + "push/campaigns/", push.push_campaign_list, name="push_campaigns"),
+    path(_APP + "push/campaigns/<str:campaign_id>/", push.push_campaign_detail, name="push_campaign"),
     path(_ORG + "members/", members.member_list, name="member_list"),
     path(_ORG + "members/invite/", members.member_invite, name="member_invite"),
     path(_ORG + "members/<int:membership_id>/role/", members.member_change_role, name="member_change_role"),

@@ -92,3 +92,10 @@ class SendsThrottledError(TenantsError):
     code = "throttled"
     status = 429
     retry_after_seconds = 60
+
+
+class PushUnavailableError(TenantsError):
+    """A push could not be sent now (a store it needs does not answer); nothing was recorded, a retry may help."""
+
+    code = "push_unavailable"
+    status = 503

@@ -19,8 +19,8 @@ from tenants.roles import Permission
 from tenants.services.access import membership_require
 
 
-def _app_for(developer: Developer, organization: Organization, app_pk: int) -> App:
-    membership_require(actor=developer, organization=organization, permission=Permission.VIEW_ORG)
+def _app_for(developer: Developer, organization: Organization, app_pk: int, permission: Permission) -> App:
+    membership_require(actor=developer, organization=organization, permission=permission)
     app = organization.apps.filter(pk=app_pk, status=App.Status.ACTIVE).first()
     if app is None:
         raise NotFoundError("App not found.")
@@ -38,11 +38,13 @@ def _counted(count: Callable[..., Awaitable[int]], **arguments: Any) -> int:
 
 def push_audience_count(*, developer: Developer, organization: Organization, app_pk: int, audience_id: str) -> int:
     """How many of the app's installations the saved audience reaches now."""
-    app = _app_for(developer, organization, app_pk)
+    app = _app_for(developer, organization, app_pk, Permission.VIEW_PUSH)
     return _counted(audience_count, app_pk=app.pk, audience_id=audience_id)
 
 
 def push_query_count(*, developer: Developer, organization: Organization, app_pk: int, where: dict[str, Any]) -> int:
     """How many of the app's installations an installation query reaches now (an audience being built)."""
-    app = _app_for(developer, organization, app_pk)
+    # Any query, run as the app's master: its count answers questions about every field (a
+    # deviceToken matched one character at a time), so it is a sender's right, not a viewer's.
+    app = _app_for(developer, organization, app_pk, Permission.SEND_PUSH)
     return _counted(installation_count, app_pk=app.pk, where=where)

@@ -48,6 +48,8 @@ class Permission(StrEnum):
     # Messaging: push/SMS/email provider credentials (write-only secrets) and the log provider's records.
     MANAGE_MESSAGING_PROVIDERS = "manage_messaging_providers"
     VIEW_MESSAGING_LOG = "view_messaging_log"  # what the log provider recorded (phone numbers, addresses, codes)
+    VIEW_PUSH = "view_push"  # push campaigns (status, counts, errors) and saved audiences
+    SEND_PUSH = "send_push"  # compose and send a push, count an audience being built, save or delete audiences
 
 
 MINIMUM_ROLE: dict[Permission, Role] = {
@@ -75,6 +77,10 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     # Provider credentials are secrets like the master key; a viewer still sees which are configured.
     Permission.MANAGE_MESSAGING_PROVIDERS: Role.ADMIN,
     Permission.VIEW_MESSAGING_LOG: Role.DEVELOPER,
+    Permission.VIEW_PUSH: Role.VIEWER,
+    # Sending reaches every user's device, and a live count answers questions about the
+    # installations' fields: a developer's right, like running a function as master.
+    Permission.SEND_PUSH: Role.DEVELOPER,
 }
 
 

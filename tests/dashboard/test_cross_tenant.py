@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -32,6 +33,8 @@ class World:
     bob: Tenant
     bob_member: Membership
     bob_invitation: Invitation
+    bob_audience: str
+    bob_campaign: str
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,17 @@ def _bob_member(org: str) -> Callable[[World], list[Any]]:
 
 def _bob_invitation(org: str) -> Callable[[World], list[Any]]:
     return lambda w: [getattr(w, org).organization.pk, w.bob_invitation.pk]
+
+
+_PUSH_FORM = {"alert": "pwned", "target": "all", "when": "now", "expire": "never", "audience_name": "pwned"}
+
+
+def _bob_audience(app_args: Callable[[World], list[Any]]) -> Callable[[World], list[Any]]:
+    return lambda w: [*app_args(w), w.bob_audience]
+
+
+def _bob_campaign(app_args: Callable[[World], list[Any]]) -> Callable[[World], list[Any]]:
+    return lambda w: [*app_args(w), w.bob_campaign]
 
 
 def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, Case]:
@@ -103,6 +117,14 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
             {"host": "smtp.evil.example", "port": "25", "sender": "x@evil.example"},
         ),
         f"messaging-delete-{label}": Case("post", "messaging_provider_delete", lambda w: [*app_args(w), "smtp"], {}),
+        f"push-{label}": Case("get", "push", app_args, {}),
+        f"push-send-{label}": Case("post", "push_send", app_args, _PUSH_FORM),
+        f"push-count-{label}": Case("post", "push_count", app_args, _PUSH_FORM),
+        f"push-audience-create-{label}": Case("post", "push_audience_create", app_args, _PUSH_FORM),
+        f"push-audience-count-{label}": Case("get", "push_audience_count", _bob_audience(app_args), {}),
+        f"push-audience-delete-{label}": Case("post", "push_audience_delete", _bob_audience(app_args), {}),
+        f"push-campaigns-{label}": Case("get", "push_campaigns", app_args, {}),
+        f"push-campaign-{label}": Case("get", "push_campaign", _bob_campaign(app_args), {}),
     }
 
 
@@ -134,7 +156,13 @@ def world(tenant_a: Tenant, tenant_b: Tenant, add_member: AddMember) -> World:
     MessageTemplate.objects.create(app=tenant_b.app, channel="sms", name="welcome", text="bob's {{ x }}")
     smtp = {"host": "smtp.bob.example", "port": 587, "password": "bobs-smtp-password", "sender": "bob@bob.example"}
     provider_credential_set(app=tenant_b.app, kind="smtp", raw=smtp, actor=tenant_b.developer)
-    return World(alice=tenant_a, bob=tenant_b, bob_member=bob_member, bob_invitation=invitation)
+    # Ids of Bob's push objects: every case is refused at the tenant check, before any lookup
+    # (tests/dashboard/test_push.py sends to and reads Bob's real campaign and audience ids).
+    bob_audience, bob_campaign = "bobAudience1", "bobCampaign1"
+    return World(
+        alice=tenant_a, bob=tenant_b, bob_member=bob_member, bob_invitation=invitation, bob_audience=bob_audience,
+        bob_campaign=bob_campaign,
+    )  # fmt: skip
 
 
 def bob_state(world: World) -> dict[str, Any]:
@@ -174,7 +202,18 @@ def bob_state(world: World) -> dict[str, Any]:
             Membership.objects.filter(developer=world.alice.developer).values_list("organization", "role")
         ),
         "alice_apps": list(App.objects.filter(organization=world.alice.organization).values_list("pk", "name")),
+        "push_objects": _push_objects(),
     }
+
+
+def _push_objects() -> list[tuple[Any, ...]]:
+    """Every app's campaigns and audiences (Alice's included: nothing may be sent or saved through Bob's ids)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT app_id, class_name, object_id, data::text FROM datastore_object "
+            "WHERE class_name IN ('_PushStatus', '_Audience') ORDER BY app_id, class_name, object_id"
+        )
+        return list(cursor.fetchall())
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())

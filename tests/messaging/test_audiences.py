@@ -162,3 +162,21 @@ async def test_the_management_api_counts_an_audience_live(app_a: ParseApp, tenan
     # Bob's own app with Alice's audience id: another app's data plane, nothing found.
     crossed = await sync_to_async(_count)(bob, tenant_b, f"/push/audiences/{audience_id}/count")
     assert crossed.status_code == 404
+
+
+async def test_a_viewer_counts_saved_audiences_but_never_runs_a_query_of_their_own(
+    app_a: ParseApp, tenant_a: Tenant, member_of: Any
+) -> None:
+    """An ad-hoc count runs as the app's master: matched one character at a time, it would read device tokens."""
+    await _install(app_a, "d-1", channels=["news"], deviceToken="secret-token-1")
+    audience_id = (
+        await app_a.request("POST", "/push_audiences", {"name": "news", "query": '{"channels": "news"}'}, master=True)
+    ).json()["objectId"]
+    viewer = (await sync_to_async(member_of)("viewer")).client
+    saved = await sync_to_async(_count)(viewer, tenant_a, f"/push/audiences/{audience_id}/count")
+    assert (saved.status_code, saved.json()) == (200, {"count": 1})
+    probe = {"where": {"deviceToken": {"$regex": "^s"}}}
+    refused = await sync_to_async(_count)(viewer, tenant_a, "/push/audiences/count", probe)
+    assert refused.status_code == 403
+    developer = (await sync_to_async(member_of)("developer")).client
+    assert (await sync_to_async(_count)(developer, tenant_a, "/push/audiences/count", probe)).json() == {"count": 1}
