@@ -14,6 +14,18 @@ from tests.messaging.conftest import ParseApp
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def handed_over(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+    """The campaigns as recorded, before the engine runs them (eager Celery would run them at once):
+    the hand-over is recorded instead; tests/messaging/test_push_end_to_end.py runs the engine."""
+    calls: list[tuple[int, str]] = []
+    monkeypatch.setattr(
+        "hangar.messaging.campaigns.campaign_enqueue",
+        lambda *, app_pk, push_status_id: calls.append((app_pk, push_status_id)),
+    )
+    return calls
+
+
 async def _push(app: ParseApp, body: dict[str, Any], **kwargs: Any) -> Any:
     return await app.request("POST", "/push", body, **{"master": True, **kwargs})
 
@@ -28,7 +40,9 @@ async def _statuses(app: ParseApp) -> list[dict[str, Any]]:
     return list((await app.request("GET", "/classes/_PushStatus", master=True)).json()["results"])
 
 
-async def test_a_push_to_channels_is_recorded_as_a_pending_push_status(app_a: ParseApp) -> None:
+async def test_a_push_to_channels_is_recorded_as_a_pending_push_status(
+    app_a: ParseApp, handed_over: list[tuple[int, str]]
+) -> None:
     data = {"alert": "Hello", "badge": "Increment", "sound": "default", "title": "Hi", "custom": {"k": 1}}
     sent = await _push(app_a, {"channels": ["news", "sport"], "data": data})
     assert sent.status_code == 200, sent.text
@@ -43,6 +57,7 @@ async def test_a_push_to_channels_is_recorded_as_a_pending_push_status(app_a: Pa
     pushed_at = datetime.fromisoformat(row["pushTime"].replace("Z", "+00:00"))
     assert abs(pushed_at - datetime.now(UTC)) < timedelta(minutes=1)
     assert row["pushTime"].endswith("Z")
+    assert handed_over == [(app_a.tenant.app.pk, status_id)]  # the engine is told, once, after the commit
 
 
 async def test_where_scheduled_local_time_and_expirations_are_recorded_as_parse_does(app_a: ParseApp) -> None:
