@@ -1,22 +1,24 @@
 """The push-campaign workload: one campaign to N installations (100,000 by default), end to end.
 
 Hangar alone (Parse Server's push adapter cannot be pointed at a local endpoint: bench/README.md,
-"Push"). The harness starts Hangar (uvicorn), a local FCM-protocol endpoint
-(bench/fcm_endpoint.py) and Celery workers on this machine, writes N android installations
-straight into the app's partition of the datastore (one INSERT ... SELECT: seeding is not
-what is measured), and then times, from the ``POST /parse/push`` to all of them, until the
-endpoint has recorded the last notification: notifications per second and time to complete,
-and when ``_PushStatus`` said ``succeeded``.
-
-Until push-api's ``POST /parse/push`` and the adapters' FCM adapter are merged, the campaign
-is recorded as ``campaign_create`` records it (the ``_PushStatus`` row, then the run queued
-on Celery) when ``/push`` does not answer 200, and the workers send through the FCM HTTP
-double (bench/fcm_push_double.py); the output says which path ran.
+"Push"). The harness starts Hangar (uvicorn), the adapters' local FCM HTTP v1 server
+(tests/messaging/endpoints/fcm.py as a process: Google's OAuth token exchange for a service
+account, ``messages:send``) and Celery workers on this machine; stores the server's service
+account as the app's FCM credentials (as the management API stores them), writes N android
+installations straight into the app's partition of the datastore (one INSERT ... SELECT:
+seeding is not what is measured), and then times, from the ``POST /parse/push`` to all of
+them, until the endpoint has recorded the last notification: notifications per second and
+time to complete, and when ``_PushStatus`` said ``succeeded``. The workers send through the
+real FCM adapter (``hangar.messaging.providers.push_provider_for``, httpx through
+``hangar.egress``).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,7 +34,6 @@ from bench.processes import ServerProcess
 from bench.servers import HOST, Target, _free_port, hangar_environment
 
 TARGET_PER_SECOND = 5000.0  # issue 14's target
-CAMPAIGN_ID = "benchpush1"
 DEADLINE_SECONDS = 900
 
 
@@ -44,14 +45,14 @@ class PushBenchError(RuntimeError):
 class PushResult:
     installations: int
     workers: int
-    path: str  # "POST /parse/push" or "campaign recorded directly (push-api not merged)"
+    path: str  # "POST /parse/push"
     seconds_to_last_delivery: float
     seconds_to_succeeded: float | None
     notifications_per_second: float
     messages_at_endpoint: int
     tokens_at_endpoint: int
     duplicates: int
-    worker_cpu_ms_per_notification: float  # the Celery workers' user + system CPU (Hangar's engine and the double)
+    worker_cpu_ms_per_notification: float  # the Celery workers' user + system CPU (the engine and the FCM adapter)
     endpoint_cpu_ms_per_notification: float  # the local FCM endpoint's (the provider's side, not Hangar's)
     machine_busy_share: float  # of all cores, during the campaign (everything on the machine)
     backing_cpu_ms_per_notification: float  # PostgreSQL and Redis, machine-wide (other databases' work included)
@@ -67,29 +68,44 @@ def _wait_for_port(port: int, process: ServerProcess, seconds: float = 20) -> No
         if not process.alive():
             raise PushBenchError(f"{process.name} exited:\n{process.log_tail()}")
         try:
-            httpx.get(f"http://{HOST}:{port}/stats", timeout=1)
+            httpx.get(f"http://{HOST}:{port}/_stats", timeout=1)
             return
         except httpx.HTTPError:
             time.sleep(0.1)
     raise PushBenchError(f"{process.name} did not start")
 
 
-def start_endpoint() -> tuple[ServerProcess, str]:
+def start_endpoint() -> tuple[ServerProcess, str, Path]:
+    """The local FCM server; returns it, its URL and the file holding a service account it knows."""
     port = _free_port()
+    account = WORK_DIR / f"fcm-service-account-{port}.json"
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
     process = ServerProcess(
-        "fcm-endpoint", [PYTHON, "-m", "bench.fcm_endpoint", "--port", str(port)],
-        env={"PYTHONPATH": str(REPO_DIR)}, cwd=REPO_DIR, log_path=log_path("fcm-endpoint"),
+        "fcm-endpoint",
+        [PYTHON, "-m", "tests.messaging.endpoints.fcm", "--port", str(port), "--service-account-out", str(account)],
+        env={"PYTHONPATH": os.pathsep.join([str(REPO_DIR / "platform"), str(REPO_DIR)])}, cwd=REPO_DIR,
+        log_path=log_path("fcm-endpoint"),
     )  # fmt: skip
     _wait_for_port(port, process)
-    return process, f"http://{HOST}:{port}"
+    return process, f"http://{HOST}:{port}", account
 
 
-def worker_environment(target: Target, redis_url: str, endpoint: str) -> dict[str, str]:
+def fcm_credentials_store(env: dict[str, str], application_id: str, account: Path, endpoint: str) -> None:
+    """The app's FCM credentials: the local server's service account, its base URL (a Django process)."""
+    completed = subprocess.run(
+        [PYTHON, "-m", "bench.push", "--store-fcm-credentials", application_id, str(account), endpoint],
+        env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if completed.returncode != 0:
+        raise PushBenchError(f"storing the FCM credentials failed:\n{completed.stdout}{completed.stderr}"[-4000:])
+
+
+def worker_environment(target: Target, redis_url: str) -> dict[str, str]:
     env = hangar_environment(database_url=target.details["database_url"], redis_url=redis_url, port=0)
+    env.pop("HANGAR_PUSH_PROVIDER_FOR", None)  # the default: the app's stored credentials decide
     return {
         **env,
-        "HANGAR_PUSH_PROVIDER_FOR": "bench.fcm_push_double.push_provider_for",
-        "HANGAR_PUSH_DOUBLE_FCM_URL": endpoint,
+        "HANGAR_EGRESS_ALLOW_PRIVATE": "127.0.0.1/32",  # the local FCM server is on loopback
         "HANGAR_PUSH_BATCH_SIZE": "1000",
         "HANGAR_PUSH_CLAIM_SIZE": "500",
         "HANGAR_PUSH_RATE_LIMITS": "default=0",  # the endpoint has no quota; FCM's default is 600,000 a minute
@@ -138,28 +154,14 @@ def installations_seed(database_url: str, app_pk: int, count: int) -> float:
     return time.monotonic() - started
 
 
-def campaign_start(target: Target, database_url: str, app_pk: int, env: dict[str, str]) -> tuple[str, str]:
+def campaign_start(target: Target) -> tuple[str, str]:
     """``POST /parse/push`` to every installation; returns (path taken, campaign id)."""
     headers = {"X-Parse-Application-Id": target.application_id, "X-Parse-Master-Key": target.keys["master"]}
     body = {"where": {}, "data": {"alert": "bench", "badge": 1}}
     answer = httpx.post(f"{target.base_url}/push", json=body, headers=headers, timeout=60)
-    if answer.status_code == 200:
-        return "POST /parse/push", answer.headers.get("X-Parse-Push-Status-Id", "")
-    # push-api's /push is not merged yet: record the campaign as campaign_create does, queue its run.
-    row = {"pushTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), "source": "rest", "query": "{}",
-           "payload": json.dumps(body["data"]), "status": "pending", "numSent": 0}  # fmt: skip
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            f"INSERT INTO datastore_object_app{int(app_pk)} (app_id, class_name, object_id, data, _rperm, _wperm) "
-            "VALUES (%s, '_PushStatus', %s, %s, '{}', '{}')",
-            [app_pk, CAMPAIGN_ID, json.dumps(row)],
-        )
-    from celery import Celery
-
-    Celery(broker=env["REDIS_URL"]).send_task(
-        "messaging.campaign_run", kwargs={"app_pk": app_pk, "push_status_id": CAMPAIGN_ID}
-    )
-    return f"campaign recorded directly (POST /push answered {answer.status_code}: push-api not merged)", CAMPAIGN_ID
+    if answer.status_code != 200:
+        raise PushBenchError(f"POST /parse/push answered {answer.status_code}: {answer.text[:500]}")
+    return "POST /parse/push", answer.headers.get("X-Parse-Push-Status-Id", "")
 
 
 def _status(database_url: str, app_pk: int, campaign_id: str) -> str:
@@ -177,8 +179,13 @@ def run_push_campaign(
 ) -> PushResult:  # fmt: skip
     database_url = target.details["database_url"]
     app_pk = _app_pk(database_url, target.application_id)
-    endpoint_process, endpoint = start_endpoint()
-    env = worker_environment(target, redis_url, endpoint)
+    endpoint_process, endpoint, account = start_endpoint()
+    env = worker_environment(target, redis_url)
+    try:
+        fcm_credentials_store(env, target.application_id, account, endpoint)
+    except BaseException:
+        endpoint_process.stop()
+        raise
     celery = start_workers(env, workers)
     try:
         seconds = installations_seed(database_url, app_pk, installations)
@@ -188,11 +195,11 @@ def run_push_campaign(
         cpu_before = (_cpu_seconds(celery), _cpu_seconds(endpoint_process), backing_services_cpu_seconds())
         psutil.cpu_percent()
         started = time.time()
-        path, campaign_id = campaign_start(target, database_url, app_pk, env)
+        path, campaign_id = campaign_start(target)
         succeeded_at = None
         deadline = time.monotonic() + DEADLINE_SECONDS
         while True:
-            stats = httpx.get(f"{endpoint}/stats", timeout=5).json()
+            stats = httpx.get(f"{endpoint}/_stats", timeout=5).json()
             if succeeded_at is None and _status(database_url, app_pk, campaign_id) == "succeeded":
                 succeeded_at = time.time()
             if stats["tokens"] >= installations and succeeded_at is not None:
@@ -209,8 +216,8 @@ def run_push_campaign(
     return PushResult(
         installations=installations, workers=workers, path=path, seconds_to_last_delivery=elapsed,
         seconds_to_succeeded=succeeded_at - started if succeeded_at else None,
-        notifications_per_second=installations / elapsed, messages_at_endpoint=stats["messages"],
-        tokens_at_endpoint=stats["tokens"], duplicates=stats["tokens_more_than_once"],
+        notifications_per_second=installations / elapsed, messages_at_endpoint=stats["received"],
+        tokens_at_endpoint=stats["tokens"], duplicates=stats["duplicates"],
         worker_cpu_ms_per_notification=(cpu_after[0] - cpu_before[0]) * 1000 / installations,
         endpoint_cpu_ms_per_notification=(cpu_after[1] - cpu_before[1]) * 1000 / installations,
         machine_busy_share=busy,
@@ -245,3 +252,24 @@ def write_push_json(result: PushResult) -> Path:
     }
     path.write_text(json.dumps(payload, indent=2))
     return path
+
+
+def _store_fcm_credentials(application_id: str, account: Path, endpoint: str) -> None:
+    import django
+
+    django.setup()
+    from hangar.messaging.provider_credentials import provider_credential_set
+    from tenants.models import App
+
+    app = App.objects.get(application_id=application_id)
+    raw = {"service_account": json.loads(account.read_text()), "base_url": endpoint}
+    provider_credential_set(app=app, kind="fcm", raw=raw, actor=None)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="The push benchmark's Django-side step")
+    parser.add_argument("--store-fcm-credentials", nargs=3, metavar=("APPLICATION_ID", "ACCOUNT_FILE", "BASE_URL"))
+    arguments = parser.parse_args()
+    if arguments.store_fcm_credentials:
+        application_id, account_file, base_url = arguments.store_fcm_credentials
+        _store_fcm_credentials(application_id, Path(account_file), base_url)

@@ -1,67 +1,70 @@
-"""The push benchmark's parts: the local FCM v1 endpoint, the FCM HTTP double that talks to it, the report."""
+"""The push benchmark's parts: the adapters' FCM server as the benchmark runs it (a process, OAuth included),
+counted per token and collapse key, reached by the real FCM adapter; the report."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from bench.fcm_push_double import FcmHttpPushDouble
 from bench.push import PushResult, render_push
 from bench.run import PUSH_CAMPAIGN, parse_args, split_selection
 from hangar.messaging.adapters.base import OutcomeKind, PushNotification, PushTarget
+from hangar.messaging.adapters.fcm import FcmPushProvider
 from tests.conftest import REPO_DIR, _free_port
 from tests.faults.conftest import _wait_for_port
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Any]]]:
     port = _free_port()
+    account = Path(tmp_path_factory.mktemp("fcm")) / "service-account.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.fcm_endpoint", "--port", str(port)], cwd=REPO_DIR,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [sys.executable, "-m", "tests.messaging.endpoints.fcm", "--port", str(port),
+         "--service-account-out", str(account)],
+        cwd=REPO_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
         _wait_for_port(port, process, "fcm endpoint")
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", json.loads(account.read_text())
     finally:
         process.kill()
         process.wait(timeout=10)
 
 
-def _target(token: str, delivery_id: str = "") -> PushTarget:
-    return PushTarget(installation_object_id=token, device_type="android", device_token=token, delivery_id=delivery_id)
+@pytest.fixture(autouse=True)
+def _egress_reaches_loopback(settings: Any) -> None:
+    settings.HANGAR_EGRESS_ALLOW_PRIVATE = ["127.0.0.1/32"]
 
 
-async def test_the_double_speaks_fcm_v1_and_maps_answers_to_outcomes(endpoint: str):
-    httpx.post(f"{endpoint}/reset")
-    double = FcmHttpPushDouble(endpoint)
-    notification = PushNotification(data={"alert": "hi", "badge": 3, "extra": {"a": 1}}, push_id="c1")
-    outcomes = await double.send_push(
-        notification, [_target("tok-1", "11"), _target("unregistered-2", "12"), _target("tok-3", "13")]
-    )
+def _target(token: str) -> PushTarget:
+    return PushTarget(installation_object_id=token, device_type="android", device_token=token)
+
+
+async def test_the_endpoint_process_counts_tokens_and_collapse_keys_the_adapter_sends(
+    endpoint: tuple[str, dict[str, Any]],
+):
+    url, account = endpoint
+    httpx.post(f"{url}/_reset")
+    httpx.post(f"{url}/_configure", json={"unregistered": ["unregistered-2"]})
+    adapter = FcmPushProvider(service_account=account, base_url=url)
+    first = PushNotification(data={"alert": "hi", "extra": {"a": 1}}, push_id="c1")
+    outcomes = await adapter.send_push(first, [_target("token-0001"), _target("unregistered-2"), _target("token-0003")])
     assert [o.kind for o in outcomes] == [OutcomeKind.SENT, OutcomeKind.INVALID_TOKEN, OutcomeKind.SENT]
-    assert outcomes[0].provider_message_id.startswith("projects/hangar-bench/messages/")
-    assert outcomes[1].error == "UNREGISTERED"
-    await double.send_push(notification, [_target("tok-1", "11")])  # a resend under the same id
-    await double.send_push(notification, [_target("tok-3", "99")])  # a second, different message
-    stats = httpx.get(f"{endpoint}/stats").json()
-    assert (stats["messages"], stats["tokens"], stats["tokens_more_than_once"]) == (4, 2, 2)
-    assert stats["tokens_under_two_collapse_keys"] == 1
-
-
-def test_the_endpoint_refuses_what_fcm_refuses(endpoint: str):
-    url = f"{endpoint}/v1/projects/p/messages:send"
-    assert httpx.post(url, json={"message": {"token": "t"}}).status_code == 401
-    bearer = {"Authorization": "Bearer x"}
-    bad = httpx.post(url, json={"message": {"token": "t", "topic": "news"}}, headers=bearer)
-    assert bad.status_code == 400
-    assert bad.json()["error"]["status"] == "INVALID_ARGUMENT"
-    assert httpx.post(url, json={"message": {"token": "t", "data": {"n": 1}}}, headers=bearer).status_code == 400
-    assert httpx.post(url, json={"message": {"token": "t", "data": {"n": "1"}}}, headers=bearer).status_code == 200
+    await adapter.send_push(first, [_target("token-0001")])  # a resend of the same campaign
+    await adapter.send_push(PushNotification(data={"alert": "2"}, push_id="c2"), [_target("token-0003")])
+    stats = httpx.get(f"{url}/_stats").json()
+    assert (stats["received"], stats["tokens"], stats["duplicates"]) == (4, 2, 2)
+    assert stats["tokens_under_two_collapse_keys"] == 1  # token-0003 got two different campaigns
+    assert stats["tokens_without_collapse_key"] == 0
+    assert stats["token_requests"] == 1  # one OAuth exchange, cached
+    assert stats["first_at"] <= stats["last_at"]
 
 
 def test_push_campaign_is_a_workload_of_its_own():

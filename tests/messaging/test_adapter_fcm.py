@@ -50,6 +50,15 @@ async def test_a_push_reaches_each_token_once_with_parse_android_data(fcm: FcmEn
     assert fcm.token_requests == 1  # one access token for both
 
 
+async def test_an_incremented_badge_reaches_each_android_device_as_its_own(fcm: FcmEndpoint) -> None:
+    """The engine counted each installation's badge (``"badge": "Increment"``): it travels in Parse's data."""
+    notification = PushNotification(data={"alert": "Hello"}, push_id="PS2")
+    targets = [PushTarget("i1", "android", "tok-badge-one", badge=4), android("tok-badge-two")]
+    await provider_for(fcm).send_push(notification, targets)
+    sent = {m["token"]: json.loads(m["android"]["data"]["data"]) for m in fcm.received}
+    assert sent == {"tok-badge-one": {"alert": "Hello", "badge": 4}, "tok-badge-two": {"alert": "Hello"}}
+
+
 async def test_an_ios_token_gets_an_apns_block(fcm: FcmEndpoint) -> None:
     provider = provider_for(fcm)
     target = PushTarget("i1", "ios", "ios-token-1234", badge=5)
@@ -133,4 +142,7 @@ async def test_a_server_in_another_process_is_configured_and_read_over_http(fcm:
             PushNotification(data={"alert": "x"}), [android("gone-remote-1"), android("kept-remote-1")]
         )
         assert [o.kind for o in outcomes] == [OutcomeKind.INVALID_TOKEN, OutcomeKind.SENT]
-        assert (await client.get("/_stats")).json() == {"received": 1, "tokens": 1, "duplicates": 0}
+        stats = (await client.get("/_stats")).json()
+        assert (stats["received"], stats["tokens"], stats["duplicates"]) == (1, 1, 0)
+        assert stats["tokens_without_collapse_key"] == 1  # no push_id, no collapse key
+        assert stats["token_requests"] == 1

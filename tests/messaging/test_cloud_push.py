@@ -13,6 +13,19 @@ from tests.messaging.conftest import ParseApp
 pytestmark = pytest.mark.django_db(transaction=True)
 __all__ = ["_stop_workers"]  # the cloud-code tests' fixture: each test's sandbox workers are stopped
 
+
+@pytest.fixture(autouse=True)
+def handed_over(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+    """The campaigns as recorded, before the engine runs them (eager Celery would run them at once):
+    the hand-over is recorded instead; tests/messaging/test_push_end_to_end.py runs the engine."""
+    calls: list[tuple[int, str]] = []
+    monkeypatch.setattr(
+        "hangar.messaging.campaigns.campaign_enqueue",
+        lambda *, app_pk, push_status_id: calls.append((app_pk, push_status_id)),
+    )
+    return calls
+
+
 BUNDLE = {
     "main.py": """
     from hangar_cloud import define, job

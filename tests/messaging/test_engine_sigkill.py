@@ -1,13 +1,16 @@
 """A real Celery worker SIGKILLed mid-campaign and started again: every recipient exactly once at the endpoint.
 
-Processes of the test's own: a Redis broker, the FCM-protocol endpoint (bench/fcm_endpoint.py,
-holding each send 30 ms like a distant provider) and a Celery worker (two prefork processes)
-whose provider is the FCM HTTP double (bench/fcm_push_double.py; the real FCM adapter after
-the merge). The worker and its pool are killed with SIGKILL once a few hundred notifications
-have arrived, a new worker is started, and the broker hands it the dead worker's tasks after
-the visibility timeout. Counted at the endpoint: every installation received the notification
-under one collapse key (its delivery id), and the only tokens that received it twice are
-deliveries the dead worker had claimed and not yet marked: the ambiguity docs/messaging.md
+Processes of the test's own: a Redis broker, the local FCM HTTP v1 server
+(tests/messaging/endpoints/fcm.py in its process mode: OAuth token exchange for the service
+account, ``messages:send``, each send held 30 ms like a distant provider) and a Celery worker
+(two prefork processes) sending through the real FCM adapter: the app has FCM credentials (the
+endpoint's service account, its ``token_uri`` and base URL on loopback) and the worker picks
+its provider with the default ``hangar.messaging.providers.push_provider_for``. The worker and
+its pool are killed with SIGKILL once a few hundred notifications have arrived, a new worker is
+started, and the broker hands it the dead worker's tasks after the visibility timeout. Counted
+at the endpoint: every installation received the notification, always under one collapse key
+(the campaign's push id, ``android.collapse_key``), and the only tokens that received it twice
+are deliveries the dead worker had claimed and not yet marked: the ambiguity docs/messaging.md
 ("Delivery") describes, which the provider collapses.
 """
 
@@ -20,6 +23,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +33,7 @@ from celery import Celery
 from django.conf import settings
 from django.db import connection
 
+from hangar.messaging.provider_credentials import provider_credential_set
 from tests.conftest import REPO_DIR, Tenant, _database_url, _free_port
 from tests.faults.conftest import RedisProcess, _wait_for_port
 
@@ -47,16 +53,24 @@ def broker() -> Iterator[RedisProcess]:
         server.stop()
 
 
+@dataclass(frozen=True)
+class FcmProcess:
+    url: str
+    service_account: dict[str, Any]
+
+
 @pytest.fixture
-def endpoint() -> Iterator[str]:
+def endpoint(tmp_path: Path) -> Iterator[FcmProcess]:
     port = _free_port()
+    account_file = tmp_path / "fcm-service-account.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.fcm_endpoint", "--port", str(port), "--delay", "0.03"],
+        [sys.executable, "-m", "tests.messaging.endpoints.fcm", "--port", str(port), "--delay", "0.03",
+         "--service-account-out", str(account_file)],
         cwd=REPO_DIR, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         _wait_for_port(port, process, "fcm endpoint")
-        yield f"http://127.0.0.1:{port}"
+        yield FcmProcess(f"http://127.0.0.1:{port}", json.loads(account_file.read_text()))
     finally:
         process.kill()
         process.wait(timeout=10)
@@ -70,7 +84,7 @@ class Worker:
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "hangar.celery_app", "worker", "--pool", "prefork",
-                 "--concurrency", str(WORKER_PROCESSES), "--loglevel", "INFO", "--hostname", f"{name}@%h"],
+                 "--concurrency", str(WORKER_PROCESSES), "--loglevel", "WARNING", "--hostname", f"{name}@%h"],
                 env=env, cwd=REPO_DIR / "platform", stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
 
@@ -88,7 +102,7 @@ class Worker:
 
 
 def _stats(endpoint: str) -> dict[str, Any]:
-    return httpx.get(f"{endpoint}/stats", timeout=5).json()
+    return httpx.get(f"{endpoint}/_stats", timeout=5).json()
 
 
 def _status(app_pk: int) -> dict[str, Any]:
@@ -117,13 +131,20 @@ def _wait(condition, what: str, workers: list[Worker], timeout: float = 120) -> 
         time.sleep(0.1)
 
 
-def test_a_worker_killed_mid_campaign_loses_and_doubles_nobody(tenant_a: Tenant, broker: RedisProcess, endpoint: str):
+def test_a_worker_killed_mid_campaign_loses_and_doubles_nobody(
+    tenant_a: Tenant, broker: RedisProcess, endpoint: FcmProcess
+):
     app = tenant_a.app.pk
+    provider_credential_set(
+        app=tenant_a.app, kind="fcm", raw={"service_account": endpoint.service_account, "base_url": endpoint.url},
+        actor=None,
+    )  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO datastore_object (app_id, class_name, object_id, data, _rperm, _wperm) "
             "SELECT %s, '_Installation', 'i' || lpad(n::text, 6, '0'), "
-            "jsonb_build_object('deviceType', 'android', 'deviceToken', 'tok-' || n, 'installationId', 'iid-' || n), "
+            "jsonb_build_object('deviceType', 'android', 'deviceToken', 'device-token-' || n, "
+            "'installationId', 'iid-' || n), "
             "'{}', '{}' FROM generate_series(1, %s) AS n",
             [app, INSTALLATIONS],
         )
@@ -139,18 +160,19 @@ def test_a_worker_killed_mid_campaign_loses_and_doubles_nobody(tenant_a: Tenant,
         "DATABASE_URL": _database_url(settings.DATABASES["default"]), "REDIS_URL": broker.url,
         "HANGAR_ENCRYPTION_KEYS": ",".join(settings.HANGAR_ENCRYPTION_KEYS), "SECRET_KEY": settings.SECRET_KEY,
         "HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS": "3",
-        "HANGAR_PUSH_PROVIDER_FOR": "bench.fcm_push_double.push_provider_for",
-        "HANGAR_PUSH_DOUBLE_FCM_URL": endpoint, "HANGAR_PUSH_CLAIM_SIZE": str(CLAIM_SIZE),
+        "HANGAR_EGRESS_ALLOW_PRIVATE": "127.0.0.1/32",  # the local FCM server is on loopback
+        "HANGAR_PUSH_CLAIM_SIZE": str(CLAIM_SIZE),
         "HANGAR_PUSH_BATCH_SIZE": "200",
     }  # fmt: skip
-    env.pop("HANGAR_ENV", None)
+    for name in ("HANGAR_ENV", "HANGAR_PUSH_PROVIDER_FOR", "HANGAR_FCM_BASE_URL"):
+        env.pop(name, None)  # the default provider choice, from the app's stored credentials
     first = Worker(env, "push-first")
     workers = [first]
     try:
-        Celery(broker=broker.url, set_as_current=False).send_task(
-            "messaging.campaign_run", kwargs={"app_pk": app, "push_status_id": "kill1"}
-        )
-        _wait(lambda: _stats(endpoint)["messages"] >= 300, "the campaign never got going", workers)
+        # Not the current app: later .delay() calls in this process must not go to this test's broker.
+        sender = Celery(broker=broker.url, set_as_current=False)
+        sender.send_task("messaging.campaign_run", kwargs={"app_pk": app, "push_status_id": "kill1"})
+        _wait(lambda: _stats(endpoint.url)["received"] >= 300, "the campaign never got going", workers)
         first.kill()
         at_kill = _states(app)
         in_flight = at_kill.get("sending", 0)
@@ -163,14 +185,16 @@ def test_a_worker_killed_mid_campaign_loses_and_doubles_nobody(tenant_a: Tenant,
         for worker in workers:
             worker.stop()
 
-    stats = _stats(endpoint)
+    stats = _stats(endpoint.url)
     status = _status(app)
     assert (status["status"], status["numSent"], status.get("numFailed", 0), status["count"]) == (
         "succeeded", INSTALLATIONS, 0, INSTALLATIONS,
     )  # fmt: skip
     assert _states(app) == {"sent": INSTALLATIONS}
     assert stats["tokens"] == INSTALLATIONS, (at_kill, stats)  # nobody skipped
+    assert stats["tokens_without_collapse_key"] == 0  # every message carried the campaign's collapse key
     assert stats["tokens_under_two_collapse_keys"] == 0  # nobody got two different messages
-    # The only repeats: deliveries claimed by the dead worker, outcome unknown, resent under the same id.
-    assert stats["tokens_more_than_once"] <= in_flight <= WORKER_PROCESSES * CLAIM_SIZE
-    assert stats["messages"] == INSTALLATIONS + stats["tokens_more_than_once"]
+    assert stats["token_requests"] >= 1  # the adapter's OAuth exchange happened (once per worker process)
+    # The only repeats: deliveries claimed by the dead worker, outcome unknown, resent under the same key.
+    assert stats["duplicates"] <= in_flight <= WORKER_PROCESSES * CLAIM_SIZE
+    assert stats["received"] == INSTALLATIONS + stats["duplicates"]

@@ -14,6 +14,18 @@ from tests.messaging.conftest import ParseApp
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def handed_over(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+    """The campaigns as recorded, before the engine runs them (eager Celery would run them at once):
+    the hand-over is recorded instead; tests/messaging/test_push_end_to_end.py runs the engine."""
+    calls: list[tuple[int, str]] = []
+    monkeypatch.setattr(
+        "hangar.messaging.campaigns.campaign_enqueue",
+        lambda *, app_pk, push_status_id: calls.append((app_pk, push_status_id)),
+    )
+    return calls
+
+
 async def _push(app: ParseApp, body: dict[str, Any], **kwargs: Any) -> Any:
     return await app.request("POST", "/push", body, **{"master": True, **kwargs})
 
@@ -28,11 +40,9 @@ async def _statuses(app: ParseApp) -> list[dict[str, Any]]:
     return list((await app.request("GET", "/classes/_PushStatus", master=True)).json()["results"])
 
 
-# Celery runs eagerly in the tests: a campaign with nobody to reach has already ended
-# (succeeded, nothing sent) when the row is read; deliveries are tests/messaging/test_engine*.py's.
-
-
-async def test_a_push_to_channels_is_recorded_as_a_push_status(app_a: ParseApp) -> None:
+async def test_a_push_to_channels_is_recorded_as_a_pending_push_status(
+    app_a: ParseApp, handed_over: list[tuple[int, str]]
+) -> None:
     data = {"alert": "Hello", "badge": "Increment", "sound": "default", "title": "Hi", "custom": {"k": 1}}
     sent = await _push(app_a, {"channels": ["news", "sport"], "data": data})
     assert sent.status_code == 200, sent.text
@@ -41,12 +51,13 @@ async def test_a_push_to_channels_is_recorded_as_a_push_status(app_a: ParseApp) 
     row = await _status(app_a, status_id)
     assert orjson.loads(row["query"]) == {"channels": {"$in": ["news", "sport"]}}
     assert orjson.loads(row["payload"]) == data
-    assert (row["status"], row["source"], row["numSent"], row["title"]) == ("succeeded", "rest", 0, "Hi")
+    assert (row["status"], row["source"], row["numSent"], row["title"]) == ("pending", "rest", 0, "Hi")
     assert row["pushHash"] == "8b1a9953c4611296a827abf8c47804d7"  # md5("Hello"), as Parse Server
     assert row["ACL"] == {}
     pushed_at = datetime.fromisoformat(row["pushTime"].replace("Z", "+00:00"))
     assert abs(pushed_at - datetime.now(UTC)) < timedelta(minutes=1)
     assert row["pushTime"].endswith("Z")
+    assert handed_over == [(app_a.tenant.app.pk, status_id)]  # the engine is told, once, after the commit
 
 
 async def test_where_scheduled_local_time_and_expirations_are_recorded_as_parse_does(app_a: ParseApp) -> None:
@@ -69,7 +80,7 @@ async def test_where_scheduled_local_time_and_expirations_are_recorded_as_parse_
     expiring = await _push(app_a, {"where": {}, "data": {}, "expiration_time": "2030-01-01T00:00:00Z"})
     row = await _status(app_a, expiring.headers["X-Parse-Push-Status-Id"])
     assert row["expiry"] == int(datetime(2030, 1, 1, tzinfo=UTC).timestamp() * 1000)
-    assert row["status"] == "succeeded"
+    assert row["status"] == "pending"
     epoch = await _push(app_a, {"where": {}, "data": {}, "expiration_time": 1893456000})
     assert (await _status(app_a, epoch.headers["X-Parse-Push-Status-Id"]))["expiry"] == 1893456000000
     immediate = await _push(app_a, {"where": {}, "data": {}, "expiration_interval": 60})
@@ -166,7 +177,7 @@ async def test_without_the_master_key_nobody_pushes_or_reads_push_statuses(app_a
     assert all("success" not in item for item in batch.json())
     rows = await _statuses(app_a)
     assert [row["objectId"] for row in rows] == [status_id]
-    assert rows[0]["status"] == "succeeded"
+    assert rows[0]["status"] == "pending"
 
 
 async def test_a_push_through_a_master_batch_is_recorded(app_a: ParseApp) -> None:
@@ -186,7 +197,7 @@ async def test_another_apps_master_key_never_sees_or_changes_a_campaign(app_a: P
     changed = await app_b.request("PUT", f"/classes/_PushStatus/{status_id}", {"status": "failed"}, master=True)
     assert changed.json()["code"] == 101
     assert (await app_b.request("GET", "/classes/_PushStatus", master=True)).json() == {"results": []}
-    assert (await _status(app_a, status_id))["status"] == "succeeded"
+    assert (await _status(app_a, status_id))["status"] == "pending"
     # App A's master key with app B's id is not a key at all.
     headers = {**app_b.headers(), "X-Parse-Master-Key": app_a.tenant.keys["master"]}
     headers.pop("X-Parse-REST-API-Key", None)

@@ -8,20 +8,24 @@ bodies (https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode).
 
     python -m tests.messaging.endpoints.fcm --port 9100 --service-account-out var/fcm-sa.json
 
-In that mode ``GET /_stats`` counts what arrived (per token: duplicates), ``POST /_reset``
-forgets it, and ``POST /_configure`` with ``{"unregistered": [...], "unavailable": n}`` sets
-the failures to answer.
+In that mode ``GET /_stats`` counts what arrived: messages, distinct tokens, tokens received
+more than once, tokens received under more than one ``android.collapse_key`` (a resend that
+is not the same notification), the wall-clock times of the first and last message, and
+token requests; ``POST /_reset`` forgets it, and ``POST /_configure`` with
+``{"unregistered": [...], "unavailable": n}`` sets the failures to answer. ``--delay S``
+holds each send S seconds (a distant provider).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import re
 import secrets
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +70,10 @@ class FcmEndpoint:
     keep_messages: bool = True  # the benchmark only counts
     received: list[dict[str, Any]] = field(default_factory=list)
     per_token: Counter[str] = field(default_factory=Counter)
+    collapse_keys: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    delay_seconds: float = 0.0  # each send is held this long (a provider far away)
+    first_at: float | None = None
+    last_at: float | None = None
     token_requests: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
 
@@ -91,6 +99,8 @@ class FcmEndpoint:
         with self._lock:
             self.received.clear()
             self.per_token.clear()
+            self.collapse_keys.clear()
+            self.first_at = self.last_at = None
             self.rejected.clear()
             self.unregistered.clear()
             self.unavailable_remaining = self.quota_remaining = self.token_requests = 0
@@ -120,22 +130,32 @@ class FcmEndpoint:
             return self._token(request)
         match = _SEND_PATH.match(request.path)
         if request.method == "POST" and match:
+            if self.delay_seconds:
+                await asyncio.sleep(self.delay_seconds)
             response = self._send(request, match.group(1))
             if response.status != 200:
                 self.rejected.append((response.status, response.body.decode()))
             return response
         if request.method == "GET" and request.path == "/_stats":
-            with self._lock:
-                counts = list(self.per_token.values())
-            return Response(
-                200, {"received": sum(counts), "tokens": len(counts), "duplicates": sum(c > 1 for c in counts)}
-            )
+            return Response(200, self.stats())
         if request.method == "POST" and request.path == "/_reset":
             self.reset()
             return Response(204)
         if request.method == "POST" and request.path == "/_configure":
             return self._configure(request)
         return fcm_error(404, "NOT_FOUND", "Not found")
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            counts = list(self.per_token.values())
+            keys = [len(k) for k in self.collapse_keys.values()]
+            first_at, last_at = self.first_at, self.last_at
+        duplicates = sum(c > 1 for c in counts)
+        return {
+            "received": sum(counts), "tokens": len(counts), "duplicates": duplicates,
+            "tokens_under_two_collapse_keys": sum(n > 1 for n in keys), "tokens_without_collapse_key":
+            len(counts) - len(keys), "first_at": first_at, "last_at": last_at, "token_requests": self.token_requests,
+        }  # fmt: skip
 
     def _configure(self, request: Request) -> Response:
         """For a server in another process: ``{"unregistered": [tokens], "unavailable": n, "quota": n}``."""
@@ -204,8 +224,13 @@ class FcmEndpoint:
                                  headers={"retry-after": self.retry_after})  # fmt: skip
         if device in self.unregistered:
             return fcm_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")
+        collapse_key = (message.get("android") or {}).get("collapse_key")
         with self._lock:
             self.per_token[device] += 1
+            if collapse_key:
+                self.collapse_keys[device].add(str(collapse_key))
+            self.last_at = time.time()
+            self.first_at = self.first_at or self.last_at
             if self.keep_messages:
                 self.received.append(message)
         return Response(200, {"name": f"projects/{project_id}/messages/{secrets.token_hex(8)}"})
@@ -250,8 +275,9 @@ def main() -> None:
     parser.add_argument("--service-account-out", type=Path, help="write a service account of this server here")
     parser.add_argument("--project-id", default="hangar-bench")
     parser.add_argument("--keep-messages", action="store_true", help="keep every message (memory grows)")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds to hold each send (a slower provider)")
     args = parser.parse_args()
-    endpoint = FcmEndpoint(port=args.port, keep_messages=args.keep_messages)
+    endpoint = FcmEndpoint(port=args.port, keep_messages=args.keep_messages, delay_seconds=args.delay)
     if args.service_account_out:
         args.service_account_out.write_text(json.dumps(endpoint.service_account(args.project_id)))
     serve_forever(endpoint.handle, args.port)

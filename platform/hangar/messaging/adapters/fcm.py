@@ -115,7 +115,7 @@ class FcmPushProvider:
             return message
         android: dict[str, Any] = {
             "priority": "high" if notification.priority_high else "normal",
-            "data": android_data(notification.data, push_id=notification.push_id),
+            "data": android_data(notification.data, push_id=notification.push_id, badge=target.badge),
         }
         if ttl is not None:
             android["ttl"] = f"{ttl}s"

@@ -57,9 +57,16 @@ def _alert_of(aps: dict[str, Any]) -> dict[str, Any]:
     return alert if isinstance(alert, dict) else {}
 
 
-def android_data(data: dict[str, Any], *, push_id: str, sent_at: datetime | None = None) -> dict[str, str]:
-    """FCM ``android.data`` for the Parse Android SDK: every value a string, Parse's data as JSON."""
+def android_data(
+    data: dict[str, Any], *, push_id: str, sent_at: datetime | None = None, badge: int | None = None
+) -> dict[str, str]:
+    """FCM ``android.data`` for the Parse Android SDK: every value a string, Parse's data as JSON.
+
+    ``badge`` is the installation's own badge after a ``"badge": "Increment"`` (the engine counted
+    it); it travels inside Parse's JSON, where an app's launcher-badge code reads it."""
     parse_data = {k: v for k, v in data.items() if k not in _APNS_ONLY_KEYS and k not in _HEADER_KEYS}
+    if badge is not None:
+        parse_data["badge"] = badge
     at = (sent_at or datetime.now(UTC)).astimezone(UTC)
     return {
         "push_id": push_id,
