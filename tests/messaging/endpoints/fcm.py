@@ -35,7 +35,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.messaging.endpoints.http_server import Request, Response, ThreadedServer, serve_forever
+from tests.messaging.endpoints.http_server import Request, Response, ServedEndpoint, serve_forever
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -57,7 +57,7 @@ def fcm_error(status_code: int, status: str, message: str, error_code: str = "",
 
 
 @dataclass
-class FcmEndpoint:
+class FcmEndpoint(ServedEndpoint):
     port: int = 0
     # client_email -> (public key PEM, project_id)
     accounts: dict[str, tuple[bytes, str]] = field(default_factory=dict)
@@ -79,21 +79,6 @@ class FcmEndpoint:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._server: ThreadedServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> FcmEndpoint:
-        self._server = ThreadedServer(self.handle, self.port)
-        self.port = self._server.port
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
 
     def reset(self) -> None:
         with self._lock:

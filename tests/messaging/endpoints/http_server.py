@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
@@ -88,6 +88,33 @@ class ThreadedServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()
+
+
+class ServedEndpoint:
+    """What every HTTP endpoint here shares: served by a ThreadedServer on ``port`` (0: any free one).
+
+    Subclasses are dataclasses with a ``port`` field and a ``handle(request)`` method.
+    """
+
+    port: int
+    _server: ThreadedServer | None = None
+
+    def handle(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Self:
+        self._server = ThreadedServer(self.handle, self.port)
+        self.port = self._server.port
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
 
 
 def serve_forever(handler: Handler, port: int) -> None:

@@ -19,7 +19,7 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.messaging.endpoints.http_server import Request, Response, ThreadedServer, serve_forever
+from tests.messaging.endpoints.http_server import Request, Response, ServedEndpoint, serve_forever
 
 _MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Messages\.json$")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -36,7 +36,7 @@ def twilio_error(status: int, code: int, message: str, headers: dict[str, str] |
 
 
 @dataclass
-class TwilioEndpoint:
+class TwilioEndpoint(ServedEndpoint):
     port: int = 0
     accounts: dict[str, str] = field(default_factory=dict)  # account SID -> auth token
     api_keys: dict[str, tuple[str, str]] = field(default_factory=dict)  # key SID -> (account SID, secret)
@@ -44,23 +44,6 @@ class TwilioEndpoint:
     landlines: set[str] = field(default_factory=set)  # answered 21614 (not a mobile number)
     too_many_remaining: int = 0
     received: list[dict[str, str]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._server: ThreadedServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> TwilioEndpoint:
-        self._server = ThreadedServer(self.handle, self.port)
-        self.port = self._server.port
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
 
     def account(self, sender: str = "+15005550006") -> tuple[str, str]:
         """A new (account SID, auth token) that may send from ``sender``."""

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from hangar.messaging.adapters.vapid import b64url_decode, b64url_encode
-from tests.messaging.endpoints.http_server import Request, Response, ThreadedServer, serve_forever
+from tests.messaging.endpoints.http_server import Request, Response, ServedEndpoint, serve_forever
 
 _PUSH_PATH = re.compile(r"^/push/([A-Za-z0-9_-]+)$")
 _VAPID = re.compile(r"^vapid t=([^,\s]+),\s*k=([A-Za-z0-9_-]+)$")
@@ -42,29 +42,12 @@ class Subscription:
 
 
 @dataclass
-class WebPushEndpoint:
+class WebPushEndpoint(ServedEndpoint):
     port: int = 0
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)  # answered 410 (the user unsubscribed)
     unavailable_remaining: int = 0
     received: list[dict[str, Any]] = field(default_factory=list)  # {"id", "payload", "ttl", "urgency"}
-
-    def __post_init__(self) -> None:
-        self._server: ThreadedServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> WebPushEndpoint:
-        self._server = ThreadedServer(self.handle, self.port)
-        self.port = self._server.port
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
 
     def subscribe(self, application_server_key: str) -> str:
         """A browser's PushSubscription JSON for this service, made for the given VAPID public key."""
