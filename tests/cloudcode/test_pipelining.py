@@ -244,3 +244,30 @@ async def test_the_pool_queues_only_behind_young_invocations(settings: Any):
     assert (pool.total, pool.busy, len(pool.idle[key])) == (1, {}, 1)
     await pool.close()
     sandbox.remove_bundle_dir(directory)
+
+
+async def test_nothing_is_queued_behind_a_job_or_a_nested_call(settings: Any):
+    settings.HANGAR_CLOUD_WORKERS_PER_APP = 1
+    settings.HANGAR_CLOUD_POOL_WAIT_SECONDS = 0.3
+    settings.HANGAR_CLOUD_PIPELINE_MAX_RUNNING_MS = 60_000
+    settings.HANGAR_CLOUD_PIPELINE_SHORT_MS = 60_000
+    directory = sandbox.unpack_bundle(bundle_of(BUNDLE).archive, label="pipeline-exclusive-test")
+    pool = WorkerPool()
+
+    async def start() -> SandboxWorker:
+        return await SandboxWorker.start(bundle=directory, env={}, limits=sandbox.default_limits(), timeout=10)
+
+    key = (1, 1, "")
+    job_worker = await pool._acquire(key, start, pipeline=False)  # a job may run for minutes
+    with pytest.raises(ParseError) as busy:
+        await pool._acquire(key, start, pipeline=True)
+    assert busy.value.status == 503
+    pool._release(key, job_worker)
+    first = await pool._acquire(key, start, pipeline=True)
+    second = await pool._acquire(key, start, pipeline=True)  # the same worker, no longer exclusive
+    assert second is first
+    pool._release(key, second)
+    pool._release(key, first)
+    assert (pool.total, pool.busy, first.exclusive) == (1, {}, False)
+    await pool.close()
+    sandbox.remove_bundle_dir(directory)

@@ -121,15 +121,18 @@ class WorkerPool:
         finally:
             self._release(key, worker)
 
-    def _lease(self, key: PoolKey, worker: SandboxWorker) -> SandboxWorker:
+    def _lease(self, key: PoolKey, worker: SandboxWorker, *, exclusive: bool = False) -> SandboxWorker:
+        """Count a request holding ``worker``; an exclusive one (a job, a nested call) has nobody queued behind it."""
         worker.leases += 1
         if worker.leases == 1:
             self.busy.setdefault(key, []).append(worker)
+            worker.exclusive = exclusive
         return worker
 
     def _can_queue_behind(self, key: PoolKey, worker: SandboxWorker) -> bool:
         return (
             0 < worker.leases < settings.HANGAR_CLOUD_PIPELINE_DEPTH
+            and not worker.exclusive
             and not worker.broken
             and worker.process.returncode is None
             and self.current.get(key[0], key) == key
@@ -182,7 +185,7 @@ class WorkerPool:
         while True:
             worker = self._take_idle(key)
             if worker is not None:
-                return self._lease(key, worker)
+                return self._lease(key, worker, exclusive=not pipeline)
             queueing = pipeline and not self.waiters.get(key)
             if queueing and (worker := self._busy_worker_to_queue_behind(key, short_only=True)) is not None:
                 return self._lease(key, worker)  # short invocations: cheaper queued than on another process
@@ -198,7 +201,7 @@ class WorkerPool:
                 return handed
         self._ensure_reaper()
         try:
-            return self._lease(key, await start())
+            return self._lease(key, await start(), exclusive=not pipeline)
         except BaseException:
             self._count(key[0], -1)
             self._wake_all()
@@ -243,6 +246,7 @@ class WorkerPool:
         if worker.leases > 0:
             self._hand_to_queueing_waiters(key, worker)  # room in its queue
             return
+        worker.exclusive = False
         with contextlib.suppress(ValueError):
             self.busy.get(key, []).remove(worker)
         if not self.busy.get(key, True):
@@ -260,8 +264,10 @@ class WorkerPool:
             return
         for waiter in self.waiters.get(key, ()):
             if not waiter.done():
-                waiter.set_result(self._lease(key, worker))
-                self._hand_to_queueing_waiters(key, worker)
+                may_queue = waiter in self.may_queue
+                waiter.set_result(self._lease(key, worker, exclusive=not may_queue))
+                if may_queue:
+                    self._hand_to_queueing_waiters(key, worker)
                 return
         self.idle.setdefault(key, []).append(worker)
         self._wake_all()  # a waiter of another app may evict it

@@ -111,6 +111,7 @@ class SandboxWorker:
         self._failure = ""  # why the reader stopped: what the running invocation reports
         self.running_since = self.started_at  # when the running invocation started (pool: worth queueing behind?)
         self.leases = 0  # requests holding this worker (hangar.cloudcode.pool)
+        self.exclusive = False  # held by a job or a nested call: nothing is queued behind it
         # A moving average of how long its invocations run (None before the first): the pool
         # queues behind workers whose invocations are short before it starts another worker.
         self.typical_run_ms: float | None = None
