@@ -23,11 +23,11 @@ less than ``HANGAR_CLOUD_PIPELINE_MAX_RUNNING_MS`` ago, up to
 ``HANGAR_CLOUD_PIPELINE_DEPTH`` invocations per worker: before another worker is started
 when that worker's invocations are typically shorter than ``HANGAR_CLOUD_PIPELINE_SHORT_MS``
 (a function that waits on data calls keeps its concurrency), else once the app is at its
-bound. Its invoke frame is
-then already in the channel when the worker finishes the one before, so the sandbox and
-the server are not each put to sleep and woken once per invocation: on two cores that
-round of wake-ups cost more than the function itself. Queued requests keep their order
-with the waiters: nobody rides while older requests of the key wait.
+bound. Its invoke frame is then already in the channel when the worker finishes the one
+before, so the sandbox and the server are not each put to sleep and woken once per
+invocation: on two cores that round of wake-ups cost more than the function itself.
+Queued requests keep their order with the waiters: nobody is queued while older requests
+of the key wait. Nothing is queued behind a worker held by a job or a nested call.
 """
 
 from __future__ import annotations
