@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -11,35 +9,9 @@ from asgiref.sync import sync_to_async
 from celery import shared_task
 from django.conf import settings
 
+from hangar.task_loop import run_in_own_loop
+
 T = TypeVar("T")
-
-
-def _in_own_loop(work: Callable[[], Awaitable[T]]) -> T:
-    """Run async platform code in a loop of its own, then close what that loop opened.
-
-    The data plane's connections, Redis and the sandbox pool are per event loop
-    (hangar.loop_local); a task's loop ends with the task, so they are closed with it.
-    """
-    from hangar.cloudcode.logs import log_flush
-    from hangar.cloudcode.pool import close_current_pool
-    from hangar.db_pool import close_pool
-    from hangar.redis_async import close_redis
-
-    async def main() -> T:
-        try:
-            return await work()
-        finally:
-            await close_current_pool()
-            # Let background work end inside this loop (a killed worker being reaped, a log
-            # flush): asyncio.run would cancel it, leaving a process transport to a closed loop.
-            others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-            if others:
-                await asyncio.wait(others, timeout=10)
-            await log_flush()
-            await close_redis()
-            await close_pool()
-
-    return asyncio.run(main())
 
 
 # The sandbox ends the handler at the job timeout; the margin covers starting the worker and
@@ -56,7 +28,7 @@ def job_run_task(*, app_pk: int, job_status_id: str) -> str | None:
             return None
         return await job_run(caller=caller, status_id=job_status_id)
 
-    return _in_own_loop(work)
+    return run_in_own_loop(work)
 
 
 @shared_task(name="cloudcode.job_schedules_tick", time_limit=300, ignore_result=True)
@@ -65,4 +37,4 @@ def job_schedules_tick_task(*, now: str | None = None) -> list[Any]:
     from hangar.cloudcode.schedules import schedules_tick
 
     moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
-    return _in_own_loop(lambda: schedules_tick(now=moment))
+    return run_in_own_loop(lambda: schedules_tick(now=moment))

@@ -7,6 +7,7 @@ from typing import Any
 from celery import shared_task
 
 from hangar.messaging.push_tick import BATCH_TIME_LIMIT
+from hangar.task_loop import run_in_own_loop
 
 
 def _task_id(task: Any) -> str:
@@ -25,17 +26,15 @@ _RETRIES: dict[str, Any] = {
 @shared_task(bind=True, name="messaging.campaign_run", time_limit=3600, ignore_result=True, **_RETRIES)
 def campaign_run_task(self: Any, *, app_pk: int, push_status_id: str) -> str:
     """Resolve a campaign's installations into deliveries and queue their batches (idempotent)."""
-    from hangar.cloudcode.tasks import _in_own_loop
     from hangar.messaging.campaign_runs import campaign_run
 
     task_id = _task_id(self)
-    return _in_own_loop(lambda: campaign_run(app_pk=app_pk, campaign_id=push_status_id, task_id=task_id))
+    return run_in_own_loop(lambda: campaign_run(app_pk=app_pk, campaign_id=push_status_id, task_id=task_id))
 
 
 @shared_task(bind=True, name="messaging.push_batch", time_limit=BATCH_TIME_LIMIT, ignore_result=True, **_RETRIES)
 def push_batch_task(self: Any, *, app_pk: int, campaign_id: str, delivery_ids: list[int]) -> dict[str, int]:
     """Send a batch of deliveries (idempotent: marked deliveries are never sent again)."""
-    from hangar.cloudcode.tasks import _in_own_loop
     from hangar.messaging.batch_sends import batch_send
 
     task_id = _task_id(self)
@@ -44,7 +43,7 @@ def push_batch_task(self: Any, *, app_pk: int, campaign_id: str, delivery_ids: l
         result = await batch_send(app_pk=app_pk, campaign_id=campaign_id, delivery_ids=delivery_ids, task_id=task_id)
         return {"sent": result.sent, "failed": result.failed, "invalid": result.invalid, "retried": result.retried}
 
-    return _in_own_loop(work)
+    return run_in_own_loop(work)
 
 
 RUN_REQUEUE_SECONDS = 60  # a campaign's run is queued by the tick at most this often
