@@ -19,6 +19,7 @@ def run_in_own_loop(work: Callable[[], Awaitable[T]]) -> T:
     from hangar.cloudcode.logs import log_flush
     from hangar.cloudcode.pool import close_current_pool
     from hangar.db_pool import close_pool
+    from hangar.egress import egress_connections_close
     from hangar.redis_async import close_redis
 
     async def main() -> T:
@@ -32,6 +33,7 @@ def run_in_own_loop(work: Callable[[], Awaitable[T]]) -> T:
             if others:
                 await asyncio.wait(others, timeout=10)
             await log_flush()
+            await egress_connections_close()
             await close_redis()
             await close_pool()
 

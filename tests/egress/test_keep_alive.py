@@ -59,6 +59,12 @@ def keep_alive_server() -> Iterator[KeepAliveServer]:
         ready.set()
         loop.run_forever()
         listener.close()
+        # Connections the client keeps are still being served: end them with the loop.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()

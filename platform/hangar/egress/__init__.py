@@ -6,7 +6,14 @@ push/SMS/email providers and build agents' callbacks next) sends through
 later retry can help).
 """
 
-from hangar.egress.client import EgressResponse, domain_allowed, egress_check, egress_get, egress_request
+from hangar.egress.client import (
+    EgressResponse,
+    domain_allowed,
+    egress_check,
+    egress_connections_close,
+    egress_get,
+    egress_request,
+)
 from hangar.egress.errors import (
     EgressError,
     EgressRefusedError,
@@ -22,6 +29,7 @@ __all__ = [
     "EgressUnavailableError",
     "domain_allowed",
     "egress_check",
+    "egress_connections_close",
     "egress_get",
     "egress_request",
 ]

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import ssl
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 
 import certifi
@@ -33,19 +31,10 @@ from hangar.egress.errors import (
     EgressResponseTooLargeError,
     EgressUnavailableError,
 )
+from hangar.egress.keepalive import keepalive_close_all, keepalive_request
+from hangar.egress.response import EgressResponse
 
 _SCHEMES = {"http": 80, "https": 443}
-
-
-@dataclass(frozen=True)
-class EgressResponse:
-    status_code: int
-    headers: httpx.Headers
-    content: bytes
-
-    def json(self) -> Any:
-        """The body as JSON; ``ValueError`` when it is not."""
-        return json.loads(self.content)
 
 
 def domain_allowed(host: str, allowed_domains: list[str]) -> bool:
@@ -83,8 +72,11 @@ async def egress_request(
     ``timeout`` and ``max_response_bytes`` may only tighten the operator's limits (a webhook's
     3 s deadline), never loosen them. ``http2`` negotiates HTTP/2 over TLS (ALPN), which APNs
     requires; the policy is the same. ``keep_alive`` reuses connections to the same name
-    (a push provider's thousands of requests): the name is still resolved and checked on every
-    request, and a connection is only reused for the very address just checked.
+    (a push provider's thousands of requests): over HTTP/1.1 without a proxy through
+    ``hangar.egress.keepalive``, whose connections are opened only to an address just
+    resolved and checked; with HTTP/2 or a proxy through a pooled httpx client, which
+    resolves and checks the name on every request and reuses a connection only for the very
+    address just checked.
     """
     target = _parsed(url, params)
     host = _destination_host(target)
@@ -92,6 +84,8 @@ async def egress_request(
     limit = int(_tightest(int(settings.HANGAR_EGRESS_MAX_RESPONSE_BYTES), max_response_bytes))
     try:
         async with asyncio.timeout(deadline):
+            if keep_alive and not http2 and not settings.HANGAR_EGRESS_PROXY and method != "HEAD":
+                return await _send_kept(method, target, host, headers or {}, content, limit)
             addresses = await _checked_addresses(host, target.port or _SCHEMES[target.scheme])
             return await _send(
                 method, target, addresses, headers=headers or {}, content=content, timeout=deadline, limit=limit,
@@ -118,12 +112,18 @@ async def egress_check(url: str) -> None:
 
 def _parsed(url: str, params: dict[str, str] | None) -> httpx.URL:
     try:
-        target = httpx.URL(url)
+        target = _parsed_url(url) if isinstance(url, str) else httpx.URL(url)
         if params:
             target = target.copy_merge_params(params)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise EgressRefusedError(f"not a valid URL: {url!r}") from exc
     return target
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_url(url: str) -> httpx.URL:
+    """Parsing is a good part of a push's cost, and a provider sends to one URL all day (URLs are immutable)."""
+    return httpx.URL(url)
 
 
 def _tightest(policy: float, requested: float | None) -> float:
@@ -178,6 +178,33 @@ async def _send(
         return await _send_with(client, method, target, addresses, headers, content, timeout, limit)
     async with _new_client(http2=http2, timeout=timeout) as client:
         return await _send_with(client, method, target, addresses, headers, content, timeout, limit)
+
+
+async def _send_kept(
+    method: str, target: httpx.URL, host: str, headers: dict[str, str], content: bytes | None, limit: int
+) -> EgressResponse:
+    port = target.port or _SCHEMES[target.scheme]
+    tls = _keepalive_tls_context() if target.scheme == "https" else None
+    # A connection opened under one policy is not lent under another (tests change it).
+    key = (target.scheme, host, port, id(tls), tuple(settings.HANGAR_EGRESS_ALLOW_PRIVATE))
+    return await keepalive_request(
+        method, target, headers=headers, content=content, limit=limit, tls=tls, destination_key=key,
+        check_addresses=lambda: _checked_addresses(host, port),
+    )  # fmt: skip
+
+
+def _keepalive_tls_context() -> ssl.SSLContext:
+    return _keepalive_tls_context_with(settings.HANGAR_EGRESS_EXTRA_CA_BUNDLE or None)
+
+
+@functools.cache
+def _keepalive_tls_context_with(extra_ca_bundle: str | None) -> ssl.SSLContext:
+    """The same trust as httpx's, offering only HTTP/1.1 (httpx sets ALPN on the contexts it is given)."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    if extra_ca_bundle:
+        context.load_verify_locations(cafile=extra_ca_bundle)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
 
 
 def _new_client(*, http2: bool, timeout: float, limits: httpx.Limits | None = None) -> httpx.AsyncClient:
@@ -265,3 +292,11 @@ async def _exchange(client: httpx.AsyncClient, request: httpx.Request, limit: in
     except httpx.HTTPError as exc:
         raise EgressUnavailableError(f"{request.url.host} could not be reached: {exc.__class__.__name__}") from exc
     return EgressResponse(status_code=response.status_code, headers=response.headers, content=bytes(body))
+
+
+async def egress_connections_close() -> None:
+    """Close the connections this event loop keeps (a Celery task's loop is about to end)."""
+    await keepalive_close_all()
+    clients = _pools.pop(asyncio.get_running_loop(), OrderedDict())
+    for pooled in clients.values():
+        await pooled.aclose()

@@ -29,11 +29,15 @@ from django.conf import settings
 from hangar.caller import Caller
 from hangar.datastore import queries
 from hangar.datastore.connection import app_transaction
+from hangar.datastore.hooks import hooks
+from hangar.db_pool import DataPlaneConnection
 from hangar.messaging import push_status
 from hangar.messaging.deliveries import (
     NewDelivery,
+    ResolvedPage,
     WrittenDelivery,
     deliveries_insert,
+    deliveries_insert_from_query,
     statistics_bootstrap,
     unfinished_count,
 )
@@ -44,6 +48,7 @@ from hangar.parse_errors import INVALID_JSON, INVALID_KEY_NAME, INVALID_QUERY, P
 logger = logging.getLogger(__name__)
 PAGE_SIZE = 1000
 LEASE = timedelta(minutes=2)  # renewed with every page; a dead resolver's campaign is taken over after this
+INSTALLATION = "_Installation"
 INSTALLATION_KEYS = "deviceToken,deviceType,pushType,timeZone,localeIdentifier,appIdentifier"
 # Errors that say the campaign's query itself is wrong: the campaign fails with the message.
 _QUERY_ERRORS = (INVALID_QUERY, INVALID_KEY_NAME, INVALID_JSON)
@@ -165,21 +170,67 @@ def _page_where(campaign: Campaign, cursor: str) -> dict[str, Any]:
     return {"$and": parts}
 
 
-async def _write_page(
-    campaign: Campaign, rows: list[NewDelivery], cursor: str, task_id: str, now: datetime
-) -> list[WrittenDelivery]:
+async def _page_commit(
+    conn: DataPlaneConnection, campaign: Campaign, written: list[WrittenDelivery], cursor: str, task_id: str,
+    now: datetime,
+) -> None:  # fmt: skip
+    """The page's count and cursor, in the transaction that wrote its deliveries (while the lease is ours)."""
     app_pk, campaign_id = campaign.app_pk, campaign.campaign_id
+    await push_status.count_add(conn, app_pk=app_pk, campaign_id=campaign_id, recipients=len(written))
+    kept = await conn.fetch_one(
+        "UPDATE messaging_pushcampaignrun SET cursor = %s, lease_until = %s, updated_at = %s "
+        "WHERE app_id = %s AND campaign_id = %s AND lease_owner = %s RETURNING 1",
+        [cursor, now + LEASE, now, app_pk, campaign_id, task_id],
+    )
+    if kept is None:
+        raise LeaseLostError(campaign_id)
+
+
+async def _page_through_find(
+    campaign: Campaign, caller: Caller, cursor: str, task_id: str, now: datetime, page_size: int
+) -> ResolvedPage:
+    """A page through the data API's find (beforeFind/afterFind triggers run; local-time due dates in Python)."""
+    params = {"where": _page_where(campaign, cursor), "order": "objectId", "limit": page_size,
+              "keys": INSTALLATION_KEYS}  # fmt: skip
+    installations = (await queries.object_find(caller=caller, class_name=INSTALLATION, params=params,
+                                                files_base=""))["results"]  # fmt: skip
+    if not installations:
+        return ResolvedPage(written=[], seen=0, last=cursor)
+    last = str(installations[-1]["objectId"])
+    rows = [row for row in (delivery_for(campaign, item, now) for item in installations) if row]
+    app_pk = campaign.app_pk
     async with app_transaction(app_pk) as conn:
-        written = await deliveries_insert(conn, app_pk=app_pk, campaign_id=campaign_id, rows=rows, now=now)
-        await push_status.count_add(conn, app_pk=app_pk, campaign_id=campaign_id, recipients=len(written))
-        kept = await conn.fetch_one(
-            "UPDATE messaging_pushcampaignrun SET cursor = %s, lease_until = %s, updated_at = %s "
-            "WHERE app_id = %s AND campaign_id = %s AND lease_owner = %s RETURNING 1",
-            [cursor, now + LEASE, now, app_pk, campaign_id, task_id],
-        )
-        if kept is None:
-            raise LeaseLostError(campaign_id)
-    return written
+        written = await deliveries_insert(conn, app_pk=app_pk, campaign_id=campaign.campaign_id, rows=rows, now=now)
+        await _page_commit(conn, campaign, written, last, task_id, now)
+    return ResolvedPage(written=written, seen=len(installations), last=last)
+
+
+async def _page_in_database(
+    campaign: Campaign, caller: Caller, cursor: str, task_id: str, now: datetime, page_size: int
+) -> ResolvedPage:
+    """A page written by one INSERT ... SELECT from the compiled installation query."""
+    statement = await queries.find_statement(
+        caller=caller, class_name=INSTALLATION, where=_page_where(campaign, cursor), order="objectId"
+    )
+    if statement is None:  # no _Installation class yet
+        return ResolvedPage(written=[], seen=0, last=cursor)
+    app_pk, due = campaign.app_pk, campaign.push_time or now
+    async with app_transaction(app_pk) as conn:
+        page = await deliveries_insert_from_query(
+            conn, app_pk=app_pk, campaign_id=campaign.campaign_id, installations=statement, limit=page_size,
+            due_at=due, expires_at=campaign.expires_at(due), now=now,
+        )  # fmt: skip
+        if page.seen:
+            await _page_commit(conn, campaign, page.written, page.last, task_id, now)
+    return page
+
+
+def _resolves_in_database(campaign: Campaign, caller: Caller) -> bool:
+    """Every delivery due at one instant, and no trigger that must see the installations found."""
+    triggered = any(
+        hooks().wants(caller=caller, kind=kind, class_name=INSTALLATION) for kind in ("beforeFind", "afterFind")
+    )
+    return not campaign.local and not triggered
 
 
 async def campaign_run(
@@ -227,29 +278,25 @@ async def _resolve(
     app_pk, campaign_id = campaign.app_pk, campaign.campaign_id
     # A short page means the last one: never ask for more than a query may return.
     page_size = max(1, min(page_size, int(settings.HANGAR_MAX_QUERY_LIMIT)))
+    next_page = _page_in_database if _resolves_in_database(campaign, caller) else _page_through_find
     first_page = True
     while True:
-        params = {"where": _page_where(campaign, cursor), "order": "objectId", "limit": page_size,
-                  "keys": INSTALLATION_KEYS}  # fmt: skip
         try:
-            found = await queries.object_find(caller=caller, class_name="_Installation", params=params, files_base="")
+            page = await next_page(campaign, caller, cursor, task_id, now, page_size)
         except ParseError as exc:
             if exc.code not in _QUERY_ERRORS:
                 raise  # e.g. a timeout: the task fails, the tick resumes the run from the cursor
             await _fail(app_pk, campaign_id, exc.message)
             return "failed"
-        installations = found["results"]
-        if not installations:
+        if not page.seen:
             break
-        cursor = str(installations[-1]["objectId"])
-        rows = [row for row in (delivery_for(campaign, item, now) for item in installations) if row]
-        written = await _write_page(campaign, rows, cursor, task_id, now)
+        cursor = page.last
         if first_page:
             first_page = False
             await sync_to_async(statistics_bootstrap)()
-        for order in batch_orders(app_pk, campaign_id, written, now):
+        for order in batch_orders(app_pk, campaign_id, page.written, now):
             await enqueue(order)
-        if len(installations) < page_size:
+        if page.seen < page_size:
             break
     async with app_transaction(app_pk) as conn:
         await conn.run(

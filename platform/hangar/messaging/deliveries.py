@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from hangar.datastore.partitions import object_partition
+from hangar.datastore.queries import FindStatement
 from hangar.db_pool import DataPlaneConnection
 
 INSTALLATION = "_Installation"
@@ -101,6 +102,61 @@ async def deliveries_insert(
         ],
     )  # fmt: skip
     return [WrittenDelivery(id=row[0], device_type=row[1], push_type=row[2], due_at=row[3]) for row in written]
+
+
+def _installation_text(key: str) -> str:
+    """An installation's string field, "" when it is missing or not a string (as ``delivery_for`` reads it)."""
+    return f"CASE WHEN jsonb_typeof(data->'{key}') = 'string' THEN data->>'{key}' ELSE '' END"
+
+
+@dataclass(frozen=True)
+class ResolvedPage:
+    written: list[WrittenDelivery]
+    seen: int  # installations the page read (those without a device token included)
+    last: str  # the page's last objectId: the next page starts after it
+
+
+async def deliveries_insert_from_query(
+    conn: DataPlaneConnection, *, app_pk: int, campaign_id: str, installations: FindStatement, limit: int,
+    due_at: datetime, expires_at: datetime | None, now: datetime,
+) -> ResolvedPage:  # fmt: skip
+    """Write one page of a campaign's deliveries straight from its installation query, inside PostgreSQL.
+
+    The same rows as ``deliveries_insert`` after a find of the page (same fields, a token that is
+    a non-empty string, one delivery per installation), without carrying every installation to
+    Python and back: resolution was half the push workers' CPU (docs/messaging.md, "Measured").
+    For campaigns due at one instant (not local time); ``installations`` orders by objectId.
+    """
+    rows = await conn.fetch_all(
+        f"""
+        WITH page AS (
+            SELECT object_id, data FROM {installations.table} WHERE {installations.where_sql}
+            ORDER BY {installations.order_sql or 'object_id COLLATE "C"'} LIMIT %s
+        ), written AS (
+            INSERT INTO messaging_pushdelivery (app_id, campaign_id, installation_id, device_type, push_type,
+                device_token, app_identifier, locale, utc_offset, due_at, expires_at, enqueued_at, state, attempts,
+                error, claimed_by, created_at, updated_at)
+            SELECT %s, %s, object_id, {_installation_text("deviceType")}, {_installation_text("pushType")},
+                data->>'deviceToken', {_installation_text("appIdentifier")}, {_installation_text("localeIdentifier")},
+                '', %s, %s, CASE WHEN %s::timestamptz <= %s THEN %s END, 'queued', 0, '', '', %s, %s
+            FROM page WHERE jsonb_typeof(data->'deviceToken') = 'string' AND data->>'deviceToken' <> ''
+            ORDER BY object_id COLLATE "C"
+            ON CONFLICT (app_id, campaign_id, installation_id) DO NOTHING
+            RETURNING id, device_type, push_type
+        )
+        SELECT p.last, p.seen, w.id, w.device_type, w.push_type
+        FROM (SELECT max(object_id COLLATE "C") AS last, count(*) AS seen FROM page) AS p LEFT JOIN written w ON true
+        """,
+        [
+            *installations.params, *installations.order_params, limit,
+            app_pk, campaign_id, due_at, expires_at, due_at, now, now, now, now,
+        ],
+    )  # fmt: skip
+    written = [
+        WrittenDelivery(id=row[2], device_type=row[3], push_type=row[4], due_at=due_at) for row in rows if row[2]
+    ]
+    last, seen = (rows[0][0], rows[0][1]) if rows else (None, 0)
+    return ResolvedPage(written=sorted(written, key=lambda w: w.id), seen=int(seen or 0), last=str(last or ""))
 
 
 async def deliveries_expire(
