@@ -18,7 +18,7 @@ run: $(RUNTIME_STAMP) assets sandbox
 
 test: $(DEV_STAMP) assets browser sandbox
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard
+	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard sdk_gen
 	$(BIN)/python -m hangar.launcher test -- $(PYTEST_ARGS)
 
 setup: $(DEV_STAMP) assets sandbox
@@ -75,11 +75,11 @@ soak: $(DEV_STAMP)
 
 lint: $(DEV_STAMP)
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/ruff check platform tenants dashboard tests bench
-	$(BIN)/ruff format --check platform tenants dashboard tests bench
+	$(BIN)/ruff check platform tenants dashboard sdk_gen tests bench
+	$(BIN)/ruff format --check platform tenants dashboard sdk_gen tests bench
 
 typecheck: $(DEV_STAMP)
-	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard
+	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard sdk_gen
 
 clean:
 	rm -rf $(VENV) node_modules
