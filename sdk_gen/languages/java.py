@@ -36,6 +36,10 @@ _QUERY_FIELDS = {
     "String": "StringField", "Number": "NumberField", "Boolean": "BooleanField", "Date": "DateField",
     "Array": "ArrayField", "GeoPoint": "GeoPointField", "Object": "ObjectField",
 }  # fmt: skip
+_COPIED = {
+    "Array": ("List<?>", "new java.util.ArrayList<Object>(value)"),
+    "Object": ("Map<String, ?>", "new java.util.LinkedHashMap<String, Object>(value)"),
+}
 _PARAM_TYPES = {
     "string": "String", "integer": "long", "number": "double", "boolean": "boolean",
     "object": "Map<String, Object>", "array": "List<Object>", "null": "Object", "any": "Object",
@@ -82,8 +86,8 @@ def _member_names(cls: ClassSpec) -> dict[str, tuple[str, str, str, str]]:
     constants = {"CLASS"}
     for field in cls.fields:
         variable = safe_identifier(field.name, _KEYWORDS)
-        getter = safe_identifier(f"get{_cap(field.name)}", _TAKEN_METHODS, "Field")
-        setter = safe_identifier(f"set{_cap(field.name)}", _TAKEN_METHODS, "Field")
+        getter = safe_identifier(f"get{_cap(variable)}", _TAKEN_METHODS, "Field")
+        setter = safe_identifier(f"set{_cap(variable)}", _TAKEN_METHODS, "Field")
         constant = _constant(field.name)
         while constant in constants:
             constant += "_FIELD"
@@ -112,6 +116,15 @@ def _accessors(spec: AppSpec, cls: ClassSpec, field: FieldSpec, names: tuple[str
         lines += [
             f"    public {cls.type_name} {setter}(Number value) {{",
             f"        this.{variable} = value == null ? null : value.doubleValue();",
+            "        return this;",
+            "    }",
+        ]
+    elif field.type in _COPIED:
+        # Any list or string-keyed map is accepted (List<String> is not a List<Object> in Java) and copied.
+        parameter, copy = _COPIED[field.type]
+        lines += [
+            f"    public {cls.type_name} {setter}({parameter} value) {{",
+            f"        this.{variable} = value == null ? null : {copy};",
             "        return this;",
             "    }",
         ]
