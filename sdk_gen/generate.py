@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from sdk_gen.compilers import java_available, java_compile, typescript_available, typescript_compile
 from sdk_gen.languages.java import java_package_path, java_sources
 from sdk_gen.languages.python import package_name, python_sources
 from sdk_gen.languages.typescript import npm_name, typescript_sources
@@ -22,6 +23,26 @@ class BuiltPackage:
     content: bytes
 
 
+def offered_languages() -> tuple[str, ...]:
+    """The languages this machine can vouch for (DESIGN.md section 7): TypeScript needs Node and the pinned
+    compiler, Java a JDK; Python and the OpenAPI document need nothing more."""
+    return tuple(
+        language for language in LANGUAGES
+        if (language != "typescript" or typescript_available()) and (language != "java" or java_available())
+    )  # fmt: skip
+
+
+def expected_filename(spec: AppSpec, *, language: str, version: str) -> str:
+    """The download's file name, known without building it."""
+    dashed = spec.slug.replace("_", "-")
+    return {
+        "python": f"{dashed.replace('-', '_')}_sdk-{version}-py3-none-any.whl",
+        "typescript": f"{npm_name(spec)}-{version}.tgz",
+        "java": f"{dashed}-sdk-{version}.jar",
+        "openapi": f"{spec.slug}-openapi-{version}.json",
+    }[language]
+
+
 def sources_for(spec: AppSpec, *, language: str, version: str, server_url: str) -> dict[str, str]:
     """The generated files of ``language`` by relative path (for ``sdk_generate --out``)."""
     if language == "python":
@@ -36,8 +57,13 @@ def sources_for(spec: AppSpec, *, language: str, version: str, server_url: str) 
     raise ValueError(f"unknown language {language!r}; choose one of {', '.join(LANGUAGES)}")
 
 
-def package_for(spec: AppSpec, *, language: str, version: str, server_url: str) -> BuiltPackage:
-    """The downloadable artifact: a wheel, an npm tarball, a jar with sources, or the OpenAPI JSON."""
+def package_for(
+    spec: AppSpec, *, language: str, version: str, server_url: str, with_compiled: bool = True
+) -> BuiltPackage:
+    """The downloadable artifact: a wheel, an npm tarball, a jar with sources (and classes), or the OpenAPI JSON.
+
+    ``with_compiled=False`` leaves the TypeScript and Java uncompiled (the benchmark measures generation alone).
+    """
     files = sources_for(spec, language=language, version=version, server_url=server_url)
     if language == "python":
         package = package_name(spec)
@@ -48,11 +74,16 @@ def package_for(spec: AppSpec, *, language: str, version: str, server_url: str) 
         )  # fmt: skip
         return BuiltPackage(name, "application/zip", data)
     if language == "typescript":
-        name, data = npm_tarball_build(name=npm_name(spec), version=version, files=files)
+        # Shipped compiled (dist/: ES modules and .d.ts) when this machine has the compiler, with src/ beside.
+        compiled = typescript_compile(files) if with_compiled else None
+        name, data = npm_tarball_build(name=npm_name(spec), version=version, files={**files, **(compiled or {})})
         return BuiltPackage(name, "application/gzip", data)
     if language == "java":
         sources = {path.removeprefix("src/main/java/"): text for path, text in files.items() if path.endswith(".java")}
-        name, data = jar_build(name=f"{spec.slug.replace('_', '-')}-sdk", version=version, files=sources)
+        classes = java_compile(sources) if with_compiled else None
+        name, data = jar_build(
+            name=f"{spec.slug.replace('_', '-')}-sdk", version=version, files=sources, classes=classes
+        )
         return BuiltPackage(name, "application/java-archive", data)
     return BuiltPackage(f"{spec.slug}-openapi-{version}.json", "application/json", files["openapi.json"].encode())
 

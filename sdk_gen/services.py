@@ -14,7 +14,7 @@ from django.db.models import Max
 
 from sdk_gen.changelog import schema_changes
 from sdk_gen.errors import UnknownLanguageError
-from sdk_gen.generate import LANGUAGES, package_for
+from sdk_gen.generate import LANGUAGES, expected_filename, offered_languages, package_for
 from sdk_gen.models import SdkPackage, SdkSnapshot
 from sdk_gen.selectors import app_spec_get
 from sdk_gen.spec import AppSpec
@@ -31,6 +31,49 @@ class ChangelogEntry:
     schema_hash: str
     created_at: str
     changes: list[str]
+
+
+@dataclass(frozen=True)
+class SdkLanguage:
+    language: str
+    label: str
+    filename: str
+    install: str
+
+
+@dataclass(frozen=True)
+class SdkOverview:
+    version: str
+    schema_hash: str
+    server_url: str
+    application_id: str
+    languages: list[SdkLanguage]
+    changelog: list[ChangelogEntry]
+
+
+_LABELS = {"python": "Python", "typescript": "TypeScript", "java": "Java (Android)", "openapi": "OpenAPI 3.1"}
+
+
+def _install_line(language: str, filename: str) -> str:
+    return {
+        "python": f"pip install ./{filename}",
+        "typescript": f"npm install ./{filename}",
+        "java": f"cp {filename} app/libs/   # then: implementation files('libs/{filename}')",
+        "openapi": f"openapi-generator-cli generate -i {filename} ...   # or any OpenAPI 3.1 tool",
+    }[language]
+
+
+def sdk_overview(*, app: App) -> SdkOverview:
+    """What the dashboard and the API show: the current version, each language's download and the changelog."""
+    spec, snapshot = sdk_snapshot_record(app=app)
+    languages = []
+    for language in offered_languages():
+        filename = expected_filename(spec, language=language, version=snapshot.version)
+        languages.append(SdkLanguage(language, _LABELS[language], filename, _install_line(language, filename)))
+    return SdkOverview(
+        version=snapshot.version, schema_hash=snapshot.schema_hash, server_url=parse_server_url(),
+        application_id=app.application_id, languages=languages, changelog=sdk_changelog(app=app),
+    )  # fmt: skip
 
 
 def sdk_snapshot_record(*, app: App) -> tuple[AppSpec, SdkSnapshot]:
@@ -55,7 +98,7 @@ def sdk_snapshot_record(*, app: App) -> tuple[AppSpec, SdkSnapshot]:
 
 def sdk_package_build(*, app: App, language: str) -> SdkPackage:
     """The package of ``language`` for the app's current schema, built now or taken from the cache."""
-    if language not in LANGUAGES:
+    if language not in offered_languages():
         raise UnknownLanguageError(f"Unknown SDK language {language!r}; choose one of {', '.join(LANGUAGES)}.")
     spec, snapshot = sdk_snapshot_record(app=app)
     cached = SdkPackage.objects.filter(snapshot=snapshot, language=language).first()

@@ -1,11 +1,12 @@
-"""The generated Java SDK: a program compiled with javac against the jar's sources drives a live Hangar;
-a program that misuses the types does not compile."""
+"""The generated Java SDK: a program compiled with javac against the jar drives a live Hangar; the jar's
+sources compile on their own; a program that misuses the types does not compile."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,9 @@ def _javac(jar: Path, program: str, out: Path) -> subprocess.CompletedProcess[st
     source = out / f"{program}.java"
     out.mkdir(exist_ok=True)
     shutil.copy(PROGRAMS / f"{program}.java", source)
-    # --release 11: the SDK promises Java 11+ (Android); the jar's sources are compiled as they are needed.
+    # --release 11: the SDK promises Java 11+ (Android).
     return subprocess.run(
-        ["javac", "--release", "11", "-Xlint:all", "-Werror", "-sourcepath", str(jar), "-d", str(out / "classes"),
+        ["javac", "--release", "11", "-Xlint:all", "-Werror", "-cp", str(jar), "-d", str(out / "classes"),
          str(source)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
@@ -41,7 +42,7 @@ def test_jar_compiles_and_runs_against_a_live_hangar(sdk_app: SdkApp, tmp_path: 
     compiled = _javac(jar, "JavaProgram", tmp_path / "good")
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
     run = subprocess.run(
-        ["java", "-cp", str(tmp_path / "good" / "classes"), "JavaProgram"], capture_output=True, text=True,
+        ["java", "-cp", f"{tmp_path / 'good' / 'classes'}:{jar}", "JavaProgram"], capture_output=True, text=True,
         timeout=120, env={"PATH": "/usr/bin:/bin", **sdk_app.program_env()},
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
@@ -56,3 +57,18 @@ def test_javac_rejects_misuse(sdk_app: SdkApp, tmp_path: Path):
     source = (PROGRAMS / "JavaMisuse.java").read_text()
     marked = {n for n, line in enumerate(source.splitlines(), 1) if line.endswith("// error")}
     assert errors == marked, compiled.stderr
+
+
+def test_jar_sources_compile_without_warnings(sdk_app: SdkApp, tmp_path: Path):
+    jar = _jar(sdk_app, tmp_path)
+    with zipfile.ZipFile(jar) as archive:
+        names = archive.namelist()
+        assert "dev/hangar/sdk/sdk_app/Player.class" in names
+        sources = [n for n in names if n.endswith(".java")]
+        archive.extractall(tmp_path / "src", members=sources)
+    compiled = subprocess.run(
+        ["javac", "--release", "11", "-Xlint:all,-serial", "-Werror", "-d", str(tmp_path / "classes"),
+         *(str(tmp_path / "src" / n) for n in sources)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert compiled.returncode == 0, compiled.stderr

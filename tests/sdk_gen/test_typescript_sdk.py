@@ -37,6 +37,10 @@ def _tsc(project: Path) -> subprocess.CompletedProcess[str]:
 def test_npm_package_compiles_strict_and_runs_against_a_live_hangar(sdk_app: SdkApp, tmp_path: Path):
     package = _unpack(sdk_app, tmp_path)
     assert '"strict": true' in (package / "tsconfig.json").read_text()
+    # Shipped compiled: ES modules with declarations, importable as they are.
+    assert {"index.js", "index.d.ts", "runtime.js", "livequery.js", "offline.js"} <= {
+        p.name for p in (package / "dist").iterdir()
+    }
     (package / "src" / "typescript_program.ts").write_text((PROGRAMS / "typescript_program.ts").read_text())
     compiled = _tsc(package)
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
