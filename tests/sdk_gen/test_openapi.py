@@ -53,7 +53,8 @@ def test_user_secrets_and_platform_classes_stay_out():
     spec = _spec()
     assert [c.class_name for c in spec.classes] == ["Player", "Query", "Team", "_User"]
     user = spec.class_named("_User")
-    assert user is not None and [f.name for f in user.fields] == ["nickname", "username"]
+    assert user is not None
+    assert [f.name for f in user.fields] == ["nickname", "username"]
     # A class named like a runtime type gets a suffix in every SDK.
     assert spec.type_name_of("Query") == "QueryObject"
     assert [f.method_name for f in spec.functions] == ["free_form", "total"]
