@@ -92,3 +92,7 @@ def sdk_app(live_server: LiveServer, transactional_db: None) -> SdkApp:
     define_schema(live_server, tenant)
     deploy_functions(tenant)
     return SdkApp(tenant=tenant, server=live_server)
+
+
+from tests.cloudcode.conftest import _stop_workers  # noqa: E402,F401 - cloud-code workers closed after each test
+from tests.datastore.conftest import app_a, app_b  # noqa: E402,F401 - the data API's Parse clients
