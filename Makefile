@@ -11,12 +11,12 @@ NODE_STAMP := node_modules/.installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup lint typecheck migrate browser sandbox clean bench soak
+.PHONY: run test setup lint typecheck migrate browser sandbox jdk clean bench soak
 
 run: $(RUNTIME_STAMP) assets sandbox
 	$(BIN)/python -m hangar.launcher run
 
-test: $(DEV_STAMP) assets browser sandbox
+test: $(DEV_STAMP) assets browser sandbox jdk
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard sdk_gen
 	$(BIN)/python -m hangar.launcher test -- $(PYTEST_ARGS)
@@ -57,6 +57,13 @@ sandbox:
 	@test -x /usr/bin/python3 || [ -n "$$HANGAR_CLOUD_PYTHON" ] || { \
 		echo "installing Debian's python3 for the cloud-code sandbox"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-minimal >/dev/null; }
+
+# The generated Java SDK (docs/sdks.md) is compiled and run by the tests with a JDK's javac; a
+# server without one simply does not offer Java.
+jdk:
+	@command -v javac >/dev/null 2>&1 || { \
+		echo "installing Debian's JDK for the generated-SDK tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jdk-headless >/dev/null; }
 
 migrate: $(RUNTIME_STAMP)
 	$(BIN)/python -m hangar.launcher migrate

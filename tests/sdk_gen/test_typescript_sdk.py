@@ -18,6 +18,8 @@ from tests.sdk_gen.conftest import PROGRAMS, SdkApp
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 TSC = REPO_DIR / "node_modules" / "typescript" / "bin" / "tsc"
+# The LiveQuery part needs a WebSocket constructor; Node 20 has none, the `ws` package (there for `parse`) does.
+WS_MODULE = (REPO_DIR / "node_modules" / "ws" / "wrapper.mjs").as_uri()
 
 
 def _unpack(sdk_app: SdkApp, tmp_path: Path) -> Path:
@@ -47,7 +49,7 @@ def test_npm_package_compiles_strict_and_runs_against_a_live_hangar(sdk_app: Sdk
     assert (package / "dist" / "index.d.ts").exists()
     run = subprocess.run(
         ["node", str(package / "dist" / "typescript_program.js")], capture_output=True, text=True, timeout=120,
-        env={"PATH": "/usr/bin:/bin", **sdk_app.program_env()},
+        env={"PATH": "/usr/bin:/bin", "HANGAR_WS_MODULE": WS_MODULE, **sdk_app.program_env()},
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.strip().endswith("typescript sdk ok")

@@ -1,6 +1,6 @@
 // Drives the generated TypeScript SDK against a live Hangar; exits non-zero on the first wrong answer.
-import { AppClient, OfflineQueue, ParseError, Player, Team, User, WebSessionStorage } from "./index.js";
-import type { Player as PlayerObject } from "./index.js";
+import { AppClient, LiveQueryClient, OfflineQueue, ParseError, Player, Team, WebSessionStorage } from "./index.js";
+import type { Player as PlayerObject, SocketConstructor, Team as TeamObject } from "./index.js";
 
 // Node's globals, declared here so the program needs no @types/node.
 declare const process: { env: Record<string, string | undefined>; exit(code: number): never };
@@ -89,6 +89,18 @@ try {
 } catch (error) {
   check(error instanceof ParseError && error.code === 101, "wrong password is 101");
 }
+
+// LiveQuery: a typed subscription sees a create that matches it (Node 20 has no WebSocket: the `ws` package's).
+const { WebSocket } = (await import(env("HANGAR_WS_MODULE"))) as { WebSocket: SocketConstructor };
+const live = new LiveQueryClient(client, WebSocket);
+const subscription = await live.subscribe(client.query(Team).where(Team.q.name.startsWith("Live")));
+const created = new Promise<TeamObject>((resolve) => subscription.on("create", (team) => resolve(team)));
+await client.save(Team, { name: "Not live" });
+await client.save(Team, { name: "Live one" });
+const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 10000));
+const seen = await Promise.race([created, timeout]);
+check(seen?.name === "Live one" && seen.createdAt instanceof Date, "LiveQuery create event, typed");
+live.close();
 
 // Offline: a client that cannot reach the server queues writes, then replays them on reconnect.
 const down = new AppClient({ ...options, serverURL: "http://127.0.0.1:9/parse", retries: 0 });
