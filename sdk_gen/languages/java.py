@@ -97,8 +97,9 @@ def _member_names(cls: ClassSpec) -> dict[str, tuple[str, str, str, str]]:
 
 
 def _query_constant(spec: AppSpec, cls: ClassSpec, field: FieldSpec, constant: str) -> str:
-    if field.type == "Pointer" and spec.type_name_of(field.target_class):
-        kind = f"PointerField<{cls.type_name}, {spec.type_name_of(field.target_class)}>"
+    if field.type in {"Pointer", "Relation"} and spec.type_name_of(field.target_class):
+        generic = "PointerField" if field.type == "Pointer" else "RelationField"
+        kind = f"{generic}<{cls.type_name}, {spec.type_name_of(field.target_class)}>"
     elif field.type == "Pointer":
         kind = f"ObjectField<{cls.type_name}>"
     else:

@@ -50,9 +50,11 @@ def _python_type(spec: AppSpec, field: FieldSpec) -> str:
 
 
 def _query_field(spec: AppSpec, cls: ClassSpec, field: FieldSpec) -> str:
-    if field.type == "Pointer":
+    if field.type in {"Pointer", "Relation"}:
         target = spec.type_name_of(field.target_class)
-        kind = f"PointerField[{cls.type_name}, {target}]" if target else f"ObjectField[{cls.type_name}]"
+        generic = "PointerField" if field.type == "Pointer" else "RelationField"
+        fallback = "ObjectField" if field.type == "Pointer" else "OpaqueField"
+        kind = f"{generic}[{cls.type_name}, {target}]" if target else f"{fallback}[{cls.type_name}]"
     else:
         kind = _QUERY_FIELDS.get(field.type, "OpaqueField[{cls}]").format(cls=cls.type_name)
     constructor = kind.split("[", 1)[0]
@@ -98,14 +100,14 @@ def _models_module(spec: AppSpec) -> str:
         "",
         "from ._runtime import (",
         "    ACL, ArrayField, BooleanField, DateField, GeoPoint, GeoPointField, NumberField, ObjectField,",
-        "    OpaqueField, ParseFile, ParseObject, PointerField, Relation, StringField, register,",
+        "    OpaqueField, ParseFile, ParseObject, PointerField, Relation, RelationField, StringField, register,",
         ")",
         "",
         "__all__ = [" + ", ".join(repr(n) for c in spec.classes for n in (c.type_name, f"{c.type_name}Fields")) + "]",
         "",
         "# Names every module may need, kept for the type checker even when this app's classes do not use them.",
         "_USED = (ACL, ArrayField, BooleanField, DateField, GeoPoint, GeoPointField, NumberField, ObjectField,",
-        "         OpaqueField, ParseFile, PointerField, Relation, StringField, datetime, Any)",
+        "         OpaqueField, ParseFile, PointerField, Relation, RelationField, StringField, datetime, Any)",
     ]
     body = [_model(spec, cls) for cls in spec.classes]
     footer = [_registration(spec, cls) for cls in spec.classes]

@@ -73,6 +73,12 @@ public class JavaProgram {
             check(error.getCode() == 101, "deleted object answers 101");
         }
 
+        client.addRelation(read, Player.FANS, Arrays.asList(user));
+        List<User> fans = client.query(User.CLASS).relatedTo(read, Player.FANS).find();
+        check(fans.size() == 1 && "ada".equals(fans.get(0).getUsername()), "relation added and queried with $relatedTo");
+        client.removeRelation(read, Player.FANS, Arrays.asList(user));
+        check(client.query(User.CLASS).relatedTo(read, Player.FANS).count() == 0, "relation removed");
+
         check(client.functions.total(4, 2.5) == 10.0, "typed function total");
         check("Hello Ada".equals(client.functions.greet("Ada")), "typed function greet");
         check(client.functions.teamNames().equals(Arrays.asList("Blues", "Reds")), "function reading data");

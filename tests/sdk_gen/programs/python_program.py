@@ -99,6 +99,12 @@ def main() -> None:
         except ParseError as error:
             check(error.code == 101, f"deleted object answers 101, not {error.code}")
 
+        client.add_relation(alice, Player.q.fans, [user])
+        fans = client.query(User).related_to(alice, Player.q.fans).find()
+        check([f.username for f in fans] == ["ada"], "relation added and queried with $relatedTo")
+        client.remove_relation(alice, Player.q.fans, [user])
+        check(client.query(User).related_to(alice, Player.q.fans).count() == 0, "relation removed")
+
         functions = Functions(client)
         check(functions.total(price=2.5, count=4) == 10.0, "typed function total")
         check(functions.greet(name="Ada") == "Hello Ada", "typed function greet")

@@ -1,5 +1,5 @@
 // Drives the generated TypeScript SDK against a live Hangar; exits non-zero on the first wrong answer.
-import { AppClient, LiveQueryClient, OfflineQueue, ParseError, Player, Team, WebSessionStorage } from "./index.js";
+import { AppClient, LiveQueryClient, OfflineQueue, ParseError, Player, Team, User, WebSessionStorage } from "./index.js";
 import type { Player as PlayerObject, SocketConstructor, Team as TeamObject } from "./index.js";
 
 // Node's globals, declared here so the program needs no @types/node.
@@ -70,6 +70,12 @@ try {
 } catch (error) {
   check(error instanceof ParseError && error.code === 101, "deleted object answers 101");
 }
+
+await client.addRelation(Player, alice, Player.q.fans, User, [user]);
+const fans = await client.query(User).relatedTo(Player, alice, Player.q.fans).find();
+check(fans.map((f) => f.username).join() === "ada", "relation added and queried with $relatedTo");
+await client.removeRelation(Player, alice, Player.q.fans, User, [user]);
+check(await client.query(User).relatedTo(Player, alice, Player.q.fans).count() === 0, "relation removed");
 
 check(await client.functions.total({ price: 2.5, count: 4 }) === 10, "typed function total");
 check(await client.functions.greet({ name: "Ada" }) === "Hello Ada", "typed function greet");
