@@ -193,6 +193,13 @@ def _init_module(spec: AppSpec, version: str) -> str:
 
 def _pyproject(spec: AppSpec, version: str) -> str:
     return (
+        "[build-system]\n"
+        'requires = ["setuptools>=61"]\n'
+        'build-backend = "setuptools.build_meta"\n\n'
+        "[tool.setuptools]\n"
+        f'packages = ["{package_name(spec)}"]\n\n'
+        "[tool.setuptools.package-data]\n"
+        f'{package_name(spec)} = ["py.typed"]\n\n'
         "[project]\n"
         f'name = "{spec.slug.replace("_", "-")}-sdk"\n'
         f'version = "{version}"\n'

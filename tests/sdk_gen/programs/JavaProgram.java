@@ -2,6 +2,7 @@ import dev.hangar.sdk.sdk_app.AppClient;
 import dev.hangar.sdk.sdk_app.GeoPoint;
 import dev.hangar.sdk.sdk_app.ParseError;
 import dev.hangar.sdk.sdk_app.ParseFile;
+import dev.hangar.sdk.sdk_app.SessionStore;
 import dev.hangar.sdk.sdk_app.Player;
 import dev.hangar.sdk.sdk_app.Team;
 import dev.hangar.sdk.sdk_app.User;
@@ -85,6 +86,19 @@ public class JavaProgram {
 
         User me = client.currentUser();
         check(me != null && "ada".equals(me.getUsername()) && "A".equals(me.getNickname()), "current user");
+        // The session kept in a file: a second client reads it and is logged in too.
+        java.nio.file.Path tokenFile;
+        try {
+            tokenFile = java.nio.file.Files.createTempFile("hangar-session", ".txt");
+        } catch (java.io.IOException e) {
+            throw new RuntimeException(e);
+        }
+        SessionStore.InFile stored = new SessionStore.InFile(tokenFile);
+        stored.save(client.getSessionStore().load());
+        AppClient again = new AppClient(System.getenv("HANGAR_URL"), System.getenv("HANGAR_APP_ID"),
+                                        System.getenv("HANGAR_CLIENT_KEY"), null);
+        again.setSessionStore(new SessionStore.InFile(tokenFile));
+        check("ada".equals(again.currentUser().getUsername()), "session persisted in a file");
         client.logOut();
         check(client.currentUser() == null, "logged out");
         check("ada".equals(client.logIn("ada", "pw-123456").getUsername()), "log in");
