@@ -69,7 +69,7 @@ def package_for(
         package = package_name(spec)
         name, data = wheel_build(
             distribution=f"{spec.slug.replace('_', '-')}-sdk", version=version,
-            summary=f"Typed client SDK of the Hangar app {spec.app_name}", requires=["httpx>=0.27"],
+            summary=f"Typed client SDK of the Hangar app {spec.display_name}", requires=["httpx>=0.27"],
             files={path: text for path, text in files.items() if path.startswith(f"{package}/")},
         )  # fmt: skip
         return BuiltPackage(name, "application/zip", data)

@@ -42,6 +42,11 @@ _FUNCTION_TYPES = {
 }  # fmt: skip
 
 _IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
+# Parse's class and field names (hangar.datastore.names); anything else in a stored schema is left out,
+# so every name a generator writes into code is a plain identifier.
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+# What of the app's name and id may appear in generated comments, docstrings and metadata.
+_UNSAFE_TEXT = re.compile(r"[^A-Za-z0-9 ._-]")
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class AppSpec:
     classes: tuple[ClassSpec, ...]
     functions: tuple[FunctionSpec, ...]
     slug: str = field(default="")
+    display_name: str = field(default="")  # the app's name reduced to characters safe in any comment
 
     def class_named(self, class_name: str) -> ClassSpec | None:
         return next((c for c in self.classes if c.class_name == class_name), None)
@@ -120,13 +126,15 @@ def slug_of(app_name: str) -> str:
 def _field_spec(name: str, raw: dict[str, Any]) -> FieldSpec:
     kind = raw.get("type") if raw.get("type") in FIELD_TYPES else "Object"
     target = raw.get("targetClass") if kind in {"Pointer", "Relation"} else None
+    if target is not None and not (isinstance(target, str) and (_NAME.fullmatch(target) or target == USER_CLASS)):
+        kind, target = "Object", None
     return FieldSpec(name=name, type=str(kind), target_class=str(target) if target else None,
                      required=bool(raw.get("required")))  # fmt: skip
 
 
 def _generated_classes(schemas: dict[str, dict[str, Any]]) -> list[str]:
     """The app's own classes and ``_User``; other system classes stay with the platform."""
-    return sorted(name for name in schemas if not name.startswith("_") or name == USER_CLASS)
+    return sorted(name for name in schemas if name == USER_CLASS or _NAME.fullmatch(name))
 
 
 def _class_specs(schemas: dict[str, dict[str, Any]]) -> tuple[ClassSpec, ...]:
@@ -143,7 +151,7 @@ def _class_specs(schemas: dict[str, dict[str, Any]]) -> tuple[ClassSpec, ...]:
         fields = tuple(
             _field_spec(name, raw)
             for name, raw in sorted(schemas[class_name].items())
-            if name not in SYSTEM_FIELDS and name not in hidden and isinstance(raw, dict)
+            if name not in SYSTEM_FIELDS and name not in hidden and isinstance(raw, dict) and _NAME.fullmatch(name)
         )
         specs.append(ClassSpec(class_name=class_name, type_name=type_name, fields=fields))
     return tuple(specs)
@@ -184,10 +192,11 @@ def app_spec_build(
     """The spec of one app from its schemas (class name -> fields) and its active code's handlers."""
     return AppSpec(
         app_name=app_name,
-        application_id=application_id,
+        application_id=_UNSAFE_TEXT.sub("", application_id).replace(" ", ""),
         classes=_class_specs(schemas),
         functions=_function_specs(handlers),
         slug=slug_of(app_name),
+        display_name=" ".join(_UNSAFE_TEXT.sub("", app_name).split())[:100] or "app",
     )
 
 

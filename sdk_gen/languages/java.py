@@ -58,6 +58,23 @@ _RETURN_CONVERSIONS = {
 }
 
 
+def java_string(text: str) -> str:
+    """A Java string literal of ``text``: quotes, backslashes and control characters escaped.
+
+    Octal escapes, not ``\\uXXXX``: javac turns unicode escapes into characters before it reads the
+    literal, so an escaped quote or newline would end it.
+    """
+    out = []
+    for char in text:
+        if char in {'"', "\\"}:
+            out.append("\\" + char)
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\{ord(char):03o}")  # three digits: a following digit is not read into it
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
 def java_package(spec: AppSpec) -> str:
     return f"dev.hangar.sdk.{spec.slug}"
 
@@ -193,11 +210,11 @@ def _function(function: FunctionSpec) -> list[str]:
     returns = _RETURN_TYPES[function.returns]
     method = safe_identifier(function.method_name, _KEYWORDS)
     lines = [
-        f'    /** Calls the cloud function "{function.name}". */',
+        f"    /** Calls the cloud function {function.method_name}. */",
         f"    public {returns} {method}({signature}) {{",
         "        Map<String, Object> params = new LinkedHashMap<>();",
         *(f'        params.put("{p.name}", {variable});' for p, variable in params),
-        f'        Object result = client.callFunction("{function.name}", params);',
+        f"        Object result = client.callFunction({java_string(function.name)}, params);",
     ]
     if function.returns == "null":
         return [*lines, "    }", ""]
@@ -208,8 +225,8 @@ def _function(function: FunctionSpec) -> list[str]:
     return [
         *lines,
         f"        if (!({check})) {{",
-        f'            throw new ParseError(141, "{function.name} returned " + (result == null ? "null" : '
-        "result.getClass().getSimpleName()));",
+        f"            throw new ParseError(141, {java_string(function.name + ' returned ')} + "
+        '(result == null ? "null" : result.getClass().getSimpleName()));',
         "        }",
         f"        return {convert};",
         "    }",
@@ -256,9 +273,9 @@ def _app_client_file(spec: AppSpec, version: str) -> str:
     return "\n".join([
         f"package {java_package(spec)};",
         "",
-        f"/** The client of the Hangar app \"{spec.app_name}\": typed users and functions. */",
+        f"/** The client of the Hangar app \"{spec.display_name}\": typed users and functions. */",
         "public class AppClient extends Client {",
-        f'    public static final String APPLICATION_ID = "{spec.application_id}";',
+        f"    public static final String APPLICATION_ID = {java_string(spec.application_id)};",
         f'    public static final String SCHEMA_HASH = "{spec.schema_hash}";',
         f'    public static final String VERSION = "{version}";',
         "",

@@ -123,7 +123,7 @@ def _function_method(function: FunctionSpec, *, is_async: bool) -> str:
     prefix, wait = ("async ", "await ") if is_async else ("", "")
     lines = [
         f"    {prefix}def {safe_identifier(function.method_name, _RESERVED)}({signature}) -> {returns}:",
-        f'        """Calls the cloud function {function.name!r}."""',
+        f'        """Calls the cloud function {function.method_name}."""',
         f"        result = {wait}{call}",
     ]
     if function.returns == "null":
@@ -168,7 +168,7 @@ def _functions_module(spec: AppSpec) -> str:
 def _init_module(spec: AppSpec, version: str) -> str:
     names = [c.type_name for c in spec.classes]
     return "\n".join([
-        f'"""Typed client SDK of the Hangar app {spec.app_name!r} (schema {spec.schema_hash[:12]})."""',
+        f'"""Typed client SDK of the Hangar app {spec.display_name} (schema {spec.schema_hash[:12]})."""',
         "",
         "from ._runtime import (",
         "    ACL, AsyncClient, Client, Config, FileSessionStore, GeoPoint, MemorySessionStore, ParseError, ParseFile,",
@@ -203,7 +203,7 @@ def _pyproject(spec: AppSpec, version: str) -> str:
         "[project]\n"
         f'name = "{spec.slug.replace("_", "-")}-sdk"\n'
         f'version = "{version}"\n'
-        f'description = "Typed client SDK of the Hangar app {spec.app_name}"\n'
+        f'description = "Typed client SDK of the Hangar app {spec.display_name}"\n'
         'requires-python = ">=3.11"\n'
         'dependencies = ["httpx>=0.27"]\n'
     )
