@@ -11,14 +11,14 @@ NODE_STAMP := node_modules/.installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup lint typecheck migrate browser sandbox clean bench soak
+.PHONY: run test setup lint typecheck migrate browser sandbox jdk clean bench soak
 
 run: $(RUNTIME_STAMP) assets sandbox
 	$(BIN)/python -m hangar.launcher run
 
-test: $(DEV_STAMP) assets browser sandbox
+test: $(DEV_STAMP) assets browser sandbox jdk
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard
+	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard sdk_gen
 	$(BIN)/python -m hangar.launcher test -- $(PYTEST_ARGS)
 
 setup: $(DEV_STAMP) assets sandbox
@@ -58,6 +58,13 @@ sandbox:
 		echo "installing Debian's python3 for the cloud-code sandbox"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-minimal >/dev/null; }
 
+# The generated Java SDK (docs/sdks.md) is compiled and run by the tests with a JDK's javac; a
+# server without one simply does not offer Java.
+jdk:
+	@command -v javac >/dev/null 2>&1 || { \
+		echo "installing Debian's JDK for the generated-SDK tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jdk-headless >/dev/null; }
+
 migrate: $(RUNTIME_STAMP)
 	$(BIN)/python -m hangar.launcher migrate
 
@@ -75,11 +82,11 @@ soak: $(DEV_STAMP)
 
 lint: $(DEV_STAMP)
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/ruff check platform tenants dashboard tests bench
-	$(BIN)/ruff format --check platform tenants dashboard tests bench
+	$(BIN)/ruff check platform tenants dashboard sdk_gen tests bench
+	$(BIN)/ruff format --check platform tenants dashboard sdk_gen tests bench
 
 typecheck: $(DEV_STAMP)
-	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard
+	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard sdk_gen
 
 clean:
 	rm -rf $(VENV) node_modules

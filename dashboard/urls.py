@@ -13,6 +13,7 @@ from dashboard.views import (
     messaging_providers,
     organizations,
     push,
+    sdks,
     sms_email,
 )
 from tenants.models import AppKey
@@ -52,6 +53,8 @@ urlpatterns = [
     path(_APP + "live-query/", apps.app_live_query, name="app_live_query"),
     path(_APP + "delete/", apps.app_delete, name="app_delete"),
     path(_APP + "cloud-code/", cloud_code.cloud_code_page, name="cloud_code"),
+    path(_APP + "sdks/", sdks.sdks_page, name="sdks"),
+    path(_APP + "sdks/<str:language>/download/", sdks.sdk_download, name="sdk_download"),
     path(_APP + "cloud-code/upload/", cloud_code.cloud_code_upload, name="cloud_code_upload"),
     path(
         _APP + "cloud-code/versions/<int:number>/activate/", cloud_code.cloud_code_activate, name="cloud_code_activate"

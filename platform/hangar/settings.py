@@ -140,6 +140,7 @@ INSTALLED_APPS = [
     "hangar.identity",
     "hangar.cloudcode",
     "hangar.messaging",
+    "sdk_gen",
     "dashboard",
 ]
 

@@ -10,6 +10,7 @@ from hangar.gateway.handlers import files as file_handlers
 from hangar.gateway.handlers import functions as function_handlers
 from hangar.gateway.handlers import hooks as hook_handlers
 from hangar.gateway.handlers import jobs as job_handlers
+from hangar.gateway.handlers import openapi as openapi_handlers
 from hangar.gateway.handlers import push as push_handlers
 from hangar.gateway.handlers import schemas as schema_handlers
 from hangar.gateway.handlers import users as user_handlers
@@ -30,5 +31,6 @@ def build_router() -> Router:
     job_handlers.register(router)
     cloud_code_handlers.register(router)
     push_handlers.register(router)
+    openapi_handlers.register(router)
     router.add("POST", "/batch", batch.make_batch_handler(router))
     return router

@@ -1,0 +1,65 @@
+"""The management API of an app's SDKs: what is offered (versions, install lines, changelog) and downloads."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from sdk_gen.services import SdkOverview, sdk_overview, sdk_package_build
+from tenants import selectors
+from tenants.api.base import OrganizationScopedApi, developer_of
+
+TAGS = ["sdks"]
+
+
+class SdkLanguageSerializer(serializers.Serializer):
+    language = serializers.CharField()
+    display_name = serializers.CharField(source="label")
+    filename = serializers.CharField(help_text="The download's file name (built on first download, then cached).")
+    install = serializers.CharField(help_text="What a developer runs after downloading.")
+
+
+class SdkChangeSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    schema_hash = serializers.CharField()
+    created_at = serializers.CharField()
+    changes = serializers.ListField(child=serializers.CharField())
+
+
+class SdkOverviewSerializer(serializers.Serializer):
+    version = serializers.CharField(help_text="1.<n>.0: n counts the app's distinct schemas SDKs were made for.")
+    schema_hash = serializers.CharField(help_text="SHA-256 of the classes, fields and typed functions.")
+    server_url = serializers.CharField()
+    application_id = serializers.CharField()
+    languages = SdkLanguageSerializer(many=True)
+    changelog = SdkChangeSerializer(many=True)
+
+
+def _overview_data(overview: SdkOverview) -> dict[str, object]:
+    return SdkOverviewSerializer(overview).data  # type: ignore[return-value]
+
+
+class SdkOverviewApi(OrganizationScopedApi):
+    @extend_schema(tags=TAGS, responses=SdkOverviewSerializer, summary="The app's SDKs: version, languages, changelog")
+    def get(self, request: Request, org_id: int, app_id: int) -> Response:
+        app = selectors.app_get(developer=developer_of(request), organization=self.organization, app_pk=app_id)
+        return Response(_overview_data(sdk_overview(app=app)))
+
+
+class SdkDownloadApi(OrganizationScopedApi):
+    @extend_schema(
+        tags=TAGS,
+        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="wheel, npm tarball, jar or OpenAPI JSON")},
+        summary="Download the SDK of one language (python, typescript, java) or the OpenAPI document (openapi)",
+    )
+    def get(self, request: Request, org_id: int, app_id: int, language: str) -> HttpResponse:
+        app = selectors.app_get(developer=developer_of(request), organization=self.organization, app_pk=app_id)
+        package = sdk_package_build(app=app, language=language)
+        response = HttpResponse(bytes(package.content), content_type=package.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{package.filename}"'
+        response["X-Hangar-Schema-Hash"] = package.snapshot.schema_hash
+        return response
