@@ -37,4 +37,14 @@ def run_in_own_loop(work: Callable[[], Awaitable[T]]) -> T:
             await close_redis()
             await close_pool()
 
-    return asyncio.run(main())
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(main())
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when it is installed, as uvicorn serves the same code with (a push's send costs a third less)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a runtime requirement
+        return None
+    return uvloop.new_event_loop

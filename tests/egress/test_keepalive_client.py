@@ -15,7 +15,13 @@ from typing import Any
 
 import pytest
 
-from hangar.egress import EgressResponseTooLargeError, EgressUnavailableError, client, egress_request
+from hangar.egress import (
+    EgressResponseTooLargeError,
+    EgressUnavailableError,
+    client,
+    egress_connections_close,
+    egress_request,
+)
 from hangar.egress.keepalive import request_bytes
 from tests.egress.conftest import UNRESOLVABLE_SUFFIX, Recorder
 
@@ -170,3 +176,17 @@ async def test_a_malformed_or_cut_answer_is_unavailable_not_a_crash(answer: byte
         assert unavailable.value.retryable is True
     finally:
         server.close()
+
+
+def test_it_runs_on_uvloop_as_on_asyncio(upstream: Recorder) -> None:
+    """Celery tasks and uvicorn run the platform on uvloop, whose transports are not asyncio's classes."""
+    import uvloop
+
+    async def three() -> list[bytes]:
+        answers = [(await _get(f"{upstream.url}/json")).content for _ in range(3)]
+        await egress_connections_close()
+        return answers
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(three()) == [b'{"ok": true}'] * 3
+    assert len(upstream.seen) == 3
