@@ -5,7 +5,8 @@ session's live server; Debian's chromium, driven by Playwright, walks its Jobs, 
 Cloud Code and Webhooks pages: the deployed job is listed, scheduled, run now and shown
 succeeded; the Logs page shows the job's log line; the Cloud Code page lists ``main.py``;
 a function webhook is created from the Webhooks page. Its Push pages list a saved audience
-with its live count, send a push (recorded as a ``_PushStatus`` row) and list the campaign.
+with its live count, send a push that reaches the local FCM HTTP v1 server (through the
+real adapter, from a live server whose egress may reach loopback) and list the campaign.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from hangar.cloudcode.tasks import job_schedules_tick_task
+from hangar.messaging.provider_credentials import provider_credential_set
 from tests.cloudcode.conftest import deploy
-from tests.conftest import REPO_DIR, LiveServer, Tenant, _free_port
+from tests.conftest import REPO_DIR, LiveServer, Tenant, _free_port, start_live_server, stop_live_server
 from tests.e2e.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS
+from tests.messaging.endpoints.fcm import FcmEndpoint
 
 NODE = shutil.which("node")
 DASHBOARD_BIN = REPO_DIR / "node_modules" / "parse-dashboard" / "bin" / "parse-dashboard"
@@ -89,6 +92,10 @@ def _start_dashboard(server_url: str, tenant: Tenant, log_path: Path) -> tuple[s
 
 @pytest.fixture
 def dashboard(live_server: LiveServer, tenant_a: Tenant) -> Iterator[str]:
+    yield from _dashboard_for(live_server, tenant_a)
+
+
+def _dashboard_for(live_server: LiveServer, tenant_a: Tenant) -> Iterator[str]:
     if NODE is None or not DASHBOARD_BIN.exists():
         pytest.skip("node or the parse-dashboard npm package is missing (make setup)")
     if not Path(CHROMIUM).exists():
@@ -215,15 +222,41 @@ def _parse_post(live_server: LiveServer, tenant: Tenant, path: str, body: dict[s
     return response.json()
 
 
+@pytest.fixture
+def push_server(live_server: LiveServer, tenant_a: Tenant) -> Iterator[tuple[LiveServer, FcmEndpoint]]:
+    """A live server whose egress may reach the local FCM server (loopback), and that server as the app's FCM.
+
+    The session's live server keeps the production egress policy (loopback refused), so the
+    push test has a server of its own; Celery runs eagerly in it, as in every test server.
+    """
+    fcm = FcmEndpoint().start()
+    raw = {"service_account": fcm.service_account(), "base_url": fcm.url}
+    provider_credential_set(app=tenant_a.app, kind="fcm", raw=raw, actor=None)
+    server = start_live_server({"HANGAR_EGRESS_ALLOW_PRIVATE": "127.0.0.1/32"}, log_name="push-live-server.log")
+    try:
+        yield server, fcm
+    finally:
+        stop_live_server(server)
+        fcm.stop()
+
+
+@pytest.fixture
+def push_dashboard(push_server: tuple[LiveServer, FcmEndpoint], tenant_a: Tenant) -> Iterator[str]:
+    yield from _dashboard_for(push_server[0], tenant_a)
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_push_pages_send_list_and_show_audiences(dashboard: str, live_server: LiveServer, tenant_a: Tenant) -> None:
-    """The Push pages (send, activity, audiences) load against Hangar, and a send creates its ``_PushStatus`` row."""
+def test_push_pages_send_list_and_show_audiences(
+    push_dashboard: str, push_server: tuple[LiveServer, FcmEndpoint], tenant_a: Tenant
+) -> None:
+    """The Push pages (send, activity, audiences) load against Hangar; a send from them reaches the FCM server."""
+    dashboard, (live_server, fcm) = push_dashboard, push_server
     tenant = tenant_a
     for number, (device_type, channels) in enumerate([("ios", ["news"]), ("android", ["news", "sport"])]):
         _parse_post(
             live_server, tenant, "/installations",
-            {"installationId": f"dash-{number}", "deviceType": device_type, "deviceToken": f"token-{number}",
+            {"installationId": f"dash-{number}", "deviceType": device_type, "deviceToken": f"device-token-{number}",
              "channels": channels},
         )  # fmt: skip
     _parse_post(live_server, tenant, "/push_audiences", {"name": "Sport fans", "query": '{"channels": "sport"}'})
@@ -256,7 +289,17 @@ def test_push_pages_send_list_and_show_audiences(dashboard: str, live_server: Li
             [status] = statuses
             assert json.loads(status["payload"]) == {"alert": "Hello from the Parse Dashboard"}
             assert json.loads(status["query"]) == {}
-            assert status["status"] in {"pending", "running", "succeeded"}
+            while (status := _api(live_server, tenant, "GET", f"/classes/_PushStatus/{status['objectId']}"))[
+                "status"
+            ] not in {"succeeded", "failed"}:
+                assert time.monotonic() < deadline, f"the campaign did not finish: {status}"
+                time.sleep(0.3)
+            # The android device's notification reached the FCM server once; the iOS one (no APNs
+            # credentials) went to the log provider. Both count as sent.
+            assert (status["status"], status["numSent"]) == ("succeeded", 2), status
+            assert dict(fcm.per_token) == {"device-token-1": 1}
+            [message] = fcm.received
+            assert json.loads(message["android"]["data"]["data"])["alert"] == "Hello from the Parse Dashboard"
 
             page.goto(f"{app_url}/push/activity/all")
             expect(page.locator("tr", has_text="Hello from the Parse Dashboard")).to_be_visible()
