@@ -1,8 +1,10 @@
 """A campaign's run: from its ``_PushStatus`` row to one delivery record per installation, fanned out in batches.
 
 The run moves the row pending|scheduled → running by compare-and-set, then resolves the
-installations matching ``query`` with the master key through the datastore's query path,
-in keyset pages by objectId (installations without a deviceToken are skipped). Each page's
+installations matching ``query`` with the master key, in keyset pages by objectId
+(installations without a deviceToken are skipped): inside PostgreSQL from the compiled query
+when every delivery is due at one instant and no trigger must see the installations found,
+through the data API's find otherwise. Each page's
 deliveries, the cursor and the campaign's ``count`` are written in one transaction, and
 the deliveries already due are queued as batch tasks, one per provider (device type and
 push type) and ``HANGAR_PUSH_BATCH_SIZE`` rows. A run holds a lease on the campaign, so a
