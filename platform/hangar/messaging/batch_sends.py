@@ -202,9 +202,12 @@ async def batch_send(
         campaign, provider_for or configured_provider_for(), default_localizer() if localize == "default" else localize
     )
     size = max(1, int(settings.HANGAR_PUSH_CLAIM_SIZE))
+    # Deliveries expire only when their campaign has an expiration (a statement per claim saved otherwise).
+    expires = campaign.expiry is not None or campaign.expiration_interval is not None
     for start in range(0, len(delivery_ids), size):
         chunk = delivery_ids[start : start + size]
-        result.expired += await _expire(app_pk, campaign_id, chunk, task_id, clock(), everything=False)
+        if expires:
+            result.expired += await _expire(app_pk, campaign_id, chunk, task_id, clock(), everything=False)
         claimed = await _claim(sender, chunk, task_id, clock())
         await _send_claimed(sender, claimed, task_id, clock, result)
     if result.deferred:
