@@ -7,13 +7,13 @@ every message is one ``messages:send`` request for one device token.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 import jwt
+import orjson
 
 from hangar.egress import EgressError, egress_request
 from hangar.messaging.adapters.base import DeliveryOutcome, OutcomeKind, PushNotification, PushTarget
@@ -77,10 +77,19 @@ class FcmPushProvider:
             raise FcmAuthError("token endpoint sent no access_token", retryable=False) from exc
 
     async def send_push(self, notification: PushNotification, targets: list[PushTarget]) -> list[DeliveryOutcome]:
-        return await bounded_map(targets, lambda t: self._send_one(notification, t), concurrency=self._concurrency)
+        # The message differs between targets only by token, platform and badge: built once per
+        # (platform, badge) of the call, not once per device (its "time" is the call's).
+        shared: dict[tuple[bool, int | None], dict[str, Any]] = {}
 
-    async def _send_one(self, notification: PushNotification, target: PushTarget) -> DeliveryOutcome:
-        body = json.dumps({"message": self.message_for(notification, target)}, default=str).encode()
+        def body_for(target: PushTarget) -> bytes:
+            key = (target.device_type == "ios", target.badge)
+            if key not in shared:
+                shared[key] = {k: v for k, v in self.message_for(notification, target).items() if k != "token"}
+            return orjson.dumps({"message": {"token": target.device_token, **shared[key]}}, default=str)
+
+        return await bounded_map(targets, lambda t: self._send_one(body_for(t)), concurrency=self._concurrency)
+
+    async def _send_one(self, body: bytes) -> DeliveryOutcome:
         stale: str | None = None
         for _ in range(2):  # a 401 gets one fresh token, then counts as failed
             try:
@@ -131,7 +140,7 @@ class FcmPushProvider:
 def _fcm_error(content: bytes) -> tuple[str, str, list[dict[str, Any]]]:
     """(status, errorCode, details) of an FCM error body; empty strings when it is not one."""
     try:
-        error = json.loads(content).get("error") or {}
+        error = orjson.loads(content).get("error") or {}
         details = [d for d in error.get("details") or [] if isinstance(d, dict)]
     except (ValueError, AttributeError):
         return "", "", []
@@ -152,7 +161,7 @@ def _outcome(status_code: int, content: bytes, headers: Any) -> DeliveryOutcome:
     # https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode
     if status_code == 200:
         try:
-            return DeliveryOutcome.sent(str(json.loads(content).get("name") or "") or None)
+            return DeliveryOutcome.sent(str(orjson.loads(content).get("name") or "") or None)
         except (ValueError, AttributeError):
             return DeliveryOutcome.sent()
     status, code, details = _fcm_error(content)
