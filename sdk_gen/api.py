@@ -44,7 +44,10 @@ def _overview_data(overview: SdkOverview) -> dict[str, object]:
 
 
 class SdkOverviewApi(OrganizationScopedApi):
-    @extend_schema(tags=TAGS, responses=SdkOverviewSerializer, summary="The app's SDKs: version, languages, changelog")
+    @extend_schema(
+        tags=TAGS, responses=SdkOverviewSerializer, summary="The app's SDKs: version, languages, changelog",
+        operation_id="organizations_apps_sdks_overview",
+    )  # fmt: skip
     def get(self, request: Request, org_id: int, app_id: int) -> Response:
         app = selectors.app_get(developer=developer_of(request), organization=self.organization, app_pk=app_id)
         return Response(_overview_data(sdk_overview(app=app)))
@@ -52,6 +55,7 @@ class SdkOverviewApi(OrganizationScopedApi):
 
 class SdkDownloadApi(OrganizationScopedApi):
     @extend_schema(
+        operation_id="organizations_apps_sdks_download",
         tags=TAGS,
         responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="wheel, npm tarball, jar or OpenAPI JSON")},
         summary="Download the SDK of one language (python, typescript, java) or the OpenAPI document (openapi)",
