@@ -14,6 +14,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
+from hangar.analytics.buffer import events_flush  # noqa: E402
 from hangar.db_pool import close_pool  # noqa: E402
 from hangar.gateway.asgi import ASGIReceive, ParseGateway  # noqa: E402
 from hangar.gateway.responses import ASGISend  # noqa: E402
@@ -32,6 +33,7 @@ async def _lifespan(receive: ASGIReceive, send: ASGISend) -> None:
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await live_query_shutdown()
+            await events_flush()  # the buffered analytics events, before the pool closes
             await close_pool()
             await close_redis()
             await send({"type": "lifespan.shutdown.complete"})
