@@ -58,6 +58,16 @@ class _BatchFailedError(Exception):
 
 
 _scripts: dict[int, AsyncScript] = {}
+# Requests counted and Redis round trips made by this process (read by /metrics: plain integers,
+# so the hot path pays no metrics library).
+_counted = [0, 0]
+
+
+def admission_counts() -> tuple[int, int]:
+    """(requests counted, Redis round trips made) by this process since it started."""
+    return _counted[0], _counted[1]
+
+
 Counted = tuple[Versions, int, int]  # the counters, the position in the rate window, the position in the month
 _open_batches: dict[tuple[int, str, str, bool], list[asyncio.Future[Counted]]] = {}
 
@@ -103,6 +113,8 @@ async def _send(
 ) -> None:  # fmt: skip
     if _open_batches.get(batch_key) is batch:
         del _open_batches[batch_key]  # later arrivals start the next batch
+    _counted[0] += len(batch)
+    _counted[1] += 1
     try:
         *versions, total, month = await _script(redis)(keys=keys, args=_args(limited, metered, len(batch)))
     except BaseException as exc:  # every waiter must hear of the failure

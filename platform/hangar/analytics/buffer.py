@@ -149,6 +149,12 @@ def event_buffer() -> EventBuffer:
     return buffer
 
 
+def buffer_stats() -> tuple[int, int]:
+    """(pending, written) events of this event loop's buffer (metrics)."""
+    buffer = _buffers.get()
+    return (len(buffer), buffer.written) if buffer is not None else (0, 0)
+
+
 async def events_flush() -> int:
     """Write this loop's pending events now (shutdown, tests); returns how many this call wrote."""
     buffer = _buffers.get()

@@ -6,8 +6,12 @@ changes nothing twice.
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.conf import settings
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="analytics.rollup", time_limit=600, ignore_result=True)
@@ -15,7 +19,9 @@ def rollup_task() -> int:
     """Recompute the hourly and daily rollups of the buckets that received events."""
     from hangar.analytics.rollups import events_rollup
 
-    return events_rollup()
+    touched = events_rollup()
+    log.info("analytics rollup: %d app-hours recomputed", touched)
+    return touched
 
 
 @shared_task(name="analytics.retention", time_limit=1800, ignore_result=True)
