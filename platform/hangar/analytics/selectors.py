@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import connection
 
-from hangar.analytics.models import EventRollup
+from hangar.analytics.models import EventRollup, UsageRecord
 from hangar.datastore.partitions import object_partition
 
 MAX_FUNNEL_STEPS = 8
@@ -173,6 +173,21 @@ def retention_cohorts(*, app_pk: int, weeks: int, now: datetime | None = None) -
         span = max(0, (_day(now) - week).days // 7) + 1
         cohorts.append(Cohort(week=week, users=int(users), retained=[int(offsets.get(str(i), 0)) for i in range(span)]))
     return cohorts
+
+
+_SAMPLED = frozenset({"file_bytes", "database_bytes", "live_connections"})
+
+
+def usage_series(
+    *, app_pk: int, metric: str, start: datetime, end: datetime, period: str
+) -> list[tuple[datetime, int]]:
+    """One metered quantity of the app per hour or day: counts add up over a day, samples show its largest."""
+    totals: dict[datetime, int] = {}
+    rows = UsageRecord.objects.filter(app_id=app_pk, metric=metric, hour__gte=start, hour__lt=end)
+    for hour, value in rows.values_list("hour", "value"):
+        bucket = hour if period == "hour" else hour.replace(hour=0)
+        totals[bucket] = max(totals.get(bucket, 0), value) if metric in _SAMPLED else totals.get(bucket, 0) + value
+    return sorted(totals.items())
 
 
 @dataclass(frozen=True)
