@@ -7,6 +7,7 @@ from celery import Celery
 from celery.signals import setup_logging
 
 from hangar.observability.logs import celery_signals_connect
+from hangar.observability.worker_health import worker_health_connect
 from hangar.task_leases import TaskLeases
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hangar.settings")
@@ -20,6 +21,8 @@ app.steps["consumer"].add(TaskLeases)
 
 # Request ids travel from the request that queued a task into the task's log lines.
 celery_signals_connect()
+# /healthz and /readyz of the worker on HANGAR_WORKER_HEALTH_PORT (hangar.observability.worker_health).
+worker_health_connect()
 
 
 def _json_logging(**_: Any) -> None:

@@ -266,6 +266,9 @@ HANGAR_DEFAULT_PLAN_MONTHLY_REQUESTS = env_int("HANGAR_DEFAULT_PLAN_MONTHLY_REQU
 # Observability (hangar.observability, docs/observability.md): /metrics answers only with this bearer
 # token (unset: only to loopback clients); logs as JSON lines with request ids, or as plain text.
 HANGAR_METRICS_TOKEN = env_str("HANGAR_METRICS_TOKEN")
+# A Celery worker's /healthz and /readyz (hangar.observability.worker_health); 0: not served.
+HANGAR_WORKER_HEALTH_PORT = env_int("HANGAR_WORKER_HEALTH_PORT", 0)
+HANGAR_WORKER_HEALTH_HOST = env_str("HANGAR_WORKER_HEALTH_HOST", "127.0.0.1") or "127.0.0.1"
 HANGAR_LOG_FORMAT = env_str("HANGAR_LOG_FORMAT", "json" if PRODUCTION else "text") or "text"
 if HANGAR_LOG_FORMAT not in {"json", "text"}:
     raise ConfigurationError("HANGAR_LOG_FORMAT must be json or text")

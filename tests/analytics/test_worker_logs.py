@@ -1,4 +1,4 @@
-"""A real Celery worker (not eager) logs JSON lines carrying the id of the request that queued the task."""
+"""A real Celery worker (not eager): JSON log lines carry the request id; its own health endpoints answer."""
 
 from __future__ import annotations
 
@@ -70,3 +70,44 @@ def test_the_workers_log_line_carries_the_request_id(json_logging_worker: Path):
     assert found["request_id"] == "req-web-7f3a9c21"
     assert found["task_id"]
     assert found["logger"] == "hangar.analytics.tasks"
+
+
+def test_a_worker_serves_liveness_and_readiness_on_its_own_port(tmp_path: Path):
+    import httpx
+
+    from tests.conftest import _free_port
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hangar.settings_test",
+        "PYTHONPATH": os.pathsep.join([str(REPO_DIR / "platform"), str(REPO_DIR)]),
+        "DATABASE_URL": _database_url(settings.DATABASES["default"]),
+        "HANGAR_WORKER_HEALTH_PORT": str(port),
+    }
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "hangar.celery_app", "worker", "--pool", "solo",
+             "--loglevel", "INFO", "--hostname", f"health-{os.getpid()}@%h", "--queues", f"none-{os.getpid()}"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_DIR / "platform",
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                alive = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert process.poll() is None, log_path.read_text()[-3000:]
+                assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+                time.sleep(0.5)
+        assert (alive.status_code, alive.json()) == (200, {"status": "alive"})
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
+        assert (ready.status_code, ready.json()["checks"]) == (200, {"postgres": "ok", "redis": "ok"})
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
