@@ -22,14 +22,11 @@ _server: ThreadingHTTPServer | None = None
 
 def _postgres_ok() -> bool:
     import psycopg
-    from django.conf import settings
 
-    db = settings.DATABASES["default"]
+    from hangar.db_pool import data_plane_conninfo  # the same server and credentials as the web processes
+
     try:
-        with psycopg.connect(
-            dbname=db["NAME"], user=db.get("USER") or None, password=db.get("PASSWORD") or None,
-            host=db.get("HOST") or None, port=db.get("PORT") or None, connect_timeout=CHECK_TIMEOUT_SECONDS,
-        ) as conn:  # fmt: skip
+        with psycopg.connect(data_plane_conninfo(), connect_timeout=CHECK_TIMEOUT_SECONDS) as conn:
             conn.execute(f"SET statement_timeout = {CHECK_TIMEOUT_SECONDS * 1000}")
             conn.execute("SELECT 1")
     except Exception:
