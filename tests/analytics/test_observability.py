@@ -150,3 +150,63 @@ def test_the_request_id_travels_into_a_celery_task():
     finally:
         task_context_leave()
     assert request_id_var.get() is None
+
+
+@pytest.mark.slow
+def test_with_several_web_processes_every_scrape_counts_all_their_requests(tmp_path):
+    """uvicorn --workers 2 behind one port, PROMETHEUS_MULTIPROC_DIR set (as make run sets it): a scrape
+    answered by either process reports the requests both served."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+
+    from tests.conftest import REPO_DIR, _database_url, _free_port
+
+    port = _free_port()
+    metrics_dir = tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    env = {
+        **os.environ, "DJANGO_SETTINGS_MODULE": "hangar.settings_test",
+        "PYTHONPATH": os.pathsep.join([str(REPO_DIR / "platform"), str(REPO_DIR)]),
+        "DATABASE_URL": _database_url(settings.DATABASES["default"]), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }  # fmt: skip
+    log_path = tmp_path / "web.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "hangar.asgi:application", "--app-dir", str(REPO_DIR / "platform"),
+             "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--log-level", "warning"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_DIR,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(f"{url}/healthz"):
+            assert process.poll() is None, log_path.read_text()[-3000:]
+            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.3)
+        for _ in range(40):  # a new connection each: the two processes share the listening socket
+            assert httpx.get(f"{url}/parse/health", timeout=5).status_code == 200
+        for _ in range(6):
+            text = httpx.get(f"{url}/metrics", timeout=5).text
+            counts = [
+                s.value for s in _families(text)["hangar_http_request_duration_seconds"]
+                if s.name.endswith("_count") and s.labels["route"] == "health" and s.labels["status"] == "200"
+            ]  # fmt: skip
+            assert counts == [40]
+        assert len(list(metrics_dir.glob("histogram_*.db"))) == 2  # both processes served some of them
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -3,17 +3,19 @@
 Counters and histograms are updated where things happen (the gateway times each request;
 admission counts its Redis round trips); gauges of pools and queues are read when
 ``/metrics`` is scraped, so they cost nothing between scrapes. Each server process has its
-own registry: scrape every process (see docs/observability.md).
+own registry; with several processes behind one port, ``PROMETHEUS_MULTIPROC_DIR`` makes
+every scrape sum the request histograms of all of them (docs/observability.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Iterable
 
 from django.conf import settings
-from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -28,9 +30,8 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     registry=registry,
 )
-CELERY_QUEUE_LENGTH = Gauge(
-    "hangar_celery_queue_length", "Messages waiting in each Celery queue (Redis broker).", ["queue"], registry=registry
-)
+# Read from the broker at each scrape (celery_queue_lengths_read), reported by ProcessCollector.
+_queue_lengths: dict[str, int] = {}
 
 # The first path segment names the route class; anything else (a made-up path) is "other", so a
 # client cannot create a time series per URL it invents.
@@ -58,19 +59,30 @@ def request_observe(*, route: str, method: str, status: int, seconds: float) -> 
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD"})
 
 
-class PoolCollector(Collector):
-    """Sizes read from this process's pools and hubs at scrape time (the event loop serving /metrics)."""
+class ProcessCollector(Collector):
+    """Sizes read from this process's pools and hubs at scrape time (the event loop serving /metrics),
+    and the broker's queue lengths read just before."""
 
     def collect(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # the pools live in the server's loop: outside one there is nothing to read
             return
+        yield from _queue_families()
         yield from _admission_families()
         yield from _db_pool_families()
         yield from _sandbox_families()
         yield from _live_query_families()
         yield from _analytics_families()
+
+
+def _queue_families() -> Iterable[GaugeMetricFamily]:
+    family = GaugeMetricFamily(
+        "hangar_celery_queue_length", "Messages waiting in each Celery queue (Redis broker).", labels=["queue"]
+    )
+    for queue, length in sorted(_queue_lengths.items()):
+        family.add_metric([queue], length)
+    yield family
 
 
 def _admission_families() -> Iterable[CounterMetricFamily]:
@@ -133,7 +145,8 @@ def _analytics_families() -> Iterable[GaugeMetricFamily]:
     )
 
 
-registry.register(PoolCollector())
+_process_collector = ProcessCollector()
+registry.register(_process_collector)
 
 
 def celery_queues() -> list[str]:
@@ -159,9 +172,19 @@ async def celery_queue_lengths_read() -> None:
     except Exception:  # a scrape during an outage still reports everything else
         log.warning("Celery queue lengths not read: Redis unavailable")
         return
-    for queue, length in zip(queues, lengths, strict=True):
-        CELERY_QUEUE_LENGTH.labels(queue).set(int(length))
+    _queue_lengths.clear()
+    _queue_lengths.update({queue: int(length) for queue, length in zip(queues, lengths, strict=True)})
 
 
 def metrics_text() -> bytes:
-    return generate_latest(registry)
+    """The exposition. With several web processes behind one port (uvicorn ``--workers``) and
+    ``PROMETHEUS_MULTIPROC_DIR`` set, the request histograms are summed over every process
+    (prometheus_client's multiprocess mode); the sizes are the scraped process's own."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return generate_latest(registry)
+    from prometheus_client import multiprocess
+
+    merged = CollectorRegistry()
+    multiprocess.MultiProcessCollector(merged)
+    merged.register(_process_collector)
+    return generate_latest(merged)
