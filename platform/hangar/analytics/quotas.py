@@ -2,7 +2,7 @@
 
 Enforcement happens where each limit is crossed: requests per second and per month at
 admission (``hangar.admission.registry``, 429 with ``Retry-After``), file storage in the
-files service (code 140), LiveQuery connections in the realtime hub. This module reports
+files service (code 130), LiveQuery connections in the realtime hub. This module reports
 and warns; it refuses nothing itself.
 """
 
@@ -20,6 +20,7 @@ from django.db.models import Max, Sum
 
 from hangar.analytics.models import QuotaWarning, UsageRecord
 from hangar.analytics.usage_keys import usage_month_key
+from hangar.files.models import FileSettings
 from tenants.models import App, Membership
 from tenants.roles import Role
 
@@ -90,6 +91,9 @@ def app_usage(app: App, *, now: datetime | None = None) -> list[UsageLine]:
     plan = app.organization.plan
     monthly = plan.monthly_requests if plan else settings.HANGAR_DEFAULT_PLAN_MONTHLY_REQUESTS
     storage = plan.storage_quota_bytes if plan else settings.HANGAR_FILES_DEFAULT_QUOTA_BYTES
+    own = FileSettings.objects.filter(app_id=app.pk).values_list("storage_quota_bytes", flat=True).first()
+    if own is not None:  # the app's own quota (docs/files.md) wins over the plan's
+        storage = own
     connections = plan.max_live_connections if plan else settings.HANGAR_DEFAULT_PLAN_LIVE_CONNECTIONS
     events = UsageRecord.objects.filter(app_id=app.pk, metric="events", hour__gte=_month_start(now)).aggregate(
         total=Sum("value")
