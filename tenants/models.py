@@ -85,6 +85,9 @@ class Plan(models.Model):
     monthly_requests = models.PositiveBigIntegerField(
         default=0, help_text="Parse API requests per app per calendar month (UTC); 0 means unlimited."
     )
+    monthly_function_invocations = models.PositiveBigIntegerField(
+        default=0, help_text="Cloud-code invocations (functions, triggers, jobs) per app per month; 0 means unlimited."
+    )
     event_retention_days = models.PositiveIntegerField(
         default=0, help_text="Days raw analytics events are kept; 0 means HANGAR_ANALYTICS_RETENTION_DAYS."
     )

@@ -35,6 +35,17 @@ def _series(app_pk: int, metric: str, start: datetime, end: datetime, period: st
     return [(bucket_label(bucket, period), value) for bucket, value in series]
 
 
+def _messages(app_pk: int, start: datetime, end: datetime, period: str) -> list[tuple[str, int]]:
+    totals: dict[datetime, int] = {}
+    for channel in ("push", "sms", "email"):
+        series = selectors.usage_series(
+            app_pk=app_pk, metric=f"messages_{channel}", start=start, end=end, period=period
+        )
+        for bucket, value in series:
+            totals[bucket] = totals.get(bucket, 0) + value
+    return [(bucket_label(bucket, period), value) for bucket, value in sorted(totals.items())]
+
+
 def _funnel(request: DeveloperRequest, app_pk: int, start: datetime, end: datetime) -> dict[str, Any]:
     steps = [step.strip() for step in request.GET.get("funnel", "").split(",") if step.strip()]
     if not steps:
@@ -77,6 +88,12 @@ def analytics_page(request: DeveloperRequest, access: AppAccess) -> HttpResponse
         ),
         "storage_chart": bar_chart(
             f"File storage (bytes) per {period}", _series(app_pk, "file_bytes", start, end, period)
+        ),
+        "invocations_chart": bar_chart(
+            f"Cloud-code invocations per {period}", _series(app_pk, "function_invocations", start, end, period)
+        ),
+        "messages_chart": bar_chart(
+            f"Messages sent (push, SMS, email) per {period}", _messages(app_pk, start, end, period)
         ),
         "by_dimension": bar_chart(
             f"{event} by {dimension}", [(value if value is not None else "(none)", n) for value, n in by_dimension]

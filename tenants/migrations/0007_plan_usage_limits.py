@@ -23,4 +23,12 @@ class Migration(migrations.Migration):
                 default=0, help_text="Parse API requests per app per calendar month (UTC); 0 means unlimited."
             ),
         ),
+        migrations.AddField(
+            model_name="plan",
+            name="monthly_function_invocations",
+            field=models.PositiveBigIntegerField(
+                default=0,
+                help_text="Cloud-code invocations (functions, triggers, jobs) per app per month; 0 means unlimited.",
+            ),
+        ),
     ]

@@ -52,6 +52,8 @@ def test_analytics_page_charts_events_by_dimension_and_a_funnel(
     assert 'id="funnel-result"' in body
     assert "<td>Purchase</td><td>1</td><td>100%</td>" in body
     assert "BobsSecretEvent" not in body  # another app's events never show
+    for chart in ("requests-chart", "active-chart", "storage-chart", "invocations-chart", "messages-chart"):
+        assert f'id="{chart}"' in body
 
 
 def test_a_bad_funnel_is_a_clear_message_not_an_error(alice_client: Client, tenant_a: Tenant):

@@ -76,7 +76,7 @@ SELECT a.id, a.application_id, a.name,
         JOIN cloudcode_cloudversion v ON v.id = c.version_id WHERE c.app_id = a.id),
        (SELECT json_agg(json_build_array(w.kind, w.function_name, w.class_name, w.trigger_name, w.url))
         FROM cloudcode_cloudwebhook w WHERE w.app_id = a.id),
-       COALESCE(p.monthly_requests, %(default_monthly)s)
+       COALESCE(p.monthly_requests, %(default_monthly)s), COALESCE(p.monthly_function_invocations, 0)
 FROM tenants_app a
 JOIN tenants_organization o ON o.id = a.organization_id
 LEFT JOIN tenants_plan p ON p.id = o.plan_id
@@ -123,10 +123,13 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
     if row is None:
         _cache.pop(application_id, None)
         return None
-    pk, app_id, name, rps, quota, live_connections, live_classes, keys, cloud, webhooks, monthly = row
+    pk, app_id, name, rps, quota, live_connections, live_classes, keys, cloud, webhooks, monthly, invocations = row
     record = AppRecord(
         pk=pk, application_id=app_id, name=name, requests_per_second=int(rps),
-        plan=PlanLimits(storage_quota_bytes=int(quota or 0), max_live_connections=int(live_connections or 0)),
+        plan=PlanLimits(
+            storage_quota_bytes=int(quota or 0), max_live_connections=int(live_connections or 0),
+            monthly_function_invocations=int(invocations or 0),
+        ),
         key_digests={kind: memory_digest(decrypt_secret(ciphertext)) for kind, ciphertext in keys},
         version=version, loaded_at=time.monotonic(),
         live_query_classes=frozenset(str(name) for name in live_classes) if live_classes else None,

@@ -2,6 +2,10 @@
 
 * requests: counted at admission in Redis (``hangar.analytics.usage_keys``), one hash per app
   and hour; each run copies the hours still in Redis (two days) with their absolute values;
+* cloud-code invocations and their run time (wall clock): added to the same hashes when the
+  invocation logs are flushed (hangar.cloudcode.logs), off the request path;
+* messages sent per channel: counted from the messaging service's records (SMS and email
+  requested and not failed, push deliveries sent);
 * events: the hourly rollups' totals;
 * database bytes (the app's partitions), file bytes (the files service's own counter) and
   LiveQuery connections (the realtime processes' counts): sampled into the current hour.
@@ -40,6 +44,23 @@ GROUP BY app_id, bucket
 ON CONFLICT (app_id, metric, hour) DO UPDATE SET value = EXCLUDED.value
 """
 
+# Messages by the hour they were requested (SMS, email) or delivered (push), per channel; recounted
+# over two days each run, from the messaging service's own records.
+_MESSAGES = """
+INSERT INTO analytics_usagerecord (app_id, metric, hour, value)
+SELECT app_id, 'messages_' || channel, date_trunc('hour', created_at), count(*) FROM messaging_message
+WHERE created_at >= date_trunc('hour', now() - interval '2 days') AND status <> 'failed'
+GROUP BY app_id, channel, date_trunc('hour', created_at)
+ON CONFLICT (app_id, metric, hour) DO UPDATE SET value = EXCLUDED.value
+"""
+_PUSHES = """
+INSERT INTO analytics_usagerecord (app_id, metric, hour, value)
+SELECT app_id, 'messages_push', date_trunc('hour', updated_at), count(*) FROM messaging_pushdelivery
+WHERE state = 'sent' AND updated_at >= date_trunc('hour', now() - interval '2 days')
+GROUP BY app_id, date_trunc('hour', updated_at)
+ON CONFLICT (app_id, metric, hour) DO UPDATE SET value = EXCLUDED.value
+"""
+
 Row = tuple[int, str, datetime, int]
 
 
@@ -47,21 +68,30 @@ def _redis() -> redis.Redis:
     return redis.Redis.from_url(str(settings.REDIS_URL), socket_timeout=5, socket_connect_timeout=5)
 
 
-def _request_rows() -> list[Row]:
+_COUNTED_FIELDS = ("requests", "function_invocations", "function_ms")
+
+
+def _counted_rows() -> list[Row]:
+    """The per-app hour hashes in Redis: requests (admission) and invocations (the cloud-code logs' flush)."""
     client = _redis()
     try:
         keys = list(client.scan_iter(match=f"{USAGE_HOUR_PREFIX}*", count=1000))
         pipe = client.pipeline(transaction=False)
         for key in keys:
-            pipe.hget(key, "requests")
-        values = pipe.execute()
+            pipe.hgetall(key)
+        hashes = pipe.execute()
     finally:
         client.close()
     rows: list[Row] = []
-    for key, value in zip(keys, values, strict=True):
+    for key, fields in zip(keys, hashes, strict=True):
         app_pk, _, epoch_hour = key.decode().removeprefix(USAGE_HOUR_PREFIX).partition(":")
-        if value is not None and app_pk.isdigit() and epoch_hour.isdigit():
-            rows.append((int(app_pk), "requests", datetime.fromtimestamp(int(epoch_hour) * 3600, UTC), int(value)))
+        if not (app_pk.isdigit() and epoch_hour.isdigit()):
+            continue
+        hour = datetime.fromtimestamp(int(epoch_hour) * 3600, UTC)
+        for field in _COUNTED_FIELDS:
+            value = fields.get(field.encode())
+            if value is not None:
+                rows.append((int(app_pk), field, hour, int(value)))
     return rows
 
 
@@ -101,8 +131,11 @@ def _upsert(rows: list[Row]) -> None:
 def usage_collect(*, now: datetime | None = None) -> int:
     """Copy the counted and sampled usage of every app into UsageRecord rows; returns the rows written."""
     hour = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
-    rows = _request_rows() + _sampled_rows(hour)
+    rows = _counted_rows() + _sampled_rows(hour)
     _upsert(rows)
+    written = len(rows)
     with connection.cursor() as cursor:
-        cursor.execute(_EVENTS)
-        return len(rows) + cursor.rowcount
+        for statement in (_EVENTS, _MESSAGES, _PUSHES):
+            cursor.execute(statement)
+            written += cursor.rowcount
+    return written

@@ -79,6 +79,11 @@ class UsageRecord(models.Model):
         DATABASE_BYTES = "database_bytes", "Database size"
         FILE_BYTES = "file_bytes", "File storage"
         LIVE_CONNECTIONS = "live_connections", "LiveQuery connections"
+        FUNCTION_INVOCATIONS = "function_invocations", "Cloud-code invocations"
+        FUNCTION_MS = "function_ms", "Cloud-code run time (ms, wall clock)"
+        MESSAGES_PUSH = "messages_push", "Push notifications sent"
+        MESSAGES_SMS = "messages_sms", "SMS sent"
+        MESSAGES_EMAIL = "messages_email", "Emails sent"
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
     metric = models.CharField(max_length=32, choices=Metric.choices)

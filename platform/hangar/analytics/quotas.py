@@ -1,7 +1,8 @@
 """An app's plan limits against its usage, and the warning sent once when a limit is 80% used.
 
 Enforcement happens where each limit is crossed: requests per second and per month at
-admission (``hangar.admission.registry``, 429 with ``Retry-After``), file storage in the
+admission (``hangar.admission.registry``, 429 with ``Retry-After``), cloud-code invocations
+per month before each one starts (``hangar.analytics.invocation_quota``), file storage in the
 files service (code 130), LiveQuery connections in the realtime hub. This module reports
 and warns; it refuses nothing itself.
 """
@@ -19,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Sum
 
 from hangar.analytics.models import QuotaWarning, UsageRecord
-from hangar.analytics.usage_keys import usage_month_key
+from hangar.analytics.usage_keys import invocations_month_key, usage_month_key
 from hangar.files.models import FileSettings
 from tenants.models import App, Membership
 from tenants.roles import Role
@@ -55,22 +56,36 @@ def _month_start(now: datetime) -> datetime:
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _requests_this_month(app_pk: int, now: datetime) -> int:
-    """The admission counter itself (exact and current); the collected hours if Redis does not answer."""
+def _counter(key: str) -> int | None:
     try:
         client = redis.Redis.from_url(str(settings.REDIS_URL), socket_timeout=2, socket_connect_timeout=2)
         try:
-            value = client.get(usage_month_key(app_pk, now.strftime("%Y%m")))
+            value = client.get(key)
         finally:
             client.close()
-        if value is not None:
-            return int(value)  # type: ignore[arg-type]
     except redis.RedisError:
-        log.warning("Redis unavailable: requests of app %s read from the collected usage", app_pk)
-    total = UsageRecord.objects.filter(app_id=app_pk, metric="requests", hour__gte=_month_start(now)).aggregate(
+        log.warning("Redis unavailable: usage read from the collected records instead")
+        return None
+    return int(value) if value is not None else None  # type: ignore[arg-type]
+
+
+def _month_total(app_pk: int, metric: str, now: datetime) -> int:
+    total = UsageRecord.objects.filter(app_id=app_pk, metric=metric, hour__gte=_month_start(now)).aggregate(
         total=Sum("value")
     )["total"]
     return int(total or 0)
+
+
+def _requests_this_month(app_pk: int, now: datetime) -> int:
+    """The admission counter itself (exact and current); the collected hours if Redis does not answer."""
+    counted = _counter(usage_month_key(app_pk, now.strftime("%Y%m")))
+    return counted if counted is not None else _month_total(app_pk, "requests", now)
+
+
+def _invocations_this_month(app_pk: int, now: datetime, limited: bool) -> int:
+    """The quota's own counter when the plan limits invocations (exact); else the metered hours."""
+    counted = _counter(invocations_month_key(app_pk, now.timestamp())) if limited else None
+    return counted if counted is not None else _month_total(app_pk, "function_invocations", now)
 
 
 def _latest(app_pk: int, metric: str) -> int:
@@ -95,6 +110,7 @@ def app_usage(app: App, *, now: datetime | None = None) -> list[UsageLine]:
     if own is not None:  # the app's own quota (docs/files.md) wins over the plan's
         storage = own
     connections = plan.max_live_connections if plan else settings.HANGAR_DEFAULT_PLAN_LIVE_CONNECTIONS
+    invocations = plan.monthly_function_invocations if plan else 0
     events = UsageRecord.objects.filter(app_id=app.pk, metric="events", hour__gte=_month_start(now)).aggregate(
         total=Sum("value")
     )["total"]
@@ -110,6 +126,26 @@ def app_usage(app: App, *, now: datetime | None = None) -> list[UsageLine]:
             "connections",
         ),
         UsageLine("events", "Analytics events this month", int(events or 0), 0, "events"),
+        UsageLine(
+            "function_invocations",
+            "Cloud-code invocations this month",
+            _invocations_this_month(app.pk, now, bool(invocations)),
+            int(invocations),
+            "invocations",
+        ),
+        UsageLine(
+            "function_ms", "Cloud-code run time this month (ms)", _month_total(app.pk, "function_ms", now), 0, "ms"
+        ),
+        *(
+            UsageLine(
+                f"messages_{channel}",
+                f"{label} sent this month",
+                _month_total(app.pk, f"messages_{channel}", now),
+                0,
+                "messages",
+            )
+            for channel, label in (("push", "Push notifications"), ("sms", "SMS"), ("email", "Emails"))
+        ),
     ]
 
 

@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 
 USAGE_HOUR_PREFIX = "hangar:usage:h:"
+USAGE_HOUR_SECONDS = 172800  # an hour's hash outlives two days of collections
 _month_of_hour: tuple[int, str] = (-1, "")
 
 
@@ -37,6 +38,12 @@ def usage_keys(app_pk: int, now: float | None = None) -> tuple[str, str]:
     """The app's (hour hash, month counter) keys for a request arriving now."""
     epoch_hour = int(now if now is not None else time.time()) // 3600
     return usage_hour_key(app_pk, epoch_hour), usage_month_key(app_pk, month_of(epoch_hour))
+
+
+def invocations_month_key(app_pk: int, now: float | None = None) -> str:
+    """The app's cloud-code invocations this month (counted only when its plan limits them)."""
+    epoch_hour = int(now if now is not None else time.time()) // 3600
+    return f"hangar:usage:i:{app_pk}:{month_of(epoch_hour)}"
 
 
 def seconds_to_next_month(now: float | None = None) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from hangar.analytics.invocation_quota import invocation_admit
 from hangar.caller import Caller, DeployedCode
 from hangar.cloudcode import sandbox
 from hangar.cloudcode.data_calls import answer_call, register_call
@@ -109,6 +110,7 @@ async def invoke(
     depth = _depth.get()
     if depth >= MAX_DEPTH:
         raise ParseError(SCRIPT_FAILED, "Cloud code calls are nested too deeply.")
+    await invocation_admit(caller)  # the plan's monthly invocations (hangar.analytics), when it limits them
     message = {
         "kind": kind, "name": name, "master": caller.is_master, "installationId": caller.installation_id,
         "ip": caller.client_ip, "headers": headers or {}, "user": await _user_object(caller), **payload,
