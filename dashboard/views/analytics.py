@@ -128,6 +128,12 @@ def staff_usage_page(request: DeveloperRequest) -> HttpResponse:
         sort = "requests"
     now = datetime.now(UTC)
     since = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if request.GET.get("group") == "organization":
+        organizations = selectors.usage_by_organization(since=since, sort="requests" if sort == "app" else sort)
+        return render(
+            request, "dashboard/staff_usage_organizations.html",
+            {"rows": organizations, "since": since, "columns": [c for c in selectors.SORTABLE_USAGE if c != "app"]},
+        )  # fmt: skip
     rows = selectors.usage_across_tenants(since=since, sort=sort)
     return render(
         request, "dashboard/staff_usage.html",

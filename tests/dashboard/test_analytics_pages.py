@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from hangar.analytics.metering import usage_collect
 from hangar.analytics.models import QuotaWarning, UsageRecord
@@ -104,3 +105,16 @@ def test_staff_see_every_tenants_usage_sorted_and_others_get_404(tenant_a: Tenan
     by_name = staff.get(reverse("dashboard:staff_usage"), {"sort": "app"}).content.decode()
     assert by_name.index("alice-app") < by_name.index("bob-app")
     assert staff.get(reverse("dashboard:staff_usage"), {"sort": "'; DROP TABLE x"}).status_code == 200
+
+
+def test_staff_see_usage_per_organization(tenant_a: Tenant, tenant_b: Tenant):
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    UsageRecord.objects.create(app=tenant_a.app, metric="requests", hour=hour, value=7)
+    UsageRecord.objects.create(app=tenant_b.app, metric="requests", hour=hour, value=3)
+    tenant_b.developer.is_staff = True
+    tenant_b.developer.save(update_fields=["is_staff"])
+    body = logged_in(tenant_b.developer).get(reverse("dashboard:staff_usage"), {"group": "organization"}).content
+    text = body.decode()
+    assert 'id="staff-usage-organizations"' in text
+    assert text.index(escape(tenant_a.organization.name)) < text.index(escape(tenant_b.organization.name))  # 7, 3
+    assert "<tr><td>7</td>" in text

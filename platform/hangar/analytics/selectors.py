@@ -231,3 +231,31 @@ def usage_across_tenants(*, since: datetime, sort: str = "requests") -> list[Ten
         )
         rows = [TenantUsage(*row) for row in cursor.fetchall()]
     return sorted(rows, key=lambda row: getattr(row, key), reverse=descending)
+
+
+@dataclass(frozen=True)
+class OrganizationUsage:
+    organization: str
+    plan: str
+    apps: int
+    requests: int
+    events: int
+    database_bytes: int
+    file_bytes: int
+    live_connections: int
+
+
+def usage_by_organization(*, since: datetime, sort: str = "requests") -> list[OrganizationUsage]:
+    """Every organization's usage since ``since``: its apps' usage added up (connections: the sum of peaks)."""
+    key = sort.lstrip("-")
+    if key not in SORTABLE_USAGE or key == "app":
+        raise AnalyticsQueryError("Sort organizations by one of their totals or by name.")
+    totals: dict[tuple[str, str], list[int]] = {}
+    for row in usage_across_tenants(since=since):
+        entry = totals.setdefault((row.organization, row.plan), [0, 0, 0, 0, 0, 0])
+        for index, value in enumerate(
+            (1, row.requests, row.events, row.database_bytes, row.file_bytes, row.live_connections)
+        ):
+            entry[index] += value
+    rows = [OrganizationUsage(name, plan, *values) for (name, plan), values in totals.items()]
+    return sorted(rows, key=lambda row: getattr(row, key), reverse=key != "organization")
