@@ -20,10 +20,13 @@ from hangar.analytics.models import RollupState
 GRACE = timedelta(minutes=2)
 _STATE = "events"
 
+# Only apps that still exist: a deleted app's events wait for the retention task, and must not
+# fail the whole run on the rollups' foreign key.
 _TOUCHED = """
 CREATE TEMP TABLE analytics_touched ON COMMIT DROP AS
-SELECT DISTINCT app_id, date_trunc('hour', at) AS hour
-FROM analytics_event WHERE ingested_at >= %(since)s AND ingested_at < %(until)s
+SELECT DISTINCT e.app_id, date_trunc('hour', e.at) AS hour
+FROM analytics_event e JOIN tenants_app a ON a.id = e.app_id
+WHERE e.ingested_at >= %(since)s AND e.ingested_at < %(until)s
 """
 _HOURS = """
 INSERT INTO analytics_eventrollup (app_id, period, bucket, name, dimensions, count)
