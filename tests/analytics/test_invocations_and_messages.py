@@ -71,3 +71,15 @@ def test_messages_are_metered_per_channel(tenant_a: Tenant, tenant_b: Tenant):
     assert mine == {"messages_sms": 1, "messages_email": 1}  # a failed send is not counted
     theirs = {r.metric: r.value for r in UsageRecord.objects.filter(app=tenant_b.app, metric__startswith="messages_")}
     assert theirs == {"messages_sms": 1}
+
+
+async def test_an_invocations_log_record_carries_the_request_id(app_a: ParseApp):
+    from hangar.cloudcode.logs import log_records
+
+    await deploy_async(app_a.tenant, HELLO)
+    headers = {**app_a.headers(), "X-Request-Id": "trace-fn-0001"}
+    response = await app_a.client.post("/parse/functions/hello", content=b"{}", headers=headers)
+    assert response.headers["x-request-id"] == "trace-fn-0001"
+    await log_flush()
+    records = await log_records(app_a.tenant.app.pk, limit=5)
+    assert [(r["name"], r.get("requestId")) for r in records] == [("hello", "trace-fn-0001")]

@@ -32,6 +32,7 @@ from hangar.cloudcode.worker import (
     SandboxWorker,
     SkippedError,
 )
+from hangar.observability.logs import request_id_var
 from hangar.parse_errors import SCRIPT_FAILED, ParseError
 
 logger = logging.getLogger(__name__)
@@ -182,6 +183,9 @@ def _record(
         entry.update({"code": outcome.get("code"), "error": outcome.get("error")})
     if caller.user_id:
         entry["user"] = caller.user_id
+    request_id = request_id_var.get()
+    if request_id:  # the Parse request (or the task it queued) this invocation ran for
+        entry["requestId"] = request_id
     log_record(caller.app_pk, entry)
 
 
