@@ -105,6 +105,23 @@ async def test_readiness_fails_with_503_when_redis_does_not_answer(parse_client,
     assert aioredis  # the real client was used, against a closed port
 
 
+async def test_readiness_fails_with_503_when_postgresql_does_not_answer(parse_client, monkeypatch):
+    """A data-plane pool that cannot connect (nothing listens on the port) makes /readyz 503, within its deadline."""
+    from hangar import db_pool
+    from hangar.db_pool import close_pool
+
+    await close_pool()
+    monkeypatch.setattr(db_pool, "data_plane_conninfo", lambda: "host=127.0.0.1 port=1 dbname=none connect_timeout=2")
+    try:
+        response = await parse_client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["checks"] == {"postgres": "unavailable", "redis": "ok"}
+        assert response.json()["seconds"] < 5
+        assert (await parse_client.get("/healthz")).status_code == 200  # liveness checks nothing else
+    finally:
+        await close_pool()  # the next test's pool connects to the real server again
+
+
 async def test_each_parse_response_carries_a_request_id(parse_client, tenant_a: Tenant):
     fresh = await parse_client.get("/parse/config", headers=tenant_a.parse_headers())
     assert len(fresh.headers["x-request-id"]) == 16
