@@ -15,6 +15,10 @@ anonymous traffic cannot starve the app. The key is checked against the cached a
 before counting, in the same single round trip. An unknown application id is
 remembered per process for a few seconds, and the lookups of unknown ids are counted
 per address, so a flood of made-up ids cannot turn into one database query each.
+
+A keyed request is also metered in that round trip (hangar.analytics.usage_keys: the app's
+hour and month counters, unless HANGAR_METERING is off), and refused with 429 / code 155
+once the month's count passes the plan's ``monthly_requests``.
 """
 
 from __future__ import annotations
