@@ -75,6 +75,10 @@ def test_usage_page_shows_the_plan_limits_and_the_80_percent_banner(alice_client
     assert "quota-banner" in body
     assert "85% of the plan&#x27;s limit used" in body or "85% of the plan's limit used" in body
     assert QuotaWarning.objects.count() == 0  # the page shows; the Celery task records and mails
+    settings_page = alice_client.get(
+        reverse("dashboard:app_settings", args=[tenant_a.organization.pk, tenant_a.app.pk])
+    )
+    assert "quota-banner" in settings_page.content.decode()  # the app's main page warns too
 
 
 def test_usage_page_without_limits_near_shows_no_banner(alice_client: Client, tenant_a: Tenant):
