@@ -6,6 +6,7 @@ from django.urls import path, register_converter
 
 from dashboard.views import (
     accounts,
+    analytics,
     apps,
     audit,
     cloud_code,
@@ -92,6 +93,9 @@ urlpatterns = [
     path(_APP + "push/audiences/<str:audience_id>/delete/", push.push_audience_delete, name="push_audience_delete"),
     path(_APP + "push/campaigns/", push.push_campaign_list, name="push_campaigns"),
     path(_APP + "push/campaigns/<str:campaign_id>/", push.push_campaign_detail, name="push_campaign"),
+    path(_APP + "analytics/", analytics.analytics_page, name="analytics"),
+    path(_APP + "usage/", analytics.usage_page, name="usage"),
+    path("staff/usage/", analytics.staff_usage_page, name="staff_usage"),
     path(_ORG + "members/", members.member_list, name="member_list"),
     path(_ORG + "members/invite/", members.member_invite, name="member_invite"),
     path(_ORG + "members/<int:membership_id>/role/", members.member_change_role, name="member_change_role"),

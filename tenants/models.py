@@ -81,6 +81,16 @@ class Plan(models.Model):
     # empty: the platform's HANGAR_CLOUD_*_TIMEOUT_MAX_SECONDS.
     cloud_function_timeout_max_seconds = models.FloatField(null=True, blank=True)
     cloud_trigger_timeout_max_seconds = models.FloatField(null=True, blank=True)
+    # Metering and quotas (hangar.analytics, docs/analytics.md).
+    monthly_requests = models.PositiveBigIntegerField(
+        default=0, help_text="Parse API requests per app per calendar month (UTC); 0 means unlimited."
+    )
+    monthly_function_invocations = models.PositiveBigIntegerField(
+        default=0, help_text="Cloud-code invocations (functions, triggers, jobs) per app per month; 0 means unlimited."
+    )
+    event_retention_days = models.PositiveIntegerField(
+        default=0, help_text="Days raw analytics events are kept; 0 means HANGAR_ANALYTICS_RETENTION_DAYS."
+    )
 
     def __str__(self) -> str:
         return self.name

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from tenants.api.accounts import AccessTokenExchangeApi, AccessTokenListCreateApi, AccessTokenRevokeApi, MeApi
+from tenants.api.analytics import AppEventStatsApi, AppFunnelApi, AppRetentionApi, AppUsageApi
 from tenants.api.apps import AppDetailApi, AppKeyListApi, AppKeyRotateApi, AppListCreateApi, AppLiveQueryApi
 from tenants.api.cloud_code import (
     CloudFunctionRunApi,
@@ -80,6 +81,10 @@ urlpatterns = [
     path(f"{APP}/push/campaigns", PushCampaignListApi.as_view(), name="push-campaigns"),
     path(f"{APP}/push/campaigns/<str:campaign_id>", PushCampaignDetailApi.as_view(), name="push-campaign"),
     path(f"{ORG}/audit-log", AuditEventListApi.as_view(), name="audit-log"),
+    path(f"{APP}/usage", AppUsageApi.as_view(), name="app-usage"),
+    path(f"{APP}/analytics/events", AppEventStatsApi.as_view(), name="app-analytics-events"),
+    path(f"{APP}/analytics/funnel", AppFunnelApi.as_view(), name="app-analytics-funnel"),
+    path(f"{APP}/analytics/retention", AppRetentionApi.as_view(), name="app-analytics-retention"),
     path(f"{APP}/push/audiences/count", PushQueryCountApi.as_view(), name="push-query-count"),
     path(f"{APP}/push/audiences/<str:audience_id>/count", PushAudienceCountApi.as_view(), name="push-audience-count"),
 ]

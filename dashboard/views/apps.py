@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dashboard.access import DeveloperRequest, app_view, capabilities, error_page, organization_view
 from dashboard.forms import AppDeleteForm, LiveQueryClassesForm, NameForm, add_domain_error, first_error
+from hangar.analytics.quotas import app_quota_warnings
 from hangar.files.selectors import file_usage_get
 from hangar.realtime.stats import app_live_stats
 from tenants import selectors, services
@@ -65,6 +66,7 @@ def _settings_page(request: DeveloperRequest, access: AppAccess, keys: dict[str,
         "rename_form": NameForm(initial={"name": access.app.name}),
         "live_query_form": LiveQueryClassesForm(initial={"classes": ", ".join(access.app.live_query_classes or [])}),
         "delete_form": AppDeleteForm(),
+        "warnings": app_quota_warnings(access.app),  # the 80% banner (hangar.analytics.quotas)
     }
     return render(request, "dashboard/apps/settings.html", context)
 

@@ -14,9 +14,11 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
+from hangar.analytics.buffer import events_flush  # noqa: E402
 from hangar.db_pool import close_pool  # noqa: E402
 from hangar.gateway.asgi import ASGIReceive, ParseGateway  # noqa: E402
 from hangar.gateway.responses import ASGISend  # noqa: E402
+from hangar.observability import endpoints as observability  # noqa: E402
 from hangar.realtime.asgi import live_query_application, live_query_shutdown  # noqa: E402
 from hangar.redis_async import close_redis  # noqa: E402
 
@@ -32,6 +34,7 @@ async def _lifespan(receive: ASGIReceive, send: ASGISend) -> None:
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await live_query_shutdown()
+            await events_flush()  # the buffered analytics events, before the pool closes
             await close_pool()
             await close_redis()
             await send({"type": "lifespan.shutdown.complete"})
@@ -44,6 +47,9 @@ async def application(scope: dict[str, Any], receive: ASGIReceive, send: ASGISen
         path = scope["path"]
         if path == _MOUNT or path.startswith(_MOUNT + "/"):
             await parse_gateway(scope, receive, send)
+            return
+        if path in observability.PATHS:  # /metrics, /healthz, /readyz: never through Django's middleware
+            await observability.serve(scope, receive, send)
             return
         await django_application(scope, receive, send)
     elif kind == "lifespan":

@@ -12,6 +12,7 @@ class PlanLimits:
 
     storage_quota_bytes: int = 0
     max_live_connections: int = 0
+    monthly_function_invocations: int = 0  # cloud-code invocations per calendar month (hangar.analytics)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ import select
 import time
 from collections import deque
 from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, cast
 
@@ -402,6 +403,22 @@ async def _close_quietly(conn: AsyncConnection) -> None:
 
 
 _pools: LoopLocal[DataPlanePool] = LoopLocal()
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    in_use: int
+    idle: int
+    waiting: int
+
+
+def pool_stats() -> PoolStats:
+    """This event loop's pool: connections checked out, idle, and requests waiting for one (metrics)."""
+    pool = _pools.get()
+    if pool is None:
+        return PoolStats(0, 0, 0)
+    idle = len(pool._idle)
+    return PoolStats(in_use=pool._size - idle, idle=idle, waiting=sum(1 for w in pool._waiters if not w.done()))
 
 
 async def get_pool() -> DataPlanePool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -215,6 +216,15 @@ def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
     }  # fmt: skip
 
 
+def _metrics_dir_prepare() -> None:
+    """Web processes share their Prometheus counters through files here (prometheus_client's
+    multiprocess mode), so a scrape of any of them reports all; emptied at each start."""
+    directory = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or var_dir() / "prometheus")
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
 def _reachable(host: str) -> str:
     # Not a bind: a server listening on every interface is reached on loopback from this machine.
     return "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
@@ -239,6 +249,7 @@ def command_run() -> int:
         _manage("collectstatic", "--no-input", "-v", "0")
         host = os.environ.get("HOST", "127.0.0.1")
         port = os.environ.get("PORT", "8000")
+        _metrics_dir_prepare()
         for name, command in _serve_commands(host, port).items():
             group.start(name, command)
         base = f"http://{host}:{port}"

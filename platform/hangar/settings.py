@@ -141,6 +141,7 @@ INSTALLED_APPS = [
     "hangar.cloudcode",
     "hangar.messaging",
     "sdk_gen",
+    "hangar.analytics",
     "dashboard",
 ]
 
@@ -251,6 +252,34 @@ CELERY_BEAT_SCHEDULE = {
 HANGAR_PUSH_TICK_SECONDS = env_float("HANGAR_PUSH_TICK_SECONDS", 10.0)
 if HANGAR_PUSH_TICK_SECONDS > 0:
     CELERY_BEAT_SCHEDULE["push-campaigns-tick"] = {"task": "messaging.push_tick", "schedule": HANGAR_PUSH_TICK_SECONDS}
+
+# Analytics and metering (hangar.analytics, docs/analytics.md): events are buffered per process and
+# written in batches of up to FLUSH_EVENTS, at least every FLUSH_SECONDS (a crash loses at most that
+# interval); at most BUFFER_MAX wait in one process (503 beyond, while PostgreSQL is down).
+HANGAR_ANALYTICS_FLUSH_EVENTS = env_int("HANGAR_ANALYTICS_FLUSH_EVENTS", 1000)
+HANGAR_ANALYTICS_FLUSH_SECONDS = env_float("HANGAR_ANALYTICS_FLUSH_SECONDS", 1.0)
+HANGAR_ANALYTICS_BUFFER_MAX = env_int("HANGAR_ANALYTICS_BUFFER_MAX", 100_000)
+HANGAR_ANALYTICS_RETENTION_DAYS = env_int("HANGAR_ANALYTICS_RETENTION_DAYS", 90)  # plans may set their own
+HANGAR_ANALYTICS_ROLLUP_SECONDS = env_float("HANGAR_ANALYTICS_ROLLUP_SECONDS", 60.0)  # 0: no rollup tick
+# Requests counted per app at admission (same Redis round trip as the rate limit); off: no usage, no monthly quota.
+HANGAR_METERING = env_bool("HANGAR_METERING", True)
+HANGAR_DEFAULT_PLAN_MONTHLY_REQUESTS = env_int("HANGAR_DEFAULT_PLAN_MONTHLY_REQUESTS", 0)  # 0: unlimited
+# Observability (hangar.observability, docs/observability.md): /metrics answers only with this bearer
+# token (unset: only to loopback clients); logs as JSON lines with request ids, or as plain text.
+HANGAR_METRICS_TOKEN = env_str("HANGAR_METRICS_TOKEN")
+# A Celery worker's /healthz and /readyz (hangar.observability.worker_health); 0: not served.
+HANGAR_WORKER_HEALTH_PORT = env_int("HANGAR_WORKER_HEALTH_PORT", 0)
+HANGAR_WORKER_HEALTH_HOST = env_str("HANGAR_WORKER_HEALTH_HOST", "127.0.0.1") or "127.0.0.1"
+HANGAR_LOG_FORMAT = env_str("HANGAR_LOG_FORMAT", "json" if PRODUCTION else "text") or "text"
+if HANGAR_LOG_FORMAT not in {"json", "text"}:
+    raise ConfigurationError("HANGAR_LOG_FORMAT must be json or text")
+if HANGAR_ANALYTICS_ROLLUP_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["analytics-rollup"] = {"task": "analytics.rollup", "schedule": HANGAR_ANALYTICS_ROLLUP_SECONDS}
+    CELERY_BEAT_SCHEDULE["analytics-usage"] = {
+        "task": "analytics.usage_collect",
+        "schedule": HANGAR_ANALYTICS_ROLLUP_SECONDS,
+    }
+CELERY_BEAT_SCHEDULE["analytics-retention"] = {"task": "analytics.retention", "schedule": crontab(minute=17)}
 
 # Push delivery (hangar.messaging, docs/messaging.md "Delivery").
 HANGAR_PUSH_PROVIDER_FOR = env_str("HANGAR_PUSH_PROVIDER_FOR") or "hangar.messaging.providers.push_provider_for"
@@ -454,8 +483,18 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "hangar.observability.logs.JsonFormatter"},
+    },
+    "filters": {"request_id": {"()": "hangar.observability.logs.RequestIdFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if HANGAR_LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

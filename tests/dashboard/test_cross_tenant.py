@@ -127,6 +127,8 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"push-audience-delete-{label}": Case("post", "push_audience_delete", _bob_audience(app_args), {}),
         f"push-campaigns-{label}": Case("get", "push_campaigns", app_args, {}),
         f"push-campaign-{label}": Case("get", "push_campaign", _bob_campaign(app_args), {}),
+        f"analytics-{label}": Case("get", "analytics", app_args, {}),
+        f"usage-{label}": Case("get", "usage", app_args, {}),
     }
 
 

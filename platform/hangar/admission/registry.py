@@ -15,6 +15,10 @@ anonymous traffic cannot starve the app. The key is checked against the cached a
 before counting, in the same single round trip. An unknown application id is
 remembered per process for a few seconds, and the lookups of unknown ids are counted
 per address, so a flood of made-up ids cannot turn into one database query each.
+
+A keyed request is also metered in that round trip (hangar.analytics.usage_keys: the app's
+hour and month counters, unless HANGAR_METERING is off), and refused with 429 / code 155
+once the month's count passes the plan's ``monthly_requests``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Generic, TypeVar, cast
 from django.conf import settings
 
 from hangar.admission.batch import versions_and_count
+from hangar.analytics.usage_keys import seconds_to_next_month, usage_keys
 from hangar.caller import CloudWebhooks, DeployedCode, PlanLimits
 from hangar.datastore.change_feed import live_classes_key
 from hangar.datastore.schema_registry import schema_version_key
@@ -34,7 +39,7 @@ from hangar.db_pool import get_pool
 from hangar.identity.roles import role_version_key
 from hangar.identity.sessions import session_version_key
 from hangar.invalidation import app_version_key
-from hangar.parse_errors import CONNECTION_FAILED, ParseError
+from hangar.parse_errors import CONNECTION_FAILED, REQUEST_LIMIT_EXCEEDED, ParseError
 from hangar.redis_async import get_redis
 from hangar.secretbox import decrypt_secret, memory_digest
 
@@ -55,6 +60,8 @@ class AppRecord:
     cloud_code: DeployedCode | None = None
     # The app's function and trigger webhooks (hangar.cloudcode.webhook_services bumps the app's version).
     webhooks: CloudWebhooks | None = None
+    # Keyed requests per calendar month (the plan's monthly_requests; hangar.analytics); 0: unlimited.
+    monthly_requests: int = 0
 
 
 _LOAD_SQL = """
@@ -72,7 +79,8 @@ SELECT a.id, a.application_id, a.name,
         FROM cloudcode_cloudactivation c
         JOIN cloudcode_cloudversion v ON v.id = c.version_id WHERE c.app_id = a.id),
        (SELECT json_agg(json_build_array(w.kind, w.function_name, w.class_name, w.trigger_name, w.url))
-        FROM cloudcode_cloudwebhook w WHERE w.app_id = a.id)
+        FROM cloudcode_cloudwebhook w WHERE w.app_id = a.id),
+       COALESCE(p.monthly_requests, %(default_monthly)s), COALESCE(p.monthly_function_invocations, 0)
 FROM tenants_app a
 JOIN tenants_organization o ON o.id = a.organization_id
 LEFT JOIN tenants_plan p ON p.id = o.plan_id
@@ -112,16 +120,20 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
                 "default_rps": settings.HANGAR_DEFAULT_PLAN_RPS,
                 "default_quota": settings.HANGAR_FILES_DEFAULT_QUOTA_BYTES,
                 "default_live": settings.HANGAR_DEFAULT_PLAN_LIVE_CONNECTIONS,
+                "default_monthly": settings.HANGAR_DEFAULT_PLAN_MONTHLY_REQUESTS,
             },
         )
         row = await cursor.fetchone()
     if row is None:
         _cache.pop(application_id, None)
         return None
-    pk, app_id, name, rps, quota, live_connections, live_classes, keys, cloud, webhooks = row
+    pk, app_id, name, rps, quota, live_connections, live_classes, keys, cloud, webhooks, monthly, invocations = row
     record = AppRecord(
         pk=pk, application_id=app_id, name=name, requests_per_second=int(rps),
-        plan=PlanLimits(storage_quota_bytes=int(quota or 0), max_live_connections=int(live_connections or 0)),
+        plan=PlanLimits(
+            storage_quota_bytes=int(quota or 0), max_live_connections=int(live_connections or 0),
+            monthly_function_invocations=int(invocations or 0),
+        ),
         key_digests={kind: memory_digest(decrypt_secret(ciphertext)) for kind, ciphertext in keys},
         version=version, loaded_at=time.monotonic(),
         live_query_classes=frozenset(str(name) for name in live_classes) if live_classes else None,
@@ -130,6 +142,7 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
             variables_stamp=cloud[3], timeouts=cloud[4] if len(cloud) > 4 else None,
         ) if cloud else None,
         webhooks=CloudWebhooks.from_rows(app_id, webhooks) if webhooks else None,
+        monthly_requests=int(monthly or 0),
     )  # fmt: skip
     _cache[application_id] = record
     return record
@@ -137,6 +150,13 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
 
 def _rate_limited() -> ParseError:
     return ParseError(CONNECTION_FAILED, "Too many requests.", status=429, headers={"retry-after": "1"})
+
+
+def _quota_exceeded(limit: int) -> ParseError:
+    return ParseError(
+        REQUEST_LIMIT_EXCEEDED, f"This app has used the {limit} requests its plan allows this month.", status=429,
+        headers={"retry-after": str(seconds_to_next_month())},
+    )  # fmt: skip
 
 
 def _address_window(scope: str, client_ip: str) -> str:
@@ -199,17 +219,23 @@ async def app_admit(
         if record is None:
             return None
     credential = credential_of(record)
-    if credential is not None:
-        window, limit = f"hangar:rl:{record.pk}:{int(time.time())}", record.requests_per_second
-    else:
-        window, limit = _address_window(str(record.pk), client_ip), settings.HANGAR_ANONYMOUS_RPS_PER_ADDRESS
     keys = [
         app_version_key(application_id), schema_version_key(record.pk), role_version_key(record.pk),
-        session_version_key(record.pk), live_classes_key(record.pk), window,
+        session_version_key(record.pk), live_classes_key(record.pk),
     ]  # fmt: skip
-    (version, schema_version, role_version, session_version, live_classes), count = await versions_and_count(
-        get_redis(), keys, limited=bool(limit)
-    )
+    # Only requests with one of the app's keys are the app's usage (and count against its monthly
+    # quota): anonymous traffic could otherwise use up a tenant's quota.
+    metered = credential is not None and settings.HANGAR_METERING
+    now = time.time()
+    if credential is not None:
+        window, limit = f"hangar:rl:{record.pk}:{int(now)}", record.requests_per_second
+        if metered:
+            keys.extend(usage_keys(record.pk, now))
+    else:
+        window, limit = _address_window(str(record.pk), client_ip), settings.HANGAR_ANONYMOUS_RPS_PER_ADDRESS
+    keys.append(window)
+    versions, count, in_month = await versions_and_count(get_redis(), keys, limited=bool(limit), metered=metered)
+    version, schema_version, role_version, session_version, live_classes = versions
     stale = time.monotonic() - record.loaded_at > settings.HANGAR_APP_CACHE_SECONDS
     if version != record.version or stale:
         reloaded = await _load(application_id, version)
@@ -219,6 +245,8 @@ async def app_admit(
         record, credential = reloaded, credential_of(reloaded)
     if limit and count > limit:
         raise _rate_limited()
+    if metered and record.monthly_requests and in_month > record.monthly_requests:
+        raise _quota_exceeded(record.monthly_requests)
     return Admission(
         app=record, credential=credential, schema_version=schema_version, role_version=role_version,
         session_version=session_version, live_classes=live_classes,

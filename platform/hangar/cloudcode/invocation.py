@@ -16,6 +16,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from hangar.analytics.invocation_quota import invocation_admit
 from hangar.caller import Caller, DeployedCode
 from hangar.cloudcode import sandbox
 from hangar.cloudcode.data_calls import answer_call, register_call
@@ -31,6 +32,7 @@ from hangar.cloudcode.worker import (
     SandboxWorker,
     SkippedError,
 )
+from hangar.observability.logs import request_id_var
 from hangar.parse_errors import SCRIPT_FAILED, ParseError
 
 logger = logging.getLogger(__name__)
@@ -109,6 +111,7 @@ async def invoke(
     depth = _depth.get()
     if depth >= MAX_DEPTH:
         raise ParseError(SCRIPT_FAILED, "Cloud code calls are nested too deeply.")
+    await invocation_admit(caller)  # the plan's monthly invocations (hangar.analytics), when it limits them
     message = {
         "kind": kind, "name": name, "master": caller.is_master, "installationId": caller.installation_id,
         "ip": caller.client_ip, "headers": headers or {}, "user": await _user_object(caller), **payload,
@@ -180,6 +183,9 @@ def _record(
         entry.update({"code": outcome.get("code"), "error": outcome.get("error")})
     if caller.user_id:
         entry["user"] = caller.user_id
+    request_id = request_id_var.get()
+    if request_id:  # the Parse request (or the task it queued) this invocation ran for
+        entry["requestId"] = request_id
     log_record(caller.app_pk, entry)
 
 

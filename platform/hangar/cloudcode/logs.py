@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 
+from hangar.analytics.usage_keys import USAGE_HOUR_SECONDS, usage_hour_key
 from hangar.loop_local import LoopLocal
 from hangar.redis_async import get_redis
 
@@ -32,6 +33,8 @@ class _Buffer:
     def __init__(self) -> None:
         self.entries: list[tuple[int, bytes]] = []
         self.flusher: asyncio.Task[None] | None = None
+        # Per app: invocations and their milliseconds, added to the app's metered usage at each flush.
+        self.usage: dict[int, list[float]] = {}
 
 
 _buffers: LoopLocal[_Buffer] = LoopLocal()
@@ -47,6 +50,9 @@ def log_record(app_pk: int, entry: dict[str, Any]) -> None:
         return  # Redis is not keeping up: drop rather than grow without bound
     entry.setdefault("at", time.time())
     buffer.entries.append((app_pk, orjson.dumps(entry)))
+    usage = buffer.usage.setdefault(app_pk, [0, 0.0])
+    usage[0] += 1
+    usage[1] += float(entry.get("ms") or 0)
     if buffer.flusher is None or buffer.flusher.done():
         buffer.flusher = asyncio.ensure_future(_flush_soon(buffer))
 
@@ -61,6 +67,7 @@ async def log_flush(buffer: _Buffer | None = None) -> None:
     if buffer is None or not buffer.entries:
         return
     entries, buffer.entries = buffer.entries, []
+    usage, buffer.usage = buffer.usage, {}
     by_app: dict[int, list[bytes]] = {}
     for app_pk, payload in entries:
         by_app.setdefault(app_pk, []).append(payload)
@@ -72,9 +79,20 @@ async def log_flush(buffer: _Buffer | None = None) -> None:
             pipe.lpush(key, *payloads)
             pipe.ltrim(key, 0, settings.HANGAR_CLOUD_LOG_ENTRIES - 1)
             pipe.expire(key, settings.HANGAR_CLOUD_LOG_RETENTION_DAYS * 86400)
+        _usage_add(pipe, usage)
         await pipe.execute()
     except Exception:
         logger.warning("cloud-code log records lost: Redis unavailable (%d records)", len(entries))
+
+
+def _usage_add(pipe: Any, usage: dict[int, list[float]]) -> None:
+    """The invocations in this flush, into each app's metered usage of this hour (hangar.analytics.metering)."""
+    epoch_hour = int(time.time()) // 3600
+    for app_pk, (count, ms) in usage.items():
+        key = usage_hour_key(app_pk, epoch_hour)
+        pipe.hincrby(key, "function_invocations", int(count))
+        pipe.hincrby(key, "function_ms", round(ms))
+        pipe.expire(key, USAGE_HOUR_SECONDS)
 
 
 async def log_records(app_pk: int, *, limit: int = 100, level: str | None = None) -> list[dict[str, Any]]:

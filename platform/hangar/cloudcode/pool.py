@@ -369,6 +369,15 @@ def _runs_short(worker: SandboxWorker) -> bool:
 _pools: LoopLocal[WorkerPool] = LoopLocal()
 
 
+def pool_sizes() -> tuple[int, int]:
+    """(idle, busy) sandbox workers of this event loop's pool (metrics); (0, 0) when it has none."""
+    pool = _pools.get()
+    if pool is None:
+        return 0, 0
+    idle = sum(len(workers) for workers in pool.idle.values())
+    return idle, max(0, pool.total - idle)
+
+
 def current_pool() -> WorkerPool:
     pool = _pools.get()
     if pool is None:

@@ -10,7 +10,8 @@ Every answer is JSON; an unexpected failure is logged and rendered as Parse's
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,8 @@ from hangar.gateway.errors import INVALID_JSON, OBJECT_TOO_LARGE, ParseError
 from hangar.gateway.request import ParseRequest, decode_request
 from hangar.gateway.responses import ASGISend, RawResponse, send_bytes, send_json
 from hangar.gateway.routes import build_router
+from hangar.observability.logs import request_id_from, request_id_var
+from hangar.observability.metrics import request_observe, route_class
 from hangar.outages import RepeatedFailureLog, is_outage, outage_error
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,28 @@ class ParseGateway:
         self.max_body = settings.HANGAR_MAX_REQUEST_BYTES
 
     async def __call__(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
+        started = time.perf_counter()
+        request_id = request_id_from(_header(scope, b"x-request-id"))
+        id_token = request_id_var.set(request_id)
+        status = 500  # if nothing was sent at all
+
+        async def send_observed(message: Mapping[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), (b"x-request-id", request_id.encode())]}
+            await send(message)
+
+        try:
+            await self._answer(scope, receive, send_observed)
+        finally:
+            request_observe(
+                route=route_class(scope["path"]), method=scope["method"], status=status,
+                seconds=time.perf_counter() - started,
+            )  # fmt: skip
+            request_id_var.reset(id_token)
+
+    async def _answer(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
         try:
             await self._handle(scope, receive, send)
         except ParseError as error:
@@ -130,6 +155,13 @@ class ParseGateway:
             return None
         request.body_stream = body_chunks(receive)
         return request
+
+
+def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
 
 
 async def body_chunks(receive: ASGIReceive) -> AsyncIterator[bytes]:

@@ -6,6 +6,7 @@ from hangar.gateway.handlers import aggregate as aggregate_handlers
 from hangar.gateway.handlers import batch, classes, health
 from hangar.gateway.handlers import cloud_code as cloud_code_handlers
 from hangar.gateway.handlers import config as config_handlers
+from hangar.gateway.handlers import events as event_handlers
 from hangar.gateway.handlers import files as file_handlers
 from hangar.gateway.handlers import functions as function_handlers
 from hangar.gateway.handlers import hooks as hook_handlers
@@ -32,5 +33,6 @@ def build_router() -> Router:
     cloud_code_handlers.register(router)
     push_handlers.register(router)
     openapi_handlers.register(router)
+    event_handlers.register(router)
     router.add("POST", "/batch", batch.make_batch_handler(router))
     return router

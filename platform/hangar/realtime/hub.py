@@ -466,6 +466,12 @@ class Hub:
 _hubs: LoopLocal[Hub] = LoopLocal()
 
 
+def local_connection_count() -> int:
+    """LiveQuery connections this event loop's hub holds (metrics); 0 when it has none."""
+    hub = _hubs.get()
+    return len(hub.connections) if hub is not None else 0
+
+
 def get_hub() -> Hub:
     hub = _hubs.get()
     if hub is None:
