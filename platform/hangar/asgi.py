@@ -17,6 +17,7 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 from hangar.db_pool import close_pool  # noqa: E402
 from hangar.gateway.asgi import ASGIReceive, ParseGateway  # noqa: E402
 from hangar.gateway.responses import ASGISend  # noqa: E402
+from hangar.read_replicas import close_replicas, replica_set  # noqa: E402
 from hangar.realtime.asgi import live_query_application, live_query_shutdown  # noqa: E402
 from hangar.redis_async import close_redis  # noqa: E402
 
@@ -29,9 +30,11 @@ async def _lifespan(receive: ASGIReceive, send: ASGISend) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            replica_set()  # read replicas (if any) are checked from now on, not from the first read
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await live_query_shutdown()
+            await close_replicas()
             await close_pool()
             await close_redis()
             await send({"type": "lifespan.shutdown.complete"})

@@ -64,8 +64,9 @@ class DeadlineExceededError(Exception):
     """
 
 
-def data_plane_conninfo() -> str:
-    db = settings.HANGAR_DATA_PLANE_DATABASE or settings.DATABASES["default"]
+def data_plane_conninfo(database: Mapping[str, Any] | None = None) -> str:
+    """Connection string of the data plane's primary, or of ``database`` (a replica) in the same shape."""
+    db = database or settings.HANGAR_DATA_PLANE_DATABASE or settings.DATABASES["default"]
     params: dict[str, Any] = {
         "dbname": db["NAME"],
         "user": db.get("USER") or None,

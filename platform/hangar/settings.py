@@ -108,6 +108,12 @@ if HANGAR_DB_TRANSACTION_POOLER:
         raise ConfigurationError("HANGAR_DB_TRANSACTION_POOLER needs HANGAR_DATA_PLANE_DATABASE_URL (docs/scaling.md)")
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 HANGAR_DATA_PLANE_DATABASE = database_settings_from_url(_data_plane_database_url) if _data_plane_database_url else None
+# Read replicas (hangar.read_replicas): client-key finds and gets go to a streaming replica that is
+# at most HANGAR_REPLICA_MAX_LAG_SECONDS behind; a session or installation that wrote reads the primary
+# until a replica has replayed its write, for at most HANGAR_READ_YOUR_WRITES_SECONDS.
+HANGAR_REPLICA_DATABASES = [database_settings_from_url(url) for url in env_list("DATABASE_REPLICA_URLS", [])]
+HANGAR_REPLICA_MAX_LAG_SECONDS = env_float("HANGAR_REPLICA_MAX_LAG_SECONDS", 5.0)
+HANGAR_READ_YOUR_WRITES_SECONDS = env_float("HANGAR_READ_YOUR_WRITES_SECONDS", 30.0)
 
 # The data plane's async psycopg pool (hangar.db_pool), per server process.
 HANGAR_DB_POOL_MIN = env_int("HANGAR_DB_POOL_MIN", 2)

@@ -166,9 +166,9 @@ async def parse_workload(app: ParseApp) -> None:
 
 
 async def test_every_data_plane_statement_carries_its_apps_filter(
-    app_a: ParseApp,
-    app_b: ParseApp,
-    statements: Recorded,  # noqa: F811
+    app_a: ParseApp,  # noqa: F811
+    app_b: ParseApp,  # noqa: F811
+    statements: Recorded,
 ):
     tenant_tables = await sync_to_async(tables_with_app_id)()
     assert {"datastore_object", "datastore_relation"} <= tenant_tables
