@@ -352,6 +352,11 @@ HANGAR_STATEMENT_TIMEOUT_MS = env_int("HANGAR_STATEMENT_TIMEOUT_MS", 5000)
 _DEFAULT_DB_DEADLINE = HANGAR_STATEMENT_TIMEOUT_MS / 1000 + 1 if HANGAR_STATEMENT_TIMEOUT_MS else 60
 HANGAR_DB_REQUEST_DEADLINE_SECONDS = env_float("HANGAR_DB_REQUEST_DEADLINE_SECONDS", _DEFAULT_DB_DEADLINE)
 HANGAR_APP_CACHE_SECONDS = env_int("HANGAR_APP_CACHE_SECONDS", 300)
+# Per-process data-plane caches (hangar.bounded_cache), least recently used out first: apps (with
+# their keys) and their schemas, up to HANGAR_CACHE_MAX_APPS each; sessions and users' roles, up to
+# HANGAR_CACHE_MAX_SESSIONS each. An evicted entry is loaded again on its next use.
+HANGAR_CACHE_MAX_APPS = env_int("HANGAR_CACHE_MAX_APPS", 2000)
+HANGAR_CACHE_MAX_SESSIONS = env_int("HANGAR_CACHE_MAX_SESSIONS", 50000)
 HANGAR_DEFAULT_PLAN_RPS = env_int("HANGAR_DEFAULT_PLAN_RPS", 1000)
 # LiveQuery (hangar.realtime, docs/realtime.md): connections per app for organizations without a
 # plan (0: unlimited); subscriptions one connection may hold; frames (and bytes) a connection
