@@ -11,7 +11,7 @@ NODE_STAMP := node_modules/.installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup lint typecheck migrate browser sandbox cluster-tools clean bench soak
+.PHONY: run test setup lint typecheck migrate browser sandbox cluster-tools clean bench bench-density soak
 
 run: $(RUNTIME_STAMP) assets sandbox
 	$(BIN)/python -m hangar.launcher run
@@ -78,6 +78,12 @@ migrate: $(RUNTIME_STAMP)
 # (1,000 and 10,000 subscribers) is the live-fanout workload: BENCH_ARGS="--workloads live-fanout".
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# One node hosting many apps (bench/README.md, "Density"): provisioning time, throughput on one app
+# against the same load spread over 100, memory per active app, and one idle Parse Server process's
+# memory for comparison. E.g. make bench-density DENSITY_ARGS="--apps 200 --active 50 --duration 5".
+bench-density: $(DEV_STAMP)
+	$(BIN)/python bench/density.py $(DENSITY_ARGS)
 
 # Hangar alone under a steady mixed load for 10 minutes (bench/README.md, "Soak"): errors,
 # p50/p99 per minute and the RSS slope of every process. E.g. make soak SOAK_ARGS="--duration 120".
