@@ -181,13 +181,29 @@ def sweep_request(base_url: str, apps: Sequence[BenchApp]) -> HttpRequest:
     )  # fmt: skip
 
 
-def load(wrk: str, request: HttpRequest, name: str, args: argparse.Namespace, seconds: int | None = None) -> WrkResult:
+@dataclass(frozen=True)
+class Phase:
+    result: WrkResult
+    cpu_ms_per_request: float  # the web processes' user + system CPU over the measured run, per request
+
+
+def _cpu_seconds(process: ServerProcess) -> float:
+    root = psutil.Process(process.pid)
+    total = 0.0
+    for member in [root, *root.children(recursive=True)]:
+        times = member.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def load(wrk: str, request: HttpRequest, name: str, args: argparse.Namespace, server: ServerProcess) -> Phase:
     path = write_request_file(request, name)
     if args.warmup:
         run_wrk(wrk, request, path, LoadOptions(connections=args.connections, threads=2, seconds=args.warmup))
-    return run_wrk(
-        wrk, request, path, LoadOptions(connections=args.connections, threads=2, seconds=seconds or args.duration)
-    )
+    before = _cpu_seconds(server)
+    result = run_wrk(wrk, request, path, LoadOptions(connections=args.connections, threads=2, seconds=args.duration))
+    used = _cpu_seconds(server) - before
+    return Phase(result=result, cpu_ms_per_request=used * 1000 / max(1, result.requests))
 
 
 def web_memory(process: ServerProcess, workers: int) -> Memory:
@@ -239,8 +255,11 @@ def parse_idle_memory(postgres: str) -> Memory:
         process.stop()
 
 
-def _row(name: str, result: WrkResult) -> str:
-    return f"  {name:<26} {result.requests_per_second:>9.0f} req/s   p50 {result.p50_ms:7.2f} ms   p99 {result.p99_ms:7.2f} ms   errors {result.errors}"  # noqa: E501
+def _row(name: str, result: WrkResult, cpu_ms: float) -> str:
+    return (
+        f"  {name:<26} {result.requests_per_second:>7.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
+        f"p99 {result.p99_ms:7.2f} ms  CPU {cpu_ms:.3f} ms/req  errors {result.errors}"
+    )
 
 
 def render(report: dict[str, Any]) -> str:
@@ -254,10 +273,10 @@ def render(report: dict[str, Any]) -> str:
         f"provisioning {report['apps']} apps one at a time: p50 {provisioning['p50']:.1f} ms, "
         f"p99 {provisioning['p99']:.1f} ms, max {provisioning['max']:.1f} ms (target: p99 under 100 ms)",
         "GET by id:",
-        _row("one app", WrkResult(**single)),
-        _row(f"round-robin over {report['active']} apps", WrkResult(**spread)),
+        _row("one app", WrkResult(**single), report["cpu_ms_per_request"]["single"]),
+        _row(f"round-robin over {report['active']} apps", WrkResult(**spread), report["cpu_ms_per_request"]["spread"]),
         f"  spread / single: req/s {report['ratios']['requests']:.2f}x (target >= 0.90), "
-        f"p99 {report['ratios']['p99']:.2f}x (target <= 1.20)",
+        f"p99 {report['ratios']['p99']:.2f}x (target <= 1.20), CPU ms/req {report['ratios']['cpu']:.2f}x",
         "web process memory (RSS / USS MiB):",
         f"  after provisioning, idle        {memory['idle']['rss_mib']:7.1f} / {memory['idle']['uss_mib']:7.1f}",
         f"  after the one-app load          {memory['single']['rss_mib']:7.1f} / {memory['single']['uss_mib']:7.1f}",
@@ -300,22 +319,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ids = seed(base_url, active, args.objects)
         time.sleep(2)
         idle = web_memory(process, args.workers)
-        single = load(wrk, get_by_id_request(base_url, active[:1], ids), "density-single", args)
+        single_phase = load(wrk, get_by_id_request(base_url, active[:1], ids), "density-single", args, process)
         after_single = web_memory(process, args.workers)
-        spread = load(wrk, get_by_id_request(base_url, active, ids), "density-spread", args)
+        spread_phase = load(wrk, get_by_id_request(base_url, active, ids), "density-spread", args, process)
         after_spread = web_memory(process, args.workers)
-        sweep = load(wrk, sweep_request(base_url, apps), "density-sweep", args)
+        sweep = load(wrk, sweep_request(base_url, apps), "density-sweep", args, process).result
         after_sweep = web_memory(process, args.workers)
     finally:
         process.stop()
+    single, spread = single_phase.result, spread_phase.result
     report: dict[str, Any] = {
         "apps": args.apps, "active": args.active, "workers": args.workers, "connections": args.connections,
         "duration": args.duration, "cache_max_apps": args.cache_max_apps,
         "provisioning_ms": {"p50": statistics.median(durations), "p99": _percentile(durations, 0.99),
                             "max": max(durations), "count": len(durations)},
         "single_app": asdict(single), "spread": asdict(spread), "sweep_errors": sweep.errors,
+        "cpu_ms_per_request": {"single": single_phase.cpu_ms_per_request, "spread": spread_phase.cpu_ms_per_request},
         "ratios": {"requests": spread.requests_per_second / single.requests_per_second,
-                   "p99": spread.p99_ms / single.p99_ms},
+                   "p99": spread.p99_ms / single.p99_ms,
+                   "cpu": spread_phase.cpu_ms_per_request / single_phase.cpu_ms_per_request},
         "memory_mib": {"idle": asdict(idle), "single": asdict(after_single), "spread": asdict(after_spread),
                        "sweep": asdict(after_sweep)},
         "per_active_app_kib": (after_spread.rss_mib - after_single.rss_mib) * 1024 / max(1, args.active - 1),
@@ -332,6 +354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.active > args.apps or args.active < 2:
         print("--active must be between 2 and --apps", file=sys.stderr)
+        return 2
+    if args.cache_max_apps < args.active:
+        # Every request of the spread load would miss the cache and reload its app and schemas.
+        print("--cache-max-apps must hold the --active apps", file=sys.stderr)
         return 2
     report = run(args)
     print(render(report), flush=True)
