@@ -110,17 +110,26 @@ def current_route() -> ReadRoute | None:
 
 
 async def write_recorded(caller: Caller) -> None:
-    """After a client's write request: its reads stay on the primary until a replica has replayed it."""
+    """After a client's write request: its reads stay on the primary until a replica has replayed it.
+
+    The write has happened whatever becomes of this: a failure here is logged, never answered
+    (a client told 503 might send the write again). The writer may then read a replica up to
+    the lag bound behind its write, as an anonymous client does.
+    """
     writer = writer_of(caller)
     if writer is None:
         return
-    pool = await get_pool()
-    async with pool.connection() as conn:
-        row = await conn.fetch_one(_LSN_SQL)
-    if row is None:
-        return
-    expire_ms = int(settings.HANGAR_READ_YOUR_WRITES_SECONDS * 1000)
-    await get_redis().eval(_RECORD_MAX, 1, _write_key(caller.app_pk, writer), int(row[0]), expire_ms)
+    try:
+        pool = await get_pool()
+        async with pool.connection() as conn:
+            row = await conn.fetch_one(_LSN_SQL)
+        if row is None:
+            return
+        expire_ms = int(settings.HANGAR_READ_YOUR_WRITES_SECONDS * 1000)
+        await get_redis().eval(_RECORD_MAX, 1, _write_key(caller.app_pk, writer), int(row[0]), expire_ms)
+    except Exception:
+        log.warning("could not record a write for read-your-writes; its writer may read a lagging replica",
+                    exc_info=True)  # fmt: skip
 
 
 class Replica:
