@@ -92,8 +92,8 @@ soak: $(DEV_STAMP)
 
 lint: $(DEV_STAMP)
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/ruff check platform tenants dashboard tests bench
-	$(BIN)/ruff format --check platform tenants dashboard tests bench
+	$(BIN)/ruff check platform tenants dashboard tests bench deploy
+	$(BIN)/ruff format --check platform tenants dashboard tests bench deploy
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard
