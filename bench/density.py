@@ -187,7 +187,26 @@ class Phase:
     result: WrkResult
     cpu_ms_per_request: float  # the web processes' user + system CPU over the measured run, per request
     backing_ms_per_request: float  # PostgreSQL's and Redis's, machine-wide (other users' work included)
+    database_ms_per_request: float  # the backends serving the benchmark's database only
     wrk_ms_per_request: float  # the load generator's
+
+
+def database_backends_cpu_seconds(database_url: str) -> float:
+    """CPU seconds of the PostgreSQL backends connected to the benchmark's own database (no one else's)."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
+        pids = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()]  # fmt: skip
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        total += times.user + times.system
+    return total
 
 
 def _cpu_seconds(process: ServerProcess) -> float:
@@ -199,15 +218,29 @@ def _cpu_seconds(process: ServerProcess) -> float:
     return total
 
 
-def load(wrk: str, request: HttpRequest, name: str, args: argparse.Namespace, server: ServerProcess) -> Phase:
+def load(
+    wrk: str, request: HttpRequest, name: str, args: argparse.Namespace, server: ServerProcess, database_url: str
+) -> Phase:
     path = write_request_file(request, name)
     if args.warmup:
         run_wrk(wrk, request, path, LoadOptions(connections=args.connections, threads=2, seconds=args.warmup))
-    before = (_cpu_seconds(server), backing_services_cpu_seconds(), reaped_children_cpu_seconds())
+
+    def sample() -> tuple[float, float, float, float]:
+        return (
+            _cpu_seconds(server), backing_services_cpu_seconds(), database_backends_cpu_seconds(database_url),
+            reaped_children_cpu_seconds(),
+        )  # fmt: skip
+
+    before = sample()
     result = run_wrk(wrk, request, path, LoadOptions(connections=args.connections, threads=2, seconds=args.duration))
-    after = (_cpu_seconds(server), backing_services_cpu_seconds(), reaped_children_cpu_seconds())
-    web, backing, generator = (1000 * (b - a) / max(1, result.requests) for a, b in zip(before, after, strict=True))
-    return Phase(result=result, cpu_ms_per_request=web, backing_ms_per_request=backing, wrk_ms_per_request=generator)
+    after = sample()
+    web, backing, database, generator = (
+        1000 * (b - a) / max(1, result.requests) for a, b in zip(before, after, strict=True)
+    )
+    return Phase(
+        result=result, cpu_ms_per_request=web, backing_ms_per_request=backing, database_ms_per_request=database,
+        wrk_ms_per_request=generator,
+    )  # fmt: skip
 
 
 def web_memory(process: ServerProcess, workers: int) -> Memory:
@@ -262,8 +295,8 @@ def parse_idle_memory(postgres: str) -> Memory:
 def _row(name: str, result: WrkResult, cpu: Mapping[str, float]) -> str:
     return (
         f"  {name:<26} {result.requests_per_second:>7.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
-        f"p99 {result.p99_ms:7.2f} ms  CPU ms/req: web {cpu['web']:.3f}, pg+redis {cpu['backing']:.3f}, "
-        f"wrk {cpu['wrk']:.3f}  errors {result.errors}"
+        f"p99 {result.p99_ms:7.2f} ms  CPU ms/req: web {cpu['web']:.3f}, its PostgreSQL backends "
+        f"{cpu['database']:.3f}, all pg+redis {cpu['backing']:.3f}, wrk {cpu['wrk']:.3f}  errors {result.errors}"
     )
 
 
@@ -324,11 +357,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ids = seed(base_url, active, args.objects)
         time.sleep(2)
         idle = web_memory(process, args.workers)
-        single_phase = load(wrk, get_by_id_request(base_url, active[:1], ids), "density-single", args, process)
+        single_request = get_by_id_request(base_url, active[:1], ids)
+        single_phase = load(wrk, single_request, "density-single", args, process, database_url)
         after_single = web_memory(process, args.workers)
-        spread_phase = load(wrk, get_by_id_request(base_url, active, ids), "density-spread", args, process)
+        spread_request = get_by_id_request(base_url, active, ids)
+        spread_phase = load(wrk, spread_request, "density-spread", args, process, database_url)
         after_spread = web_memory(process, args.workers)
-        sweep = load(wrk, sweep_request(base_url, apps), "density-sweep", args, process).result
+        sweep = load(wrk, sweep_request(base_url, apps), "density-sweep", args, process, database_url).result
         after_sweep = web_memory(process, args.workers)
     finally:
         process.stop()
@@ -341,7 +376,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "single_app": asdict(single), "spread": asdict(spread), "sweep_errors": sweep.errors,
         "cpu_ms_per_request": {
             name: {"web": phase.cpu_ms_per_request, "backing": phase.backing_ms_per_request,
-                   "wrk": phase.wrk_ms_per_request}
+                   "database": phase.database_ms_per_request, "wrk": phase.wrk_ms_per_request}
             for name, phase in (("single", single_phase), ("spread", spread_phase))
         },
         "ratios": {"requests": spread.requests_per_second / single.requests_per_second,
