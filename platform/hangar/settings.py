@@ -95,6 +95,25 @@ cast("dict[str, object]", DATABASES["default"]["OPTIONS"]).setdefault(
     "connect_timeout", HANGAR_DB_CONNECT_TIMEOUT_SECONDS
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Behind a transaction pooler (PgBouncer pool_mode=transaction, deploy/pgbouncer.ini) consecutive
+# transactions of one client connection run on different server connections: nothing may rely on
+# session state (docs/scaling.md, "PgBouncer"). Django then opens no server-side cursors, and the
+# data plane prepares no statements and sets nothing on its sessions: it connects to
+# HANGAR_DATA_PLANE_DATABASE_URL, a pooler database whose connect_query sets its role, statement
+# timeout and time zone on every server connection (hangar.db_pool checks them).
+HANGAR_DB_TRANSACTION_POOLER = env_bool("HANGAR_DB_TRANSACTION_POOLER", False)
+_data_plane_database_url = env_str("HANGAR_DATA_PLANE_DATABASE_URL")
+if HANGAR_DB_TRANSACTION_POOLER:
+    if not _data_plane_database_url:
+        raise ConfigurationError("HANGAR_DB_TRANSACTION_POOLER needs HANGAR_DATA_PLANE_DATABASE_URL (docs/scaling.md)")
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+HANGAR_DATA_PLANE_DATABASE = database_settings_from_url(_data_plane_database_url) if _data_plane_database_url else None
+# Read replicas (hangar.read_replicas): client-key finds and gets go to a streaming replica that is
+# at most HANGAR_REPLICA_MAX_LAG_SECONDS behind; a session or installation that wrote reads the primary
+# until a replica has replayed its write, for at most HANGAR_READ_YOUR_WRITES_SECONDS.
+HANGAR_REPLICA_DATABASES = [database_settings_from_url(url) for url in env_list("DATABASE_REPLICA_URLS", [])]
+HANGAR_REPLICA_MAX_LAG_SECONDS = env_float("HANGAR_REPLICA_MAX_LAG_SECONDS", 5.0)
+HANGAR_READ_YOUR_WRITES_SECONDS = env_float("HANGAR_READ_YOUR_WRITES_SECONDS", 30.0)
 
 # The data plane's async psycopg pool (hangar.db_pool), per server process.
 HANGAR_DB_POOL_MIN = env_int("HANGAR_DB_POOL_MIN", 2)
@@ -363,6 +382,11 @@ HANGAR_STATEMENT_TIMEOUT_MS = env_int("HANGAR_STATEMENT_TIMEOUT_MS", 5000)
 _DEFAULT_DB_DEADLINE = HANGAR_STATEMENT_TIMEOUT_MS / 1000 + 1 if HANGAR_STATEMENT_TIMEOUT_MS else 60
 HANGAR_DB_REQUEST_DEADLINE_SECONDS = env_float("HANGAR_DB_REQUEST_DEADLINE_SECONDS", _DEFAULT_DB_DEADLINE)
 HANGAR_APP_CACHE_SECONDS = env_int("HANGAR_APP_CACHE_SECONDS", 300)
+# Per-process data-plane caches (hangar.bounded_cache), least recently used out first: apps (with
+# their keys) and their schemas, up to HANGAR_CACHE_MAX_APPS each; sessions and users' roles, up to
+# HANGAR_CACHE_MAX_SESSIONS each. An evicted entry is loaded again on its next use.
+HANGAR_CACHE_MAX_APPS = env_int("HANGAR_CACHE_MAX_APPS", 2000)
+HANGAR_CACHE_MAX_SESSIONS = env_int("HANGAR_CACHE_MAX_SESSIONS", 50000)
 HANGAR_DEFAULT_PLAN_RPS = env_int("HANGAR_DEFAULT_PLAN_RPS", 1000)
 # LiveQuery (hangar.realtime, docs/realtime.md): connections per app for organizations without a
 # plan (0: unlimited); subscriptions one connection may hold; frames (and bytes) a connection

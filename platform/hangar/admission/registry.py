@@ -32,6 +32,7 @@ from django.conf import settings
 
 from hangar.admission.batch import versions_and_count
 from hangar.analytics.usage_keys import seconds_to_next_month, usage_keys
+from hangar.bounded_cache import LruCache
 from hangar.caller import CloudWebhooks, DeployedCode, PlanLimits
 from hangar.datastore.change_feed import live_classes_key
 from hangar.datastore.schema_registry import schema_version_key
@@ -87,7 +88,7 @@ LEFT JOIN tenants_plan p ON p.id = o.plan_id
 WHERE a.application_id = %(application_id)s AND a.status = 'active'
 """
 
-_cache: dict[str, AppRecord] = {}
+_cache: LruCache[str, AppRecord] = LruCache("apps", lambda: settings.HANGAR_CACHE_MAX_APPS)
 # Application ids no active app has, with when this process stops believing so. Short, so
 # that an app reactivated by an operator answers again within seconds without a Redis read.
 _unknown: dict[str, float] = {}

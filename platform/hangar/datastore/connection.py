@@ -35,8 +35,9 @@ from typing import TypeVar
 from psycopg import OperationalError
 from psycopg.errors import DataError, InvalidRegularExpression, ProgramLimitExceeded, QueryCanceled
 
-from hangar.db_pool import DataPlaneConnection, get_pool
+from hangar.db_pool import DataPlaneConnection, DeadlineExceededError, PoolTimeout, get_pool
 from hangar.parse_errors import INVALID_QUERY, OBJECT_TOO_LARGE, TIMEOUT, ParseError
+from hangar.read_replicas import replica_for_this_read
 
 AfterCommit = Callable[[], Awaitable[None]]
 T = TypeVar("T")
@@ -105,11 +106,26 @@ async def app_read(app_pk: int, read: Callable[[DataPlaneConnection], Awaitable[
     """Run ``read`` (statements without side effects) on a pooled connection: ``app_statement``, or
     with ``bound`` a transaction bound to the app (shared tables under row-level security).
 
+    An unbound read of a request the gateway let read replicas (hangar.read_replicas) runs on
+    a replica that is fresh enough for it, if there is one; else, or if the replica fails, on
+    the primary.
+
     If the connection was lost under it (a server restart, a failover), it runs once more on a
     fresh one. Writes never come here: whether a lost write committed is unknown, so it is never
     repeated blindly (the client gets a 503 and decides).
     """
     unit = app_transaction if bound else app_statement
+    if not bound and _ambient.get() is None:
+        replica = replica_for_this_read()
+        if replica is not None:
+            try:
+                async with _translated_errors(), replica.pool.connection() as conn:
+                    return await read(conn)
+            except (OperationalError, PoolTimeout, DeadlineExceededError) as exc:
+                # The primary has everything the replica has: the read runs there instead.
+                if isinstance(exc, PoolTimeout | DeadlineExceededError) or _connection_lost(exc):
+                    replica.lost()
+                log.info("a replica read failed (%s); reading the primary", type(exc).__name__)
     for attempt in (1, 2):
         try:
             async with unit(app_pk) as conn:

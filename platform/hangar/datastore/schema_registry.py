@@ -18,6 +18,7 @@ import orjson
 from django.conf import settings
 from psycopg.types.json import Jsonb
 
+from hangar.bounded_cache import LruCache
 from hangar.datastore.connection import after_commit, app_read, app_transaction
 from hangar.datastore.system_classes import DEFAULT_FIELDS, default_class_level_permissions
 from hangar.datastore.values import type_label, types_compatible
@@ -78,7 +79,7 @@ class AppSchemas:
         return {name: schema.fields for name, schema in self.classes.items()}
 
 
-_cache: dict[int, AppSchemas] = {}
+_cache: LruCache[int, AppSchemas] = LruCache("schemas", lambda: settings.HANGAR_CACHE_MAX_APPS)
 
 _LOAD_SQL = "SELECT class_name, fields, class_level_permissions, indexes FROM datastore_schemaclass WHERE app_id = %s"
 

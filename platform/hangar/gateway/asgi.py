@@ -17,14 +17,16 @@ from typing import Any
 from django.conf import settings
 
 from hangar.client_address import client_address_of_scope
-from hangar.gateway.auth import authenticate, authenticate_by_path
+from hangar.gateway.auth import AuthContext, authenticate, authenticate_by_path
 from hangar.gateway.errors import INVALID_JSON, OBJECT_TOO_LARGE, ParseError
 from hangar.gateway.request import ParseRequest, decode_request
-from hangar.gateway.responses import ASGISend, RawResponse, send_bytes, send_json
+from hangar.gateway.responses import ASGISend, ParseResponse, RawResponse, send_bytes, send_json
 from hangar.gateway.routes import build_router
+from hangar.gateway.routing import Route
 from hangar.observability.logs import request_id_from, request_id_var
 from hangar.observability.metrics import request_observe, route_class
 from hangar.outages import RepeatedFailureLog, is_outage, outage_error
+from hangar.read_replicas import read_route_for, replica_reads, replicas_configured, write_recorded
 
 log = logging.getLogger(__name__)
 _outage_log = RepeatedFailureLog(log)
@@ -130,11 +132,28 @@ class ParseGateway:
         if matched is None:
             raise ParseError(INVALID_JSON, f"cannot route {request.method} {request.path}", status=404)
         route, params = matched
-        response = await route.handler(request, auth, params)
+        if replicas_configured():
+            response = await self._handled_with_replicas(route, request, auth, params)
+        else:
+            response = await route.handler(request, auth, params)
         if isinstance(response, RawResponse):
             await response.send(send)
             return
         await send_json(send, status=response.status, body=response.body, extra=response.headers)
+
+    async def _handled_with_replicas(
+        self, route: Route, request: ParseRequest, auth: AuthContext, params: dict[str, str]
+    ) -> ParseResponse | RawResponse:
+        """A client's find or get may read a replica (after its own writes, one that has them); a
+        client's write is remembered for read-your-writes (hangar.read_replicas)."""
+        if request.method == "GET":
+            if not route.replica_reads or auth.is_master:
+                return await route.handler(request, auth, params)
+            with replica_reads(await read_route_for(auth.caller)):
+                return await route.handler(request, auth, params)
+        response = await route.handler(request, auth, params)
+        await write_recorded(auth.caller)
+        return response
 
     async def _streamed_request(
         self, scope: dict[str, Any], receive: ASGIReceive, method: str, path: str, headers: dict[bytes, bytes],

@@ -43,6 +43,8 @@ class Route:
     # Whether a /batch item may name it: only routes whose answer is JSON (Parse Server's
     # batch reaches its API routers only, not files).
     batchable: bool = True
+    # A GET whose unbound reads may go to a read replica for client keys (hangar.read_replicas).
+    replica_reads: bool = False
 
 
 def compile_path(path: str) -> re.Pattern[str]:
@@ -64,9 +66,11 @@ class Router:
 
     def add(
         self, method: str, path: str, handler: Handler, *, parse_body: bool = True, streams_body: bool = False,
-        app_param: str | None = None, batchable: bool = True,
+        app_param: str | None = None, batchable: bool = True, replica_reads: bool = False,
     ) -> None:  # fmt: skip
-        self._routes.append(Route(method, compile_path(path), handler, parse_body, streams_body, app_param, batchable))
+        self._routes.append(
+            Route(method, compile_path(path), handler, parse_body, streams_body, app_param, batchable, replica_reads)
+        )
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self._routes:

@@ -8,6 +8,9 @@ which the gateway reads in its per-request Redis pipeline.
 
 from __future__ import annotations
 
+from django.conf import settings
+
+from hangar.bounded_cache import LruCache
 from hangar.datastore.connection import app_statement
 from hangar.datastore.partitions import object_partition, relation_partition
 from hangar.redis_async import get_redis
@@ -35,7 +38,9 @@ WHERE o.app_id = %(app)s AND o.class_name = '_Role' AND NOT EXISTS (
 )
 """
 
-_cache: dict[tuple[int, str], tuple[bytes | None, tuple[str, ...]]] = {}
+_cache: LruCache[tuple[int, str], tuple[bytes | None, tuple[str, ...]]] = LruCache(
+    "user_roles", lambda: settings.HANGAR_CACHE_MAX_SESSIONS
+)
 
 
 def role_version_key(app_pk: int) -> str:

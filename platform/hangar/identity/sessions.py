@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+
+from hangar.bounded_cache import LruCache
 from hangar.caller import Caller
 from hangar.datastore.connection import app_statement, app_transaction
 from hangar.datastore.dates import date_json, parse_date
@@ -44,7 +47,7 @@ class SessionRecord:
     version: bytes | None = None
 
 
-_cache: dict[tuple[int, str], SessionRecord] = {}
+_cache: LruCache[tuple[int, str], SessionRecord] = LruCache("sessions", lambda: settings.HANGAR_CACHE_MAX_SESSIONS)
 
 _LOOKUP_SQL = """
 SELECT data->'user'->>'objectId', data->'expiresAt'

@@ -89,8 +89,8 @@ async def create_role(request: ParseRequest, auth: AuthContext, params: dict[str
 
 def register(router: Any) -> None:
     router.add("POST", "/classes/:className", create)
-    router.add("GET", "/classes/:className", find)
-    router.add("GET", "/classes/:className/:objectId", get)
+    router.add("GET", "/classes/:className", find, replica_reads=True)
+    router.add("GET", "/classes/:className/:objectId", get, replica_reads=True)
     router.add("PUT", "/classes/:className/:objectId", update)
     router.add("DELETE", "/classes/:className/:objectId", delete)
     router.add("POST", "/roles", create_role)
