@@ -11,12 +11,12 @@ NODE_STAMP := node_modules/.installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup lint typecheck migrate browser sandbox clean bench soak
+.PHONY: run test setup lint typecheck migrate browser sandbox toolchains clean bench soak
 
-run: $(RUNTIME_STAMP) assets sandbox
+run: $(RUNTIME_STAMP) assets sandbox toolchains
 	$(BIN)/python -m hangar.launcher run
 
-test: $(DEV_STAMP) assets browser sandbox
+test: $(DEV_STAMP) assets browser sandbox toolchains
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard
 	$(BIN)/python -m hangar.launcher test -- $(PYTEST_ARGS)
@@ -57,6 +57,18 @@ sandbox:
 	@test -x /usr/bin/python3 || [ -n "$$HANGAR_CLOUD_PYTHON" ] || { \
 		echo "installing Debian's python3 for the cloud-code sandbox"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-minimal >/dev/null; }
+
+# Android builds (docs/builds.md) run Debian's toolchain: smali, aapt2 linking against
+# framework-res.apk (API 29), zipalign, apksigner, dexdump (the tests read the DEX) and the JDK.
+ANDROID_TOOLCHAIN_PACKAGES := libsmali-java aapt android-framework-res zipalign apksigner dexdump default-jdk-headless
+toolchains:
+	@if ! command -v smali >/dev/null 2>&1 || ! command -v aapt2 >/dev/null 2>&1 \
+		|| ! command -v zipalign >/dev/null 2>&1 || ! command -v apksigner >/dev/null 2>&1 \
+		|| ! command -v dexdump >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1 \
+		|| ! test -f /usr/share/android-framework-res/framework-res.apk; then \
+		echo "installing Debian's Android toolchain for native builds"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$(ANDROID_TOOLCHAIN_PACKAGES) >/dev/null; fi
 
 migrate: $(RUNTIME_STAMP)
 	$(BIN)/python -m hangar.launcher migrate
