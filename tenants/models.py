@@ -81,6 +81,9 @@ class Plan(models.Model):
     # empty: the platform's HANGAR_CLOUD_*_TIMEOUT_MAX_SECONDS.
     cloud_function_timeout_max_seconds = models.FloatField(null=True, blank=True)
     cloud_trigger_timeout_max_seconds = models.FloatField(null=True, blank=True)
+    # Native builds (docs/builds.md); empty: HANGAR_BUILDS_APP_CONCURRENCY and HANGAR_BUILDS_RETENTION_DAYS.
+    max_concurrent_builds = models.PositiveIntegerField(null=True, blank=True, help_text="Running builds per app.")
+    build_retention_days = models.FloatField(null=True, blank=True, help_text="Days artifacts and logs are kept.")
 
     def __str__(self) -> str:
         return self.name

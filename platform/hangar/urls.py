@@ -18,5 +18,6 @@ urlpatterns = [
     path("api/v1/", include("tenants.urls")),
     path("admin/", admin.site.urls),
     path("apps/", include("hangar.identity.urls")),
+    path("builds/", include("hangar.builds.urls")),
     path("", include("dashboard.urls")),
 ]

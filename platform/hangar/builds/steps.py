@@ -79,9 +79,7 @@ class StepRunner:
         self.durations[name] = time.monotonic() - started
         self._on_step(name, "succeeded", "")
 
-    def run(
-        self, args: Sequence[str | Path], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
-    ) -> str:
+    def run(self, args: Sequence[str | Path], *, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> str:
         """Run one tool to completion; its output (also logged line by line); ToolchainError on a non-zero exit."""
         argv = [str(arg) for arg in args]
         self.log("$ " + " ".join(argv))
@@ -161,7 +159,8 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
 
 def _tool_environment() -> dict[str, str]:
     """A small, fixed environment: tools see no platform secret (DATABASE_URL, keys) from ours."""
-    env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "JAVA_HOME", "ANDROID_HOME") if name in os.environ}
+    passed = ("PATH", "HOME", "LANG", "JAVA_HOME", "ANDROID_HOME")
+    env = {name: os.environ[name] for name in passed if name in os.environ}
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     # One JIT tier: these tools run for a second or two, and C2 would only cost CPU.
     env["JAVA_TOOL_OPTIONS"] = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto"

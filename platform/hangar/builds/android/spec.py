@@ -99,7 +99,8 @@ def start_url_checked(value: object, *, schemes: tuple[str, ...]) -> str:
         raise BuildSpecError("start_url must be a URL of at most 2000 characters.", field="start_url")
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.hostname:
-        raise BuildSpecError(f"start_url must be an absolute URL with scheme {' or '.join(schemes)}.", field="start_url")
+        allowed = " or ".join(schemes)
+        raise BuildSpecError(f"start_url must be an absolute URL with scheme {allowed}.", field="start_url")
     if parts.username or parts.password:
         raise BuildSpecError("start_url must not carry credentials.", field="start_url")
     return value
