@@ -31,10 +31,11 @@ class ToolchainError(BuildError):
 
     code = "toolchain_failed"
 
-    def __init__(self, message: str, *, step: str, retryable: bool = False) -> None:
+    def __init__(self, message: str, *, step: str, retryable: bool = False, output: str = "") -> None:
         super().__init__(message)
         self.step = step
         self.retryable = retryable
+        self.output = output  # the tool's whole output (already redacted), for callers that classify it
 
 
 class ToolchainMissingError(ToolchainError):

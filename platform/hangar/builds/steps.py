@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import threading
@@ -22,6 +23,7 @@ from hangar.builds.errors import BuildCancelledError, BuildTimedOutError, Toolch
 POLL_SECONDS = 0.05
 OUTPUT_LINE_MAX = 2000
 REDACTED = "********"
+_STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ more)|^Picked up JAVA_TOOL_OPTIONS")
 
 LineSink = Callable[[str, str], None]  # (step, line)
 StepSink = Callable[[str, str, str], None]  # (step, "started" | "succeeded" | "failed", detail)
@@ -103,12 +105,15 @@ class StepRunner:
             reader.join(timeout=5)
         self._drain(lines, output)
         if process.returncode != 0:
-            tail = " | ".join(line.strip() for line in output[-5:] if line.strip())
+            text = "".join(output)
             for secret in self._secrets:
-                tail = tail.replace(secret, REDACTED)
+                text = text.replace(secret, REDACTED)
+            # A JVM tool ends with its stack trace: the lines that say something are those not "at ..." or "... N more".
+            said = [line.strip() for line in text.splitlines() if line.strip() and not _STACK_FRAME.match(line)]
             raise ToolchainError(
-                f"{Path(argv[0]).name} exited with {process.returncode}: {tail[:OUTPUT_LINE_MAX]}", step=self.step_name
-            )
+                f"{Path(argv[0]).name} exited with {process.returncode}: {' | '.join(said[-3:])[:OUTPUT_LINE_MAX]}",
+                step=self.step_name, output=text,
+            )  # fmt: skip
         return "".join(output)
 
     def _wait(self, process: subprocess.Popen[str], lines: queue.Queue[str | None], output: list[str]) -> None:

@@ -129,7 +129,7 @@ def keystore_certificate(material: SigningMaterial) -> Certificate:
         raise SigningError(f"The keystore must be 1 to {KEYSTORE_MAX_BYTES} bytes.", field="keystore")
     if material.keystore_type not in ("pkcs12", "jks"):
         raise SigningError("keystore_type must be pkcs12 or jks.", field="keystore_type")
-    if not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", material.alias):
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", material.alias):
         raise SigningError("alias must be 1 to 100 letters, digits, '.', '_' or '-'.", field="alias")
     for name, value in (("store_password", material.store_password), ("key_password", material.key_password)):
         if not value or len(value) > _PASSWORD_MAX or "\x00" in value:

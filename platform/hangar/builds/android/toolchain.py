@@ -144,7 +144,7 @@ def sign_apk(unsigned: Path, signed: Path, signing: SigningMaterial, *, workdir:
             env={"HANGAR_KS_PASS": signing.store_password, "HANGAR_KEY_PASS": signing.key_password},
         )  # fmt: skip
     except ToolchainError as exc:
-        if any(marker in exc.message.lower() for marker in _PASSWORD_FAILURES):
+        if any(marker in exc.output.lower() for marker in _PASSWORD_FAILURES):
             raise SigningError(
                 "The keystore could not be opened: a wrong password, a wrong alias or not a keystore."
             ) from exc
