@@ -479,9 +479,8 @@ HANGAR_MFA_SMS_PER_USER_HOUR = env_int("HANGAR_MFA_SMS_PER_USER_HOUR", 5)  # cod
 
 # Native builds (docs/builds.md). Keys that wrap each signing credential's data key: the first
 # wraps, all unwrap, so an operator rotates by prepending one and running `manage.py build_vault_rewrap`.
-HANGAR_BUILDS_VAULT_KEYS = env_list("HANGAR_BUILDS_VAULT_KEYS", []) or [
-    _generated_secret("builds_vault_key", "HANGAR_BUILDS_VAULT_KEY")
-]
+# Unset: the app-key encryption keys (the vault derives its own key from each, with another HKDF salt).
+HANGAR_BUILDS_VAULT_KEYS = env_list("HANGAR_BUILDS_VAULT_KEYS", []) or list(HANGAR_ENCRYPTION_KEYS)
 HANGAR_BUILDS_ANDROID_TOOLCHAIN = (
     env_str("HANGAR_BUILDS_ANDROID_TOOLCHAIN") or "hangar.builds.android.toolchain.DebianAndroidToolchain"
 )

@@ -87,7 +87,7 @@ class StepRunner:
         self.log("$ " + " ".join(argv))
         try:
             process = subprocess.Popen(
-                argv, cwd=cwd, env={**_tool_environment(), **(env or {})}, stdin=subprocess.DEVNULL,
+                argv, cwd=cwd, env={**tool_environment(), **(env or {})}, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, text=True, errors="replace",
             )  # fmt: skip
         except FileNotFoundError as exc:
@@ -162,7 +162,7 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
         pass
 
 
-def _tool_environment() -> dict[str, str]:
+def tool_environment() -> dict[str, str]:
     """A small, fixed environment: tools see no platform secret (DATABASE_URL, keys) from ours."""
     passed = ("PATH", "HOME", "LANG", "JAVA_HOME", "ANDROID_HOME")
     env = {name: os.environ[name] for name in passed if name in os.environ}

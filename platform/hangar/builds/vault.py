@@ -28,6 +28,7 @@ from django.conf import settings
 
 from hangar.builds.android.toolchain import SigningMaterial
 from hangar.builds.errors import SigningError, VaultError
+from hangar.builds.steps import tool_environment
 
 KEYTOOL_TIMEOUT_SECONDS = 30
 KEYSTORE_MAX_BYTES = 256 * 1024
@@ -142,7 +143,7 @@ def keystore_certificate(material: SigningMaterial) -> Certificate:
             result = subprocess.run(
                 ["keytool", "-list", "-v", "-keystore", str(path), "-storetype", material.keystore_type.upper(),
                  "-alias", material.alias, "-storepass:env", "HANGAR_KS_PASS"],
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HANGAR_KS_PASS": material.store_password},
+                env={**tool_environment(), "HANGAR_KS_PASS": material.store_password},
                 capture_output=True, text=True, timeout=KEYTOOL_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL,
             )  # fmt: skip
         except FileNotFoundError as exc:
