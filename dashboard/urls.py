@@ -8,6 +8,7 @@ from dashboard.views import (
     accounts,
     apps,
     audit,
+    builds,
     cloud_code,
     members,
     messaging_providers,
@@ -89,6 +90,15 @@ urlpatterns = [
     path(_APP + "push/audiences/<str:audience_id>/delete/", push.push_audience_delete, name="push_audience_delete"),
     path(_APP + "push/campaigns/", push.push_campaign_list, name="push_campaigns"),
     path(_APP + "push/campaigns/<str:campaign_id>/", push.push_campaign_detail, name="push_campaign"),
+    path(_APP + "builds/", builds.builds_page, name="builds"),
+    path(_APP + "builds/credentials/", builds.builds_credential_upload, name="builds_credential_upload"),
+    path(
+        _APP + "builds/credentials/<str:name>/delete/", builds.builds_credential_delete, name="builds_credential_delete"
+    ),
+    path(_APP + "builds/profiles/", builds.builds_profile_save, name="builds_profile_save"),
+    path(_APP + "builds/start/", builds.builds_start, name="builds_start"),
+    path(_APP + "builds/<int:number>/", builds.build_detail, name="build_detail"),
+    path(_APP + "builds/<int:number>/cancel/", builds.builds_cancel, name="builds_cancel"),
     path(_ORG + "members/", members.member_list, name="member_list"),
     path(_ORG + "members/invite/", members.member_invite, name="member_invite"),
     path(_ORG + "members/<int:membership_id>/role/", members.member_change_role, name="member_change_role"),
