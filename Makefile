@@ -11,7 +11,7 @@ NODE_STAMP := node_modules/.installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup lint typecheck migrate browser sandbox toolchains clean bench soak
+.PHONY: run test setup lint typecheck migrate browser sandbox toolchains clean bench bench-builds soak
 
 run: $(RUNTIME_STAMP) assets sandbox toolchains
 	$(BIN)/python -m hangar.launcher run
@@ -79,6 +79,11 @@ migrate: $(RUNTIME_STAMP)
 # (1,000 and 10,000 subscribers) is the live-fanout workload: BENCH_ARGS="--workloads live-fanout".
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Native builds (bench/README.md, "Native builds"): request to signed APK with an idle queue, and
+# builds per minute with two workers under a queue of 50 from 5 tenants. E.g. BUILDS_ARGS="--idle 5 --queue 20".
+bench-builds: $(DEV_STAMP) toolchains
+	$(BIN)/python bench/builds.py $(BUILDS_ARGS)
 
 # Hangar alone under a steady mixed load for 10 minutes (bench/README.md, "Soak"): errors,
 # p50/p99 per minute and the RSS slope of every process. E.g. make soak SOAK_ARGS="--duration 120".
