@@ -15,6 +15,7 @@ admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/agents/", include("hangar.builds.agent_urls")),
     path("api/v1/", include("tenants.urls")),
     path("admin/", admin.site.urls),
     path("apps/", include("hangar.identity.urls")),

@@ -137,3 +137,15 @@ def downloaded(client: APIClient, url: str, folder: Path, name: str = "app.apk")
     target = folder / name
     target.write_bytes(b"".join(answer.streaming_content))
     return target
+
+
+@pytest.fixture
+def queued_in_broker() -> Any:
+    """Notices go to the real broker (Redis), where no worker takes them: the test plays the agent."""
+    from hangar.celery_app import app as celery_app
+
+    celery_app.conf.task_always_eager = False
+    celery_app.control.purge()
+    yield
+    celery_app.control.purge()
+    celery_app.conf.task_always_eager = True

@@ -18,18 +18,6 @@ from tests.tenants.conftest import app_url, client_for
 pytestmark = [requires_toolchain]
 
 
-@pytest.fixture
-def queued_in_broker():  # type: ignore[no-untyped-def]
-    """Notices go to the real broker (Redis), where no worker takes them: the test is the agent."""
-    from hangar.celery_app import app as celery_app
-
-    celery_app.conf.task_always_eager = False
-    celery_app.control.purge()
-    yield
-    celery_app.control.purge()
-    celery_app.conf.task_always_eager = True
-
-
 def _ready(tenant, keystore):  # type: ignore[no-untyped-def]
     client = client_for(tenant.developer)
     assert upload_credential(client, tenant, keystore).status_code == 201

@@ -9,10 +9,12 @@ least recently, then the oldest request: a tenant with 50 builds queued does not
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections import Counter
 from datetime import timedelta
 
+import kombu.exceptions
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
@@ -22,6 +24,7 @@ from hangar.builds.errors import BuildSpecError
 from hangar.builds.models import Build, BuildProfile
 from tenants.models import App, Developer
 
+logger = logging.getLogger(__name__)
 CLAIM_WINDOW = 1000  # queued builds considered per claim
 
 
@@ -68,9 +71,14 @@ def build_request(
 
 
 def notify_workers(platform: str) -> None:
+    """Tell a worker a build may be claimable; a broker outage loses nothing (the reaper's tick tells again)."""
     from hangar.builds.tasks import run_next
 
-    run_next.apply_async(kwargs={"platform": platform}, queue=f"builds.{platform}")
+    try:
+        run_next.apply_async(kwargs={"platform": platform}, queue=f"builds.{platform}", retry=False)
+    except (OSError, kombu.exceptions.OperationalError) as exc:
+        # The build is safe in the database; builds.reap re-sends this notice every 15 s.
+        logger.warning("could not notify the %s build workers (%s); the reaper will", platform, exc)
 
 
 def build_cancel(*, app: App, uid: str) -> Build:

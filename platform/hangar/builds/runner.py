@@ -86,29 +86,34 @@ def spec_of(build: Build) -> AndroidBuildSpec:
     )  # fmt: skip
 
 
+def build_runner(build: Build, journal: BuildJournal) -> StepRunner:
+    """A step runner for the rest of the build's time limit, writing to its journal."""
+    started = build.started_at or timezone.now()
+    remaining = build.timeout_seconds - (timezone.now() - started).total_seconds()
+    return StepRunner(
+        deadline=time.monotonic() + remaining, cancelled=journal.cancelled, on_line=journal.line, on_step=journal.step
+    )
+
+
 def build_execute(build: Build, *, agent: str) -> Build:
     """Run a build this agent has claimed; ends it in succeeded, failed, cancelled or timed_out."""
     journal = BuildJournal(build)
-    started = build.started_at or timezone.now()
-    remaining = build.timeout_seconds - (timezone.now() - started).total_seconds()
-    runner = StepRunner(
-        deadline=time.monotonic() + remaining, cancelled=journal.cancelled, on_line=journal.line, on_step=journal.step
-    )
+    runner = build_runner(build, journal)
     settings.HANGAR_BUILDS_WORKDIR.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=f"build-{build.uid}-", dir=settings.HANGAR_BUILDS_WORKDIR))
     try:
         outcome = _run(build, runner, workdir, agent)
-        return _finish(build, Build.State.SUCCEEDED, **outcome)
+        return finish_build(build, Build.State.SUCCEEDED, **outcome)
     except BuildCancelledError as exc:
-        return _finish(build, Build.State.CANCELLED, error_code=exc.code, error_message=exc.message)
+        return finish_build(build, Build.State.CANCELLED, error_code=exc.code, error_message=exc.message)
     except BuildTimedOutError as exc:
-        return _finish(build, Build.State.TIMED_OUT, error_code=exc.code, error_message=exc.message)
+        return finish_build(build, Build.State.TIMED_OUT, error_code=exc.code, error_message=exc.message)
     except BuildError as exc:
         journal.line(runner.step_name, f"error: {exc.message}")
-        return _finish(build, Build.State.FAILED, error_code=exc.code, error_message=exc.message)
+        return finish_build(build, Build.State.FAILED, error_code=exc.code, error_message=exc.message)
     except Exception:
         logger.exception("build %s failed unexpectedly", build.uid)
-        return _finish(build, Build.State.FAILED, error_code="internal_error", error_message="The build failed.")
+        return finish_build(build, Build.State.FAILED, error_code="internal_error", error_message="The build failed.")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -122,21 +127,30 @@ def _run(build: Build, runner: StepRunner, workdir: Path, agent: str) -> dict[st
         material = credential_open(credential=build.credential, build=build, agent=agent, purpose="android-sign")
         runner.log(f"opened credential {build.credential.name} ({build.credential.kind}, alias {material.alias})")
     artifact = android_toolchain().build(spec, material, workdir=workdir, runner=runner)
+    return artifact_accepted(build, artifact.apk, spec=spec, signer_sha256=artifact.signer_sha256, runner=runner)
+
+
+def artifact_accepted(
+    build: Build, apk: Path, *, spec: AndroidBuildSpec, signer_sha256: str, runner: StepRunner
+) -> dict[str, Any]:
+    """The test stage (here, whoever built it), then the APK to storage; the fields that end the build."""
+    if build.credential is None:
+        raise VaultError("The build's signing credential was deleted.")
     with runner.step("test"):
-        report = verify.apk_report(artifact.apk, spec=spec, signer_sha256=artifact.signer_sha256, runner=runner)
-        if artifact.signer_sha256 != build.credential.certificate_sha256:
+        report = verify.apk_report(apk, spec=spec, signer_sha256=signer_sha256, runner=runner)
+        if signer_sha256 != build.credential.certificate_sha256:
             raise VaultError("The APK's signer is not the credential's certificate.")
     with runner.step("upload"):
-        backend, key, size, digest = artifacts.artifact_store(build, artifact.apk)
+        backend, key, size, digest = artifacts.artifact_store(build, apk)
         runner.log(f"stored {size} bytes, sha256 {digest}")
     report["steps_seconds"] = {name: round(seconds, 3) for name, seconds in runner.durations.items()}
     return {
         "artifact_backend": backend, "artifact_key": key, "artifact_size": size, "artifact_sha256": digest,
-        "signer_sha256": artifact.signer_sha256, "report": report,
+        "signer_sha256": signer_sha256, "report": report,
     }  # fmt: skip
 
 
-def _finish(build: Build, state: str, **fields: Any) -> Build:
+def finish_build(build: Build, state: str, **fields: Any) -> Build:
     """End the build if this attempt still owns it (a reaped or cancelled-and-retried one does not)."""
     now = timezone.now()
     with transaction.atomic():
