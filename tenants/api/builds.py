@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -74,7 +74,7 @@ class BuildProfileInputSerializer(serializers.Serializer):
 
 class BuildStartInputSerializer(serializers.Serializer):
     profile = serializers.CharField(max_length=100, default="default")
-    platform = serializers.ChoiceField(choices=["android"], default="android")
+    platform = serializers.CharField(max_length=10, default="android", help_text="android (iOS needs a macOS agent)")
 
 
 class BuildSerializer(serializers.ModelSerializer[Build]):
@@ -239,8 +239,24 @@ class BuildCancelApi(OrganizationScopedApi):
         return Response(BuildSerializer(build).data)
 
 
+class BuildLogLineSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    step = serializers.CharField()
+    text = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class BuildLogPageSerializer(serializers.Serializer):
+    state = serializers.CharField()
+    lines = BuildLogLineSerializer(many=True)
+    cursor = serializers.IntegerField(help_text="Pass it as ?after= to get the next lines.")
+
+
 class BuildLogApi(OrganizationScopedApi):
-    @extend_schema(tags=TAGS, summary="The build's log lines after ?after=<seq> (poll it for a live tail)")
+    @extend_schema(
+        tags=TAGS, responses=BuildLogPageSerializer, parameters=[OpenApiParameter("after", int, required=False)],
+        summary="The build's log lines after ?after=<seq> (poll it for a live tail)",
+    )  # fmt: skip
     def get(self, request: Request, org_id: int, app_id: int, number: int) -> Response:
         build = _build_of(self, request, app_id, number)
         try:
