@@ -120,3 +120,27 @@ def test_roles_and_anonymous_callers(alices_build, tenant_a, member_of, pkcs12_k
     anonymous = APIClient()
     assert anonymous.get(app_url(tenant_a, "/builds")).status_code == 401
     assert anonymous.post(app_url(tenant_a, "/builds"), {"profile": "default"}, format="json").status_code == 401
+
+
+def test_artifacts_and_logs_expire_by_retention(alices_build, alice, tenant_a):  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    from hangar.builds.models import BuildLogLine
+    from hangar.builds.runner import builds_expire
+    from hangar.files.adapters import storage_for
+
+    build = Build.objects.get(uid=alices_build["uid"])
+    assert build.expires_at is not None
+    assert (build.expires_at - build.finished_at).days == 30  # HANGAR_BUILDS_RETENTION_DAYS, no plan override
+    token = artifacts.download_token(build)
+    key, backend = build.artifact_key, build.artifact_backend
+    assert builds_expire() == 0  # nothing is due yet
+    Build.objects.filter(pk=build.pk).update(expires_at=timezone.now())
+    assert builds_expire() == 1
+    build.refresh_from_db()
+    assert build.artifact_key == ""
+    assert not BuildLogLine.objects.filter(build=build).exists()
+    assert alice.get(f"/builds/artifacts/{token}").status_code == 404
+    with pytest.raises(FileNotFoundError):
+        list(storage_for(backend).read(key, start=0, end=10))
+    assert alice.get(app_url(tenant_a, f"/builds/{build.number}")).json()["state"] == "succeeded"  # history stays
