@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
@@ -15,6 +16,7 @@ from hangar.builds.android.spec import AndroidBuildSpec
 
 SHELL_DIR = Path(__file__).parent / "shell"
 SMALI_TEMPLATE = SHELL_DIR / "MainActivity.smali"
+JAVA_TWIN = SHELL_DIR / "java" / "app" / "hangar" / "shell" / "MainActivity.java"
 ACTIVITY_CLASS = "app.hangar.shell.MainActivity"
 MIN_SDK = 24
 TARGET_SDK = 29  # Debian's framework-res.apk is API 29: the newest level aapt2 can link against here
@@ -48,15 +50,49 @@ def android_string(value: str) -> str:
     return "".join(ch if ch.isalnum() or ord(ch) > 0x7F else f"\\u{ord(ch):04x}" for ch in value)
 
 
-def smali_rendered(spec: AndroidBuildSpec) -> str:
-    text = SMALI_TEMPLATE.read_text()
-    constants = {
+def java_string(value: str) -> str:
+    """``value`` as a Java string literal's inside. Control characters become octal escapes, not \\uXXXX:
+    javac turns unicode escapes into characters before it reads literals, so \\u000a would end the line."""
+    out = []
+    data = value.encode("utf-16-be", "surrogatepass")
+    for index in range(0, len(data), 2):
+        code = int.from_bytes(data[index : index + 2], "big")
+        char = chr(code)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\{code:03o}")
+        elif code < 0x7F:
+            out.append(char)
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out)
+
+
+def java_rendered(spec: AndroidBuildSpec) -> str:
+    """The Java twin with this build's constants: what the SDK toolchain compiles instead of the smali."""
+    text = JAVA_TWIN.read_text()
+    for name, value in _constants(spec).items():
+        pattern = re.compile(rf'(public static final String {name} = )"[^"\n]*";')
+        # A function, not a replacement string: re would read the literal's backslashes as its own escapes.
+        replacement = '"' + java_string(value) + '";'
+        text, count = pattern.subn(lambda match: match.group(1) + replacement, text)  # noqa: B023 (used at once)
+        assert count == 1, f"the Java twin lost its {name} constant"
+    return text
+
+
+def _constants(spec: AndroidBuildSpec) -> dict[str, str]:
+    return {
         "START_URL": spec.effective_start_url,
         "SERVER_URL": spec.connection.server_url,
         "APPLICATION_ID": spec.connection.application_id,
         "CLIENT_KEY": spec.connection.client_key,
     }
-    for name, value in constants.items():
+
+
+def smali_rendered(spec: AndroidBuildSpec) -> str:
+    text = SMALI_TEMPLATE.read_text()
+    for name, value in _constants(spec).items():
         text = text.replace("{{" + name + "}}", smali_string(value))
     return text
 
