@@ -26,7 +26,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from hangar.builds.android.spec import AndroidBuildSpec, HangarConnection
-from hangar.builds.android.toolchain import DebianAndroidToolchain, SigningMaterial
+from hangar.builds.android.toolchain import (
+    AndroidToolchain,
+    DebianAndroidToolchain,
+    SdkAndroidToolchain,
+    SigningMaterial,
+)
 from hangar.builds.errors import BuildCancelledError, BuildError, BuildTimedOutError
 from hangar.builds.steps import StepRunner
 
@@ -111,7 +116,10 @@ def material_from_job(job: dict[str, Any]) -> SigningMaterial:
     )  # fmt: skip
 
 
-def run_job(client: httpx.Client, job: dict[str, Any], *, workdir: Path) -> str:
+TOOLCHAINS: dict[str, type[AndroidToolchain]] = {"debian": DebianAndroidToolchain, "sdk": SdkAndroidToolchain}
+
+
+def run_job(client: httpx.Client, job: dict[str, Any], *, workdir: Path, toolchain: AndroidToolchain) -> str:
     """Run one job and report its end; the state the platform recorded."""
     reporter = JobReporter(client, job["uid"], int(job["attempt"]))
     runner = StepRunner(deadline=time.monotonic() + float(job["seconds_left"]), cancelled=reporter.cancelled,
@@ -121,7 +129,7 @@ def run_job(client: httpx.Client, job: dict[str, Any], *, workdir: Path) -> str:
     files: dict[str, Any] = {}
     try:
         material = material_from_job(job)
-        artifact = DebianAndroidToolchain().build(spec_from_job(job), material, workdir=folder, runner=runner)
+        artifact = toolchain.build(spec_from_job(job), material, workdir=folder, runner=runner)
         outcome.update(state="succeeded", signer_sha256=artifact.signer_sha256)
         files["artifact"] = ("app-release.apk", artifact.apk.read_bytes(), "application/vnd.android.package-archive")
     except BuildCancelledError as exc:
@@ -140,12 +148,14 @@ def run_job(client: httpx.Client, job: dict[str, Any], *, workdir: Path) -> str:
     return str(answer.json()["state"])
 
 
-def serve(url: str, token: str, *, platform: str, once: bool, poll_seconds: float, workdir: Path) -> int:
-    toolchain = DebianAndroidToolchain()
+def serve(
+    url: str, token: str, *, platform: str, once: bool, poll_seconds: float, workdir: Path, toolchain: AndroidToolchain
+) -> int:
     if not toolchain.available():
-        logger.error("the Android toolchain is not installed here (make toolchains)")
+        logger.error("the %s Android toolchain is not installed here: missing %s", toolchain.name, toolchain.missing())
         return 2
     headers = {"Authorization": f"Bearer {token}", "User-Agent": "hangar-build-agent"}
+    # httpx honours HTTPS_PROXY / NO_PROXY from the environment: an agent behind a customer's proxy needs nothing more.
     with httpx.Client(base_url=platform_url_checked(url), headers=headers, timeout=CALL_TIMEOUT_SECONDS) as client:
         registered = client.post("/api/v1/agents/register", json={
             "capabilities": {"platforms": [platform], "toolchains": {platform: toolchain.versions()}},
@@ -157,9 +167,8 @@ def serve(url: str, token: str, *, platform: str, once: bool, poll_seconds: floa
             answer.raise_for_status()
             if answer.status_code == 200:
                 job = answer.json()
-                logger.info(
-                    "build %s (attempt %s): %s", job["uid"], job["attempt"], run_job(client, job, workdir=workdir)
-                )
+                state = run_job(client, job, workdir=workdir, toolchain=toolchain)
+                logger.info("build %s (attempt %s): %s", job["uid"], job["attempt"], state)
             if once:
                 return 0
             if answer.status_code == 204:
@@ -175,11 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="run at most one job, then exit")
     parser.add_argument("--poll-seconds", type=float, default=2.0)
     parser.add_argument("--workdir", default=tempfile.gettempdir())
+    parser.add_argument("--toolchain", choices=sorted(TOOLCHAINS), default="debian",
+                        help="debian (make toolchains) or sdk (ANDROID_HOME)")  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token = Path(args.token_file).read_text().strip()
     return serve(args.url, token, platform=args.platform, once=args.once, poll_seconds=args.poll_seconds,
-                 workdir=Path(args.workdir))  # fmt: skip
+                 workdir=Path(args.workdir), toolchain=TOOLCHAINS[args.toolchain]())  # fmt: skip
 
 
 if __name__ == "__main__":
