@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.access import DeveloperRequest, app_view, capabilities
-from hangar.builds import artifacts, selectors
+from hangar.builds import artifacts, log_stream, selectors
 from hangar.builds.android.toolchain import SigningMaterial
 from hangar.builds.models import Build
 from tenants.errors import NotFoundError, PermissionDeniedError, TenantsError
@@ -155,9 +155,11 @@ def build_detail(request: DeveloperRequest, access: AppAccess, number: int) -> H
     build = selectors.build_get(app=access.app, number=number)
     if build is None:
         raise NotFoundError("Build not found.")
+    lines = selectors.build_log(build=build)
     context = _context(
-        access, build=build, steps=list(selectors.build_steps(build=build)), lines=selectors.build_log(build=build),
-        polling=not build.is_final, poll_seconds=POLL_SECONDS, **_links(request, build),
+        access, build=build, steps=list(selectors.build_steps(build=build)), lines=lines,
+        last_seq=lines[-1].seq if lines else 0, polling=not build.is_final, poll_seconds=POLL_SECONDS,
+        log_stream_path=f"{log_stream.PATH_PREFIX}{log_stream.log_token(build)}", **_links(request, build),
     )  # fmt: skip
     if request.headers.get("HX-Request"):  # the polled fragment: status, steps and log
         return render(request, "dashboard/apps/_build_live.html", context)

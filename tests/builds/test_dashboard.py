@@ -87,3 +87,17 @@ def test_other_tenants_and_lower_roles_are_held_back(tenant_a, tenant_b, add_mem
         "name": "x", "kind": "pkcs12", "alias": "release", "keystore": io.BytesIO(b"x"), "store_password": "x",
     })  # fmt: skip
     assert answer.status_code == 403
+
+
+def test_a_queued_build_page_streams_its_log_and_polls_its_state(tenant_a, pkcs12_keystore):  # type: ignore[no-untyped-def]
+    from hangar.builds import queue
+    from hangar.builds.models import BuildProfile
+
+    client = logged_in(tenant_a.developer)
+    _upload_and_save(client, tenant_a, pkcs12_keystore)
+    build = queue.build_request(app=tenant_a.app, profile=BuildProfile.objects.get(app=tenant_a.app))
+    page = client.get(_url(tenant_a, "build_detail", number=build.number)).content.decode()
+    assert 'data-stream="/builds/log/' in page
+    assert 'data-after="0"' in page
+    assert "dashboard/build_log.js" in page
+    assert 'hx-trigger="every 1s"' in page

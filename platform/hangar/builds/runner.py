@@ -20,6 +20,7 @@ from hangar.builds.android.spec import AndroidBuildSpec, HangarConnection, web_b
 from hangar.builds.android.toolchain import AndroidToolchain
 from hangar.builds.credentials import credential_open
 from hangar.builds.errors import BuildCancelledError, BuildError, BuildTimedOutError, VaultError
+from hangar.builds.log_stream import line_publish
 from hangar.builds.models import Build, BuildLogLine, BuildStep
 from hangar.builds.queue import app_retention, notify_workers
 from hangar.builds.steps import StepRunner
@@ -45,6 +46,7 @@ class BuildJournal:
     def line(self, step: str, text: str) -> None:
         self.seq += 1
         BuildLogLine.objects.create(build=self.build, seq=self.seq, step=step, text=text)
+        line_publish(self.build.uid, self.seq, step, text)
 
     def step(self, name: str, state: str, detail: str) -> None:
         if state == "started":
