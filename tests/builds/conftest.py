@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from tests.conftest import Tenant
 from tests.dashboard.conftest import add_member  # noqa: F401
+from tests.files.conftest import backend, moto_server  # noqa: F401
 from tests.tenants.conftest import alice, app_url, bob, client_for, member_of  # noqa: F401
 
 LABEL = '@Bob\'s "Quoted" Shop & <Co>'  # a leading @, both quotes, XML's specials

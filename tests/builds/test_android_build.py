@@ -160,3 +160,28 @@ def test_the_install_page_shows_a_qr_code_of_the_download_link(built, alice):  #
 def test_the_build_list_is_newest_first(built, alice, tenant_a):  # type: ignore[no-untyped-def]
     listing = alice.get(app_url(tenant_a, "/builds")).json()
     assert [b["number"] for b in listing] == [built[0]["number"]]
+
+
+def test_artifacts_go_to_the_configured_storage(backend, alice, tenant_a, pkcs12_keystore, run_build, tmp_path):  # type: ignore[no-untyped-def]
+    """Local folder or S3 (a moto server): the link downloads the same bytes the build recorded."""
+    import hashlib
+
+    from django.conf import settings
+
+    assert upload_credential(alice, tenant_a, pkcs12_keystore).status_code == 201
+    assert save_profile(alice, tenant_a).status_code == 201
+    build = run_build(alice, tenant_a).json()
+    assert build["state"] == "succeeded", build
+    apk = downloaded(alice, build["download_url"], tmp_path)
+    assert hashlib.sha256(apk.read_bytes()).hexdigest() == build["artifact_sha256"]
+    row = Build.objects.get(uid=build["uid"])
+    assert row.artifact_backend == backend
+    if backend == "s3":
+        import boto3
+
+        from tests.files.conftest import S3_BUCKET
+
+        client = boto3.client("s3", endpoint_url=settings.HANGAR_FILES_S3_ENDPOINT_URL, region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+        keys = [o["Key"] for o in client.list_objects_v2(Bucket=S3_BUCKET).get("Contents", [])]
+        assert any(key.endswith(row.artifact_key) for key in keys), keys
