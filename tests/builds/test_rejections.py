@@ -100,3 +100,24 @@ def test_a_build_needs_a_known_profile(alice, tenant_a):  # type: ignore[no-unty
     answer = alice.post(app_url(tenant_a, "/builds"), {"profile": "missing"}, format="json")
     assert answer.status_code == 404
     assert answer.json()["code"] == "not_found"
+
+
+def test_malformed_requests_get_a_clear_400_never_a_500(alice, tenant_a, pkcs12_keystore, run_build):  # type: ignore[no-untyped-def]
+    url = app_url(tenant_a, "/builds")
+    assert alice.post(app_url(tenant_a, "/builds/credentials"), {"name": "x"}, format="json").status_code == 400
+    no_icon = save_profile(alice, tenant_a, icon=None)
+    assert no_icon.status_code == 400
+    assert no_icon.json()["field"] == "icon"
+    words = save_profile(alice, tenant_a, version_code="forty-two")
+    assert words.status_code == 400
+    assert words.json()["field"] == "version_code"
+    assert alice.post(url, "not json", content_type="application/json").status_code == 400
+    assert alice.post(url, ["a", "list"], format="json").status_code == 400
+    upload_credential(alice, tenant_a, pkcs12_keystore)
+    save_profile(alice, tenant_a)
+    number = run_build(alice, tenant_a).json()["number"]
+    bad_cursor = alice.get(app_url(tenant_a, f"/builds/{number}/log?after=abc"))
+    assert bad_cursor.status_code == 400
+    assert bad_cursor.json()["field"] == "after"
+    assert alice.get(app_url(tenant_a, f"/builds/{number}/log?after=3")).json()["lines"][0]["seq"] == 4
+    assert alice.get(app_url(tenant_a, "/builds/999")).status_code == 404
