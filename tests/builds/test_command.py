@@ -86,3 +86,36 @@ def test_build_request_refuses_an_unknown_app(tmp_path):  # type: ignore[no-unty
     result = _run(["--app", "nope", "--profile", str(_profile(tmp_path)), "--wait", "--json"], tmp_path / "var")
     assert result.returncode != 0
     assert "no app with applicationId 'nope'" in result.stderr
+
+
+def test_a_broker_outage_leaves_the_build_queued_and_the_reaper_sends_it(pkcs12_keystore, tmp_path):  # type: ignore[no-untyped-def]
+    """The request is kept whatever the broker does; the reaper's tick tells the workers again."""
+    import socket
+    import time
+
+    from hangar.builds.models import Build
+    from hangar.builds.runner import build_reap
+
+    tenant = make_tenant("outage")
+    (tmp_path / "storepass").write_text(pkcs12_keystore.store_password)
+    with socket.socket() as probe:  # a port nothing listens on: the broker is down
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    env = {**_command_env(tmp_path / "var"), "CELERY_TASK_ALWAYS_EAGER": "false", "HANGAR_ENV": "test",
+           "DJANGO_SETTINGS_MODULE": "hangar.settings", "CELERY_BROKER_URL": f"redis://127.0.0.1:{dead}/0"}  # fmt: skip
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "manage.py", "build_request", "--app", tenant.application_id, "--profile",
+         str(_profile(tmp_path)), "--keystore", str(pkcs12_keystore.path), "--alias", pkcs12_keystore.alias,
+         "--storepass-file", str(tmp_path / "storepass"), "--json"],
+        cwd=REPO_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert time.monotonic() - started < 60
+    assert json.loads(result.stdout.strip().splitlines()[-1])["state"] == "queued"
+    assert "the reaper will" in result.stderr
+    build = Build.objects.get(app=tenant.app)
+    assert build.state == "queued"
+    build_reap()  # the broker is back (this process's, eager): the notice goes out and a worker runs it
+    build.refresh_from_db()
+    assert build.state == "succeeded"

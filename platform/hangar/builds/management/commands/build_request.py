@@ -66,6 +66,8 @@ class Command(BaseCommand):
         )  # fmt: skip
         if options["wait"]:
             build = self._wait(build, options["timeout"] or build.timeout_seconds + 60)
+        else:
+            build.refresh_from_db()  # a worker may have taken it already
         result = self._result(build)
         self.stdout.write(json.dumps(result) if options["json"] else self._text(result))
         if options["wait"] and build.state != Build.State.SUCCEEDED:
