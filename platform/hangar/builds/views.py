@@ -7,6 +7,7 @@ phone can scan the QR code, and a token names one build of one app, so it opens 
 from __future__ import annotations
 
 import io
+import re
 
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -33,7 +34,9 @@ def artifact_download(request: HttpRequest, token: str) -> StreamingHttpResponse
     response = StreamingHttpResponse(
         artifacts.artifact_chunks(build), content_type="application/vnd.android.package-archive"
     )
-    name = f"{build.spec.get('package_name', 'app')}-{build.spec.get('version_name', build.number)}.apk"
+    # Only safe characters in the header: a version name may hold quotes or anything printable.
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"{build.spec.get('package_name', 'app')}-{build.spec.get('version_name', '')}")
+    name = f"{name}.apk"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Content-Length"] = str(build.artifact_size or 0)
     response["Cache-Control"] = "private, no-store"
