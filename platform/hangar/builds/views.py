@@ -35,8 +35,8 @@ def artifact_download(request: HttpRequest, token: str) -> StreamingHttpResponse
         artifacts.artifact_chunks(build), content_type="application/vnd.android.package-archive"
     )
     # Only safe characters in the header: a version name may hold quotes or anything printable.
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"{build.spec.get('package_name', 'app')}-{build.spec.get('version_name', '')}")
-    name = f"{name}.apk"
+    stem = f"{build.spec.get('package_name', 'app')}-{build.spec.get('version_name', '')}"
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", stem) + ".apk"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Content-Length"] = str(build.artifact_size or 0)
     response["Cache-Control"] = "private, no-store"
