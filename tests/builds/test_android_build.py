@@ -66,16 +66,21 @@ def test_badging_shows_the_profile(built):  # type: ignore[no-untyped-def]
     assert re.search(r"A: http://schemas.android.com/apk/res/android:exported\(0x[0-9a-f]+\)=true", activity), activity
 
 
-def test_the_dex_holds_the_shell_activity_and_its_start_url(built, tmp_path):  # type: ignore[no-untyped-def]
+def test_the_dex_holds_the_shell_activity_and_its_start_url(built, tmp_path, tenant_a):  # type: ignore[no-untyped-def]
     _, apk = built
     with zipfile.ZipFile(apk) as archive:
         (tmp_path / "classes.dex").write_bytes(archive.read("classes.dex"))
-    dump = _tool("dexdump", "-d", tmp_path / "classes.dex")
+    dump = _tool("dexdump", "-d", "-a", tmp_path / "classes.dex")
     assert "Class descriptor  : 'Lapp/hangar/shell/MainActivity;'" in dump
     assert "Superclass        : 'Landroid/app/Activity;'" in dump
     assert 'value         : "file:///android_asset/www/index.html"' in dump
     assert 'const-string v3, "file:///android_asset/www/index.html"' in dump
     assert "Landroid/webkit/WebView;.loadUrl:(Ljava/lang/String;)V" in dump
+    # The page reads its backend through window.Hangar.config(), a JavaScript interface.
+    assert "Class descriptor  : 'Lapp/hangar/shell/HangarBridge;'" in dump
+    assert "Landroid/webkit/WebView;.addJavascriptInterface:(Ljava/lang/Object;Ljava/lang/String;)V" in dump
+    assert "Landroid/webkit/JavascriptInterface;" in dump
+    assert f'\\"applicationId\\": \\"{tenant_a.application_id}\\"' in dump  # the connection, in the bridge
 
 
 def test_assets_are_the_bundle_byte_for_byte_with_the_connection(built, tenant_a):  # type: ignore[no-untyped-def]

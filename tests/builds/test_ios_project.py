@@ -119,6 +119,8 @@ def test_swift_strings_are_escaped_and_generation_is_deterministic():
     source = files["HangarShell/ShellViewController.swift"].decode()
     assert 'static let startURL = "https://shop.example.com/?q=\\"x\\"\\\\y"' in source
     assert "WKWebView" in source
+    assert "configuration.userContentController.addUserScript(bridge)" in source
+    assert 'window.Hangar = { config: function () { return \\"{\\\\\\"applicationId' in source
     assert project_files(_spec()) == project_files(_spec())
     objects = parse_pbx(files["HangarShell.xcodeproj/project.pbxproj"].decode())["objects"]
     assert "www" not in {o.get("path") for o in objects.values()}  # a start-URL shell bundles no web folder
@@ -129,3 +131,19 @@ def test_swift_strings_are_escaped_and_generation_is_deterministic():
 def test_an_invalid_bundle_id_is_refused(bundle_id: str) -> None:
     with pytest.raises(BuildSpecError):
         bundle_id_checked(bundle_id)
+
+
+@pytest.mark.skipif(not __import__("shutil").which("node"), reason="no node")
+def test_the_bridge_script_gives_the_page_its_connection():
+    """Read the Swift literal back, run the script in node as WebKit would, and parse what config() returns."""
+    import subprocess
+
+    spec = _spec(connection=HangarConnection('https://h.example/parse?a="b"', "app-id", "key\\with'quote"))
+    source = project_files(spec)["HangarShell/ShellViewController.swift"].decode()
+    literal = re.search(r'static let bridgeScript = "((?:[^"\\]|\\.)*)"', source)
+    assert literal
+    script = re.sub(r"\\(.)", r"\1", literal.group(1))  # Swift's \" and \\ escapes
+    probe = f"var window = {{}}; {script}; process.stdout.write(JSON.stringify(JSON.parse(window.Hangar.config())));"
+    printed = subprocess.run(["node", "-e", probe], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert json.loads(printed) == {"serverURL": 'https://h.example/parse?a="b"', "applicationId": "app-id",
+                                   "clientKey": "key\\with'quote", "startURL": ""}  # fmt: skip

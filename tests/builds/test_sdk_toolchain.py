@@ -31,24 +31,27 @@ def _spec(start_url: str = "") -> AndroidBuildSpec:
 
 @pytest.mark.skipif(not shutil.which("javac"), reason="no JDK")
 def test_the_rendered_java_twin_compiles_with_its_constants(tmp_path: Path) -> None:
-    source = tmp_path / "src" / "app" / "hangar" / "shell" / "MainActivity.java"
-    source.parent.mkdir(parents=True)
-    source.write_text(render.java_rendered(_spec(TRICKY)))
+    folder = tmp_path / "src" / "app" / "hangar" / "shell"
+    folder.mkdir(parents=True)
+    for name, text in render.java_rendered(_spec(TRICKY)).items():
+        (folder / name).write_text(text)
     stubs = str(render.SHELL_DIR / "stubs")
-    subprocess.run(["javac", "--release", "8", "-d", str(tmp_path / "out"), "-sourcepath", stubs, str(source)],
+    sources = [str(path) for path in folder.iterdir()]
+    subprocess.run(["javac", "--release", "8", "-d", str(tmp_path / "out"), "-sourcepath", stubs, *sources],
                    check=True, capture_output=True, timeout=120)  # fmt: skip
     # Compile a probe that prints the constants, run it, and compare with the spec byte for byte.
     probe = tmp_path / "Probe.java"
     probe.write_text(
-        "import app.hangar.shell.MainActivity;\n"
+        "import app.hangar.shell.HangarBridge;\nimport app.hangar.shell.MainActivity;\n"
         "public class Probe { public static void main(String[] a) throws Exception {\n"
         '  java.io.PrintStream out = new java.io.PrintStream(System.out, true, "UTF-8");\n'
-        '  out.print(MainActivity.START_URL + "\\n" + MainActivity.CLIENT_KEY); } }\n'
+        '  out.print(MainActivity.START_URL + "\\n" + MainActivity.CLIENT_KEY + "\\n" + HangarBridge.CONFIG_JSON);'
+        " } }\n"
     )
     subprocess.run(["javac", "--release", "8", "-cp", str(tmp_path / "out"), "-d", str(tmp_path / "out"), str(probe)],
                    check=True, capture_output=True, timeout=120)  # fmt: skip
     printed = subprocess.run(["java", "-cp", str(tmp_path / "out"), "Probe"], capture_output=True, timeout=60).stdout
-    assert printed.decode() == f'{TRICKY}\nkey"with\\quotes'
+    assert printed.decode() == f'{TRICKY}\nkey"with\\quotes\n{render.connection_json(_spec(TRICKY))}'
 
 
 def test_without_an_sdk_the_toolchain_says_what_is_missing(tmp_path: Path) -> None:

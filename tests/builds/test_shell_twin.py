@@ -16,42 +16,57 @@ INVOKE = re.compile(r"invoke-(?:direct|virtual|super|static)\s+\{[^}]*\},\s+L([\
 JAVAP = re.compile(
     r"invoke(?:special|virtual|static)\s+#\d+\s+// Method (?:([\w/$]+)\.)?\"?([\w<>$]+)\"?:\(([^)]*)\)(\S+)"
 )
-SELF = "app/hangar/shell/MainActivity"
 
 
-def _smali_calls() -> set[tuple[str, str, str, str]]:
-    calls = set(INVOKE.findall(render.SMALI_TEMPLATE.read_text()))
-    # smali calls the inherited setContentView through its own class, as javac does.
-    return {(owner, name, args, ret) for owner, name, args, ret in calls}
+CLASSES = ("MainActivity", "HangarBridge")
 
 
-def _java_calls(tmp_path: Path) -> set[tuple[str, str, str, str]]:
+def _smali_calls(name: str) -> set[tuple[str, str, str, str]]:
+    return set(INVOKE.findall((SHELL / f"{name}.smali").read_text()))
+
+
+def _java_calls(tmp_path: Path, name: str) -> set[tuple[str, str, str, str]]:
+    sources = [str(SHELL / "java" / "app" / "hangar" / "shell" / f"{each}.java") for each in CLASSES]
     subprocess.run(
-        ["javac", "--release", "8", "-d", str(tmp_path), "-sourcepath", str(SHELL / "stubs"),
-         str(SHELL / "java" / "app" / "hangar" / "shell" / "MainActivity.java")],
+        ["javac", "--release", "8", "-d", str(tmp_path), "-sourcepath", str(SHELL / "stubs"), *sources],
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
     dump = subprocess.run(
-        ["javap", "-c", "-p", str(tmp_path / "app" / "hangar" / "shell" / "MainActivity.class")],
+        ["javap", "-c", "-p", "-v", str(tmp_path / "app" / "hangar" / "shell" / f"{name}.class")],
         check=True, capture_output=True, text=True, timeout=60,
     ).stdout  # fmt: skip
-    return {(owner or SELF, name, args, ret) for owner, name, args, ret in JAVAP.findall(dump)}
+    return {
+        (owner or f"app/hangar/shell/{name}", method, args, ret) for owner, method, args, ret in JAVAP.findall(dump)
+    }
 
 
 @pytest.mark.skipif(not shutil.which("javac"), reason="no JDK")
-def test_both_shells_reference_the_same_framework_methods(tmp_path):  # type: ignore[no-untyped-def]
-    smali, java = _smali_calls(), _java_calls(tmp_path)
+@pytest.mark.parametrize("name", CLASSES)
+def test_both_shells_reference_the_same_framework_methods(tmp_path, name):  # type: ignore[no-untyped-def]
+    smali, java = _smali_calls(name), _java_calls(tmp_path, name)
     assert smali, "the pattern found no call in the template"
     assert smali == java
 
 
+@pytest.mark.skipif(not shutil.which("javac"), reason="no JDK")
+def test_the_bridge_method_is_a_javascript_interface_in_both(tmp_path):  # type: ignore[no-untyped-def]
+    smali = (SHELL / "HangarBridge.smali").read_text()
+    assert ".annotation runtime Landroid/webkit/JavascriptInterface;" in smali
+    _java_calls(tmp_path, "HangarBridge")
+    dump = subprocess.run(["javap", "-v", str(tmp_path / "app" / "hangar" / "shell" / "HangarBridge.class")],
+                          check=True, capture_output=True, text=True, timeout=60).stdout  # fmt: skip
+    assert "RuntimeVisibleAnnotations" in dump
+    assert "Landroid/webkit/JavascriptInterface;" in dump
+
+
 def test_both_shells_declare_the_same_constants():
-    smali_fields = set(
-        re.findall(r"^\.field public static final (\w+):Ljava/lang/String;", render.SMALI_TEMPLATE.read_text(), re.M)
-    )
-    java = (SHELL / "java" / "app" / "hangar" / "shell" / "MainActivity.java").read_text()
-    java_fields = set(re.findall(r"public static final String (\w+) =", java))
-    assert smali_fields == java_fields == {"START_URL", "SERVER_URL", "APPLICATION_ID", "CLIENT_KEY"}
+    for name in CLASSES:
+        smali = (SHELL / f"{name}.smali").read_text()
+        smali_fields = set(re.findall(r"^\.field public static final (\w+):Ljava/lang/String;", smali, re.M))
+        java = (SHELL / "java" / "app" / "hangar" / "shell" / f"{name}.java").read_text()
+        java_fields = set(re.findall(r"public static final String (\w+) =", java))
+        assert smali_fields == java_fields
+    assert java_fields == {"CONFIG_JSON"}
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,9 @@ from hangar.builds.android.spec import AndroidBuildSpec
 
 SHELL_DIR = Path(__file__).parent / "shell"
 SMALI_TEMPLATE = SHELL_DIR / "MainActivity.smali"
+BRIDGE_TEMPLATE = SHELL_DIR / "HangarBridge.smali"
 JAVA_TWIN = SHELL_DIR / "java" / "app" / "hangar" / "shell" / "MainActivity.java"
+BRIDGE_TWIN = SHELL_DIR / "java" / "app" / "hangar" / "shell" / "HangarBridge.java"
 ACTIVITY_CLASS = "app.hangar.shell.MainActivity"
 MIN_SDK = 24
 TARGET_SDK = 29  # Debian's framework-res.apk is API 29: the newest level aapt2 can link against here
@@ -69,10 +71,16 @@ def java_string(value: str) -> str:
     return "".join(out)
 
 
-def java_rendered(spec: AndroidBuildSpec) -> str:
-    """The Java twin with this build's constants: what the SDK toolchain compiles instead of the smali."""
-    text = JAVA_TWIN.read_text()
-    for name, value in _constants(spec).items():
+def java_rendered(spec: AndroidBuildSpec) -> dict[str, str]:
+    """The Java twins with this build's constants, by file name: what the SDK toolchain compiles."""
+    return {
+        "MainActivity.java": _java_constants(JAVA_TWIN.read_text(), _constants(spec)),
+        "HangarBridge.java": _java_constants(BRIDGE_TWIN.read_text(), {"CONFIG_JSON": connection_json(spec)}),
+    }
+
+
+def _java_constants(text: str, constants: dict[str, str]) -> str:
+    for name, value in constants.items():
         pattern = re.compile(rf'(public static final String {name} = )"[^"\n]*";')
         # A function, not a replacement string: re would read the literal's backslashes as its own escapes.
         replacement = '"' + java_string(value) + '";'
@@ -90,11 +98,24 @@ def _constants(spec: AndroidBuildSpec) -> dict[str, str]:
     }
 
 
-def smali_rendered(spec: AndroidBuildSpec) -> str:
-    text = SMALI_TEMPLATE.read_text()
+def smali_rendered(spec: AndroidBuildSpec) -> dict[str, str]:
+    """The smali sources with this build's constants, by file name."""
+    activity = SMALI_TEMPLATE.read_text()
     for name, value in _constants(spec).items():
-        text = text.replace("{{" + name + "}}", smali_string(value))
-    return text
+        activity = activity.replace("{{" + name + "}}", smali_string(value))
+    bridge = BRIDGE_TEMPLATE.read_text().replace("{{CONFIG_JSON}}", smali_string(connection_json(spec)))
+    return {"MainActivity.smali": activity, "HangarBridge.smali": bridge}
+
+
+def connection_json(spec: AndroidBuildSpec) -> str:
+    """The connection as the page reads it (``JSON.parse(window.Hangar.config())``) and as assets/hangar.json."""
+    connection = {
+        "serverURL": spec.connection.server_url,
+        "applicationId": spec.connection.application_id,
+        "clientKey": spec.connection.client_key,
+        "startURL": spec.effective_start_url,
+    }
+    return json.dumps(connection, sort_keys=True)
 
 
 def manifest_rendered(spec: AndroidBuildSpec) -> str:
@@ -141,13 +162,7 @@ def icons_rendered(icon_png: bytes) -> dict[str, bytes]:
 def assets_rendered(spec: AndroidBuildSpec) -> dict[str, bytes]:
     """The bundle under ``www/`` byte for byte, and the Hangar connection as ``hangar.json``."""
     assets = {f"www/{path}": data for path, data in spec.web_bundle.items()}
-    connection = {
-        "serverURL": spec.connection.server_url,
-        "applicationId": spec.connection.application_id,
-        "clientKey": spec.connection.client_key,
-        "startURL": spec.effective_start_url,
-    }
-    assets["hangar.json"] = json.dumps(connection, sort_keys=True, indent=2).encode() + b"\n"
+    assets["hangar.json"] = connection_json(spec).encode() + b"\n"
     return assets
 
 
@@ -161,4 +176,5 @@ def project_written(spec: AndroidBuildSpec, root: Path) -> None:
         target = root / "res" / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-    (root / "smali" / "app" / "hangar" / "shell" / "MainActivity.smali").write_text(smali_rendered(spec))
+    for name, text in smali_rendered(spec).items():
+        (root / "smali" / "app" / "hangar" / "shell" / name).write_text(text)

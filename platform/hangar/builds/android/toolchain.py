@@ -190,11 +190,14 @@ class SdkAndroidToolchain(AndroidToolchain):
         return int(platform.name.removeprefix("android-")) if platform else render.TARGET_SDK
 
     def dex(self, spec: AndroidBuildSpec, src: Path, workdir: Path, runner: StepRunner) -> Path:
-        java = src / "java" / "app" / "hangar" / "shell" / "MainActivity.java"
-        java.parent.mkdir(parents=True)
-        java.write_text(render.java_rendered(spec))
+        folder = src / "java" / "app" / "hangar" / "shell"
+        folder.mkdir(parents=True)
+        sources = []
+        for name, text in render.java_rendered(spec).items():
+            (folder / name).write_text(text)
+            sources.append(folder / name)
         classes = workdir / "classes"
-        runner.run(["javac", "--release", "8", "-classpath", self.framework(), "-d", classes, java])
+        runner.run(["javac", "--release", "8", "-classpath", self.framework(), "-d", classes, *sources])
         out = workdir / "dex"
         out.mkdir()
         class_files = sorted(classes.rglob("*.class"))

@@ -71,8 +71,17 @@ def _pbx_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+def connection_json(spec: IosProjectSpec) -> str:
+    connection = spec.connection
+    fields = {"serverURL": connection.server_url, "applicationId": connection.application_id,
+              "clientKey": connection.client_key, "startURL": spec.start_url}  # fmt: skip
+    return json.dumps(fields, sort_keys=True)
+
+
 def _sources(spec: IosProjectSpec) -> dict[str, bytes]:
     start = spec.start_url or ""
+    # A JavaScript string literal holding the JSON (json.dumps of the text is one), inside a Swift literal.
+    bridge = f"window.Hangar = {{ config: function () {{ return {json.dumps(connection_json(spec))}; }} }};"
     app_delegate = """import UIKit
 
 @main
@@ -100,8 +109,13 @@ final class ShellViewController: UIViewController {{
 
     private var webView: WKWebView!
 
+    /// The page reads its backend as on Android: JSON.parse(window.Hangar.config()).
+    static let bridgeScript = {_swift_string(bridge)}
+
     override func loadView() {{
         let configuration = WKWebViewConfiguration()
+        let bridge = WKUserScript(source: Self.bridgeScript, injectionTime: .atDocumentStart, forMainFrameOnly: true)
+        configuration.userContentController.addUserScript(bridge)
         webView = WKWebView(frame: .zero, configuration: configuration)
         view = webView
     }}
@@ -162,10 +176,7 @@ def project_files(spec: IosProjectSpec) -> dict[str, bytes]:
     """Every file of the project by its path under the project folder."""
     bundle_id_checked(spec.bundle_id)
     app = {**_sources(spec), "Info.plist": _info_plist(spec), **_icon_set(spec.icon_png)}
-    app["hangar.json"] = json.dumps({"serverURL": spec.connection.server_url,
-                                     "applicationId": spec.connection.application_id,
-                                     "clientKey": spec.connection.client_key, "startURL": spec.start_url},
-                                    indent=2, sort_keys=True).encode()  # fmt: skip
+    app["hangar.json"] = connection_json(spec).encode() + b"\n"
     for path, data in spec.web_bundle.items():
         app[f"www/{path}"] = data
     files = {f"{_TARGET}/{path}": data for path, data in app.items()}

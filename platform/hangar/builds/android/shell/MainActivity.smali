@@ -29,6 +29,10 @@
     const/4 v2, 0x1
     invoke-virtual {v1, v2}, Landroid/webkit/WebSettings;->setJavaScriptEnabled(Z)V
     invoke-virtual {v1, v2}, Landroid/webkit/WebSettings;->setDomStorageEnabled(Z)V
+    new-instance v1, Lapp/hangar/shell/HangarBridge;
+    invoke-direct {v1}, Lapp/hangar/shell/HangarBridge;-><init>()V
+    const-string v3, "Hangar"
+    invoke-virtual {v0, v1, v3}, Landroid/webkit/WebView;->addJavascriptInterface(Ljava/lang/Object;Ljava/lang/String;)V
     invoke-virtual {p0, v0}, Lapp/hangar/shell/MainActivity;->setContentView(Landroid/view/View;)V
     const-string v3, "{{START_URL}}"
     invoke-virtual {v0, v3}, Landroid/webkit/WebView;->loadUrl(Ljava/lang/String;)V

@@ -14,4 +14,6 @@ public class WebView extends View {
     }
 
     public void loadUrl(String url) {}
+
+    public void addJavascriptInterface(Object object, String name) {}
 }

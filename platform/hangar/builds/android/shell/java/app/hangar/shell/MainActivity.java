@@ -20,6 +20,7 @@ public class MainActivity extends Activity {
         WebSettings settings = view.getSettings();
         settings.setJavaScriptEnabled(true);
         settings.setDomStorageEnabled(true);
+        view.addJavascriptInterface(new HangarBridge(), "Hangar");
         setContentView(view);
         view.loadUrl(START_URL);
     }
