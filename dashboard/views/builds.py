@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from dashboard.access import DeveloperRequest, app_view, capabilities
 from hangar.builds import artifacts, log_stream, selectors
 from hangar.builds.android.toolchain import SigningMaterial
+from hangar.builds.ios.credentials import IosSigningMaterial
 from hangar.builds.models import Build
 from tenants.errors import NotFoundError, PermissionDeniedError, TenantsError
 from tenants.roles import Permission
@@ -61,14 +62,7 @@ def builds_page(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
 def builds_credential_upload(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
     post = request.POST
     try:
-        keystore = _file(request, "keystore", UPLOAD_MAX_BYTES)
-        if keystore is None:
-            raise TenantsError("Choose a keystore file.")
-        store_password = str(post.get("store_password", ""))
-        material = SigningMaterial(
-            keystore=keystore, keystore_type=str(post.get("kind", "pkcs12")), alias=str(post.get("alias", "")),
-            store_password=store_password, key_password=str(post.get("key_password", "")) or store_password,
-        )  # fmt: skip
+        material = _signing_material(request)
         credential = service.signing_credential_upload(
             actor=request.user, organization=access.organization, app_pk=access.app.pk,
             name=str(post.get("name", "")), material=material,
@@ -80,6 +74,24 @@ def builds_credential_upload(request: DeveloperRequest, access: AppAccess) -> Ht
     else:
         messages.success(request, f"Stored {credential.name} (certificate SHA-256 {credential.certificate_sha256}).")
     return _back(access)
+
+
+def _signing_material(request: DeveloperRequest) -> SigningMaterial | IosSigningMaterial:
+    post = request.POST
+    store_password = str(post.get("store_password", ""))
+    if post.get("kind") == "ios":
+        certificate = _file(request, "certificate", UPLOAD_MAX_BYTES)
+        profile = _file(request, "provisioning_profile", UPLOAD_MAX_BYTES)
+        if certificate is None or profile is None:
+            raise TenantsError("Choose the .p12 certificate and its provisioning profile.")
+        return IosSigningMaterial(certificate_p12=certificate, password=store_password, provisioning_profile=profile)
+    keystore = _file(request, "keystore", UPLOAD_MAX_BYTES)
+    if keystore is None:
+        raise TenantsError("Choose a keystore file.")
+    return SigningMaterial(
+        keystore=keystore, keystore_type=str(post.get("kind", "pkcs12")), alias=str(post.get("alias", "")),
+        store_password=store_password, key_password=str(post.get("key_password", "")) or store_password,
+    )  # fmt: skip
 
 
 @require_POST

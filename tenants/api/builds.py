@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from hangar.builds import artifacts, selectors
 from hangar.builds.android.toolchain import SigningMaterial
+from hangar.builds.ios.credentials import IosSigningMaterial
 from hangar.builds.models import Build, BuildProfile, SigningCredential
 from tenants.api.base import OrganizationScopedApi, decoded, developer_of
 from tenants.errors import NotFoundError, ValidationFailedError
@@ -29,20 +30,31 @@ class SigningCredentialSerializer(serializers.ModelSerializer[SigningCredential]
 
     class Meta:
         model = SigningCredential
-        fields = ["name", "platform", "kind", "alias", "certificate_sha256", "certificate_subject", "kek_id",
-                  "created_at", "rotated_at", "last_used_at"]  # fmt: skip
+        fields = ["name", "platform", "kind", "alias", "certificate_sha256", "certificate_subject", "summary",
+                  "kek_id", "created_at", "rotated_at", "last_used_at"]  # fmt: skip
         read_only_fields = fields
 
 
 class SigningCredentialInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    kind = serializers.ChoiceField(choices=["pkcs12", "jks"])
-    alias = serializers.CharField(max_length=100)
-    keystore = serializers.FileField(help_text="The keystore file (multipart).")
-    store_password = serializers.CharField(max_length=1024, trim_whitespace=False, write_only=True)
+    kind = serializers.ChoiceField(choices=["pkcs12", "jks", "ios"])
+    alias = serializers.CharField(max_length=100, required=False, default="", help_text="The key's alias (Android).")
+    keystore = serializers.FileField(required=False, help_text="Android: the keystore file (multipart).")
+    certificate = serializers.FileField(required=False, help_text="iOS: the distribution certificate (.p12).")
+    provisioning_profile = serializers.FileField(required=False, help_text="iOS: its .mobileprovision.")
+    store_password = serializers.CharField(
+        max_length=1024, trim_whitespace=False, write_only=True, help_text="The keystore's, or the .p12's, password."
+    )
     key_password = serializers.CharField(
         max_length=1024, trim_whitespace=False, required=False, write_only=True, help_text="Default: store_password."
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        needed = ("certificate", "provisioning_profile") if attrs["kind"] == "ios" else ("keystore", "alias")
+        missing = [name for name in needed if not attrs.get(name)]
+        if missing:
+            raise serializers.ValidationError({missing[0]: f"A {attrs['kind']} credential needs {missing[0]}."})
+        return attrs
 
 
 class BuildProfileSerializer(serializers.ModelSerializer[BuildProfile]):
@@ -145,10 +157,17 @@ class SigningCredentialListApi(OrganizationScopedApi):
     )  # fmt: skip
     def post(self, request: Request, org_id: int, app_id: int) -> Response:
         data = decoded(SigningCredentialInputSerializer, request.data)
-        material = SigningMaterial(
-            keystore=_upload(data, "keystore") or b"", keystore_type=data["kind"], alias=data["alias"],
-            store_password=data["store_password"], key_password=data.get("key_password") or data["store_password"],
-        )  # fmt: skip
+        material: SigningMaterial | IosSigningMaterial
+        if data["kind"] == "ios":
+            material = IosSigningMaterial(
+                certificate_p12=_upload(data, "certificate") or b"", password=data["store_password"],
+                provisioning_profile=_upload(data, "provisioning_profile") or b"",
+            )  # fmt: skip
+        else:
+            material = SigningMaterial(
+                keystore=_upload(data, "keystore") or b"", keystore_type=data["kind"], alias=data["alias"],
+                store_password=data["store_password"], key_password=data.get("key_password") or data["store_password"],
+            )  # fmt: skip
         credential = service.signing_credential_upload(
             actor=developer_of(request), organization=self.organization, app_pk=app_id, name=data["name"],
             material=material,

@@ -12,6 +12,7 @@ from typing import Any
 from hangar.builds import credentials, profiles, queue
 from hangar.builds.android.toolchain import SigningMaterial
 from hangar.builds.errors import BuildError
+from hangar.builds.ios.credentials import IosSigningMaterial
 from hangar.builds.models import Build, BuildProfile, SigningCredential
 from tenants.audit import audit_record
 from tenants.errors import BuildRejectedError, NotFoundError
@@ -34,8 +35,9 @@ def _rejected(exc: BuildError) -> BuildRejectedError:
 
 
 def signing_credential_upload(
-    *, actor: Developer, organization: Organization, app_pk: int, name: str, material: SigningMaterial
-) -> SigningCredential:
+    *, actor: Developer, organization: Organization, app_pk: int, name: str,
+    material: SigningMaterial | IosSigningMaterial,
+) -> SigningCredential:  # fmt: skip
     app = builds_app_for(actor=actor, organization=organization, app_pk=app_pk, permission=Permission.MANAGE_SIGNING)
     try:
         credential = credentials.credential_store(app=app, name=name, material=material, actor=actor)

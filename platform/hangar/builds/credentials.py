@@ -10,30 +10,39 @@ from django.utils import timezone
 from hangar.builds import vault
 from hangar.builds.android.toolchain import SigningMaterial
 from hangar.builds.errors import VaultError
+from hangar.builds.ios.credentials import IosSigningMaterial, ios_material_checked, ios_payload
 from hangar.builds.models import Build, SigningCredential, SigningCredentialUse
 from tenants.models import App, Developer
 
 NAME_MAX = 100
+ANDROID_KINDS = (SigningCredential.Kind.PKCS12, SigningCredential.Kind.JKS)
 
 
 def credential_store(
-    *, app: App, name: str, material: SigningMaterial, actor: Developer | None = None
+    *, app: App, name: str, material: SigningMaterial | IosSigningMaterial, actor: Developer | None = None
 ) -> SigningCredential:
-    """Check the keystore opens, seal it, and store it under ``name`` (replacing one of that name: a rotation)."""
+    """Check the material opens, seal it, and store it under ``name`` (replacing one of that name: a rotation)."""
     name = (name or "").strip()
     if not name or len(name) > NAME_MAX:
         raise VaultError(f"name must be 1 to {NAME_MAX} characters.", field="name")
-    certificate = vault.keystore_certificate(material)  # outside the transaction: keytool takes ~0.5 s
     uid = secrets.token_hex(16)
-    box = vault.seal(vault.keystore_payload(material), app_application_id=app.application_id, uid=uid)
+    if isinstance(material, IosSigningMaterial):
+        ios = ios_material_checked(material)
+        kind, platform, alias, summary = str(SigningCredential.Kind.IOS), "ios", ios.profile_name[:100], ios.as_dict()
+        certificate = vault.Certificate(sha256=ios.certificate_sha256, subject=ios.certificate_subject)
+        payload = ios_payload(material)
+    else:
+        certificate = vault.keystore_certificate(material)  # outside the transaction: keytool takes ~0.5 s
+        kind, platform, alias, summary = material.keystore_type, "android", material.alias, {}
+        payload = vault.keystore_payload(material)
+    box = vault.seal(payload, app_application_id=app.application_id, uid=uid)
     now = timezone.now()
     with transaction.atomic():
         credential = SigningCredential.objects.select_for_update().filter(app=app, name=name).first()
         if credential is None:
             credential = SigningCredential(app=app, name=name, created_by=actor, created_at=now)
         credential.uid = uid
-        credential.kind = material.keystore_type
-        credential.alias = material.alias
+        credential.kind, credential.platform, credential.alias, credential.summary = kind, platform, alias, summary
         credential.certificate_sha256 = certificate.sha256
         credential.certificate_subject = certificate.subject
         credential.kek_id, credential.wrapped_key, credential.sealed = box.kek_id, box.wrapped_key, box.sealed
@@ -46,6 +55,8 @@ def credential_open(*, credential: SigningCredential, build: Build | None, agent
     """The keystore, for one signing step; every opening is recorded."""
     if build is not None and credential.app_id != build.app_id:
         raise VaultError("The credential belongs to another app.")  # fail closed, whatever the caller checked
+    if credential.kind not in ANDROID_KINDS:
+        raise VaultError("The credential is not an Android keystore.")
     box = vault.Sealed(
         kek_id=credential.kek_id, wrapped_key=bytes(credential.wrapped_key), sealed=bytes(credential.sealed)
     )

@@ -20,6 +20,7 @@ class SigningCredential(models.Model):
     class Kind(models.TextChoices):
         PKCS12 = "pkcs12", "Android keystore (PKCS12)"
         JKS = "jks", "Android keystore (JKS)"
+        IOS = "ios", "iOS certificate and provisioning profile"
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="signing_credentials")
     uid = models.CharField(max_length=32, unique=True)
@@ -29,6 +30,8 @@ class SigningCredential(models.Model):
     alias = models.CharField(max_length=100)
     certificate_sha256 = models.CharField(max_length=64)
     certificate_subject = models.CharField(max_length=300, blank=True)
+    # Non-secret facts shown back (an iOS profile's name, team, app id pattern and expiry).
+    summary = models.JSONField(default=dict, blank=True)
     kek_id = models.CharField(max_length=16)
     wrapped_key = models.BinaryField()
     sealed = models.BinaryField()

@@ -51,6 +51,9 @@ def profile_save(*, app: App, fields: dict[str, Any], icon_png: bytes, web_bundl
         credential = SigningCredential.objects.filter(app=app, name=fields["credential"]).first()
         if credential is None:
             raise BuildSpecError(f"No signing credential {fields['credential']!r} in this app.", field="credential")
+        if credential.platform != fields["platform"]:
+            raise BuildSpecError(f"The credential {credential.name!r} does not sign {fields['platform']} apps.",
+                                 field="credential")  # fmt: skip
     profile, _ = BuildProfile.objects.update_or_create(
         app=app, platform=fields["platform"], name=fields["name"],
         defaults={

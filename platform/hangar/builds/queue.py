@@ -51,6 +51,9 @@ def build_request(
         raise BuildSpecError("The profile names no signing credential.", field="credential")
     if profile.credential.app_id != app.pk:
         raise BuildSpecError("No such signing credential in this app.", field="credential")  # fail closed
+    if profile.credential.platform != profile.platform:
+        raise BuildSpecError(f"The credential {profile.credential.name!r} does not sign {profile.platform} apps.",
+                             field="credential")  # fmt: skip
     timeout = timeout_seconds or settings.HANGAR_BUILDS_TIMEOUT_SECONDS
     spec = {
         "profile": profile.name, "package_name": profile.package_name, "label": profile.label,
