@@ -97,8 +97,9 @@ def test_no_api_answer_or_audit_event_carries_a_secret(alices_build, alice, tena
     listing = alice.get(app_url(tenant_a, "/builds/credentials"))
     assert listing.status_code == 200
     [row] = listing.json()
-    assert set(row) == {"name", "platform", "kind", "alias", "certificate_sha256", "certificate_subject", "kek_id",
-                        "created_at", "rotated_at", "last_used_at"}  # fmt: skip
+    assert set(row) == {"name", "platform", "kind", "alias", "certificate_sha256", "certificate_subject", "summary",
+                        "kek_id", "created_at", "rotated_at", "last_used_at"}  # fmt: skip
+    assert row["summary"] == {}
     everything = str(listing.json()) + str(alices_build) + str(list(AuditEvent.objects.values("details")))
     assert STORE_PASSWORD not in everything
     assert "keystore" not in str(row)
