@@ -142,3 +142,29 @@ def test_the_dashboard_stores_an_ios_credential(tenant_a):  # type: ignore[no-un
     assert "Stored ios-dist" in page
     assert "ABCDE12345.com.example.shop" in page
     assert SigningCredential.objects.get(app=tenant_a.app).platform == "ios"
+
+
+def test_build_ios_project_writes_the_project_with_the_credentials_team(alice, tenant_a, tmp_path):  # type: ignore[no-untyped-def]
+    import json
+
+    from django.core.management import call_command
+
+    from tests.builds.conftest import icon_png, web_bundle
+
+    key, certificate = _certificate("iPhone Distribution: Shop")
+    assert _upload(alice, tenant_a, _p12(key, certificate), _profile([certificate])).status_code == 201
+    (tmp_path / "icon.png").write_bytes(icon_png())
+    (tmp_path / "site.zip").write_bytes(web_bundle())
+    (tmp_path / "profile.json").write_text(json.dumps({
+        "bundle_id": "com.example.shop", "label": "Shop", "version_code": 3, "version_name": "1.0.3",
+        "icon": "icon.png", "web_bundle": "site.zip",
+    }))  # fmt: skip
+    out = tmp_path / "project"
+    call_command("build_ios_project", "--app", tenant_a.application_id, "--profile", str(tmp_path / "profile.json"),
+                 "--out", str(out), "--credential", "ios-dist", stdout=io.StringIO())  # fmt: skip
+    export = plistlib.loads((out / "ExportOptions.plist").read_bytes())
+    assert export["teamID"] == "ABCDE12345"
+    assert export["provisioningProfiles"] == {"com.example.shop": "Shop Ad Hoc"}
+    assert (out / "HangarShell.xcodeproj" / "project.pbxproj").exists()
+    assert json.loads((out / "HangarShell" / "hangar.json").read_text())["applicationId"] == tenant_a.application_id
+    assert P12_PASSWORD not in "".join(p.read_text(errors="ignore") for p in out.rglob("*") if p.is_file())
