@@ -145,3 +145,20 @@ def test_artifacts_and_logs_expire_by_retention(alices_build, alice, tenant_a): 
     with pytest.raises(FileNotFoundError):
         list(storage_for(backend).read(key, start=0, end=10))
     assert alice.get(app_url(tenant_a, f"/builds/{build.number}")).json()["state"] == "succeeded"  # history stays
+    assert builds_expire() == 0  # done once
+
+
+def test_a_failed_builds_log_expires_too(alice, tenant_a, pkcs12_keystore, run_build):  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    from hangar.builds.models import BuildLogLine
+    from hangar.builds.runner import builds_expire
+
+    upload_credential(alice, tenant_a, pkcs12_keystore, key_password="wrong")  # PKCS12: fails at signing
+    save_profile(alice, tenant_a)
+    build = Build.objects.get(uid=run_build(alice, tenant_a).json()["uid"])
+    assert build.state == "failed"
+    assert BuildLogLine.objects.filter(build=build).exists()
+    Build.objects.filter(pk=build.pk).update(expires_at=timezone.now())
+    assert builds_expire() == 1
+    assert not BuildLogLine.objects.filter(build=build).exists()

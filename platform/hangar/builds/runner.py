@@ -178,10 +178,12 @@ def build_reap() -> int:
                 state=Build.State.QUEUED, agent="", lease_expires_at=None
             )
         else:
-            state = Build.State.CANCELLED if build.cancel_requested else Build.State.FAILED
+            if build.cancel_requested:  # its worker went before it could say so: cancelled all the same
+                code, state, message = "cancelled", Build.State.CANCELLED, "The build was cancelled."
+            else:
+                code, state, message = "worker_lost", Build.State.FAILED, "The build's worker stopped answering twice."
             count += Build.objects.filter(pk=build.pk, attempt=build.attempt, state=Build.State.RUNNING).update(
-                state=state, finished_at=now, lease_expires_at=None, error_code="worker_lost",
-                error_message="The build's worker stopped answering twice.",
+                state=state, finished_at=now, lease_expires_at=None, error_code=code, error_message=message,
             )  # fmt: skip
     queued = set(Build.objects.filter(state=Build.State.QUEUED).values_list("platform", flat=True).distinct())
     for platform in queued:
@@ -192,9 +194,10 @@ def build_reap() -> int:
 def builds_expire() -> int:
     """Drop artifacts and logs past their retention; the build's row stays as history."""
     count = 0
-    for build in Build.objects.filter(expires_at__lt=timezone.now()).exclude(artifact_key="", report={}):
+    for build in Build.objects.filter(expires_at__lt=timezone.now()):
         artifacts.artifact_delete(build)
         BuildLogLine.objects.filter(build=build).delete()
-        Build.objects.filter(pk=build.pk).update(artifact_key="", report={}, web_bundle=None)
+        # No expiry left: the row is history now, and the next tick passes it by.
+        Build.objects.filter(pk=build.pk).update(artifact_key="", report={}, web_bundle=None, expires_at=None)
         count += 1
     return count
