@@ -11,12 +11,12 @@ NODE_STAMP := node_modules/.installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup lint typecheck migrate browser sandbox jdk cluster-tools clean bench bench-density soak
+.PHONY: run test setup lint typecheck migrate browser sandbox jdk toolchains cluster-tools clean bench bench-density bench-builds soak
 
-run: $(RUNTIME_STAMP) assets sandbox
+run: $(RUNTIME_STAMP) assets sandbox toolchains
 	$(BIN)/python -m hangar.launcher run
 
-test: $(DEV_STAMP) assets browser sandbox jdk cluster-tools
+test: $(DEV_STAMP) assets browser sandbox jdk toolchains cluster-tools
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard sdk_gen
 	$(BIN)/python -m hangar.launcher test -- $(PYTEST_ARGS)
@@ -75,6 +75,17 @@ jdk:
 	@command -v javac >/dev/null 2>&1 || { \
 		echo "installing Debian's JDK for the generated-SDK tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jdk-headless >/dev/null; }
+# Android builds (docs/builds.md) run Debian's toolchain: smali, aapt2 linking against
+# framework-res.apk (API 29), zipalign, apksigner, dexdump (the tests read the DEX) and the JDK.
+ANDROID_TOOLCHAIN_PACKAGES := libsmali-java aapt android-framework-res zipalign apksigner dexdump default-jdk-headless
+toolchains:
+	@if ! command -v smali >/dev/null 2>&1 || ! command -v aapt2 >/dev/null 2>&1 \
+		|| ! command -v zipalign >/dev/null 2>&1 || ! command -v apksigner >/dev/null 2>&1 \
+		|| ! command -v dexdump >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1 \
+		|| ! test -f /usr/share/android-framework-res/framework-res.apk; then \
+		echo "installing Debian's Android toolchain for native builds"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$(ANDROID_TOOLCHAIN_PACKAGES) >/dev/null; fi
 
 migrate: $(RUNTIME_STAMP)
 	$(BIN)/python -m hangar.launcher migrate
@@ -91,6 +102,10 @@ bench: $(DEV_STAMP)
 # memory for comparison. E.g. make bench-density DENSITY_ARGS="--apps 200 --active 50 --duration 5".
 bench-density: $(DEV_STAMP)
 	$(BIN)/python bench/density.py $(DENSITY_ARGS)
+# Native builds (bench/README.md, "Native builds"): request to signed APK with an idle queue, and
+# builds per minute with two workers under a queue of 50 from 5 tenants. E.g. BUILDS_ARGS="--idle 5 --queue 20".
+bench-builds: $(DEV_STAMP) toolchains
+	$(BIN)/python bench/builds.py $(BUILDS_ARGS)
 
 # Hangar alone under a steady mixed load for 10 minutes (bench/README.md, "Soak"): errors,
 # p50/p99 per minute and the RSS slope of every process. E.g. make soak SOAK_ARGS="--duration 120".

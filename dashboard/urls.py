@@ -9,6 +9,7 @@ from dashboard.views import (
     analytics,
     apps,
     audit,
+    builds,
     cloud_code,
     members,
     messaging_providers,
@@ -96,6 +97,15 @@ urlpatterns = [
     path(_APP + "analytics/", analytics.analytics_page, name="analytics"),
     path(_APP + "usage/", analytics.usage_page, name="usage"),
     path("staff/usage/", analytics.staff_usage_page, name="staff_usage"),
+    path(_APP + "builds/", builds.builds_page, name="builds"),
+    path(_APP + "builds/credentials/", builds.builds_credential_upload, name="builds_credential_upload"),
+    path(
+        _APP + "builds/credentials/<str:name>/delete/", builds.builds_credential_delete, name="builds_credential_delete"
+    ),
+    path(_APP + "builds/profiles/", builds.builds_profile_save, name="builds_profile_save"),
+    path(_APP + "builds/start/", builds.builds_start, name="builds_start"),
+    path(_APP + "builds/<int:number>/", builds.build_detail, name="build_detail"),
+    path(_APP + "builds/<int:number>/cancel/", builds.builds_cancel, name="builds_cancel"),
     path(_ORG + "members/", members.member_list, name="member_list"),
     path(_ORG + "members/invite/", members.member_invite, name="member_invite"),
     path(_ORG + "members/<int:membership_id>/role/", members.member_change_role, name="member_change_role"),

@@ -99,3 +99,11 @@ class PushUnavailableError(TenantsError):
 
     code = "push_unavailable"
     status = 503
+
+
+class BuildRejectedError(ValidationFailedError):
+    """A build input, profile or signing credential was refused; ``code`` is the pipeline's own."""
+
+    def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.code = code

@@ -91,6 +91,9 @@ class Plan(models.Model):
     event_retention_days = models.PositiveIntegerField(
         default=0, help_text="Days raw analytics events are kept; 0 means HANGAR_ANALYTICS_RETENTION_DAYS."
     )
+    # Native builds (docs/builds.md); empty: HANGAR_BUILDS_APP_CONCURRENCY and HANGAR_BUILDS_RETENTION_DAYS.
+    max_concurrent_builds = models.PositiveIntegerField(null=True, blank=True, help_text="Running builds per app.")
+    build_retention_days = models.FloatField(null=True, blank=True, help_text="Days artifacts and logs are kept.")
 
     def __str__(self) -> str:
         return self.name

@@ -50,6 +50,9 @@ class Permission(StrEnum):
     VIEW_MESSAGING_LOG = "view_messaging_log"  # what the log provider recorded (phone numbers, addresses, codes)
     VIEW_PUSH = "view_push"  # push campaigns (status, counts, errors) and saved audiences
     SEND_PUSH = "send_push"  # compose and send a push, count an audience being built, save or delete audiences
+    VIEW_BUILDS = "view_builds"  # native builds: profiles, history, logs, artifacts and their download links
+    RUN_BUILDS = "run_builds"  # save a build profile, start or cancel a build
+    MANAGE_SIGNING = "manage_signing"  # upload, rotate or delete signing credentials (never readable back)
 
 
 MINIMUM_ROLE: dict[Permission, Role] = {
@@ -81,6 +84,10 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     # Sending reaches every user's device, and a live count answers questions about the
     # installations' fields: a developer's right, like running a function as master.
     Permission.SEND_PUSH: Role.DEVELOPER,
+    Permission.VIEW_BUILDS: Role.VIEWER,
+    Permission.RUN_BUILDS: Role.DEVELOPER,
+    # A signing key is the app's identity in the stores, like the master key is its identity here.
+    Permission.MANAGE_SIGNING: Role.ADMIN,
 }
 
 

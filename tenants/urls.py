@@ -5,6 +5,15 @@ from django.urls import path
 from tenants.api.accounts import AccessTokenExchangeApi, AccessTokenListCreateApi, AccessTokenRevokeApi, MeApi
 from tenants.api.analytics import AppEventStatsApi, AppFunnelApi, AppRetentionApi, AppUsageApi
 from tenants.api.apps import AppDetailApi, AppKeyListApi, AppKeyRotateApi, AppListCreateApi, AppLiveQueryApi
+from tenants.api.builds import (
+    BuildCancelApi,
+    BuildDetailApi,
+    BuildListApi,
+    BuildLogApi,
+    BuildProfileListApi,
+    SigningCredentialDetailApi,
+    SigningCredentialListApi,
+)
 from tenants.api.cloud_code import (
     CloudFunctionRunApi,
     CloudLogListApi,
@@ -87,4 +96,11 @@ urlpatterns = [
     path(f"{APP}/analytics/retention", AppRetentionApi.as_view(), name="app-analytics-retention"),
     path(f"{APP}/push/audiences/count", PushQueryCountApi.as_view(), name="push-query-count"),
     path(f"{APP}/push/audiences/<str:audience_id>/count", PushAudienceCountApi.as_view(), name="push-audience-count"),
+    path(f"{APP}/builds", BuildListApi.as_view(), name="builds"),
+    path(f"{APP}/builds/<int:number>", BuildDetailApi.as_view(), name="build"),
+    path(f"{APP}/builds/<int:number>/cancel", BuildCancelApi.as_view(), name="build-cancel"),
+    path(f"{APP}/builds/<int:number>/log", BuildLogApi.as_view(), name="build-log"),
+    path(f"{APP}/builds/profiles", BuildProfileListApi.as_view(), name="build-profiles"),
+    path(f"{APP}/builds/credentials", SigningCredentialListApi.as_view(), name="signing-credentials"),
+    path(f"{APP}/builds/credentials/<str:name>", SigningCredentialDetailApi.as_view(), name="signing-credential"),
 ]

@@ -15,6 +15,8 @@ from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
 from hangar.analytics.buffer import events_flush  # noqa: E402
+from hangar.builds.log_stream import PATH_PREFIX as BUILD_LOG_PATH  # noqa: E402
+from hangar.builds.log_stream import build_log_application  # noqa: E402
 from hangar.db_pool import close_pool  # noqa: E402
 from hangar.gateway.asgi import ASGIReceive, ParseGateway  # noqa: E402
 from hangar.gateway.responses import ASGISend  # noqa: E402
@@ -58,5 +60,8 @@ async def application(scope: dict[str, Any], receive: ASGIReceive, send: ASGISen
     elif kind == "lifespan":
         await _lifespan(receive, send)
     elif kind == "websocket":
+        if scope["path"].startswith(BUILD_LOG_PATH):  # a build's live log (docs/builds.md)
+            await build_log_application(scope, receive, send)
+            return
         # LiveQuery on any path, as Parse Server (the JS SDK uses the REST URL's: ws://host/parse).
         await live_query_application(scope, receive, send)

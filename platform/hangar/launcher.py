@@ -207,6 +207,8 @@ def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
             "-A", "hangar.celery_app", "worker", "--loglevel", "INFO",
             "--concurrency", os.environ.get("CELERY_CONCURRENCY", "2"),
             "--hostname", f"hangar-worker-{os.getpid()}@%h",
+            # The default queue and native builds' (docs/builds.md): the worker is the built-in build agent.
+            "--queues", "celery,builds.android",
         ],
         "beat": [
             PYTHON, "-m", "celery", "--workdir", str(REPO_DIR / "platform"),

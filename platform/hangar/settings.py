@@ -161,6 +161,7 @@ INSTALLED_APPS = [
     "hangar.messaging",
     "sdk_gen",
     "hangar.analytics",
+    "hangar.builds",
     "dashboard",
 ]
 
@@ -539,3 +540,23 @@ HANGAR_MESSAGING_MAX_ATTEMPTS = env_int("HANGAR_MESSAGING_MAX_ATTEMPTS", 5)  # p
 HANGAR_MFA_RATE_PER_USER = env_int("HANGAR_MFA_RATE_PER_USER", 5)  # code attempts per user per minute
 HANGAR_MFA_RATE_PER_USER_HOUR = env_int("HANGAR_MFA_RATE_PER_USER_HOUR", 30)
 HANGAR_MFA_SMS_PER_USER_HOUR = env_int("HANGAR_MFA_SMS_PER_USER_HOUR", 5)  # codes sent by SMS
+
+# Native builds (docs/builds.md). Keys that wrap each signing credential's data key: the first
+# wraps, all unwrap, so an operator rotates by prepending one and running `manage.py build_vault_rewrap`.
+# Unset: the app-key encryption keys (the vault derives its own key from each, with another HKDF salt).
+HANGAR_BUILDS_VAULT_KEYS = env_list("HANGAR_BUILDS_VAULT_KEYS", []) or list(HANGAR_ENCRYPTION_KEYS)
+HANGAR_BUILDS_ANDROID_TOOLCHAIN = (
+    env_str("HANGAR_BUILDS_ANDROID_TOOLCHAIN") or "hangar.builds.android.toolchain.DebianAndroidToolchain"
+)
+HANGAR_BUILDS_WORKDIR = Path(env_str("HANGAR_BUILDS_WORKDIR") or VAR_DIR / "builds")
+HANGAR_BUILDS_TIMEOUT_SECONDS = env_int("HANGAR_BUILDS_TIMEOUT_SECONDS", 600)  # one build, queue time excluded
+HANGAR_BUILDS_MAX_BUNDLE_BYTES = env_int("HANGAR_BUILDS_MAX_BUNDLE_BYTES", 20 * 1024 * 1024)  # a web bundle zip
+HANGAR_BUILDS_START_URL_SCHEMES = tuple(env_list("HANGAR_BUILDS_START_URL_SCHEMES", ["https"]))
+# Per app, unless its plan says otherwise (Plan.max_concurrent_builds, Plan.build_retention_days).
+HANGAR_BUILDS_APP_CONCURRENCY = env_int("HANGAR_BUILDS_APP_CONCURRENCY", 1)
+HANGAR_BUILDS_RETENTION_DAYS = env_float("HANGAR_BUILDS_RETENTION_DAYS", 30.0)
+HANGAR_BUILDS_LINK_TTL_SECONDS = env_int("HANGAR_BUILDS_LINK_TTL_SECONDS", 3600)  # signed download links
+# A running build's worker renews its lease this often / 3; a build whose lease ran out is retried once.
+HANGAR_BUILDS_LEASE_SECONDS = env_int("HANGAR_BUILDS_LEASE_SECONDS", 30)
+CELERY_TASK_ROUTES = {"builds.run_next": {"queue": "builds.android"}}
+CELERY_BEAT_SCHEDULE["builds-reap"] = {"task": "builds.reap", "schedule": 15.0}

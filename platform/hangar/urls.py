@@ -15,9 +15,11 @@ admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/agents/", include("hangar.builds.agent_urls")),
     path("api/v1/", include("tenants.urls")),
     path("api/v1/", include("sdk_gen.urls")),
     path("admin/", admin.site.urls),
     path("apps/", include("hangar.identity.urls")),
+    path("builds/", include("hangar.builds.urls")),
     path("", include("dashboard.urls")),
 ]

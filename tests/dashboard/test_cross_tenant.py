@@ -15,6 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from hangar.builds.models import Build, BuildProfile, SigningCredential
 from hangar.identity.models import AuthSettings
 from hangar.messaging.models import ProviderCredential
 from hangar.messaging.provider_credentials import provider_credential_set
@@ -129,6 +130,15 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"push-campaign-{label}": Case("get", "push_campaign", _bob_campaign(app_args), {}),
         f"analytics-{label}": Case("get", "analytics", app_args, {}),
         f"usage-{label}": Case("get", "usage", app_args, {}),
+        f"builds-{label}": Case("get", "builds", app_args, {}),
+        f"builds-start-{label}": Case("post", "builds_start", app_args, {"profile": "default"}),
+        f"builds-profile-{label}": Case("post", "builds_profile_save", app_args, {"package_name": "com.evil.app"}),
+        f"builds-credential-{label}": Case("post", "builds_credential_upload", app_args, {"name": "planted"}),
+        f"builds-credential-delete-{label}": Case(
+            "post", "builds_credential_delete", lambda w: [*app_args(w), "release"], {}
+        ),
+        f"build-{label}": Case("get", "build_detail", lambda w: [*app_args(w), 1], {}),
+        f"build-cancel-{label}": Case("post", "builds_cancel", lambda w: [*app_args(w), 1], {}),
     }
 
 
@@ -207,6 +217,11 @@ def bob_state(world: World) -> dict[str, Any]:
         ),
         "alice_apps": list(App.objects.filter(organization=world.alice.organization).values_list("pk", "name")),
         "push_objects": _push_objects(),
+        "builds": list(Build.objects.filter(app__organization=organization).values_list("number", "state")),
+        "build_profiles": list(BuildProfile.objects.filter(app__organization=organization).values_list("name")),
+        "signing_credentials": list(
+            SigningCredential.objects.filter(app__organization=organization).values_list("name", "uid")
+        ),
     }
 
 

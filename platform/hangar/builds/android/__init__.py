@@ -1,0 +1,1 @@
+"""Android builds: the WebView shell (a smali template Hangar owns) and the toolchains that make it an APK."""

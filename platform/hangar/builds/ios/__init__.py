@@ -1,0 +1,1 @@
+"""iOS: the Xcode project of a WKWebView shell, generated here; building it needs a macOS agent with Xcode."""
