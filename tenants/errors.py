@@ -99,3 +99,18 @@ class PushUnavailableError(TenantsError):
 
     code = "push_unavailable"
     status = 503
+
+
+class SchemaBusyError(TenantsError):
+    """Another schema change of the same app is running; the client may retry."""
+
+    code = "schema_busy"
+    status = 409
+
+
+class BackupUnavailableError(TenantsError):
+    """Backup storage did not answer; trying again later may help."""
+
+    code = "backup_storage_unavailable"
+    status = 503
+    retry_after_seconds = 30

@@ -50,6 +50,9 @@ class Permission(StrEnum):
     VIEW_MESSAGING_LOG = "view_messaging_log"  # what the log provider recorded (phone numbers, addresses, codes)
     VIEW_PUSH = "view_push"  # push campaigns (status, counts, errors) and saved audiences
     SEND_PUSH = "send_push"  # compose and send a push, count an audience being built, save or delete audiences
+    MANAGE_SCHEMA = "manage_schema"  # push a schema file, roll a schema migration back, promote a schema into the app
+    # Back an app up or restore or import into it: a backup holds every object and password hash.
+    MANAGE_BACKUPS = "manage_backups"
 
 
 MINIMUM_ROLE: dict[Permission, Role] = {
@@ -81,6 +84,11 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     # Sending reaches every user's device, and a live count answers questions about the
     # installations' fields: a developer's right, like running a function as master.
     Permission.SEND_PUSH: Role.DEVELOPER,
+    # The same right as adding a field through /schemas with the master key, which developers run.
+    Permission.MANAGE_SCHEMA: Role.DEVELOPER,
+    # A backup is every object and password hash (more than the master key reveals at once), and a
+    # restore replaces them: an admin's decision, like deleting the app.
+    Permission.MANAGE_BACKUPS: Role.ADMIN,
 }
 
 

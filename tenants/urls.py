@@ -4,6 +4,7 @@ from django.urls import path
 
 from tenants.api.accounts import AccessTokenExchangeApi, AccessTokenListCreateApi, AccessTokenRevokeApi, MeApi
 from tenants.api.apps import AppDetailApi, AppKeyListApi, AppKeyRotateApi, AppListCreateApi, AppLiveQueryApi
+from tenants.api.backups import AppBackupCreateApi, AppRestoreApi, BackupArchiveApi, BackupDetailApi, BackupListApi
 from tenants.api.cloud_code import (
     CloudFunctionRunApi,
     CloudLogListApi,
@@ -25,6 +26,14 @@ from tenants.api.messaging_providers import MessagingLogListApi, MessagingProvid
 from tenants.api.organizations import AuditEventListApi, OrganizationDetailApi, OrganizationListCreateApi
 from tenants.api.push import PushAudienceCountApi, PushQueryCountApi
 from tenants.api.push_campaigns import PushCampaignDetailApi, PushCampaignListApi
+from tenants.api.schema_code import (
+    SchemaDiffApi,
+    SchemaFileApi,
+    SchemaMigrationListApi,
+    SchemaPromoteApi,
+    SchemaPushApi,
+    SchemaRollbackApi,
+)
 from tenants.api.sms_email import (
     EmailSendApi,
     MessageDetailApi,
@@ -82,4 +91,15 @@ urlpatterns = [
     path(f"{ORG}/audit-log", AuditEventListApi.as_view(), name="audit-log"),
     path(f"{APP}/push/audiences/count", PushQueryCountApi.as_view(), name="push-query-count"),
     path(f"{APP}/push/audiences/<str:audience_id>/count", PushAudienceCountApi.as_view(), name="push-audience-count"),
+    path(f"{APP}/schema", SchemaFileApi.as_view(), name="schema-file"),
+    path(f"{APP}/schema/diff", SchemaDiffApi.as_view(), name="schema-diff"),
+    path(f"{APP}/schema/push", SchemaPushApi.as_view(), name="schema-push"),
+    path(f"{APP}/schema/promote", SchemaPromoteApi.as_view(), name="schema-promote"),
+    path(f"{APP}/schema/migrations", SchemaMigrationListApi.as_view(), name="schema-migrations"),
+    path(f"{APP}/schema/rollback", SchemaRollbackApi.as_view(), name="schema-rollback"),
+    path(f"{ORG}/backups", BackupListApi.as_view(), name="backup-list"),
+    path(f"{ORG}/backups/<str:backup_id>", BackupDetailApi.as_view(), name="backup-detail"),
+    path(f"{ORG}/backups/<str:backup_id>/archive", BackupArchiveApi.as_view(), name="backup-archive"),
+    path(f"{APP}/backups", AppBackupCreateApi.as_view(), name="app-backup-create"),
+    path(f"{APP}/restore", AppRestoreApi.as_view(), name="app-restore"),
 ]

@@ -140,6 +140,8 @@ INSTALLED_APPS = [
     "hangar.identity",
     "hangar.cloudcode",
     "hangar.messaging",
+    "hangar.schema_history",
+    "hangar.backups",
     "dashboard",
 ]
 
@@ -295,6 +297,19 @@ HANGAR_FILES_S3_ACCESS_KEY_ID = env_str("HANGAR_FILES_S3_ACCESS_KEY_ID")
 HANGAR_FILES_S3_SECRET_ACCESS_KEY = env_str("HANGAR_FILES_S3_SECRET_ACCESS_KEY")
 if HANGAR_FILES_BACKEND == "s3" and not HANGAR_FILES_S3_BUCKET:
     raise ConfigurationError("HANGAR_FILES_S3_BUCKET must be set when HANGAR_FILES_BACKEND=s3")
+# Per-app backups (docs/cli.md): "local" (HANGAR_BACKUP_DIR) or "s3" (a bucket of their own; endpoint and
+# credentials are the files' HANGAR_FILES_S3_*). Archives are written in HANGAR_BACKUP_WORK_DIR first.
+HANGAR_BACKUP_BACKEND = env_str("HANGAR_BACKUP_BACKEND", "local") or "local"
+HANGAR_BACKUP_DIR = Path(env_str("HANGAR_BACKUP_DIR") or VAR_DIR / "backups")
+HANGAR_BACKUP_WORK_DIR = Path(env_str("HANGAR_BACKUP_WORK_DIR") or VAR_DIR / "backup-work")
+HANGAR_BACKUP_S3_BUCKET = env_str("HANGAR_BACKUP_S3_BUCKET")
+HANGAR_BACKUP_S3_PREFIX = (env_str("HANGAR_BACKUP_S3_PREFIX", "backups") or "").strip("/")
+# The largest archive a restore may upload (the management API spools it to disk).
+HANGAR_BACKUP_MAX_UPLOAD_BYTES = env_int("HANGAR_BACKUP_MAX_UPLOAD_BYTES", 20 * 1024 * 1024 * 1024)
+if HANGAR_BACKUP_BACKEND not in {"local", "s3"}:
+    raise ConfigurationError("HANGAR_BACKUP_BACKEND must be local or s3")
+if HANGAR_BACKUP_BACKEND == "s3" and not HANGAR_BACKUP_S3_BUCKET:
+    raise ConfigurationError("HANGAR_BACKUP_S3_BUCKET must be set when HANGAR_BACKUP_BACKEND=s3")
 HANGAR_PARSE_MOUNT = "/parse"
 # authData access-token adapters (hangar.identity.oauth.github / .facebook); tests point them at a local server.
 HANGAR_GITHUB_API_URL = env_str("HANGAR_GITHUB_API_URL", "https://api.github.com") or "https://api.github.com"

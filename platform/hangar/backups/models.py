@@ -1,0 +1,49 @@
+"""Per-app backups: one row per archive, which stays in backup storage after the app is gone."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+
+from tenants.models import App, Organization
+
+
+def backup_public_id() -> str:
+    return "bk_" + secrets.token_hex(8)
+
+
+class Backup(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    class Kind(models.TextChoices):
+        BACKUP = "backup", "Backup of the app"
+        UPLOAD = "upload", "Archive uploaded for a restore"
+
+    public_id = models.CharField(max_length=32, unique=True, default=backup_public_id)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # SET_NULL: a backup outlives its app (restoring a deleted app is what it is for).
+    app = models.ForeignKey(App, on_delete=models.SET_NULL, null=True, related_name="+")
+    app_name = models.CharField(max_length=100)
+    application_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BACKUP)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    include_sessions = models.BooleanField(default=False)
+    storage_key = models.CharField(max_length=300, blank=True, default="")
+    size = models.PositiveBigIntegerField(default=0)
+    # Rows and files written so far, per part ("objects", "relations", "files", ...): the progress display.
+    counts = models.JSONField(default=dict)
+    total_objects = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    created_by = models.CharField(max_length=254, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} of {self.app_name}"

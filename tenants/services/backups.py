@@ -1,0 +1,94 @@
+"""Backups from the management API: start one, restore one (or an uploaded archive) into an app.
+
+The domain work is hangar.backups'; this layer checks the admin role on each app involved,
+maps errors and records audit events. A backup taken in one organization may be restored
+into an app of another only by someone who is an admin in both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.db import transaction
+
+from hangar.backups import services as backups
+from hangar.backups.archive import ArchiveError
+from hangar.backups.models import Backup
+from hangar.backups.restore import Restored
+from hangar.backups.selectors import backup_get
+from hangar.backups.storage import BackupStorageError
+from hangar.backups.tasks import backup_run_task
+from tenants.audit import audit_record
+from tenants.errors import BackupUnavailableError, NotFoundError, ValidationFailedError
+from tenants.models import App, Developer, Organization
+from tenants.roles import Permission
+from tenants.services.access import membership_require
+
+
+def _app(actor: Developer, organization: Organization, app_pk: int) -> App:
+    membership_require(actor=actor, organization=organization, permission=Permission.MANAGE_BACKUPS)
+    app = organization.apps.filter(pk=app_pk, status=App.Status.ACTIVE).first()
+    if app is None:
+        raise NotFoundError("App not found.")
+    return app
+
+
+def backup_create(*, actor: Developer, organization: Organization, app_pk: int, include_sessions: bool) -> Backup:
+    """Record a backup and hand its writing to a worker; its row shows the progress."""
+    app = _app(actor, organization, app_pk)
+    with transaction.atomic():
+        backup = backups.backup_record(app=app, include_sessions=include_sessions, author=actor.email)
+        audit_record(
+            actor=actor, organization=organization, action="app.backup", target_type="app",
+            target_id=app.application_id, target_name=app.name,
+            details={"backup": backup.public_id, "include_sessions": include_sessions},
+        )  # fmt: skip
+        backup_id = backup.pk
+        transaction.on_commit(lambda: backup_run_task.delay(backup_id=backup_id))
+    backup.refresh_from_db()
+    return backup
+
+
+def backup_for(*, actor: Developer, organization: Organization, public_id: str) -> Backup:
+    """A backup of the organization, for an admin (a backup holds password hashes)."""
+    membership_require(actor=actor, organization=organization, permission=Permission.MANAGE_BACKUPS)
+    backup = backup_get(organization=organization, public_id=public_id)
+    if backup is None:
+        raise NotFoundError("Backup not found.")
+    return backup
+
+
+def _audit_restore(actor: Developer, app: App, details: dict[str, object]) -> None:
+    audit_record(
+        actor=actor, organization=app.organization, action="app.restore", target_type="app",
+        target_id=app.application_id, target_name=app.name, details=details,
+    )  # fmt: skip
+
+
+def backup_restore(*, actor: Developer, organization: Organization, app_pk: int, backup_id: str) -> Restored:
+    """Replace the app's content with a stored backup (of this app, another one, or a deleted one)."""
+    app = _app(actor, organization, app_pk)
+    source = Backup.objects.filter(public_id=backup_id).select_related("organization").first()
+    if source is None:
+        raise NotFoundError("Backup not found.")
+    # The backup's own organization decides who may read it: an admin there, or nobody.
+    backup = backup_for(actor=actor, organization=source.organization, public_id=backup_id)
+    try:
+        restored = backups.backup_restore(app=app, backup=backup)
+    except ArchiveError as exc:
+        raise ValidationFailedError(str(exc), field="backup") from exc
+    except BackupStorageError as exc:
+        raise BackupUnavailableError(str(exc)) from exc
+    _audit_restore(actor, app, {"backup": backup.public_id, "counts": restored.counts})
+    return restored
+
+
+def backup_restore_upload(*, actor: Developer, organization: Organization, app_pk: int, path: Path) -> Restored:
+    """Replace the app's content with an uploaded archive (``hangar backup restore FILE``)."""
+    app = _app(actor, organization, app_pk)
+    try:
+        restored = backups.backup_restore_from_file(app=app, path=path)
+    except ArchiveError as exc:
+        raise ValidationFailedError(str(exc), field="archive") from exc
+    _audit_restore(actor, app, {"upload": True, "counts": restored.counts})
+    return restored
