@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -39,14 +40,26 @@ def _wait(api: Api, org_id: int, backup: dict[str, Any], timeout: float) -> dict
 
 
 def _download(api: Api, org_id: int, backup_id: str, output: Path) -> int:
+    """Save the archive; a refused or broken download leaves no file behind."""
     written = 0
-    with upload_progress() as progress, output.open("wb") as out:
-        task = progress.add_task("downloading", total=None)
-        for total, chunk in api.stream_download(f"organizations/{org_id}/backups/{backup_id}/archive"):
-            out.write(chunk)
-            written += len(chunk)
-            progress.update(task, total=total, completed=written)
-    output.chmod(0o600)  # the archive holds password hashes
+    partial = output.with_name(output.name + ".part")
+    try:
+        with upload_progress() as progress:
+            task = progress.add_task("downloading", total=None)
+            out = None
+            for total, chunk in api.stream_download(f"organizations/{org_id}/backups/{backup_id}/archive"):
+                if out is None:
+                    out = os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
+                out.write(chunk)
+                written += len(chunk)
+                progress.update(task, total=total, completed=written)
+            if out is None:
+                out = os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
+            out.close()
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(output)  # mode 0600 from the start: the archive holds password hashes
     return written
 
 
