@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hangar_cli.client import EXIT_REFUSED, Api, CliError, api_from_config, app_path, app_resolve
 from hangar_cli.commands.functions import upload_progress
 from hangar_cli.output import APP_OPTION, console, emit, errors, json_option, json_wanted, table
+from hangar_cli.parse_import import ImportSourceError, archive_build, files_collect
+from hangar_cli.parse_sources import ParseJsonSource, ParsePostgresSource
 
 POLL_SECONDS = 0.5
 
@@ -203,3 +206,60 @@ def _upload_restore(api: Api, app: dict[str, Any], path: Path) -> Any:
 @click.group("import")
 def import_group() -> None:
     """Bring data from elsewhere into a Hangar app."""
+
+
+@import_group.command("parse")
+@click.option("--database-url", help="The PostgreSQL database Parse Server's Postgres adapter wrote (read only).")
+@click.option("--json-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Or a directory of Parse JSON exports (<Class>.json).")  # fmt: skip
+@click.option("--files-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Parse's files directory (FSFilesAdapter's files/), to bring the files' bytes along.")  # fmt: skip
+@APP_OPTION
+@click.option("--new-app", help="Create an app with this name and import into it.")
+@click.option("--org", "org_id", type=int, help="Organization of --new-app.")
+@click.option("--keep-archive", type=click.Path(dir_okay=False, path_type=Path), help="Also keep the archive here.")
+@click.option("--yes", is_flag=True, help="Replace an existing app's content without asking.")
+@json_option
+def import_parse(
+    database_url: str | None, json_dir: Path | None, files_dir: Path | None, app_name: str | None,
+    new_app: str | None, org_id: int | None, keep_archive: Path | None, yes: bool,
+) -> None:  # fmt: skip
+    """Import a Parse Server app (its Postgres database or JSON exports) into --app or a --new-app.
+
+    Users keep their passwords (Parse's bcrypt hashes log in as they are); sessions are not imported.
+    """
+    if (database_url is None) == (json_dir is None):
+        raise CliError("give either --database-url or --json-dir", 2)
+    if not new_app and not yes:
+        click.confirm(f"Replace everything app {app_name!r} holds with the Parse app?", abort=True, err=True)
+    source: ParsePostgresSource | ParseJsonSource
+    try:
+        source = ParsePostgresSource(database_url) if database_url else ParseJsonSource(json_dir)  # type: ignore[arg-type]
+        parse_app = source.app()
+        referenced: set[str] = set()
+        missing: list[str] = []
+        with tempfile.TemporaryDirectory(prefix="hangar-import-") as scratch:
+            archive = keep_archive or Path(scratch) / "parse-import.tar"
+            with console.status("converting the Parse app", spinner="dots") if not json_wanted() else _Quiet():
+                counts = archive_build(
+                    parse_app, source.objects(parse_app, referenced), archive,
+                    after_objects=lambda: missing.extend(files_collect(parse_app, referenced, files_dir)),
+                )  # fmt: skip
+            source.close()
+            api = api_from_config()
+            app = _target_app(api, app_name, new_app, org_id)
+            result = _upload_restore(api, app, archive)
+    except ImportSourceError as exc:
+        raise CliError(str(exc)) from exc
+
+    def human() -> None:
+        console.print(
+            f"Imported into {app['name']} ({app['application_id']}): {counts['objects']} objects in "
+            f"{len(parse_app.classes)} classes, {counts['relations']} relations, {counts['files']} files"
+        )
+        for name, count in sorted(parse_app.counts.items()):
+            console.print(f"  {name}: {count}")
+        if missing:
+            console.print(f"  {len(missing)} file(s) not found" + ("" if files_dir else " (no --files-dir)"))
+
+    emit({**result, "app": app, "classes": parse_app.counts, "missing_files": missing}, human)

@@ -10,26 +10,36 @@ told that the app's schema, keys and code changed, and that its sessions and rol
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from asgiref.sync import async_to_sync
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
-from hangar.backups.archive import OBJECT_COLUMNS, RELATION_COLUMNS, OpenArchive, Progress
+from hangar.backups.archive import OBJECT_COLUMNS, RELATION_COLUMNS, ArchiveError, OpenArchive, Progress
 from hangar.cloudcode.models import CloudActivation, CloudVersion
 from hangar.datastore.class_rules import class_rules
+from hangar.datastore.clp import clp_validate
 from hangar.datastore.indexes import create_statement, index_sql_name, indexes_build, indexes_drop
 from hangar.datastore.models import ParseConfig, SchemaClass
+from hangar.datastore.names import SYSTEM_FIELDS, is_valid_field_name, validate_class_name
 from hangar.datastore.partitions import object_partition, relation_partition
 from hangar.datastore.schema_registry import schema_changed
+from hangar.datastore.system_classes import SYSTEM_CLASS_FIELDS, system_class_permissions, system_class_schema
+from hangar.datastore.values import TYPES
 from hangar.files.adapters import current_backend, storage_for
 from hangar.files.models import FileUsage, StoredFile
 from hangar.files.names import is_active
 from hangar.files.selectors import storage_key
 from hangar.invalidation import publish_app_changed_on_commit
+from hangar.parse_errors import ParseError
 from tenants.models import App
+
+# A stored file's name as the files service makes them (hangar.files.names): never a path.
+_FILE_NAME = re.compile(r"[_a-zA-Z0-9][a-zA-Z0-9@. ~_-]{0,199}")
 
 
 @dataclass
@@ -52,6 +62,50 @@ def _copy_in(table: str, columns: str, app_pk: int, chunks: Iterator[bytes], par
                 progress(part, rows)
         cursor.execute(f"ALTER TABLE {table} ALTER COLUMN app_id DROP DEFAULT")
     return rows
+
+
+def _field_checked(class_name: str, name: Any, spec: Any) -> None:
+    if not isinstance(name, str) or not (name in SYSTEM_FIELDS or is_valid_field_name(name)):
+        raise ArchiveError(f"the archive's schema has an invalid field name in {class_name}: {name!r}")
+    if not isinstance(spec, dict) or spec.get("type") not in TYPES:
+        raise ArchiveError(f"the archive's schema has an invalid type for {class_name}.{name}")
+    if spec["type"] in {"Pointer", "Relation"}:
+        validate_class_name(str(spec.get("targetClass")))
+
+
+def schema_rows_checked(rows: Any) -> list[dict[str, Any]]:
+    """The archive's schema rows, validated as /schemas would (an archive is input like any other),
+    with every system class the app must have."""
+    if not isinstance(rows, list):
+        raise ArchiveError("the archive's schema is not a list")
+    checked: dict[str, dict[str, Any]] = {}
+    try:
+        for row in rows:
+            class_name = validate_class_name(str(row["class_name"]))
+            fields = row["fields"]
+            if not isinstance(fields, dict):
+                raise ArchiveError(f"the archive's schema of {class_name} has no fields object")
+            for name, spec in fields.items():
+                _field_checked(class_name, name, spec)
+            clp = clp_validate(row["class_level_permissions"], fields)
+            indexes = row.get("indexes") or {}
+            for name, key in indexes.items():
+                create_statement(0, class_name, name, key, fields)
+            checked[class_name] = {"class_name": class_name, "fields": fields, "class_level_permissions": clp,
+                                   "indexes": indexes}  # fmt: skip
+    except ParseError as exc:
+        raise ArchiveError(f"the archive's schema is invalid: {exc.message}") from exc
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ArchiveError("the archive's schema rows are damaged") from exc
+    for class_name, row in checked.items():
+        if class_name in SYSTEM_CLASS_FIELDS:  # its built-in fields are not the archive's to take away
+            row["fields"] = {**system_class_schema(class_name), **row["fields"]}
+    for class_name in SYSTEM_CLASS_FIELDS:
+        checked.setdefault(class_name, {
+            "class_name": class_name, "fields": system_class_schema(class_name),
+            "class_level_permissions": system_class_permissions(class_name), "indexes": {},
+        })  # fmt: skip
+    return list(checked.values())
 
 
 def _schema_replace(app: App, rows: list[dict[str, Any]]) -> tuple[list[str], dict[str, dict[str, str]]]:
@@ -83,6 +137,9 @@ def _files_replace(app: App, archive: OpenArchive, progress: Progress) -> tuple[
     backend = current_backend()
     storage = storage_for(backend)
     records = archive.state.get("files") or []
+    for record in records:
+        if not isinstance(record, dict) or not _FILE_NAME.fullmatch(str(record.get("name", ""))):
+            raise ArchiveError("the archive lists a file with an invalid name")
     kept = {record["name"] for record in records}
     stale = [(row.backend, row.name) for row in StoredFile.objects.filter(app=app) if row.name not in kept]
     StoredFile.objects.filter(app=app).delete()
@@ -138,7 +195,20 @@ async def _after_commit(app_pk: int, dropped: list[str], builds: dict[str, dict[
 
 
 def archive_restore(*, app: App, archive: OpenArchive, progress: Progress) -> Restored:
-    """Replace everything the app holds with the archive's content."""
+    """Replace everything the app holds with the archive's content; a damaged archive changes nothing."""
+    schema_rows = schema_rows_checked(archive.state.get("schema"))
+    try:
+        return _restore(app, archive, schema_rows, progress)
+    except ArchiveError:
+        raise
+    except (psycopg.Error, DatabaseError) as exc:
+        # COPY refused a row (damaged or hand-made data): the transaction rolled back, nothing changed.
+        raise ArchiveError(f"the archive's rows could not be loaded: {str(exc).splitlines()[0]}") from exc
+    except (KeyError, TypeError, ValueError, EOFError, OSError) as exc:
+        raise ArchiveError(f"the archive is damaged: {exc}") from exc
+
+
+def _restore(app: App, archive: OpenArchive, schema_rows: list[dict[str, Any]], progress: Progress) -> Restored:
     counts: dict[str, int] = {}
     with transaction.atomic():
         app = App.objects.select_for_update(no_key=True).get(pk=app.pk)
@@ -152,7 +222,7 @@ def archive_restore(*, app: App, archive: OpenArchive, progress: Progress) -> Re
             relation_partition(app.pk), RELATION_COLUMNS, app.pk, archive.copy_chunks("relations.copy.gz"),
             "relations", progress,
         )  # fmt: skip
-        dropped, builds = _schema_replace(app, archive.state["schema"])
+        dropped, builds = _schema_replace(app, schema_rows)
         _config_replace(app, archive.state.get("config"))
         App.objects.filter(pk=app.pk).update(live_query_classes=archive.state.get("live_query_classes") or [])
         counts["files"], stale = _files_replace(app, archive, progress)
