@@ -12,7 +12,7 @@ CLI_STAMP := $(VENV)/.cli-installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup lint typecheck migrate browser sandbox clean bench soak
+.PHONY: run test setup lint typecheck migrate browser sandbox clean bench soak bench-backup
 
 run: $(RUNTIME_STAMP) $(CLI_STAMP) assets sandbox
 	$(BIN)/python -m hangar.launcher run
@@ -79,6 +79,11 @@ bench: $(DEV_STAMP)
 # p50/p99 per minute and the RSS slope of every process. E.g. make soak SOAK_ARGS="--duration 120".
 soak: $(DEV_STAMP)
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
+# Backup and restore throughput of one app against pg_dump/pg_restore of the same rows
+# (bench/README.md, "Backup and restore"), e.g. make bench-backup BACKUP_ARGS="--objects 100000".
+bench-backup: $(DEV_STAMP)
+	$(BIN)/python bench/backup.py $(BACKUP_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/lint-imports --no-cache
