@@ -180,3 +180,34 @@ def test_other_tenants_and_viewers_cannot_change_the_schema(
     # A Parse client of the app (REST key, no master) cannot read or change the schema.
     assert parse(live_server, tenant_a.keys, "GET", "/schemas").status_code in {401, 403}
     assert not SchemaMigration.objects.filter(app=tenant_a.app).exists()
+
+
+def test_changes_through_parse_schemas_are_recorded_and_can_be_rolled_back(alice_cli: Cli, tenant_a: Tenant):
+    """Parse Dashboard edits (``/schemas`` with the master key) land in the same history as pushes."""
+    server, app = alice_cli.server, tenant_a.application_id
+    created = parse(
+        server, tenant_a.keys, "POST", "/schemas/Game", master=True, json={"fields": {"name": {"type": "String"}}}
+    )
+    assert created.status_code == 200, created.text
+    changed = parse(server, tenant_a.keys, "PUT", "/schemas/Game", master=True, json={
+        "fields": {"level": {"type": "Number"}}, "indexes": {"level_1": {"level": 1}},
+    })  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    history = alice_cli.ok("schema", "history", "--app", app, "--json").json()
+    assert [(row["number"], row["source"]) for row in history] == [(2, "parse_api"), (1, "parse_api")]
+    assert [op["op"] for op in history[0]["operations"]] == ["addField", "addIndex"]
+    assert history[1]["operations"][0]["op"] == "addClass"
+
+    alice_cli.ok("schema", "rollback", "--app", app)
+    game = _schema_of(server, tenant_a, "Game")
+    assert "level" not in game["fields"]
+    assert "level_1" not in game.get("indexes", {})
+    assert "name" in game["fields"]
+    # A refused /schemas change records nothing; a client without the master key changes nothing.
+    refused = parse(
+        server, tenant_a.keys, "PUT", "/schemas/Game", master=True, json={"fields": {"name": {"type": "Number"}}}
+    )
+    assert refused.status_code == 400
+    denied = parse(server, tenant_a.keys, "PUT", "/schemas/Game", json={"fields": {"x": {"type": "String"}}})
+    assert denied.status_code in {401, 403}
+    assert SchemaMigration.objects.filter(app=tenant_a.app).count() == 3

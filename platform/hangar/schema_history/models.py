@@ -19,6 +19,8 @@ class SchemaMigration(models.Model):
         ROLLBACK = "rollback", "Rollback"
         PROMOTION = "promotion", "Promotion from another app"
         RESTORE = "restore", "Backup restore"
+        # A change through /schemas with the master key (Parse Dashboard, a script), recorded as it happens.
+        PARSE_API = "parse_api", "Parse /schemas with the master key"
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="schema_migrations")
     number = models.PositiveIntegerField()

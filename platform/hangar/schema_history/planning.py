@@ -44,7 +44,8 @@ def clp_stored(clp: dict[str, Any]) -> dict[str, Any]:
     return stored
 
 
-def _class_ops(name: str, have: ClassSpec, want: ClassSpec) -> list[dict[str, Any]]:
+def class_operations(name: str, have: ClassSpec, want: ClassSpec) -> list[dict[str, Any]]:
+    """The operations that turn one class's ``have`` into ``want``, in the class's own order."""
     ops: list[dict[str, Any]] = []
     for field_name, spec in want.fields.items():
         current = have.fields.get(field_name)
@@ -85,7 +86,7 @@ def plan_changes(current: SchemaDocument, desired: SchemaDocument, *, allow_dest
                 "classLevelPermissions": want.clp, "indexes": want.indexes,
             })  # fmt: skip
         else:
-            ops.extend(_class_ops(name, have, want))
+            ops.extend(class_operations(name, have, want))
     for name, have in current.classes.items():
         if name not in desired.classes:
             ops.append({
@@ -140,6 +141,18 @@ def reverse_of(op: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
     if kind == "setLiveQueryClasses":
         return {"op": "setLiveQueryClasses", "classes": op["previous"], "previous": op["classes"]}, None
     raise ValueError(f"unknown schema operation {kind!r}")
+
+
+def reverse_plan(applied: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The operations that undo ``applied`` (newest first), and what they cannot bring back."""
+    reverse, irreversible = [], []
+    for op in reversed(applied):
+        undo, lost = reverse_of(op)
+        if undo is not None:
+            reverse.append(undo)
+        if lost:
+            irreversible.append(lost)
+    return reverse, irreversible
 
 
 def describe(op: dict[str, Any]) -> str:

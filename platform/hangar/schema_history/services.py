@@ -25,12 +25,10 @@ from hangar.invalidation import publish_app_changed_on_commit
 from hangar.parse_errors import ParseError
 from hangar.schema_history.document import SchemaDocumentError, document_parse
 from hangar.schema_history.models import SchemaMigration
-from hangar.schema_history.planning import Plan, plan_changes, reverse_of
+from hangar.schema_history.planning import Plan, plan_changes, reverse_plan
+from hangar.schema_history.recording import LOCK_NAMESPACE as _LOCK_NAMESPACE
 from hangar.schema_history.selectors import schema_document_get
 from tenants.models import App
-
-# The first key of the two-key advisory lock: one namespace for schema changes ("HSCH").
-_LOCK_NAMESPACE = 0x48534348
 
 
 class SchemaBusyError(Exception):
@@ -93,13 +91,7 @@ def _apply(app: App, op: dict[str, Any]) -> None:
 
 
 def _record(app: App, *, applied: list[dict[str, Any]], author: str, source: str, **extra: Any) -> SchemaMigration:
-    reverse, irreversible = [], []
-    for op in reversed(applied):
-        undo, lost = reverse_of(op)
-        if undo is not None:
-            reverse.append(undo)
-        if lost:
-            irreversible.append(lost)
+    reverse, irreversible = reverse_plan(applied)
     number = (SchemaMigration.objects.filter(app=app).aggregate(top=Max("number"))["top"] or 0) + 1
     return SchemaMigration.objects.create(
         app=app, number=number, source=source, author_email=author, operations=applied,
