@@ -4,7 +4,14 @@ from django.urls import path
 
 from tenants.api.accounts import AccessTokenExchangeApi, AccessTokenListCreateApi, AccessTokenRevokeApi, MeApi
 from tenants.api.apps import AppDetailApi, AppKeyListApi, AppKeyRotateApi, AppListCreateApi, AppLiveQueryApi
-from tenants.api.backups import AppBackupCreateApi, AppRestoreApi, BackupArchiveApi, BackupDetailApi, BackupListApi
+from tenants.api.backups import (
+    AppBackupCreateApi,
+    AppBackupScheduleApi,
+    AppRestoreApi,
+    BackupArchiveApi,
+    BackupDetailApi,
+    BackupListApi,
+)
 from tenants.api.cloud_code import (
     CloudFunctionRunApi,
     CloudLogListApi,
@@ -101,5 +108,6 @@ urlpatterns = [
     path(f"{ORG}/backups/<str:backup_id>", BackupDetailApi.as_view(), name="backup-detail"),
     path(f"{ORG}/backups/<str:backup_id>/archive", BackupArchiveApi.as_view(), name="backup-archive"),
     path(f"{APP}/backups", AppBackupCreateApi.as_view(), name="app-backup-create"),
+    path(f"{APP}/backups/schedule", AppBackupScheduleApi.as_view(), name="app-backup-schedule"),
     path(f"{APP}/restore", AppRestoreApi.as_view(), name="app-restore"),
 ]

@@ -247,6 +247,8 @@ CELERY_BEAT_SCHEDULE = {
     "purge-deleted-apps": {"task": "tenants.purge_deleted_apps", "schedule": 300.0},
     # Starts due scheduled cloud-code jobs (hangar.cloudcode.schedules); at second 0 of every minute.
     "cloud-job-schedules": {"task": "cloudcode.job_schedules_tick", "schedule": crontab()},
+    # Starts due scheduled app backups and prunes old ones (hangar.backups.schedules).
+    "backup-schedules": {"task": "backups.schedules_tick", "schedule": crontab()},
 }
 # Starts due push campaigns and re-queues stranded deliveries (hangar.messaging.push_tick); 0: no tick.
 HANGAR_PUSH_TICK_SECONDS = env_float("HANGAR_PUSH_TICK_SECONDS", 10.0)

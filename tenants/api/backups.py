@@ -13,7 +13,8 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hangar.backups.models import Backup
+from hangar.backups.models import Backup, BackupSchedule
+from hangar.backups.schedules import MAX_EVERY_HOURS, MAX_KEEP
 from hangar.backups.selectors import backup_list
 from hangar.backups.services import backup_archive_file, work_dir
 from hangar.backups.storage import BackupStorageError
@@ -35,6 +36,18 @@ class BackupSerializer(serializers.ModelSerializer):
             "id", "app_name", "application_id", "status", "include_sessions", "size", "counts", "total_objects",
             "error", "created_by", "created_at", "finished_at",
         ]  # fmt: skip
+
+
+class BackupScheduleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BackupSchedule
+        fields = ["every_hours", "keep", "include_sessions", "next_run_at", "created_by", "updated_at"]
+
+
+class BackupScheduleInputSerializer(serializers.Serializer):
+    every_hours = serializers.IntegerField(min_value=1, max_value=MAX_EVERY_HOURS)
+    keep = serializers.IntegerField(min_value=1, max_value=MAX_KEEP, default=7)
+    include_sessions = serializers.BooleanField(default=False)
 
 
 class BackupCreateInputSerializer(serializers.Serializer):
@@ -80,6 +93,36 @@ class BackupDetailApi(OrganizationScopedApi):
     def get(self, request: Request, org_id: int, backup_id: str) -> Response:
         backup = backups.backup_for(actor=developer_of(request), organization=self.organization, public_id=backup_id)
         return Response(BackupSerializer(backup).data)
+
+    @extend_schema(tags=TAGS, responses={204: None}, summary="Delete a backup's archive and record (admin)")
+    def delete(self, request: Request, org_id: int, backup_id: str) -> Response:
+        backups.backup_remove(actor=developer_of(request), organization=self.organization, public_id=backup_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AppBackupScheduleApi(OrganizationScopedApi):
+    @extend_schema(
+        tags=TAGS, responses=BackupScheduleSerializer, summary="The app's backup schedule (admin); null: none"
+    )
+    def get(self, request: Request, org_id: int, app_id: int) -> Response:
+        row = backups.backup_schedule_get(actor=developer_of(request), organization=self.organization, app_pk=app_id)
+        return Response(BackupScheduleSerializer(row).data if row else None)
+
+    @extend_schema(
+        tags=TAGS, request=BackupScheduleInputSerializer, responses=BackupScheduleSerializer,
+        summary="Back the app up every N hours, keeping the newest K scheduled backups (admin)",
+    )  # fmt: skip
+    def put(self, request: Request, org_id: int, app_id: int) -> Response:
+        data = decoded(BackupScheduleInputSerializer, request.data)
+        row = backups.backup_schedule_set(
+            actor=developer_of(request), organization=self.organization, app_pk=app_id, **data
+        )
+        return Response(BackupScheduleSerializer(row).data)
+
+    @extend_schema(tags=TAGS, responses={204: None}, summary="Stop the app's scheduled backups (admin)")
+    def delete(self, request: Request, org_id: int, app_id: int) -> Response:
+        backups.backup_schedule_clear(actor=developer_of(request), organization=self.organization, app_pk=app_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class _DeletingFileResponse(FileResponse):

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from django.db import transaction
 
+from hangar.backups import schedules
 from hangar.backups import services as backups
 from hangar.backups.archive import ArchiveError
-from hangar.backups.models import Backup
+from hangar.backups.models import Backup, BackupSchedule
 from hangar.backups.restore import Restored
 from hangar.backups.selectors import backup_get
 from hangar.backups.storage import BackupStorageError
@@ -92,3 +93,48 @@ def backup_restore_upload(*, actor: Developer, organization: Organization, app_p
         raise ValidationFailedError(str(exc), field="archive") from exc
     _audit_restore(actor, app, {"upload": True, "counts": restored.counts})
     return restored
+
+
+def backup_schedule_set(
+    *, actor: Developer, organization: Organization, app_pk: int, every_hours: int, keep: int, include_sessions: bool
+) -> BackupSchedule:
+    app = _app(actor, organization, app_pk)
+    try:
+        schedule = schedules.backup_schedule_set(
+            app=app, every_hours=every_hours, keep=keep, include_sessions=include_sessions, author=actor.email
+        )
+    except ValueError as exc:
+        raise ValidationFailedError(str(exc), field="every_hours") from exc
+    audit_record(
+        actor=actor, organization=organization, action="app.backup_schedule", target_type="app",
+        target_id=app.application_id, target_name=app.name,
+        details={"every_hours": every_hours, "keep": keep, "include_sessions": include_sessions},
+    )  # fmt: skip
+    return schedule
+
+
+def backup_schedule_get(*, actor: Developer, organization: Organization, app_pk: int) -> BackupSchedule | None:
+    app = _app(actor, organization, app_pk)
+    return BackupSchedule.objects.filter(app=app).first()
+
+
+def backup_schedule_clear(*, actor: Developer, organization: Organization, app_pk: int) -> None:
+    app = _app(actor, organization, app_pk)
+    if schedules.backup_schedule_clear(app=app):
+        audit_record(
+            actor=actor, organization=organization, action="app.backup_schedule_clear", target_type="app",
+            target_id=app.application_id, target_name=app.name,
+        )  # fmt: skip
+
+
+def backup_remove(*, actor: Developer, organization: Organization, public_id: str) -> None:
+    """Delete a backup's archive and record (admin)."""
+    backup = backup_for(actor=actor, organization=organization, public_id=public_id)
+    try:
+        backups.backup_delete(backup=backup)
+    except BackupStorageError as exc:
+        raise BackupUnavailableError(str(exc)) from exc
+    audit_record(
+        actor=actor, organization=organization, action="app.backup_delete", target_type="backup",
+        target_id=public_id, target_name=backup.app_name,
+    )  # fmt: skip

@@ -180,3 +180,39 @@ def test_a_file_that_is_not_a_backup_is_refused(alice_cli: Cli, tenant_a: Tenant
     assert result.code == 1
     assert "not a Hangar backup archive" in result.stderr
     assert parse(alice_cli.server, tenant_a.keys, "GET", "/schemas", master=True).status_code == 200
+
+
+def test_scheduled_backups_run_on_the_tick_and_keep_the_newest(alice_cli: Cli, tenant_a: Tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hangar.backups.models import BackupSchedule
+    from hangar.backups.schedules import backup_schedules_tick
+
+    app = tenant_a.application_id
+    shown = alice_cli.ok("backup", "schedule", "--app", app, "--every", "24", "--keep", "2", "--json").json()
+    assert (shown["schedule"]["every_hours"], shown["schedule"]["keep"]) == (24, 2)
+    on_demand = alice_cli.ok("backup", "create", "--app", app, "--json").json()["id"]
+
+    now = timezone.now()
+    started = []
+    for day in range(4):  # four days of ticks: one backup a day; a second tick the same day starts nothing
+        moment = now + timedelta(days=day, minutes=1)
+        started += backup_schedules_tick(now=moment)
+        assert backup_schedules_tick(now=moment) == []
+    assert len(started) == 4
+    kept = Backup.objects.filter(app=tenant_a.app, scheduled=True)
+    assert set(kept.values_list("public_id", flat=True)) == set(started[-2:])
+    assert all(backup.status == "done" for backup in kept)
+    assert Backup.objects.filter(public_id=on_demand).exists()  # on-demand backups are never pruned
+    schedule = BackupSchedule.objects.get(app=tenant_a.app)
+    assert schedule.next_run_at > now + timedelta(days=3)
+
+    listed = alice_cli.ok("backup", "list", "--app", app, "--json").json()
+    assert {row["id"] for row in listed} == {on_demand, *started[-2:]}
+    alice_cli.ok("backup", "delete", on_demand, "--org", str(tenant_a.organization.pk))
+    assert not Backup.objects.filter(public_id=on_demand).exists()
+    alice_cli.ok("backup", "schedule", "--app", app, "--off")
+    assert alice_cli.ok("backup", "schedule", "--app", app, "--json").json() == {"schedule": None}
+    assert backup_schedules_tick(now=now + timedelta(days=30)) == []

@@ -125,6 +125,52 @@ def backup_download(backup_id: str, org_id: int, output: Path) -> None:
     emit({"output": str(output), "size": size}, lambda: console.print(f"Saved {size} bytes to {output}"))
 
 
+@backup.command("schedule")
+@APP_OPTION
+@click.option("--every", "every_hours", type=click.IntRange(1, 720), help="Hours between two backups.")
+@click.option("--keep", type=click.IntRange(1, 100), default=7, show_default=True, help="Scheduled backups kept.")
+@click.option("--sessions", is_flag=True, help="Also back up sessions.")
+@click.option("--off", is_flag=True, help="Stop the scheduled backups (those made are kept).")
+@json_option
+def backup_schedule(app_name: str | None, every_hours: int | None, keep: int, sessions: bool, off: bool) -> None:
+    """Show, set (--every N) or stop (--off) the app's scheduled backups; the first runs within a minute."""
+    api = api_from_config()
+    path = app_path(app_resolve(api, app_name), "backups/schedule")
+    if off:
+        api.request("DELETE", path)
+        emit({"schedule": None}, lambda: console.print("Scheduled backups stopped."))
+        return
+    if every_hours is not None:
+        schedule = api.request(
+            "PUT", path, json={"every_hours": every_hours, "keep": keep, "include_sessions": sessions}
+        )
+    else:
+        schedule = api.get(path)
+
+    def human() -> None:
+        if not schedule:
+            console.print("No scheduled backups: `hangar backup schedule --every 24`.")
+            return
+        console.print(
+            f"Every {schedule['every_hours']} h, the newest {schedule['keep']} kept"
+            + (", sessions included" if schedule["include_sessions"] else "")
+            + f"; next at {schedule['next_run_at']}"
+        )
+
+    emit({"schedule": schedule}, human)
+
+
+@backup.command("delete")
+@click.argument("backup_id")
+@click.option("--org", "org_id", type=int, required=True, help="The backup's organization id.")
+@json_option
+def backup_delete(backup_id: str, org_id: int) -> None:
+    """Delete a backup's archive from storage and its record."""
+    api = api_from_config()
+    api.request("DELETE", f"organizations/{org_id}/backups/{backup_id}")
+    emit({"deleted": backup_id}, lambda: console.print(f"Deleted {backup_id}."))
+
+
 def _target_app(api: Api, app_name: str | None, new_app: str | None, org_id: int | None) -> dict[str, Any]:
     if new_app:
         if org_id is None:

@@ -32,6 +32,8 @@ class Backup(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BACKUP)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     include_sessions = models.BooleanField(default=False)
+    # Made by the app's schedule: only these are pruned to the schedule's ``keep``.
+    scheduled = models.BooleanField(default=False)
     storage_key = models.CharField(max_length=300, blank=True, default="")
     size = models.PositiveBigIntegerField(default=0)
     # Rows and files written so far, per part ("objects", "relations", "files", ...): the progress display.
@@ -47,3 +49,18 @@ class Backup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.public_id} of {self.app_name}"
+
+
+class BackupSchedule(models.Model):
+    """An app's backups on a schedule: one every ``every_hours``, the newest ``keep`` of them kept."""
+
+    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="backup_schedule")
+    every_hours = models.PositiveIntegerField()
+    keep = models.PositiveIntegerField(default=7)
+    include_sessions = models.BooleanField(default=False)
+    next_run_at = models.DateTimeField(db_index=True)
+    created_by = models.CharField(max_length=254, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"backups of app {self.app_id} every {self.every_hours} h"

@@ -36,13 +36,20 @@ def work_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def backup_record(*, app: App, include_sessions: bool, author: str) -> Backup:
+def backup_record(*, app: App, include_sessions: bool, author: str, scheduled: bool = False) -> Backup:
     """The backup's row, before its archive is written (by backup_run, a Celery task)."""
     total = _object_count(app)
     return Backup.objects.create(
         organization_id=app.organization_id, app=app, app_name=app.name, application_id=app.application_id,
-        include_sessions=include_sessions, created_by=author, total_objects=total,
+        include_sessions=include_sessions, created_by=author, total_objects=total, scheduled=scheduled,
     )  # fmt: skip
+
+
+def backup_delete(*, backup: Backup) -> None:
+    """Remove the archive from storage, then the row (a storage outage keeps both for a retry)."""
+    if backup.storage_key:
+        backup_storage().delete(backup.storage_key)
+    backup.delete()
 
 
 def _object_count(app: App) -> int:
