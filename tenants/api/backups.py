@@ -29,6 +29,8 @@ TAGS = ["backups"]
 
 class BackupSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id")
+    # A plain string in the OpenAPI document: an enum here would collide with the apps' "status" enum.
+    status = serializers.CharField(read_only=True, help_text="running, done or failed")
 
     class Meta:
         model = Backup
