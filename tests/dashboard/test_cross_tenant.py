@@ -15,10 +15,12 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from hangar.backups.models import Backup, BackupSchedule
 from hangar.identity.models import AuthSettings
 from hangar.messaging.models import ProviderCredential
 from hangar.messaging.provider_credentials import provider_credential_set
 from hangar.messaging.sms_email_models import MessageTemplate, SenderSettings
+from hangar.schema_history.models import SchemaMigration
 from tenants.models import App, AppKey, AuditEvent, Invitation, Membership, Organization
 from tenants.services import invitation_create
 from tests.conftest import Tenant
@@ -125,6 +127,11 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"push-audience-delete-{label}": Case("post", "push_audience_delete", _bob_audience(app_args), {}),
         f"push-campaigns-{label}": Case("get", "push_campaigns", app_args, {}),
         f"push-campaign-{label}": Case("get", "push_campaign", _bob_campaign(app_args), {}),
+        f"schema-backups-{label}": Case("get", "schema_backups", app_args, {}),
+        f"schema-rollback-{label}": Case("post", "schema_rollback", app_args, {}),
+        f"backup-create-{label}": Case("post", "backup_create", app_args, {}),
+        f"backup-schedule-{label}": Case("post", "backup_schedule", app_args, {"every_hours": "1", "keep": "1"}),
+        f"backup-download-{label}": Case("get", "backup_download", lambda w: [*app_args(w), "bk_bob"], {}),
     }
 
 
@@ -203,6 +210,9 @@ def bob_state(world: World) -> dict[str, Any]:
         ),
         "alice_apps": list(App.objects.filter(organization=world.alice.organization).values_list("pk", "name")),
         "push_objects": _push_objects(),
+        "backups": list(Backup.objects.values_list("public_id", "app_id")),
+        "backup_schedules": list(BackupSchedule.objects.values_list("app_id", "every_hours")),
+        "schema_migrations": list(SchemaMigration.objects.values_list("app_id", "number", "rolled_back")),
     }
 
 
