@@ -19,17 +19,12 @@ class Backup(models.Model):
         DONE = "done"
         FAILED = "failed"
 
-    class Kind(models.TextChoices):
-        BACKUP = "backup", "Backup of the app"
-        UPLOAD = "upload", "Archive uploaded for a restore"
-
     public_id = models.CharField(max_length=32, unique=True, default=backup_public_id)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     # SET_NULL: a backup outlives its app (restoring a deleted app is what it is for).
     app = models.ForeignKey(App, on_delete=models.SET_NULL, null=True, related_name="+")
     app_name = models.CharField(max_length=100)
     application_id = models.CharField(max_length=64)
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BACKUP)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     include_sessions = models.BooleanField(default=False)
     # Made by the app's schedule: only these are pruned to the schedule's ``keep``.

@@ -7,7 +7,7 @@ from tenants.models import Organization
 
 
 def backup_list(*, organization: Organization, application_id: str | None = None, limit: int = 100) -> list[Backup]:
-    rows = Backup.objects.filter(organization=organization, kind=Backup.Kind.BACKUP)
+    rows = Backup.objects.filter(organization=organization)
     if application_id:
         rows = rows.filter(application_id=application_id)
     return list(rows[:limit])
