@@ -180,6 +180,12 @@ def test_a_file_that_is_not_a_backup_is_refused(alice_cli: Cli, tenant_a: Tenant
     assert result.code == 1
     assert "not a Hangar backup archive" in result.stderr
     assert parse(alice_cli.server, tenant_a.keys, "GET", "/schemas", master=True).status_code == 200
+    # Into a new app: the app the command created is deleted again.
+    result = alice_cli.run("backup", "restore", str(fake), "--new-app", "doomed")
+    assert result.code == 1
+    assert "deleted again" in result.stderr
+    names = {app["name"] for app in alice_cli.ok("apps", "list", "--json").json()}
+    assert "doomed" not in names
 
 
 def test_scheduled_backups_run_on_the_tick_and_keep_the_newest(alice_cli: Cli, tenant_a: Tenant):

@@ -63,3 +63,22 @@ def test_an_invalid_bundle_shows_the_servers_message(alice_cli: Cli, tenant_a: T
     assert result.code == 1
     assert "main.py" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_list_and_activate_an_earlier_version(alice_cli: Cli, tenant_a: Tenant, tmp_path: Path):
+    app = tenant_a.application_id
+    for word in ("one", "two"):
+        bundle = tmp_path / word
+        bundle.mkdir()
+        (bundle / "main.py").write_text(MAIN.replace('"Hello "', f'"{word} "'))
+        alice_cli.ok("functions", "deploy", str(bundle), "--app", app)
+    listed = alice_cli.ok("functions", "list", "--app", app, "--json").json()
+    assert [(row["number"], row["active"]) for row in listed] == [(2, True), (1, False)]
+    assert parse(alice_cli.server, tenant_a.keys, "POST", "/functions/hello", json={"name": "x"}).json() == {
+        "result": "two x"
+    }
+    alice_cli.ok("functions", "activate", "1", "--app", app)
+    assert parse(alice_cli.server, tenant_a.keys, "POST", "/functions/hello", json={"name": "x"}).json() == {
+        "result": "one x"
+    }
+    assert alice_cli.run("functions", "activate", "9", "--app", app).code == 4

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -200,11 +202,12 @@ def backup_restore(source: str, app_name: str | None, new_app: str | None, org_i
         click.confirm(f"Replace everything app {app_name!r} holds with {source}?", abort=True, err=True)
     app = _target_app(api, app_name, new_app, org_id)
     path = Path(source)
-    if path.is_file():
-        result = _upload_restore(api, app, path)
-    else:
-        with console.status("restoring", spinner="dots") if not json_wanted() else _Quiet():
-            result = api.post(app_path(app, "restore"), json={"backup_id": source})
+    with _removed_on_failure(api, app, created=bool(new_app)):
+        if path.is_file():
+            result = _upload_restore(api, app, path)
+        else:
+            with console.status("restoring", spinner="dots") if not json_wanted() else _Quiet():
+                result = api.post(app_path(app, "restore"), json={"backup_id": source})
 
     def human() -> None:
         counts = result["counts"]
@@ -216,6 +219,22 @@ def backup_restore(source: str, app_name: str | None, new_app: str | None, org_i
             console.print(f"  index not built: {name}")
 
     emit({**result, "app": app}, human)
+
+
+@contextmanager
+def _removed_on_failure(api: Api, app: dict[str, Any], *, created: bool) -> Iterator[None]:
+    """A restore into an app this command created: if it fails, the empty app is deleted again."""
+    try:
+        yield
+    except CliError:
+        if created:
+            try:
+                api.request("DELETE", app_path(app), params={"confirm_name": app["name"]})
+            except CliError as exc:
+                errors.print(f"the new app {app['name']} could not be deleted: {exc.message}")
+            else:
+                errors.print(f"the new app {app['name']} was deleted again")
+        raise
 
 
 class _Quiet:
@@ -294,7 +313,8 @@ def import_parse(
             source.close()
             api = api_from_config()
             app = _target_app(api, app_name, new_app, org_id)
-            result = _upload_restore(api, app, archive)
+            with _removed_on_failure(api, app, created=bool(new_app)):
+                result = _upload_restore(api, app, archive)
     except ImportSourceError as exc:
         raise CliError(str(exc)) from exc
 

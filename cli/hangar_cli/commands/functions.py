@@ -14,7 +14,7 @@ import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 
 from hangar_cli.client import CliError, api_from_config, app_path, app_resolve
-from hangar_cli.output import APP_OPTION, console, emit, errors, json_option, json_wanted
+from hangar_cli.output import APP_OPTION, console, emit, errors, json_option, json_wanted, table
 
 SKIPPED_DIRS = {"__pycache__", ".git", ".venv", "node_modules"}
 
@@ -49,7 +49,7 @@ def upload_progress() -> Progress:
 
 @click.group()
 def functions() -> None:
-    """Cloud code: deploy a bundle."""
+    """Cloud code: deploy a bundle, list versions, activate (roll back to) one."""
 
 
 @functions.command()
@@ -91,6 +91,34 @@ def deploy(directory: Path, app_name: str | None, note: str, no_activate: bool) 
                 console.print(f"  {kind[:-1]}: {label}")
 
     emit(version, human)
+
+
+@functions.command("list")
+@APP_OPTION
+@json_option
+def functions_list(app_name: str | None) -> None:
+    """The app's cloud-code versions, newest first, and which one runs."""
+    api = api_from_config()
+    rows = api.get(app_path(app_resolve(api, app_name), "cloud-code/versions"))
+    view = [
+        {**row, "running": "yes" if row["active"] else "",
+         "handlers": ", ".join(f["name"] for f in (row.get("handlers") or {}).get("functions", []))}
+        for row in rows
+    ]  # fmt: skip
+    columns = [("number", "Version"), ("running", "Running"), ("handlers", "Functions"), ("created_at", "Deployed"),
+               ("created_by", "By"), ("note", "Note")]  # fmt: skip
+    emit(rows, lambda: table(view, columns) if rows else console.print("No versions yet: `hangar functions deploy`."))
+
+
+@functions.command("activate")
+@click.argument("number", type=click.IntRange(min=1))
+@APP_OPTION
+@json_option
+def functions_activate(number: int, app_name: str | None) -> None:
+    """Run version NUMBER (activating an earlier one is the rollback)."""
+    api = api_from_config()
+    rows = api.post(app_path(app_resolve(api, app_name), f"cloud-code/versions/{number}/activate"))
+    emit(rows, lambda: console.print(f"Version {number} is running now."))
 
 
 @click.command()
