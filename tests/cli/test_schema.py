@@ -135,6 +135,12 @@ def test_a_bad_file_is_refused_with_the_place_named(alice_cli: Cli, tenant_a: Te
     result = alice_cli.run("schema", "diff", str(broken), "--app", tenant_a.application_id)
     assert result.code == 1
     assert "not valid JSON" in result.stderr
+    bad_live = {"classes": {}, "liveQuery": {"classes": ["Post", "no spaces please"]}}
+    result = alice_cli.run(
+        "schema", "diff", str(_write(tmp_path / "l.yaml", bad_live)), "--app", tenant_a.application_id
+    )
+    assert result.code == 1
+    assert "liveQuery.classes" in result.stderr
     # The datastore's own check (a default of the wrong type) comes back as the server's message.
     wrong = {"classes": {"Post": {"fields": {"n": {"type": "Number", "defaultValue": "x"}}}}}
     result = alice_cli.run("schema", "push", str(_write(tmp_path / "w.yaml", wrong)), "--app", tenant_a.application_id)

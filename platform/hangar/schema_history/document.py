@@ -147,6 +147,11 @@ def document_parse(raw: Any) -> SchemaDocument:
         names = _object(raw["liveQuery"], "liveQuery").get("classes", [])
         if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
             raise SchemaDocumentError("liveQuery.classes must be a list of class names.")
+        for name in names:
+            try:
+                validate_class_name(name)
+            except ParseError as exc:
+                raise SchemaDocumentError(f"liveQuery.classes: {exc.message}") from exc
         live_query = sorted(set(names))
     for class_name in SYSTEM_CLASS_FIELDS:  # always there: the file need not mention them
         classes.setdefault(class_name, ClassSpec(clp=default_clp(class_name)))
