@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,15 @@ def cli_for(server: LiveServer, tenant: Tenant, config_dir: Path) -> Cli:
     cli = Cli(server=server, config_dir=config_dir, token=token)
     cli.login()
     return cli
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _backup_archives_removed() -> Iterator[None]:
+    """The archives the live server wrote (settings_test's HANGAR_BACKUP_DIR) go with the session."""
+    from django.conf import settings
+
+    yield
+    shutil.rmtree(settings.HANGAR_BACKUP_DIR, ignore_errors=True)
 
 
 @pytest.fixture

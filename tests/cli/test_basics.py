@@ -108,3 +108,30 @@ def test_every_command_has_help(alice_cli: Cli):
         result = alice_cli.ok(*path, "--help")
         assert "Usage: hangar" in result.stdout, path
         assert len(result.stdout.splitlines()) > 3, path
+
+
+def test_the_cli_imports_nothing_of_the_platform():
+    """It is a client of the management API only (docs/cli.md): anything it does, a script can do over HTTP."""
+    import ast
+
+    platform_packages = {"hangar", "tenants", "dashboard", "hangar_cloud", "django", "rest_framework"}
+    for path in (CLI_DIR / "hangar_cli").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            assert not {name.split(".")[0] for name in names} & platform_packages, path
+
+
+def test_the_installed_command_is_declared():
+    """``pip install ./cli`` (make setup) installs ``hangar``, pointing at the main function the tests run."""
+    import tomllib
+
+    project = tomllib.loads((CLI_DIR / "pyproject.toml").read_text())["project"]
+    assert project["scripts"] == {"hangar": "hangar_cli.main:main"}
+    sys.path.insert(0, str(CLI_DIR))
+    try:
+        from hangar_cli import main
+    finally:
+        sys.path.remove(str(CLI_DIR))
+    assert callable(main.main)
