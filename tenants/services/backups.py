@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import redis
 from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from hangar.backups import schedules
 from hangar.backups import services as backups
@@ -44,10 +47,20 @@ def backup_create(*, actor: Developer, organization: Organization, app_pk: int, 
             target_id=app.application_id, target_name=app.name,
             details={"backup": backup.public_id, "include_sessions": include_sessions},
         )  # fmt: skip
-        backup_id = backup.pk
-        transaction.on_commit(lambda: backup_run_task.delay(backup_id=backup_id))
+    _enqueued(backup)
     backup.refresh_from_db()
     return backup
+
+
+def _enqueued(backup: Backup) -> None:
+    """Hand the backup to a worker; if the broker does not answer, the backup is failed and the caller told to retry."""
+    try:
+        backup_run_task.delay(backup_id=backup.pk)
+    except (KombuOperationalError, redis.RedisError, OSError) as exc:
+        Backup.objects.filter(pk=backup.pk, status=Backup.Status.RUNNING).update(
+            status=Backup.Status.FAILED, error=f"the task queue did not answer: {exc}", finished_at=timezone.now()
+        )
+        raise BackupUnavailableError("Backups cannot be started right now (the task queue does not answer).") from exc
 
 
 def backup_for(*, actor: Developer, organization: Organization, public_id: str) -> Backup:
