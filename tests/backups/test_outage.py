@@ -4,6 +4,7 @@ recorded as failed with the reason, never left running with no worker to finish 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -22,14 +23,20 @@ def dead_broker() -> Iterator[None]:
 
     saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url", "task_publish_retry")}
     app.conf.update(task_always_eager=False, broker_url=f"redis://127.0.0.1:{_free_port()}/0", task_publish_retry=False)
-    app._pool = None
+    _pools_dropped(app)
     try:
         yield
     finally:
         app.conf.update(saved)
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app._pool = None
+        _pools_dropped(app)
+
+
+def _pools_dropped(app: Any) -> None:
+    """Close the connection pool and forget it and its producer pool (even eager calls acquire a producer)."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def test_a_broker_outage_answers_503_and_fails_the_backup(tenant_a: Tenant, dead_broker: None):
