@@ -71,3 +71,19 @@ async def test_backup_goes_to_storage_and_restores(
     restored = await sync_to_async(backup_restore)(app=other.app, backup=backup)
     assert restored.counts["objects"] == backup.counts["objects"]
     assert await _objects(ParseApp(parse_client, other)) == await _objects(app_a)
+
+
+def test_unreachable_s3_fails_the_backup_with_the_reason(settings: Any, tenant_a: Tenant):
+    """Storage that does not answer: the backup is recorded as failed (with S3's error), not left running."""
+    from tests.conftest import _free_port
+
+    settings.HANGAR_BACKUP_BACKEND = "s3"
+    settings.HANGAR_BACKUP_S3_BUCKET = S3_BUCKET
+    settings.HANGAR_FILES_S3_REGION = S3_REGION
+    settings.HANGAR_FILES_S3_ENDPOINT_URL = f"http://127.0.0.1:{_free_port()}"
+    settings.HANGAR_FILES_S3_ACCESS_KEY_ID = "testing"
+    settings.HANGAR_FILES_S3_SECRET_ACCESS_KEY = "testing"
+    backup = backup_run(backup_id=backup_record(app=tenant_a.app, include_sessions=False, author="t").pk)
+    assert backup.status == Backup.Status.FAILED
+    assert "S3 upload" in backup.error
+    assert backup.finished_at is not None

@@ -50,6 +50,7 @@ class LocalBackupStorage:
 class S3BackupStorage:
     def __init__(self) -> None:
         import boto3  # only this adapter needs the SDK
+        from botocore.config import Config
 
         self.bucket = settings.HANGAR_BACKUP_S3_BUCKET
         self.prefix = settings.HANGAR_BACKUP_S3_PREFIX
@@ -59,7 +60,9 @@ class S3BackupStorage:
             "aws_access_key_id": settings.HANGAR_FILES_S3_ACCESS_KEY_ID,
             "aws_secret_access_key": settings.HANGAR_FILES_S3_SECRET_ACCESS_KEY,
         }
-        self.client = boto3.client("s3", **{k: v for k, v in options.items() if v})
+        # Deadlines of their own: an unreachable endpoint fails the backup in seconds, not minutes.
+        deadlines = Config(connect_timeout=10, read_timeout=120, retries={"max_attempts": 3, "mode": "standard"})
+        self.client = boto3.client("s3", config=deadlines, **{k: v for k, v in options.items() if v})
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
