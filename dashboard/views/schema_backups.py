@@ -15,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.access import DeveloperRequest, app_view, capabilities
-from hangar.backups.selectors import backup_list
 from hangar.backups.services import backup_archive_file
 from hangar.backups.storage import BackupStorageError
 from hangar.schema_history.planning import describe
@@ -46,7 +45,11 @@ def schema_backups_page(request: DeveloperRequest, access: AppAccess) -> HttpRes
             {"row": row, "changes": [describe(op) for op in row.operations]} for row in migrations[:HISTORY_SHOWN]
         ],
         "undoable": next((row.number for row in migrations if not row.rolled_back and row.source != "rollback"), None),
-        "backups": backup_list(organization=organization, application_id=app.application_id) if may_back_up else [],
+        "backups": (
+            backups.backups_visible(actor=developer, organization=organization, application_id=app.application_id)
+            if may_back_up
+            else []
+        ),
         "schedule": backups.backup_schedule_get(actor=developer, organization=organization, app_pk=app.pk)
         if may_back_up
         else None,

@@ -15,14 +15,11 @@ from rest_framework.response import Response
 
 from hangar.backups.models import Backup, BackupSchedule
 from hangar.backups.schedules import MAX_EVERY_HOURS, MAX_KEEP
-from hangar.backups.selectors import backup_list
 from hangar.backups.services import backup_archive_file, work_dir
 from hangar.backups.storage import BackupStorageError
 from tenants.api.base import OrganizationScopedApi, decoded, developer_of
 from tenants.errors import BackupUnavailableError, ValidationFailedError
-from tenants.roles import Permission
 from tenants.services import backups
-from tenants.services.access import membership_require
 
 TAGS = ["backups"]
 
@@ -69,10 +66,9 @@ class RestoreInputSerializer(serializers.Serializer):
 class BackupListApi(OrganizationScopedApi):
     @extend_schema(tags=TAGS, responses=BackupSerializer(many=True), summary="The organization's backups (admin)")
     def get(self, request: Request, org_id: int) -> Response:
-        membership_require(
-            actor=developer_of(request), organization=self.organization, permission=Permission.MANAGE_BACKUPS
+        rows = backups.backups_visible(
+            actor=developer_of(request), organization=self.organization, application_id=request.query_params.get("app")
         )
-        rows = backup_list(organization=self.organization, application_id=request.query_params.get("app"))
         return Response(BackupSerializer(rows, many=True).data)
 
 

@@ -19,7 +19,7 @@ from hangar.backups import services as backups
 from hangar.backups.archive import ArchiveError
 from hangar.backups.models import Backup, BackupSchedule
 from hangar.backups.restore import Restored
-from hangar.backups.selectors import backup_get
+from hangar.backups.selectors import backup_get, backup_list
 from hangar.backups.storage import BackupStorageError
 from hangar.backups.tasks import backup_run_task
 from tenants.audit import audit_record
@@ -70,6 +70,12 @@ def backup_for(*, actor: Developer, organization: Organization, public_id: str) 
     if backup is None:
         raise NotFoundError("Backup not found.")
     return backup
+
+
+def backups_visible(*, actor: Developer, organization: Organization, application_id: str | None) -> list[Backup]:
+    """The organization's backups (of one app if given, deleted apps' too), for an admin."""
+    membership_require(actor=actor, organization=organization, permission=Permission.MANAGE_BACKUPS)
+    return backup_list(organization=organization, application_id=application_id)
 
 
 def _audit_restore(actor: Developer, app: App, details: dict[str, object]) -> None:
