@@ -18,25 +18,25 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def dead_broker() -> Iterator[None]:
-    """Celery publishing to a port nothing listens on (instead of running tasks in the test process)."""
+    """Celery publishing to a port nothing listens on (instead of running tasks in the test process).
+
+    The app's own connection and producer pools are set aside and put back untouched: kombu keeps
+    producer pools in a global registry keyed by connection, so closing them would leave later
+    tests a closed pool.
+    """
     from hangar.celery_app import app
 
     saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url", "task_publish_retry")}
+    pools: tuple[Any, Any] = (app._pool, app.amqp._producer_pool)
     app.conf.update(task_always_eager=False, broker_url=f"redis://127.0.0.1:{_free_port()}/0", task_publish_retry=False)
-    _pools_dropped(app)
+    app._pool, app.amqp._producer_pool = None, None
     try:
         yield
     finally:
+        if app._pool is not None:
+            app._pool.force_close_all()
         app.conf.update(saved)
-        _pools_dropped(app)
-
-
-def _pools_dropped(app: Any) -> None:
-    """Close the connection pool and forget it and its producer pool (even eager calls acquire a producer)."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
+        app._pool, app.amqp._producer_pool = pools
 
 
 def test_a_broker_outage_answers_503_and_fails_the_backup(tenant_a: Tenant, dead_broker: None):
