@@ -80,6 +80,8 @@ def parse_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
     process.terminate()
     process.wait(timeout=10)
     log.close()
+    with psycopg.connect(_database_url(settings.DATABASES["default"]), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{settings.DATABASES["default"]["NAME"]}_parse" WITH (FORCE)')
 
 
 def _write_through_parse(server: ParseServer) -> None:
