@@ -21,11 +21,12 @@ import gzip
 import io
 import json
 import tarfile
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 import psycopg
 from django.db import connection
@@ -98,6 +99,17 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
+def _add_stream(tar: tarfile.TarFile, name: str, chunks: Iterator[bytes]) -> None:
+    """A stored file into the tar without holding it whole: spooled to disk past a few megabytes."""
+    with tempfile.SpooledTemporaryFile(max_size=_BLOCK_BYTES * 4) as spool:
+        for chunk in chunks:
+            spool.write(chunk)
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = spool.tell(), 0o600
+        spool.seek(0)
+        tar.addfile(info, spool)
+
+
 def _rows(conn: psycopg.Connection[Any], query: str, params: list[Any]) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
         cursor.execute(query, params)
@@ -150,8 +162,7 @@ def archive_write(
             _add_file(tar, "objects.copy.gz", objects_path)
             _add_file(tar, "relations.copy.gz", relations_path)
             for index, record in enumerate(state["files"]):
-                data = b"".join(file_reader(record["backend"], record["name"], record["size"]))
-                _add_bytes(tar, f"files/{index}", data)
+                _add_stream(tar, f"files/{index}", file_reader(record["backend"], record["name"], record["size"]))
                 progress("files", index + 1)
             for row in _rows(conn, "SELECT number, archive FROM cloudcode_cloudversion WHERE app_id = %s", [app_pk]):
                 _add_bytes(tar, f"cloud/{row['number']}.zip", bytes(row["archive"]))
@@ -179,8 +190,9 @@ class OpenArchive:
             raise ArchiveError(f"{name} in the archive is not a file")
         return handle
 
-    def file_bytes(self, index: int) -> bytes:
-        return self.member(f"files/{index}").read()
+    def file_stream(self, index: int) -> BinaryIO:
+        """A stored file's bytes as a stream (read from the tar as they are needed)."""
+        return cast(BinaryIO, self.member(f"files/{index}"))  # tarfile's ExFileObject is a binary reader
 
     def cloud_bundle(self, number: int) -> bytes:
         return self.member(f"cloud/{number}.zip").read()

@@ -9,7 +9,6 @@ told that the app's schema, keys and code changed, and that its sessions and rol
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -145,16 +144,17 @@ def _files_replace(app: App, archive: OpenArchive, progress: Progress) -> tuple[
     StoredFile.objects.filter(app=app).delete()
     total = 0
     for index, record in enumerate(records):
-        data = archive.file_bytes(index)
+        stream = archive.file_stream(index)
+        size = archive.tar.getmember(f"files/{index}").size
         storage.save(
-            storage_key(app.pk, record["name"]), io.BytesIO(data), content_type=record["content_type"],
+            storage_key(app.pk, record["name"]), stream, content_type=record["content_type"],
             attachment=is_active(record["content_type"], record["name"]),
         )  # fmt: skip
         StoredFile.objects.create(
-            app=app, name=record["name"], backend=backend, content_type=record["content_type"], size=len(data),
+            app=app, name=record["name"], backend=backend, content_type=record["content_type"], size=size,
             etag=record["etag"], metadata=record.get("metadata") or {}, tags=record.get("tags") or {},
         )  # fmt: skip
-        total += len(data)
+        total += size
         progress("files", index + 1)
     FileUsage.objects.update_or_create(app=app, defaults={"bytes": total, "count": len(records)})
     return len(records), stale
