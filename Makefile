@@ -8,20 +8,21 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 NODE_STAMP := node_modules/.installed
+CLI_STAMP := $(VENV)/.cli-installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup lint typecheck migrate browser sandbox jdk toolchains cluster-tools clean bench bench-density bench-builds soak
+.PHONY: run test setup lint typecheck migrate browser sandbox jdk toolchains cluster-tools clean bench bench-density bench-builds bench-backup soak
 
-run: $(RUNTIME_STAMP) assets sandbox toolchains
+run: $(RUNTIME_STAMP) $(CLI_STAMP) assets sandbox toolchains
 	$(BIN)/python -m hangar.launcher run
 
-test: $(DEV_STAMP) assets browser sandbox jdk toolchains cluster-tools
+test: $(DEV_STAMP) $(CLI_STAMP) assets browser sandbox jdk toolchains cluster-tools
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard sdk_gen
+	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard sdk_gen cli/hangar_cli
 	$(BIN)/python -m hangar.launcher test -- $(PYTEST_ARGS)
 
-setup: $(DEV_STAMP) assets sandbox
+setup: $(DEV_STAMP) $(CLI_STAMP) assets sandbox
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +34,12 @@ $(RUNTIME_STAMP): requirements.txt | $(VENV)/bin/python
 
 $(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+# The `hangar` command (cli/, docs/cli.md): its dependencies are pinned in requirements.txt
+# (--no-deps); pip builds it with setuptools from PyPI, like any sdist.
+$(CLI_STAMP): $(RUNTIME_STAMP) cli/pyproject.toml $(shell find cli/hangar_cli -name '*.py')
+	$(BIN)/pip install -q --no-deps ./cli
 	touch $@
 
 # Front-end assets (htmx for the dashboard) and the Parse JS SDK used by the
@@ -112,13 +119,18 @@ bench-builds: $(DEV_STAMP) toolchains
 soak: $(DEV_STAMP)
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
+# Backup and restore throughput of one app against pg_dump/pg_restore of the same rows
+# (bench/README.md, "Backup and restore"), e.g. make bench-backup BACKUP_ARGS="--objects 100000".
+bench-backup: $(DEV_STAMP)
+	$(BIN)/python bench/backup.py $(BACKUP_ARGS)
+
 lint: $(DEV_STAMP)
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/ruff check platform tenants dashboard sdk_gen tests bench deploy
-	$(BIN)/ruff format --check platform tenants dashboard sdk_gen tests bench deploy
+	$(BIN)/ruff check platform tenants dashboard sdk_gen cli tests bench deploy
+	$(BIN)/ruff format --check platform tenants dashboard sdk_gen cli tests bench deploy
 
 typecheck: $(DEV_STAMP)
-	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard sdk_gen
+	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard sdk_gen cli/hangar_cli
 
 clean:
 	rm -rf $(VENV) node_modules

@@ -15,6 +15,7 @@ from dashboard.views import (
     messaging_providers,
     organizations,
     push,
+    schema_backups,
     sdks,
     sms_email,
 )
@@ -57,6 +58,11 @@ urlpatterns = [
     path(_APP + "cloud-code/", cloud_code.cloud_code_page, name="cloud_code"),
     path(_APP + "sdks/", sdks.sdks_page, name="sdks"),
     path(_APP + "sdks/<str:language>/download/", sdks.sdk_download, name="sdk_download"),
+    path(_APP + "schema-backups/", schema_backups.schema_backups_page, name="schema_backups"),
+    path(_APP + "schema-backups/rollback/", schema_backups.schema_rollback, name="schema_rollback"),
+    path(_APP + "schema-backups/backup/", schema_backups.backup_create, name="backup_create"),
+    path(_APP + "schema-backups/schedule/", schema_backups.backup_schedule, name="backup_schedule"),
+    path(_APP + "schema-backups/<str:backup_id>/download/", schema_backups.backup_download, name="backup_download"),
     path(_APP + "cloud-code/upload/", cloud_code.cloud_code_upload, name="cloud_code_upload"),
     path(
         _APP + "cloud-code/versions/<int:number>/activate/", cloud_code.cloud_code_activate, name="cloud_code_activate"

@@ -107,3 +107,18 @@ class BuildRejectedError(ValidationFailedError):
     def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
         super().__init__(message, field=field)
         self.code = code
+
+
+class SchemaBusyError(TenantsError):
+    """Another schema change of the same app is running; the client may retry."""
+
+    code = "schema_busy"
+    status = 409
+
+
+class BackupUnavailableError(TenantsError):
+    """Backup storage did not answer; trying again later may help."""
+
+    code = "backup_storage_unavailable"
+    status = 503
+    retry_after_seconds = 30

@@ -53,6 +53,9 @@ class Permission(StrEnum):
     VIEW_BUILDS = "view_builds"  # native builds: profiles, history, logs, artifacts and their download links
     RUN_BUILDS = "run_builds"  # save a build profile, start or cancel a build
     MANAGE_SIGNING = "manage_signing"  # upload, rotate or delete signing credentials (never readable back)
+    MANAGE_SCHEMA = "manage_schema"  # push a schema file, roll a schema migration back, promote a schema into the app
+    # Back an app up or restore or import into it: a backup holds every object and password hash.
+    MANAGE_BACKUPS = "manage_backups"
 
 
 MINIMUM_ROLE: dict[Permission, Role] = {
@@ -88,6 +91,11 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     Permission.RUN_BUILDS: Role.DEVELOPER,
     # A signing key is the app's identity in the stores, like the master key is its identity here.
     Permission.MANAGE_SIGNING: Role.ADMIN,
+    # The same right as adding a field through /schemas with the master key, which developers run.
+    Permission.MANAGE_SCHEMA: Role.DEVELOPER,
+    # A backup is every object and password hash (more than the master key reveals at once), and a
+    # restore replaces them: an admin's decision, like deleting the app.
+    Permission.MANAGE_BACKUPS: Role.ADMIN,
 }
 
 

@@ -5,6 +5,14 @@ from django.urls import path
 from tenants.api.accounts import AccessTokenExchangeApi, AccessTokenListCreateApi, AccessTokenRevokeApi, MeApi
 from tenants.api.analytics import AppEventStatsApi, AppFunnelApi, AppRetentionApi, AppUsageApi
 from tenants.api.apps import AppDetailApi, AppKeyListApi, AppKeyRotateApi, AppListCreateApi, AppLiveQueryApi
+from tenants.api.backups import (
+    AppBackupCreateApi,
+    AppBackupScheduleApi,
+    AppRestoreApi,
+    BackupArchiveApi,
+    BackupDetailApi,
+    BackupListApi,
+)
 from tenants.api.builds import (
     BuildCancelApi,
     BuildDetailApi,
@@ -35,6 +43,14 @@ from tenants.api.messaging_providers import MessagingLogListApi, MessagingProvid
 from tenants.api.organizations import AuditEventListApi, OrganizationDetailApi, OrganizationListCreateApi
 from tenants.api.push import PushAudienceCountApi, PushQueryCountApi
 from tenants.api.push_campaigns import PushCampaignDetailApi, PushCampaignListApi
+from tenants.api.schema_code import (
+    SchemaDiffApi,
+    SchemaFileApi,
+    SchemaMigrationListApi,
+    SchemaPromoteApi,
+    SchemaPushApi,
+    SchemaRollbackApi,
+)
 from tenants.api.sms_email import (
     EmailSendApi,
     MessageDetailApi,
@@ -103,4 +119,16 @@ urlpatterns = [
     path(f"{APP}/builds/profiles", BuildProfileListApi.as_view(), name="build-profiles"),
     path(f"{APP}/builds/credentials", SigningCredentialListApi.as_view(), name="signing-credentials"),
     path(f"{APP}/builds/credentials/<str:name>", SigningCredentialDetailApi.as_view(), name="signing-credential"),
+    path(f"{APP}/schema", SchemaFileApi.as_view(), name="schema-file"),
+    path(f"{APP}/schema/diff", SchemaDiffApi.as_view(), name="schema-diff"),
+    path(f"{APP}/schema/push", SchemaPushApi.as_view(), name="schema-push"),
+    path(f"{APP}/schema/promote", SchemaPromoteApi.as_view(), name="schema-promote"),
+    path(f"{APP}/schema/migrations", SchemaMigrationListApi.as_view(), name="schema-migrations"),
+    path(f"{APP}/schema/rollback", SchemaRollbackApi.as_view(), name="schema-rollback"),
+    path(f"{ORG}/backups", BackupListApi.as_view(), name="backup-list"),
+    path(f"{ORG}/backups/<str:backup_id>", BackupDetailApi.as_view(), name="backup-detail"),
+    path(f"{ORG}/backups/<str:backup_id>/archive", BackupArchiveApi.as_view(), name="backup-archive"),
+    path(f"{APP}/backups", AppBackupCreateApi.as_view(), name="app-backup-create"),
+    path(f"{APP}/backups/schedule", AppBackupScheduleApi.as_view(), name="app-backup-schedule"),
+    path(f"{APP}/restore", AppRestoreApi.as_view(), name="app-restore"),
 ]

@@ -162,6 +162,8 @@ INSTALLED_APPS = [
     "sdk_gen",
     "hangar.analytics",
     "hangar.builds",
+    "hangar.schema_history",
+    "hangar.backups",
     "dashboard",
 ]
 
@@ -267,6 +269,8 @@ CELERY_BEAT_SCHEDULE = {
     "purge-deleted-apps": {"task": "tenants.purge_deleted_apps", "schedule": 300.0},
     # Starts due scheduled cloud-code jobs (hangar.cloudcode.schedules); at second 0 of every minute.
     "cloud-job-schedules": {"task": "cloudcode.job_schedules_tick", "schedule": crontab()},
+    # Starts due scheduled app backups and prunes old ones (hangar.backups.schedules).
+    "backup-schedules": {"task": "backups.schedules_tick", "schedule": crontab()},
 }
 # Starts due push campaigns and re-queues stranded deliveries (hangar.messaging.push_tick); 0: no tick.
 HANGAR_PUSH_TICK_SECONDS = env_float("HANGAR_PUSH_TICK_SECONDS", 10.0)
@@ -345,6 +349,19 @@ HANGAR_FILES_S3_ACCESS_KEY_ID = env_str("HANGAR_FILES_S3_ACCESS_KEY_ID")
 HANGAR_FILES_S3_SECRET_ACCESS_KEY = env_str("HANGAR_FILES_S3_SECRET_ACCESS_KEY")
 if HANGAR_FILES_BACKEND == "s3" and not HANGAR_FILES_S3_BUCKET:
     raise ConfigurationError("HANGAR_FILES_S3_BUCKET must be set when HANGAR_FILES_BACKEND=s3")
+# Per-app backups (docs/cli.md): "local" (HANGAR_BACKUP_DIR) or "s3" (a bucket of their own; endpoint and
+# credentials are the files' HANGAR_FILES_S3_*). Archives are written in HANGAR_BACKUP_WORK_DIR first.
+HANGAR_BACKUP_BACKEND = env_str("HANGAR_BACKUP_BACKEND", "local") or "local"
+HANGAR_BACKUP_DIR = Path(env_str("HANGAR_BACKUP_DIR") or VAR_DIR / "backups")
+HANGAR_BACKUP_WORK_DIR = Path(env_str("HANGAR_BACKUP_WORK_DIR") or VAR_DIR / "backup-work")
+HANGAR_BACKUP_S3_BUCKET = env_str("HANGAR_BACKUP_S3_BUCKET")
+HANGAR_BACKUP_S3_PREFIX = (env_str("HANGAR_BACKUP_S3_PREFIX", "backups") or "").strip("/")
+# The largest archive a restore may upload (the management API spools it to disk).
+HANGAR_BACKUP_MAX_UPLOAD_BYTES = env_int("HANGAR_BACKUP_MAX_UPLOAD_BYTES", 20 * 1024 * 1024 * 1024)
+if HANGAR_BACKUP_BACKEND not in {"local", "s3"}:
+    raise ConfigurationError("HANGAR_BACKUP_BACKEND must be local or s3")
+if HANGAR_BACKUP_BACKEND == "s3" and not HANGAR_BACKUP_S3_BUCKET:
+    raise ConfigurationError("HANGAR_BACKUP_S3_BUCKET must be set when HANGAR_BACKUP_BACKEND=s3")
 HANGAR_PARSE_MOUNT = "/parse"
 # authData access-token adapters (hangar.identity.oauth.github / .facebook); tests point them at a local server.
 HANGAR_GITHUB_API_URL = env_str("HANGAR_GITHUB_API_URL", "https://api.github.com") or "https://api.github.com"

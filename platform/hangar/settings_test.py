@@ -13,4 +13,5 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 HANGAR_FILES_DIR = VAR_DIR / "test-files"
+HANGAR_BACKUP_DIR = VAR_DIR / "test-backups"
 CACHES = {**CACHES, "default": {**CACHES["default"], "KEY_PREFIX": "hangar-test"}}  # noqa: F405

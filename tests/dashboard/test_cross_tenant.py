@@ -15,11 +15,13 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from hangar.backups.models import Backup, BackupSchedule
 from hangar.builds.models import Build, BuildProfile, SigningCredential
 from hangar.identity.models import AuthSettings
 from hangar.messaging.models import ProviderCredential
 from hangar.messaging.provider_credentials import provider_credential_set
 from hangar.messaging.sms_email_models import MessageTemplate, SenderSettings
+from hangar.schema_history.models import SchemaMigration
 from tenants.models import App, AppKey, AuditEvent, Invitation, Membership, Organization
 from tenants.services import invitation_create
 from tests.conftest import Tenant
@@ -139,6 +141,11 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         ),
         f"build-{label}": Case("get", "build_detail", lambda w: [*app_args(w), 1], {}),
         f"build-cancel-{label}": Case("post", "builds_cancel", lambda w: [*app_args(w), 1], {}),
+        f"schema-backups-{label}": Case("get", "schema_backups", app_args, {}),
+        f"schema-rollback-{label}": Case("post", "schema_rollback", app_args, {}),
+        f"backup-create-{label}": Case("post", "backup_create", app_args, {}),
+        f"backup-schedule-{label}": Case("post", "backup_schedule", app_args, {"every_hours": "1", "keep": "1"}),
+        f"backup-download-{label}": Case("get", "backup_download", lambda w: [*app_args(w), "bk_bob"], {}),
     }
 
 
@@ -222,6 +229,9 @@ def bob_state(world: World) -> dict[str, Any]:
         "signing_credentials": list(
             SigningCredential.objects.filter(app__organization=organization).values_list("name", "uid")
         ),
+        "backups": list(Backup.objects.values_list("public_id", "app_id")),
+        "backup_schedules": list(BackupSchedule.objects.values_list("app_id", "every_hours")),
+        "schema_migrations": list(SchemaMigration.objects.values_list("app_id", "number", "rolled_back")),
     }
 
 

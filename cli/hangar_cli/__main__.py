@@ -1,0 +1,3 @@
+from hangar_cli.main import main
+
+main()
