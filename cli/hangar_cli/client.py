@@ -84,6 +84,15 @@ class Api:
     def post(self, path: str, **kwargs: Any) -> Any:
         return self.request("POST", path, **kwargs)
 
+    def download(self, path: str) -> httpx.Response:
+        """A whole (small) download, with its headers (the file name the server gives)."""
+        try:
+            response = self.http.get(path)
+        except httpx.TransportError as exc:
+            raise CliError(f"cannot reach {self.credentials.server}: {exc}", EXIT_UNAVAILABLE) from exc
+        raise_for(response)
+        return response
+
     def stream_download(self, path: str) -> Iterator[tuple[int | None, bytes]]:
         """(total size if known, chunk) pairs of a download."""
         try:

@@ -13,8 +13,10 @@ from click.shell_completion import get_completion_class
 from hangar_cli import __version__
 from hangar_cli.client import EXIT_UNAVAILABLE, TIMEOUT, Api, CliError, api_from_config, app_resolve, raise_for
 from hangar_cli.commands.backup import backup, import_group
+from hangar_cli.commands.build import build
 from hangar_cli.commands.functions import functions, logs
 from hangar_cli.commands.schema import schema
+from hangar_cli.commands.sdk import sdk
 from hangar_cli.config import Credentials, credentials_forget, credentials_save
 from hangar_cli.output import APP_OPTION, console, emit, json_option, table
 
@@ -23,7 +25,7 @@ from hangar_cli.output import APP_OPTION, console, emit, json_option, table
 @click.version_option(__version__, prog_name="hangar")
 @json_option
 def cli() -> None:
-    """Manage Hangar apps from a terminal or a script: schema as code, cloud code, backups, imports."""
+    """Manage Hangar apps from a terminal or a script: schema as code, cloud code, backups, imports, SDKs, builds."""
 
 
 def _token_from(token: str | None, email: str | None, server: str) -> str:
@@ -148,6 +150,8 @@ cli.add_command(functions)
 cli.add_command(logs)
 cli.add_command(backup)
 cli.add_command(import_group)
+cli.add_command(sdk)
+cli.add_command(build)
 
 
 def main() -> None:
