@@ -3,9 +3,11 @@
 Every class change goes through the datastore's ``/schemas`` services as the app's master
 (hangar.datastore.schemas), so validation, locking, index builds and the cross-process
 schema version are the same as for a Parse client's change. Each operation commits on its
-own (index DDL cannot run inside a transaction), so a refused operation leaves the earlier
-ones applied and recorded. Changes to one app are serialized by a PostgreSQL advisory lock
-taken without waiting: a second push meanwhile is told to try again.
+own (index DDL cannot run inside a transaction), so when one is refused the ones before it are
+undone by their reverse operations, as a rollback would: a refused push changes nothing
+(unless an earlier operation dropped data, which no reverse brings back). Changes to one app
+are serialized by a PostgreSQL advisory lock taken without waiting: a second push meanwhile is
+told to try again.
 """
 
 from __future__ import annotations
@@ -100,21 +102,45 @@ def _record(app: App, *, applied: list[dict[str, Any]], author: str, source: str
 
 
 def _run(app: App, operations: list[dict[str, Any]], *, author: str, source: str, **extra: Any) -> SchemaMigration:
-    """Apply operations in order and record those applied; a refusal still records what went before it."""
+    """Apply operations in order and record them as one migration; a refused one undoes those before it."""
     applied: list[dict[str, Any]] = []
     for op in operations:
         try:
             _apply(app, op)
         except ParseError as exc:
-            migration = _record(app, applied=applied, author=author, source=source, **extra) if applied else None
-            done = (
-                f" ({len(applied)} earlier change(s) applied, recorded as migration {migration.number})"
-                if migration
-                else ""
-            )
-            raise SchemaChangeError(f"{exc.message}{done}", migration=migration.number if migration else None) from exc
+            raise _refused(app, applied, exc.message, author=author, source=source, **extra) from exc
         applied.append(op)
     return _record(app, applied=applied, author=author, source=source, **extra)
+
+
+def _refused(
+    app: App, applied: list[dict[str, Any]], reason: str, *, author: str, source: str, **extra: Any
+) -> SchemaChangeError:
+    """Undo what a refused push had applied (each operation commits on its own), newest first.
+
+    A push is all or nothing where it can be: only when an earlier operation cannot be undone
+    (it dropped data, or its reverse is refused too) does what remains applied stay, recorded
+    as a migration so that the history is still complete.
+    """
+    if not applied:
+        return SchemaChangeError(reason)
+    reverse, irreversible = reverse_plan(applied)
+    undone = 0
+    if not irreversible:
+        for op in reverse:
+            try:
+                _apply(app, op)
+            except ParseError:
+                break
+            undone += 1
+    if not irreversible and undone == len(reverse):
+        return SchemaChangeError(f"{reason} (the {len(applied)} change(s) before it were undone: nothing changed)")
+    remaining = applied[: len(applied) - undone]
+    migration = _record(app, applied=remaining, author=author, source=source, **extra)
+    return SchemaChangeError(
+        f"{reason} ({len(remaining)} earlier change(s) could not be undone, recorded as migration {migration.number})",
+        migration=migration.number,
+    )
 
 
 @contextmanager
