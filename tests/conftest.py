@@ -52,6 +52,46 @@ def make_tenant(label: str) -> Tenant:
     return Tenant(developer=developer, organization=organization, app=app, keys=keys)
 
 
+def _is_transactional(request: pytest.FixtureRequest) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    wanted = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    return wanted or "transactional_db" in request.fixturenames
+
+
+@pytest.fixture(autouse=True)
+def _orphan_partitions_dropped(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a transactional test's flush, drop the per-app partitions of the apps it removed.
+
+    The flush truncates ``tenants_app`` but leaves the apps' partition tables, and app ids are
+    never reused: without this, hundreds of partitions pile up over a session, and a statement
+    on a parent table (a flush, a test's query without an app filter, an index build) then
+    locks every one of them and runs out of PostgreSQL's shared lock table.
+    """
+    yield
+    if not _is_transactional(request):
+        return
+    blocker = request.getfixturevalue("django_db_blocker")
+    from django.db import OperationalError, connection
+
+    from hangar.datastore.partitions import PARTITIONED_TABLES
+
+    with blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = ANY(%s) AND NOT EXISTS "
+            "(SELECT 1 FROM tenants_app a WHERE c.relname = p.relname || '_app' || a.id)",
+            [list(PARTITIONED_TABLES)],
+        )
+        orphans = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SET lock_timeout = '2s'")  # a live server's open transaction: leave that one
+        for name in orphans:
+            try:
+                cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
+            except OperationalError:
+                pass
+        cursor.execute("SET lock_timeout = 0")
+
+
 @pytest.fixture
 def tenant_a(db: None) -> Tenant:
     return make_tenant("alice")
