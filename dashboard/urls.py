@@ -51,6 +51,7 @@ urlpatterns = [
     path(_APP + "keys/<key_kind:kind>/rotate/", apps.app_key_rotate, name="app_key_rotate"),
     path(_APP + "rename/", apps.app_rename, name="app_rename"),
     path(_APP + "live-query/", apps.app_live_query, name="app_live_query"),
+    path(_APP + "class-creation/", apps.app_client_class_creation, name="app_client_class_creation"),
     path(_APP + "delete/", apps.app_delete, name="app_delete"),
     path(_APP + "cloud-code/", cloud_code.cloud_code_page, name="cloud_code"),
     path(_APP + "sdks/", sdks.sdks_page, name="sdks"),

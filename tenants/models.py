@@ -145,6 +145,9 @@ class App(models.Model):
         default=list, blank=True,
         help_text="Classes LiveQuery clients may subscribe to (Parse's liveQuery.classNames); empty means all.",
     )  # fmt: skip
+    allow_client_class_creation = models.BooleanField(
+        default=False, help_text="Clients (not only the master key) may create a class by saving to it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(Developer, on_delete=models.SET_NULL, null=True, related_name="+")
 

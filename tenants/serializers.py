@@ -130,9 +130,15 @@ class AppSerializer(serializers.ModelSerializer[App]):
         model = App
         fields = [
             "id", "organization_id", "name", "application_id", "status", "rate_limit_rps", "live_query_classes",
-            "created_at",
+            "allow_client_class_creation", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+class ClientClassCreationInputSerializer(serializers.Serializer):
+    allow_client_class_creation = serializers.BooleanField(
+        help_text="Whether clients (not only the master key) may create a class by saving to it."
+    )
 
 
 class LiveQueryClassesInputSerializer(serializers.Serializer):

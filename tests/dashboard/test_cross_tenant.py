@@ -89,6 +89,9 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"rename-page-{label}": Case("get", "app_rename", app_args, {}),
         f"rename-{label}": Case("post", "app_rename", app_args, {"name": "pwned"}),
         f"live-query-{label}": Case("post", "app_live_query", app_args, {"classes": "Pwned"}),
+        f"class-creation-{label}": Case(
+            "post", "app_client_class_creation", app_args, {"allow_client_class_creation": "on"}
+        ),
         f"delete-page-{label}": Case("get", "app_delete", app_args, {}),
         f"delete-{label}": Case("post", "app_delete", app_args, {"confirm_name": "bob-app"}),
         f"cloud-code-{label}": Case("get", "cloud_code", app_args, {}),
@@ -174,7 +177,7 @@ def bob_state(world: World) -> dict[str, Any]:
         "apps": list(
             App.objects.filter(organization=organization)
             .order_by("pk")
-            .values_list("pk", "name", "status", "live_query_classes")
+            .values_list("pk", "name", "status", "live_query_classes", "allow_client_class_creation")
         ),
         "keys": list(
             AppKey.objects.filter(app__organization=organization)

@@ -55,6 +55,8 @@ class AppRecord:
     cloud_code: DeployedCode | None = None
     # The app's function and trigger webhooks (hangar.cloudcode.webhook_services bumps the app's version).
     webhooks: CloudWebhooks | None = None
+    # App.allow_client_class_creation (Parse Server's allowClientClassCreation).
+    client_class_creation: bool = False
 
 
 _LOAD_SQL = """
@@ -72,7 +74,8 @@ SELECT a.id, a.application_id, a.name,
         FROM cloudcode_cloudactivation c
         JOIN cloudcode_cloudversion v ON v.id = c.version_id WHERE c.app_id = a.id),
        (SELECT json_agg(json_build_array(w.kind, w.function_name, w.class_name, w.trigger_name, w.url))
-        FROM cloudcode_cloudwebhook w WHERE w.app_id = a.id)
+        FROM cloudcode_cloudwebhook w WHERE w.app_id = a.id),
+       a.allow_client_class_creation
 FROM tenants_app a
 JOIN tenants_organization o ON o.id = a.organization_id
 LEFT JOIN tenants_plan p ON p.id = o.plan_id
@@ -118,7 +121,7 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
     if row is None:
         _cache.pop(application_id, None)
         return None
-    pk, app_id, name, rps, quota, live_connections, live_classes, keys, cloud, webhooks = row
+    pk, app_id, name, rps, quota, live_connections, live_classes, keys, cloud, webhooks, class_creation = row
     record = AppRecord(
         pk=pk, application_id=app_id, name=name, requests_per_second=int(rps),
         plan=PlanLimits(storage_quota_bytes=int(quota or 0), max_live_connections=int(live_connections or 0)),
@@ -130,6 +133,7 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
             variables_stamp=cloud[3], timeouts=cloud[4] if len(cloud) > 4 else None,
         ) if cloud else None,
         webhooks=CloudWebhooks.from_rows(app_id, webhooks) if webhooks else None,
+        client_class_creation=bool(class_creation),
     )  # fmt: skip
     _cache[application_id] = record
     return record
