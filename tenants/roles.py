@@ -50,10 +50,13 @@ class Permission(StrEnum):
     VIEW_MESSAGING_LOG = "view_messaging_log"  # what the log provider recorded (phone numbers, addresses, codes)
     VIEW_PUSH = "view_push"  # push campaigns (status, counts, errors) and saved audiences
     SEND_PUSH = "send_push"  # compose and send a push, count an audience being built, save or delete audiences
+    EDIT_DATA = "edit_data"  # the data browser's writes: classes, columns, objects (reads need only view_org)
 
 
 MINIMUM_ROLE: dict[Permission, Role] = {
     Permission.VIEW_ORG: Role.VIEWER,
+    # Editing the app's data with the master scope is a developer's right, like deploying cloud code.
+    Permission.EDIT_DATA: Role.DEVELOPER,
     Permission.VIEW_AUDIT_LOG: Role.VIEWER,
     Permission.CREATE_APP: Role.DEVELOPER,
     Permission.RENAME_APP: Role.DEVELOPER,

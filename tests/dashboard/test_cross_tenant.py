@@ -76,6 +76,14 @@ def _bob_audience(app_args: Callable[[World], list[Any]]) -> Callable[[World], l
     return lambda w: [*app_args(w), w.bob_audience]
 
 
+def _data(app_args: Callable[[World], list[Any]], *extra: str) -> Callable[[World], list[Any]]:
+    """A class (and object and column) under Bob's app ids: refused at the tenant check, before any lookup.
+
+    tests/dashboard/test_data.py works on real classes and objects (it needs committed data).
+    """
+    return lambda w: [*app_args(w), "Pet", *extra]
+
+
 def _bob_campaign(app_args: Callable[[World], list[Any]]) -> Callable[[World], list[Any]]:
     return lambda w: [*app_args(w), w.bob_campaign]
 
@@ -130,6 +138,18 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"push-audience-delete-{label}": Case("post", "push_audience_delete", _bob_audience(app_args), {}),
         f"push-campaigns-{label}": Case("get", "push_campaigns", app_args, {}),
         f"push-campaign-{label}": Case("get", "push_campaign", _bob_campaign(app_args), {}),
+        f"data-{label}": Case("get", "data", app_args, {}),
+        f"data-class-create-{label}": Case("post", "data_class_create", app_args, {"class_name": "Planted"}),
+        f"data-class-{label}": Case("get", "data_class", _data(app_args), {}),
+        f"data-class-delete-{label}": Case("post", "data_class_delete", _data(app_args), {}),
+        f"data-field-add-{label}": Case("post", "data_field_add", _data(app_args), {"name": "x", "type": "String"}),
+        f"data-field-remove-{label}": Case("post", "data_field_remove", _data(app_args, "name"), {}),
+        f"data-row-add-{label}": Case("post", "data_row_add", _data(app_args), {"name": "planted"}),
+        f"data-rows-delete-{label}": Case("post", "data_rows_delete", _data(app_args), {"object_id": "bobPet0001"}),
+        f"data-cell-edit-{label}": Case("get", "data_cell_edit", _data(app_args, "bobPet0001", "name"), {}),
+        f"data-cell-save-{label}": Case(
+            "post", "data_cell_save", _data(app_args, "bobPet0001", "name"), {"value": "pwned"}
+        ),
     }
 
 
@@ -208,7 +228,23 @@ def bob_state(world: World) -> dict[str, Any]:
         ),
         "alice_apps": list(App.objects.filter(organization=world.alice.organization).values_list("pk", "name")),
         "push_objects": _push_objects(),
+        "data": _data_of(world.bob.app.pk),
     }
+
+
+def _data_of(app_pk: int) -> list[tuple[Any, ...]]:
+    """The app's schema and objects, as stored."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT class_name, fields::text FROM datastore_schemaclass WHERE app_id = %s ORDER BY class_name", [app_pk]
+        )
+        schema = list(cursor.fetchall())
+        cursor.execute(
+            "SELECT class_name, object_id, data::text FROM datastore_object WHERE app_id = %s "
+            "ORDER BY class_name, object_id",
+            [app_pk],
+        )
+        return schema + list(cursor.fetchall())
 
 
 def _push_objects() -> list[tuple[Any, ...]]:

@@ -1,0 +1,242 @@
+"""The Data pages: classes with counts, create and delete, the keyset grid, filters, row and cell edits, roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.test import Client
+from django.urls import reverse
+
+from hangar.caller import Caller
+from hangar.datastore import objects, queries, schemas
+from tenants import data_browser
+from tenants.data_browser import DataInputError, Filter
+from tenants.models import AuditEvent
+from tests.conftest import Tenant
+from tests.dashboard.conftest import AddMember, logged_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def url(tenant: Tenant, name: str, *extra: str) -> str:
+    return reverse(f"dashboard:{name}", args=[tenant.organization.pk, tenant.app.pk, *extra])
+
+
+def master(tenant: Tenant) -> Caller:
+    return Caller(app_pk=tenant.app.pk, is_master=True)
+
+
+def create_class(tenant: Tenant, name: str, fields: dict[str, Any]) -> None:
+    async_to_sync(schemas.schema_create)(caller=master(tenant), class_name=name, body={"fields": fields})
+
+
+def add(tenant: Tenant, class_name: str, body: dict[str, Any]) -> str:
+    _response, object_id = async_to_sync(objects.object_create)(
+        caller=master(tenant), class_name=class_name, body=body, files_base=""
+    )
+    return object_id
+
+
+def stored(tenant: Tenant, class_name: str) -> list[dict[str, Any]]:
+    found = async_to_sync(queries.object_find)(
+        caller=master(tenant), class_name=class_name, params={"order": "createdAt"}, files_base=""
+    )
+    return list(found["results"])
+
+
+def test_the_class_list_shows_counts_and_an_empty_state(alice_client: Client, tenant_a: Tenant) -> None:
+    assert 'id="no-classes"' in alice_client.get(url(tenant_a, "data")).content.decode()
+    create_class(tenant_a, "Pet", {"name": {"type": "String"}})
+    add(tenant_a, "Pet", {"name": "Rex"})
+    add(tenant_a, "Pet", {"name": "Fido"})
+
+    page = alice_client.get(url(tenant_a, "data")).content.decode()
+
+    assert 'data-count="Pet">2<' in page
+    assert url(tenant_a, "data_class", "Pet") in page
+
+
+def test_creating_a_class_with_first_fields_goes_through_the_schema_service(
+    alice_client: Client, tenant_a: Tenant
+) -> None:
+    response = alice_client.post(
+        url(tenant_a, "data_class_create"),
+        {"class_name": "Game", "field_name": ["score", "owner", ""], "field_type": ["Number", "Pointer", "String"],
+         "field_target": ["", "_User", ""]},
+    )  # fmt: skip
+
+    assert response.url == url(tenant_a, "data_class", "Game")
+    schema = async_to_sync(schemas.schema_get)(caller=master(tenant_a), class_name="Game")
+    assert schema["fields"]["score"] == {"type": "Number"}
+    assert schema["fields"]["owner"] == {"type": "Pointer", "targetClass": "_User"}
+    assert AuditEvent.objects.filter(action="data.class_create", organization=tenant_a.organization).exists()
+
+
+def test_a_bad_class_name_is_a_parse_error_message_not_a_500(alice_client: Client, tenant_a: Tenant) -> None:
+    response = alice_client.post(url(tenant_a, "data_class_create"), {"class_name": "9lives"}, follow=True)
+
+    assert response.status_code == 200
+    assert "Parse error 103" in response.content.decode()
+
+
+def test_only_an_empty_class_can_be_deleted(alice_client: Client, tenant_a: Tenant) -> None:
+    create_class(tenant_a, "Pet", {})
+    object_id = add(tenant_a, "Pet", {})
+
+    refused = alice_client.post(url(tenant_a, "data_class_delete", "Pet"), follow=True).content.decode()
+    assert "Parse error 255" in refused
+    alice_client.post(url(tenant_a, "data_rows_delete", "Pet"), {"object_id": [object_id]})
+    alice_client.post(url(tenant_a, "data_class_delete", "Pet"))
+
+    assert "Pet" not in async_to_sync(schemas.schema_list)(caller=master(tenant_a))["results"].__repr__()
+
+
+def test_the_grid_pages_by_keyset_without_repeats_or_gaps(alice_client: Client, tenant_a: Tenant) -> None:
+    create_class(tenant_a, "Item", {"n": {"type": "Number"}})
+    ids = {add(tenant_a, "Item", {"n": n}) for n in range(5)}
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = data_browser.data_page(app=tenant_a.app, class_name="Item", cursor=cursor, limit=2)
+        seen += [row["objectId"] for row in page.rows]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert sorted(seen) == sorted(ids)
+    assert len(seen) == 5
+    assert page.total == 5
+
+    first = alice_client.get(url(tenant_a, "data_class", "Item")).content.decode()
+    assert first.count("data-object-id=") == 5
+    assert 'id="next-page"' not in first
+
+
+def test_a_forged_page_cursor_is_a_clear_error(alice_client: Client, tenant_a: Tenant) -> None:
+    create_class(tenant_a, "Item", {})
+
+    page = alice_client.get(url(tenant_a, "data_class", "Item"), {"after": "!!!"}).content.decode()
+
+    assert "not valid any more" in page
+
+
+def test_the_filter_builder_produces_a_parse_where() -> None:
+    fields = {"name": {"type": "String"}, "score": {"type": "Number"}, "done": {"type": "Boolean"},
+              "at": {"type": "Date"}}  # fmt: skip
+    where = data_browser.where_from_filters(
+        fields,
+        [Filter("score", "gt", "10"), Filter("score", "lte", "20"), Filter("name", "starts", "a.b"),
+         Filter("done", "true"), Filter("at", "lt", "2026-01-02T03:04")],
+    )  # fmt: skip
+    assert where == {
+        "score": {"$gt": 10, "$lte": 20},
+        "name": {"$regex": "^a\\.b"},
+        "done": True,
+        "at": {"$lt": {"__type": "Date", "iso": "2026-01-02T03:04:00.000Z"}},
+    }
+    with pytest.raises(DataInputError, match="does not apply"):
+        data_browser.where_from_filters(fields, [Filter("done", "gt", "1")])
+    with pytest.raises(DataInputError, match="not a number"):
+        data_browser.where_from_filters(fields, [Filter("score", "eq", "ten")])
+
+
+def test_filtering_the_grid(alice_client: Client, tenant_a: Tenant) -> None:
+    create_class(tenant_a, "Item", {"n": {"type": "Number"}})
+    for n in range(4):
+        add(tenant_a, "Item", {"n": n})
+
+    page = alice_client.get(url(tenant_a, "data_class", "Item"), {"f": "n", "op": "gte", "v": "2"}).content.decode()
+
+    assert page.count("data-object-id=") == 2
+    assert "{&quot;n&quot;:{&quot;$gte&quot;:2}}" in page
+    raw = alice_client.get(url(tenant_a, "data_class", "Item"), {"where": '{"n": 3}'}).content.decode()
+    assert raw.count("data-object-id=") == 1
+
+
+def test_adding_a_row_and_editing_a_cell_in_place(alice_client: Client, tenant_a: Tenant) -> None:
+    create_class(tenant_a, "Pet", {"name": {"type": "String"}, "age": {"type": "Number"}, "tags": {"type": "Array"}})
+    alice_client.post(url(tenant_a, "data_row_add", "Pet"), {"name": "Rex", "age": "3", "tags": ""})
+    [pet] = stored(tenant_a, "Pet")
+    assert (pet["name"], pet["age"], "tags" in pet) == ("Rex", 3, False)
+
+    form = alice_client.get(url(tenant_a, "data_cell_edit", "Pet", pet["objectId"], "age"), HTTP_HX_REQUEST="true")
+    assert 'name="value"' in form.content.decode()
+    assert "<html" not in form.content.decode()
+    saved = alice_client.post(
+        url(tenant_a, "data_cell_save", "Pet", pet["objectId"], "age"), {"value": "4"}, HTTP_HX_REQUEST="true"
+    )
+    assert saved.status_code == 200
+    assert ">4</button>" in saved.content.decode()
+    bad = alice_client.post(
+        url(tenant_a, "data_cell_save", "Pet", pet["objectId"], "tags"), {"value": "{not json"}, HTTP_HX_REQUEST="true"
+    )
+    assert bad.status_code == 400
+    assert "Not valid JSON" in bad.content.decode()
+    alice_client.post(url(tenant_a, "data_cell_save", "Pet", pet["objectId"], "tags"), {"value": '["a"]'})
+
+    [pet] = stored(tenant_a, "Pet")
+    assert (pet["age"], pet["tags"]) == (4, ["a"])
+
+
+def test_a_wrong_type_is_refused_by_the_datastore_validation(alice_client: Client, tenant_a: Tenant) -> None:
+    create_class(tenant_a, "Pet", {"age": {"type": "Number"}})
+
+    page = alice_client.post(url(tenant_a, "data_row_add", "Pet"), {"age": "old"}, follow=True).content.decode()
+
+    assert "not a number" in page
+    assert stored(tenant_a, "Pet") == []
+
+
+def test_adding_and_removing_a_column(alice_client: Client, tenant_a: Tenant) -> None:
+    create_class(tenant_a, "Pet", {})
+    alice_client.post(url(tenant_a, "data_field_add", "Pet"), {"name": "owner", "type": "Pointer", "target": "_User"})
+    assert data_browser.data_class_get(app=tenant_a.app, class_name="Pet")["fields"]["owner"]["type"] == "Pointer"
+
+    alice_client.post(url(tenant_a, "data_field_remove", "Pet", "owner"))
+    assert "owner" not in data_browser.data_class_get(app=tenant_a.app, class_name="Pet")["fields"]
+
+
+def test_a_viewer_browses_but_changes_nothing(tenant_a: Tenant, add_member: AddMember) -> None:
+    create_class(tenant_a, "Pet", {"name": {"type": "String"}})
+    object_id = add(tenant_a, "Pet", {"name": "Rex"})
+    viewer = logged_in(add_member(tenant_a, "vera", "viewer").developer)
+
+    page = viewer.get(url(tenant_a, "data_class", "Pet")).content.decode()
+    assert "Rex" in page
+    assert 'id="add-row-form"' not in page
+    assert "cell-edit" not in page
+    assert 'id="delete-class"' not in page
+    attempts = [
+        viewer.post(url(tenant_a, "data_class_create"), {"class_name": "Sneaky"}),
+        viewer.post(url(tenant_a, "data_class_delete", "Pet")),
+        viewer.post(url(tenant_a, "data_field_add", "Pet"), {"name": "x", "type": "String"}),
+        viewer.post(url(tenant_a, "data_field_remove", "Pet", "name")),
+        viewer.post(url(tenant_a, "data_row_add", "Pet"), {"name": "Planted"}),
+        viewer.post(url(tenant_a, "data_rows_delete", "Pet"), {"object_id": [object_id]}),
+        viewer.get(url(tenant_a, "data_cell_edit", "Pet", object_id, "name")),
+        viewer.post(url(tenant_a, "data_cell_save", "Pet", object_id, "name"), {"value": "Pwned"}),
+    ]
+    assert [response.status_code for response in attempts] == [403] * len(attempts)
+    assert [pet["name"] for pet in stored(tenant_a, "Pet")] == ["Rex"]
+    assert "Sneaky" not in repr(async_to_sync(schemas.schema_list)(caller=master(tenant_a)))
+
+
+def test_a_class_of_the_same_name_in_another_app_stays_out_of_sight(
+    alice_client: Client, tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    for tenant in (tenant_a, tenant_b):
+        create_class(tenant, "Pet", {"name": {"type": "String"}})
+    add(tenant_b, "Pet", {"name": "BobsSecretPet"})
+    add(tenant_a, "Pet", {"name": "Rex"})
+
+    listed = alice_client.get(url(tenant_a, "data")).content.decode()
+    grid = alice_client.get(url(tenant_a, "data_class", "Pet")).content.decode()
+    everything = alice_client.get(url(tenant_a, "data_class", "Pet"), {"where": '{"name": "BobsSecretPet"}'})
+
+    assert 'data-count="Pet">1<' in listed
+    assert "Rex" in grid
+    assert "BobsSecretPet" not in grid
+    assert "BobsSecretPet" not in everything.content.decode().replace("&quot;BobsSecretPet&quot;", "")
+    assert everything.content.decode().count("data-object-id=") == 0
