@@ -6,6 +6,7 @@ from django.urls import path, register_converter
 
 from dashboard.views import (
     accounts,
+    api_console,
     apps,
     audit,
     cloud_code,
@@ -76,6 +77,7 @@ urlpatterns = [
         data.data_cell_save,
         name="data_cell_save",
     ),
+    path(_APP + "api-console/", api_console.api_console_page, name="api_console"),
     path(_APP + "cloud-code/", cloud_code.cloud_code_page, name="cloud_code"),
     path(_APP + "sdks/", sdks.sdks_page, name="sdks"),
     path(_APP + "sdks/<str:language>/download/", sdks.sdk_download, name="sdk_download"),
