@@ -26,7 +26,8 @@ def _snippets(
 ) -> list[tuple[str, str, str]]:
     """(id, label, code) for each client, with the app's id, key and URL filled in."""
     return [
-        ("js", "JavaScript", f'import Parse from "parse";\n\nParse.initialize("{application_id}", "{javascript_key}");\n'
+        ("js", "JavaScript", 'import Parse from "parse";\n\n'
+                             f'Parse.initialize("{application_id}", "{javascript_key}");\n'
                              f'Parse.serverURL = "{server_url}";'),
         ("ios", "iOS (Swift)", "import ParseSwift\n\nParseSwift.initialize(\n"
                                f'    applicationId: "{application_id}",\n    clientKey: "{client_key}",\n'
