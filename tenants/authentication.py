@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -33,18 +32,3 @@ class PersonalAccessTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
-
-
-class PersonalAccessTokenScheme(OpenApiAuthenticationExtension):
-    """Describes the token header in the OpenAPI document, so Swagger UI's Authorize button takes a token."""
-
-    target_class = "tenants.authentication.PersonalAccessTokenAuthentication"
-    name = "personalAccessToken"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "A personal access token: POST /api/v1/auth/token with email and password, "
-            "or create one on the dashboard's account page.",
-        }

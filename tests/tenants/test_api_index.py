@@ -43,7 +43,7 @@ def test_the_api_documents_load_their_scripts_from_this_server_only(client: Clie
 def test_the_openapi_document_describes_the_bearer_token_and_the_token_endpoint(client: Client) -> None:
     schema = client.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()
 
-    assert schema["components"]["securitySchemes"]["personalAccessToken"]["scheme"] == "bearer"
+    assert schema["components"]["securitySchemes"]["accessToken"]["scheme"] == "bearer"
     assert "post" in schema["paths"]["/api/v1/auth/token"]
     assert client.get("/api/v1/schema/").status_code == 200, "the old address still answers"
 
