@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from dashboard.views import (
+    account_tokens,
     accounts,
     api_console,
     apps,
@@ -45,6 +46,8 @@ urlpatterns = [
     path("login/", accounts.login_view, name="login"),
     path("logout/", accounts.logout_view, name="logout"),
     path("", organizations.home, name="home"),
+    path("account/tokens/", account_tokens.access_tokens, name="access_tokens"),
+    path("account/tokens/<int:token_id>/revoke/", account_tokens.access_token_revoke, name="access_token_revoke"),
     path("orgs/new/", organizations.organization_create, name="organization_create"),
     path(_ORG, organizations.organization_detail, name="organization_detail"),
     path(_ORG + "apps/new/", apps.app_create, name="app_create"),

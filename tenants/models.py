@@ -60,6 +60,10 @@ class PersonalAccessToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     # Never empty: a token that never expires outlives the laptop or CI job it was made for.
     expires_at = models.DateTimeField()
+    # Scope (tenants.token_scopes): a read-only token only reads; an organization's token reaches
+    # only that organization. Defaults are a full token for every organization of its developer.
+    read_only = models.BooleanField(default=False)
+    organization = models.ForeignKey("Organization", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -32,7 +32,7 @@ class DeveloperSerializer(serializers.ModelSerializer[Developer]):
 class AccessTokenSerializer(serializers.ModelSerializer[PersonalAccessToken]):
     class Meta:
         model = PersonalAccessToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at", "read_only", "organization_id"]
         read_only_fields = fields
 
 
@@ -54,6 +54,17 @@ class AccessTokenCreateInputSerializer(serializers.Serializer):
         help_text="1 to HANGAR_ACCESS_TOKEN_MAX_DAYS (365 by default); omitted: HANGAR_ACCESS_TOKEN_DEFAULT_DAYS (90).",
         error_messages={"null": "Access tokens always expire: give a number of days, or leave it out for the default."},
     )
+
+
+class AccessTokenScopedCreateInputSerializer(AccessTokenCreateInputSerializer):
+    # A declared field (DRF's metaclass takes it off the class), not Field.read_only.
+    read_only = serializers.BooleanField(  # type: ignore[assignment]
+        required=False, default=False, help_text="Only GET requests."
+    )
+    organization_id = serializers.IntegerField(
+        required=False, allow_null=True, default=None,
+        help_text="Limit the token to one of your organizations; omitted: all of them.",
+    )  # fmt: skip
 
 
 class AccessTokenExchangeInputSerializer(AccessTokenCreateInputSerializer):

@@ -17,8 +17,8 @@ from tenants.api.base import decoded, developer_of
 from tenants.models import Developer, PersonalAccessToken
 from tenants.serializers import (
     AccessTokenCreatedSerializer,
-    AccessTokenCreateInputSerializer,
     AccessTokenExchangeInputSerializer,
+    AccessTokenScopedCreateInputSerializer,
     AccessTokenSerializer,
     DeveloperSerializer,
 )
@@ -46,17 +46,19 @@ class AccessTokenListCreateApi(APIView):
 
     @extend_schema(
         tags=TAGS,
-        request=AccessTokenCreateInputSerializer,
+        request=AccessTokenScopedCreateInputSerializer,
         responses={201: AccessTokenCreatedSerializer},
-        summary="Create an access token (the plain token is in this response only)",
+        summary="Create an access token, optionally read-only or for one organization (the plain token is here only)",
     )
     def post(self, request: Request) -> Response:
-        data = decoded(AccessTokenCreateInputSerializer, request.data)
+        data = decoded(AccessTokenScopedCreateInputSerializer, request.data)
         token, plain = services.access_token_create(
             developer=developer_of(request),
             name=data["name"],
             expires_in_days=data.get("expires_in_days"),
             not_after=_creating_token_expiry(request),
+            read_only=data["read_only"],
+            organization_id=data["organization_id"],
         )
         return Response({**AccessTokenSerializer(token).data, "token": plain}, status=status.HTTP_201_CREATED)
 

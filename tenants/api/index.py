@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -18,7 +19,10 @@ class ApiIndexApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(tags=ACCOUNT_TAGS, auth=[], summary="What this API offers and where its documents are")
+    @extend_schema(
+        tags=ACCOUNT_TAGS, auth=[], responses={200: OpenApiTypes.OBJECT},
+        summary="What this API offers and where its documents are",
+    )  # fmt: skip
     def get(self, request: Request) -> Response:
         def url(name: str) -> str:
             return request.build_absolute_uri(reverse(name))
