@@ -144,7 +144,7 @@ def data_class(request: DeveloperRequest, access: AppAccess, class_name: str) ->
     except ParseError as exc:
         context["grid_error"] = f"{exc.message} (Parse error {exc.code})"
     hidden = set(request.GET.getlist("hide"))
-    columns = [name for name in schema["fields"] if name not in hidden]
+    columns = [name for name in _column_order(schema["fields"]) if name not in hidden]
     column_heads = [{"name": name, "type": schema["fields"][name]["type"]} for name in columns]
     next_query = request.GET.copy()
     if page is not None and page.next_cursor:
@@ -155,7 +155,11 @@ def data_class(request: DeveloperRequest, access: AppAccess, class_name: str) ->
         class_name=class_name, schema=schema, fields=schema["fields"], columns=column_heads, hidden=hidden, page=page,
         fixed_columns=FIXED_COLUMNS,
         rows=_row(page.rows, schema["fields"], columns) if page else [],
-        filters=filters or [Filter(field="", op="eq")], operators=data_browser.OPERATORS,
+        filter_rows=[
+            (row, data_browser.operators_for(schema["fields"].get(row.field, {}).get("type", "")))
+            for row in filters or [Filter(field="", op="eq")]
+        ],
+        operators=data_browser.OPERATORS,
         other_operators=data_browser.OTHER_OPERATORS, sorts=data_browser.SORTS, sort=sort,
         where_text=orjson.dumps(page.where).decode() if page else request.GET.get("where", ""),
         raw_where=request.GET.get("where", ""),
@@ -166,6 +170,13 @@ def data_class(request: DeveloperRequest, access: AppAccess, class_name: str) ->
                         and n not in ("objectId", "createdAt", "updatedAt")],
     )  # fmt: skip
     return render(request, "dashboard/apps/data_class.html", context)
+
+
+def _column_order(fields: dict[str, Any]) -> list[str]:
+    """objectId first, the app's own columns next, then the timestamps and the ACL, as Parse Dashboard shows them."""
+    tail = [name for name in ("createdAt", "updatedAt", "ACL") if name in fields]
+    own = [name for name in fields if name not in FIXED_COLUMNS]
+    return ["objectId", *own, *tail] if "objectId" in fields else [*own, *tail]
 
 
 def _row(rows: list[dict[str, Any]], fields: dict[str, Any], columns: list[str]) -> list[dict[str, Any]]:

@@ -1,0 +1,181 @@
+"""A new developer's journey in a real browser, with an accessibility check on every page it passes.
+
+Sign up → create an app → create a class with its first columns on the Data page → add
+objects → filter → edit a cell in place → the Parse REST API reads what the browser wrote →
+the API console answers a call → create a read-only token and use it → let clients create
+classes and see a client's save succeed. axe-core (from npm) runs on each main page; no
+serious or critical violation is allowed. Screenshots go to var/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.conftest import PASSWORD, REPO_DIR, LiveServer
+from tests.e2e.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS
+
+AXE = REPO_DIR / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = REPO_DIR / "var" / "screenshots"
+BLOCKING_IMPACTS = {"serious", "critical"}
+AXE_RUN = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations.map(
+  (v) => ({id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => n.target.join(" "))}))"""
+
+
+@dataclass
+class Journey:
+    application_id: str = ""
+    rest_key: str = ""
+    rows_after_filter: int = 0
+    edited_cell: str = ""
+    console_status: str = ""
+    console_answer: str = ""
+    token: str = ""
+    violations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    page_errors: list[str] = field(default_factory=list)
+
+
+def check_accessibility(page: Page, name: str, journey: Journey) -> None:
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(AXE_RUN)
+    journey.violations[name] = [v for v in found if v["impact"] in BLOCKING_IMPACTS]
+    page.screenshot(path=str(SHOTS / f"journey-{name}.png"), full_page=True)
+
+
+def sign_up_and_create_app(page: Page, base_url: str, journey: Journey) -> None:
+    page.goto(f"{base_url}/signup/")
+    check_accessibility(page, "signup", journey)
+    page.get_by_label("Email").fill("nova@example.com")
+    page.get_by_label("Your name").fill("Nova")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(f"{base_url}/")
+    check_accessibility(page, "home", journey)
+    page.get_by_role("link", name="Create app").first.click()
+    page.get_by_label("Name").fill("Scores")
+    page.get_by_role("button", name="Create app").click()
+    page.wait_for_url(re.compile(r"/orgs/\d+/apps/\d+/$"))
+    expect(page.locator("#class-creation")).to_contain_text("119")
+    journey.application_id = page.get_by_test_id("key-application_id").input_value()
+    journey.rest_key = page.get_by_test_id("key-rest").input_value()
+    check_accessibility(page, "settings", journey)
+
+
+def build_data(page: Page, journey: Journey) -> None:
+    page.get_by_role("navigation", name="App").get_by_role("link", name="Data").click()
+    expect(page.locator("#no-classes")).to_be_visible()
+    check_accessibility(page, "data", journey)
+    page.get_by_label("Class name").fill("Score")
+    page.locator("#field-name-0").fill("player")
+    page.locator("#field-name-1").fill("points")
+    page.locator("#field-type-1").select_option("Number")
+    page.get_by_role("button", name="Create class").click()
+    page.wait_for_url(re.compile(r"/data/Score/$"))
+    for player, points in [("Ada", "12"), ("Bob", "5"), ("Cy", "30")]:
+        page.locator("#new-player").fill(player)
+        page.locator("#new-points").fill(points)
+        page.get_by_role("button", name="Add object").click()
+        expect(page.get_by_text(re.compile(r"Added the object"))).to_be_visible()
+    expect(page.locator("#data-grid tbody tr")).to_have_count(3)
+
+    page.locator("#filter-field-1").select_option("points")
+    page.locator("#filter-op-1").select_option("gt")
+    page.locator("#filter-value-1").fill("10")
+    page.get_by_role("button", name="Apply").first.click()
+    expect(page.locator("#where-json")).to_have_text('{"points":{"$gt":10}}')
+    journey.rows_after_filter = page.locator("#data-grid tbody tr").count()
+    check_accessibility(page, "data-class", journey)
+
+    ada = page.locator("#data-grid tbody tr", has_text="Ada")
+    object_id = ada.get_attribute("data-object-id")
+    ada.get_by_role("button", name=f"Edit points of {object_id}").click()
+    editor = page.locator(f"#edit-{object_id}-points")
+    editor.fill("15")
+    page.locator(f"#cell-{object_id}-points").get_by_role("button", name="Save").click()
+    cell = page.locator(f"#cell-{object_id}-points")
+    expect(cell).to_contain_text("15 (edit points")  # swapped back in place, read-only again
+    journey.edited_cell = cell.inner_text().split("(")[0].strip()
+
+
+def use_console(page: Page, journey: Journey) -> None:
+    page.get_by_role("navigation", name="App").get_by_role("link", name="API console").click()
+    page.get_by_label("Path").fill("/classes/Score")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#console-status")).to_have_text(re.compile(r"^\d{3}$"))
+    journey.console_status = page.locator("#console-status").inner_text()
+    journey.console_answer = page.locator("#console-response").inner_text()
+    check_accessibility(page, "api-console", journey)
+
+
+def create_token(page: Page, journey: Journey) -> None:
+    page.get_by_role("link", name="Access tokens").click()
+    page.get_by_label("Name").fill("ci read-only")
+    page.get_by_label("Access").select_option("read")
+    page.get_by_role("button", name="Create token").click()
+    journey.token = page.locator("#new-token").input_value()
+    check_accessibility(page, "tokens", journey)
+
+
+def allow_client_classes(page: Page, base_url: str, journey: Journey) -> None:
+    page.goto(f"{base_url}/")
+    page.get_by_role("link", name="Scores").first.click()
+    page.locator("#allow-client-class-creation").check()
+    page.locator("#class-creation").get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Clients may now create classes")).to_be_visible()
+
+
+def walk(base_url: str) -> Journey:
+    journey = Journey()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(15_000)
+            page.on("pageerror", lambda error: journey.page_errors.append(str(error)))
+            sign_up_and_create_app(page, base_url, journey)
+            build_data(page, journey)
+            use_console(page, journey)
+            create_token(page, journey)
+            allow_client_classes(page, base_url, journey)
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.goto(page.url)
+            phone.screenshot(path=str(SHOTS / "journey-settings-phone.png"), full_page=True)
+        finally:
+            browser.close()
+    return journey
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_new_developer_builds_data_and_keys_in_the_browser(live_server: LiveServer) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make browser)")
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed (make assets runs npm install)")
+
+    journey = walk(live_server.url)
+    parse = {"X-Parse-Application-Id": journey.application_id, "X-Parse-REST-API-Key": journey.rest_key}
+
+    assert journey.page_errors == []
+    blocking = {name: found for name, found in journey.violations.items() if found}
+    assert blocking == {}, blocking
+    assert journey.rows_after_filter == 2, "Ada (12) and Cy (30), not Bob (5)"
+    assert journey.edited_cell == "15"
+    found = httpx.get(
+        f"{live_server.url}/parse/classes/Score", params={"order": "player"}, headers=parse, timeout=10
+    ).json()
+    assert [(row["player"], row["points"]) for row in found["results"]] == [("Ada", 15), ("Bob", 5), ("Cy", 30)]
+    assert journey.console_status == "200"
+    assert '"player": "Ada"' in journey.console_answer
+    api = {"Authorization": f"Bearer {journey.token}"}
+    assert httpx.get(f"{live_server.url}/api/v1/me", headers=api, timeout=10).status_code == 200
+    assert httpx.post(f"{live_server.url}/api/v1/organizations", headers=api, json={"name": "x"}).status_code == 403
+    created = httpx.post(f"{live_server.url}/parse/classes/Fresh", headers=parse, json={"ok": True}, timeout=10)
+    assert created.status_code == 201, created.text
