@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from dashboard.views import (
+    account_security,
     account_tokens,
     accounts,
     api_console,
@@ -46,6 +47,11 @@ urlpatterns = [
     path("login/", accounts.login_view, name="login"),
     path("logout/", accounts.logout_view, name="logout"),
     path("", organizations.home, name="home"),
+    path("login/code/", account_security.login_code, name="login_code"),
+    path("account/security/", account_security.account_security, name="account_security"),
+    path("account/security/totp/enrol/", account_security.totp_enrol, name="totp_enrol"),
+    path("account/security/totp/confirm/", account_security.totp_confirm, name="totp_confirm"),
+    path("account/security/totp/disable/", account_security.totp_disable, name="totp_disable"),
     path("account/tokens/", account_tokens.access_tokens, name="access_tokens"),
     path("account/tokens/<int:token_id>/revoke/", account_tokens.access_token_revoke, name="access_token_revoke"),
     path("orgs/new/", organizations.organization_create, name="organization_create"),

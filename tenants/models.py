@@ -69,6 +69,30 @@ class PersonalAccessToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
 
+class DeveloperTotp(models.Model):
+    """A developer's TOTP second factor (RFC 6238); in force once ``confirmed_at`` is set."""
+
+    developer = models.OneToOneField(Developer, on_delete=models.CASCADE, primary_key=True, related_name="totp")
+    secret_ciphertext = models.TextField()  # hangar.secretbox, never stored in plain text
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The last time step accepted: a code is good once, so a code seen over a shoulder cannot be replayed.
+    last_step = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"TOTP of developer {self.developer_id}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for the TOTP code when the phone is lost; only its digest is stored."""
+
+    developer = models.ForeignKey(Developer, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"recovery code of developer {self.developer_id}"
+
+
 class Plan(models.Model):
     """Limits that apply to every app of an organization on this plan."""
 

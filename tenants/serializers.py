@@ -69,6 +69,10 @@ class AccessTokenScopedCreateInputSerializer(AccessTokenCreateInputSerializer):
 
 class AccessTokenExchangeInputSerializer(AccessTokenCreateInputSerializer):
     email = serializers.EmailField(max_length=254)
+    otp = serializers.CharField(
+        max_length=32, required=False, default="",
+        help_text="The current code of your authenticator app (or a recovery code) when two-factor sign-in is on.",
+    )  # fmt: skip
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
 
 

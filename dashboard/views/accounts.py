@@ -12,8 +12,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from dashboard.forms import LoginForm, SignUpForm, add_domain_error
+from dashboard.views.account_security import second_step_start
 from tenants import services
 from tenants.errors import EmailTakenError, ValidationFailedError
+from tenants.services import two_factor
 
 
 def safe_next(request: HttpRequest) -> str:
@@ -44,6 +46,12 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 class DashboardLoginView(LoginView):
     """Django's login view; an attempt refused by the lockout answers 429 (the form says why)."""
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        developer = form.get_user()
+        if two_factor.totp_enabled(developer=developer):  # the password was right; the code comes next
+            return second_step_start(self.request, developer, self.get_success_url())
+        return super().form_valid(form)
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_invalid(form)

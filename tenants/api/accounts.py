@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +22,7 @@ from tenants.serializers import (
     AccessTokenSerializer,
     DeveloperSerializer,
 )
+from tenants.services import two_factor
 from tenants.throttling import ClientAddressScopedRateThrottle
 
 TAGS = ["account"]
@@ -97,6 +98,11 @@ class AccessTokenExchangeApi(APIView):
             password=data["password"],
             address=client_address_of_meta(request.META),
         )
+        # Two-factor sign-in guards this door too, or a password alone would still mint a token.
+        if two_factor.totp_enabled(developer=developer) and not two_factor.second_factor_check(
+            developer=developer, code=data["otp"]
+        ):
+            raise exceptions.AuthenticationFailed("Two-factor sign-in is on: send otp, your authenticator's code.")
         token, plain = services.access_token_create(
             developer=developer, name=data["name"], expires_in_days=data.get("expires_in_days")
         )
