@@ -2,19 +2,21 @@
 
 Sign up → create an app → create a class with its first columns on the Data page → add
 objects → filter → edit a cell in place → the Parse REST API reads what the browser wrote →
-the API console answers a call → create a read-only token and use it → let clients create
-classes and see a client's save succeed. axe-core (from npm) runs on each main page; no
+the API console answers a call → create a read-only token and use it → enrol TOTP, log out
+and sign in with a code → let clients create classes and see a client's save succeed. axe-core (from npm) runs on each main page; no
 serious or critical violation is allowed. Screenshots go to var/screenshots/.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -37,6 +39,8 @@ class Journey:
     console_status: str = ""
     console_answer: str = ""
     token: str = ""
+    recovery_codes: int = 0
+    signed_in_with_totp: bool = False
     violations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     page_errors: list[str] = field(default_factory=list)
 
@@ -122,6 +126,28 @@ def create_token(page: Page, journey: Journey) -> None:
     check_accessibility(page, "tokens", journey)
 
 
+def enrol_totp_and_sign_in_with_it(page: Page, base_url: str, journey: Journey) -> None:
+    page.get_by_role("link", name="Security").click()
+    page.get_by_role("button", name="Set up an authenticator app").click()
+    expect(page.locator("#totp-qr svg")).to_be_visible()
+    check_accessibility(page, "security-enrol", journey)
+    totp = pyotp.TOTP(page.locator("#totp-secret").inner_text())
+    page.get_by_label("Code from the app").fill(totp.now())
+    page.get_by_role("button", name="Turn on").click()
+    journey.recovery_codes = page.locator("#recovery-codes li").count()
+    page.get_by_role("button", name="Log out").click()
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Email").fill("nova@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base_url}/login/code/")
+    check_accessibility(page, "login-code", journey)
+    page.get_by_label("Code").fill(totp.at(time.time() + 30))  # the enrolment used this step's code
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_url(f"{base_url}/")
+    journey.signed_in_with_totp = page.get_by_role("heading", name="Your organizations").is_visible()
+
+
 def allow_client_classes(page: Page, base_url: str, journey: Journey) -> None:
     page.goto(f"{base_url}/")
     page.get_by_role("link", name="Scores").first.click()
@@ -143,6 +169,7 @@ def walk(base_url: str) -> Journey:
             build_data(page, journey)
             use_console(page, journey)
             create_token(page, journey)
+            enrol_totp_and_sign_in_with_it(page, base_url, journey)
             allow_client_classes(page, base_url, journey)
             phone = browser.new_page(viewport={"width": 390, "height": 844})
             phone.goto(page.url)
@@ -166,6 +193,8 @@ def test_a_new_developer_builds_data_and_keys_in_the_browser(live_server: LiveSe
     assert journey.page_errors == []
     blocking = {name: found for name, found in journey.violations.items() if found}
     assert blocking == {}, blocking
+    assert journey.recovery_codes == 10
+    assert journey.signed_in_with_totp
     assert journey.rows_after_filter == 2, "Ada (12) and Cy (30), not Bob (5)"
     assert journey.edited_cell == "15"
     found = httpx.get(
