@@ -3,8 +3,9 @@
 Sign up → create an app → create a class with its first columns on the Data page → add
 objects → filter → edit a cell in place → the Parse REST API reads what the browser wrote →
 the API console answers a call → create a read-only token and use it → enrol TOTP, log out
-and sign in with a code → let clients create classes and see a client's save succeed. axe-core (from npm) runs on each main page; no
-serious or critical violation is allowed. Screenshots go to var/screenshots/.
+and sign in with a code → let clients create classes and see a client's save succeed.
+axe-core (from npm) runs on each main page; no serious or critical violation is allowed.
+Screenshots go to var/screenshots/.
 """
 
 from __future__ import annotations
