@@ -19,6 +19,7 @@ from dashboard.views import (
     push,
     sdks,
     sms_email,
+    users,
 )
 from tenants.models import AppKey
 
@@ -86,6 +87,15 @@ urlpatterns = [
         data.data_cell_save,
         name="data_cell_save",
     ),
+    path(_APP + "users/", users.user_list, name="users"),
+    path(_APP + "users/new/", users.user_create, name="user_create"),
+    path(_APP + "users/<str:user_id>/", users.user_detail, name="user_detail"),
+    path(
+        _APP + "users/<str:user_id>/sessions/<str:session_id>/revoke/",
+        users.user_session_revoke,
+        name="user_session_revoke",
+    ),
+    path(_APP + "users/<str:user_id>/mail/<str:kind>/", users.user_mail, name="user_mail"),
     path(_APP + "api-console/", api_console.api_console_page, name="api_console"),
     path(_APP + "cloud-code/", cloud_code.cloud_code_page, name="cloud_code"),
     path(_APP + "sdks/", sdks.sdks_page, name="sdks"),

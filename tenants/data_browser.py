@@ -85,12 +85,12 @@ class GridPage:
     total: int
 
 
-def _caller(app: App) -> Caller:
+def master_caller(app: App) -> Caller:
     """The master scope with the app's active cloud code, as the Parse route would build it for the master key."""
     return Caller(app_pk=app.pk, is_master=True, cloud_code=deployed_code_get(app))
 
 
-def _files_base(app: App) -> str:
+def files_base(app: App) -> str:
     return f"{settings.HANGAR_PUBLIC_URL}{settings.HANGAR_PARSE_MOUNT}/files/{app.application_id}"
 
 
@@ -99,7 +99,7 @@ def _files_base(app: App) -> str:
 
 def data_class_list(*, app: App) -> list[ClassSummary]:
     """The app's classes by name with their object counts."""
-    caller = _caller(app)
+    caller = master_caller(app)
     listed = async_to_sync(schemas.schema_list)(caller=caller)["results"]
     summaries = []
     for index, schema in enumerate(listed):
@@ -111,14 +111,14 @@ def data_class_list(*, app: App) -> list[ClassSummary]:
 def _count(app: App, caller: Caller, class_name: str, where: dict[str, Any]) -> int:
     params: dict[str, Any] = {"count": 1, "limit": 0, **({"where": where} if where else {})}
     found = async_to_sync(queries.object_find)(
-        caller=caller, class_name=class_name, params=params, files_base=_files_base(app)
+        caller=caller, class_name=class_name, params=params, files_base=files_base(app)
     )
     return int(found.get("count", 0))
 
 
 def data_class_get(*, app: App, class_name: str) -> dict[str, Any]:
     """The class's schema as ``GET /schemas/:className`` answers it (103 when it does not exist)."""
-    return dict(async_to_sync(schemas.schema_get)(caller=_caller(app), class_name=class_name))
+    return dict(async_to_sync(schemas.schema_get)(caller=master_caller(app), class_name=class_name))
 
 
 def _date(iso: str) -> dict[str, str]:
@@ -164,7 +164,7 @@ def data_page(
     """One page of the class's objects matching ``where``, in ``sort`` order, after ``cursor`` (keyset)."""
     if sort not in SORTS:
         raise ParseError(INVALID_QUERY, f"The grid sorts by one of {', '.join(SORTS)}.")
-    caller = _caller(app)
+    caller = master_caller(app)
     schema = data_class_get(app=app, class_name=class_name)
     where = where or {}
     conditions = [part for part in (where, _after(sort, cursor) if cursor else {}) if part]
@@ -173,7 +173,7 @@ def data_page(
     order = sort if sort.lstrip("-") == "objectId" else f"{sort},{tie}"
     params: dict[str, Any] = {"order": order, "limit": limit + 1, **({"where": query} if query else {})}
     found = async_to_sync(queries.object_find)(
-        caller=caller, class_name=class_name, params=params, files_base=_files_base(app)
+        caller=caller, class_name=class_name, params=params, files_base=files_base(app)
     )
     rows = list(found["results"])
     more = len(rows) > limit
@@ -345,13 +345,13 @@ def data_class_create(
 ) -> None:
     """Create a class with its first fields through ``POST /schemas``'s service (same names and types checked)."""
     body = {"className": class_name, "fields": fields}
-    async_to_sync(schemas.schema_create)(caller=_caller(app), class_name=class_name, body=body)
+    async_to_sync(schemas.schema_create)(caller=master_caller(app), class_name=class_name, body=body)
     _audit(actor, organization, app, "data.class_create", {"class": class_name, "fields": sorted(fields)})
 
 
 def data_class_delete(*, actor: Developer, organization: Organization, app: App, class_name: str) -> None:
     """Drop an empty class (Parse's 255 when it still holds objects)."""
-    async_to_sync(schemas.schema_delete)(caller=_caller(app), class_name=class_name)
+    async_to_sync(schemas.schema_delete)(caller=master_caller(app), class_name=class_name)
     _audit(actor, organization, app, "data.class_delete", {"class": class_name})
 
 
@@ -359,30 +359,30 @@ def data_field_add(
     *, actor: Developer, organization: Organization, app: App, class_name: str, name: str, spec: dict[str, Any]
 ) -> None:
     body = {"className": class_name, "fields": {name: spec}}
-    async_to_sync(schemas.schema_update)(caller=_caller(app), class_name=class_name, body=body)
+    async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
     _audit(actor, organization, app, "data.field_add", {"class": class_name, "field": name, "type": spec["type"]})
 
 
 def data_field_remove(*, actor: Developer, organization: Organization, app: App, class_name: str, name: str) -> None:
     """Remove a column and its values from every object (Parse's ``{"__op": "Delete"}`` in a schema update)."""
     body = {"className": class_name, "fields": {name: {"__op": "Delete"}}}
-    async_to_sync(schemas.schema_update)(caller=_caller(app), class_name=class_name, body=body)
+    async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
     _audit(actor, organization, app, "data.field_remove", {"class": class_name, "field": name})
 
 
 def data_object_create(*, app: App, class_name: str, body: dict[str, Any]) -> str:
     """Create an object as ``POST /classes/:className`` with the master key would; returns its objectId."""
     _response, object_id = async_to_sync(objects.object_create)(
-        caller=_caller(app), class_name=class_name, body=body, files_base=_files_base(app)
+        caller=master_caller(app), class_name=class_name, body=body, files_base=files_base(app)
     )
     return object_id
 
 
 def data_object_update(*, app: App, class_name: str, object_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Update an object as ``PUT /classes/:className/:objectId`` with the master key; returns it as stored."""
-    caller = _caller(app)
+    caller = master_caller(app)
     async_to_sync(objects.object_update)(
-        caller=caller, class_name=class_name, object_id=object_id, body=body, files_base=_files_base(app)
+        caller=caller, class_name=class_name, object_id=object_id, body=body, files_base=files_base(app)
     )
     return data_object_get(app=app, class_name=class_name, object_id=object_id)
 
@@ -390,7 +390,7 @@ def data_object_update(*, app: App, class_name: str, object_id: str, body: dict[
 def data_object_get(*, app: App, class_name: str, object_id: str) -> dict[str, Any]:
     return dict(
         async_to_sync(queries.object_get)(
-            caller=_caller(app), class_name=class_name, object_id=object_id, params={}, files_base=_files_base(app)
+            caller=master_caller(app), class_name=class_name, object_id=object_id, params={}, files_base=files_base(app)
         )
     )
 
@@ -399,9 +399,9 @@ def data_objects_delete(*, app: App, class_name: str, object_ids: list[str]) -> 
     """Delete each object as ``DELETE /classes/...`` would (its triggers run); returns how many went."""
     if len(object_ids) > MAX_BULK_DELETE:
         raise DataInputError(f"Delete at most {MAX_BULK_DELETE} objects at a time.")
-    caller = _caller(app)
+    caller = master_caller(app)
     for object_id in object_ids:
         async_to_sync(objects.object_delete)(
-            caller=caller, class_name=class_name, object_id=object_id, files_base=_files_base(app)
+            caller=caller, class_name=class_name, object_id=object_id, files_base=files_base(app)
         )
     return len(object_ids)

@@ -84,6 +84,11 @@ def _data(app_args: Callable[[World], list[Any]], *extra: str) -> Callable[[Worl
     return lambda w: [*app_args(w), "Pet", *extra]
 
 
+def _user(app_args: Callable[[World], list[Any]], *extra: str) -> Callable[[World], list[Any]]:
+    """An end user (and session or mail kind) under Bob's app ids: refused at the tenant check (see _data)."""
+    return lambda w: [*app_args(w), "bobUser0001", *extra]
+
+
 def _bob_campaign(app_args: Callable[[World], list[Any]]) -> Callable[[World], list[Any]]:
     return lambda w: [*app_args(w), w.bob_campaign]
 
@@ -140,6 +145,11 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"push-campaign-{label}": Case("get", "push_campaign", _bob_campaign(app_args), {}),
         f"data-{label}": Case("get", "data", app_args, {}),
         f"api-console-{label}": Case("get", "api_console", app_args, {}),
+        f"users-{label}": Case("get", "users", app_args, {}),
+        f"user-create-{label}": Case("post", "user_create", app_args, {"username": "planted", "password": "x"}),
+        f"user-{label}": Case("get", "user_detail", _user(app_args), {}),
+        f"user-session-revoke-{label}": Case("post", "user_session_revoke", _user(app_args, "bobSession1"), {}),
+        f"user-mail-{label}": Case("post", "user_mail", _user(app_args, "reset"), {}),
         f"data-class-create-{label}": Case("post", "data_class_create", app_args, {"class_name": "Planted"}),
         f"data-class-{label}": Case("get", "data_class", _data(app_args), {}),
         f"data-class-delete-{label}": Case("post", "data_class_delete", _data(app_args), {}),
