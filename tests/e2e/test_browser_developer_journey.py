@@ -2,10 +2,10 @@
 
 Sign up → create an app → create a class with its first columns on the Data page → add
 objects → filter → edit a cell in place → the Parse REST API reads what the browser wrote →
-the API console answers a call → create a read-only token and use it → enrol TOTP, log out
-and sign in with a code → let clients create classes and see a client's save succeed.
-axe-core (from npm) runs on each main page; no serious or critical violation is allowed.
-Screenshots go to var/screenshots/.
+the API console answers a call → create an end user and revoke their sessions → create a
+read-only token and use it → enrol TOTP, log out and sign in with a code → let clients
+create classes and see a client's save succeed. axe-core (from npm) runs on each main
+page; no serious or critical violation is allowed. Screenshots go to var/screenshots/.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class Journey:
     console_status: str = ""
     console_answer: str = ""
     token: str = ""
+    end_user_token: str = ""
     recovery_codes: int = 0
     signed_in_with_totp: bool = False
     violations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -118,6 +119,29 @@ def use_console(page: Page, journey: Journey) -> None:
     check_accessibility(page, "api-console", journey)
 
 
+def create_user_and_revoke_a_session(page: Page, base_url: str, journey: Journey) -> None:
+    page.get_by_role("navigation", name="App").get_by_role("link", name="Users").click()
+    page.get_by_label("Username", exact=True).fill("player1")
+    page.get_by_label("Email (optional)").fill("player1@example.com")
+    page.get_by_label("Password").fill("player-pass-1")
+    page.get_by_role("button", name="Create user").click()
+    expect(page.get_by_role("heading", name="player1")).to_be_visible()
+    parse = {"X-Parse-Application-Id": journey.application_id, "X-Parse-REST-API-Key": journey.rest_key}
+    logged_in = httpx.post(
+        f"{base_url}/parse/login", headers=parse, json={"username": "player1", "password": "player-pass-1"}, timeout=10
+    )
+    journey.end_user_token = logged_in.json()["sessionToken"]
+    page.reload()
+    check_accessibility(page, "user", journey)
+    for _ in range(page.locator("#session-list tbody tr").count()):  # the sign-up's session and the login's
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.locator("#session-list tbody tr").first.get_by_role("button", name="Revoke").click()
+        expect(page.get_by_text("Revoked the session")).to_be_visible()
+    expect(page.locator("#no-sessions")).to_be_visible()
+    page.get_by_role("link", name="All users").click()
+    check_accessibility(page, "users", journey)
+
+
 def create_token(page: Page, journey: Journey) -> None:
     page.get_by_role("link", name="Access tokens").click()
     page.get_by_label("Name").fill("ci read-only")
@@ -169,6 +193,7 @@ def walk(base_url: str) -> Journey:
             sign_up_and_create_app(page, base_url, journey)
             build_data(page, journey)
             use_console(page, journey)
+            create_user_and_revoke_a_session(page, base_url, journey)
             create_token(page, journey)
             enrol_totp_and_sign_in_with_it(page, base_url, journey)
             allow_client_classes(page, base_url, journey)
@@ -204,6 +229,10 @@ def test_a_new_developer_builds_data_and_keys_in_the_browser(live_server: LiveSe
     assert [(row["player"], row["points"]) for row in found["results"]] == [("Ada", 15), ("Bob", 5), ("Cy", 30)]
     assert journey.console_status == "200"
     assert '"player": "Ada"' in journey.console_answer
+    me = httpx.get(
+        f"{live_server.url}/parse/users/me", headers={**parse, "X-Parse-Session-Token": journey.end_user_token}
+    )
+    assert me.json()["code"] == 209, "the session revoked in the dashboard no longer works"
     api = {"Authorization": f"Bearer {journey.token}"}
     assert httpx.get(f"{live_server.url}/api/v1/me", headers=api, timeout=10).status_code == 200
     assert httpx.post(f"{live_server.url}/api/v1/organizations", headers=api, json={"name": "x"}).status_code == 403
