@@ -154,7 +154,10 @@ def _after(sort: str, cursor: str) -> dict[str, Any]:
         return {"objectId": {beyond: object_id}}
     if not isinstance(value, str):
         raise ParseError(INVALID_QUERY, "This page link is not valid any more; start from the first page.")
-    return {"$or": [{key: {beyond: _date(value)}}, {key: _date(value), "objectId": {beyond: object_id}}]}
+    # The outer bound (<= or >=) lets the index range scan start at the cursor; the $or drops its ties.
+    bound = "$lte" if descending else "$gte"
+    after = {"$or": [{key: {beyond: _date(value)}}, {key: _date(value), "objectId": {beyond: object_id}}]}
+    return {"$and": [{key: {bound: _date(value)}}, after]}
 
 
 def data_page(
