@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dashboard.access import DeveloperRequest, app_view, capabilities, organization_view
 from dashboard.forms import AppDeleteForm, LiveQueryClassesForm, NameForm, add_domain_error, first_error
+from hangar.files.models import FileSettings
 from hangar.files.selectors import file_usage_get
 from hangar.realtime.stats import app_live_stats
 from tenants import selectors, services
@@ -21,6 +22,7 @@ from tenants.errors import PlanLimitError, ValidationFailedError
 from tenants.models import AppKey
 from tenants.roles import Permission
 from tenants.selectors import AppAccess, OrganizationAccess
+from tenants.services import app_policies
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,12 @@ def _settings_page(request: DeveloperRequest, access: AppAccess, keys: dict[str,
         "rename_form": NameForm(initial={"name": access.app.name}),
         "live_query_form": LiveQueryClassesForm(initial={"classes": ", ".join(access.app.live_query_classes or [])}),
         "delete_form": AppDeleteForm(),
+        "auth_policy": app_policies.auth_policy_get(app=access.app),
+        "file_policy": app_policies.file_policy_get(app=access.app),
+        "url_modes": FileSettings.UrlMode.choices,
+        "plan_rps": access.organization.plan.requests_per_second
+        if access.organization.plan
+        else settings.HANGAR_DEFAULT_PLAN_RPS,
     }
     return render(request, "dashboard/apps/settings.html", context)
 

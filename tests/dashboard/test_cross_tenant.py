@@ -15,6 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from hangar.files.models import FileSettings
 from hangar.identity.models import AuthSettings
 from hangar.messaging.models import ProviderCredential
 from hangar.messaging.provider_credentials import provider_credential_set
@@ -102,6 +103,9 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"rename-page-{label}": Case("get", "app_rename", app_args, {}),
         f"rename-{label}": Case("post", "app_rename", app_args, {"name": "pwned"}),
         f"live-query-{label}": Case("post", "app_live_query", app_args, {"classes": "Pwned"}),
+        f"auth-policy-{label}": Case("post", "app_auth_policy", app_args, {"password_min_length": "1"}),
+        f"file-policy-{label}": Case("post", "app_file_policy", app_args, {"url_mode": "public"}),
+        f"rate-limit-{label}": Case("post", "app_rate_limit", app_args, {"requests_per_second": "1"}),
         f"class-creation-{label}": Case(
             "post", "app_client_class_creation", app_args, {"allow_client_class_creation": "on"}
         ),
@@ -208,7 +212,7 @@ def bob_state(world: World) -> dict[str, Any]:
         "apps": list(
             App.objects.filter(organization=organization)
             .order_by("pk")
-            .values_list("pk", "name", "status", "live_query_classes", "allow_client_class_creation")
+            .values_list("pk", "name", "status", "live_query_classes", "allow_client_class_creation", "rate_limit_rps")
         ),
         "keys": list(
             AppKey.objects.filter(app__organization=organization)
@@ -227,7 +231,12 @@ def bob_state(world: World) -> dict[str, Any]:
         "message_templates": list(
             MessageTemplate.objects.filter(app__organization=organization).values_list("channel", "name", "text")
         ),
-        "auth_settings": list(AuthSettings.objects.filter(app__organization=organization).values_list("mfa_options")),
+        "auth_settings": list(
+            AuthSettings.objects.filter(app__organization=organization).values_list(
+                "mfa_options", "password_min_length"
+            )
+        ),
+        "file_settings": list(FileSettings.objects.filter(app__organization=organization).values_list("url_mode")),
         "sender_settings": list(
             SenderSettings.objects.filter(app__organization=organization).values_list("email_from_address")
         ),
