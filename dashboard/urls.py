@@ -80,6 +80,8 @@ urlpatterns = [
         name="data_field_remove",
     ),
     path(_APP + "data/<str:class_name>/objects/", data.data_row_add, name="data_row_add"),
+    path(_APP + "data/<str:class_name>/export.<str:fmt>", data.data_export, name="data_export"),
+    path(_APP + "data/<str:class_name>/import/", data.data_import, name="data_import"),
     path(_APP + "data/<str:class_name>/objects/delete/", data.data_rows_delete, name="data_rows_delete"),
     path(
         _APP + "data/<str:class_name>/objects/<str:object_id>/<str:field_name>/edit/",

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import csv
+import io
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -162,7 +165,7 @@ def _after(sort: str, cursor: str) -> dict[str, Any]:
 
 def data_page(
     *, app: App, class_name: str, where: dict[str, Any] | None = None, sort: str = "-createdAt",
-    cursor: str | None = None, limit: int = PAGE_SIZE,
+    cursor: str | None = None, limit: int = PAGE_SIZE, counted: bool = True,
 ) -> GridPage:  # fmt: skip
     """One page of the class's objects matching ``where``, in ``sort`` order, after ``cursor`` (keyset)."""
     if sort not in SORTS:
@@ -184,7 +187,7 @@ def data_page(
     return GridPage(
         class_name=class_name, fields=schema["fields"], rows=rows, where=where, sort=sort,
         next_cursor=_cursor_encode(rows[-1], sort) if more and rows else None,
-        total=_count(app, caller, class_name, where),
+        total=_count(app, caller, class_name, where) if counted else -1,
     )  # fmt: skip
 
 
@@ -320,6 +323,95 @@ def text_of(value: Any, spec: dict[str, Any] | None) -> str:
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
     return str(value)
+
+
+# Export and import ----------------------------------------------------------------------------
+
+EXPORT_PAGE = 500
+IMPORT_MAX_ROWS = 5_000
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
+_NOT_IMPORTED = frozenset({"objectId", "createdAt", "updatedAt", "ACL"})
+
+
+def export_rows(*, app: App, class_name: str) -> Iterator[dict[str, Any]]:
+    """Every object of the class, in objectId order, a keyset page at a time (memory stays flat)."""
+    cursor = None
+    while True:
+        page = data_page(
+            app=app, class_name=class_name, sort="objectId", cursor=cursor, limit=EXPORT_PAGE, counted=False
+        )
+        yield from page.rows
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def export_json(*, app: App, class_name: str) -> Iterator[bytes]:
+    """``{"results": [...]}`` as the REST API answers a find, streamed object by object."""
+    yield b'{"results":['
+    for index, row in enumerate(export_rows(app=app, class_name=class_name)):
+        yield (b"," if index else b"") + orjson.dumps(row)
+    yield b"]}\n"
+
+
+def export_csv(*, app: App, class_name: str) -> Iterator[str]:
+    """One header line of the class's columns, then one line per object (JSON for objects and arrays)."""
+    fields = data_class_get(app=app, class_name=class_name)["fields"]
+    columns = list(fields)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(values: list[str]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
+    yield line(columns)
+    for row in export_rows(app=app, class_name=class_name):
+        yield line([text_of(row.get(name), fields[name]) for name in columns])
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    errors: list[str]  # "line N: message", the first few
+
+
+def import_csv(*, app: App, class_name: str, content: bytes) -> ImportResult:
+    """Create one object per CSV line through the Parse API's create; columns must exist, typed as in the grid.
+
+    objectId, createdAt, updatedAt and ACL columns are ignored (an exported file imports as
+    copies). A bad line is reported and skipped; the others are created.
+    """
+    if len(content) > IMPORT_MAX_BYTES:
+        raise DataInputError(f"Import at most {IMPORT_MAX_BYTES // (1024 * 1024)} MB at a time.")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataInputError("The file is not UTF-8 text.") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    fields = data_class_get(app=app, class_name=class_name)["fields"]
+    unknown = [name for name in reader.fieldnames or [] if name not in fields]
+    if not reader.fieldnames or unknown:
+        raise DataInputError(f"Unknown columns: {', '.join(unknown) or '(no header line)'}; add them first.")
+    created, errors = 0, []
+    for number, line in enumerate(reader, start=2):
+        if number - 1 > IMPORT_MAX_ROWS:
+            errors.append(f"stopped after {IMPORT_MAX_ROWS} lines")
+            break
+        try:
+            body = {
+                name: value_from_text(fields[name], text)
+                for name, text in line.items()
+                if name not in _NOT_IMPORTED and text not in (None, "")
+            }
+            data_object_create(app=app, class_name=class_name, body=body)
+        except ParseError as exc:
+            errors.append(f"line {number}: {exc.message}")
+            continue
+        created += 1
+    return ImportResult(created=created, errors=errors[:20])
 
 
 # Writes ---------------------------------------------------------------------------------------

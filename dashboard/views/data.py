@@ -8,11 +8,12 @@ their Parse code, never a 500.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, cast
 
 import orjson
 from django.contrib import messages
-from django.http import HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -21,6 +22,7 @@ from dashboard.access import DeveloperRequest, app_view, capabilities
 from hangar.parse_errors import ParseError
 from tenants import data_browser
 from tenants.data_browser import Filter
+from tenants.errors import NotFoundError
 from tenants.roles import Permission
 from tenants.selectors import AppAccess
 
@@ -308,4 +310,48 @@ def data_cell_save(
     if request.htmx:
         return _cell(request, access, class_name, object_id, field_name, editing=False)
     messages.success(request, f"Saved {field_name} of {object_id}.")
+    return redirect(_class_url(access, class_name))
+
+
+EXPORT_FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
+
+
+@require_GET
+@app_view()
+def data_export(request: DeveloperRequest, access: AppAccess, class_name: str, fmt: str) -> HttpResponse:
+    """The whole class as a streamed download: memory stays flat however many objects it holds."""
+    if fmt not in EXPORT_FORMATS:
+        raise NotFoundError("No such export format.")
+    try:
+        data_browser.data_class_get(app=access.app, class_name=class_name)  # 103 before the download starts
+    except ParseError as exc:
+        _error(request, exc)
+        return redirect("dashboard:data", organization_id=access.organization.pk, app_id=access.app.pk)
+    if fmt == "json":
+        chunks: Iterator[bytes | str] = data_browser.export_json(app=access.app, class_name=class_name)
+    else:
+        chunks = data_browser.export_csv(app=access.app, class_name=class_name)
+    response = StreamingHttpResponse(chunks, content_type=EXPORT_FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{class_name}.{fmt}"'
+    # dashboard.access types views as returning HttpResponse; a streamed one is served the same way.
+    return cast(HttpResponse, response)
+
+
+@require_POST
+@app_view(requires=Permission.EDIT_DATA)
+def data_import(request: DeveloperRequest, access: AppAccess, class_name: str) -> HttpResponse:
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose a CSV file to import.")
+        return redirect(_class_url(access, class_name))
+    try:
+        result = data_browser.import_csv(
+            app=access.app, class_name=class_name, content=upload.read(data_browser.IMPORT_MAX_BYTES + 1)
+        )
+    except ParseError as exc:
+        _error(request, exc)
+        return redirect(_class_url(access, class_name))
+    messages.success(request, f"Imported {result.created} object{'s' if result.created != 1 else ''}.")
+    for error in result.errors:
+        messages.error(request, error)
     return redirect(_class_url(access, class_name))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
@@ -240,3 +242,53 @@ def test_a_class_of_the_same_name_in_another_app_stays_out_of_sight(
     assert "BobsSecretPet" not in grid
     assert "BobsSecretPet" not in everything.content.decode().replace("&quot;BobsSecretPet&quot;", "")
     assert everything.content.decode().count("data-object-id=") == 0
+
+
+def test_export_streams_every_object_as_csv_and_json(alice_client: Client, tenant_a: Tenant) -> None:
+    create_class(tenant_a, "Item", {"n": {"type": "Number"}, "tags": {"type": "Array"}})
+    for n in range(3):
+        add(tenant_a, "Item", {"n": n, "tags": [str(n)]})
+
+    as_json = alice_client.get(url(tenant_a, "data_export", "Item", "json"))
+    as_csv = alice_client.get(url(tenant_a, "data_export", "Item", "csv"))
+
+    assert as_json.streaming
+    body = orjson.loads(b"".join(as_json.streaming_content))
+    assert sorted(row["n"] for row in body["results"]) == [0, 1, 2]
+    lines = b"".join(as_csv.streaming_content).decode().splitlines()
+    assert {"objectId", "n", "tags", "createdAt"} <= set(lines[0].split(","))
+    assert len(lines) == 4
+    assert any('"[""1""]"' in line for line in lines), "arrays as JSON"
+    assert as_csv["Content-Disposition"] == 'attachment; filename="Item.csv"'
+
+
+def test_importing_a_csv_creates_objects_through_the_parse_create(alice_client: Client, tenant_a: Tenant) -> None:
+    create_class(tenant_a, "Pet", {"name": {"type": "String"}, "age": {"type": "Number"}})
+    csv_file = SimpleUploadedFile("pets.csv", b"objectId,name,age\nx1,Rex,3\nx2,Fido,old\nx3,Tom,5\n", "text/csv")
+
+    page = alice_client.post(url(tenant_a, "data_import", "Pet"), {"file": csv_file}, follow=True).content.decode()
+
+    assert "Imported 2 objects." in page
+    assert "line 3: &#x27;old&#x27; is not a number." in page
+    assert sorted((pet["name"], pet["age"]) for pet in stored(tenant_a, "Pet")) == [("Rex", 3), ("Tom", 5)]
+    assert all(pet["objectId"] not in ("x1", "x3") for pet in stored(tenant_a, "Pet")), "new ids, not the file's"
+
+
+def test_importing_unknown_columns_is_refused_whole(alice_client: Client, tenant_a: Tenant) -> None:
+    create_class(tenant_a, "Pet", {"name": {"type": "String"}})
+    csv_file = SimpleUploadedFile("pets.csv", b"name,colour\nRex,brown\n", "text/csv")
+
+    page = alice_client.post(url(tenant_a, "data_import", "Pet"), {"file": csv_file}, follow=True).content.decode()
+
+    assert "Unknown columns: colour" in page
+    assert stored(tenant_a, "Pet") == []
+
+
+def test_a_viewer_exports_but_cannot_import(tenant_a: Tenant, add_member: AddMember) -> None:
+    create_class(tenant_a, "Pet", {"name": {"type": "String"}})
+    viewer = logged_in(add_member(tenant_a, "vera", "viewer").developer)
+
+    assert viewer.get(url(tenant_a, "data_export", "Pet", "csv")).status_code == 200
+    csv_file = SimpleUploadedFile("pets.csv", b"name\nPlanted\n", "text/csv")
+    assert viewer.post(url(tenant_a, "data_import", "Pet"), {"file": csv_file}).status_code == 403
+    assert stored(tenant_a, "Pet") == []
