@@ -41,7 +41,7 @@ SORTS = ("-createdAt", "createdAt", "-updatedAt", "updatedAt", "objectId", "-obj
 # Types a new column may have from the dashboard, as Parse's schema API names them.
 FIELD_TYPES = ("String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "Relation", "GeoPoint", "File")
 # Types a grid cell can be edited as text (Relation, File and ACL have editors of their own in Parse Dashboard).
-EDITABLE_TYPES = frozenset({"String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "GeoPoint"})
+EDITABLE_TYPES = frozenset({"String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "GeoPoint", "ACL"})
 # Operators of the filter builder per field type: (operator id, label).
 OPERATORS: dict[str, tuple[tuple[str, str], ...]] = {
     "String": (("eq", "equals"), ("ne", "is not"), ("starts", "starts with"), ("exists", "is set"),
@@ -261,6 +261,8 @@ def value_from_text(spec: dict[str, Any], text: str) -> Any:
         return {"__type": "Pointer", "className": spec.get("targetClass"), "objectId": text}
     if kind == "GeoPoint":
         return _geopoint(text)
+    if kind == "ACL":
+        return _acl(text)
     raise DataInputError(f"A {kind} column is not edited as text here.")
 
 
@@ -293,6 +295,17 @@ def _json(kind: str, text: str) -> Any:
     if not isinstance(value, expected):
         raise DataInputError(f"An {kind} column takes a JSON {'object' if kind == 'Object' else 'array'}.")
     return value
+
+
+def _acl(text: str) -> dict[str, Any]:
+    """An ACL as JSON: ``{"*": {"read": true}, "<userId>": {"read": true, "write": true}, "role:Admins": {...}}``."""
+    acl = _json("Object", text)
+    for principal, rights in acl.items():
+        if not isinstance(rights, dict) or not rights or set(rights) - {"read", "write"}:
+            raise DataInputError(f"{principal!r}: an ACL entry is {{\"read\": true}} and/or {{\"write\": true}}.")
+        if any(value is not True for value in rights.values()):
+            raise DataInputError(f"{principal!r}: ACL rights are true (leave a right out to deny it).")
+    return acl
 
 
 def _geopoint(text: str) -> dict[str, Any]:

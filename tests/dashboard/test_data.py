@@ -292,3 +292,28 @@ def test_a_viewer_exports_but_cannot_import(tenant_a: Tenant, add_member: AddMem
     csv_file = SimpleUploadedFile("pets.csv", b"name\nPlanted\n", "text/csv")
     assert viewer.post(url(tenant_a, "data_import", "Pet"), {"file": csv_file}).status_code == 403
     assert stored(tenant_a, "Pet") == []
+
+
+def test_editing_an_acl_hides_the_object_from_the_public(alice_client: Client, tenant_a: Tenant) -> None:
+    create_class(tenant_a, "Note", {"text": {"type": "String"}})
+    object_id = add(tenant_a, "Note", {"text": "secret"})
+    public = Caller(app_pk=tenant_a.app.pk, is_master=False)
+
+    def visible() -> int:
+        found = async_to_sync(queries.object_find)(caller=public, class_name="Note", params={}, files_base="")
+        return len(found["results"])
+
+    assert visible() == 1
+    bad = alice_client.post(
+        url(tenant_a, "data_cell_save", "Note", object_id, "ACL"), {"value": '{"*": {"read": false}}'},
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+    assert bad.status_code == 400
+    assert "ACL rights are true" in bad.content.decode()
+    alice_client.post(
+        url(tenant_a, "data_cell_save", "Note", object_id, "ACL"), {"value": '{"role:Admins": {"read": true}}'}
+    )
+
+    assert visible() == 0
+    [note] = stored(tenant_a, "Note")
+    assert note["ACL"] == {"role:Admins": {"read": True}}

@@ -1,7 +1,7 @@
 """A new developer's journey in a real browser, with an accessibility check on every page it passes.
 
 Sign up → create an app → create a class with its first columns on the Data page → add
-objects → filter → edit a cell in place → import a CSV → the Parse REST API reads what the browser wrote →
+objects → filter → edit a cell and an ACL in place → import a CSV → the Parse REST API reads what the browser wrote →
 the API console answers a call → create an end user and revoke their sessions → create a
 read-only token and use it → enrol TOTP, log out and sign in with a code → let clients
 create classes and see a client's save succeed. axe-core (from npm) runs on each main
@@ -107,6 +107,13 @@ def build_data(page: Page, journey: Journey) -> None:
     cell = page.locator(f"#cell-{object_id}-points")
     expect(cell).to_contain_text("15 (edit points")  # swapped back in place, read-only again
     journey.edited_cell = cell.inner_text().split("(")[0].strip()
+
+    cy = page.locator("#data-grid tbody tr", has_text="Cy")
+    cy_id = cy.get_attribute("data-object-id")
+    cy.get_by_role("button", name=f"edit ACL of {cy_id}").click()
+    page.locator(f"#edit-{cy_id}-ACL").fill('{"role:Admins": {"read": true, "write": true}}')
+    page.locator(f"#cell-{cy_id}-ACL").get_by_role("button", name="Save").click()
+    expect(page.locator(f"#cell-{cy_id}-ACL")).to_contain_text("role:Admins")
 
     page.locator("#import-file").set_input_files(
         {"name": "more.csv", "mimeType": "text/csv", "buffer": b"player,points\nDee,7\n"}
@@ -235,7 +242,6 @@ def test_a_new_developer_builds_data_and_keys_in_the_browser(live_server: LiveSe
     assert [(row["player"], row["points"]) for row in found["results"]] == [
         ("Ada", 15),
         ("Bob", 5),
-        ("Cy", 30),
         ("Dee", 7),
     ]
     assert journey.console_status == "200"
