@@ -302,7 +302,7 @@ def _acl(text: str) -> dict[str, Any]:
     acl = _json("Object", text)
     for principal, rights in acl.items():
         if not isinstance(rights, dict) or not rights or set(rights) - {"read", "write"}:
-            raise DataInputError(f"{principal!r}: an ACL entry is {{\"read\": true}} and/or {{\"write\": true}}.")
+            raise DataInputError(f'{principal!r}: an ACL entry is {{"read": true}} and/or {{"write": true}}.')
         if any(value is not True for value in rights.values()):
             raise DataInputError(f"{principal!r}: ACL rights are true (leave a right out to deny it).")
     return acl

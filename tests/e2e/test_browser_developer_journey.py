@@ -153,6 +153,9 @@ def create_user_and_revoke_a_session(page: Page, base_url: str, journey: Journey
     expect(page.locator("#no-sessions")).to_be_visible()
     page.get_by_role("link", name="All users").click()
     check_accessibility(page, "users", journey)
+    page.get_by_role("navigation", name="App").get_by_role("link", name="Files").click()
+    expect(page.locator("#no-files")).to_be_visible()
+    check_accessibility(page, "files", journey)
 
 
 def create_token(page: Page, journey: Journey) -> None:
