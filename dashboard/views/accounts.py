@@ -5,9 +5,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import LoginView, LogoutView
+from django.contrib.auth.views import (
+    LoginView,
+    LogoutView,
+    PasswordResetCompleteView,
+    PasswordResetConfirmView,
+    PasswordResetDoneView,
+    PasswordResetView,
+)
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
@@ -64,3 +72,18 @@ login_view = DashboardLoginView.as_view(
     template_name="dashboard/accounts/login.html", authentication_form=LoginForm, redirect_authenticated_user=True
 )
 logout_view = LogoutView.as_view()
+
+# Developer password reset by email: Django's views (signed, single-use, time-limited tokens;
+# the same answer whether or not the address has an account), with the dashboard's templates.
+_ACCOUNTS = "dashboard/accounts/"
+password_reset = PasswordResetView.as_view(
+    template_name=_ACCOUNTS + "password_reset.html", email_template_name=_ACCOUNTS + "password_reset_email.txt",
+    subject_template_name=_ACCOUNTS + "password_reset_subject.txt",
+    success_url=reverse_lazy("dashboard:password_reset_done"),
+)  # fmt: skip
+password_reset_done = PasswordResetDoneView.as_view(template_name=_ACCOUNTS + "password_reset_done.html")
+password_reset_confirm = PasswordResetConfirmView.as_view(
+    template_name=_ACCOUNTS + "password_reset_confirm.html",
+    success_url=reverse_lazy("dashboard:password_reset_complete"),
+)
+password_reset_complete = PasswordResetCompleteView.as_view(template_name=_ACCOUNTS + "password_reset_complete.html")
