@@ -46,3 +46,10 @@ def test_an_unknown_address_gets_the_same_answer_and_no_mail() -> None:
 
 def test_the_login_page_links_to_the_reset(client: Client) -> None:
     assert reverse("dashboard:password_reset") in client.get(reverse("dashboard:login")).content.decode()
+
+
+def test_reset_mails_to_one_address_are_limited(tenant_a: Tenant) -> None:
+    for _ in range(8):
+        assert request_reset(Client(), tenant_a.developer.email) == reverse("dashboard:password_reset_done")
+
+    assert len(mail.outbox) == 5
