@@ -75,3 +75,63 @@ def password_reset_send(*, app: App, email: str) -> None:
 
 def verification_send(*, app: App, email: str) -> None:
     async_to_sync(users.verification_email_request)(caller=data_browser.master_caller(app), body={"email": email})
+
+
+# Roles ----------------------------------------------------------------------------------------
+
+ROLE = "_Role"
+ROLES_LISTED = 200
+MEMBERS_LISTED = 200
+
+
+def _pointer(class_name: str, object_id: str) -> dict[str, str]:
+    return {"__type": "Pointer", "className": class_name, "objectId": object_id}
+
+
+def _find(app: App, class_name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    found = async_to_sync(queries.object_find)(
+        caller=data_browser.master_caller(app), class_name=class_name, params=params,
+        files_base=data_browser.files_base(app),
+    )  # fmt: skip
+    return list(found["results"])
+
+
+def role_list(*, app: App) -> list[dict[str, Any]]:
+    return _find(app, ROLE, {"order": "name", "limit": ROLES_LISTED})
+
+
+def role_get(*, app: App, role_id: str) -> dict[str, Any]:
+    return data_browser.data_object_get(app=app, class_name=ROLE, object_id=role_id)
+
+
+def role_create(*, app: App, name: str, public_read: bool = True) -> str:
+    """A role readable by everyone (or no one but the master key) and writable only with the master key.
+
+    Parse requires an ACL on a new role: without one anyone could edit its members.
+    """
+    acl: dict[str, Any] = {"*": {"read": True}} if public_read else {}
+    return data_browser.data_object_create(app=app, class_name=ROLE, body={"name": name.strip(), "ACL": acl})
+
+
+def role_delete(*, app: App, role_id: str) -> None:
+    data_browser.data_objects_delete(app=app, class_name=ROLE, object_ids=[role_id])
+
+
+def role_members(*, app: App, role_id: str) -> list[dict[str, Any]]:
+    """The role's users (its ``users`` relation), by username."""
+    where = {"$relatedTo": {"object": _pointer(ROLE, role_id), "key": "users"}}
+    return _find(app, USER, {"where": where, "order": "username", "limit": MEMBERS_LISTED})
+
+
+def role_member_add(*, app: App, role_id: str, username: str) -> None:
+    """Add the user with this username to the role (AddRelation on ``users``, as a client SDK would)."""
+    matches = _find(app, USER, {"where": {"username": username.strip()}, "limit": 1})
+    if not matches:
+        raise DataInputError(f"No user named {username.strip()!r}.")
+    body = {"users": {"__op": "AddRelation", "objects": [_pointer(USER, matches[0]["objectId"])]}}
+    data_browser.data_object_update(app=app, class_name=ROLE, object_id=role_id, body=body)
+
+
+def role_member_remove(*, app: App, role_id: str, user_id: str) -> None:
+    body = {"users": {"__op": "RemoveRelation", "objects": [_pointer(USER, user_id)]}}
+    data_browser.data_object_update(app=app, class_name=ROLE, object_id=role_id, body=body)

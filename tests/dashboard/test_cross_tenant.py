@@ -90,6 +90,11 @@ def _user(app_args: Callable[[World], list[Any]], *extra: str) -> Callable[[Worl
     return lambda w: [*app_args(w), "bobUser0001", *extra]
 
 
+def _role(app_args: Callable[[World], list[Any]], *extra: str) -> Callable[[World], list[Any]]:
+    """A role (and user) under Bob's app ids: refused at the tenant check (see _data)."""
+    return lambda w: [*app_args(w), "bobRole0001", *extra]
+
+
 def _bob_campaign(app_args: Callable[[World], list[Any]]) -> Callable[[World], list[Any]]:
     return lambda w: [*app_args(w), w.bob_campaign]
 
@@ -151,6 +156,12 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"api-console-{label}": Case("get", "api_console", app_args, {}),
         f"files-{label}": Case("get", "files", app_args, {}),
         f"file-remove-{label}": Case("post", "file_remove", app_args, {"name": "bobs.txt"}),
+        f"roles-{label}": Case("get", "roles", app_args, {}),
+        f"role-create-{label}": Case("post", "role_create", app_args, {"name": "Planted"}),
+        f"role-{label}": Case("get", "role_detail", _role(app_args), {}),
+        f"role-delete-{label}": Case("post", "role_delete", _role(app_args), {}),
+        f"role-member-add-{label}": Case("post", "role_member_add", _role(app_args), {"username": "carol"}),
+        f"role-member-remove-{label}": Case("post", "role_member_remove", _role(app_args, "bobUser0001"), {}),
         f"users-{label}": Case("get", "users", app_args, {}),
         f"user-create-{label}": Case("post", "user_create", app_args, {"username": "planted", "password": "x"}),
         f"user-{label}": Case("get", "user_detail", _user(app_args), {}),
