@@ -513,3 +513,32 @@ def data_objects_delete(*, app: App, class_name: str, object_ids: list[str]) -> 
             caller=caller, class_name=class_name, object_id=object_id, files_base=files_base(app)
         )
     return len(object_ids)
+
+
+def data_class_permissions_set(
+    *, actor: Developer, organization: Organization, app: App, class_name: str, text: str
+) -> None:
+    """Replace the class-level permissions (operations, protectedFields, pointer permissions) from JSON.
+
+    Parse's schema service validates it exactly as ``PUT /schemas/:className`` would.
+    """
+    clp = _json("Object", text)
+    body = {"className": class_name, "classLevelPermissions": clp}
+    async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
+    _audit(actor, organization, app, "data.class_permissions", {"class": class_name, "clp": clp})
+
+
+def data_index_add(
+    *, actor: Developer, organization: Organization, app: App, class_name: str, name: str, text: str
+) -> None:
+    """Add an index, e.g. ``{"score": -1}`` (built concurrently by the schema service, as for ``PUT /schemas``)."""
+    spec = _json("Object", text)
+    body = {"className": class_name, "indexes": {name: spec}}
+    async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
+    _audit(actor, organization, app, "data.index_add", {"class": class_name, "index": name, "keys": spec})
+
+
+def data_index_drop(*, actor: Developer, organization: Organization, app: App, class_name: str, name: str) -> None:
+    body = {"className": class_name, "indexes": {name: {"__op": "Delete"}}}
+    async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
+    _audit(actor, organization, app, "data.index_drop", {"class": class_name, "index": name})

@@ -168,6 +168,8 @@ def data_class(request: DeveloperRequest, access: AppAccess, class_name: str) ->
         next_url=f"?{next_query.urlencode()}" if page and page.next_cursor else "",
         first_url=f"?{first_query.urlencode()}", paged=bool(request.GET.get("after")),
         field_types=data_browser.FIELD_TYPES, editable=data_browser.EDITABLE_TYPES,
+        clp_text=orjson.dumps(schema.get("classLevelPermissions") or {}, option=orjson.OPT_INDENT_2).decode(),
+        indexes=schema.get("indexes") or {},
         new_row_fields=[(n, s) for n, s in schema["fields"].items() if s["type"] in data_browser.EDITABLE_TYPES
                         and n not in ("objectId", "createdAt", "updatedAt")],
     )  # fmt: skip
@@ -354,4 +356,50 @@ def data_import(request: DeveloperRequest, access: AppAccess, class_name: str) -
     messages.success(request, f"Imported {result.created} object{'s' if result.created != 1 else ''}.")
     for error in result.errors:
         messages.error(request, error)
+    return redirect(_class_url(access, class_name))
+
+
+@require_POST
+@app_view(requires=Permission.EDIT_DATA)
+def data_class_permissions(request: DeveloperRequest, access: AppAccess, class_name: str) -> HttpResponse:
+    try:
+        data_browser.data_class_permissions_set(
+            actor=request.user, organization=access.organization, app=access.app, class_name=class_name,
+            text=request.POST.get("clp", ""),
+        )  # fmt: skip
+    except ParseError as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, "Saved the class-level permissions.")
+    return redirect(_class_url(access, class_name))
+
+
+@require_POST
+@app_view(requires=Permission.EDIT_DATA)
+def data_index_add(request: DeveloperRequest, access: AppAccess, class_name: str) -> HttpResponse:
+    name = request.POST.get("name", "").strip()
+    try:
+        data_browser.data_index_add(
+            actor=request.user, organization=access.organization, app=access.app, class_name=class_name, name=name,
+            text=request.POST.get("keys", ""),
+        )  # fmt: skip
+    except ParseError as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, f"Added the index {name}.")
+    return redirect(_class_url(access, class_name))
+
+
+@require_POST
+@app_view(requires=Permission.EDIT_DATA)
+def data_index_drop(request: DeveloperRequest, access: AppAccess, class_name: str, index_name: str) -> HttpResponse:
+    try:
+        data_browser.data_index_drop(
+            actor=request.user, organization=access.organization, app=access.app, class_name=class_name,
+            name=index_name,
+        )  # fmt: skip
+    except ParseError as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, f"Dropped the index {index_name}.")
     return redirect(_class_url(access, class_name))

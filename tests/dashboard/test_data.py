@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from hangar.caller import Caller
 from hangar.datastore import objects, queries, schemas
+from hangar.parse_errors import ParseError
 from tenants import data_browser
 from tenants.data_browser import DataInputError, Filter
 from tenants.models import AuditEvent
@@ -317,3 +318,32 @@ def test_editing_an_acl_hides_the_object_from_the_public(alice_client: Client, t
     assert visible() == 0
     [note] = stored(tenant_a, "Note")
     assert note["ACL"] == {"role:Admins": {"read": True}}
+
+
+def test_class_level_permissions_are_saved_through_the_schema_service(alice_client: Client, tenant_a: Tenant) -> None:
+    create_class(tenant_a, "Note", {"text": {"type": "String"}})
+    add(tenant_a, "Note", {"text": "hi"})
+    public = Caller(app_pk=tenant_a.app.pk, is_master=False)
+    clp = {"find": {}, "get": {"*": True}, "count": {}, "create": {"*": True}, "update": {"*": True},
+           "delete": {"*": True}, "addField": {}, "protectedFields": {"*": ["text"]}}  # fmt: skip
+
+    bad = alice_client.post(url(tenant_a, "data_class_permissions", "Note"), {"clp": '{"find": {"*": "yes"}}'})
+    assert "Parse error" in alice_client.get(bad.url).content.decode()
+    alice_client.post(url(tenant_a, "data_class_permissions", "Note"), {"clp": orjson.dumps(clp).decode()})
+
+    with pytest.raises(ParseError) as refused:
+        async_to_sync(queries.object_find)(caller=public, class_name="Note", params={}, files_base="")
+    assert refused.value.code == 119
+    assert data_browser.data_class_get(app=tenant_a.app, class_name="Note")["classLevelPermissions"]["find"] == {}
+    assert AuditEvent.objects.filter(action="data.class_permissions").exists()
+
+
+def test_indexes_are_added_and_dropped(alice_client: Client, tenant_a: Tenant) -> None:
+    create_class(tenant_a, "Item", {"n": {"type": "Number"}})
+
+    alice_client.post(url(tenant_a, "data_index_add", "Item"), {"name": "by_n", "keys": '{"n": -1}'})
+    assert data_browser.data_class_get(app=tenant_a.app, class_name="Item")["indexes"]["by_n"] == {"n": -1}
+    page = alice_client.get(url(tenant_a, "data_class", "Item")).content.decode()
+    assert 'id="index-list"' in page
+    alice_client.post(url(tenant_a, "data_index_drop", "Item", "by_n"))
+    assert "by_n" not in (data_browser.data_class_get(app=tenant_a.app, class_name="Item").get("indexes") or {})
