@@ -1,7 +1,8 @@
 """A new developer's journey in a real browser, with an accessibility check on every page it passes.
 
 Sign up → create an app → create a class with its first columns on the Data page → add
-objects → filter → edit a cell and an ACL in place → import a CSV → the Parse REST API reads what the browser wrote →
+objects → filter → edit a cell and an ACL in place → import a CSV → the Parse REST API and
+the Parse JS SDK read what the browser wrote →
 the API console answers a call → create an end user and revoke their sessions → create a
 read-only token and use it → enrol TOTP, log out and sign in with a code → let clients
 create classes and see a client's save succeed. axe-core (from npm) runs on each main
@@ -10,7 +11,10 @@ page; no serious or critical violation is allowed. Screenshots go to var/screens
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +28,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from tests.conftest import PASSWORD, REPO_DIR, LiveServer
 from tests.e2e.test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS
 
+NODE = shutil.which("node")
 AXE = REPO_DIR / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = REPO_DIR / "var" / "screenshots"
 BLOCKING_IMPACTS = {"serious", "critical"}
@@ -35,6 +40,7 @@ AXE_RUN = """async () => (await axe.run(document, {resultTypes: ["violations"]})
 class Journey:
     application_id: str = ""
     rest_key: str = ""
+    javascript_key: str = ""
     rows_after_filter: int = 0
     edited_cell: str = ""
     console_status: str = ""
@@ -45,6 +51,26 @@ class Journey:
     signed_in_with_totp: bool = False
     violations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     page_errors: list[str] = field(default_factory=list)
+
+
+# The Parse JS SDK (npm ``parse``) reads the class the browser built, as a client app would.
+SDK_READ = """
+import Parse from "parse/node";
+const [applicationId, javascriptKey, serverURL] = process.argv.slice(1);
+Parse.initialize(applicationId, javascriptKey);
+Parse.serverURL = serverURL;
+const rows = await new Parse.Query("Score").ascending("player").find();
+console.log(JSON.stringify(rows.map((row) => [row.get("player"), row.get("points")])));
+"""
+
+
+def read_with_the_js_sdk(base_url: str, journey: Journey) -> list[list[Any]]:
+    done = subprocess.run(
+        [NODE or "node", "--input-type=module", "-e", SDK_READ, journey.application_id, journey.javascript_key,
+         f"{base_url}/parse"],
+        cwd=REPO_DIR, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return list(json.loads(done.stdout))
 
 
 def check_accessibility(page: Page, name: str, journey: Journey) -> None:
@@ -70,6 +96,7 @@ def sign_up_and_create_app(page: Page, base_url: str, journey: Journey) -> None:
     expect(page.locator("#class-creation")).to_contain_text("119")
     journey.application_id = page.get_by_test_id("key-application_id").input_value()
     journey.rest_key = page.get_by_test_id("key-rest").input_value()
+    journey.javascript_key = page.get_by_test_id("key-javascript").input_value()
     check_accessibility(page, "settings", journey)
 
 
@@ -247,6 +274,8 @@ def test_a_new_developer_builds_data_and_keys_in_the_browser(live_server: LiveSe
         ("Bob", 5),
         ("Dee", 7),
     ]
+    if NODE:  # the Parse JS SDK sees what the browser wrote (Cy hidden by its ACL)
+        assert read_with_the_js_sdk(live_server.url, journey) == [["Ada", 15], ["Bob", 5], ["Dee", 7]]
     assert journey.console_status == "200"
     assert '"player": "Ada"' in journey.console_answer
     me = httpx.get(
