@@ -230,7 +230,8 @@ def walk(base_url: str) -> Journey:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            context = browser.new_context(viewport={"width": 1280, "height": 1000})
+            page = context.new_page()
             page.set_default_timeout(15_000)
             page.on("pageerror", lambda error: journey.page_errors.append(str(error)))
             sign_up_and_create_app(page, base_url, journey)
@@ -240,7 +241,8 @@ def walk(base_url: str) -> Journey:
             create_token(page, journey)
             enrol_totp_and_sign_in_with_it(page, base_url, journey)
             allow_client_classes(page, base_url, journey)
-            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone = context.new_page()  # the same signed-in session, on a phone-sized screen
+            phone.set_viewport_size({"width": 390, "height": 844})
             phone.goto(page.url)
             phone.screenshot(path=str(SHOTS / "journey-settings-phone.png"), full_page=True)
         finally:
