@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any, cast
+from urllib.parse import urlencode
 
 import orjson
 from django.contrib import messages
@@ -156,7 +157,7 @@ def data_class(request: DeveloperRequest, access: AppAccess, class_name: str) ->
     context.update(
         class_name=class_name, schema=schema, fields=schema["fields"], columns=column_heads, hidden=hidden, page=page,
         fixed_columns=FIXED_COLUMNS,
-        rows=_row(page.rows, schema["fields"], columns) if page else [],
+        rows=_row(access, class_name, page.rows, schema["fields"], columns) if page else [],
         filter_rows=[
             (row, data_browser.operators_for(schema["fields"].get(row.field, {}).get("type", "")))
             for row in filters or [Filter(field="", op="eq")]
@@ -183,17 +184,38 @@ def _column_order(fields: dict[str, Any]) -> list[str]:
     return ["objectId", *own, *tail] if "objectId" in fields else [*own, *tail]
 
 
-def _row(rows: list[dict[str, Any]], fields: dict[str, Any], columns: list[str]) -> list[dict[str, Any]]:
+def _link(access: AppAccess, class_name: str, object_id: str, name: str, spec: dict[str, Any], value: Any) -> str:
+    """Where a pointer or relation cell leads: the pointed-to object, or the related objects, in their grid."""
+    target = spec.get("targetClass")
+    if not target:
+        return ""
+    if spec["type"] == "Pointer" and isinstance(value, dict) and value.get("objectId"):
+        where = {"objectId": value["objectId"]}
+    elif spec["type"] == "Relation":
+        owner = {"__type": "Pointer", "className": class_name, "objectId": object_id}
+        where = {"$relatedTo": {"object": owner, "key": name}}
+    else:
+        return ""
+    return _class_url(access, str(target), urlencode({"where": orjson.dumps(where).decode()}))
+
+
+def _row(
+    access: AppAccess, class_name: str, rows: list[dict[str, Any]], fields: dict[str, Any], columns: list[str]
+) -> list[dict[str, Any]]:
     return [
         {
             "id": row["objectId"],
             "cells": [
-                {"name": name, "type": fields[name]["type"], "text": data_browser.text_of(row.get(name), fields[name])}
+                {
+                    "name": name, "type": fields[name]["type"],
+                    "text": data_browser.text_of(row.get(name), fields[name]),
+                    "link": _link(access, class_name, row["objectId"], name, fields[name], row.get(name)),
+                }
                 for name in columns
             ],
         }
         for row in rows
-    ]
+    ]  # fmt: skip
 
 
 @require_POST
@@ -265,7 +287,10 @@ def _cell(request: DeveloperRequest, access: AppAccess, class_name: str, object_
     obj = data_browser.data_object_get(app=access.app, class_name=class_name, object_id=object_id)
     context = {
         **_base_context(access), "class_name": class_name, "object_id": object_id,
-        "cell": {"name": field_name, "type": spec["type"], "text": data_browser.text_of(obj.get(field_name), spec)},
+        "cell": {
+            "name": field_name, "type": spec["type"], "text": data_browser.text_of(obj.get(field_name), spec),
+            "link": _link(access, class_name, object_id, field_name, spec, obj.get(field_name)),
+        },
         "editing": editing, "error": error, "editable": data_browser.EDITABLE_TYPES,
     }  # fmt: skip
     return render(request, "dashboard/apps/_data_cell.html", context, status=400 if error else 200)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -347,3 +348,22 @@ def test_indexes_are_added_and_dropped(alice_client: Client, tenant_a: Tenant) -
     assert 'id="index-list"' in page
     alice_client.post(url(tenant_a, "data_index_drop", "Item", "by_n"))
     assert "by_n" not in (data_browser.data_class_get(app=tenant_a.app, class_name="Item").get("indexes") or {})
+
+
+def test_pointer_and_relation_cells_lead_to_their_objects(alice_client: Client, tenant_a: Tenant) -> None:
+    create_class(tenant_a, "Pet", {"name": {"type": "String"}})
+    create_class(tenant_a, "Home", {"pet": {"type": "Pointer", "targetClass": "Pet"},
+                                    "pets": {"type": "Relation", "targetClass": "Pet"}})  # fmt: skip
+    rex, fido = add(tenant_a, "Pet", {"name": "Rex"}), add(tenant_a, "Pet", {"name": "Fido"})
+    add(tenant_a, "Pet", {"name": "Stray"})
+    pointer = {"__type": "Pointer", "className": "Pet"}
+    add(tenant_a, "Home", {"pet": {**pointer, "objectId": rex},
+                           "pets": {"__op": "AddRelation", "objects": [{**pointer, "objectId": fido}]}})  # fmt: skip
+
+    grid = alice_client.get(url(tenant_a, "data_class", "Home")).content.decode()
+    links = dict.fromkeys(re.findall(r'href="([^"]+)" class="cell-link"', grid))
+
+    pages = [alice_client.get(link.replace("&amp;", "&")).content.decode() for link in links]
+    assert len(pages) == 2
+    assert any("Rex" in page and "Fido" not in page for page in pages), "the pointer opens its object"
+    assert any("Fido" in page and "Rex" not in page and "Stray" not in page for page in pages), "the relation view"
