@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
 from hangar.secretbox import token_digest
@@ -32,3 +32,31 @@ class PersonalAccessTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+def token_of(request: Request) -> PersonalAccessToken | None:
+    """The access token the request authenticated with; None for a dashboard session."""
+    return request.auth if isinstance(request.auth, PersonalAccessToken) else None
+
+
+class AccessTokenScope(permissions.BasePermission):
+    """A read-only token only reads; an organization's token changes nothing outside that organization.
+
+    Which organization a request is for is checked where it is resolved
+    (tenants.api.base.OrganizationScopedApi): another organization looks absent (404).
+    """
+
+    message = "This access token is read-only."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        token = token_of(request)
+        if token is None or request.method in permissions.SAFE_METHODS:
+            return True
+        if token.read_only:
+            return False
+        from tenants.api.base import OrganizationScopedApi  # the edge that resolves the organization
+
+        if token.organization_id is not None and not isinstance(view, OrganizationScopedApi):
+            self.message = "This access token is limited to one organization."
+            return False
+        return True

@@ -60,9 +60,37 @@ class PersonalAccessToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     # Never empty: a token that never expires outlives the laptop or CI job it was made for.
     expires_at = models.DateTimeField()
+    # Scope (tenants.token_scopes): a read-only token only reads; an organization's token reaches
+    # only that organization. Defaults are a full token for every organization of its developer.
+    read_only = models.BooleanField(default=False)
+    organization = models.ForeignKey("Organization", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class DeveloperTotp(models.Model):
+    """A developer's TOTP second factor (RFC 6238); in force once ``confirmed_at`` is set."""
+
+    developer = models.OneToOneField(Developer, on_delete=models.CASCADE, primary_key=True, related_name="totp")
+    secret_ciphertext = models.TextField()  # hangar.secretbox, never stored in plain text
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The last time step accepted: a code is good once, so a code seen over a shoulder cannot be replayed.
+    last_step = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"TOTP of developer {self.developer_id}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for the TOTP code when the phone is lost; only its digest is stored."""
+
+    developer = models.ForeignKey(Developer, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"recovery code of developer {self.developer_id}"
 
 
 class Plan(models.Model):
@@ -158,6 +186,9 @@ class App(models.Model):
         default=list, blank=True,
         help_text="Classes LiveQuery clients may subscribe to (Parse's liveQuery.classNames); empty means all.",
     )  # fmt: skip
+    allow_client_class_creation = models.BooleanField(
+        default=False, help_text="Clients (not only the master key) may create a class by saving to it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(Developer, on_delete=models.SET_NULL, null=True, related_name="+")
 

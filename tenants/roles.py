@@ -56,10 +56,13 @@ class Permission(StrEnum):
     MANAGE_SCHEMA = "manage_schema"  # push a schema file, roll a schema migration back, promote a schema into the app
     # Back an app up or restore or import into it: a backup holds every object and password hash.
     MANAGE_BACKUPS = "manage_backups"
+    EDIT_DATA = "edit_data"  # the data browser's writes: classes, columns, objects (reads need only view_org)
 
 
 MINIMUM_ROLE: dict[Permission, Role] = {
     Permission.VIEW_ORG: Role.VIEWER,
+    # Editing the app's data with the master scope is a developer's right, like deploying cloud code.
+    Permission.EDIT_DATA: Role.DEVELOPER,
     Permission.VIEW_AUDIT_LOG: Role.VIEWER,
     Permission.CREATE_APP: Role.DEVELOPER,
     Permission.RENAME_APP: Role.DEVELOPER,

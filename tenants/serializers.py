@@ -32,7 +32,7 @@ class DeveloperSerializer(serializers.ModelSerializer[Developer]):
 class AccessTokenSerializer(serializers.ModelSerializer[PersonalAccessToken]):
     class Meta:
         model = PersonalAccessToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at", "read_only", "organization_id"]
         read_only_fields = fields
 
 
@@ -56,8 +56,23 @@ class AccessTokenCreateInputSerializer(serializers.Serializer):
     )
 
 
+class AccessTokenScopedCreateInputSerializer(AccessTokenCreateInputSerializer):
+    # A declared field (DRF's metaclass takes it off the class), not Field.read_only.
+    read_only = serializers.BooleanField(  # type: ignore[assignment]
+        required=False, default=False, help_text="Only GET requests."
+    )
+    organization_id = serializers.IntegerField(
+        required=False, allow_null=True, default=None,
+        help_text="Limit the token to one of your organizations; omitted: all of them.",
+    )  # fmt: skip
+
+
 class AccessTokenExchangeInputSerializer(AccessTokenCreateInputSerializer):
     email = serializers.EmailField(max_length=254)
+    otp = serializers.CharField(
+        max_length=32, required=False, default="",
+        help_text="The current code of your authenticator app (or a recovery code) when two-factor sign-in is on.",
+    )  # fmt: skip
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
 
 
@@ -130,9 +145,15 @@ class AppSerializer(serializers.ModelSerializer[App]):
         model = App
         fields = [
             "id", "organization_id", "name", "application_id", "status", "rate_limit_rps", "live_query_classes",
-            "created_at",
+            "allow_client_class_creation", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+class ClientClassCreationInputSerializer(serializers.Serializer):
+    allow_client_class_creation = serializers.BooleanField(
+        help_text="Whether clients (not only the master key) may create a class by saving to it."
+    )
 
 
 class LiveQueryClassesInputSerializer(serializers.Serializer):

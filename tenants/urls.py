@@ -4,7 +4,14 @@ from django.urls import path
 
 from tenants.api.accounts import AccessTokenExchangeApi, AccessTokenListCreateApi, AccessTokenRevokeApi, MeApi
 from tenants.api.analytics import AppEventStatsApi, AppFunnelApi, AppRetentionApi, AppUsageApi
-from tenants.api.apps import AppDetailApi, AppKeyListApi, AppKeyRotateApi, AppListCreateApi, AppLiveQueryApi
+from tenants.api.apps import (
+    AppClientClassCreationApi,
+    AppDetailApi,
+    AppKeyListApi,
+    AppKeyRotateApi,
+    AppListCreateApi,
+    AppLiveQueryApi,
+)
 from tenants.api.backups import (
     AppBackupCreateApi,
     AppBackupScheduleApi,
@@ -83,6 +90,7 @@ urlpatterns = [
     path(APP, AppDetailApi.as_view(), name="app-detail"),
     path(f"{APP}/keys", AppKeyListApi.as_view(), name="app-keys"),
     path(f"{APP}/live-query", AppLiveQueryApi.as_view(), name="app-live-query"),
+    path(f"{APP}/client-class-creation", AppClientClassCreationApi.as_view(), name="app-client-class-creation"),
     path(f"{APP}/keys/<str:kind>/rotate", AppKeyRotateApi.as_view(), name="app-key-rotate"),
     path(f"{APP}/cloud-code/versions", CloudVersionListCreateApi.as_view(), name="cloud-versions"),
     path(f"{APP}/cloud-code/versions/<int:number>/activate", CloudVersionActivateApi.as_view(), name="cloud-activate"),

@@ -12,9 +12,10 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dashboard.access import DeveloperRequest, app_view, capabilities, error_page, organization_view
+from dashboard.access import DeveloperRequest, app_view, capabilities, organization_view
 from dashboard.forms import AppDeleteForm, LiveQueryClassesForm, NameForm, add_domain_error, first_error
 from hangar.analytics.quotas import app_quota_warnings
+from hangar.files.models import FileSettings
 from hangar.files.selectors import file_usage_get
 from hangar.realtime.stats import app_live_stats
 from tenants import selectors, services
@@ -22,6 +23,7 @@ from tenants.errors import PlanLimitError, ValidationFailedError
 from tenants.models import AppKey
 from tenants.roles import Permission
 from tenants.selectors import AppAccess, OrganizationAccess
+from tenants.services import app_policies
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,12 @@ def _settings_page(request: DeveloperRequest, access: AppAccess, keys: dict[str,
         "live_query_form": LiveQueryClassesForm(initial={"classes": ", ".join(access.app.live_query_classes or [])}),
         "delete_form": AppDeleteForm(),
         "warnings": app_quota_warnings(access.app),  # the 80% banner (hangar.analytics.quotas)
+        "auth_policy": app_policies.auth_policy_get(app=access.app),
+        "file_policy": app_policies.file_policy_get(app=access.app),
+        "url_modes": FileSettings.UrlMode.choices,
+        "plan_rps": access.organization.plan.requests_per_second
+        if access.organization.plan
+        else settings.HANGAR_DEFAULT_PLAN_RPS,
     }
     return render(request, "dashboard/apps/settings.html", context)
 
@@ -103,10 +111,9 @@ def app_settings(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
 @require_POST
 @app_view(requires=Permission.VIEW_MASTER_KEY)
 def app_master_key_reveal(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
-    keys = selectors.app_keys_for(developer=request.user, app=access.app, include_master=True)
-    master = keys.get(AppKey.Kind.MASTER)
-    if master is None:  # the selector applies the role table too; never trust only one check
-        return error_page(request, status=403, message="Only admins and owners can see the master key.")
+    # The service checks the role again (never trust only one check) and audits the reveal.
+    master = services.app_master_key_reveal(actor=request.user, organization=access.organization, app_pk=access.app.pk)
+    keys = {**selectors.app_keys_for(developer=request.user, app=access.app), AppKey.Kind.MASTER: master}
     if request.htmx:
         return _key_row_fragment(request, access, KeyRow(AppKey.Kind.MASTER, "Master key", master, secret=True))
     return _settings_page(request, access, keys)
@@ -164,6 +171,20 @@ def app_live_query(request: DeveloperRequest, access: AppAccess) -> HttpResponse
         messages.error(request, first_error(form))
     else:
         messages.success(request, "Saved the LiveQuery classes.")
+    return redirect("dashboard:app_settings", organization_id=access.organization.pk, app_id=access.app.pk)
+
+
+@require_POST
+@app_view(requires=Permission.RENAME_APP)
+def app_client_class_creation(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
+    allowed = request.POST.get("allow_client_class_creation") == "on"
+    services.app_client_class_creation_set(
+        actor=request.user, organization=access.organization, app_pk=access.app.pk, allowed=allowed
+    )
+    if allowed:
+        messages.success(request, "Clients may now create classes by saving to them.")
+    else:
+        messages.success(request, "Only the master key and this dashboard create classes now.")
     return redirect("dashboard:app_settings", organization_id=access.organization.pk, app_id=access.app.pk)
 
 

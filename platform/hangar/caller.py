@@ -109,6 +109,9 @@ class Caller:
     cloud_code: DeployedCode | None = None
     # The app's webhooks; None when it has none (or outside an admitted request).
     webhooks: CloudWebhooks | None = None
+    # Parse Server's allowClientClassCreation for this app (App.allow_client_class_creation):
+    # whether a client (not only the master key) may create a class by saving to it.
+    client_class_creation: bool = False
 
     @property
     def acl_principals(self) -> tuple[str, ...] | None:

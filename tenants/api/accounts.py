@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,11 +17,12 @@ from tenants.api.base import decoded, developer_of
 from tenants.models import Developer, PersonalAccessToken
 from tenants.serializers import (
     AccessTokenCreatedSerializer,
-    AccessTokenCreateInputSerializer,
     AccessTokenExchangeInputSerializer,
+    AccessTokenScopedCreateInputSerializer,
     AccessTokenSerializer,
     DeveloperSerializer,
 )
+from tenants.services import two_factor
 from tenants.throttling import ClientAddressScopedRateThrottle
 
 TAGS = ["account"]
@@ -46,17 +47,19 @@ class AccessTokenListCreateApi(APIView):
 
     @extend_schema(
         tags=TAGS,
-        request=AccessTokenCreateInputSerializer,
+        request=AccessTokenScopedCreateInputSerializer,
         responses={201: AccessTokenCreatedSerializer},
-        summary="Create an access token (the plain token is in this response only)",
+        summary="Create an access token, optionally read-only or for one organization (the plain token is here only)",
     )
     def post(self, request: Request) -> Response:
-        data = decoded(AccessTokenCreateInputSerializer, request.data)
+        data = decoded(AccessTokenScopedCreateInputSerializer, request.data)
         token, plain = services.access_token_create(
             developer=developer_of(request),
             name=data["name"],
             expires_in_days=data.get("expires_in_days"),
             not_after=_creating_token_expiry(request),
+            read_only=data["read_only"],
+            organization_id=data["organization_id"],
         )
         return Response({**AccessTokenSerializer(token).data, "token": plain}, status=status.HTTP_201_CREATED)
 
@@ -95,6 +98,11 @@ class AccessTokenExchangeApi(APIView):
             password=data["password"],
             address=client_address_of_meta(request.META),
         )
+        # Two-factor sign-in guards this door too, or a password alone would still mint a token.
+        if two_factor.totp_enabled(developer=developer) and not two_factor.second_factor_check(
+            developer=developer, code=data["otp"]
+        ):
+            raise exceptions.AuthenticationFailed("Two-factor sign-in is on: send otp, your authenticator's code.")
         token, plain = services.access_token_create(
             developer=developer, name=data["name"], expires_in_days=data.get("expires_in_days")
         )

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from tenants import selectors, services
 from tenants.api.base import OrganizationScopedApi, decoded, developer_of
+from tenants.errors import PermissionDeniedError
 from tenants.models import AppKey
 from tenants.serializers import (
     AppCreatedSerializer,
@@ -20,6 +21,7 @@ from tenants.serializers import (
     AppKeysQuerySerializer,
     AppKeysSerializer,
     AppSerializer,
+    ClientClassCreationInputSerializer,
     LiveQueryClassesInputSerializer,
     NameInputSerializer,
 )
@@ -112,6 +114,20 @@ class AppLiveQueryApi(OrganizationScopedApi):
         return Response(AppSerializer(app).data)
 
 
+class AppClientClassCreationApi(OrganizationScopedApi):
+    @extend_schema(
+        tags=TAGS, request=ClientClassCreationInputSerializer, responses=AppSerializer,
+        summary="Let clients create classes by saving to them (developer); off by default, as in Parse Server 7+",
+    )  # fmt: skip
+    def put(self, request: Request, org_id: int, app_id: int) -> Response:
+        data = decoded(ClientClassCreationInputSerializer, request.data)
+        app = services.app_client_class_creation_set(
+            actor=developer_of(request), organization=self.organization, app_pk=app_id,
+            allowed=data["allow_client_class_creation"],
+        )  # fmt: skip
+        return Response(AppSerializer(app).data)
+
+
 class AppKeyListApi(OrganizationScopedApi):
     @extend_schema(
         tags=TAGS,
@@ -124,7 +140,14 @@ class AppKeyListApi(OrganizationScopedApi):
         developer = developer_of(request)
         # The app is resolved at the edge like the organization; the keys are the one read.
         app = selectors.app_get(developer=developer, organization=self.organization, app_pk=app_id)
-        keys = selectors.app_keys_for(developer=developer, app=app, include_master=query["include_master"])
+        keys = selectors.app_keys_for(developer=developer, app=app)
+        if query["include_master"]:
+            try:  # through the service, which audits the reveal; a role below admin just gets null as before
+                keys[AppKey.Kind.MASTER] = services.app_master_key_reveal(
+                    actor=developer, organization=self.organization, app_pk=app.pk
+                )
+            except PermissionDeniedError:
+                pass
         return Response(AppKeysSerializer(keys).data)
 
 

@@ -10,6 +10,8 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from tenants import selectors
+from tenants.authentication import token_of
+from tenants.errors import NotFoundError
 from tenants.models import Developer, Organization
 
 
@@ -36,6 +38,13 @@ class OrganizationScopedApi(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        token = token_of(request)
+        if (
+            token is not None
+            and token.organization_id is not None
+            and str(token.organization_id) != str(kwargs["org_id"])
+        ):
+            raise NotFoundError("Organization not found.")  # as for a non-member: existence does not leak
         self.organization = selectors.organization_get(
             developer=developer_of(request), organization_id=kwargs["org_id"]
         )

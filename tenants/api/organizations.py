@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from tenants import selectors, services
 from tenants.api.base import OrganizationScopedApi, decoded, developer_of
+from tenants.authentication import token_of
 from tenants.models import AuditEvent
 from tenants.serializers import AuditEventSerializer, NameInputSerializer, OrganizationSerializer
 
@@ -21,6 +22,9 @@ class OrganizationListCreateApi(APIView):
     @extend_schema(tags=TAGS, responses=OrganizationSerializer(many=True), summary="Organizations you belong to")
     def get(self, request: Request) -> Response:
         organizations = selectors.organization_list(developer=developer_of(request))
+        token = token_of(request)
+        if token is not None and token.organization_id is not None:
+            organizations = organizations.filter(pk=token.organization_id)
         return Response(OrganizationSerializer(organizations, many=True).data)
 
     @extend_schema(

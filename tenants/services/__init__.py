@@ -8,10 +8,12 @@ event; side effects (emails, cache invalidation, tasks) run after commit.
 from tenants.services import cloud_code
 from tenants.services.accounts import access_token_create, access_token_revoke, developer_sign_up
 from tenants.services.apps import (
+    app_client_class_creation_set,
     app_create,
     app_delete,
     app_key_rotate,
     app_live_query_classes_set,
+    app_master_key_reveal,
     app_purge,
     app_rename,
 )
@@ -29,10 +31,12 @@ from tenants.services.sign_in import developer_authenticate
 __all__ = [
     "access_token_create",
     "access_token_revoke",
+    "app_client_class_creation_set",
     "app_create",
     "app_delete",
     "app_key_rotate",
     "app_live_query_classes_set",
+    "app_master_key_reveal",
     "app_purge",
     "app_rename",
     "cloud_code",

@@ -16,6 +16,7 @@ from hangar.secretbox import token_digest
 from tenants.audit import audit_record
 from tenants.errors import EmailTakenError, NotFoundError, ValidationFailedError
 from tenants.models import Developer, PersonalAccessToken
+from tenants.selectors import organization_get
 from tenants.services.organizations import organization_create
 
 ACCESS_TOKEN_PREFIX = "hgr_"  # noqa: S105 (a marker that makes tokens greppable, not a secret)
@@ -58,8 +59,9 @@ def developer_sign_up(*, email: str, password: str, name: str = "") -> Developer
 
 
 def access_token_create(
-    *, developer: Developer, name: str, expires_in_days: int | None = None, not_after: datetime | None = None
-) -> tuple[PersonalAccessToken, str]:
+    *, developer: Developer, name: str, expires_in_days: int | None = None, not_after: datetime | None = None,
+    read_only: bool = False, organization_id: int | None = None,
+) -> tuple[PersonalAccessToken, str]:  # fmt: skip
     """Create a personal access token; the plain token is returned once and never stored.
 
     Every token expires: after ``expires_in_days`` (1 to HANGAR_ACCESS_TOKEN_MAX_DAYS), or
@@ -74,12 +76,17 @@ def access_token_create(
     expires_at = _access_token_expiry(expires_in_days, not_after)
     plain = ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
+        organization = None
+        if organization_id is not None:  # only one of the developer's own organizations; others look absent
+            organization = organization_get(developer=developer, organization_id=organization_id)
         token = PersonalAccessToken.objects.create(
-            developer=developer, name=name, prefix=plain[:12], digest=token_digest(plain), expires_at=expires_at
-        )
+            developer=developer, name=name, prefix=plain[:12], digest=token_digest(plain), expires_at=expires_at,
+            read_only=read_only, organization=organization,
+        )  # fmt: skip
         audit_record(
-            actor=developer, organization=None, action="access_token.create",
+            actor=developer, organization=organization, action="access_token.create",
             target_type="access_token", target_id=token.pk, target_name=name,
+            details={"read_only": read_only, "organization": organization_id},
         )  # fmt: skip
     return token, plain
 

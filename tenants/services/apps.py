@@ -14,7 +14,7 @@ from hangar.datastore.names import validate_class_name
 from hangar.datastore.services import app_storage_provision, app_storage_remove
 from hangar.invalidation import app_state_remove, publish_app_changed_on_commit
 from hangar.parse_errors import ParseError
-from hangar.secretbox import encrypt_secret
+from hangar.secretbox import decrypt_secret, encrypt_secret
 from tenants.audit import audit_record
 from tenants.errors import NotFoundError, PlanLimitError, ValidationFailedError
 from tenants.models import App, AppKey, Developer, Organization
@@ -111,6 +111,39 @@ def app_live_query_classes_set(
         application_id = app.application_id
         publish_app_changed_on_commit(application_id)
     return app
+
+
+def app_client_class_creation_set(*, actor: Developer, organization: Organization, app_pk: int, allowed: bool) -> App:
+    """Let clients create classes by saving to them (Parse's allowClientClassCreation); in force at once everywhere."""
+    with transaction.atomic():
+        membership_require(actor=actor, organization=organization, permission=Permission.RENAME_APP)
+        app = _active_app(organization, app_pk)
+        previous, app.allow_client_class_creation = app.allow_client_class_creation, bool(allowed)
+        app.save(update_fields=["allow_client_class_creation"])
+        if previous != app.allow_client_class_creation:
+            audit_record(
+                actor=actor, organization=organization, action="app.client_class_creation", target_type="app",
+                target_id=app.application_id, target_name=app.name, details={"from": previous, "to": bool(allowed)},
+            )  # fmt: skip
+        publish_app_changed_on_commit(app.application_id)
+    return app
+
+
+def app_master_key_reveal(*, actor: Developer, organization: Organization, app_pk: int) -> str:
+    """The app's master key in plain text, audited like a rotation: whoever reads it could act as the app."""
+    with transaction.atomic():
+        membership_require(actor=actor, organization=organization, permission=Permission.VIEW_MASTER_KEY)
+        app = App.objects.filter(organization=organization, pk=app_pk, status=App.Status.ACTIVE).first()
+        if app is None:
+            raise NotFoundError("App not found.")
+        key = AppKey.objects.filter(app=app, kind=AppKey.Kind.MASTER).first()
+        if key is None:
+            raise NotFoundError("This app has no master key.")
+        audit_record(
+            actor=actor, organization=organization, action="app.master_key_reveal", target_type="app",
+            target_id=app.application_id, target_name=app.name,
+        )  # fmt: skip
+        return decrypt_secret(key.ciphertext)
 
 
 def app_key_rotate(*, actor: Developer, organization: Organization, app_pk: int, kind: str) -> str:

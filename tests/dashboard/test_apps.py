@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from tenants import selectors
-from tenants.models import App, Organization, Plan
+from tenants.models import App, AuditEvent, Organization, Plan
 from tests.conftest import Tenant
 from tests.dashboard.conftest import AddMember, logged_in
 
@@ -251,3 +251,62 @@ def test_the_live_query_classes_are_set_on_the_settings_page(tenant_a: Tenant, a
     viewer = logged_in(add_member(tenant_a, "view", "viewer").developer)
     assert viewer.post(url, {"classes": "Game"}).status_code == 403
     assert App.objects.get(pk=tenant_a.app.pk).live_query_classes == []
+
+
+def class_creation_url(tenant: Tenant) -> str:
+    return reverse("dashboard:app_client_class_creation", args=[tenant.organization.pk, tenant.app.pk])
+
+
+def test_the_settings_page_explains_the_119_next_to_client_class_creation(
+    alice_client: Client, tenant_a: Tenant
+) -> None:
+    page = alice_client.get(settings_url(tenant_a)).content.decode()
+
+    assert "Client class creation" in page
+    assert "<code>119</code>" in page
+    assert 'id="allow-client-class-creation"' in page
+    assert 'id="allow-client-class-creation" checked' not in page, "off by default"
+
+
+def test_a_developer_turns_client_class_creation_on_and_off(tenant_a: Tenant, add_member: AddMember) -> None:
+    developer = logged_in(add_member(tenant_a, "dev", "developer").developer)
+
+    developer.post(class_creation_url(tenant_a), {"allow_client_class_creation": "on"})
+    tenant_a.app.refresh_from_db()
+    assert tenant_a.app.allow_client_class_creation is True
+    assert 'id="allow-client-class-creation" checked' in developer.get(settings_url(tenant_a)).content.decode()
+    event = AuditEvent.objects.filter(organization=tenant_a.organization, action="app.client_class_creation").get()
+    assert event.details == {"from": False, "to": True}
+
+    developer.post(class_creation_url(tenant_a), {})
+    tenant_a.app.refresh_from_db()
+    assert tenant_a.app.allow_client_class_creation is False
+
+
+def test_a_viewer_cannot_turn_on_client_class_creation(tenant_a: Tenant, add_member: AddMember) -> None:
+    viewer = logged_in(add_member(tenant_a, "vera", "viewer").developer)
+
+    page = viewer.get(settings_url(tenant_a)).content.decode()
+    assert class_creation_url(tenant_a) not in page
+    assert "Off: only the master key creates classes." in page
+    assert viewer.post(class_creation_url(tenant_a), {"allow_client_class_creation": "on"}).status_code == 403
+    tenant_a.app.refresh_from_db()
+    assert tenant_a.app.allow_client_class_creation is False
+
+
+def test_revealing_the_master_key_is_audited(alice_client: Client, tenant_a: Tenant) -> None:
+    alice_client.post(reveal_url(tenant_a), HTTP_HX_REQUEST="true")
+
+    event = AuditEvent.objects.filter(organization=tenant_a.organization, action="app.master_key_reveal").get()
+    assert event.actor == tenant_a.developer
+    assert event.target_id == tenant_a.app.application_id
+    audit_page = alice_client.get(reverse("dashboard:audit_log", args=[tenant_a.organization.pk])).content.decode()
+    assert "app.master_key_reveal" in audit_page
+    assert re.search(r"\d\d:\d\d UTC</time>", audit_page), "audit times show their time zone"
+
+
+def test_a_refused_reveal_is_not_audited_as_a_reveal(tenant_a: Tenant, add_member: AddMember) -> None:
+    developer = logged_in(add_member(tenant_a, "dev", "developer").developer)
+
+    assert developer.post(reveal_url(tenant_a)).status_code == 403
+    assert not AuditEvent.objects.filter(action="app.master_key_reveal").exists()

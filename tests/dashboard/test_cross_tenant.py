@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from hangar.backups.models import Backup, BackupSchedule
 from hangar.builds.models import Build, BuildProfile, SigningCredential
+from hangar.files.models import FileSettings
 from hangar.identity.models import AuthSettings
 from hangar.messaging.models import ProviderCredential
 from hangar.messaging.provider_credentials import provider_credential_set
@@ -79,6 +80,24 @@ def _bob_audience(app_args: Callable[[World], list[Any]]) -> Callable[[World], l
     return lambda w: [*app_args(w), w.bob_audience]
 
 
+def _data(app_args: Callable[[World], list[Any]], *extra: str) -> Callable[[World], list[Any]]:
+    """A class (and object and column) under Bob's app ids: refused at the tenant check, before any lookup.
+
+    tests/dashboard/test_data.py works on real classes and objects (it needs committed data).
+    """
+    return lambda w: [*app_args(w), "Pet", *extra]
+
+
+def _user(app_args: Callable[[World], list[Any]], *extra: str) -> Callable[[World], list[Any]]:
+    """An end user (and session or mail kind) under Bob's app ids: refused at the tenant check (see _data)."""
+    return lambda w: [*app_args(w), "bobUser0001", *extra]
+
+
+def _role(app_args: Callable[[World], list[Any]], *extra: str) -> Callable[[World], list[Any]]:
+    """A role (and user) under Bob's app ids: refused at the tenant check (see _data)."""
+    return lambda w: [*app_args(w), "bobRole0001", *extra]
+
+
 def _bob_campaign(app_args: Callable[[World], list[Any]]) -> Callable[[World], list[Any]]:
     return lambda w: [*app_args(w), w.bob_campaign]
 
@@ -92,6 +111,12 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"rename-page-{label}": Case("get", "app_rename", app_args, {}),
         f"rename-{label}": Case("post", "app_rename", app_args, {"name": "pwned"}),
         f"live-query-{label}": Case("post", "app_live_query", app_args, {"classes": "Pwned"}),
+        f"auth-policy-{label}": Case("post", "app_auth_policy", app_args, {"password_min_length": "1"}),
+        f"file-policy-{label}": Case("post", "app_file_policy", app_args, {"url_mode": "public"}),
+        f"rate-limit-{label}": Case("post", "app_rate_limit", app_args, {"requests_per_second": "1"}),
+        f"class-creation-{label}": Case(
+            "post", "app_client_class_creation", app_args, {"allow_client_class_creation": "on"}
+        ),
         f"delete-page-{label}": Case("get", "app_delete", app_args, {}),
         f"delete-{label}": Case("post", "app_delete", app_args, {"confirm_name": "bob-app"}),
         f"cloud-code-{label}": Case("get", "cloud_code", app_args, {}),
@@ -146,6 +171,37 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"backup-create-{label}": Case("post", "backup_create", app_args, {}),
         f"backup-schedule-{label}": Case("post", "backup_schedule", app_args, {"every_hours": "1", "keep": "1"}),
         f"backup-download-{label}": Case("get", "backup_download", lambda w: [*app_args(w), "bk_bob"], {}),
+        f"data-{label}": Case("get", "data", app_args, {}),
+        f"api-console-{label}": Case("get", "api_console", app_args, {}),
+        f"files-{label}": Case("get", "files", app_args, {}),
+        f"file-remove-{label}": Case("post", "file_remove", app_args, {"name": "bobs.txt"}),
+        f"roles-{label}": Case("get", "roles", app_args, {}),
+        f"role-create-{label}": Case("post", "role_create", app_args, {"name": "Planted"}),
+        f"role-{label}": Case("get", "role_detail", _role(app_args), {}),
+        f"role-delete-{label}": Case("post", "role_delete", _role(app_args), {}),
+        f"role-member-add-{label}": Case("post", "role_member_add", _role(app_args), {"username": "carol"}),
+        f"role-member-remove-{label}": Case("post", "role_member_remove", _role(app_args, "bobUser0001"), {}),
+        f"users-{label}": Case("get", "users", app_args, {}),
+        f"user-create-{label}": Case("post", "user_create", app_args, {"username": "planted", "password": "x"}),
+        f"user-{label}": Case("get", "user_detail", _user(app_args), {}),
+        f"user-session-revoke-{label}": Case("post", "user_session_revoke", _user(app_args, "bobSession1"), {}),
+        f"user-mail-{label}": Case("post", "user_mail", _user(app_args, "reset"), {}),
+        f"data-class-create-{label}": Case("post", "data_class_create", app_args, {"class_name": "Planted"}),
+        f"data-class-{label}": Case("get", "data_class", _data(app_args), {}),
+        f"data-class-delete-{label}": Case("post", "data_class_delete", _data(app_args), {}),
+        f"data-field-add-{label}": Case("post", "data_field_add", _data(app_args), {"name": "x", "type": "String"}),
+        f"data-field-remove-{label}": Case("post", "data_field_remove", _data(app_args, "name"), {}),
+        f"data-export-{label}": Case("get", "data_export", _data(app_args, "csv"), {}),
+        f"data-import-{label}": Case("post", "data_import", _data(app_args), {}),
+        f"data-clp-{label}": Case("post", "data_class_permissions", _data(app_args), {"clp": "{}"}),
+        f"data-index-add-{label}": Case("post", "data_index_add", _data(app_args), {"name": "i", "keys": '{"a": 1}'}),
+        f"data-index-drop-{label}": Case("post", "data_index_drop", _data(app_args, "i"), {}),
+        f"data-row-add-{label}": Case("post", "data_row_add", _data(app_args), {"name": "planted"}),
+        f"data-rows-delete-{label}": Case("post", "data_rows_delete", _data(app_args), {"object_id": "bobPet0001"}),
+        f"data-cell-edit-{label}": Case("get", "data_cell_edit", _data(app_args, "bobPet0001", "name"), {}),
+        f"data-cell-save-{label}": Case(
+            "post", "data_cell_save", _data(app_args, "bobPet0001", "name"), {"value": "pwned"}
+        ),
     }
 
 
@@ -193,7 +249,7 @@ def bob_state(world: World) -> dict[str, Any]:
         "apps": list(
             App.objects.filter(organization=organization)
             .order_by("pk")
-            .values_list("pk", "name", "status", "live_query_classes")
+            .values_list("pk", "name", "status", "live_query_classes", "allow_client_class_creation", "rate_limit_rps")
         ),
         "keys": list(
             AppKey.objects.filter(app__organization=organization)
@@ -212,7 +268,12 @@ def bob_state(world: World) -> dict[str, Any]:
         "message_templates": list(
             MessageTemplate.objects.filter(app__organization=organization).values_list("channel", "name", "text")
         ),
-        "auth_settings": list(AuthSettings.objects.filter(app__organization=organization).values_list("mfa_options")),
+        "auth_settings": list(
+            AuthSettings.objects.filter(app__organization=organization).values_list(
+                "mfa_options", "password_min_length"
+            )
+        ),
+        "file_settings": list(FileSettings.objects.filter(app__organization=organization).values_list("url_mode")),
         "sender_settings": list(
             SenderSettings.objects.filter(app__organization=organization).values_list("email_from_address")
         ),
@@ -232,7 +293,23 @@ def bob_state(world: World) -> dict[str, Any]:
         "backups": list(Backup.objects.values_list("public_id", "app_id")),
         "backup_schedules": list(BackupSchedule.objects.values_list("app_id", "every_hours")),
         "schema_migrations": list(SchemaMigration.objects.values_list("app_id", "number", "rolled_back")),
+        "data": _data_of(world.bob.app.pk),
     }
+
+
+def _data_of(app_pk: int) -> list[tuple[Any, ...]]:
+    """The app's schema and objects, as stored."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT class_name, fields::text FROM datastore_schemaclass WHERE app_id = %s ORDER BY class_name", [app_pk]
+        )
+        schema = list(cursor.fetchall())
+        cursor.execute(
+            "SELECT class_name, object_id, data::text FROM datastore_object WHERE app_id = %s "
+            "ORDER BY class_name, object_id",
+            [app_pk],
+        )
+        return schema + list(cursor.fetchall())
 
 
 def _push_objects() -> list[tuple[Any, ...]]:

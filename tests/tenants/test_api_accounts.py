@@ -31,7 +31,16 @@ def test_creating_a_token_shows_it_once(alice: APIClient, tenant_a: Tenant):
     listed = alice.get(f"{API}/tokens").json()
     assert {t["name"] for t in listed} == {"tests", "laptop"}
     for token in listed:
-        assert set(token) == {"id", "name", "prefix", "created_at", "last_used_at", "expires_at"}
+        assert set(token) == {
+            "id",
+            "name",
+            "prefix",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "read_only",
+            "organization_id",
+        }
     assert body["token"] not in str(listed)
     # The new token works on its own.
     client = APIClient()

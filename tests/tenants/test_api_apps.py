@@ -34,6 +34,7 @@ def test_list_shows_the_organizations_active_apps(alice: APIClient, tenant_a: Te
             "status": "active",
             "rate_limit_rps": None,
             "live_query_classes": [],
+            "allow_client_class_creation": False,
             "created_at": body[0]["created_at"],
         }
     ]
@@ -149,6 +150,21 @@ def test_keys_hide_the_master_key_unless_an_admin_asks(alice: APIClient, tenant_
     assert plain == {**tenant_a.keys, "master": None}
     revealed = alice.get(app_url(tenant_a, "/keys"), {"include_master": "1"}).json()
     assert revealed == tenant_a.keys
+    reveals = AuditEvent.objects.filter(organization=tenant_a.organization, action="app.master_key_reveal")
+    assert reveals.count() == 1, "only the request that showed the master key is audited"
+
+
+def test_client_class_creation_is_set_through_the_api(alice: APIClient, tenant_a: Tenant):
+    response = alice.put(
+        app_url(tenant_a, "/client-class-creation"), {"allow_client_class_creation": True}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["allow_client_class_creation"] is True
+    assert alice.get(app_url(tenant_a)).json()["allow_client_class_creation"] is True
+    bad = alice.put(
+        app_url(tenant_a, "/client-class-creation"), {"allow_client_class_creation": "maybe"}, format="json"
+    )
+    assert bad.status_code == 400
 
 
 def test_a_developer_never_sees_the_master_key(member_of: Callable[[str], Caller], tenant_a: Tenant):

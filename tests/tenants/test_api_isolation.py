@@ -77,6 +77,9 @@ ENDPOINTS = [
     pytest.param("delete", APP, 5, id="app-delete-invalid-body"),
     pytest.param("get", APP + "/keys?include_master=1", None, id="app-keys"),
     pytest.param("post", APP + "/keys/master/rotate", None, id="app-key-rotate"),
+    pytest.param(
+        "put", APP + "/client-class-creation", {"allow_client_class_creation": True}, id="app-client-class-creation"
+    ),
     pytest.param("get", ORG + "/audit-log", None, id="audit-log"),
 ]
 
@@ -105,6 +108,13 @@ NESTED = [
     pytest.param("delete", "/apps/{app}", {"confirm_name": "bob-app"}, "App not found.", id="app-delete"),
     pytest.param("get", "/apps/{app}/keys", None, "App not found.", id="app-keys"),
     pytest.param("post", "/apps/{app}/keys/rest/rotate", None, "App not found.", id="app-key-rotate"),
+    pytest.param(
+        "put",
+        "/apps/{app}/client-class-creation",
+        {"allow_client_class_creation": True},
+        "App not found.",
+        id="app-client-class-creation",
+    ),
     pytest.param("patch", "/members/{member}", {"role": "viewer"}, "Member not found.", id="member-change-role"),
     pytest.param("delete", "/members/{member}", None, "Member not found.", id="member-remove"),
     pytest.param("delete", "/invitations/{invitation}", None, "Invitation not found.", id="invitation-revoke"),

@@ -88,7 +88,7 @@ async def _user_caller(admission: Admission[str], credentials: Credentials, *, r
         app_pk=app.pk, is_master=False, user_id=user_id, principals=principals,
         installation_id=credentials.installation_id, schema_version=admission.schema_version,
         live_classes=live_classes_decode(admission.live_classes), client_ip=credentials.client_ip, plan=app.plan,
-        cloud_code=app.cloud_code, webhooks=app.webhooks,
+        cloud_code=app.cloud_code, webhooks=app.webhooks, client_class_creation=app.client_class_creation,
     )  # fmt: skip
 
 

@@ -63,6 +63,8 @@ class AppRecord:
     webhooks: CloudWebhooks | None = None
     # Keyed requests per calendar month (the plan's monthly_requests; hangar.analytics); 0: unlimited.
     monthly_requests: int = 0
+    # App.allow_client_class_creation (Parse Server's allowClientClassCreation).
+    client_class_creation: bool = False
 
 
 _LOAD_SQL = """
@@ -81,7 +83,8 @@ SELECT a.id, a.application_id, a.name,
         JOIN cloudcode_cloudversion v ON v.id = c.version_id WHERE c.app_id = a.id),
        (SELECT json_agg(json_build_array(w.kind, w.function_name, w.class_name, w.trigger_name, w.url))
         FROM cloudcode_cloudwebhook w WHERE w.app_id = a.id),
-       COALESCE(p.monthly_requests, %(default_monthly)s), COALESCE(p.monthly_function_invocations, 0)
+       COALESCE(p.monthly_requests, %(default_monthly)s), COALESCE(p.monthly_function_invocations, 0),
+       a.allow_client_class_creation
 FROM tenants_app a
 JOIN tenants_organization o ON o.id = a.organization_id
 LEFT JOIN tenants_plan p ON p.id = o.plan_id
@@ -128,7 +131,21 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
     if row is None:
         _cache.pop(application_id, None)
         return None
-    pk, app_id, name, rps, quota, live_connections, live_classes, keys, cloud, webhooks, monthly, invocations = row
+    (
+        pk,
+        app_id,
+        name,
+        rps,
+        quota,
+        live_connections,
+        live_classes,
+        keys,
+        cloud,
+        webhooks,
+        monthly,
+        invocations,
+        class_creation,
+    ) = row
     record = AppRecord(
         pk=pk, application_id=app_id, name=name, requests_per_second=int(rps),
         plan=PlanLimits(
@@ -144,6 +161,7 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
         ) if cloud else None,
         webhooks=CloudWebhooks.from_rows(app_id, webhooks) if webhooks else None,
         monthly_requests=int(monthly or 0),
+        client_class_creation=bool(class_creation),
     )  # fmt: skip
     _cache[application_id] = record
     return record

@@ -17,11 +17,11 @@ def _missing_class(class_name: str) -> ParseError:
 
 
 async def class_for_read(caller: Caller, class_name: str) -> ClassSchema | None:
-    """The class's schema, None if it does not exist and the caller is master (empty results)."""
+    """The class's schema, None if it does not exist and the caller may create it (empty results)."""
     validate_class_name(class_name)
     schemas = await app_schemas(caller.app_pk, caller.schema_version)
     schema = schemas.classes.get(class_name)
-    if schema is None and not caller.is_master:
+    if schema is None and not (caller.is_master or caller.client_class_creation):
         raise _missing_class(class_name)
     return schema
 
@@ -49,7 +49,8 @@ async def class_for_write(
     schemas = await app_schemas(caller.app_pk, caller.schema_version)
     schema = schemas.classes.get(class_name)
     if schema is None:
-        if not caller.is_master:
+        # Off by default, as in Parse Server 7+: a client's first save to a new class answers 119.
+        if not (caller.is_master or caller.client_class_creation):
             raise _missing_class(class_name)
         schema = await class_fields_ensure(app_pk=caller.app_pk, class_name=class_name, wanted={}, create_class=True)
     pointer_fields = clp_check(schema, operation, caller)
