@@ -17,6 +17,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 run: $(RUNTIME_STAMP) $(CLI_STAMP) assets sandbox toolchains
 	$(BIN)/python -m hangar.launcher run
 
+# The slowest tests are listed at the end of every run (the suite must stay well under 15 minutes).
+PYTEST_ARGS ?= --durations=30
+
 test: $(DEV_STAMP) $(CLI_STAMP) assets browser sandbox jdk toolchains cluster-tools
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy platform/hangar platform/hangar_cloud tenants dashboard sdk_gen cli/hangar_cli

@@ -101,6 +101,11 @@ async def _configure(conn: AsyncConnection) -> None:
     await conn.execute(f"SET ROLE {DATA_PLANE_ROLE}")
     # Every data-plane statement is bounded (a pathological $regex ends with error 124).
     await conn.execute(f"SET statement_timeout = {int(settings.HANGAR_STATEMENT_TIMEOUT_MS)}")
+    # Defence in depth: a transaction no code is driving any more (a block that leaked its
+    # connection) would hold its locks until the process ends; the server ends it instead.
+    await conn.execute(
+        f"SET idle_in_transaction_session_timeout = {int(settings.HANGAR_IDLE_IN_TRANSACTION_TIMEOUT_MS)}"
+    )
     # Timestamps then arrive in UTC, which is what the wire format needs (no conversion per value).
     await conn.execute("SET TIME ZONE 'UTC'")
 

@@ -394,6 +394,9 @@ HANGAR_MAX_INCLUDED_OBJECTS = env_int("HANGAR_MAX_INCLUDED_OBJECTS", 10000)
 HANGAR_MAX_FIELDS_PER_CLASS = env_int("HANGAR_MAX_FIELDS_PER_CLASS", 500)
 HANGAR_MAX_NEW_FIELDS_PER_WRITE = env_int("HANGAR_MAX_NEW_FIELDS_PER_WRITE", 50)
 HANGAR_STATEMENT_TIMEOUT_MS = env_int("HANGAR_STATEMENT_TIMEOUT_MS", 5000)
+# A data-plane transaction left open with nothing running (a leaked block holding its row and
+# schema locks) is ended by the server after this; 0 turns it off.
+HANGAR_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("HANGAR_IDLE_IN_TRANSACTION_TIMEOUT_MS", 30000)
 # A data-plane unit of work (a statement or a transaction, waiting for its connection included) is
 # stopped after this even if the server never answers (frozen, partitioned), where the statement
 # timeout cannot fire; a little above the statement timeout, so that a slow query still gets its 124
