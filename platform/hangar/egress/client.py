@@ -157,15 +157,19 @@ def _tls_context() -> ssl.SSLContext:
 
 
 @functools.cache
-def _tls_context_with(extra_ca_bundle: str | None) -> ssl.SSLContext:
+def _tls_context_with(extra_ca_bundle: str | None, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:
     """httpx's default verification (certifi's CAs), built once instead of for every request.
 
     ``HANGAR_EGRESS_EXTRA_CA_BUNDLE`` adds the CAs of a private PKI (a provider's endpoint
     inside the operator's network, the local protocol servers of the tests) to certifi's.
+    ``alpn`` fixes the protocols offered (the kept-alive client speaks HTTP/1.1 only; httpx
+    sets ALPN itself on the contexts it is given, so those get none here).
     """
     context = ssl.create_default_context(cafile=certifi.where())
     if extra_ca_bundle:
         context.load_verify_locations(cafile=extra_ca_bundle)
+    if alpn:
+        context.set_alpn_protocols(list(alpn))
     return context
 
 
@@ -194,17 +198,7 @@ async def _send_kept(
 
 
 def _keepalive_tls_context() -> ssl.SSLContext:
-    return _keepalive_tls_context_with(settings.HANGAR_EGRESS_EXTRA_CA_BUNDLE or None)
-
-
-@functools.cache
-def _keepalive_tls_context_with(extra_ca_bundle: str | None) -> ssl.SSLContext:
-    """The same trust as httpx's, offering only HTTP/1.1 (httpx sets ALPN on the contexts it is given)."""
-    context = ssl.create_default_context(cafile=certifi.where())
-    if extra_ca_bundle:
-        context.load_verify_locations(cafile=extra_ca_bundle)
-    context.set_alpn_protocols(["http/1.1"])
-    return context
+    return _tls_context_with(settings.HANGAR_EGRESS_EXTRA_CA_BUNDLE or None, ("http/1.1",))
 
 
 def _new_client(*, http2: bool, timeout: float, limits: httpx.Limits | None = None) -> httpx.AsyncClient:
