@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -92,7 +93,14 @@ def test_a_running_build_is_cancelled_and_its_tools_killed(pkcs12_keystore, queu
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_build_over_its_time_limit_is_killed(pkcs12_keystore, queued_in_broker):  # type: ignore[no-untyped-def]
+def test_a_build_over_its_time_limit_is_killed(pkcs12_keystore, queued_in_broker, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    # A tool that hangs, found first on PATH: the whole build can run in under a second on a warm machine, so a real
+    # toolchain cannot be relied on to overrun a one-second limit (it did not in one CI run).
+    hanging = tmp_path / "bin"
+    hanging.mkdir()
+    (hanging / "smali").write_text("#!/bin/sh\nsleep 60\n")
+    (hanging / "smali").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{hanging}:{os.environ['PATH']}")
     tenant = make_tenant("slowpoke")
     _, profile = _ready(tenant, pkcs12_keystore)
     queue.build_request(app=tenant.app, profile=profile, timeout_seconds=1)
