@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from hangar.builds import queue
@@ -79,7 +80,13 @@ def test_a_running_build_is_cancelled_and_its_tools_killed(pkcs12_keystore, queu
     claimed = queue.build_claim(platform="android", agent="test")
     assert claimed is not None
     result: dict[str, Build] = {}
-    runner = threading.Thread(target=lambda: result.setdefault("build", build_execute(claimed, agent="test")))
+    def run() -> None:
+        try:
+            result["build"] = build_execute(claimed, agent="test")
+        finally:
+            connection.close()  # this thread's own connection, or the test database cannot be dropped
+
+    runner = threading.Thread(target=run)
     runner.start()
     deadline = time.monotonic() + 30
     while not claimed.steps.filter(name="dex").exists() and time.monotonic() < deadline:
