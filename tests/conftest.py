@@ -16,6 +16,7 @@ import httpx
 import pytest
 from django.conf import settings
 
+from hangar.after_response import after_response_finish_stopped_loops
 from hangar.launcher import WEBSOCKET_ARGS  # served as `make run` serves
 from tenants.models import App, Developer, Organization
 from tenants.services import app_create, developer_sign_up
@@ -56,6 +57,15 @@ def _is_transactional(request: pytest.FixtureRequest) -> bool:
     marker = request.node.get_closest_marker("django_db")
     wanted = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
     return wanted or "transactional_db" in request.fixturenames
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Before any fixture's teardown (the database flush first of all): let after* triggers a test
+    started finish on the session's event loop, which stands still between tests. One left half-way
+    kept its transaction open, and the flush waited on its locks until the server ended it."""
+    after_response_finish_stopped_loops()
+    yield
 
 
 @pytest.fixture(autouse=True)

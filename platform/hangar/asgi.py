@@ -14,6 +14,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
+from hangar.after_response import after_response_wait  # noqa: E402
 from hangar.analytics.buffer import events_flush  # noqa: E402
 from hangar.builds.log_stream import PATH_PREFIX as BUILD_LOG_PATH  # noqa: E402
 from hangar.builds.log_stream import build_log_application  # noqa: E402
@@ -38,6 +39,7 @@ async def _lifespan(receive: ASGIReceive, send: ASGISend) -> None:
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await live_query_shutdown()
+            await after_response_wait()  # after* triggers in flight, before the pool they write with closes
             await events_flush()  # the buffered analytics events, before the pool closes
             await close_replicas()
             await close_pool()

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
+from hangar.after_response import after_response_start
 from hangar.caller import Caller
 from hangar.cloudcode.invocation import invoke
 from hangar.cloudcode.logs import log_record
@@ -25,7 +26,6 @@ from hangar.parse_errors import ParseError
 logger = logging.getLogger(__name__)
 
 AFTER_TRIGGER_ATTEMPTS = 3
-_background: set[asyncio.Task[None]] = set()
 
 
 # As in Parse Server, _Session takes no trigger but afterLogout: its writes are the server's own.
@@ -72,11 +72,12 @@ def _after(caller: Caller, kind: str, class_name: str, payload: dict[str, Any]) 
                 if number == AFTER_TRIGGER_ATTEMPTS:
                     _gave_up(caller, kind, class_name, number, exc)
                     return
+            except Exception:  # nobody awaits this task: say it here, not as "exception never retrieved"
+                logger.exception("%s trigger of %s failed", kind, class_name)
+                return
             await asyncio.sleep(0.5 * number)
 
-    task = asyncio.ensure_future(attempt())
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+    after_response_start(attempt())
 
 
 def _with_class(class_name: str, fields: dict[str, Any]) -> dict[str, Any]:
