@@ -10,7 +10,8 @@ class EgressError(Exception):
 
 
 class EgressRefusedError(EgressError):
-    """The policy forbids this destination (scheme, domain allowlist or a non-public address)."""
+    """The policy forbids this request: its destination (scheme, domain allowlist, a non-public address)
+    or its text (header values that would split it); a retry never helps."""
 
 
 class EgressUnavailableError(EgressError):

@@ -30,7 +30,7 @@ import httptools
 import httpx
 
 from hangar.egress.addresses import IPAddress
-from hangar.egress.errors import EgressError, EgressResponseTooLargeError, EgressUnavailableError
+from hangar.egress.errors import EgressError, EgressRefusedError, EgressResponseTooLargeError, EgressUnavailableError
 from hangar.egress.response import EgressResponse
 
 # Shorter than the shortest keep-alive timeout of common servers (uvicorn's 5 s): a connection
@@ -164,7 +164,7 @@ def request_bytes(method: str, target: httpx.URL, headers: dict[str, str], conte
     lines = [_request_head(method, target)]
     for name, value in headers.items():
         if _FORBIDDEN_IN_HEADERS.intersection(name) or _FORBIDDEN_IN_HEADERS.intersection(value) or ":" in name:
-            raise EgressUnavailableError(f"refusing to send the header {name!r}: it holds a line break or a colon")
+            raise EgressRefusedError(f"refusing to send the header {name!r}: it holds a line break or a colon")
         if name.lower() not in ("host", "content-length", "transfer-encoding", "connection"):
             lines.append(f"{name}: {value}")
     body = content or b""

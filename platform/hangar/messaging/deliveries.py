@@ -74,6 +74,13 @@ class Outcome:
     due_at: datetime | None = None  # for another try
 
 
+# The columns both insert paths write, in the order of their SELECT lists.
+_INSERTED_COLUMNS = (
+    "app_id, campaign_id, installation_id, device_type, push_type, device_token, app_identifier, locale, utc_offset, "
+    "due_at, expires_at, enqueued_at, state, attempts, error, claimed_by, created_at, updated_at"
+)
+
+
 async def deliveries_insert(
     conn: DataPlaneConnection, *, app_pk: int, campaign_id: str, rows: list[NewDelivery], now: datetime
 ) -> list[WrittenDelivery]:
@@ -81,10 +88,8 @@ async def deliveries_insert(
     if not rows:
         return []
     written = await conn.fetch_all(
-        """
-        INSERT INTO messaging_pushdelivery (app_id, campaign_id, installation_id, device_type, push_type,
-            device_token, app_identifier, locale, utc_offset, due_at, expires_at, enqueued_at, state, attempts,
-            error, claimed_by, created_at, updated_at)
+        f"""
+        INSERT INTO messaging_pushdelivery ({_INSERTED_COLUMNS})
         SELECT %s, %s, r.installation_id, r.device_type, r.push_type, r.device_token, r.app_identifier, r.locale,
             r.utc_offset, r.due_at, r.expires_at, CASE WHEN r.due_at <= %s THEN %s END, 'queued', 0, '', '', %s, %s
         FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
@@ -133,9 +138,7 @@ async def deliveries_insert_from_query(
             SELECT object_id, data FROM {installations.table} WHERE {installations.where_sql}
             ORDER BY {installations.order_sql or 'object_id COLLATE "C"'} LIMIT %s
         ), written AS (
-            INSERT INTO messaging_pushdelivery (app_id, campaign_id, installation_id, device_type, push_type,
-                device_token, app_identifier, locale, utc_offset, due_at, expires_at, enqueued_at, state, attempts,
-                error, claimed_by, created_at, updated_at)
+            INSERT INTO messaging_pushdelivery ({_INSERTED_COLUMNS})
             SELECT %s, %s, object_id, {_installation_text("deviceType")}, {_installation_text("pushType")},
                 data->>'deviceToken', {_installation_text("appIdentifier")}, {_installation_text("localeIdentifier")},
                 '', %s, %s, CASE WHEN %s::timestamptz <= %s THEN %s END, 'queued', 0, '', '', %s, %s
