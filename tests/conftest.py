@@ -20,6 +20,9 @@ from hangar.after_response import after_response_finish_stopped_loops
 from hangar.launcher import WEBSOCKET_ARGS  # served as `make run` serves
 from tenants.models import App, Developer, Organization
 from tenants.services import app_create, developer_sign_up
+from tests import fast_flush
+
+fast_flush.install()  # a transactional test's flush empties only the tables it wrote (tests/fast_flush.py)
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 PASSWORD = "a-long-test-passphrase-42"
@@ -93,12 +96,17 @@ def _orphan_partitions_dropped(request: pytest.FixtureRequest) -> Iterator[None]
             [list(PARTITIONED_TABLES)],
         )
         orphans = [row[0] for row in cursor.fetchall()]
+        if not orphans:
+            return
         cursor.execute("SET lock_timeout = '2s'")  # a live server's open transaction: leave that one
-        for name in orphans:
-            try:
-                cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
-            except OperationalError:
-                pass
+        try:
+            cursor.execute("DROP TABLE IF EXISTS " + ", ".join(f'"{name}"' for name in orphans))  # one commit
+        except OperationalError:
+            for name in orphans:
+                try:
+                    cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
+                except OperationalError:
+                    pass
         cursor.execute("SET lock_timeout = 0")
 
 
@@ -211,6 +219,24 @@ def _database_url(db: dict[str, object]) -> str:
     port = f":{db['PORT']}" if db.get("PORT") else ""
     suffix = f"?{urlencode(query)}" if query else ""
     return f"postgresql://{credentials}{host}{port}/{db['NAME']}{suffix}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_database_commits_without_waiting_for_the_disk(django_db_setup: None, django_db_blocker: object) -> None:
+    """The test database's commits do not wait for their WAL to reach the disk (``synchronous_commit``).
+
+    Nothing in the suite crashes this server (the fault tests start clusters of their own), so
+    no test can tell; every test that commits (the transactional ones, provisioning's DDL) stops
+    waiting on fsync. Set on the database, so the live servers' and the data plane's new
+    connections (through PgBouncer too) get it.
+    """
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute(
+            f"ALTER DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])} SET synchronous_commit = off"
+        )
+        cursor.execute("SET synchronous_commit = off")
 
 
 @pytest.fixture(scope="session", autouse=True)
