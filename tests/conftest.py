@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -21,6 +22,9 @@ from hangar.launcher import WEBSOCKET_ARGS  # served as `make run` serves
 from tenants.models import App, Developer, Organization
 from tenants.services import app_create, developer_sign_up
 from tests import fast_flush
+
+if TYPE_CHECKING:
+    from tests.faults.conftest import RedisProcess
 
 fast_flush.install()  # a transactional test's flush empties only the tables it wrote (tests/fast_flush.py)
 
@@ -118,6 +122,19 @@ def tenant_a(db: None) -> Tenant:
 @pytest.fixture
 def tenant_b(db: None) -> Tenant:
     return make_tenant("bob")
+
+
+@pytest.fixture
+def broker() -> Iterator[RedisProcess]:
+    """A Redis of the test's own (broker and cache of a Hangar the test launches), which it may stop or restart."""
+    from tests.faults.conftest import RedisProcess  # the fault servers' module imports this one
+
+    server = RedisProcess()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

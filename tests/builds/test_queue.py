@@ -80,6 +80,7 @@ def test_a_running_build_is_cancelled_and_its_tools_killed(pkcs12_keystore, queu
     claimed = queue.build_claim(platform="android", agent="test")
     assert claimed is not None
     result: dict[str, Build] = {}
+
     def run() -> None:
         try:
             result["build"] = build_execute(claimed, agent="test")

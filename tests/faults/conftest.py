@@ -15,11 +15,16 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.conftest import _free_port
+
+if TYPE_CHECKING:
+    from tests.test_launcher import Launch
 
 
 @dataclass(frozen=True)
@@ -209,3 +214,18 @@ def _account_exists(name: str) -> bool:
     except KeyError:
         return False
     return True
+
+
+@contextmanager
+def launched_with_worker(env: dict[str, str], var_dir: Path) -> Iterator[Launch]:
+    """``make run`` with ``env``, serving and with its Celery worker and beat up; stopped with Ctrl-C after."""
+    from tests.test_launcher import Launch, _wait_for_worker_and_beat
+
+    started = Launch(env, var_dir)
+    try:
+        started.wait_until_serving()
+        _wait_for_worker_and_beat(started)
+        yield started
+    finally:
+        code = started.interrupt()
+        assert code == 0, started.output()[-3000:]

@@ -24,8 +24,8 @@ from hangar.datastore.partitions import partitions_list
 from tenants.models import App, AuditEvent
 from tenants.services import access_token_create
 from tests.conftest import Tenant, _database_url, make_tenant
-from tests.faults.conftest import RedisProcess
-from tests.test_launcher import Launch, _wait_for_worker_and_beat, external_services_env  # noqa: F401
+from tests.faults.conftest import RedisProcess, launched_with_worker
+from tests.test_launcher import Launch, external_services_env  # noqa: F401
 from tests.test_supervisor import _celery_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -36,30 +36,14 @@ QUEUE = "celery"
 
 
 @pytest.fixture
-def broker() -> Iterator[RedisProcess]:
-    server = RedisProcess()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def launch(tmp_path, external_services_env, broker: RedisProcess) -> Iterator[Launch]:  # noqa: F811
     env = {
         **external_services_env, "REDIS_URL": broker.url, "WEB_CONCURRENCY": "1", "CELERY_CONCURRENCY": "1",
         "HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS": str(VISIBILITY_TIMEOUT_SECONDS),
         "HANGAR_PUSH_TICK_SECONDS": "0",  # the queue holds only the deletions this test counts
     }  # fmt: skip
-    started = Launch(env, tmp_path / "var")
-    try:
-        started.wait_until_serving()
-        _wait_for_worker_and_beat(started)
+    with launched_with_worker(env, tmp_path / "var") as started:
         yield started
-    finally:
-        code = started.interrupt()
-        assert code == 0, started.output()[-3000:]
 
 
 def _fill(launch: Launch, tenant: Tenant) -> None:

@@ -43,16 +43,6 @@ CLAIM_SIZE = 25
 WORKER_PROCESSES = 2
 
 
-@pytest.fixture
-def broker() -> Iterator[RedisProcess]:
-    server = RedisProcess()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @dataclass(frozen=True)
 class FcmProcess:
     url: str

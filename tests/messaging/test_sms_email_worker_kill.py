@@ -20,22 +20,12 @@ import redis
 from hangar.messaging.sms_email_models import Message
 from tenants.services import access_token_create
 from tests.conftest import Tenant, make_tenant
-from tests.faults.conftest import RedisProcess
-from tests.test_launcher import Launch, _wait_for_worker_and_beat, external_services_env  # noqa: F401
+from tests.faults.conftest import RedisProcess, launched_with_worker
+from tests.test_launcher import Launch, external_services_env  # noqa: F401
 from tests.test_supervisor import _celery_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 VISIBILITY_TIMEOUT_SECONDS = 3
-
-
-@pytest.fixture
-def broker() -> Iterator[RedisProcess]:
-    server = RedisProcess()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -58,14 +48,8 @@ def launch(
         "HANGAR_MESSAGING_PROVIDERS": "tests.messaging.recording_provider",
         "HANGAR_TEST_PROVIDER_LOG": str(sends_log), "HANGAR_TEST_PROVIDER_HOLD_SECONDS": "60",
     }  # fmt: skip
-    started = Launch(env, tmp_path / "var")
-    try:
-        started.wait_until_serving()
-        _wait_for_worker_and_beat(started)
+    with launched_with_worker(env, tmp_path / "var") as started:
         yield started
-    finally:
-        code = started.interrupt()
-        assert code == 0, started.output()[-3000:]
 
 
 def _send(launch: Launch, tenant: Tenant, token: str, body: str) -> int:
