@@ -50,6 +50,7 @@ class Overloaded(BaseHTTPRequestHandler):
 def endpoint() -> Iterator[str]:
     Overloaded.seen = []
     Overloaded.headers_seen = []
+    Overloaded.failures = 1
     server = ThreadingHTTPServer(("127.0.0.1", 0), Overloaded)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
