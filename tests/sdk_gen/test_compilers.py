@@ -13,7 +13,7 @@ import zipfile
 import pytest
 
 from sdk_gen.compilers import JAVAC, TSC, CompileError, java_compile, typescript_compile
-from sdk_gen.generate import package_for
+from sdk_gen.generate import compilers_warm, package_for
 from sdk_gen.languages.typescript import RUNTIME_SOURCES, typescript_sources
 from sdk_gen.spec import app_spec_build
 
@@ -91,3 +91,12 @@ def test_the_jar_holds_classes_and_sources():
     with zipfile.ZipFile(io.BytesIO(jar.content)) as archive:
         names = set(archive.namelist())
     assert {"dev/hangar/sdk/warm_app/Post.class", "dev/hangar/sdk/warm_app/Post.java"} <= names
+
+
+def test_the_workers_warm_up_leaves_both_compilers_running():
+    """What HANGAR_SDK_WARM_COMPILERS runs when a worker process starts."""
+    JAVAC.stop()
+    TSC.stop()
+    compilers_warm(rounds=1)
+    assert JAVAC.pid is not None
+    assert TSC.pid is not None
