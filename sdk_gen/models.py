@@ -16,6 +16,11 @@ class SdkSnapshot(models.Model):
     # What the hash covers (sdk_gen.spec.AppSpec.schema_document): the changelog diffs consecutive ones.
     schema = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The compiled packages (TypeScript, Java) are built by a Celery task, never inside a request:
+    # when it was queued (a claim: one task per snapshot), and when and why its last run failed.
+    build_queued_at = models.DateTimeField(null=True, blank=True)
+    build_failed_at = models.DateTimeField(null=True, blank=True)
+    build_error = models.TextField(blank=True, default="")
 
     class Meta:
         constraints = [

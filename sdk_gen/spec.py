@@ -168,6 +168,14 @@ def _method_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
+def _declared_order(params: dict[str, Any], order: Any) -> list[str]:
+    """The parameters in their declaration order when the bundle recorded it (``paramOrder``), else by name
+    (versions deployed before it was recorded: their jsonb row kept no order)."""
+    if isinstance(order, list) and sorted(map(str, order)) == sorted(params) and len(order) == len(params):
+        return [str(name) for name in order]
+    return sorted(params)
+
+
 def _function_specs(handlers: dict[str, Any]) -> tuple[FunctionSpec, ...]:
     taken: set[str] = set()
     specs = []
@@ -177,8 +185,8 @@ def _function_specs(handlers: dict[str, Any]) -> tuple[FunctionSpec, ...]:
             continue
         raw_params = entry.get("params") if isinstance(entry.get("params"), dict) else {}
         params = tuple(
-            ParamSpec(name=param, type=_FUNCTION_TYPES.get(str(label), "any"))
-            for param, label in sorted(raw_params.items())
+            ParamSpec(name=param, type=_FUNCTION_TYPES.get(str(raw_params[param]), "any"))
+            for param in _declared_order(raw_params, entry.get("paramOrder"))
             if isinstance(param, str) and param.isidentifier()
         )
         returns = _FUNCTION_TYPES.get(str(entry.get("returns", "any")), "any")

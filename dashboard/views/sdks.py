@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from dashboard.access import DeveloperRequest, app_view, capabilities
-from sdk_gen.services import sdk_overview, sdk_package_build
+from sdk_gen.services import SdkBuilding, sdk_download_get, sdk_overview
 from tenants.errors import NotFoundError
 from tenants.selectors import AppAccess
 
@@ -25,6 +26,8 @@ def sdks_page(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
         "tab": "sdks",
         "overview": overview,
         "current": current,
+        # The page refreshes itself until the chosen language's package is compiled.
+        "refresh_seconds": 2 if current.status == "building" else None,
     }
     return render(request, "dashboard/apps/sdks.html", context)
 
@@ -34,7 +37,11 @@ def sdks_page(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
 def sdk_download(request: DeveloperRequest, access: AppAccess, language: str) -> HttpResponse:
     if language not in {entry.language for entry in sdk_overview(app=access.app).languages}:
         raise NotFoundError("No SDK in that language.")
-    package = sdk_package_build(app=access.app, language=language)
+    package = sdk_download_get(app=access.app, language=language)
+    if isinstance(package, SdkBuilding):
+        # Not compiled yet: the SDKs page of that language says so and refreshes until it is.
+        page = reverse("dashboard:sdks", args=[access.organization.pk, access.app.pk])
+        return HttpResponseRedirect(f"{page}?lang={language}")
     response = HttpResponse(bytes(package.content), content_type=package.content_type)
     response["Content-Disposition"] = f'attachment; filename="{package.filename}"'
     return response

@@ -264,6 +264,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": min(10, max(1, HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS // 6)),
     "unacked_restore_throttle": 1,
 }
+# Workers start a warm javac and tsc and run them on a reference app at start (sdk_gen.compilers), so the
+# first SDK built after a worker starts is compiled in ~0.4 s per compiler instead of 2-4 s (docs/sdks.md).
+HANGAR_SDK_WARM_COMPILERS = env_bool("HANGAR_SDK_WARM_COMPILERS", False)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {

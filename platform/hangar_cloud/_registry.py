@@ -156,11 +156,16 @@ def _returns_of(handler: Handler) -> str:
 
 
 def describe() -> dict[str, Any]:
-    """What the bundle registered, as the platform stores it with the version."""
+    """What the bundle registered, as the platform stores it with the version.
+
+    ``paramOrder`` keeps the declaration order of a function's parameters: the version row stores this
+    as jsonb, which keeps no key order, and the generated Java SDK passes parameters by position.
+    """
     return {
         "functions": [
-            {"name": name, "params": _params_of(handler), "returns": _returns_of(handler)}
+            {"name": name, "params": params, "paramOrder": list(params), "returns": _returns_of(handler)}
             for name, handler in sorted(functions.items())
+            for params in [_params_of(handler)]
         ],
         "triggers": [{"kind": kind, "className": class_name} for kind, class_name in sorted(triggers)],
         "jobs": [{"name": name} for name in sorted(jobs)],

@@ -198,13 +198,19 @@ TSCONFIG = {
 }  # fmt: skip
 
 
+# The sources every app's SDK shares (compiled once per Hangar version, sdk_gen.compilers).
+RUNTIME_SOURCES = {
+    "src/runtime.ts": "typescript_runtime.ts.in",
+    "src/offline.ts": "typescript_offline.ts.in",
+    "src/livequery.ts": "typescript_livequery.ts.in",
+}
+
+
 def typescript_sources(spec: AppSpec, *, version: str) -> dict[str, str]:
     """The SDK's files by relative path: package.json, tsconfig.json and src/*.ts."""
     return {
         "package.json": _package_json(spec, version),
         "tsconfig.json": json.dumps(TSCONFIG, indent=2) + "\n",
-        "src/runtime.ts": (RUNTIME_DIR / "typescript_runtime.ts.in").read_text(),
-        "src/offline.ts": (RUNTIME_DIR / "typescript_offline.ts.in").read_text(),
-        "src/livequery.ts": (RUNTIME_DIR / "typescript_livequery.ts.in").read_text(),
+        **{path: (RUNTIME_DIR / template).read_text() for path, template in RUNTIME_SOURCES.items()},
         "src/index.ts": _index(spec, version),
     }

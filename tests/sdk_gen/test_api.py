@@ -5,13 +5,20 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from hangar.datastore.models import SchemaClass
+from sdk_gen import services
+from sdk_gen.compilers import CompileError
 from sdk_gen.models import SdkPackage, SdkSnapshot
+from sdk_gen.tasks import packages_build
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +74,99 @@ def test_a_schema_change_makes_a_new_version_with_a_changelog(tenant_a: Tenant):
     assert "Comment" in document["components"]["schemas"]
 
 
+def _run_queued(callbacks: list[Callable[[], object]]) -> None:
+    for callback in callbacks:
+        callback()  # the Celery task, eager as in the test settings
+
+
+def test_a_compiled_package_is_building_until_the_task_has_stored_it(
+    tenant_a: Tenant, django_capture_on_commit_callbacks: Any
+):
+    """No compiler runs inside the request: the first download of the jar answers 202 with Retry-After, queues
+    one task however often it is asked, and the jar is answered once the task ran."""
+    _add_class(tenant_a, "Post", {"title": {"type": "String"}})
+    client = _client(tenant_a)
+    with django_capture_on_commit_callbacks() as queued:
+        first = client.get(f"{_base(tenant_a)}/java")
+        second = client.get(f"{_base(tenant_a)}/java")
+        overview = client.get(_base(tenant_a)).json()
+    for answer in (first, second):
+        assert answer.status_code == 202
+        assert answer["Retry-After"] == "2"
+        assert answer.json() == {"status": "building", "language": "java", "version": "1.1.0",
+                                 "schema_hash": overview["schema_hash"], "retry_after": 2, "error": ""}  # fmt: skip
+    statuses = {entry["language"]: entry["status"] for entry in overview["languages"]}
+    assert statuses == {"python": "on request", "typescript": "building", "java": "building", "openapi": "on request"}
+    assert len(queued) == 1
+    assert not SdkPackage.objects.filter(snapshot__app=tenant_a.app).exists()
+    _run_queued(queued)
+    # One task built every package of the snapshot, the TypeScript one included.
+    assert set(SdkPackage.objects.filter(snapshot__app=tenant_a.app).values_list("language", flat=True)) == {
+        "python",
+        "typescript",
+        "java",
+        "openapi",
+    }
+    jar = client.get(f"{_base(tenant_a)}/java")
+    assert jar.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(jar.content)) as archive:
+        assert "dev/hangar/sdk/alice_app/Post.class" in archive.namelist()
+    statuses = {entry["language"]: entry["status"] for entry in client.get(_base(tenant_a)).json()["languages"]}
+    assert set(statuses.values()) == {"ready"}
+
+
+def test_python_and_openapi_need_no_compiler_and_are_answered_at_once(
+    tenant_a: Tenant, django_capture_on_commit_callbacks: Any
+):
+    _add_class(tenant_a, "Post", {"title": {"type": "String"}})
+    with django_capture_on_commit_callbacks() as queued:
+        for language in ("python", "openapi"):
+            assert _client(tenant_a).get(f"{_base(tenant_a)}/{language}").status_code == 200
+    assert queued == []
+
+
+def test_a_failed_build_is_told_and_retried_a_minute_later(
+    tenant_a: Tenant, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+):
+    _add_class(tenant_a, "Post", {"title": {"type": "String"}})
+    client = _client(tenant_a)
+
+    def broken_compiler(*args: object, **kwargs: object) -> None:
+        raise CompileError("the generated Java did not compile: Post.java:1: error")
+
+    monkeypatch.setattr(services, "packages_for", broken_compiler)
+    with django_capture_on_commit_callbacks() as queued:
+        assert client.get(f"{_base(tenant_a)}/java").status_code == 202
+    _run_queued(queued)
+    with django_capture_on_commit_callbacks() as queued_again:
+        failed = client.get(f"{_base(tenant_a)}/java")
+    assert failed.status_code == 503
+    assert failed.json()["status"] == "failed"
+    assert "Post.java:1: error" in failed.json()["error"]
+    assert 1 <= int(failed["Retry-After"]) <= 60
+    assert queued_again == []  # no new compilation on every poll
+    monkeypatch.undo()
+    SdkSnapshot.objects.filter(app=tenant_a.app).update(build_failed_at=timezone.now() - timedelta(seconds=61))
+    with django_capture_on_commit_callbacks() as retried:
+        assert client.get(f"{_base(tenant_a)}/java").status_code == 202
+    _run_queued(retried)
+    assert client.get(f"{_base(tenant_a)}/java").status_code == 200
+
+
+def test_a_task_for_a_schema_the_app_moved_past_builds_nothing(
+    tenant_a: Tenant, django_capture_on_commit_callbacks: Any
+):
+    _add_class(tenant_a, "Post", {"title": {"type": "String"}})
+    with django_capture_on_commit_callbacks() as queued:
+        _client(tenant_a).get(f"{_base(tenant_a)}/typescript")
+    _add_class(tenant_a, "Comment", {"body": {"type": "String"}})
+    _run_queued(queued)
+    assert not SdkPackage.objects.filter(snapshot__app=tenant_a.app).exists()
+    old = SdkSnapshot.objects.get(app=tenant_a.app)
+    assert packages_build(snapshot_id=old.pk) == []  # run again (a duplicate delivery): still nothing
+    assert packages_build(snapshot_id=10**9) == []  # a snapshot deleted with its app
+
+
 def test_unknown_language_is_a_clear_400(tenant_a: Tenant):
     response = _client(tenant_a).get(f"{_base(tenant_a)}/cobol")
     assert response.status_code == 400
@@ -79,6 +179,7 @@ def test_another_organizations_app_is_not_found(tenant_a: Tenant, tenant_b: Tena
     bob = _client(tenant_b)
     assert bob.get(_base(tenant_a)).status_code == 404
     assert bob.get(f"{_base(tenant_a)}/python").status_code == 404
+    assert bob.get(f"{_base(tenant_a)}/java").status_code == 404  # nor queue a compilation of Alice's schema
     through_own_org = f"/api/v1/organizations/{tenant_b.organization.pk}/apps/{tenant_a.app.pk}/sdks/openapi"
     assert bob.get(through_own_org).status_code == 404
     assert not SdkSnapshot.objects.filter(app=tenant_a.app).exists()
@@ -87,6 +188,14 @@ def test_another_organizations_app_is_not_found(tenant_a: Tenant, tenant_b: Tena
 def test_anonymous_callers_get_nothing(tenant_a: Tenant):
     response = APIClient().get(f"{_base(tenant_a)}/python")
     assert response.status_code in {401, 403}
+    assert not SdkSnapshot.objects.filter(app=tenant_a.app).exists()
+
+
+def test_the_apps_own_keys_cannot_start_a_build(tenant_a: Tenant):
+    """An end user's client holds the app's keys, not a developer's token: no build, no snapshot."""
+    for kind in ("client", "master"):
+        response = APIClient().get(f"{_base(tenant_a)}/java", headers=tenant_a.parse_headers(kind))
+        assert response.status_code in {401, 403}
     assert not SdkSnapshot.objects.filter(app=tenant_a.app).exists()
 
 

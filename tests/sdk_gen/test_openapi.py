@@ -79,3 +79,37 @@ def test_changelog_names_each_change():
         "function free-form removed",
         "function total changed from (count: integer, price: number) -> number to () -> string",
     ]
+
+
+def test_function_parameters_keep_their_declaration_order_when_the_bundle_recorded_it():
+    """Java passes parameters by position: ``total(request, *, price, count)`` is ``total(double price, long count)``;
+    a version deployed before the order was recorded keeps the order by name it always had."""
+    declared = {"functions": [{"name": "total", "params": {"price": "float", "count": "int"},
+                               "paramOrder": ["price", "count"], "returns": "float"}]}  # fmt: skip
+    assert [p.name for p in _spec(handlers=declared).functions[0].params] == ["price", "count"]
+    for order in (None, ["count"], ["price", "count", "extra"], "price,count"):
+        entry = {**declared["functions"][0], "paramOrder": order}
+        assert [p.name for p in _spec(handlers={"functions": [entry]}).functions[0].params] == ["count", "price"]
+    from sdk_gen.languages.java import java_sources
+
+    functions = java_sources(_spec(handlers=declared), version="1.1.0")
+    text = next(t for path, t in functions.items() if path.endswith("/Functions.java"))
+    assert "total(double price, long count)" in text
+
+
+def test_the_bundle_records_the_declaration_order():
+    from hangar_cloud import _registry
+
+    def total(request, *, price: float, count: int, label: str) -> float:  # type: ignore[no-untyped-def]
+        return price * count
+
+    saved = dict(_registry.functions)
+    try:
+        _registry.functions.clear()
+        _registry.functions["total"] = total
+        entry = _registry.describe()["functions"][0]
+    finally:
+        _registry.functions.clear()
+        _registry.functions.update(saved)
+    assert entry["paramOrder"] == ["price", "count", "label"]
+    assert entry["params"] == {"price": "float", "count": "int", "label": "str"}

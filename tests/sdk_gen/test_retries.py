@@ -22,9 +22,11 @@ class Overloaded(BaseHTTPRequestHandler):
 
     failures = 1
     seen: list[str] = []
+    headers_seen: list[dict[str, str]] = []
 
     def _answer(self) -> None:
         self.seen.append(self.command)
+        self.headers_seen.append({k.lower(): v for k, v in self.headers.items() if k.lower().startswith("x-parse")})
         if len(self.seen) <= self.failures:
             body, status = {"code": 1, "error": "unavailable"}, 503
         else:
@@ -47,6 +49,8 @@ class Overloaded(BaseHTTPRequestHandler):
 @pytest.fixture
 def endpoint() -> Iterator[str]:
     Overloaded.seen = []
+    Overloaded.headers_seen = []
+    Overloaded.failures = 1
     server = ThreadingHTTPServer(("127.0.0.1", 0), Overloaded)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -102,3 +106,21 @@ def test_an_unreachable_server_is_code_100(sdk: Any):
     with _client(sdk, "http://127.0.0.1:9/parse", retries=0) as client, pytest.raises(sdk.ParseError) as raised:
         client.get(sdk.Item, "abc")
     assert raised.value.code == 100
+
+
+def test_each_request_carries_the_right_keys_and_session(sdk: Any, endpoint: str, tmp_path: Any):
+    """The fixed headers live on the client; a request adds the session token, or the master key instead."""
+    Overloaded.failures = 0
+    store = sdk.FileSessionStore(tmp_path / "session.json")
+    config = sdk.Config(server_url=endpoint, application_id="r", client_key="k", master_key="m", sessions=store)
+    with sdk.Client(config) as client:
+        client.get(sdk.Item, "abc")
+        store.save("r:token")
+        client.get(sdk.Item, "abc")
+        client.save(sdk.Item(name="x"), use_master=True)
+    anonymous, signed_in, master = Overloaded.headers_seen
+    assert anonymous == {"x-parse-application-id": "r", "x-parse-client-key": "k"}
+    assert signed_in == {**anonymous, "x-parse-session-token": "r:token"}
+    assert master["x-parse-master-key"] == "m"
+    assert "x-parse-session-token" not in master
+    assert sdk.FileSessionStore(tmp_path / "session.json").load() == "r:token"  # written through to the file

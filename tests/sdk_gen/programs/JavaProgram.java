@@ -80,7 +80,7 @@ public class JavaProgram {
         client.removeRelation(read, Player.FANS, Arrays.asList(user));
         check(client.query(User.CLASS).relatedTo(read, Player.FANS).count() == 0, "relation removed");
 
-        check(client.functions.total(4, 2.5) == 10.0, "typed function total");
+        check(client.functions.total(2.5, 4) == 10.0, "typed function total");
         check("Hello Ada".equals(client.functions.greet("Ada")), "typed function greet");
         check(client.functions.teamNames().equals(Arrays.asList("Blues", "Reds")), "function reading data");
 
