@@ -1,15 +1,17 @@
 """Native builds: time from request to signed APK, and throughput with two workers under a shared queue.
 
-    .venv/bin/python bench/builds.py [--idle 20] [--queue 50] [--tenants 5] [--workers 2]
+    .venv/bin/python bench/builds.py [--idle 20] [--queue 50] [--tenants 5] [--workers 2] [--database NAME]
 
-Runs on a database of its own (``hangar_bench_builds``, recreated) and the Redis database
-of ``--redis-url``, with the real toolchain (``make toolchains``) and the built-in agent's
+Runs on a database of its own (``--database``, default ``hangar_bench_builds``, recreated) and the
+Redis database of ``--redis-url``, with the real toolchain (``make toolchains``) and the built-in agent's
 own code: ``builds.run_next``, the Celery task a worker runs, called in this process.
 
 1. **Idle queue**: ``--idle`` builds one after the other. Each is timed from the request
    (``build_request``, what the API and ``manage.py build_request`` call) to a verified,
    signed APK stored in file storage: Celery runs eagerly here, so the broker hop of a
-   deployment (a few ms) is not in the figure.
+   deployment (a few ms) is not in the figure. Each build's CPU time (this process and the
+   tools it ran: the JVMs of smali, aapt2, zipalign, apksigner) is printed too: on a busy
+   machine it is the steadier figure.
 2. **Shared queue**: ``--tenants`` organizations queue ``--queue`` builds between them,
    the first organization half of them (queued first), the rest evenly; ``--workers``
    threads, each a worker's loop of ``run_next``, drain the queue. It prints builds per
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -109,18 +112,28 @@ def measure_idle(profile: Any, count: int) -> dict[str, Any]:
     from hangar.builds.models import Build
     from hangar.builds.queue import build_request
 
-    durations, steps = [], []
+    durations, cpu, steps = [], [], []
     for _ in range(count):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), _cpu_seconds()
         build = build_request(app=profile.app, profile=profile)  # outside a transaction: the worker runs at once
         elapsed = time.perf_counter() - started
+        cpu.append((_cpu_seconds() - cpu_started) * 1000)
         build.refresh_from_db()
         if build.state != Build.State.SUCCEEDED:
             raise SystemExit(f"build {build.number} ended {build.state}: {build.error_message}")
         durations.append(elapsed * 1000)
         steps.append(build.report.get("steps_seconds", {}))
     step_means = {name: round(statistics.mean(s[name] for s in steps) * 1000, 1) for name in steps[0]}
-    return {"builds": count, **{k: round(v, 1) for k, v in percentiles(durations).items()}, "step_ms": step_means}
+    return {
+        "builds": count, **{k: round(v, 1) for k, v in percentiles(durations).items()}, "step_ms": step_means,
+        "cpu_ms": {k: round(v, 1) for k, v in percentiles(cpu).items()},
+    }  # fmt: skip
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (every tool a build ran)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def measure_queue(profiles: list[Any], total: int, workers: int) -> dict[str, Any]:
@@ -147,13 +160,14 @@ def measure_queue(profiles: list[Any], total: int, workers: int) -> dict[str, An
         finally:
             connection.close()
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     threads = [threading.Thread(target=work) for _ in range(workers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    cpu_seconds = _cpu_seconds() - cpu_started
     celery_app.conf.task_always_eager = True
     builds = list(Build.objects.filter(app__in=[p.app for p in profiles]).select_related("app").order_by("started_at"))
     failed = [b.number for b in builds if b.state != Build.State.SUCCEEDED]
@@ -165,6 +179,7 @@ def measure_queue(profiles: list[Any], total: int, workers: int) -> dict[str, An
     return {
         "builds": len(builds), "workers": workers, "queued_per_tenant": dict(zip(names.values(), counts, strict=True)),
         "failed": failed, "seconds": round(elapsed, 1), "builds_per_minute": round(len(builds) * 60 / elapsed, 1),
+        "cpu_seconds_per_build": round(cpu_seconds / max(1, len(builds)), 2),
         "order": "".join(names[b.app_id] for b in builds),
         "mean_wait_seconds": {name: round(statistics.mean(w), 1) for name, w in sorted(waits.items())},
     }  # fmt: skip
@@ -178,6 +193,7 @@ def main() -> int:
     parser.add_argument("--queue", type=int, default=50, help="builds queued at once")
     parser.add_argument("--tenants", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database", default=DATABASE, help="the database to recreate for the run")
     args = parser.parse_args()
     if not shutil.which("apksigner"):
         raise SystemExit("the Android toolchain is missing: make toolchains")
@@ -185,12 +201,14 @@ def main() -> int:
     redis_flush(args.redis_url)
     var_dir = Path(tempfile.mkdtemp(prefix="builds-var-", dir=WORK_DIR))
     try:
-        _setup_django(database_recreate(server_url=args.server_url, name=DATABASE), args.redis_url, var_dir)
+        _setup_django(database_recreate(server_url=args.server_url, name=args.database), args.redis_url, var_dir)
         keystore = _keystore(var_dir)
         profiles = [_tenant_profile(i, keystore) for i in range(args.tenants)]
         idle = measure_idle(profiles[0], args.idle)
         print(f"Request to signed APK, idle queue ({idle['builds']} builds): "
               f"p50 {idle['p50']:.0f} ms, p99 {idle['p99']:.0f} ms, max {idle['max']:.0f} ms")  # fmt: skip
+        print(f"  CPU per build (this process + its tools): p50 {idle['cpu_ms']['p50']:.0f} ms, "
+              f"p99 {idle['cpu_ms']['p99']:.0f} ms")  # fmt: skip
         print("  mean per step (ms): " + ", ".join(f"{k} {v}" for k, v in idle["step_ms"].items()))
         from hangar.builds.models import Build
 
@@ -198,7 +216,7 @@ def main() -> int:
         shared = measure_queue(profiles, args.queue, args.workers)
         print(f"Shared queue: {shared['builds']} builds from {args.tenants} tenants {shared['queued_per_tenant']}, "
               f"{args.workers} workers: {shared['builds_per_minute']} builds/min ({shared['seconds']} s), "
-              f"failed {len(shared['failed'])}")  # fmt: skip
+              f"failed {len(shared['failed'])}, {shared['cpu_seconds_per_build']} CPU s per build")  # fmt: skip
         print(f"  order served: {shared['order']}")
         print(f"  mean wait (s): {shared['mean_wait_seconds']}")
         result = {"idle": idle, "shared": shared, "cpus": os.cpu_count()}
