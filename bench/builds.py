@@ -1,6 +1,7 @@
 """Native builds: time from request to signed APK, and throughput with two workers under a shared queue.
 
     .venv/bin/python bench/builds.py [--idle 20] [--queue 50] [--tenants 5] [--workers 2] [--database NAME]
+        [--artifact-format apk|aab]
 
 Runs on a database of its own (``--database``, default ``hangar_bench_builds``, recreated) and the
 Redis database of ``--redis-url``, with the real toolchain (``make toolchains``) and the built-in agent's
@@ -90,7 +91,7 @@ def _bundle() -> bytes:
     return out.getvalue()
 
 
-def _tenant_profile(index: int, keystore: Path) -> Any:
+def _tenant_profile(index: int, keystore: Path, artifact_format: str = "apk") -> Any:
     from hangar.builds import credentials, profiles
     from hangar.builds.android.toolchain import SigningMaterial
     from tenants.services.operators import operator_app_create
@@ -103,7 +104,7 @@ def _tenant_profile(index: int, keystore: Path) -> Any:
     credentials.credential_store(app=app, name="release", material=material)
     fields = profiles.profile_fields_checked({
         "package_name": f"com.example.bench{index}", "label": f"Bench {index}", "version_code": 1,
-        "version_name": "1.0", "credential": "release",
+        "version_name": "1.0", "credential": "release", "artifact_format": artifact_format,
     })  # fmt: skip
     return profiles.profile_save(app=app, fields=fields, icon_png=_icon(), web_bundle=_bundle())
 
@@ -190,9 +191,10 @@ def main() -> int:
     parser.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--idle", type=int, default=20, help="builds timed one after the other")
-    parser.add_argument("--queue", type=int, default=50, help="builds queued at once")
+    parser.add_argument("--queue", type=int, default=50, help="builds queued at once (0: the idle part only)")
     parser.add_argument("--tenants", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--artifact-format", choices=["apk", "aab"], default="apk", help="what every build makes")
     parser.add_argument("--database", default=DATABASE, help="the database to recreate for the run")
     args = parser.parse_args()
     if not shutil.which("apksigner"):
@@ -203,9 +205,9 @@ def main() -> int:
     try:
         _setup_django(database_recreate(server_url=args.server_url, name=args.database), args.redis_url, var_dir)
         keystore = _keystore(var_dir)
-        profiles = [_tenant_profile(i, keystore) for i in range(args.tenants)]
+        profiles = [_tenant_profile(i, keystore, args.artifact_format) for i in range(args.tenants)]
         idle = measure_idle(profiles[0], args.idle)
-        print(f"Request to signed APK, idle queue ({idle['builds']} builds): "
+        print(f"Request to signed {args.artifact_format.upper()}, idle queue ({idle['builds']} builds): "
               f"p50 {idle['p50']:.0f} ms, p99 {idle['p99']:.0f} ms, max {idle['max']:.0f} ms")  # fmt: skip
         print(f"  CPU per build (this process + its tools): p50 {idle['cpu_ms']['p50']:.0f} ms, "
               f"p99 {idle['cpu_ms']['p99']:.0f} ms")  # fmt: skip
@@ -213,6 +215,8 @@ def main() -> int:
         from hangar.builds.models import Build
 
         Build.objects.all().delete()
+        if not args.queue:
+            return 0
         shared = measure_queue(profiles, args.queue, args.workers)
         print(f"Shared queue: {shared['builds']} builds from {args.tenants} tenants {shared['queued_per_tenant']}, "
               f"{args.workers} workers: {shared['builds_per_minute']} builds/min ({shared['seconds']} s), "
