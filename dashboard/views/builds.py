@@ -120,6 +120,7 @@ def builds_profile_save(request: DeveloperRequest, access: AppAccess) -> HttpRes
             "package_name": str(post.get("package_name", "")), "label": str(post.get("label", "")),
             "version_code": version_code, "version_name": str(post.get("version_name", "")),
             "start_url": str(post.get("start_url", "")), "credential": str(post.get("credential", "")),
+            "artifact_format": str(post.get("artifact_format", "apk")),
         }  # fmt: skip
         profile = service.build_profile_save(
             actor=request.user, organization=access.organization, app_pk=access.app.pk, fields=fields,

@@ -582,6 +582,16 @@ HANGAR_BUILDS_WORKDIR = Path(env_str("HANGAR_BUILDS_WORKDIR") or VAR_DIR / "buil
 HANGAR_BUILDS_TIMEOUT_SECONDS = env_int("HANGAR_BUILDS_TIMEOUT_SECONDS", 600)  # one build, queue time excluded
 HANGAR_BUILDS_MAX_BUNDLE_BYTES = env_int("HANGAR_BUILDS_MAX_BUNDLE_BYTES", 20 * 1024 * 1024)  # a web bundle zip
 HANGAR_BUILDS_START_URL_SCHEMES = tuple(env_list("HANGAR_BUILDS_START_URL_SCHEMES", ["https"]))
+# The roots an iOS provisioning profile's signature must chain to, by their certificates' SHA-256 as
+# Apple publishes them (https://www.apple.com/certificateauthority/): Apple Root CA, G2 and G3.
+HANGAR_BUILDS_APPLE_ROOT_SHA256 = tuple(
+    value.lower().replace(":", "")
+    for value in env_list("HANGAR_BUILDS_APPLE_ROOT_SHA256", [
+        "b0b1730ecbc7ff4505142c49f1295e6eda6bcaed7e2c68c5be91b5a11001f024",
+        "c2b9b042dd57830e7d117dac55ac8ae19407d38e41d88f3215bc3a890444a050",
+        "63343abfb89a6a03ebb57e9b3f5fa7be7c4f5c756f3017b3a8c488c3653e9179",
+    ])
+)  # fmt: skip
 # Per app, unless its plan says otherwise (Plan.max_concurrent_builds, Plan.build_retention_days).
 HANGAR_BUILDS_APP_CONCURRENCY = env_int("HANGAR_BUILDS_APP_CONCURRENCY", 1)
 HANGAR_BUILDS_RETENTION_DAYS = env_float("HANGAR_BUILDS_RETENTION_DAYS", 30.0)

@@ -64,7 +64,7 @@ class BuildProfileSerializer(serializers.ModelSerializer[BuildProfile]):
     class Meta:
         model = BuildProfile
         fields = ["name", "platform", "package_name", "label", "version_code", "version_name", "start_url",
-                  "credential", "has_web_bundle", "updated_at"]  # fmt: skip
+                  "artifact_format", "credential", "has_web_bundle", "updated_at"]  # fmt: skip
         read_only_fields = fields
 
     def get_has_web_bundle(self, profile: BuildProfile) -> bool:
@@ -80,6 +80,9 @@ class BuildProfileInputSerializer(serializers.Serializer):
     version_name = serializers.CharField(max_length=200)
     start_url = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     credential = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    artifact_format = serializers.CharField(
+        max_length=10, required=False, default="apk", help_text="apk (installable) or aab (an App Bundle for Play)"
+    )
     icon = serializers.FileField(help_text="The launcher icon: one PNG, resized per density.")
     web_bundle = serializers.FileField(required=False, help_text="A zip with index.html at its root.")
 
@@ -202,7 +205,7 @@ class BuildProfileListApi(OrganizationScopedApi):
     def post(self, request: Request, org_id: int, app_id: int) -> Response:
         data = decoded(BuildProfileInputSerializer, request.data)
         fields = {k: data[k] for k in ("name", "platform", "package_name", "label", "version_code", "version_name",
-                                       "start_url", "credential")}  # fmt: skip
+                                       "start_url", "credential", "artifact_format")}  # fmt: skip
         profile = service.build_profile_save(
             actor=developer_of(request), organization=self.organization, app_pk=app_id, fields=fields,
             icon_png=_upload(data, "icon") or b"", web_bundle=_upload(data, "web_bundle"),

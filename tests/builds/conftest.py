@@ -150,3 +150,54 @@ def queued_in_broker() -> Any:
     yield
     celery_app.control.purge()
     celery_app.conf.task_always_eager = True
+
+
+@dataclass(frozen=True)
+class HangingTool:
+    """A tool that hangs (found first on ``PATH``): a build reaches it and waits, however fast the machine is.
+
+    It starts a child in its own process group and records the child's pid; ``finished`` appears only
+    if the tool was left to run to its end. Tests judge a kill by these, not by a wall-clock bound.
+    """
+
+    bin_dir: Path
+    pid_file: Path
+    finished: Path
+
+    def started(self) -> bool:
+        return self.pid_file.exists() and self.pid_file.read_text().strip() != ""
+
+    def child_alive(self) -> bool:
+        """Whether the tool's child still runs (a zombie waiting for its reaper counts as dead)."""
+        try:
+            state = Path(f"/proc/{int(self.pid_file.read_text())}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            return False
+        return state not in ("Z", "X")
+
+    def stop(self) -> None:
+        """Kill the child if the test left it running (a SIGKILLed worker leaves its tools behind)."""
+        import os
+        import signal
+
+        if self.started() and self.child_alive():
+            os.kill(int(self.pid_file.read_text()), signal.SIGKILL)
+
+
+def hanging_tool(folder: Path, name: str = "smali", seconds: int = 120) -> HangingTool:
+    tool = HangingTool(
+        bin_dir=folder / "hanging-bin", pid_file=folder / "hanging.pid", finished=folder / "hanging.done"
+    )
+    tool.bin_dir.mkdir()
+    script = tool.bin_dir / name
+    # Write the pid only once it is complete (rename), so a reader never sees half of it.
+    script.write_text(
+        "#!/bin/sh\n"
+        f"sleep {seconds} &\n"
+        f'echo $! > "{tool.pid_file}.tmp" && mv "{tool.pid_file}.tmp" "{tool.pid_file}"\n'
+        "echo 'hanging on purpose'\n"
+        "wait $!\n"
+        f'touch "{tool.finished}"\n'
+    )
+    script.chmod(0o755)
+    return tool

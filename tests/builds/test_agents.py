@@ -122,3 +122,54 @@ def test_a_cancel_reaches_the_agent_through_its_log_calls(queued_in_broker, pkcs
                         {"outcome": json.dumps({"attempt": 1, "state": "cancelled"})},
                         HTTP_AUTHORIZATION=f"Bearer {token}")  # fmt: skip
     assert ended.json()["state"] == Build.State.CANCELLED
+
+
+@pytest.mark.django_db
+def test_an_agent_builds_a_bundle_and_the_platform_tests_it(queued_in_broker, jks_keystore, tmp_path):  # type: ignore[no-untyped-def]
+    """The job names the bundle format; the agent's AAB passes the platform's test stage; an APK in its place fails."""
+    import time
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from hangar.builds.agent import material_from_job, spec_from_job
+    from hangar.builds.android.toolchain import DebianAndroidToolchain
+    from hangar.builds.steps import StepRunner
+
+    client = Client()
+    tenant = make_tenant("bundler")
+    developer = client_for(tenant.developer)
+    assert upload_credential(developer, tenant, jks_keystore).status_code == 201
+    assert save_profile(developer, tenant, artifact_format="aab").status_code == 201
+    profile = BuildProfile.objects.get(app=tenant.app)
+    builds = [queue.build_request(app=tenant.app, profile=profile) for _ in range(2)]
+    _, token = agent_create(name="bundler-agent", platforms=["android"])
+    _post(client, "register", token, {"capabilities": {"platforms": ["android"]}})
+
+    def built(format_: str, folder: str) -> tuple[dict, bytes, str]:  # type: ignore[type-arg]
+        job = _post(client, "jobs/claim", token, {"platform": "android"}).json()
+        spec = spec_from_job(job)
+        assert spec.artifact_format == "aab"
+        spec = type(spec)(**{**spec.__dict__, "artifact_format": format_})
+        (tmp_path / folder).mkdir()
+        artifact = DebianAndroidToolchain().build(spec, material_from_job(job), workdir=tmp_path / folder,
+                                                  runner=StepRunner(deadline=time.monotonic() + 300))  # fmt: skip
+        return job, artifact.path.read_bytes(), artifact.signer_sha256
+
+    def finish(job: dict, data: bytes, signer: str):  # type: ignore[no-untyped-def,type-arg]
+        return client.post(f"/api/v1/agents/jobs/{job['uid']}/finish", {
+            "outcome": json.dumps({"attempt": job["attempt"], "state": "succeeded", "signer_sha256": signer}),
+            "artifact": SimpleUploadedFile("app-release.aab", data),
+        }, HTTP_AUTHORIZATION=f"Bearer {token}")  # fmt: skip
+
+    job, aab, signer = built("aab", "first")
+    assert finish(job, aab, signer).json()["state"] == "succeeded"
+    first = Build.objects.get(uid=job["uid"])
+    assert first.report["jar_signature"] is True
+    assert first.report["artifact_format"] == "aab"
+    assert first.artifact_key.endswith(".aab")
+    assert first.signer_sha256 == jks_keystore.sha256
+    job, apk, signer = built("apk", "second")  # an agent that made an APK where the profile asked for a bundle
+    answer = finish(job, apk, signer).json()
+    assert answer["state"] == "failed"
+    assert Build.objects.get(uid=job["uid"]).artifact_key == ""
+    assert {b.uid for b in builds} == {first.uid, job["uid"]}

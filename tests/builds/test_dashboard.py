@@ -20,7 +20,7 @@ def _url(tenant, name: str, **kwargs) -> str:  # type: ignore[no-untyped-def]
                                                 **kwargs})  # fmt: skip
 
 
-def _upload_and_save(client: Client, tenant, keystore) -> None:  # type: ignore[no-untyped-def]
+def _upload_and_save(client: Client, tenant, keystore, artifact_format: str = "apk") -> None:  # type: ignore[no-untyped-def]
     answer = client.post(_url(tenant, "builds_credential_upload"), {
         "name": "release", "kind": keystore.kind, "alias": keystore.alias,
         "keystore": io.BytesIO(keystore.path.read_bytes()), "store_password": keystore.store_password,
@@ -33,6 +33,7 @@ def _upload_and_save(client: Client, tenant, keystore) -> None:  # type: ignore[
     answer = client.post(_url(tenant, "builds_profile_save"), {
         "name": "default", "package_name": "com.example.dash", "label": "Dash", "version_code": "5",
         "version_name": "5.0", "credential": "release", "icon": icon, "web_bundle": bundle,
+        "artifact_format": artifact_format,
     })  # fmt: skip
     assert answer.status_code == 302
 
@@ -101,3 +102,30 @@ def test_a_queued_build_page_streams_its_log_and_polls_its_state(tenant_a, pkcs1
     assert 'data-after="0"' in page
     assert "dashboard/build_log.js" in page
     assert 'hx-trigger="every 1s"' in page
+
+
+def test_a_bundle_built_from_the_dashboard_offers_its_download_without_a_qr_code(  # type: ignore[no-untyped-def]
+    tenant_a, pkcs12_keystore, django_capture_on_commit_callbacks
+):
+    client = logged_in(tenant_a.developer)
+    _upload_and_save(client, tenant_a, pkcs12_keystore, artifact_format="aab")
+    assert "AAB" in client.get(_url(tenant_a, "builds")).content.decode()  # the profile's output, listed
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(_url(tenant_a, "builds_start"), {"profile": "default"})
+    detail = client.get(answer["Location"]).content.decode()
+    assert 'id="build-state">succeeded<' in detail
+    assert "Download the AAB" in detail
+    assert "JAR signature" in detail  # the bundle's test stage passed
+    assert "QR code" not in detail  # a phone cannot install a bundle
+    assert Build.objects.get(app=tenant_a.app).artifact_key.endswith(".aab")
+
+
+def test_an_unknown_output_format_is_refused_on_the_page(tenant_a, pkcs12_keystore):  # type: ignore[no-untyped-def]
+    client = logged_in(tenant_a.developer)
+    icon = io.BytesIO(icon_png())
+    icon.name = "icon.png"
+    answer = client.post(_url(tenant_a, "builds_profile_save"), {
+        "name": "default", "package_name": "com.example.dash", "label": "Dash", "version_code": "5",
+        "version_name": "5.0", "start_url": "https://dash.example.com/", "icon": icon, "artifact_format": "ipa",
+    }, follow=True)  # fmt: skip
+    assert "Profile refused: artifact_format must be one of apk, aab." in answer.content.decode()

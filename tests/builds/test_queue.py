@@ -13,7 +13,7 @@ from django.utils import timezone
 from hangar.builds import queue
 from hangar.builds.models import Build, BuildProfile
 from hangar.builds.runner import build_execute, build_reap
-from tests.builds.conftest import requires_toolchain, save_profile, upload_credential
+from tests.builds.conftest import hanging_tool, requires_toolchain, save_profile, upload_credential
 from tests.conftest import make_tenant
 from tests.tenants.conftest import app_url, client_for
 
@@ -73,7 +73,10 @@ def test_cancel_works_in_every_state(tenant_a, pkcs12_keystore):  # type: ignore
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_running_build_is_cancelled_and_its_tools_killed(pkcs12_keystore, queued_in_broker):  # type: ignore[no-untyped-def]
+def test_a_running_build_is_cancelled_and_its_tools_killed(pkcs12_keystore, queued_in_broker, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    # The build waits in a hanging smali until cancelled: a fast machine cannot finish it before the cancel lands.
+    tool = hanging_tool(tmp_path)
+    monkeypatch.setenv("PATH", f"{tool.bin_dir}:{os.environ['PATH']}")
     tenant = make_tenant("canceller")
     client, profile = _ready(tenant, pkcs12_keystore)
     build = queue.build_request(app=tenant.app, profile=profile)
@@ -89,37 +92,46 @@ def test_a_running_build_is_cancelled_and_its_tools_killed(pkcs12_keystore, queu
 
     runner = threading.Thread(target=run)
     runner.start()
-    deadline = time.monotonic() + 30
-    while not claimed.steps.filter(name="dex").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert client.post(app_url(tenant, f"/builds/{build.number}/cancel")).status_code == 200
-    runner.join(timeout=30)
-    ended = result["build"]
-    assert ended.state == "cancelled"
-    assert ended.artifact_key == ""
-    assert ended.finished_at is not None
+    try:
+        deadline = time.monotonic() + 60  # only a bound on a broken test, not on the behaviour
+        while not tool.started() and runner.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert tool.started(), "the build never reached its dex step"
+        assert client.post(app_url(tenant, f"/builds/{build.number}/cancel")).status_code == 200
+        runner.join(timeout=60)
+        ended = result["build"]
+        assert ended.state == "cancelled"
+        assert ended.artifact_key == ""
+        assert ended.finished_at is not None
+        assert not tool.child_alive()  # the tool's whole process group was killed
+        assert not tool.finished.exists()
+    finally:
+        tool.stop()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_build_over_its_time_limit_is_killed(pkcs12_keystore, queued_in_broker, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     # A tool that hangs, found first on PATH: the whole build can run in under a second on a warm machine, so a real
     # toolchain cannot be relied on to overrun a one-second limit (it did not in one CI run).
-    hanging = tmp_path / "bin"
-    hanging.mkdir()
-    (hanging / "smali").write_text("#!/bin/sh\nsleep 60\n")
-    (hanging / "smali").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{hanging}:{os.environ['PATH']}")
+    tool = hanging_tool(tmp_path)
+    monkeypatch.setenv("PATH", f"{tool.bin_dir}:{os.environ['PATH']}")
     tenant = make_tenant("slowpoke")
     _, profile = _ready(tenant, pkcs12_keystore)
-    queue.build_request(app=tenant.app, profile=profile, timeout_seconds=1)
+    # Three seconds: ample for the steps before smali (about 0.2 s), which then hangs far past the limit.
+    queue.build_request(app=tenant.app, profile=profile, timeout_seconds=3)
     claimed = queue.build_claim(platform="android", agent="test")
     assert claimed is not None
-    started = time.monotonic()
-    ended = build_execute(claimed, agent="test")
-    assert ended.state == "timed_out"
-    assert ended.error_code == "timed_out"
-    assert time.monotonic() - started < 5  # killed at the limit, not left to finish
-    assert ended.artifact_key == ""
+    try:
+        ended = build_execute(claimed, agent="test")
+        assert ended.state == "timed_out"
+        assert ended.error_code == "timed_out"
+        assert ended.artifact_key == ""
+        # Killed at the limit, not left to finish: its child is gone and it never reached its end.
+        assert tool.started()
+        assert not tool.child_alive()
+        assert not tool.finished.exists()
+    finally:
+        tool.stop()
 
 
 @pytest.mark.django_db

@@ -18,14 +18,16 @@ from hangar.builds.errors import ToolchainMissingError
 from hangar.builds.steps import StepRunner
 from tests.builds.conftest import BUNDLE_FILES, LABEL, icon_png
 
+requires_sdk = pytest.mark.skipif(not SdkAndroidToolchain().available(), reason="no Android SDK here (ANDROID_HOME)")
+
 TRICKY = 'https://shop.example.com/?q="quoted"&path=C:\\dir\\new&é=😀'
 
 
-def _spec(start_url: str = "") -> AndroidBuildSpec:
+def _spec(start_url: str = "", artifact_format: str = "apk") -> AndroidBuildSpec:
     return AndroidBuildSpec(
         package_name="com.example.sdk", label=LABEL, version_code=9, version_name="9.0", icon_png=icon_png(),
         connection=HangarConnection("https://hangar.example/parse", "app-id", 'key"with\\quotes'),
-        start_url=start_url, web_bundle={} if start_url else BUNDLE_FILES,
+        start_url=start_url, web_bundle={} if start_url else BUNDLE_FILES, artifact_format=artifact_format,
     )  # fmt: skip
 
 
@@ -64,7 +66,12 @@ def test_without_an_sdk_the_toolchain_says_what_is_missing(tmp_path: Path) -> No
         toolchain.build(_spec(), material, workdir=tmp_path, runner=runner)
 
 
-@pytest.mark.skipif(not SdkAndroidToolchain().available(), reason="no Android SDK here (ANDROID_HOME)")
+def _material(keystore) -> SigningMaterial:  # type: ignore[no-untyped-def]
+    return SigningMaterial(keystore=keystore.path.read_bytes(), keystore_type="pkcs12", alias=keystore.alias,
+                           store_password=keystore.store_password, key_password=keystore.key_password)  # fmt: skip
+
+
+@requires_sdk
 def test_the_sdk_toolchain_builds_a_verified_apk(pkcs12_keystore) -> None:  # type: ignore[no-untyped-def]
     toolchain = SdkAndroidToolchain()
     material = SigningMaterial(keystore=pkcs12_keystore.path.read_bytes(), keystore_type="pkcs12",
@@ -74,6 +81,23 @@ def test_the_sdk_toolchain_builds_a_verified_apk(pkcs12_keystore) -> None:  # ty
         artifact = toolchain.build(_spec(), material, workdir=Path(folder),
                                    runner=StepRunner(deadline=time.monotonic() + 300))  # fmt: skip
         assert artifact.signer_sha256 == pkcs12_keystore.sha256
-        badging = subprocess.run([toolchain.tool("aapt2"), "dump", "badging", str(artifact.apk)],
+        badging = subprocess.run([toolchain.tool("aapt2"), "dump", "badging", str(artifact.path)],
                                  capture_output=True, text=True, check=True, env=dict(os.environ)).stdout  # fmt: skip
         assert "package: name='com.example.sdk' versionCode='9'" in badging
+
+
+@requires_sdk
+def test_the_sdk_toolchain_builds_a_bundle_that_passes_the_test_stage(pkcs12_keystore) -> None:  # type: ignore[no-untyped-def]
+    """d8's DEX in the same bundle layout; the platform's test stage converts its base module and reads it back."""
+    from hangar.builds import verify
+
+    toolchain = SdkAndroidToolchain()
+    spec = _spec(artifact_format="aab")
+    with tempfile.TemporaryDirectory() as folder:
+        runner = StepRunner(deadline=time.monotonic() + 300)
+        artifact = toolchain.build(spec, _material(pkcs12_keystore), workdir=Path(folder), runner=runner)
+        assert artifact.path.suffix == ".aab"
+        assert artifact.signer_sha256 == pkcs12_keystore.sha256
+        report = verify.artifact_report(artifact.path, spec=spec, signer_sha256=artifact.signer_sha256, runner=runner)
+        assert report["passed"]
+        assert report["package_name"] == "com.example.sdk"

@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+from django.utils import timezone
 
 from hangar.builds import queue
 from hangar.builds.models import Build, BuildProfile, BuildStep
 from hangar.builds.runner import build_reap
 from hangar.builds.tasks import run_next
-from tests.builds.conftest import requires_toolchain, save_profile, upload_credential
+from tests.builds.conftest import HangingTool, hanging_tool, requires_toolchain, save_profile, upload_credential
 from tests.conftest import REPO_DIR, _database_url, make_tenant
 from tests.tenants.conftest import client_for
 
@@ -40,7 +41,16 @@ def _clear_broker() -> None:
 
 
 @pytest.fixture
-def build_worker(tmp_path: Path, settings) -> Iterator[subprocess.Popen[bytes]]:  # type: ignore[no-untyped-def]
+def hanging_smali(tmp_path: Path) -> Iterator[HangingTool]:
+    tool = hanging_tool(tmp_path)
+    try:
+        yield tool
+    finally:
+        tool.stop()  # a SIGKILLed worker leaves its tool's process group running
+
+
+@pytest.fixture
+def build_worker(tmp_path: Path, settings, hanging_smali: HangingTool) -> Iterator[subprocess.Popen[bytes]]:  # type: ignore[no-untyped-def]
     from hangar.celery_app import app as celery_app
 
     settings.HANGAR_BUILDS_LEASE_SECONDS = LEASE_SECONDS
@@ -53,6 +63,9 @@ def build_worker(tmp_path: Path, settings) -> Iterator[subprocess.Popen[bytes]]:
         "HANGAR_BUILDS_VAULT_KEYS": ",".join(settings.HANGAR_BUILDS_VAULT_KEYS),
         "HANGAR_BUILDS_LEASE_SECONDS": str(LEASE_SECONDS), "CELERY_TASK_ALWAYS_EAGER": "false",
         "PYTHONPATH": f"{REPO_DIR / 'platform'}:{REPO_DIR}",
+        # This worker's smali hangs: it is killed mid-build whatever the machine's speed. The retry runs
+        # in this process, with the real toolchain.
+        "PATH": f"{hanging_smali.bin_dir}:{os.environ['PATH']}",
     }  # fmt: skip
     log = (tmp_path / "worker.log").open("wb")
     worker = subprocess.Popen(
@@ -72,15 +85,15 @@ def build_worker(tmp_path: Path, settings) -> Iterator[subprocess.Popen[bytes]]:
         celery_app.conf.task_always_eager = True
 
 
-def test_a_killed_worker_is_retried_once_from_the_start(build_worker, pkcs12_keystore, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_killed_worker_is_retried_once_from_the_start(build_worker, hanging_smali, pkcs12_keystore, tmp_path):  # type: ignore[no-untyped-def]
     tenant = make_tenant("crashy")
     client = client_for(tenant.developer)
     assert upload_credential(client, tenant, pkcs12_keystore).status_code == 201
     assert save_profile(client, tenant).status_code == 201
     build = queue.build_request(app=tenant.app, profile=BuildProfile.objects.get(app=tenant.app))
 
-    deadline = time.monotonic() + 60
-    while not BuildStep.objects.filter(build=build, name__in=["dex", "resources", "package"]).exists():
+    deadline = time.monotonic() + 120  # only a bound on a broken test (a worker that never starts)
+    while not hanging_smali.started():  # the worker is inside the build's dex step, and stays there
         assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()[-3000:]
         assert build_worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
         time.sleep(0.02)
@@ -90,8 +103,14 @@ def test_a_killed_worker_is_retried_once_from_the_start(build_worker, pkcs12_key
     assert build.state == "running"
     assert build.attempt == 1
 
-    time.sleep(LEASE_SECONDS + 0.5)  # the lease the dead worker can no longer renew runs out
-    assert build_reap() >= 1
+    # Reaped once the lease the dead worker can no longer renew runs out (LEASE_SECONDS), not before it was due.
+    build.refresh_from_db()
+    assert build.lease_expires_at is not None
+    due = build.lease_expires_at
+    while build_reap() == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert timezone.now() >= due
     build.refresh_from_db()
     assert build.state == "queued"
 

@@ -50,7 +50,9 @@ def _download(build: dict[str, Any], out: Path, app_name: str) -> Path:
     if response.status_code != 200:
         raise CliError(f"the artifact link answered {response.status_code}", EXIT_REFUSED)
     out.mkdir(parents=True, exist_ok=True)
-    suffix = ".apk" if build.get("platform") == "android" else ".zip"
+    # An Android build makes an APK or an App Bundle, as its profile said.
+    android_format = str((build.get("spec") or {}).get("artifact_format") or "apk")
+    suffix = f".{android_format}" if build.get("platform") == "android" else ".zip"
     target = out / f"{''.join(c if c.isalnum() or c in '-_' else '_' for c in app_name)}-{build['number']}{suffix}"
     target.write_bytes(response.content)
     return target

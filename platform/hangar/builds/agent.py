@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from hangar.builds.android.spec import AndroidBuildSpec, HangarConnection
+from hangar.builds.android.spec import ARTIFACT_MEDIA_TYPES, AndroidBuildSpec, HangarConnection
 from hangar.builds.android.toolchain import (
     AndroidToolchain,
     DebianAndroidToolchain,
@@ -105,6 +105,7 @@ def spec_from_job(job: dict[str, Any]) -> AndroidBuildSpec:
         icon_png=base64.b64decode(spec["icon_png"]),
         web_bundle={path: base64.b64decode(data) for path, data in spec.get("web_bundle", {}).items()},
         connection=HangarConnection(connection["server_url"], connection["application_id"], connection["client_key"]),
+        artifact_format=spec.get("artifact_format", "apk"),
     )  # fmt: skip
 
 
@@ -131,7 +132,11 @@ def run_job(client: httpx.Client, job: dict[str, Any], *, workdir: Path, toolcha
         material = material_from_job(job)
         artifact = toolchain.build(spec_from_job(job), material, workdir=folder, runner=runner)
         outcome.update(state="succeeded", signer_sha256=artifact.signer_sha256)
-        files["artifact"] = ("app-release.apk", artifact.apk.read_bytes(), "application/vnd.android.package-archive")
+        files["artifact"] = (
+            artifact.path.name,
+            artifact.path.read_bytes(),
+            ARTIFACT_MEDIA_TYPES[artifact.artifact_format],
+        )
     except BuildCancelledError as exc:
         outcome.update(state="cancelled", error_code=exc.code, error_message=exc.message)
     except BuildTimedOutError as exc:

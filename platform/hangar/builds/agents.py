@@ -97,7 +97,7 @@ def agent_claim(agent: BuildAgent, *, platform: str) -> dict[str, Any] | None:
         "uid": build.uid, "attempt": build.attempt, "platform": build.platform, "seconds_left": remaining,
         "spec": {
             "package_name": spec.package_name, "label": spec.label, "version_code": spec.version_code,
-            "version_name": spec.version_name, "start_url": spec.start_url,
+            "version_name": spec.version_name, "start_url": spec.start_url, "artifact_format": spec.artifact_format,
             "icon_png": base64.b64encode(spec.icon_png).decode(),
             "web_bundle": {path: base64.b64encode(data).decode() for path, data in spec.web_bundle.items()},
             "connection": {"server_url": spec.connection.server_url, "application_id": spec.connection.application_id,
@@ -152,10 +152,11 @@ def agent_finish(agent: BuildAgent, *, uid: str, attempt: int, outcome: dict[str
     runner = build_runner(build, journal)
     settings.HANGAR_BUILDS_WORKDIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"accept-{build.uid}-", dir=settings.HANGAR_BUILDS_WORKDIR) as folder:
-        path = Path(folder) / "app-release.apk"
+        spec = spec_of(build)
+        path = Path(folder) / f"app-release.{spec.artifact_format}"
         path.write_bytes(apk)
         try:
-            fields = artifact_accepted(build, path, spec=spec_of(build),
+            fields = artifact_accepted(build, path, spec=spec,
                                        signer_sha256=str(outcome.get("signer_sha256", "")), runner=runner)  # fmt: skip
         except BuildError as exc:
             return finish_build(build, Build.State.FAILED, error_code=exc.code, error_message=exc.message)

@@ -9,20 +9,30 @@ from pathlib import Path
 from django.conf import settings
 from django.core import signing
 
+from hangar.builds.android.spec import ARTIFACT_MEDIA_TYPES
 from hangar.builds.models import Build
 from hangar.files.adapters import current_backend, storage_for
 
 _LINK_SALT = "hangar.builds.artifact"
 
 
-def artifact_store(build: Build, apk: Path) -> tuple[str, str, int, str]:
-    """(backend, key, size, sha256) of the APK stored under the app's own folder."""
-    key = f"app{build.app_id}/builds/{build.uid}/{build.spec.get('package_name', 'app')}-{build.number}.apk"
+def artifact_format(build: Build) -> str:
+    return str(build.spec.get("artifact_format", "apk"))
+
+
+def artifact_media_type(build: Build) -> str:
+    return ARTIFACT_MEDIA_TYPES[artifact_format(build)]
+
+
+def artifact_store(build: Build, artifact: Path) -> tuple[str, str, int, str]:
+    """(backend, key, size, sha256) of the APK or AAB stored under the app's own folder."""
+    name = f"{build.spec.get('package_name', 'app')}-{build.number}.{artifact_format(build)}"
+    key = f"app{build.app_id}/builds/{build.uid}/{name}"
     backend = current_backend()
-    digest = hashlib.sha256(apk.read_bytes()).hexdigest()
-    with apk.open("rb") as stream:
-        storage_for(backend).save(key, stream, content_type="application/vnd.android.package-archive", attachment=True)
-    return backend, key, apk.stat().st_size, digest
+    digest = hashlib.sha256(artifact.read_bytes()).hexdigest()
+    with artifact.open("rb") as stream:
+        storage_for(backend).save(key, stream, content_type=artifact_media_type(build), attachment=True)
+    return backend, key, artifact.stat().st_size, digest
 
 
 def artifact_chunks(build: Build) -> Iterator[bytes]:

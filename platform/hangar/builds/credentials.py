@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,7 +28,7 @@ def credential_store(
         raise VaultError(f"name must be 1 to {NAME_MAX} characters.", field="name")
     uid = secrets.token_hex(16)
     if isinstance(material, IosSigningMaterial):
-        ios = ios_material_checked(material)
+        ios = ios_material_checked(material, trusted_roots=settings.HANGAR_BUILDS_APPLE_ROOT_SHA256)
         kind, platform, alias, summary = str(SigningCredential.Kind.IOS), "ios", ios.profile_name[:100], ios.as_dict()
         certificate = vault.Certificate(sha256=ios.certificate_sha256, subject=ios.certificate_subject)
         payload = ios_payload(material)

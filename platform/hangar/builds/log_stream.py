@@ -6,6 +6,9 @@ gets the lines after ``after`` from the database, then the published ones as the
 JSON text frames ``{"seq", "step", "text"}``, and a last ``{"state": ...}`` frame when the
 build ends. The token names one build of one app (the dashboard signs it for a member who
 may view builds); the socket ends with the build, or at the build's time limit at the latest.
+
+Not a LiveQuery subscription, though served beside it in the same way: LiveQuery admits any
+holder of the app's client key, and a build log is for the app's developers only.
 """
 
 from __future__ import annotations

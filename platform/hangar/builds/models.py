@@ -71,6 +71,8 @@ class BuildProfile(models.Model):
     version_code = models.PositiveIntegerField()
     version_name = models.CharField(max_length=100)
     start_url = models.CharField(max_length=2000, blank=True)
+    # "apk" (installable) or "aab" (an Android App Bundle for Google Play).
+    artifact_format = models.CharField(max_length=3, default="apk")
     icon_png = models.BinaryField()
     web_bundle = models.BinaryField(null=True, blank=True)
     credential = models.ForeignKey(SigningCredential, on_delete=models.PROTECT, null=True, related_name="profiles")

@@ -13,7 +13,9 @@ from hangar.builds.models import BuildProfile, SigningCredential
 from tenants.models import App
 
 ICON_MAX_BYTES = 1024 * 1024
-PROFILE_FIELDS = ("package_name", "label", "version_code", "version_name", "start_url", "credential")
+PROFILE_FIELDS = (
+    "package_name", "label", "version_code", "version_name", "start_url", "credential", "artifact_format",
+)  # fmt: skip
 
 
 def profile_fields_checked(data: dict[str, Any]) -> dict[str, Any]:
@@ -35,6 +37,7 @@ def profile_fields_checked(data: dict[str, Any]) -> dict[str, Any]:
         "version_name": rules.text_checked(data.get("version_name"), name="version_name", limit=rules.VERSION_NAME_MAX),
         "start_url": rules.start_url_checked(data.get("start_url"), schemes=settings.HANGAR_BUILDS_START_URL_SCHEMES),
         "credential": data.get("credential") or "",
+        "artifact_format": rules.artifact_format_checked(data.get("artifact_format")),
     }
 
 
@@ -59,7 +62,8 @@ def profile_save(*, app: App, fields: dict[str, Any], icon_png: bytes, web_bundl
         defaults={
             "package_name": fields["package_name"], "label": fields["label"],
             "version_code": fields["version_code"], "version_name": fields["version_name"],
-            "start_url": fields["start_url"], "icon_png": icon_png, "web_bundle": web_bundle,
+            "start_url": fields["start_url"], "artifact_format": fields["artifact_format"],
+            "icon_png": icon_png, "web_bundle": web_bundle,
             "credential": credential, "updated_at": timezone.now(),
         },
     )  # fmt: skip

@@ -58,6 +58,7 @@ def build_request(
     spec = {
         "profile": profile.name, "package_name": profile.package_name, "label": profile.label,
         "version_code": profile.version_code, "version_name": profile.version_name, "start_url": profile.start_url,
+        "artifact_format": profile.artifact_format,
         "icon_sha256": hashlib.sha256(bytes(profile.icon_png)).hexdigest(),
         "web_bundle_sha256": hashlib.sha256(bytes(profile.web_bundle)).hexdigest() if profile.web_bundle else "",
     }  # fmt: skip

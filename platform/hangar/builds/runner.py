@@ -84,7 +84,7 @@ def spec_of(build: Build) -> AndroidBuildSpec:
     return AndroidBuildSpec(
         package_name=spec["package_name"], label=spec["label"], version_code=spec["version_code"],
         version_name=spec["version_name"], icon_png=bytes(build.icon_png), connection=connection,
-        start_url=spec["start_url"], web_bundle=files,
+        start_url=spec["start_url"], web_bundle=files, artifact_format=spec.get("artifact_format", "apk"),
     )  # fmt: skip
 
 
@@ -129,21 +129,21 @@ def _run(build: Build, runner: StepRunner, workdir: Path, agent: str) -> dict[st
         material = credential_open(credential=build.credential, build=build, agent=agent, purpose="android-sign")
         runner.log(f"opened credential {build.credential.name} ({build.credential.kind}, alias {material.alias})")
     artifact = android_toolchain().build(spec, material, workdir=workdir, runner=runner)
-    return artifact_accepted(build, artifact.apk, spec=spec, signer_sha256=artifact.signer_sha256, runner=runner)
+    return artifact_accepted(build, artifact.path, spec=spec, signer_sha256=artifact.signer_sha256, runner=runner)
 
 
 def artifact_accepted(
-    build: Build, apk: Path, *, spec: AndroidBuildSpec, signer_sha256: str, runner: StepRunner
+    build: Build, artifact: Path, *, spec: AndroidBuildSpec, signer_sha256: str, runner: StepRunner
 ) -> dict[str, Any]:
-    """The test stage (here, whoever built it), then the APK to storage; the fields that end the build."""
+    """The test stage (here, whoever built it), then the APK or AAB to storage; the fields that end the build."""
     if build.credential is None:
         raise VaultError("The build's signing credential was deleted.")
     with runner.step("test"):
-        report = verify.apk_report(apk, spec=spec, signer_sha256=signer_sha256, runner=runner)
+        report = verify.artifact_report(artifact, spec=spec, signer_sha256=signer_sha256, runner=runner)
         if signer_sha256 != build.credential.certificate_sha256:
-            raise VaultError("The APK's signer is not the credential's certificate.")
+            raise VaultError("The artifact's signer is not the credential's certificate.")
     with runner.step("upload"):
-        backend, key, size, digest = artifacts.artifact_store(build, apk)
+        backend, key, size, digest = artifacts.artifact_store(build, artifact)
         runner.log(f"stored {size} bytes, sha256 {digest}")
     report["steps_seconds"] = {name: round(seconds, 3) for name, seconds in runner.durations.items()}
     return {

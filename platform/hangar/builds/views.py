@@ -32,11 +32,11 @@ def _artifact_build(token: str) -> Build:
 def artifact_download(request: HttpRequest, token: str) -> StreamingHttpResponse:
     build = _artifact_build(token)
     response = StreamingHttpResponse(
-        artifacts.artifact_chunks(build), content_type="application/vnd.android.package-archive"
+        artifacts.artifact_chunks(build), content_type=artifacts.artifact_media_type(build)
     )
     # Only safe characters in the header: a version name may hold quotes or anything printable.
     stem = f"{build.spec.get('package_name', 'app')}-{build.spec.get('version_name', '')}"
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", stem) + ".apk"
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", stem) + "." + artifacts.artifact_format(build)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Content-Length"] = str(build.artifact_size or 0)
     response["Cache-Control"] = "private, no-store"

@@ -25,6 +25,10 @@ ICON_MAX_PIXELS = 2048
 BUNDLE_MAX_FILES = 2000
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 BUNDLED_START_URL = "file:///android_asset/www/index.html"
+# What a build makes: an APK to install (and to share through the install page), or an Android App
+# Bundle to upload to Google Play (which makes the APKs for each device from it).
+ARTIFACT_FORMATS = ("apk", "aab")
+ARTIFACT_MEDIA_TYPES = {"apk": "application/vnd.android.package-archive", "aab": "application/octet-stream"}
 
 _SEGMENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # Java's reserved words (Python's keyword list is a different language's).
@@ -57,6 +61,7 @@ class AndroidBuildSpec:
     connection: HangarConnection
     start_url: str = ""  # empty: the bundle's index.html
     web_bundle: dict[str, bytes] = field(default_factory=dict)  # asset path under www/ -> bytes
+    artifact_format: str = "apk"  # one of ARTIFACT_FORMATS
 
     @property
     def effective_start_url(self) -> str:
@@ -84,6 +89,14 @@ def version_code_checked(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= VERSION_CODE_MAX:
         raise BuildSpecError(f"version_code must be an integer from 1 to {VERSION_CODE_MAX}.", field="version_code")
     return value
+
+
+def artifact_format_checked(value: object) -> str:
+    if value in (None, ""):
+        return "apk"
+    if value not in ARTIFACT_FORMATS:
+        raise BuildSpecError(f"artifact_format must be one of {', '.join(ARTIFACT_FORMATS)}.", field="artifact_format")
+    return str(value)
 
 
 def text_checked(value: object, *, name: str, limit: int) -> str:

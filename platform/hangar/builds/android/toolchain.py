@@ -17,13 +17,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
-from hangar.builds.android import render
+from hangar.builds.android import bundle, render
 from hangar.builds.android.spec import AndroidBuildSpec
 from hangar.builds.errors import SigningError, ToolchainError, ToolchainMissingError
 from hangar.builds.steps import StepRunner
 
 FRAMEWORK_RES = Path("/usr/share/android-framework-res/framework-res.apk")
-DEBIAN_TOOLS = ("smali", "aapt2", "zipalign", "apksigner", "java")
+DEBIAN_TOOLS = ("smali", "aapt2", "zipalign", "apksigner", "java", "jarsigner")
 # Android tooling's own fixed entry time (2008-01-01): no build's date leaks into its bytes.
 ZIP_TIMESTAMP = (2008, 1, 1, 0, 0, 0)
 _SIGNER_DIGEST = re.compile(r"Signer #1 certificate SHA-256 digest: ([0-9a-f]{64})")
@@ -43,7 +43,8 @@ class SigningMaterial:
 
 @dataclass(frozen=True)
 class AndroidArtifact:
-    apk: Path
+    path: Path  # the signed APK or AAB
+    artifact_format: str  # "apk" or "aab"
     signer_sha256: str
     steps: dict[str, float]
 
@@ -97,28 +98,47 @@ class AndroidToolchain(ABC):
             runner.log(f"rendered {spec.package_name} {spec.version_name} ({spec.version_code})")
         with runner.step("dex"):
             dex = self.dex(spec, src, workdir, runner)
+        bundled = spec.artifact_format == "aab"
         with runner.step("resources"):
             aapt2 = self.tool("aapt2")
-            runner.run([aapt2, "compile", "--no-crunch", "--dir", src / "res", "-o", workdir / "res.zip"])
+            # Paths relative to the build's folder: the protobuf resource table keeps each value's source
+            # file, and a temporary folder's name there would make every bundle's bytes different.
+            source = src.relative_to(workdir)
+            runner.run([aapt2, "compile", "--no-crunch", "--dir", source / "res", "-o", "res.zip"], cwd=workdir)
+            # A bundle holds the manifest and the resource table as protobuf: Play (bundletool) links each APK.
             runner.run([
-                aapt2, "link", "-o", workdir / "linked.apk", "-I", self.framework(),
-                "--manifest", src / "AndroidManifest.xml", "--min-sdk-version", str(render.MIN_SDK),
+                aapt2, "link", "-o", "linked.apk", "-I", self.framework(),
+                "--manifest", source / "AndroidManifest.xml", "--min-sdk-version", str(render.MIN_SDK),
                 "--target-sdk-version", str(self.target_sdk()), "--version-code", str(spec.version_code),
-                "--version-name", spec.version_name, "--no-auto-version", workdir / "res.zip",
-            ])  # fmt: skip
+                "--version-name", spec.version_name, "--no-auto-version", *(["--proto-format"] if bundled else []),
+                "res.zip",
+            ], cwd=workdir)  # fmt: skip
         with runner.step("package"):
-            apk_assembled(
-                linked=workdir / "linked.apk", dex=dex.read_bytes(), assets=render.assets_rendered(spec),
-                out=workdir / "unaligned.apk",
-            )  # fmt: skip
-            runner.run([self.tool("zipalign"), "-p", "-f", "4", workdir / "unaligned.apk", workdir / "aligned.apk"])
+            if bundled:
+                unsigned = workdir / "unsigned.aab"
+                bundle.aab_assembled(
+                    linked_proto=workdir / "linked.apk", dex=dex.read_bytes(), assets=render.assets_rendered(spec),
+                    out=unsigned, zip_time=ZIP_TIMESTAMP,
+                )  # fmt: skip
+            else:
+                apk_assembled(
+                    linked=workdir / "linked.apk", dex=dex.read_bytes(), assets=render.assets_rendered(spec),
+                    out=workdir / "unaligned.apk",
+                )  # fmt: skip
+                unsigned = workdir / "aligned.apk"
+                runner.run([self.tool("zipalign"), "-p", "-f", "4", workdir / "unaligned.apk", unsigned])
         with runner.step("sign"):
-            signed = workdir / "app-release.apk"
-            sign_apk(workdir / "aligned.apk", signed, signing, workdir=workdir, runner=runner,
-                     apksigner=self.tool("apksigner"))  # fmt: skip
+            signed = workdir / f"app-release.{spec.artifact_format}"
+            sign_apk(unsigned, signed, signing, workdir=workdir, runner=runner, apksigner=self.tool("apksigner"),
+                     jar_only=bundled)  # fmt: skip
         with runner.step("verify_signature"):
-            digest = signer_digest(signed, runner=runner, apksigner=self.tool("apksigner"))
-        return AndroidArtifact(apk=signed, signer_sha256=digest, steps=dict(runner.durations))
+            if bundled:
+                digest = bundle_signer_digest(signed, runner=runner)
+            else:
+                digest = signer_digest(signed, runner=runner, apksigner=self.tool("apksigner"))
+        return AndroidArtifact(
+            path=signed, artifact_format=spec.artifact_format, signer_sha256=digest, steps=dict(runner.durations)
+        )
 
 
 class DebianAndroidToolchain(AndroidToolchain):
@@ -166,7 +186,7 @@ class SdkAndroidToolchain(AndroidToolchain):
 
     def missing(self) -> list[str]:
         platform, tools = self._platform(), self._build_tools()
-        absent = [] if shutil.which("javac") else ["javac"]
+        absent = [tool for tool in ("javac", "jarsigner") if not shutil.which(tool)]
         if platform is None or not (platform / "android.jar").exists():
             absent.append(f"{self.home}/platforms/android-*/android.jar")
         if tools is None:
@@ -229,8 +249,14 @@ def apk_assembled(*, linked: Path, dex: bytes, assets: dict[str, bytes], out: Pa
 
 def sign_apk(
     unsigned: Path, signed: Path, signing: SigningMaterial, *, workdir: Path, runner: StepRunner,
-    apksigner: str = "apksigner",
+    apksigner: str = "apksigner", jar_only: bool = False,
 ) -> None:  # fmt: skip
+    """Sign with apksigner: an APK with schemes v2 + v3; with ``jar_only``, a bundle with the JAR signature (v1).
+
+    Play authenticates an uploaded bundle by its JAR signature (what jarsigner makes). apksigner's v1
+    scheme is that signature, without jarsigner's signing-time attribute, so the bytes stay reproducible.
+    """
+    schemes = ("true", "false", "false") if jar_only else ("false", "true", "true")
     keystore = workdir / "signing" / "keystore"
     keystore.parent.mkdir(mode=0o700)
     keystore.touch(mode=0o600)
@@ -241,8 +267,8 @@ def sign_apk(
         runner.run(
             [apksigner, "sign", "--ks", keystore, "--ks-type", signing.keystore_type.upper(),
              "--ks-key-alias", signing.alias, "--ks-pass", "env:HANGAR_KS_PASS", "--key-pass", "env:HANGAR_KEY_PASS",
-             "--min-sdk-version", str(render.MIN_SDK), "--v1-signing-enabled", "false",
-             "--v2-signing-enabled", "true", "--v3-signing-enabled", "true", "--out", signed, unsigned],
+             "--min-sdk-version", str(render.MIN_SDK), "--v1-signing-enabled", schemes[0],
+             "--v2-signing-enabled", schemes[1], "--v3-signing-enabled", schemes[2], "--out", signed, unsigned],
             env={"HANGAR_KS_PASS": signing.store_password, "HANGAR_KEY_PASS": signing.key_password},
         )  # fmt: skip
     except ToolchainError as exc:
@@ -262,3 +288,32 @@ def signer_digest(apk: Path, *, runner: StepRunner, apksigner: str = "apksigner"
     if match is None:
         raise ToolchainError("apksigner verify printed no signer certificate", step=runner.step_name)
     return match.group(1)
+
+
+def bundle_signer_digest(aab: Path, *, runner: StepRunner, jarsigner: str = "jarsigner") -> str:
+    """The SHA-256 of the bundle's signing certificate, after jarsigner has verified every entry's digest."""
+    output = runner.run([jarsigner, "-verify", aab])
+    if "jar verified." not in output or "unsigned entries" in output:
+        raise ToolchainError("jarsigner did not verify every entry of the bundle", step=runner.step_name)
+    certificate = jar_signer_certificate(aab)
+    if certificate is None:
+        raise ToolchainError("the bundle holds no single JAR signature block", step=runner.step_name)
+    return certificate
+
+
+def jar_signer_certificate(archive: Path) -> str | None:
+    """SHA-256 of the one signer certificate in a JAR signature block (META-INF/*.RSA|EC|DSA); None without one."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
+    with zipfile.ZipFile(archive) as jar:
+        blocks = [name for name in jar.namelist() if re.fullmatch(r"META-INF/[^/]+\.(RSA|EC|DSA)", name)]
+        if len(blocks) != 1:
+            return None
+        try:
+            certificates = pkcs7.load_der_pkcs7_certificates(jar.read(blocks[0]))
+        except ValueError:
+            return None
+    if len(certificates) != 1:
+        return None
+    return certificates[0].fingerprint(hashes.SHA256()).hex()

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from hangar.builds.android.spec import HangarConnection, icon_checked, start_url_checked, web_bundle_checked
 from hangar.builds.errors import BuildError
+from hangar.builds.ios.credentials import bundle_id_matches
 from hangar.builds.ios.project import IosProjectSpec, bundle_id_checked, project_write
 from hangar.builds.models import SigningCredential
 from hangar.builds.profiles import ICON_MAX_BYTES
@@ -60,6 +61,10 @@ class Command(BaseCommand):
             if credential is None:
                 raise CommandError(f"no iOS signing credential {credential_name!r} in this app")
             team, profile_name = credential.summary.get("team_id", ""), credential.summary.get("profile_name", "")
+            pattern = credential.summary.get("app_id_pattern", "")
+            if not bundle_id_matches(pattern, team, str(raw.get("bundle_id", ""))):
+                raise CommandError(f"the provisioning profile of {credential_name!r} is for {pattern!r}, "
+                                   f"not the bundle id {raw.get('bundle_id')!r}")  # fmt: skip
         key = AppKey.objects.filter(app=app, kind=AppKey.Kind.CLIENT).first()
         return IosProjectSpec(
             bundle_id=bundle_id_checked(raw.get("bundle_id")), display_name=str(raw.get("label", ""))[:50],
