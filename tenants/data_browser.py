@@ -11,8 +11,6 @@ Parse Dashboard, the data is the app's, not the organization's record).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 import math
@@ -29,19 +27,20 @@ from django.conf import settings
 from hangar.caller import Caller
 from hangar.cloudcode.console import deployed_code_get
 from hangar.datastore import objects, queries, schemas
-from hangar.parse_errors import INVALID_JSON, INVALID_QUERY, ParseError
+from hangar.parse_errors import INVALID_JSON, ParseError
+from tenants import data_keyset
 from tenants.audit import audit_record
 from tenants.models import App, Developer, Organization
 
 PAGE_SIZE = 50
 MAX_BULK_DELETE = 200
-COUNTED_CLASSES = 200  # counts on the class list beyond this many classes are left out (one query each)
-# Sorts the grid can page by keyset: never-null columns, with objectId as the tie-breaker.
-SORTS = ("-createdAt", "createdAt", "-updatedAt", "updatedAt", "objectId", "-objectId")
+CLASSES_PER_PAGE = 50  # one count query per class shown
 # Types a new column may have from the dashboard, as Parse's schema API names them.
 FIELD_TYPES = ("String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "Relation", "GeoPoint", "File")
-# Types a grid cell can be edited as text (Relation, File and ACL have editors of their own in Parse Dashboard).
-EDITABLE_TYPES = frozenset({"String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "GeoPoint", "ACL"})
+# Types a grid cell can be edited in (Relation is browsed, not edited; ACL, Pointer and File have pickers).
+EDITABLE_TYPES = frozenset(
+    {"String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "GeoPoint", "ACL", "File"}
+)
 # Operators of the filter builder per field type: (operator id, label).
 OPERATORS: dict[str, tuple[tuple[str, str], ...]] = {
     "String": (("eq", "equals"), ("ne", "is not"), ("starts", "starts with"), ("exists", "is set"),
@@ -66,7 +65,7 @@ class DataInputError(ParseError):
 @dataclass(frozen=True)
 class ClassSummary:
     name: str
-    count: int | None  # None when not counted (too many classes)
+    count: int
     fields: dict[str, dict[str, Any]]
 
 
@@ -100,15 +99,28 @@ def files_base(app: App) -> str:
 # Reads ----------------------------------------------------------------------------------------
 
 
-def data_class_list(*, app: App) -> list[ClassSummary]:
-    """The app's classes by name with their object counts."""
+@dataclass(frozen=True)
+class ClassPage:
+    classes: list[ClassSummary]  # this page's, counted
+    number: int
+    pages: int
+    has_custom: bool  # the app has a class of its own (not only _User, _Role, ...)
+
+
+def data_class_page(*, app: App, number: int = 1) -> ClassPage:
+    """A page of the app's classes by name, each with its object count (only this page's are counted)."""
     caller = master_caller(app)
     listed = async_to_sync(schemas.schema_list)(caller=caller)["results"]
-    summaries = []
-    for index, schema in enumerate(listed):
-        count = _count(app, caller, schema["className"], {}) if index < COUNTED_CLASSES else None
-        summaries.append(ClassSummary(name=schema["className"], count=count, fields=schema["fields"]))
-    return summaries
+    pages = max(1, math.ceil(len(listed) / CLASSES_PER_PAGE))
+    number = min(max(1, number), pages)
+    shown = listed[(number - 1) * CLASSES_PER_PAGE : number * CLASSES_PER_PAGE]
+    summaries = [
+        ClassSummary(name=schema["className"], count=_count(app, caller, schema["className"], {}),
+                     fields=schema["fields"])
+        for schema in shown
+    ]  # fmt: skip
+    has_custom = any(not schema["className"].startswith("_") for schema in listed)
+    return ClassPage(classes=summaries, number=number, pages=pages, has_custom=has_custom)
 
 
 def _count(app: App, caller: Caller, class_name: str, where: dict[str, Any]) -> int:
@@ -128,56 +140,25 @@ def _date(iso: str) -> dict[str, str]:
     return {"__type": "Date", "iso": iso}
 
 
-def _cursor_encode(row: dict[str, Any], sort: str) -> str:
-    key = sort.lstrip("-")
-    value = row.get(key)
-    if isinstance(value, dict):
-        value = value.get("iso")
-    if key == "createdAt" or key == "updatedAt":
-        value = value if isinstance(value, str) else None
-    return base64.urlsafe_b64encode(orjson.dumps([value, row["objectId"]])).decode().rstrip("=")
-
-
-def _cursor_decode(cursor: str) -> tuple[Any, str]:
-    try:
-        value, object_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, TypeError) as exc:
-        raise ParseError(INVALID_QUERY, "This page link is not valid any more; start from the first page.") from exc
-    if not isinstance(object_id, str):
-        raise ParseError(INVALID_QUERY, "This page link is not valid any more; start from the first page.")
-    return value, object_id
-
-
-def _after(sort: str, cursor: str) -> dict[str, Any]:
-    """The keyset condition "after this row" for the sort, tie-broken by objectId (fast at any depth)."""
-    value, object_id = _cursor_decode(cursor)
-    key, descending = sort.lstrip("-"), sort.startswith("-")
-    beyond = "$lt" if descending else "$gt"
-    if key == "objectId":
-        return {"objectId": {beyond: object_id}}
-    if not isinstance(value, str):
-        raise ParseError(INVALID_QUERY, "This page link is not valid any more; start from the first page.")
-    # The outer bound (<= or >=) lets the index range scan start at the cursor; the $or drops its ties.
-    bound = "$lte" if descending else "$gte"
-    after = {"$or": [{key: {beyond: _date(value)}}, {key: _date(value), "objectId": {beyond: object_id}}]}
-    return {"$and": [{key: {bound: _date(value)}}, after]}
-
-
 def data_page(
     *, app: App, class_name: str, where: dict[str, Any] | None = None, sort: str = "-createdAt",
     cursor: str | None = None, limit: int = PAGE_SIZE, counted: bool = True,
 ) -> GridPage:  # fmt: skip
-    """One page of the class's objects matching ``where``, in ``sort`` order, after ``cursor`` (keyset)."""
-    if sort not in SORTS:
-        raise ParseError(INVALID_QUERY, f"The grid sorts by one of {', '.join(SORTS)}.")
+    """One page of the class's objects matching ``where``, in ``sort`` order, after ``cursor`` (keyset).
+
+    ``sort`` is any sortable column (``name`` or ``-name``), objectId breaking ties.
+    """
     caller = master_caller(app)
     schema = data_class_get(app=app, class_name=class_name)
+    data_keyset.sort_check(sort, schema["fields"])
     where = where or {}
-    conditions = [part for part in (where, _after(sort, cursor) if cursor else {}) if part]
+    conditions = [part for part in (where, data_keyset.after(sort, cursor, schema["fields"]) if cursor else {}) if part]
     query = conditions[0] if len(conditions) == 1 else ({"$and": conditions} if conditions else {})
-    tie = "objectId" if not sort.startswith("-") else "-objectId"
-    order = sort if sort.lstrip("-") == "objectId" else f"{sort},{tie}"
-    params: dict[str, Any] = {"order": order, "limit": limit + 1, **({"where": query} if query else {})}
+    params: dict[str, Any] = {
+        "order": data_keyset.order_of(sort),
+        "limit": limit + 1,
+        **({"where": query} if query else {}),
+    }
     found = async_to_sync(queries.object_find)(
         caller=caller, class_name=class_name, params=params, files_base=files_base(app)
     )
@@ -186,7 +167,7 @@ def data_page(
     rows = rows[:limit]
     return GridPage(
         class_name=class_name, fields=schema["fields"], rows=rows, where=where, sort=sort,
-        next_cursor=_cursor_encode(rows[-1], sort) if more and rows else None,
+        next_cursor=data_keyset.cursor_encode(rows[-1], sort) if more and rows else None,
         total=_count(app, caller, class_name, where) if counted else -1,
     )  # fmt: skip
 
@@ -516,16 +497,22 @@ def data_objects_delete(*, app: App, class_name: str, object_ids: list[str]) -> 
 
 
 def data_class_permissions_set(
-    *, actor: Developer, organization: Organization, app: App, class_name: str, text: str
+    *, actor: Developer, organization: Organization, app: App, class_name: str, clp: dict[str, Any]
 ) -> None:
-    """Replace the class-level permissions (operations, protectedFields, pointer permissions) from JSON.
+    """Replace the class-level permissions (operations, protectedFields, pointer permissions).
 
-    Parse's schema service validates it exactly as ``PUT /schemas/:className`` would.
+    Parse's schema service validates them exactly as ``PUT /schemas/:className`` would.
     """
-    clp = _json("Object", text)
     body = {"className": class_name, "classLevelPermissions": clp}
     async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
     _audit(actor, organization, app, "data.class_permissions", {"class": class_name, "clp": clp})
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """A JSON object typed into a box (CLP, index keys); DataInputError when it is not one."""
+    value = _json("Object", text)
+    assert isinstance(value, dict)
+    return value
 
 
 def data_index_add(
