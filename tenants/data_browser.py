@@ -152,17 +152,21 @@ def data_page(
     schema = data_class_get(app=app, class_name=class_name)
     data_keyset.sort_check(sort, schema["fields"])
     where = where or {}
-    conditions = [part for part in (where, data_keyset.after(sort, cursor, schema["fields"]) if cursor else {}) if part]
-    query = conditions[0] if len(conditions) == 1 else ({"$and": conditions} if conditions else {})
-    params: dict[str, Any] = {
-        "order": data_keyset.order_of(sort),
-        "limit": limit + 1,
-        **({"where": query} if query else {}),
-    }
-    found = async_to_sync(queries.object_find)(
-        caller=caller, class_name=class_name, params=params, files_base=files_base(app)
-    )
-    rows = list(found["results"])
+    rows: list[dict[str, Any]] = []
+    for part in data_keyset.after_parts(sort, cursor, schema["fields"]) if cursor else [{}]:
+        conditions = [condition for condition in (where, part) if condition]
+        query = conditions[0] if len(conditions) == 1 else ({"$and": conditions} if conditions else {})
+        params: dict[str, Any] = {
+            "order": data_keyset.order_of(sort),
+            "limit": limit + 1 - len(rows),
+            **({"where": query} if query else {}),
+        }
+        found = async_to_sync(queries.object_find)(
+            caller=caller, class_name=class_name, params=params, files_base=files_base(app)
+        )
+        rows.extend(found["results"])
+        if len(rows) > limit:
+            break
     more = len(rows) > limit
     rows = rows[:limit]
     return GridPage(

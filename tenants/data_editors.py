@@ -61,8 +61,12 @@ def _find(app: App, class_name: str, params: dict[str, Any]) -> list[dict[str, A
 
 
 def acl_entries(*, app: App, acl: dict[str, Any] | None) -> list[AclEntry]:
-    """The ACL as editor rows: public first, then roles, then users by username (one lookup for all)."""
-    acl = acl or {}
+    """The ACL as editor rows: public first, then roles, then users by username (one lookup for all).
+
+    An object without an ACL is readable and writable by anyone (Parse), so its Public row shows both.
+    """
+    if acl is None:
+        acl = {PUBLIC: {"read": True, "write": True}}
     user_ids = [key for key in acl if key != PUBLIC and not key.startswith(ROLE_PREFIX)]
     names = {}
     if user_ids:

@@ -1,11 +1,11 @@
 """Keyset paging of the data browser's grid by any sortable column, tie-broken by objectId.
 
-A cursor is the last row's ``[value, objectId]``. "After it" is a Parse ``where`` the
-query compiler already understands, so the page is one ordinary ``find``: no OFFSET, and
-as fast at page 10,000 as at page 1 when an index serves the sort. The compiler sorts
-missing values (absent or null) last in both directions (query/order.py), so the
-condition after a row with a value also admits every row without one, and the condition
-after a row without one stays among those rows, ordered by objectId.
+A cursor is the last row's ``[value, objectId]``. "After it" is one or two Parse
+``where``s the query compiler already understands, so a page is one or two ordinary
+``find``s: no OFFSET, and as fast at page 10,000 as at page 1 when an index serves the
+sort. The compiler sorts missing values (absent or null) last in both directions
+(query/order.py), so after a row with a value come the rows beyond it and then every row
+without one, and after a row without one come the rest of those, ordered by objectId.
 """
 
 from __future__ import annotations
@@ -74,25 +74,27 @@ def _date(iso: str) -> dict[str, str]:
     return {"__type": "Date", "iso": iso}
 
 
-def after(sort: str, cursor: str, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The ``where`` of the rows after the cursor's row in ``sort`` order (objectId breaking ties)."""
+def after_parts(sort: str, cursor: str, fields: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``where``s of the rows after the cursor's row in ``sort`` order, to be read one after the other.
+
+    After a row with a value of a custom column come (1) the rows beyond it, bounded so that
+    an index range scan starts at the cursor, then (2) every row without a value (missing
+    values sort last). Two plain queries: one condition OR-ing "missing" in would keep an
+    index on the column from serving the page.
+    """
     value, object_id = _cursor_decode(cursor)
     key, descending = sort.removeprefix("-"), sort.startswith("-")
-    beyond = "$lt" if descending else "$gt"
+    beyond, bound = ("$lt", "$lte") if descending else ("$gt", "$gte")
     if key == "objectId":
-        return {"objectId": {beyond: object_id}}
+        return [{"objectId": {beyond: object_id}}]
     is_date = key in DATE_COLUMNS or fields.get(key, {}).get("type") == "Date"
-    if is_date and value is not None and not isinstance(value, str):
+    if (is_date and value is not None and not isinstance(value, str)) or (key in DATE_COLUMNS and value is None):
         raise ParseError(INVALID_QUERY, _STALE)
-    if key in DATE_COLUMNS:
-        if value is None:
-            raise ParseError(INVALID_QUERY, _STALE)
-        # The outer bound (<= or >=) lets the index range scan start at the cursor; the $or drops its ties.
-        bound = "$lte" if descending else "$gte"
-        ties = {"$or": [{key: {beyond: _date(value)}}, {key: _date(value), "objectId": {beyond: object_id}}]}
-        return {"$and": [{key: {bound: _date(value)}}, ties]}
     missing = {key: {"$exists": False}}
     if value is None:  # among the rows without a value, which come last: objectId alone orders them
-        return {**missing, "objectId": {beyond: object_id}}
+        return [{**missing, "objectId": {beyond: object_id}}]
     typed = _date(value) if is_date else value
-    return {"$or": [{key: {beyond: typed}}, {key: typed, "objectId": {beyond: object_id}}, missing]}
+    # The outer bound (<= or >=) lets the index range scan start at the cursor; the $or drops its ties.
+    ties = {"$or": [{key: {beyond: typed}}, {key: typed, "objectId": {beyond: object_id}}]}
+    valued = {"$and": [{key: {bound: typed}}, ties]}
+    return [valued] if key in DATE_COLUMNS else [valued, missing]

@@ -41,7 +41,7 @@ def _editable_spec(access: AppAccess, class_name: str, field_name: str) -> dict[
 def _editor(access: AppAccess, spec: dict[str, Any], value: Any, search: str | None) -> dict[str, Any]:
     """What the cell's typed editor shows besides the text: ACL rows, pointer matches, the current file."""
     if spec["type"] == "ACL":
-        return {"acl_rows": data_editors.acl_entries(app=access.app, acl=value if isinstance(value, dict) else {})}
+        return {"acl_rows": data_editors.acl_entries(app=access.app, acl=value if isinstance(value, dict) else None)}
     if spec["type"] == "Pointer" and search is not None:
         found = data_editors.pointer_search(app=access.app, target_class=str(spec.get("targetClass")), text=search)
         return {"search": search, "matches": found}

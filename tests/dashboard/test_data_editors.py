@@ -317,9 +317,7 @@ def test_a_file_that_is_not_an_import_is_refused_before_any_job(alice_client: Cl
     assert stored(tenant_a, "Pet") == []
 
 
-def test_an_import_job_is_seen_only_from_its_own_app(
-    alice_client: Client, tenant_a: Tenant, tenant_b: Tenant
-) -> None:
+def test_an_import_job_is_seen_only_from_its_own_app(alice_client: Client, tenant_a: Tenant, tenant_b: Tenant) -> None:
     create_class(tenant_a, "Pet", {"age": {"type": "Number"}})
     create_class(tenant_b, "Pet", {"age": {"type": "Number"}})
     job = data_import.import_start(app=tenant_b.app, class_name="Pet", content=b'[{"age": 1}]')
@@ -329,3 +327,22 @@ def test_an_import_job_is_seen_only_from_its_own_app(
     shown = bob.get(url(tenant_b, "data_import_status", "Pet", job.job_id), HTTP_HX_REQUEST="true")
     assert 'data-status="done"' in shown.content.decode()
     assert "<html" not in shown.content.decode(), "htmx polls get the fragment"
+
+
+def test_the_new_forms_refuse_a_post_without_the_csrf_token(tenant_a: Tenant) -> None:
+    create_class(tenant_a, "Doc", {"title": {"type": "String"}})
+    doc = add(tenant_a, "Doc", {"title": "t"})
+    role = users_console.role_create(app=tenant_a.app, name="Staff")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(tenant_a.developer)
+
+    posts = [
+        (url(tenant_a, "data_cell_save", "Doc", doc, "ACL"), {"editor": "acl", "acl-principal": "*"}),
+        (url(tenant_a, "data_class_permissions", "Doc"), {"mode": "form"}),
+        (url(tenant_a, "data_import", "Doc"), {"file": json_upload([{"title": "planted"}])}),
+        (url(tenant_a, "role_child_add", role), {"name": "Staff"}),
+    ]
+    for address, data in posts:
+        assert client.post(address, data).status_code == 403, address
+    assert [row["title"] for row in stored(tenant_a, "Doc")] == ["t"]
+    assert "ACL" not in stored(tenant_a, "Doc")[0] or stored(tenant_a, "Doc")[0]["ACL"] != {}
