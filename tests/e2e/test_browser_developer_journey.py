@@ -173,13 +173,13 @@ def build_data(page: Page, journey: Journey) -> None:
     page.locator("#import-file").set_input_files(
         {"name": "more.csv", "mimeType": "text/csv", "buffer": b"player,points\nDee,7\n"}
     )
-    page.get_by_role("button", name="Import").click()
+    page.get_by_role("button", name="Import", exact=True).click()
     expect(page.get_by_text("Imported 1 object.")).to_be_visible()
     rows = [{"player": "Eve", "points": 9}, {"player": "Fay", "points": "nine"}]
     page.locator("#import-file").set_input_files(
         {"name": "more.json", "mimeType": "application/json", "buffer": json.dumps({"results": rows}).encode()}
     )
-    page.get_by_role("button", name="Import").click()
+    page.get_by_role("button", name="Import", exact=True).click()
     expect(page.locator("#import-progress[data-status=done]")).to_be_visible()
     journey.import_counts = page.locator("#import-counts").inner_text()
     journey.import_errors = page.locator("#import-errors li").all_inner_texts()
@@ -303,7 +303,9 @@ def walk(base_url: str) -> Journey:
             phone.goto(page.url)
             phone.screenshot(path=str(SHOTS / "journey-settings-phone.png"), full_page=True)
             phone.get_by_role("navigation", name="App").get_by_role("link", name="Data").click()
-            phone.get_by_role("link", name="Score").first.click()
+            phone.locator("#class-list").get_by_role("link", name="Score", exact=True).click()
+            phone.wait_for_url(re.compile(r"/data/Score/$"))
+            expect(phone.locator("#clp-form")).to_be_visible()
             phone.screenshot(path=str(SHOTS / "journey-data-class-phone.png"), full_page=True)
             journey.phone_overflow = phone.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
         finally:
