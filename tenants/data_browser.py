@@ -323,12 +323,9 @@ def text_of(value: Any, spec: dict[str, Any] | None) -> str:
     return str(value)
 
 
-# Export and import ----------------------------------------------------------------------------
+# Export ----------------------------------------------------------------------------
 
 EXPORT_PAGE = 500
-IMPORT_MAX_ROWS = 5_000
-IMPORT_MAX_BYTES = 5 * 1024 * 1024
-_NOT_IMPORTED = frozenset({"objectId", "createdAt", "updatedAt", "ACL"})
 
 
 def export_rows(*, app: App, class_name: str) -> Iterator[dict[str, Any]]:
@@ -368,48 +365,6 @@ def export_csv(*, app: App, class_name: str) -> Iterator[str]:
     yield line(columns)
     for row in export_rows(app=app, class_name=class_name):
         yield line([text_of(row.get(name), fields[name]) for name in columns])
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    created: int
-    errors: list[str]  # "line N: message", the first few
-
-
-def import_csv(*, app: App, class_name: str, content: bytes) -> ImportResult:
-    """Create one object per CSV line through the Parse API's create; columns must exist, typed as in the grid.
-
-    objectId, createdAt, updatedAt and ACL columns are ignored (an exported file imports as
-    copies). A bad line is reported and skipped; the others are created.
-    """
-    if len(content) > IMPORT_MAX_BYTES:
-        raise DataInputError(f"Import at most {IMPORT_MAX_BYTES // (1024 * 1024)} MB at a time.")
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataInputError("The file is not UTF-8 text.") from exc
-    reader = csv.DictReader(io.StringIO(text))
-    fields = data_class_get(app=app, class_name=class_name)["fields"]
-    unknown = [name for name in reader.fieldnames or [] if name not in fields]
-    if not reader.fieldnames or unknown:
-        raise DataInputError(f"Unknown columns: {', '.join(unknown) or '(no header line)'}; add them first.")
-    created, errors = 0, []
-    for number, line in enumerate(reader, start=2):
-        if number - 1 > IMPORT_MAX_ROWS:
-            errors.append(f"stopped after {IMPORT_MAX_ROWS} lines")
-            break
-        try:
-            body = {
-                name: value_from_text(fields[name], text)
-                for name, text in line.items()
-                if name not in _NOT_IMPORTED and text not in (None, "")
-            }
-            data_object_create(app=app, class_name=class_name, body=body)
-        except ParseError as exc:
-            errors.append(f"line {number}: {exc.message}")
-            continue
-        created += 1
-    return ImportResult(created=created, errors=errors[:20])
 
 
 # Writes ---------------------------------------------------------------------------------------

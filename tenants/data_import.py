@@ -1,19 +1,24 @@
-"""JSON import of a class from the dashboard: validated first, imported in batches by a Celery task, with progress.
+"""CSV and JSON import of a class from the dashboard: checked first, imported in batches by a worker, with progress.
 
-The file is a JSON array of objects or a Parse export (``{"results": [...]}``, what the
-dashboard's and Parse Dashboard's exports write). Before anything is written the whole
-file is parsed and each row checked against the class's schema (types, pointer targets,
-names); a row that does not fit is reported with its number and skipped. The rest are
+A JSON file is an array of objects or a Parse export (``{"results": [...]}``, what the
+dashboard's and Parse Dashboard's exports write); a CSV file has a header line of the
+class's existing columns and cells typed as in the grid (JSON for objects and arrays).
+Before anything is written the whole file is parsed and each row checked against the
+class's schema (types, pointer targets, a CSV cell's text); a row that does not fit is
+reported with its number and skipped. The rest are
 created through the Parse API's create (``data_browser.data_object_create``: the same
 validation, triggers and change feed), a batch at a time, and the job's progress is kept
 in the cache for the status page. A fatal error (the file is not JSON, the class is gone,
 too many rows refused, an unexpected failure) deletes the objects this job created, so a
 failed import leaves no partial data behind. objectId, createdAt and updatedAt are not
-imported (objects get new ids, as Parse's own import does without custom ids).
+imported (objects get new ids, as Parse's own import does without custom ids), nor a CSV's
+ACL column (a JSON row's ACL is).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import secrets
 from dataclasses import asdict, dataclass, field
@@ -36,6 +41,8 @@ MAX_ROW_ERRORS = 100  # more refused rows than this and the file is the wrong on
 ERRORS_KEPT = 50  # per-row errors shown on the status page
 JOB_TTL_SECONDS = 24 * 3600
 _SKIPPED_KEYS = frozenset({"objectId", "createdAt", "updatedAt"})
+_CSV_SKIPPED = frozenset({*_SKIPPED_KEYS, "ACL"})
+_LINE_ERROR = "__lineError"  # a CSV line whose text did not convert (no Parse field name starts with "__")
 _TYPED = {"Date", "Pointer", "File", "GeoPoint", "Bytes", "Polygon", "Relation"}
 
 
@@ -44,6 +51,8 @@ class ImportJob:
     job_id: str
     app_pk: int
     class_name: str
+    unit: str = "row"  # how refused rows are named: "row N" (JSON) or "line N" (CSV, counting the header)
+    offset: int = 0
     status: str = "queued"  # queued, running, done, failed
     total: int = 0
     done: int = 0  # rows handled (created or refused)
@@ -96,6 +105,33 @@ def rows_of(content: bytes) -> list[Any]:
     return rows
 
 
+def csv_rows_of(content: bytes, fields: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each CSV line as the Parse values its cells stand for; a line that does not convert carries its error."""
+    if len(content) > IMPORT_MAX_BYTES:
+        raise DataInputError(f"Import at most {IMPORT_MAX_BYTES // (1024 * 1024)} MB at a time.")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataInputError("The file is not UTF-8 text.") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    unknown = [name for name in reader.fieldnames or [] if name not in fields]
+    if not reader.fieldnames or unknown:
+        raise DataInputError(f"Unknown columns: {', '.join(unknown) or '(no header line)'}; add them first.")
+    rows: list[dict[str, Any]] = []
+    for line in reader:
+        if len(rows) >= IMPORT_MAX_ROWS:
+            raise DataInputError(f"Import at most {IMPORT_MAX_ROWS} objects at a time; split the file.")
+        try:
+            rows.append({
+                name: data_browser.value_from_text(fields[name], cell)
+                for name, cell in line.items()
+                if name is not None and name not in _CSV_SKIPPED and cell not in (None, "")
+            })  # fmt: skip
+        except ParseError as exc:
+            rows.append({_LINE_ERROR: exc.message})
+    return rows
+
+
 def _type_of(value: Any) -> str | None:
     """The Parse type a JSON value stands for (None for null: it fits every column)."""
     if value is None:
@@ -116,6 +152,8 @@ def row_problem(row: Any, fields: dict[str, dict[str, Any]]) -> str:
     """Why a row cannot be imported into a class with these fields ("" when it can)."""
     if not isinstance(row, dict):
         return "each row is a JSON object"
+    if _LINE_ERROR in row:
+        return str(row[_LINE_ERROR])
     for name, value in row.items():
         if name in _SKIPPED_KEYS:
             continue
@@ -132,11 +170,14 @@ def row_problem(row: Any, fields: dict[str, dict[str, Any]]) -> str:
     return ""
 
 
-def import_start(*, app: App, class_name: str, content: bytes) -> ImportJob:
+def import_start(*, app: App, class_name: str, content: bytes, is_csv: bool = False) -> ImportJob:
     """Check the file, keep its rows for the worker and queue the import; fatal problems raise before anything runs."""
-    data_browser.data_class_get(app=app, class_name=class_name)  # 103 before a job exists
-    rows = rows_of(content)
-    job = ImportJob(job_id=secrets.token_hex(8), app_pk=app.pk, class_name=class_name, total=len(rows))
+    fields = data_browser.data_class_get(app=app, class_name=class_name)["fields"]  # 103 before a job exists
+    rows = csv_rows_of(content, fields) if is_csv else rows_of(content)
+    job = ImportJob(
+        job_id=secrets.token_hex(8), app_pk=app.pk, class_name=class_name, total=len(rows),
+        unit="line" if is_csv else "row", offset=1 if is_csv else 0,
+    )  # fmt: skip
     cache.set(_rows_key(app.pk, job.job_id), orjson.dumps(rows), JOB_TTL_SECONDS)
     _save(job)
     from tenants.tasks import data_import_run  # the task module imports this one
@@ -148,7 +189,7 @@ def import_start(*, app: App, class_name: str, content: bytes) -> ImportJob:
 def _refuse(job: ImportJob, number: int, message: str) -> None:
     job.error_count += 1
     if len(job.errors) < ERRORS_KEPT:
-        job.errors.append(f"row {number}: {message}")
+        job.errors.append(f"{job.unit} {number + job.offset}: {message}")
     if job.error_count > MAX_ROW_ERRORS:
         raise DataInputError(f"More than {MAX_ROW_ERRORS} rows were refused; is this the right file for the class?")
 

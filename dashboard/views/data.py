@@ -23,7 +23,7 @@ from dashboard import clp_form
 from dashboard.access import DeveloperRequest, app_view, capabilities
 from hangar.parse_errors import ParseError
 from tenants import data_browser, data_keyset
-from tenants import data_import as json_import
+from tenants import data_import as file_import
 from tenants.data_browser import Filter
 from tenants.errors import NotFoundError
 from tenants.roles import Permission
@@ -326,44 +326,37 @@ def data_export(request: DeveloperRequest, access: AppAccess, class_name: str, f
     return cast(HttpResponse, response)
 
 
-def _is_json(name: str, content_type: str | None) -> bool:
-    return name.lower().endswith(".json") or (content_type or "").startswith("application/json")
+def _is_csv(name: str, content_type: str | None) -> bool:
+    return name.lower().endswith(".csv") or (content_type or "").startswith("text/csv")
 
 
 @require_POST
 @app_view(requires=Permission.EDIT_DATA)
 def data_import(request: DeveloperRequest, access: AppAccess, class_name: str) -> HttpResponse:
-    """CSV: imported in the request. JSON: checked, then imported in batches by a worker, with a progress page."""
+    """Check a CSV or JSON file, then import it in batches on a worker; the answer is its progress page."""
     upload = request.FILES.get("file")
     if upload is None:
         messages.error(request, "Choose a CSV or JSON file to import.")
         return redirect(_class_url(access, class_name))
     try:
-        if _is_json(upload.name or "", upload.content_type):
-            job = json_import.import_start(
-                app=access.app, class_name=class_name, content=upload.read(json_import.IMPORT_MAX_BYTES + 1)
-            )
-            return redirect(
-                "dashboard:data_import_status", organization_id=access.organization.pk, app_id=access.app.pk,
-                class_name=class_name, job_id=job.job_id,
-            )  # fmt: skip
-        result = data_browser.import_csv(
-            app=access.app, class_name=class_name, content=upload.read(data_browser.IMPORT_MAX_BYTES + 1)
-        )
+        job = file_import.import_start(
+            app=access.app, class_name=class_name, content=upload.read(file_import.IMPORT_MAX_BYTES + 1),
+            is_csv=_is_csv(upload.name or "", upload.content_type),
+        )  # fmt: skip
     except ParseError as exc:
         _error(request, exc)
         return redirect(_class_url(access, class_name))
-    messages.success(request, f"Imported {result.created} object{'s' if result.created != 1 else ''}.")
-    for error in result.errors:
-        messages.error(request, error)
-    return redirect(_class_url(access, class_name))
+    return redirect(
+        "dashboard:data_import_status", organization_id=access.organization.pk, app_id=access.app.pk,
+        class_name=class_name, job_id=job.job_id,
+    )  # fmt: skip
 
 
 @require_GET
 @app_view(requires=Permission.EDIT_DATA)
 def data_import_status(request: DeveloperRequest, access: AppAccess, class_name: str, job_id: str) -> HttpResponse:
     """A JSON import's progress: refreshed by htmx (or a meta refresh without JavaScript) until it ends."""
-    job = json_import.import_job_get(app=access.app, job_id=job_id)
+    job = file_import.import_job_get(app=access.app, job_id=job_id)
     if job is None or job.class_name != class_name:
         raise NotFoundError("No such import (finished imports are kept for a day).")
     context = {**_base_context(access), "class_name": class_name, "job": job}

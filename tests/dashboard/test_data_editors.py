@@ -346,3 +346,21 @@ def test_the_new_forms_refuse_a_post_without_the_csrf_token(tenant_a: Tenant) ->
         assert client.post(address, data).status_code == 403, address
     assert [row["title"] for row in stored(tenant_a, "Doc")] == ["t"]
     assert "ACL" not in stored(tenant_a, "Doc")[0] or stored(tenant_a, "Doc")[0]["ACL"] != {}
+
+
+def test_a_csv_import_runs_as_a_job_too_and_a_bad_header_is_refused_before_it(
+    alice_client: Client, tenant_a: Tenant
+) -> None:
+    create_class(tenant_a, "Pet", {"name": {"type": "String"}, "born": {"type": "Date"}})
+    content = b"name,born,ACL\nRex,2020-01-02T03:04:05Z,ignored\nTom,not a date,\n"
+
+    job = data_import.import_start(app=tenant_a.app, class_name="Pet", content=content, is_csv=True)
+
+    done = data_import.import_job_get(app=tenant_a.app, job_id=job.job_id)
+    assert done is not None
+    assert (done.status, done.created, done.error_count) == ("done", 1, 1)
+    assert done.errors[0].startswith("line 3: 'not a date' is not a date")
+    [rex] = stored(tenant_a, "Pet")
+    assert rex["born"] == {"__type": "Date", "iso": "2020-01-02T03:04:05.000Z"}
+    with pytest.raises(data_browser.DataInputError, match="Unknown columns: colour"):
+        data_import.import_start(app=tenant_a.app, class_name="Pet", content=b"name,colour\nA,b\n", is_csv=True)
