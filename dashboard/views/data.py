@@ -209,7 +209,9 @@ def _column_order(fields: dict[str, Any]) -> list[str]:
 
 
 def _link(access: AppAccess, class_name: str, object_id: str, name: str, spec: dict[str, Any], value: Any) -> str:
-    """Where a pointer or relation cell leads: the pointed-to object, or the related objects, in their grid."""
+    """Where a cell leads: a pointer's object or a relation's objects in their grid, or a file itself."""
+    if spec["type"] == "File" and isinstance(value, dict):
+        return str(value.get("url") or "")
     target = spec.get("targetClass")
     if not target:
         return ""

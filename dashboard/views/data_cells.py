@@ -60,6 +60,8 @@ def _cell(request: DeveloperRequest, access: AppAccess, class_name: str, object_
     if spec["type"] == "Pointer" and isinstance(value, dict) and value.get("objectId"):
         target = reverse("dashboard:data_class", args=[access.organization.pk, access.app.pk, spec["targetClass"]])
         link = f"{target}?{urlencode({'where': orjson.dumps({'objectId': value['objectId']}).decode()})}"
+    elif spec["type"] == "File" and isinstance(value, dict):
+        link = str(value.get("url") or "")
     context = {
         "access": access, "app": access.app, "can": capabilities(access.role), "tab": "data",
         "class_name": class_name, "object_id": object_id, "spec": spec,

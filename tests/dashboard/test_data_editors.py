@@ -233,6 +233,8 @@ def test_the_file_picker_uploads_replaces_and_leaves_no_orphan_on_a_refused_save
 
     alice_client.post(save, {"file": SimpleUploadedFile("rex.png", b"\x89PNG fake", content_type="image/png")})
     first = stored(tenant_a, "Pet")[0]["photo"]
+    grid = alice_client.get(url(tenant_a, "data_class", "Pet")).content.decode()
+    assert re.search(rf'href="[^"]*/files/{tenant_a.app.application_id}/{first["name"]}" class="cell-link"', grid)
     assert first["__type"] == "File"
     assert first["name"].endswith("rex.png")
     alice_client.post(save, {"file": SimpleUploadedFile("rex2.png", b"\x89PNG other", content_type="image/png")})
