@@ -17,7 +17,7 @@ from tenants.errors import (
     ValidationFailedError,
 )
 from tenants.roles import Role
-from tenants.services import developer_authenticate
+from tenants.services import developer_authenticate, two_factor
 
 
 class SignUpForm(forms.Form):
@@ -68,7 +68,24 @@ class LoginForm(GuardedAuthenticationForm):
 
 
 class AdminLoginForm(GuardedAuthenticationForm, AdminAuthenticationForm):
-    """The admin site's login form (staff only), under the same lockout as the dashboard's."""
+    """The admin site's login form (staff only), under the same lockout as the dashboard's.
+
+    A staff developer who turned two-factor sign-in on also gives a current code (or a
+    recovery code) here: the admin is no side door around the dashboard's second step.
+    """
+
+    code = forms.CharField(
+        max_length=32, required=False, label="Two-factor code",
+        help_text="Only if you turned two-factor sign-in on: the 6 digits from your app, or a recovery code.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )  # fmt: skip
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)  # staff and active, as the admin requires
+        try:
+            two_factor.second_factor_require(developer=user, code=self.cleaned_data.get("code") or "")
+        except ValidationFailedError as exc:
+            raise forms.ValidationError(exc.message, code="second_factor") from exc
 
 
 class NameForm(forms.Form):

@@ -11,8 +11,6 @@ Parse Dashboard, the data is the app's, not the organization's record).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 import math
@@ -29,19 +27,20 @@ from django.conf import settings
 from hangar.caller import Caller
 from hangar.cloudcode.console import deployed_code_get
 from hangar.datastore import objects, queries, schemas
-from hangar.parse_errors import INVALID_JSON, INVALID_QUERY, ParseError
+from hangar.parse_errors import INVALID_JSON, ParseError
+from tenants import data_keyset
 from tenants.audit import audit_record
 from tenants.models import App, Developer, Organization
 
 PAGE_SIZE = 50
 MAX_BULK_DELETE = 200
-COUNTED_CLASSES = 200  # counts on the class list beyond this many classes are left out (one query each)
-# Sorts the grid can page by keyset: never-null columns, with objectId as the tie-breaker.
-SORTS = ("-createdAt", "createdAt", "-updatedAt", "updatedAt", "objectId", "-objectId")
+CLASSES_PER_PAGE = 50  # one count query per class shown
 # Types a new column may have from the dashboard, as Parse's schema API names them.
 FIELD_TYPES = ("String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "Relation", "GeoPoint", "File")
-# Types a grid cell can be edited as text (Relation, File and ACL have editors of their own in Parse Dashboard).
-EDITABLE_TYPES = frozenset({"String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "GeoPoint", "ACL"})
+# Types a grid cell can be edited in (Relation is browsed, not edited; ACL, Pointer and File have pickers).
+EDITABLE_TYPES = frozenset(
+    {"String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "GeoPoint", "ACL", "File"}
+)
 # Operators of the filter builder per field type: (operator id, label).
 OPERATORS: dict[str, tuple[tuple[str, str], ...]] = {
     "String": (("eq", "equals"), ("ne", "is not"), ("starts", "starts with"), ("exists", "is set"),
@@ -66,7 +65,7 @@ class DataInputError(ParseError):
 @dataclass(frozen=True)
 class ClassSummary:
     name: str
-    count: int | None  # None when not counted (too many classes)
+    count: int
     fields: dict[str, dict[str, Any]]
 
 
@@ -100,15 +99,28 @@ def files_base(app: App) -> str:
 # Reads ----------------------------------------------------------------------------------------
 
 
-def data_class_list(*, app: App) -> list[ClassSummary]:
-    """The app's classes by name with their object counts."""
+@dataclass(frozen=True)
+class ClassPage:
+    classes: list[ClassSummary]  # this page's, counted
+    number: int
+    pages: int
+    has_custom: bool  # the app has a class of its own (not only _User, _Role, ...)
+
+
+def data_class_page(*, app: App, number: int = 1) -> ClassPage:
+    """A page of the app's classes by name, each with its object count (only this page's are counted)."""
     caller = master_caller(app)
     listed = async_to_sync(schemas.schema_list)(caller=caller)["results"]
-    summaries = []
-    for index, schema in enumerate(listed):
-        count = _count(app, caller, schema["className"], {}) if index < COUNTED_CLASSES else None
-        summaries.append(ClassSummary(name=schema["className"], count=count, fields=schema["fields"]))
-    return summaries
+    pages = max(1, math.ceil(len(listed) / CLASSES_PER_PAGE))
+    number = min(max(1, number), pages)
+    shown = listed[(number - 1) * CLASSES_PER_PAGE : number * CLASSES_PER_PAGE]
+    summaries = [
+        ClassSummary(name=schema["className"], count=_count(app, caller, schema["className"], {}),
+                     fields=schema["fields"])
+        for schema in shown
+    ]  # fmt: skip
+    has_custom = any(not schema["className"].startswith("_") for schema in listed)
+    return ClassPage(classes=summaries, number=number, pages=pages, has_custom=has_custom)
 
 
 def _count(app: App, caller: Caller, class_name: str, where: dict[str, Any]) -> int:
@@ -128,65 +140,38 @@ def _date(iso: str) -> dict[str, str]:
     return {"__type": "Date", "iso": iso}
 
 
-def _cursor_encode(row: dict[str, Any], sort: str) -> str:
-    key = sort.lstrip("-")
-    value = row.get(key)
-    if isinstance(value, dict):
-        value = value.get("iso")
-    if key == "createdAt" or key == "updatedAt":
-        value = value if isinstance(value, str) else None
-    return base64.urlsafe_b64encode(orjson.dumps([value, row["objectId"]])).decode().rstrip("=")
-
-
-def _cursor_decode(cursor: str) -> tuple[Any, str]:
-    try:
-        value, object_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, TypeError) as exc:
-        raise ParseError(INVALID_QUERY, "This page link is not valid any more; start from the first page.") from exc
-    if not isinstance(object_id, str):
-        raise ParseError(INVALID_QUERY, "This page link is not valid any more; start from the first page.")
-    return value, object_id
-
-
-def _after(sort: str, cursor: str) -> dict[str, Any]:
-    """The keyset condition "after this row" for the sort, tie-broken by objectId (fast at any depth)."""
-    value, object_id = _cursor_decode(cursor)
-    key, descending = sort.lstrip("-"), sort.startswith("-")
-    beyond = "$lt" if descending else "$gt"
-    if key == "objectId":
-        return {"objectId": {beyond: object_id}}
-    if not isinstance(value, str):
-        raise ParseError(INVALID_QUERY, "This page link is not valid any more; start from the first page.")
-    # The outer bound (<= or >=) lets the index range scan start at the cursor; the $or drops its ties.
-    bound = "$lte" if descending else "$gte"
-    after = {"$or": [{key: {beyond: _date(value)}}, {key: _date(value), "objectId": {beyond: object_id}}]}
-    return {"$and": [{key: {bound: _date(value)}}, after]}
-
-
 def data_page(
     *, app: App, class_name: str, where: dict[str, Any] | None = None, sort: str = "-createdAt",
     cursor: str | None = None, limit: int = PAGE_SIZE, counted: bool = True,
 ) -> GridPage:  # fmt: skip
-    """One page of the class's objects matching ``where``, in ``sort`` order, after ``cursor`` (keyset)."""
-    if sort not in SORTS:
-        raise ParseError(INVALID_QUERY, f"The grid sorts by one of {', '.join(SORTS)}.")
+    """One page of the class's objects matching ``where``, in ``sort`` order, after ``cursor`` (keyset).
+
+    ``sort`` is any sortable column (``name`` or ``-name``), objectId breaking ties.
+    """
     caller = master_caller(app)
     schema = data_class_get(app=app, class_name=class_name)
+    data_keyset.sort_check(sort, schema["fields"])
     where = where or {}
-    conditions = [part for part in (where, _after(sort, cursor) if cursor else {}) if part]
-    query = conditions[0] if len(conditions) == 1 else ({"$and": conditions} if conditions else {})
-    tie = "objectId" if not sort.startswith("-") else "-objectId"
-    order = sort if sort.lstrip("-") == "objectId" else f"{sort},{tie}"
-    params: dict[str, Any] = {"order": order, "limit": limit + 1, **({"where": query} if query else {})}
-    found = async_to_sync(queries.object_find)(
-        caller=caller, class_name=class_name, params=params, files_base=files_base(app)
-    )
-    rows = list(found["results"])
+    rows: list[dict[str, Any]] = []
+    for part in data_keyset.after_parts(sort, cursor, schema["fields"]) if cursor else [{}]:
+        conditions = [condition for condition in (where, part) if condition]
+        query = conditions[0] if len(conditions) == 1 else ({"$and": conditions} if conditions else {})
+        params: dict[str, Any] = {
+            "order": data_keyset.order_of(sort),
+            "limit": limit + 1 - len(rows),
+            **({"where": query} if query else {}),
+        }
+        found = async_to_sync(queries.object_find)(
+            caller=caller, class_name=class_name, params=params, files_base=files_base(app)
+        )
+        rows.extend(found["results"])
+        if len(rows) > limit:
+            break
     more = len(rows) > limit
     rows = rows[:limit]
     return GridPage(
         class_name=class_name, fields=schema["fields"], rows=rows, where=where, sort=sort,
-        next_cursor=_cursor_encode(rows[-1], sort) if more and rows else None,
+        next_cursor=data_keyset.cursor_encode(rows[-1], sort) if more and rows else None,
         total=_count(app, caller, class_name, where) if counted else -1,
     )  # fmt: skip
 
@@ -338,12 +323,9 @@ def text_of(value: Any, spec: dict[str, Any] | None) -> str:
     return str(value)
 
 
-# Export and import ----------------------------------------------------------------------------
+# Export ----------------------------------------------------------------------------
 
 EXPORT_PAGE = 500
-IMPORT_MAX_ROWS = 5_000
-IMPORT_MAX_BYTES = 5 * 1024 * 1024
-_NOT_IMPORTED = frozenset({"objectId", "createdAt", "updatedAt", "ACL"})
 
 
 def export_rows(*, app: App, class_name: str) -> Iterator[dict[str, Any]]:
@@ -383,48 +365,6 @@ def export_csv(*, app: App, class_name: str) -> Iterator[str]:
     yield line(columns)
     for row in export_rows(app=app, class_name=class_name):
         yield line([text_of(row.get(name), fields[name]) for name in columns])
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    created: int
-    errors: list[str]  # "line N: message", the first few
-
-
-def import_csv(*, app: App, class_name: str, content: bytes) -> ImportResult:
-    """Create one object per CSV line through the Parse API's create; columns must exist, typed as in the grid.
-
-    objectId, createdAt, updatedAt and ACL columns are ignored (an exported file imports as
-    copies). A bad line is reported and skipped; the others are created.
-    """
-    if len(content) > IMPORT_MAX_BYTES:
-        raise DataInputError(f"Import at most {IMPORT_MAX_BYTES // (1024 * 1024)} MB at a time.")
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataInputError("The file is not UTF-8 text.") from exc
-    reader = csv.DictReader(io.StringIO(text))
-    fields = data_class_get(app=app, class_name=class_name)["fields"]
-    unknown = [name for name in reader.fieldnames or [] if name not in fields]
-    if not reader.fieldnames or unknown:
-        raise DataInputError(f"Unknown columns: {', '.join(unknown) or '(no header line)'}; add them first.")
-    created, errors = 0, []
-    for number, line in enumerate(reader, start=2):
-        if number - 1 > IMPORT_MAX_ROWS:
-            errors.append(f"stopped after {IMPORT_MAX_ROWS} lines")
-            break
-        try:
-            body = {
-                name: value_from_text(fields[name], text)
-                for name, text in line.items()
-                if name not in _NOT_IMPORTED and text not in (None, "")
-            }
-            data_object_create(app=app, class_name=class_name, body=body)
-        except ParseError as exc:
-            errors.append(f"line {number}: {exc.message}")
-            continue
-        created += 1
-    return ImportResult(created=created, errors=errors[:20])
 
 
 # Writes ---------------------------------------------------------------------------------------
@@ -516,16 +456,22 @@ def data_objects_delete(*, app: App, class_name: str, object_ids: list[str]) -> 
 
 
 def data_class_permissions_set(
-    *, actor: Developer, organization: Organization, app: App, class_name: str, text: str
+    *, actor: Developer, organization: Organization, app: App, class_name: str, clp: dict[str, Any]
 ) -> None:
-    """Replace the class-level permissions (operations, protectedFields, pointer permissions) from JSON.
+    """Replace the class-level permissions (operations, protectedFields, pointer permissions).
 
-    Parse's schema service validates it exactly as ``PUT /schemas/:className`` would.
+    Parse's schema service validates them exactly as ``PUT /schemas/:className`` would.
     """
-    clp = _json("Object", text)
     body = {"className": class_name, "classLevelPermissions": clp}
     async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
     _audit(actor, organization, app, "data.class_permissions", {"class": class_name, "clp": clp})
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """A JSON object typed into a box (CLP, index keys); DataInputError when it is not one."""
+    value = _json("Object", text)
+    assert isinstance(value, dict)
+    return value
 
 
 def data_index_add(

@@ -21,3 +21,12 @@ def purge_app(self, *, app_pk: int) -> bool:  # type: ignore[no-untyped-def]
 def purge_deleted_apps() -> int:
     """Sweep: purge apps marked for deletion whose purge task was lost (broker down, worker crash)."""
     return sum(1 for app_pk in apps_awaiting_purge() if app_purge(app_pk=app_pk))
+
+
+# Twenty thousand rows through the API's create take minutes on a busy machine; an hour ends a stuck one.
+@shared_task(name="tenants.data_import_run", time_limit=3600)
+def data_import_run(*, app_pk: int, job_id: str) -> bool:
+    """Import a queued JSON file into its class (idempotent: a second delivery finds the job taken)."""
+    from tenants.data_import import import_run
+
+    return import_run(app_pk=app_pk, job_id=job_id) is not None

@@ -19,9 +19,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from dashboard import clp_form
 from dashboard.access import DeveloperRequest, app_view, capabilities
 from hangar.parse_errors import ParseError
-from tenants import data_browser
+from tenants import data_browser, data_keyset
+from tenants import data_import as file_import
 from tenants.data_browser import Filter
 from tenants.errors import NotFoundError
 from tenants.roles import Permission
@@ -48,11 +50,13 @@ def _class_url(access: AppAccess, class_name: str, query: str = "") -> str:
 @require_GET
 @app_view()
 def data_home(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
-    classes = data_browser.data_class_list(app=access.app)
+    number = request.GET.get("page", "1")
+    class_page = data_browser.data_class_page(app=access.app, number=int(number) if number.isdigit() else 1)
     context = {
         **_base_context(access),
-        "classes": classes,
-        "custom_classes": [summary for summary in classes if not summary.name.startswith("_")],
+        "class_page": class_page,
+        "classes": class_page.classes,
+        "custom_classes": class_page.has_custom,
         "field_types": data_browser.FIELD_TYPES,
         "first_fields": range(3),
     }
@@ -148,7 +152,12 @@ def data_class(request: DeveloperRequest, access: AppAccess, class_name: str) ->
         context["grid_error"] = f"{exc.message} (Parse error {exc.code})"
     hidden = set(request.GET.getlist("hide"))
     columns = [name for name in _column_order(schema["fields"]) if name not in hidden]
-    column_heads = [{"name": name, "type": schema["fields"][name]["type"]} for name in columns]
+    sortable = data_keyset.sortable_columns(schema["fields"])
+    column_heads = [
+        {"name": name, "type": schema["fields"][name]["type"], "sort_url": _sort_url(request, name, sort, sortable),
+         "sorted": "ascending" if sort == name else "descending" if sort == f"-{name}" else ""}
+        for name in columns
+    ]  # fmt: skip
     next_query = request.GET.copy()
     if page is not None and page.next_cursor:
         next_query["after"] = page.next_cursor
@@ -163,18 +172,33 @@ def data_class(request: DeveloperRequest, access: AppAccess, class_name: str) ->
             for row in filters or [Filter(field="", op="eq")]
         ],
         operators=data_browser.OPERATORS,
-        other_operators=data_browser.OTHER_OPERATORS, sorts=data_browser.SORTS, sort=sort,
+        other_operators=data_browser.OTHER_OPERATORS, sort=sort,
+        sorts=[option for name in sortable for option in (name, f"-{name}")],
         where_text=orjson.dumps(page.where).decode() if page else request.GET.get("where", ""),
         raw_where=request.GET.get("where", ""),
         next_url=f"?{next_query.urlencode()}" if page and page.next_cursor else "",
         first_url=f"?{first_query.urlencode()}", paged=bool(request.GET.get("after")),
         field_types=data_browser.FIELD_TYPES, editable=data_browser.EDITABLE_TYPES,
+        clp_form=clp_form.form_of(schema.get("classLevelPermissions") or {}),
+        pointer_fields=[n for n, s in schema["fields"].items()
+                        if s["type"] == "Array" or (s["type"] == "Pointer" and s.get("targetClass") == "_User")],
         clp_text=orjson.dumps(schema.get("classLevelPermissions") or {}, option=orjson.OPT_INDENT_2).decode(),
         indexes=schema.get("indexes") or {},
         new_row_fields=[(n, s) for n, s in schema["fields"].items() if s["type"] in data_browser.EDITABLE_TYPES
+                        and s["type"] != "File"
                         and n not in ("objectId", "createdAt", "updatedAt")],
     )  # fmt: skip
     return render(request, "dashboard/apps/data_class.html", context)
+
+
+def _sort_url(request: DeveloperRequest, name: str, sort: str, sortable: list[str]) -> str:
+    """The header link that sorts by this column: ascending first, descending when already ascending."""
+    if name not in sortable:
+        return ""
+    query = request.GET.copy()
+    query.pop("after", None)  # a cursor belongs to the old order
+    query["sort"] = f"-{name}" if sort == name else name
+    return f"?{query.urlencode()}"
 
 
 def _column_order(fields: dict[str, Any]) -> list[str]:
@@ -185,7 +209,9 @@ def _column_order(fields: dict[str, Any]) -> list[str]:
 
 
 def _link(access: AppAccess, class_name: str, object_id: str, name: str, spec: dict[str, Any], value: Any) -> str:
-    """Where a pointer or relation cell leads: the pointed-to object, or the related objects, in their grid."""
+    """Where a cell leads: a pointer's object or a relation's objects in their grid, or a file itself."""
+    if spec["type"] == "File" and isinstance(value, dict):
+        return str(value.get("url") or "")
     target = spec.get("targetClass")
     if not target:
         return ""
@@ -278,68 +304,6 @@ def data_rows_delete(request: DeveloperRequest, access: AppAccess, class_name: s
     return redirect(_class_url(access, class_name))
 
 
-def _cell(request: DeveloperRequest, access: AppAccess, class_name: str, object_id: str, field_name: str,
-          *, editing: bool, error: str = "") -> HttpResponse:  # fmt: skip
-    fields = data_browser.data_class_get(app=access.app, class_name=class_name)["fields"]
-    spec = fields.get(field_name)
-    if spec is None or spec["type"] not in data_browser.EDITABLE_TYPES:
-        raise data_browser.DataInputError(f"{field_name} is not a column edited as text.")
-    obj = data_browser.data_object_get(app=access.app, class_name=class_name, object_id=object_id)
-    context = {
-        **_base_context(access), "class_name": class_name, "object_id": object_id,
-        "cell": {
-            "name": field_name, "type": spec["type"], "text": data_browser.text_of(obj.get(field_name), spec),
-            "link": _link(access, class_name, object_id, field_name, spec, obj.get(field_name)),
-        },
-        "editing": editing, "error": error, "editable": data_browser.EDITABLE_TYPES,
-    }  # fmt: skip
-    return render(request, "dashboard/apps/_data_cell.html", context, status=400 if error else 200)
-
-
-@require_GET
-@app_view(requires=Permission.EDIT_DATA)
-def data_cell_edit(
-    request: DeveloperRequest, access: AppAccess, class_name: str, object_id: str, field_name: str
-) -> HttpResponse:
-    try:
-        return _cell(request, access, class_name, object_id, field_name, editing=True)
-    except ParseError as exc:
-        _error(request, exc)
-        return redirect(_class_url(access, class_name))
-
-
-@require_POST
-@app_view(requires=Permission.EDIT_DATA)
-def data_cell_save(
-    request: DeveloperRequest, access: AppAccess, class_name: str, object_id: str, field_name: str
-) -> HttpResponse:
-    text = request.POST.get("value", "")
-    try:
-        fields = data_browser.data_class_get(app=access.app, class_name=class_name)["fields"]
-        spec = fields.get(field_name)
-        if spec is None or spec["type"] not in data_browser.EDITABLE_TYPES:
-            raise data_browser.DataInputError(f"{field_name} is not a column edited as text.")
-        value = {"__op": "Delete"} if text.strip() == "" and spec["type"] != "String" else None
-        if value is None:
-            value = data_browser.value_from_text(spec, text)
-        data_browser.data_object_update(
-            app=access.app, class_name=class_name, object_id=object_id, body={field_name: value}
-        )
-    except ParseError as exc:
-        if request.htmx:
-            try:
-                return _cell(request, access, class_name, object_id, field_name, editing=True,
-                             error=f"{exc.message} (Parse error {exc.code})")  # fmt: skip
-            except ParseError:
-                pass
-        _error(request, exc)
-        return redirect(_class_url(access, class_name))
-    if request.htmx:
-        return _cell(request, access, class_name, object_id, field_name, editing=False)
-    messages.success(request, f"Saved {field_name} of {object_id}.")
-    return redirect(_class_url(access, class_name))
-
-
 EXPORT_FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
 
 
@@ -364,34 +328,56 @@ def data_export(request: DeveloperRequest, access: AppAccess, class_name: str, f
     return cast(HttpResponse, response)
 
 
+def _is_csv(name: str, content_type: str | None) -> bool:
+    return name.lower().endswith(".csv") or (content_type or "").startswith("text/csv")
+
+
 @require_POST
 @app_view(requires=Permission.EDIT_DATA)
 def data_import(request: DeveloperRequest, access: AppAccess, class_name: str) -> HttpResponse:
+    """Check a CSV or JSON file, then import it in batches on a worker; the answer is its progress page."""
     upload = request.FILES.get("file")
     if upload is None:
-        messages.error(request, "Choose a CSV file to import.")
+        messages.error(request, "Choose a CSV or JSON file to import.")
         return redirect(_class_url(access, class_name))
     try:
-        result = data_browser.import_csv(
-            app=access.app, class_name=class_name, content=upload.read(data_browser.IMPORT_MAX_BYTES + 1)
-        )
+        job = file_import.import_start(
+            app=access.app, class_name=class_name, content=upload.read(file_import.IMPORT_MAX_BYTES + 1),
+            is_csv=_is_csv(upload.name or "", upload.content_type),
+        )  # fmt: skip
     except ParseError as exc:
         _error(request, exc)
         return redirect(_class_url(access, class_name))
-    messages.success(request, f"Imported {result.created} object{'s' if result.created != 1 else ''}.")
-    for error in result.errors:
-        messages.error(request, error)
-    return redirect(_class_url(access, class_name))
+    return redirect(
+        "dashboard:data_import_status", organization_id=access.organization.pk, app_id=access.app.pk,
+        class_name=class_name, job_id=job.job_id,
+    )  # fmt: skip
+
+
+@require_GET
+@app_view(requires=Permission.EDIT_DATA)
+def data_import_status(request: DeveloperRequest, access: AppAccess, class_name: str, job_id: str) -> HttpResponse:
+    """A JSON import's progress: refreshed by htmx (or a meta refresh without JavaScript) until it ends."""
+    job = file_import.import_job_get(app=access.app, job_id=job_id)
+    if job is None or job.class_name != class_name:
+        raise NotFoundError("No such import (finished imports are kept for a day).")
+    context = {**_base_context(access), "class_name": class_name, "job": job}
+    template = "dashboard/apps/_data_import_progress.html" if request.htmx else "dashboard/apps/data_import.html"
+    return render(request, template, context)
 
 
 @require_POST
 @app_view(requires=Permission.EDIT_DATA)
 def data_class_permissions(request: DeveloperRequest, access: AppAccess, class_name: str) -> HttpResponse:
+    """Save the CLP from the form (``mode=form``) or from the raw JSON box."""
     try:
+        if request.POST.get("mode") == "form":
+            clp = clp_form.clp_of(request.POST)
+        else:
+            clp = data_browser.json_object(request.POST.get("clp", ""))
         data_browser.data_class_permissions_set(
-            actor=request.user, organization=access.organization, app=access.app, class_name=class_name,
-            text=request.POST.get("clp", ""),
-        )  # fmt: skip
+            actor=request.user, organization=access.organization, app=access.app, class_name=class_name, clp=clp
+        )
     except ParseError as exc:
         _error(request, exc)
     else:

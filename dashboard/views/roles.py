@@ -1,4 +1,9 @@
-"""An app's Roles: create and delete roles, add and remove their users (through the _Role rules and relations)."""
+"""An app's Roles: create and delete roles, their users and the roles nested in them (through the _Role relations).
+
+A role's "included roles" are its ``roles`` relation: their users inherit its rights.
+Adding one that already includes this role (directly or further down) is refused, so
+the dashboard never builds a cycle.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.access import DeveloperRequest, app_view, capabilities
+from dashboard.paging import page_links
 from hangar.parse_errors import ParseError
 from tenants import users_console
 from tenants.roles import Permission
@@ -36,7 +42,13 @@ def _to_role(access: AppAccess, role_id: str) -> HttpResponse:
 @require_GET
 @app_view()
 def role_list(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
-    return render(request, "dashboard/apps/roles.html", _context(access, roles=users_console.role_list(app=access.app)))
+    page, error = None, ""
+    try:
+        page = users_console.role_page(app=access.app, cursor=request.GET.get("after") or None)
+    except ParseError as exc:
+        error = f"{exc.message} (Parse error {exc.code})"
+    context = _context(access, roles=page.rows if page else [], links=page_links(request, page), error=error)
+    return render(request, "dashboard/apps/roles.html", context)
 
 
 @require_POST
@@ -58,11 +70,21 @@ def role_create(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
 def role_detail(request: DeveloperRequest, access: AppAccess, role_id: str) -> HttpResponse:
     try:
         role = users_console.role_get(app=access.app, role_id=role_id)
-        members = users_console.role_members(app=access.app, role_id=role_id)
+        members = users_console.role_members(
+            app=access.app, role_id=role_id, cursor=request.GET.get("members_after") or None
+        )
+        children = users_console.role_children(
+            app=access.app, role_id=role_id, cursor=request.GET.get("roles_after") or None
+        )
+        parents = users_console.role_parents(app=access.app, role_id=role_id)
     except ParseError as exc:
         _error(request, exc)
         return _to_roles(access)
-    return render(request, "dashboard/apps/role.html", _context(access, role=role, members=members))
+    context = _context(
+        access, role=role, members=members.rows, member_links=page_links(request, members, "members_after"),
+        children=children.rows, child_links=page_links(request, children, "roles_after"), parents=parents,
+    )  # fmt: skip
+    return render(request, "dashboard/apps/role.html", context)
 
 
 @require_POST
@@ -98,4 +120,28 @@ def role_member_remove(request: DeveloperRequest, access: AppAccess, role_id: st
         _error(request, exc)
     else:
         messages.success(request, "Removed the user from the role.")
+    return _to_role(access, role_id)
+
+
+@require_POST
+@app_view(requires=Permission.EDIT_DATA)
+def role_child_add(request: DeveloperRequest, access: AppAccess, role_id: str) -> HttpResponse:
+    try:
+        users_console.role_child_add(app=access.app, role_id=role_id, child_name=request.POST.get("name", ""))
+    except ParseError as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, "Included the role: its users now get this role's rights too.")
+    return _to_role(access, role_id)
+
+
+@require_POST
+@app_view(requires=Permission.EDIT_DATA)
+def role_child_remove(request: DeveloperRequest, access: AppAccess, role_id: str, child_id: str) -> HttpResponse:
+    try:
+        users_console.role_child_remove(app=access.app, role_id=role_id, child_id=child_id)
+    except ParseError as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, "Removed the included role.")
     return _to_role(access, role_id)

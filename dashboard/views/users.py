@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.access import DeveloperRequest, app_view, capabilities
+from dashboard.paging import page_links
 from hangar.parse_errors import ParseError
 from tenants import users_console
 from tenants.errors import NotFoundError
@@ -75,11 +76,12 @@ def user_create(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
 def user_detail(request: DeveloperRequest, access: AppAccess, user_id: str) -> HttpResponse:
     try:
         user = users_console.user_get(app=access.app, user_id=user_id)
-        sessions = users_console.user_sessions(app=access.app, user_id=user_id)
+        sessions = users_console.user_sessions(app=access.app, user_id=user_id, cursor=request.GET.get("after") or None)
     except ParseError as exc:
         _error(request, exc)
         return redirect("dashboard:users", organization_id=access.organization.pk, app_id=access.app.pk)
-    return render(request, "dashboard/apps/user.html", _context(access, user=user, sessions=sessions))
+    context = _context(access, user=user, sessions=sessions.rows, session_links=page_links(request, sessions))
+    return render(request, "dashboard/apps/user.html", context)
 
 
 @require_POST

@@ -13,6 +13,7 @@ from tenants.api.index import ApiIndexApi, ApiNotFoundApi
 
 # The admin's password form is a way in too: same lockout as the dashboard's (docs/tenants.md).
 admin.site.login_form = AdminLoginForm
+admin.site.login_template = "admin/hangar_login.html"  # adds the two-factor code field
 
 urlpatterns = [
     # The API's paths have no trailing slash; /api/v1/schema/ stays as the address docs have long given.

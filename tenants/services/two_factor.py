@@ -12,6 +12,7 @@ import secrets
 
 import pyotp
 import segno
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -101,6 +102,29 @@ def second_factor_check(*, developer: Developer, code: str) -> bool:
             audit_record(actor=developer, organization=None, action="account.recovery_code_use",
                          target_type="developer", target_id=developer.pk, target_name=developer.email)  # fmt: skip
         return bool(used)
+
+
+SECOND_FACTOR_TRIES = 5  # wrong codes per developer per window on a one-step form (the admin's login)
+SECOND_FACTOR_WINDOW_SECONDS = 300
+
+
+def second_factor_require(*, developer: Developer, code: str) -> None:
+    """For a one-step sign-in (password and code together): refuse a developer with TOTP on without a good code.
+
+    Wrong codes are counted per developer, so the right password does not buy unlimited guesses.
+    """
+    if not totp_enabled(developer=developer):
+        return
+    key = f"two-factor:tries:{developer.pk}"
+    if int(cache.get(key) or 0) >= SECOND_FACTOR_TRIES:
+        raise ValidationFailedError("Too many wrong two-factor codes; wait five minutes.")
+    if not code.strip():
+        raise ValidationFailedError("This account has two-factor sign-in on: enter the code from your app.")
+    if not second_factor_check(developer=developer, code=code):
+        cache.add(key, 0, SECOND_FACTOR_WINDOW_SECONDS)
+        cache.incr(key)
+        raise ValidationFailedError("That two-factor code is not right.")
+    cache.delete(key)
 
 
 def totp_disable(*, developer: Developer, code: str) -> None:

@@ -181,6 +181,8 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"role-delete-{label}": Case("post", "role_delete", _role(app_args), {}),
         f"role-member-add-{label}": Case("post", "role_member_add", _role(app_args), {"username": "carol"}),
         f"role-member-remove-{label}": Case("post", "role_member_remove", _role(app_args, "bobUser0001"), {}),
+        f"role-child-add-{label}": Case("post", "role_child_add", _role(app_args), {"name": "Planted"}),
+        f"role-child-remove-{label}": Case("post", "role_child_remove", _role(app_args, "bobRole0002"), {}),
         f"users-{label}": Case("get", "users", app_args, {}),
         f"user-create-{label}": Case("post", "user_create", app_args, {"username": "planted", "password": "x"}),
         f"user-{label}": Case("get", "user_detail", _user(app_args), {}),
@@ -193,6 +195,19 @@ def _app_cases(label: str, app_args: Callable[[World], list[Any]]) -> dict[str, 
         f"data-field-remove-{label}": Case("post", "data_field_remove", _data(app_args, "name"), {}),
         f"data-export-{label}": Case("get", "data_export", _data(app_args, "csv"), {}),
         f"data-import-{label}": Case("post", "data_import", _data(app_args), {}),
+        f"data-import-status-{label}": Case("get", "data_import_status", _data(app_args, "0123456789abcdef"), {}),
+        f"data-clp-form-{label}": Case(
+            "post", "data_class_permissions", _data(app_args), {"mode": "form", "find-public": "on"}
+        ),
+        f"data-cell-acl-{label}": Case(
+            "post",
+            "data_cell_save",
+            _data(app_args, "bobPet0001", "ACL"),
+            {"editor": "acl", "acl-principal": "*", "acl-read": "*", "acl-write": "*"},
+        ),
+        f"data-cell-pointer-search-{label}": Case(
+            "get", "data_cell_edit", _data(app_args, "bobPet0001", "owner"), {"q": "a"}
+        ),
         f"data-clp-{label}": Case("post", "data_class_permissions", _data(app_args), {"clp": "{}"}),
         f"data-index-add-{label}": Case("post", "data_index_add", _data(app_args), {"name": "i", "keys": '{"a": 1}'}),
         f"data-index-drop-{label}": Case("post", "data_index_drop", _data(app_args, "i"), {}),

@@ -35,9 +35,9 @@ def test_a_role_is_created_given_members_and_deleted(alice_client: Client, tenan
     page = alice_client.get(url(tenant_a, "role_detail", role_id)).content.decode()
     assert "ada" in page
     alice_client.post(url(tenant_a, "role_member_remove", role_id, ada))
-    assert users_console.role_members(app=tenant_a.app, role_id=role_id) == []
+    assert users_console.role_members(app=tenant_a.app, role_id=role_id).rows == []
     alice_client.post(url(tenant_a, "role_delete", role_id))
-    assert users_console.role_list(app=tenant_a.app) == []
+    assert users_console.role_page(app=tenant_a.app).rows == []
 
 
 def test_bad_names_and_unknown_users_are_clear_errors(alice_client: Client, tenant_a: Tenant) -> None:
@@ -65,6 +65,6 @@ def test_a_viewer_sees_roles_and_changes_nothing(tenant_a: Tenant, add_member: A
         viewer.post(url(tenant_a, "role_delete", role_id)),
     ]
     assert [response.status_code for response in attempts] == [403] * 4
-    assert [role["name"] for role in users_console.role_list(app=tenant_a.app)] == ["Staff"]
-    assert users_console.role_members(app=tenant_a.app, role_id=role_id) == []
+    assert [role["name"] for role in users_console.role_page(app=tenant_a.app).rows] == ["Staff"]
+    assert users_console.role_members(app=tenant_a.app, role_id=role_id).rows == []
     assert "Staff" not in roles_of(tenant_a, ada)

@@ -145,3 +145,54 @@ def test_one_developers_codes_do_not_open_another_account(
     response = browser.post(reverse("dashboard:login_code"), {"code": alice_codes[0]})
 
     assert response.status_code == 400
+
+
+def admin_log_in(tenant: Tenant, code: str | None = None) -> tuple[Client, int]:
+    client = Client()
+    data = {"username": tenant.developer.email, "password": PASSWORD, **({"code": code} if code is not None else {})}
+    response = client.post(reverse("admin:login"), data)
+    return client, response.status_code
+
+
+def test_staff_with_totp_need_a_code_on_the_admin_login_too(alice_client: Client, tenant_a: Tenant) -> None:
+    """The admin's one-step login asks for the code as well: no side door around the second step."""
+    tenant_a.developer.is_staff = True
+    tenant_a.developer.save(update_fields=["is_staff"])
+    totp, codes = enrol(alice_client, tenant_a)
+
+    for code in (None, "", "000000"):
+        client, status = admin_log_in(tenant_a, code)
+        assert status == 200, "the form comes back with an error"
+        assert client.get(reverse("admin:index")).status_code == 302, "not signed in"
+    client, status = admin_log_in(tenant_a, next_code(totp))
+    assert status == 302
+    assert client.get(reverse("admin:index")).status_code == 200
+    client, status = admin_log_in(tenant_a, codes[0])
+    assert status == 302, "a recovery code works once"
+    assert admin_log_in(tenant_a, codes[0])[1] == 200
+
+
+def test_wrong_admin_codes_are_limited_even_with_the_right_password(alice_client: Client, tenant_a: Tenant) -> None:
+    tenant_a.developer.is_staff = True
+    tenant_a.developer.save(update_fields=["is_staff"])
+    totp, _codes = enrol(alice_client, tenant_a)
+    for _ in range(5):
+        admin_log_in(tenant_a, "123456")
+
+    page = Client().post(
+        reverse("admin:login"),
+        {"username": tenant_a.developer.email, "password": PASSWORD, "code": next_code(totp)},
+    )
+
+    assert page.status_code == 200
+    assert "Too many wrong two-factor codes" in page.content.decode()
+
+
+def test_staff_without_totp_sign_in_to_the_admin_with_the_password_alone(tenant_a: Tenant) -> None:
+    tenant_a.developer.is_staff = True
+    tenant_a.developer.save(update_fields=["is_staff"])
+    page = Client().get(reverse("admin:login")).content.decode()
+    assert 'name="code"' in page
+    client, status = admin_log_in(tenant_a)
+    assert status == 302
+    assert client.get(reverse("admin:index")).status_code == 200

@@ -59,14 +59,14 @@ def test_a_duplicate_username_is_the_parse_error(alice_client: Client, tenant_a:
 def test_revoking_a_session_stops_its_token(alice_client: Client, tenant_a: Tenant) -> None:
     user_id = users_console.user_create(app=tenant_a.app, username="ada", password="pw-12345")
     token = log_in(tenant_a, "ada", "pw-12345")
-    sessions = users_console.user_sessions(app=tenant_a.app, user_id=user_id)  # the sign-up's and the login's
+    sessions = users_console.user_sessions(app=tenant_a.app, user_id=user_id).rows  # the sign-up's and the login's
     assert async_to_sync(session_user_id)(app_pk=tenant_a.app.pk, token=token) == user_id
     page = alice_client.get(url(tenant_a, "user_detail", user_id)).content.decode()
     assert all(session["objectId"] in page for session in sessions)
 
     for left, session in reversed(list(enumerate(sessions))):
         alice_client.post(url(tenant_a, "user_session_revoke", user_id, session["objectId"]))
-        assert len(users_console.user_sessions(app=tenant_a.app, user_id=user_id)) == left, "one at a time"
+        assert len(users_console.user_sessions(app=tenant_a.app, user_id=user_id).rows) == left, "one at a time"
 
     with pytest.raises(ParseError) as refused:
         async_to_sync(session_user_id)(app_pk=tenant_a.app.pk, token=token)
@@ -78,14 +78,14 @@ def test_a_session_of_another_user_cannot_be_revoked_through_this_one(alice_clie
     users_console.user_create(app=tenant_a.app, username="bo", password="pw-12345")
     log_in(tenant_a, "bo", "pw-12345")
     bo_id = users_console.user_page(app=tenant_a.app, search="bo").rows[0]["objectId"]
-    bo_sessions = users_console.user_sessions(app=tenant_a.app, user_id=bo_id)
+    bo_sessions = users_console.user_sessions(app=tenant_a.app, user_id=bo_id).rows
 
     page = alice_client.post(
         url(tenant_a, "user_session_revoke", ada, bo_sessions[0]["objectId"]), follow=True
     ).content.decode()
 
     assert "not one of this user" in page
-    assert users_console.user_sessions(app=tenant_a.app, user_id=bo_id) == bo_sessions
+    assert users_console.user_sessions(app=tenant_a.app, user_id=bo_id).rows == bo_sessions
 
 
 def test_sending_a_password_reset_mails_the_user(alice_client: Client, tenant_a: Tenant) -> None:
@@ -101,7 +101,7 @@ def test_sending_a_password_reset_mails_the_user(alice_client: Client, tenant_a:
 def test_a_viewer_sees_users_but_changes_nothing(tenant_a: Tenant, add_member: AddMember) -> None:
     user_id = users_console.user_create(app=tenant_a.app, username="ada", password="pw-12345", email="a@example.com")
     log_in(tenant_a, "ada", "pw-12345")
-    [session, *_] = users_console.user_sessions(app=tenant_a.app, user_id=user_id)
+    [session, *_] = users_console.user_sessions(app=tenant_a.app, user_id=user_id).rows
     viewer = logged_in(add_member(tenant_a, "vera", "viewer").developer)
 
     page = viewer.get(url(tenant_a, "user_detail", user_id)).content.decode()
@@ -114,6 +114,6 @@ def test_a_viewer_sees_users_but_changes_nothing(tenant_a: Tenant, add_member: A
         viewer.post(url(tenant_a, "user_mail", user_id, "reset")),
     ]
     assert [response.status_code for response in attempts] == [403, 403, 403]
-    assert users_console.user_sessions(app=tenant_a.app, user_id=user_id) != []
+    assert users_console.user_sessions(app=tenant_a.app, user_id=user_id).rows != []
     assert not LoggedMessage.objects.filter(app=tenant_a.app).exists()
     assert users_console.user_page(app=tenant_a.app, search="planted").rows == []

@@ -1,7 +1,10 @@
 """A new developer's journey in a real browser, with an accessibility check on every page it passes.
 
 Sign up → create an app → create a class with its first columns on the Data page → add
-objects → filter → edit a cell and an ACL in place → import a CSV → the Parse REST API and
+objects → filter → sort by a column both ways → edit a cell in place → create roles, nest
+one in the other and see the cycle refused → edit an ACL with the ACL editor (untick
+public, add a role) → tick a box of the CLP form → import a CSV, then a JSON file whose
+progress page reports its refused row → the Parse REST API and
 the Parse JS SDK read what the browser wrote →
 the API console answers a call → create an end user and revoke their sessions → create a
 read-only token and use it → enrol TOTP, log out and sign in with a code → let clients
@@ -43,12 +46,16 @@ class Journey:
     javascript_key: str = ""
     rows_after_filter: int = 0
     edited_cell: str = ""
+    sorted_players: list[list[str]] = field(default_factory=list)
+    import_counts: str = ""
+    import_errors: list[str] = field(default_factory=list)
     console_status: str = ""
     console_answer: str = ""
     token: str = ""
     end_user_token: str = ""
     recovery_codes: int = 0
     signed_in_with_totp: bool = False
+    phone_overflow: bool = True
     violations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     page_errors: list[str] = field(default_factory=list)
 
@@ -125,9 +132,17 @@ def build_data(page: Page, journey: Journey) -> None:
     journey.rows_after_filter = page.locator("#data-grid tbody tr").count()
     check_accessibility(page, "data-class", journey)
 
+    page.get_by_role("link", name="Clear").click()
+    page.locator("#data-grid thead").get_by_role("link", name="points").click()  # sort by a column of its own
+    expect(page.locator("#data-grid th[aria-sort=ascending]")).to_contain_text("points")
+    journey.sorted_players.append([text.split()[0] for text in page.locator("td[id$='-player']").all_inner_texts()])
+    page.locator("#data-grid thead").get_by_role("link", name="points").click()  # again: descending
+    expect(page.locator("#data-grid th[aria-sort=descending]")).to_contain_text("points")
+    journey.sorted_players.append([text.split()[0] for text in page.locator("td[id$='-player']").all_inner_texts()])
+
     ada = page.locator("#data-grid tbody tr", has_text="Ada")
     object_id = ada.get_attribute("data-object-id")
-    ada.get_by_role("button", name=f"Edit points of {object_id}").click()
+    ada.get_by_role("link", name=f"Edit points of {object_id}").click()
     editor = page.locator(f"#edit-{object_id}-points")
     editor.fill("15")
     page.locator(f"#cell-{object_id}-points").get_by_role("button", name="Save").click()
@@ -135,18 +150,61 @@ def build_data(page: Page, journey: Journey) -> None:
     expect(cell).to_contain_text("15 (edit points")  # swapped back in place, read-only again
     journey.edited_cell = cell.inner_text().split("(")[0].strip()
 
+    class_url = page.url.split("?")[0]
+    create_nested_roles(page)
+    page.goto(class_url)
     cy = page.locator("#data-grid tbody tr", has_text="Cy")
     cy_id = cy.get_attribute("data-object-id")
-    cy.get_by_role("button", name=f"edit ACL of {cy_id}").click()
-    page.locator(f"#edit-{cy_id}-ACL").fill('{"role:Admins": {"read": true, "write": true}}')
-    page.locator(f"#cell-{cy_id}-ACL").get_by_role("button", name="Save").click()
+    cy.get_by_role("link", name=f"edit ACL of {cy_id}").click()  # the ACL editor: untick public, add a role
+    acl = page.locator(f"#cell-{cy_id}-ACL")
+    acl.get_by_label("read (Public (anyone))").uncheck()
+    acl.get_by_label("write (Public (anyone))").uncheck()
+    acl.get_by_label("Add role").fill("Admins")
+    acl.get_by_label("Role's access").select_option("read-write")
+    check_accessibility(page, "data-acl-editor", journey)
+    acl.get_by_role("button", name="Save").click()
     expect(page.locator(f"#cell-{cy_id}-ACL")).to_contain_text("role:Admins")
+
+    page.locator("#clp-addField-auth").check()  # the CLP form: adding fields needs a signed-in user
+    page.get_by_role("button", name="Save permissions").click()
+    expect(page.get_by_text("Saved the class-level permissions.")).to_be_visible()
+    expect(page.locator("#clp-addField-auth")).to_be_checked()
 
     page.locator("#import-file").set_input_files(
         {"name": "more.csv", "mimeType": "text/csv", "buffer": b"player,points\nDee,7\n"}
     )
-    page.get_by_role("button", name="Import").click()
-    expect(page.get_by_text("Imported 1 object.")).to_be_visible()
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("#import-progress[data-status=done]")).to_contain_text("1 created")
+    page.goto(class_url)
+    rows = [{"player": "Eve", "points": 9}, {"player": "Fay", "points": "nine"}]
+    page.locator("#import-file").set_input_files(
+        {"name": "more.json", "mimeType": "application/json", "buffer": json.dumps({"results": rows}).encode()}
+    )
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("#import-progress[data-status=done]")).to_be_visible()
+    journey.import_counts = page.locator("#import-counts").inner_text()
+    journey.import_errors = page.locator("#import-errors li").all_inner_texts()
+    check_accessibility(page, "data-import", journey)
+    page.goto(class_url)
+
+
+def create_nested_roles(page: Page) -> None:
+    """Create Admins and Staff on the Roles page, include Staff in Admins, and see the cycle back refused."""
+    page.get_by_role("navigation", name="App").get_by_role("link", name="Users").click()
+    page.get_by_role("link", name="Roles").first.click()
+    roles_url = page.url
+    for name in ("Staff", "Admins"):
+        page.goto(roles_url)
+        page.get_by_label("Name (letters").fill(name)
+        page.get_by_role("button", name="Create role").click()
+        expect(page.get_by_role("heading", name=f"role:{name}")).to_be_visible()
+    page.get_by_label("Role name").fill("Staff")  # on Admins' page: Staff's users get Admins' rights
+    page.get_by_role("button", name="Include role").click()
+    expect(page.locator("#child-role-list")).to_contain_text("Staff")
+    page.locator("#child-role-list").get_by_role("link", name="Staff").click()
+    page.get_by_label("Role name").fill("Admins")
+    page.get_by_role("button", name="Include role").click()
+    expect(page.get_by_text("would make a cycle")).to_be_visible()
 
 
 def use_console(page: Page, journey: Journey) -> None:
@@ -245,6 +303,12 @@ def walk(base_url: str) -> Journey:
             phone.set_viewport_size({"width": 390, "height": 844})
             phone.goto(page.url)
             phone.screenshot(path=str(SHOTS / "journey-settings-phone.png"), full_page=True)
+            phone.get_by_role("navigation", name="App").get_by_role("link", name="Data").click()
+            phone.locator("#class-list").get_by_role("link", name="Score", exact=True).click()
+            phone.wait_for_url(re.compile(r"/data/Score/$"))
+            expect(phone.locator("#clp-form")).to_be_visible()
+            phone.screenshot(path=str(SHOTS / "journey-data-class-phone.png"), full_page=True)
+            journey.phone_overflow = phone.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
         finally:
             browser.close()
     return journey
@@ -268,6 +332,10 @@ def test_a_new_developer_builds_data_and_keys_in_the_browser(live_server: LiveSe
     assert journey.signed_in_with_totp
     assert journey.rows_after_filter == 2, "Ada (12) and Cy (30), not Bob (5)"
     assert journey.edited_cell == "15"
+    assert journey.sorted_players == [["Bob", "Ada", "Cy"], ["Cy", "Ada", "Bob"]], "by points, up then down"
+    assert journey.import_counts == "2 of 2 rows handled · 1 created · 1 refused"
+    assert journey.import_errors == ["row 2: points is a Number column; this row has a String"]
+    assert not journey.phone_overflow, "the data page fits a phone's width (tables scroll inside their box)"
     found = httpx.get(
         f"{live_server.url}/parse/classes/Score", params={"order": "player"}, headers=parse, timeout=10
     ).json()
@@ -275,9 +343,10 @@ def test_a_new_developer_builds_data_and_keys_in_the_browser(live_server: LiveSe
         ("Ada", 15),
         ("Bob", 5),
         ("Dee", 7),
+        ("Eve", 9),
     ]
     if NODE:  # the Parse JS SDK sees what the browser wrote (Cy hidden by its ACL)
-        assert read_with_the_js_sdk(live_server.url, journey) == [["Ada", 15], ["Bob", 5], ["Dee", 7]]
+        assert read_with_the_js_sdk(live_server.url, journey) == [["Ada", 15], ["Bob", 5], ["Dee", 7], ["Eve", 9]]
     assert journey.console_status == "200"
     assert '"player": "Ada"' in journey.console_answer
     me = httpx.get(
