@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from tenants.services import app_purge
-from tenants.services.apps import apps_awaiting_purge
+from tenants.services.apps import app_spare_partitions_fill, apps_awaiting_purge
 
 
 # Time limits end a stuck run (a storage backend that never answers) instead of letting it
@@ -21,3 +21,9 @@ def purge_app(self, *, app_pk: int) -> bool:  # type: ignore[no-untyped-def]
 def purge_deleted_apps() -> int:
     """Sweep: purge apps marked for deletion whose purge task was lost (broker down, worker crash)."""
     return sum(1 for app_pk in apps_awaiting_purge() if app_purge(app_pk=app_pk))
+
+
+@shared_task(name="tenants.spare_partitions_fill", time_limit=600)
+def spare_partitions_fill() -> int:
+    """Top the pool of partitions made ahead up to HANGAR_SPARE_APP_PARTITIONS (after each claim, and every minute)."""
+    return app_spare_partitions_fill()
