@@ -421,7 +421,7 @@ def measure_spread(
     wrk: str, base_url: str, active: Sequence[BenchApp], ids: Mapping[str, list[str]], args: argparse.Namespace,
     process: ServerProcess, database_url: str,
 ) -> tuple[list[dict[str, Any]], Memory, Memory]:  # fmt: skip
-    """One-app and spread phases alternated ``--repeats`` times, after priming the spread load.
+    """One-app and spread phases alternated ``--repeats`` times; the spread load is primed once, before its first.
 
     The priming run lets every pooled connection prepare each app's statement (psycopg prepares a
     statement on its fifth run, PostgreSQL plans it generically after five more): a process
@@ -430,12 +430,15 @@ def measure_spread(
     """
     single_request = get_by_id_request(base_url, active[:1], ids)
     spread_request = get_by_id_request(base_url, active, ids)
-    if args.prime:
-        load(wrk, spread_request, "density-spread", args, process, database_url, warmup=0)
-    repeats, after_single, after_spread = [], web_memory(process, args.workers), web_memory(process, args.workers)
-    for _ in range(args.repeats):
+    repeats: list[dict[str, Any]] = []
+    after_single = after_spread = web_memory(process, args.workers)
+    for number in range(args.repeats):
         single = load(wrk, single_request, "density-single", args, process, database_url)
-        after_single = web_memory(process, args.workers)
+        if number == 0:
+            # Before any spread load: the memory per active app is the difference with after_spread.
+            after_single = web_memory(process, args.workers)
+            if args.prime:
+                load(wrk, spread_request, "density-spread", args, process, database_url, warmup=0)
         spread = load(wrk, spread_request, "density-spread", args, process, database_url)
         after_spread = web_memory(process, args.workers)
         repeats.append({
