@@ -413,8 +413,8 @@ HANGAR_APP_CACHE_SECONDS = env_int("HANGAR_APP_CACHE_SECONDS", 300)
 # HANGAR_CACHE_MAX_SESSIONS each. An evicted entry is loaded again on its next use.
 HANGAR_CACHE_MAX_APPS = env_int("HANGAR_CACHE_MAX_APPS", 2000)
 # Apps whose partitions are made ahead (hangar.datastore.partitions): creating an app claims one and
-# then costs a few inserts instead of ~20 index builds; a Celery task refills the pool after each
-# claim and every minute. 0: every app's partitions are made as it is created.
+# then costs a few inserts instead of ~20 index builds; a Celery task refills the pool once claims
+# leave it half empty, and every minute. 0: every app's partitions are made as it is created.
 HANGAR_SPARE_APP_PARTITIONS = env_int("HANGAR_SPARE_APP_PARTITIONS", 20)
 if HANGAR_SPARE_APP_PARTITIONS > 0:
     CELERY_BEAT_SCHEDULE["spare-partitions-fill"] = {"task": "tenants.spare_partitions_fill", "schedule": 60.0}
