@@ -16,7 +16,7 @@ Prints, for one node (bench/README.md, "Density"):
 - beside it, one idle Parse Server process (one app) and what ``--apps`` of them cost.
 
     .venv/bin/python bench/density.py [--apps 1000] [--active 100] [--duration 10] [--connections 32]
-        [--repeats 3] [--prime 20] [--spares 20] [--inline 50] [--cache-max-apps 200] [--skip-parse]
+        [--repeats 3] [--prime 40] [--spares 20] [--inline 50] [--cache-max-apps 200] [--skip-parse]
         [--database hangar_density] [--redis redis://127.0.0.1:6379/13]
 """
 
@@ -91,7 +91,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--objects", type=int, default=20, help="objects per active app, read by id (default 20)")
     add("--duration", type=int, default=10, help="measured seconds per load phase (default 10)")
     add("--warmup", type=int, default=3, help="seconds of each load before its measurement (default 3)")
-    add("--prime", type=int, default=20, help="seconds of spread load before the first measurement (default 20)")
+    add("--prime", type=int, default=40, help="seconds of spread load before the first measurement (default 40)")
     add("--repeats", type=int, default=3, help="one-app then spread measurements, alternated (default 3)")
     add("--spares", type=int, default=20, help="partitions made ahead before each burst of app creations (default 20)")
     add("--inline", type=int, default=50, help="last apps created with no spare left (default 50)")
