@@ -52,7 +52,7 @@ def app_create(*, actor: Developer, organization: Organization, name: str) -> tu
             raise PlanLimitError(f"The {plan.name} plan allows {plan.max_apps} apps per organization.")
         # An app id whose partitions were made ahead (None: the pool is empty or off, made below).
         claimed = app_storage_spare_claim() if settings.HANGAR_SPARE_APP_PARTITIONS else None
-        spare_pk, spares_left = claimed if claimed is not None else (None, 0)
+        spare_pk = claimed[0] if claimed is not None else None
         app = App.objects.create(
             pk=spare_pk, organization=organization, name=name, application_id=generate_key(), created_by=actor
         )
@@ -61,8 +61,8 @@ def app_create(*, actor: Developer, organization: Organization, name: str) -> tu
             AppKey(app=app, kind=kind, ciphertext=encrypt_secret(value)) for kind, value in keys.items()
         )
         app_storage_provision(app_pk=app.pk, partitions_ready=spare_pk is not None)
-        if settings.HANGAR_SPARE_APP_PARTITIONS and spares_left < settings.HANGAR_SPARE_APP_PARTITIONS / 2:
-            transaction.on_commit(_schedule_spares_fill)  # half empty or empty; a full pool queues nothing
+        if _spares_refill_due(claimed):
+            transaction.on_commit(_schedule_spares_fill)
         audit_record(
             actor=actor, organization=organization, action="app.create",
             target_type="app", target_id=app.application_id, target_name=name,
@@ -84,6 +84,18 @@ def app_spare_partitions_fill(*, target: int | None = None) -> int:
             app_storage_spare_add(app_pk=_app_pk_reserve())
         made += 1
     return made
+
+
+def _spares_refill_due(claimed: tuple[int, int] | None) -> bool:
+    """Whether this creation queues a refill: the one that leaves the pool half empty, and any that found it empty.
+
+    Once, not on every claim below half: a queued task costs the creation a broker round trip, and
+    beat's run every minute catches a crossing missed by creations at the same time.
+    """
+    target = settings.HANGAR_SPARE_APP_PARTITIONS
+    if not target:
+        return False
+    return claimed is None or claimed[1] == (target + 1) // 2 - 1
 
 
 def _app_pk_reserve() -> int:

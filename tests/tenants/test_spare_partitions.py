@@ -140,3 +140,21 @@ async def test_an_app_on_a_spare_serves_its_data_to_itself_only(settings, parse_
     )
     await sync_to_async(app_purge)(app_pk=owner.app.pk)
     assert await sync_to_async(partitions_list)(app_pk=owner.app.pk) == []
+
+
+@pytest.mark.django_db
+def test_only_the_claim_that_leaves_the_pool_half_empty_queues_a_refill(
+    pool_of_three, django_capture_on_commit_callbacks
+):
+    from tenants.services.apps import _schedule_spares_fill
+
+    developer, organization = _owner("jane")  # leaves 2 of 3: no refill
+    queued = []
+    for name in ("second", "third"):  # leave 1 (below half: refill), then 0 (refill already queued)
+        with django_capture_on_commit_callbacks() as callbacks:
+            app_create(actor=developer, organization=organization, name=name)
+        queued.append(sum(1 for callback in callbacks if callback is _schedule_spares_fill))
+    assert queued == [1, 0]
+    with django_capture_on_commit_callbacks() as callbacks:  # the pool is empty: every creation asks
+        app_create(actor=developer, organization=organization, name="fourth")
+    assert sum(1 for callback in callbacks if callback is _schedule_spares_fill) == 1
