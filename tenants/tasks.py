@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from tenants.services import app_purge
-from tenants.services.apps import apps_awaiting_purge
+from tenants.services.apps import app_spare_partitions_fill, apps_awaiting_purge
 
 
 # Time limits end a stuck run (a storage backend that never answers) instead of letting it
@@ -30,3 +30,9 @@ def data_import_run(*, app_pk: int, job_id: str) -> bool:
     from tenants.data_import import import_run
 
     return import_run(app_pk=app_pk, job_id=job_id) is not None
+
+
+@shared_task(name="tenants.spare_partitions_fill", time_limit=600)
+def spare_partitions_fill() -> int:
+    """Top the pool of partitions made ahead up to HANGAR_SPARE_APP_PARTITIONS (after each claim, and every minute)."""
+    return app_spare_partitions_fill()

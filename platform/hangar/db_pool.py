@@ -212,6 +212,10 @@ class DataPlanePool:
                 autocommit=True,
                 prepare_threshold=None if settings.HANGAR_DB_TRANSACTION_POOLER else PREPARE_THRESHOLD,
             )
+            # psycopg keeps 100 by default, fewer than one statement per app under traffic spread
+            # over 100 apps: a least-recently-used cache then misses every time, and each request
+            # pays parsing and planning on PostgreSQL (4x its CPU per request, bench/density.py).
+            conn.prepared_max = settings.HANGAR_DB_PREPARED_STATEMENTS
             await _configure(conn)
         except BaseException:
             self._size -= 1

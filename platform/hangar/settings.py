@@ -120,6 +120,10 @@ HANGAR_DB_POOL_MIN = env_int("HANGAR_DB_POOL_MIN", 2)
 HANGAR_DB_POOL_MAX = env_int("HANGAR_DB_POOL_MAX", 10)
 # How long a request waits for a free data-plane connection before it answers 503 (well under clients' timeouts).
 HANGAR_DB_POOL_TIMEOUT_SECONDS = env_int("HANGAR_DB_POOL_TIMEOUT_SECONDS", 5)
+# Prepared statements per data-plane connection (psycopg's LRU, docs/scaling.md "Density"):
+# statements name the app's own partition, so each app has its own texts, and a cache
+# smaller than the active apps' statements turns round-robin traffic into a re-plan per request.
+HANGAR_DB_PREPARED_STATEMENTS = env_int("HANGAR_DB_PREPARED_STATEMENTS", 500)
 # Deadline of one data-plane Redis call (connect or reply); a failed call is retried once.
 HANGAR_REDIS_TIMEOUT_SECONDS = env_float("HANGAR_REDIS_TIMEOUT_SECONDS", 2.0)
 
@@ -411,6 +415,12 @@ HANGAR_APP_CACHE_SECONDS = env_int("HANGAR_APP_CACHE_SECONDS", 300)
 # their keys) and their schemas, up to HANGAR_CACHE_MAX_APPS each; sessions and users' roles, up to
 # HANGAR_CACHE_MAX_SESSIONS each. An evicted entry is loaded again on its next use.
 HANGAR_CACHE_MAX_APPS = env_int("HANGAR_CACHE_MAX_APPS", 2000)
+# Apps whose partitions are made ahead (hangar.datastore.partitions): creating an app claims one and
+# then costs a few inserts instead of ~20 index builds; a Celery task refills the pool once claims
+# leave it half empty, and every minute. 0: every app's partitions are made as it is created.
+HANGAR_SPARE_APP_PARTITIONS = env_int("HANGAR_SPARE_APP_PARTITIONS", 20)
+if HANGAR_SPARE_APP_PARTITIONS > 0:
+    CELERY_BEAT_SCHEDULE["spare-partitions-fill"] = {"task": "tenants.spare_partitions_fill", "schedule": 60.0}
 HANGAR_CACHE_MAX_SESSIONS = env_int("HANGAR_CACHE_MAX_SESSIONS", 50000)
 HANGAR_DEFAULT_PLAN_RPS = env_int("HANGAR_DEFAULT_PLAN_RPS", 1000)
 # LiveQuery (hangar.realtime, docs/realtime.md): connections per app for organizations without a

@@ -15,3 +15,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 HANGAR_FILES_DIR = VAR_DIR / "test-files"
 HANGAR_BACKUP_DIR = VAR_DIR / "test-backups"
 CACHES = {**CACHES, "default": {**CACHES["default"], "KEY_PREFIX": "hangar-test"}}  # noqa: F405
+# Tests create their apps' partitions as they go (tests/tenants/test_spare_partitions.py turns the pool on):
+# spares made ahead would be dropped by every transactional test's flush.
+HANGAR_SPARE_APP_PARTITIONS = 0

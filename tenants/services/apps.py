@@ -7,11 +7,18 @@ import secrets
 import string
 import time
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from hangar.datastore.names import validate_class_name
-from hangar.datastore.services import app_storage_provision, app_storage_remove
+from hangar.datastore.services import (
+    app_storage_provision,
+    app_storage_remove,
+    app_storage_spare_add,
+    app_storage_spare_claim,
+    app_storage_spares_count,
+)
 from hangar.invalidation import app_state_remove, publish_app_changed_on_commit
 from hangar.parse_errors import ParseError
 from hangar.secretbox import decrypt_secret, encrypt_secret
@@ -43,18 +50,71 @@ def app_create(*, actor: Developer, organization: Organization, name: str) -> tu
         active_apps = organization.apps.filter(status=App.Status.ACTIVE).count()
         if plan and plan.max_apps and active_apps >= plan.max_apps:
             raise PlanLimitError(f"The {plan.name} plan allows {plan.max_apps} apps per organization.")
-        app = App.objects.create(organization=organization, name=name, application_id=generate_key(), created_by=actor)
+        # An app id whose partitions were made ahead (None: the pool is empty or off, made below).
+        claimed = app_storage_spare_claim() if settings.HANGAR_SPARE_APP_PARTITIONS else None
+        spare_pk = claimed[0] if claimed is not None else None
+        app = App.objects.create(
+            pk=spare_pk, organization=organization, name=name, application_id=generate_key(), created_by=actor
+        )
         keys = {kind: generate_key() for kind in AppKey.Kind.values}
         AppKey.objects.bulk_create(
             AppKey(app=app, kind=kind, ciphertext=encrypt_secret(value)) for kind, value in keys.items()
         )
-        app_storage_provision(app_pk=app.pk)
+        app_storage_provision(app_pk=app.pk, partitions_ready=spare_pk is not None)
+        if _spares_refill_due(claimed):
+            transaction.on_commit(_schedule_spares_fill)
         audit_record(
             actor=actor, organization=organization, action="app.create",
             target_type="app", target_id=app.application_id, target_name=name,
         )  # fmt: skip
     log.info("provisioned app %s in %.1f ms", app.pk, (time.perf_counter() - started) * 1000)
     return app, {"application_id": app.application_id, **keys}
+
+
+def app_spare_partitions_fill(*, target: int | None = None) -> int:
+    """Make spare partitions until the pool holds ``target`` (HANGAR_SPARE_APP_PARTITIONS); how many were made.
+
+    Each spare is its own short transaction, so the pool is usable while it fills. Two fills at
+    once may overshoot the target by a few spares, which costs nothing but their empty tables.
+    """
+    target = settings.HANGAR_SPARE_APP_PARTITIONS if target is None else target
+    made = 0
+    while made < target and app_storage_spares_count() < target:
+        with transaction.atomic():
+            app_storage_spare_add(app_pk=_app_pk_reserve())
+        made += 1
+    return made
+
+
+def _spares_refill_due(claimed: tuple[int, int] | None) -> bool:
+    """Whether this creation queues a refill: the one that leaves the pool half empty, and any that found it empty.
+
+    Once, not on every claim below half: a queued task costs the creation a broker round trip, and
+    beat's run every minute catches a crossing missed by creations at the same time.
+    """
+    target = settings.HANGAR_SPARE_APP_PARTITIONS
+    if not target:
+        return False
+    return claimed is None or claimed[1] == (target + 1) // 2 - 1
+
+
+def _app_pk_reserve() -> int:
+    """A fresh app id from the apps' own sequence: no app created later can take it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [App._meta.db_table])
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _schedule_spares_fill() -> None:
+    """Queue a refill of the pool; if the broker is down, the periodic task refills it later."""
+    from tenants.tasks import spare_partitions_fill
+
+    try:
+        spare_partitions_fill.delay()
+    except Exception:  # the app is created; only the refill waits for the next beat
+        log.exception("could not queue a refill of the spare partitions")
 
 
 def _active_app(organization: Organization, app_pk: int) -> App:

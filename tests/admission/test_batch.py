@@ -36,7 +36,7 @@ def _recorded_script(monkeypatch, *, fail_first: bool) -> list[int]:
 
     def script(client: Any) -> Any:
         async def call(*, keys: list[str], args: list[Any]) -> Any:
-            sizes.append(int(args[1]))
+            sizes.append(sum(int(size) for size in args[2::4]))  # four values per app's group: size third
             if fail_first and len(sizes) == 1:
                 raise redis.exceptions.ConnectionError("Connection closed by server.")
             return await real(client)(keys=keys, args=args)
@@ -97,3 +97,28 @@ async def test_a_batch_that_timed_out_is_not_retried_by_each_member(parse_client
         assert len(sizes) == 1  # one shared round trip (redis-py's own retry inside it), none per member
     finally:
         server.close()
+
+
+async def test_requests_of_several_apps_share_one_round_trip_and_each_gets_its_own_counters(
+    parse_client, warm_app, tenant_b, monkeypatch
+):
+    """Spread traffic costs one Redis call per loop turn too, and a key rotated in one app is not hidden
+    by another app's counters read in the same round trip."""
+    from asgiref.sync import sync_to_async
+
+    from tenants.services import app_key_rotate
+
+    old_rest = tenant_b.keys["rest"]
+    assert (await parse_client.get("/parse/serverInfo", headers=tenant_b.parse_headers("master"))).status_code == 200
+    await sync_to_async(app_key_rotate)(
+        actor=tenant_b.developer, organization=tenant_b.organization, app_pk=tenant_b.app.pk, kind="rest"
+    )
+    sizes = _recorded_script(monkeypatch, fail_first=False)
+    stale_b = {"X-Parse-Application-Id": tenant_b.application_id, "X-Parse-REST-API-Key": old_rest}
+    answers = await asyncio.gather(*(
+        parse_client.get("/parse/config", headers=warm_app.parse_headers() if i % 2 else stale_b)
+        for i in range(8)
+    ))  # fmt: skip
+    assert [answer.status_code for answer in answers[1::2]] == [200] * 4  # tenant_a's own key
+    assert all(answer.status_code in (401, 403) for answer in answers[0::2])  # tenant_b's rotated key
+    assert sizes[0] == 8  # both apps' requests in one round trip

@@ -38,3 +38,18 @@ class ParseConfig(models.Model):
 
     def __str__(self) -> str:
         return f"config of app {self.app_id}"
+
+
+class SparePartition(models.Model):
+    """An app id reserved ahead with its partitions already made, claimed by the next app created.
+
+    Building a partition's indexes is most of what provisioning costs (each index build syncs
+    its file to disk: about 20 per app), so a pool of spares made in the background keeps app
+    creation to a few inserts (hangar.datastore.partitions, docs/scaling.md "Density").
+    """
+
+    app_pk = models.BigIntegerField(primary_key=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"spare partitions for app id {self.app_pk}"
