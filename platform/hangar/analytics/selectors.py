@@ -226,8 +226,8 @@ def usage_across_tenants(*, since: datetime, sort: str = "requests") -> list[Ten
                    COALESCE((SELECT value FROM analytics_usagerecord l WHERE l.app_id = a.id
                              AND l.metric = 'file_bytes' ORDER BY hour DESC LIMIT 1), 0),
                    COALESCE(max(u.value) FILTER (WHERE u.metric = 'live_connections'), 0),
-                   COALESCE(sum(u.value) FILTER (WHERE u.metric = 'function_cpu_ms'), 0) / 1000,
-                   COALESCE(sum(u.value) FILTER (WHERE u.metric = 'build_ms'), 0) / 60000
+                   div(COALESCE(sum(u.value) FILTER (WHERE u.metric = 'function_cpu_ms'), 0), 1000)::bigint,
+                   div(COALESCE(sum(u.value) FILTER (WHERE u.metric = 'build_ms'), 0), 60000)::bigint
             FROM tenants_app a JOIN tenants_organization o ON o.id = a.organization_id
             LEFT JOIN tenants_plan p ON p.id = o.plan_id
             LEFT JOIN analytics_usagerecord u ON u.app_id = a.id AND u.hour >= %s
