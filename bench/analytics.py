@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -109,10 +109,13 @@ def run_events(args: argparse.Namespace, wrk: str) -> EventsResult:
         request_file = write_request_file(request, "analytics-events")
         options = LoadOptions(connections=args.connections, threads=args.threads, seconds=args.duration)
         before = CpuSample.take(target.process.pid)
-        with _py_spy(args.py_spy, target, seconds=args.duration):
+        profiler_cpu: list[float] = []
+        with _py_spy(args.py_spy, target, seconds=args.duration, cpu=profiler_cpu):
             result = run_wrk(wrk, request, request_file, options)
         time.sleep(FLUSH_WAIT_SECONDS)  # the last partial batches are written after the flush interval
         spent = CpuSample.take(target.process.pid) - before
+        # py-spy is reaped like wrk: its CPU is not the load generator's.
+        spent = replace(spent, load_generator=spent.load_generator - sum(profiler_cpu))
         load = os.getloadavg()
         with psycopg.connect(database_url) as conn:
             row = conn.execute("SELECT count(*) FROM analytics_event WHERE name = 'BenchEvent'").fetchone()
@@ -129,7 +132,7 @@ def run_events(args: argparse.Namespace, wrk: str) -> EventsResult:
 
 
 @contextmanager
-def _py_spy(py_spy: str | None, target: Target, *, seconds: int) -> Iterator[None]:
+def _py_spy(py_spy: str | None, target: Target, *, seconds: int, cpu: list[float]) -> Iterator[None]:
     """With ``--py-spy``, sample one uvicorn worker for the measured seconds into bench/.work (raw format:
     one stack per line with its count, for flamegraph.pl or a sort by frame)."""
     if not py_spy:
@@ -150,7 +153,11 @@ def _py_spy(py_spy: str | None, target: Target, *, seconds: int) -> Iterator[Non
     try:
         yield
     finally:
+        from bench.cpu import reaped_children_cpu_seconds
+
+        reaped = reaped_children_cpu_seconds()
         spy.wait(timeout=seconds + 30)
+        cpu.append(reaped_children_cpu_seconds() - reaped)  # py-spy's own CPU, once reaped
         print(f"py-spy profile of worker {workers[0].pid}: {output}")
 
 
