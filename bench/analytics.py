@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,6 +61,12 @@ class EventsResult:
     p50_ms: float
     p99_ms: float
     cpu_ms_per_event: float
+    # CPU microseconds per stored event: the load generator (wrk), PostgreSQL + Redis (shared with
+    # anyone else on the machine), and what the machine spent on other processes meanwhile.
+    wrk_us_per_event: float = 0.0
+    backing_us_per_event: float = 0.0
+    others_cpu_seconds: float = 0.0
+    load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @property
     def events_per_second(self) -> float:
@@ -103,9 +109,14 @@ def run_events(args: argparse.Namespace, wrk: str) -> EventsResult:
         request_file = write_request_file(request, "analytics-events")
         options = LoadOptions(connections=args.connections, threads=args.threads, seconds=args.duration)
         before = CpuSample.take(target.process.pid)
-        result = run_wrk(wrk, request, request_file, options)
+        profiler_cpu: list[float] = []
+        with _py_spy(args.py_spy, target, seconds=args.duration, cpu=profiler_cpu):
+            result = run_wrk(wrk, request, request_file, options)
         time.sleep(FLUSH_WAIT_SECONDS)  # the last partial batches are written after the flush interval
         spent = CpuSample.take(target.process.pid) - before
+        # py-spy is reaped like wrk: its CPU is not the load generator's.
+        spent = replace(spent, load_generator=spent.load_generator - sum(profiler_cpu))
+        load = os.getloadavg()
         with psycopg.connect(database_url) as conn:
             row = conn.execute("SELECT count(*) FROM analytics_event WHERE name = 'BenchEvent'").fetchone()
         stored = int(row[0]) if row else 0
@@ -114,7 +125,40 @@ def run_events(args: argparse.Namespace, wrk: str) -> EventsResult:
         socket_errors=sum(result.socket_errors.values()), stored=stored, seconds=result.seconds,
         p50_ms=result.p50_ms, p99_ms=result.p99_ms,
         cpu_ms_per_event=spent.server * 1000 / stored if stored else 0.0, connections=args.connections,
+        wrk_us_per_event=spent.load_generator * 1e6 / stored if stored else 0.0,
+        backing_us_per_event=spent.backing * 1e6 / stored if stored else 0.0, others_cpu_seconds=spent.others,
+        load_average=(round(load[0], 2), round(load[1], 2), round(load[2], 2)),
     )  # fmt: skip
+
+
+@contextmanager
+def _py_spy(py_spy: str | None, target: Target, *, seconds: int, cpu: list[float]) -> Iterator[None]:
+    """With ``--py-spy``, sample one uvicorn worker for the measured seconds into bench/.work (raw format:
+    one stack per line with its count, for flamegraph.pl or a sort by frame)."""
+    if not py_spy:
+        yield
+        return
+    import subprocess
+
+    import psutil
+
+    workers = [
+        p for p in psutil.Process(target.process.pid).children(recursive=True) if "spawn_main" in " ".join(p.cmdline())
+    ]
+    output = WORK_DIR / f"analytics-events-py-spy-{datetime.now(UTC):%Y%m%d-%H%M%S}.txt"
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    command = [py_spy, "record", "--pid", str(workers[0].pid), "--duration", str(seconds), "--rate", "200",
+               "--format", "raw", "--output", str(output), "--nonblocking"]  # fmt: skip
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        from bench.cpu import reaped_children_cpu_seconds
+
+        reaped = reaped_children_cpu_seconds()
+        spy.wait(timeout=seconds + 30)
+        cpu.append(reaped_children_cpu_seconds() - reaped)  # py-spy's own CPU, once reaped
+        print(f"py-spy profile of worker {workers[0].pid}: {output}")
 
 
 def _seed_item(target: Target) -> str:
@@ -152,8 +196,10 @@ def render(events: EventsResult | None, runs: dict[str, list[Measurement]] | Non
         lines.append(
             f"events: {events.events_per_second:,.0f} events/s stored ({events.stored} of {events.answered} answered,"
             f" {events.non_2xx} non-2xx, {events.socket_errors} socket errors), p50 {events.p50_ms:.1f} ms,"
-            f" p99 {events.p99_ms:.1f} ms, {events.cpu_ms_per_event:.3f} CPU ms/event"
-            + ("" if events.valid else "  INVALID")
+            f" p99 {events.p99_ms:.1f} ms; CPU per event: server {events.cpu_ms_per_event * 1000:.0f} us,"
+            f" wrk {events.wrk_us_per_event:.0f} us, PostgreSQL+Redis {events.backing_us_per_event:.0f} us"
+            f" (other processes: {events.others_cpu_seconds:.1f} CPU s; load average"
+            f" {' '.join(str(x) for x in events.load_average)})" + ("" if events.valid else "  INVALID")
         )
     if runs:
         on = _mean([m.load.requests_per_second for m in runs["on"]])
@@ -182,6 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--only", choices=["events", "metering"], help="run one of the two")
     add("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     add("--redis", default="redis://127.0.0.1:6379/14", help="emptied at the start of each server")
+    add("--py-spy", metavar="PATH", help="py-spy executable: profile one server worker during the events run")
     add("--database", default=DATABASE, help=f"Hangar's database, recreated for each server (default {DATABASE})")
     args = parser.parse_args(argv)
     wrk = ensure_wrk()

@@ -50,9 +50,11 @@ from bench.workloads import workloads_named
 REPO_DIR = Path(__file__).resolve().parents[1]
 WORK_DIR = REPO_DIR / "bench" / ".work"
 STATE_FILE = WORK_DIR / "inprocess-state.json"
-DATABASE = "hangar_inprocess"
+DATABASE = os.environ.get("BENCH_INPROCESS_DATABASE", "hangar_inprocess")
 CONCURRENCY = 32
-WORKLOAD_NAMES = ("get-by-id", "query-indexed", "include", "create", "update")
+WORKLOAD_NAMES = ("get-by-id", "query-indexed", "include", "create", "update", "events")
+# POST /parse/events/:eventName as bench/analytics.py sends it (its flushes run in the same loop, so they count).
+EVENT_REQUEST: Request = ("POST", "/events/BenchEvent", {"dimensions": {"source": "bench", "plan": "free"}})
 
 SIZE = DatasetSize(items=2000, comments=500)
 
@@ -138,6 +140,8 @@ async def _seed(gateway: Gateway) -> SeededData:
 
 def workload_requests(data: SeededData, name: str) -> Sequence[Request]:
     """The requests ``make bench`` sends for this workload (bench/workloads.py), for this data."""
+    if name == "events":
+        return [EVENT_REQUEST]
     [workload] = workloads_named([name])
     assert workload.variants is not None
     return [(workload.method, variant.path, variant.body) for variant in workload.variants(data)]
@@ -196,6 +200,10 @@ async def _run(args: argparse.Namespace) -> None:
             profile.enable()
         cpu, wall = time.process_time(), time.perf_counter()
         await _drive(gateway, requests, args.requests)
+        if name == "events":
+            from hangar.analytics.buffer import events_flush
+
+            await events_flush()  # the last partial batch is part of what the events cost
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         if profile is not None:
             profile.disable()

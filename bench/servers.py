@@ -24,7 +24,7 @@ import httpx
 
 from bench.paths import HANGAR_FILES_DIR, HANGAR_VAR_DIR, PARSE_FILES_DIR, PYTHON, REPO_DIR, log_path
 from bench.processes import ServerProcess
-from hangar.launcher import WEBSOCKET_ARGS
+from hangar.launcher import WEBSOCKET_ARGS, proxy_header_args
 
 HOST = "127.0.0.1"
 MOUNT = "/parse"
@@ -211,6 +211,7 @@ def start_hangar(
         PYTHON, "-m", "uvicorn", "hangar.asgi:application", "--app-dir", str(root / "platform"),
         "--host", HOST, "--port", str(port), "--workers", str(workers),
         "--no-server-header", "--no-access-log", "--log-level", "warning", *_websocket_args(root),
+        *proxy_header_args(),
     ]  # fmt: skip
     process = ServerProcess("hangar", command, env=env, cwd=root, log_path=log_path(log_name))
     base_url = f"http://{HOST}:{port}{MOUNT}"

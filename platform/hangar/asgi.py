@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -36,6 +37,11 @@ async def _lifespan(receive: ASGIReceive, send: ASGISend) -> None:
         message = await receive()
         if message["type"] == "lifespan.startup":
             replica_set()  # read replicas (if any) are checked from now on, not from the first read
+            # Django, the routes and every module are loaded and live as long as the process: out of
+            # the cyclic collector's sight, its full collections walk only what requests allocate
+            # (they walked the whole startup heap: ~9% of a POST /events' CPU, measured with perf).
+            gc.collect()
+            gc.freeze()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await live_query_shutdown()

@@ -167,7 +167,7 @@ class ProcessGroup:
                 child.wait()
 
 
-def _proxy_header_args() -> list[str]:
+def proxy_header_args() -> list[str]:
     """Uvicorn believes X-Forwarded-For/-Proto from the same proxies as Hangar (hangar.client_address).
 
     Uvicorn's own default trusts any loopback peer: a local reverse proxy that passes a
@@ -200,7 +200,7 @@ def _serve_commands(host: str, port: str) -> dict[str, list[str]]:
             "--host", host, "--port", port, "--workers", workers,
             "--no-server-header", "--no-access-log", "--log-level", os.environ.get("UVICORN_LOG_LEVEL", "warning"),
             *WEBSOCKET_ARGS,
-            *_proxy_header_args(),
+            *proxy_header_args(),
         ],
         "worker": [
             PYTHON, "-m", "celery", "--workdir", str(REPO_DIR / "platform"),

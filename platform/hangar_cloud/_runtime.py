@@ -257,6 +257,10 @@ class Runtime:
         _data._transport = self.channel.call
         reply: dict[str, Any] = {"op": "done", "id": message.get("id")}
         self.channel.invocation_id = message.get("id")
+        # This process's own CPU time (user + system) while the handler runs, for the app's metered
+        # usage: waits for the platform's answers to data calls are not in it, nor anything outside
+        # the sandbox. The worker runs one invocation at a time, so the whole process is this one's.
+        cpu_started = time.process_time()
         try:
             handler = _handler_for(message)
             if handler is None:
@@ -280,6 +284,7 @@ class Runtime:
         finally:
             sys.stdout, sys.stderr = previous
             _data._transport = None
+            reply["cpuMs"] = round((time.process_time() - cpu_started) * 1000, 3)
         output = captured.getvalue()
         if output:
             logs.insert(0, {"level": "info", "message": output.rstrip("\n"), "stream": "stdout"})

@@ -122,3 +122,19 @@ def test_staff_see_usage_per_organization(tenant_a: Tenant, tenant_b: Tenant):
     assert 'id="staff-usage-organizations"' in text
     assert text.index(escape(tenant_a.organization.name)) < text.index(escape(tenant_b.organization.name))  # 7, 3
     assert "<tr><td>7</td>" in text
+
+
+def test_staff_sort_tenants_by_cloud_code_cpu_and_build_minutes(tenant_a: Tenant, tenant_b: Tenant):
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    UsageRecord.objects.create(app=tenant_a.app, metric="function_cpu_ms", hour=hour, value=90_000)  # 90 CPU s
+    UsageRecord.objects.create(app=tenant_b.app, metric="function_cpu_ms", hour=hour, value=2_000)
+    UsageRecord.objects.create(app=tenant_b.app, metric="build_ms", hour=hour, value=600_000)  # 10 min
+    tenant_a.developer.is_staff = True
+    tenant_a.developer.save(update_fields=["is_staff"])
+    staff = logged_in(tenant_a.developer)
+    by_cpu = staff.get(reverse("dashboard:staff_usage"), {"sort": "function_cpu_seconds"}).content.decode()
+    assert by_cpu.index("alice-app") < by_cpu.index("bob-app")
+    assert "<td>90</td><td>0</td>" in by_cpu  # alice: 90 CPU seconds, no build
+    by_builds = staff.get(reverse("dashboard:staff_usage"), {"sort": "build_minutes"}).content.decode()
+    assert by_builds.index("bob-app") < by_builds.index("alice-app")
+    assert "<td>2</td><td>10</td>" in by_builds

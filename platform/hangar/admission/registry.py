@@ -65,6 +65,8 @@ class AppRecord:
     monthly_requests: int = 0
     # App.allow_client_class_creation (Parse Server's allowClientClassCreation).
     client_class_creation: bool = False
+    # The Redis keys of its version counters, read by every request (built once, at load).
+    version_keys: tuple[str, ...] = ()
 
 
 _LOAD_SQL = """
@@ -162,6 +164,10 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
         webhooks=CloudWebhooks.from_rows(app_id, webhooks) if webhooks else None,
         monthly_requests=int(monthly or 0),
         client_class_creation=bool(class_creation),
+        version_keys=(
+            app_version_key(app_id), schema_version_key(pk), role_version_key(pk), session_version_key(pk),
+            live_classes_key(pk),
+        ),
     )  # fmt: skip
     _cache[application_id] = record
     return record
@@ -238,10 +244,7 @@ async def app_admit(
         if record is None:
             return None
     credential = credential_of(record)
-    keys = [
-        app_version_key(application_id), schema_version_key(record.pk), role_version_key(record.pk),
-        session_version_key(record.pk), live_classes_key(record.pk),
-    ]  # fmt: skip
+    keys = list(record.version_keys)
     # Only requests with one of the app's keys are the app's usage (and count against its monthly
     # quota): anonymous traffic could otherwise use up a tenant's quota.
     metered = credential is not None and settings.HANGAR_METERING

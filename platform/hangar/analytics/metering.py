@@ -2,8 +2,11 @@
 
 * requests: counted at admission in Redis (``hangar.analytics.usage_keys``), one hash per app
   and hour; each run copies the hours still in Redis (two days) with their absolute values;
-* cloud-code invocations and their run time (wall clock): added to the same hashes when the
-  invocation logs are flushed (hangar.cloudcode.logs), off the request path;
+* cloud-code invocations, their run time (wall clock) and their CPU time (measured by the
+  sandboxed worker itself): added to the same hashes when the invocation logs are flushed
+  (hangar.cloudcode.logs), off the request path;
+* build time: each ended build's run time (claimed to finished, its last attempt), counted from
+  the builds service's own records into the hour it ended in;
 * messages sent per channel: counted from the messaging service's records (SMS and email
   requested and not failed, push deliveries sent);
 * events: the hourly rollups' totals;
@@ -61,6 +64,19 @@ GROUP BY app_id, date_trunc('hour', updated_at)
 ON CONFLICT (app_id, metric, hour) DO UPDATE SET value = EXCLUDED.value
 """
 
+# Build time in the hour each build ended (succeeded, failed, cancelled or timed out), recounted over
+# two days each run from the builds service's records. A build run again after its agent vanished
+# counts its last attempt (the claim resets started_at).
+_BUILDS = """
+INSERT INTO analytics_usagerecord (app_id, metric, hour, value)
+SELECT app_id, 'build_ms', date_trunc('hour', finished_at),
+       sum(GREATEST(0, (extract(epoch FROM finished_at - started_at) * 1000)::bigint))
+FROM builds_build
+WHERE finished_at >= date_trunc('hour', now() - interval '2 days') AND started_at IS NOT NULL
+GROUP BY app_id, date_trunc('hour', finished_at)
+ON CONFLICT (app_id, metric, hour) DO UPDATE SET value = EXCLUDED.value
+"""
+
 Row = tuple[int, str, datetime, int]
 
 
@@ -68,7 +84,7 @@ def _redis() -> redis.Redis:
     return redis.Redis.from_url(str(settings.REDIS_URL), socket_timeout=5, socket_connect_timeout=5)
 
 
-_COUNTED_FIELDS = ("requests", "function_invocations", "function_ms")
+_COUNTED_FIELDS = ("requests", "function_invocations", "function_ms", "function_cpu_ms")
 
 
 def _counted_rows() -> list[Row]:
@@ -135,7 +151,7 @@ def usage_collect(*, now: datetime | None = None) -> int:
     _upsert(rows)
     written = len(rows)
     with connection.cursor() as cursor:
-        for statement in (_EVENTS, _MESSAGES, _PUSHES):
+        for statement in (_EVENTS, _MESSAGES, _PUSHES, _BUILDS):
             cursor.execute(statement)
             written += cursor.rowcount
     return written

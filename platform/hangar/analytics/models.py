@@ -81,6 +81,8 @@ class UsageRecord(models.Model):
         LIVE_CONNECTIONS = "live_connections", "LiveQuery connections"
         FUNCTION_INVOCATIONS = "function_invocations", "Cloud-code invocations"
         FUNCTION_MS = "function_ms", "Cloud-code run time (ms, wall clock)"
+        FUNCTION_CPU_MS = "function_cpu_ms", "Cloud-code CPU time (ms)"
+        BUILD_MS = "build_ms", "Build time (ms)"
         MESSAGES_PUSH = "messages_push", "Push notifications sent"
         MESSAGES_SMS = "messages_sms", "SMS sent"
         MESSAGES_EMAIL = "messages_email", "Emails sent"

@@ -136,6 +136,20 @@ def app_usage(app: App, *, now: datetime | None = None) -> list[UsageLine]:
         UsageLine(
             "function_ms", "Cloud-code run time this month (ms)", _month_total(app.pk, "function_ms", now), 0, "ms"
         ),
+        UsageLine(
+            "function_cpu_seconds",
+            "Cloud-code CPU time this month (s)",
+            _month_total(app.pk, "function_cpu_ms", now) // 1000,
+            0,
+            "CPU seconds",
+        ),
+        UsageLine(
+            "build_minutes",
+            "Build time this month (min)",
+            _month_total(app.pk, "build_ms", now) // 60_000,
+            0,
+            "minutes",
+        ),
         *(
             UsageLine(
                 f"messages_{channel}",

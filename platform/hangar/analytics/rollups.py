@@ -11,11 +11,12 @@ one unit of work), and late commits are still counted.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, transaction
 
 from hangar.analytics.models import RollupState
+from hangar.analytics.partitions import INGEST_WINDOW_DAYS, partitions_drop_before, partitions_ensure
 
 GRACE = timedelta(minutes=2)
 _STATE = "events"
@@ -66,12 +67,21 @@ def events_rollup(*, now: datetime | None = None) -> int:
     return touched
 
 
-def events_retention(*, default_days: int) -> int:
-    """Delete raw events older than each app's plan keeps them, and every event of apps that are gone.
+def events_retention(*, default_days: int, today: date | None = None) -> int:
+    """Keep the event partitions ahead of time and delete raw events past their plan's retention.
 
-    Rollups are kept: the dashboard's charts outlive the raw events.
+    Days older than every plan keeps (and than the ingestion window) are dropped whole
+    (hangar.analytics.partitions); an app whose plan keeps less has its older rows deleted, as
+    has every event of an app that is gone. Rollups are kept: the charts outlive the raw events.
+    Returns the events removed.
     """
-    with connection.cursor() as cursor:
+    today = today or datetime.now(UTC).date()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('analytics.retention'))")  # one run at a time
+        partitions_ensure(cursor, today=today)
+        cursor.execute("SELECT COALESCE(max(event_retention_days), 0) FROM tenants_plan")
+        longest = max(default_days, int(cursor.fetchone()[0]), INGEST_WINDOW_DAYS)  # type: ignore[index]
+        removed = partitions_drop_before(cursor, first_kept=today - timedelta(days=longest))
         cursor.execute(
             """
             DELETE FROM analytics_event e
@@ -82,8 +92,8 @@ def events_retention(*, default_days: int) -> int:
             """,
             [default_days],
         )
-        deleted = cursor.rowcount
+        removed += cursor.rowcount
         cursor.execute(
             "DELETE FROM analytics_event e WHERE NOT EXISTS (SELECT 1 FROM tenants_app a WHERE a.id = e.app_id)"
         )
-        return deleted + cursor.rowcount
+        return removed + cursor.rowcount

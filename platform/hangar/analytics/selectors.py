@@ -18,7 +18,10 @@ from hangar.analytics.models import EventRollup, UsageRecord
 from hangar.datastore.partitions import object_partition
 
 MAX_FUNNEL_STEPS = 8
-SORTABLE_USAGE = ("requests", "events", "database_bytes", "file_bytes", "live_connections", "app", "organization")
+SORTABLE_USAGE = (
+    "requests", "events", "database_bytes", "file_bytes", "live_connections", "function_cpu_seconds", "build_minutes",
+    "app", "organization",
+)  # fmt: skip
 
 
 class AnalyticsQueryError(ValueError):
@@ -201,6 +204,8 @@ class TenantUsage:
     database_bytes: int
     file_bytes: int
     live_connections: int
+    function_cpu_seconds: int
+    build_minutes: int
 
 
 def usage_across_tenants(*, since: datetime, sort: str = "requests") -> list[TenantUsage]:
@@ -220,7 +225,9 @@ def usage_across_tenants(*, since: datetime, sort: str = "requests") -> list[Ten
                              AND l.metric = 'database_bytes' ORDER BY hour DESC LIMIT 1), 0),
                    COALESCE((SELECT value FROM analytics_usagerecord l WHERE l.app_id = a.id
                              AND l.metric = 'file_bytes' ORDER BY hour DESC LIMIT 1), 0),
-                   COALESCE(max(u.value) FILTER (WHERE u.metric = 'live_connections'), 0)
+                   COALESCE(max(u.value) FILTER (WHERE u.metric = 'live_connections'), 0),
+                   div(COALESCE(sum(u.value) FILTER (WHERE u.metric = 'function_cpu_ms'), 0), 1000)::bigint,
+                   div(COALESCE(sum(u.value) FILTER (WHERE u.metric = 'build_ms'), 0), 60000)::bigint
             FROM tenants_app a JOIN tenants_organization o ON o.id = a.organization_id
             LEFT JOIN tenants_plan p ON p.id = o.plan_id
             LEFT JOIN analytics_usagerecord u ON u.app_id = a.id AND u.hour >= %s
@@ -243,6 +250,8 @@ class OrganizationUsage:
     database_bytes: int
     file_bytes: int
     live_connections: int
+    function_cpu_seconds: int
+    build_minutes: int
 
 
 def usage_by_organization(*, since: datetime, sort: str = "requests") -> list[OrganizationUsage]:
@@ -252,10 +261,11 @@ def usage_by_organization(*, since: datetime, sort: str = "requests") -> list[Or
         raise AnalyticsQueryError("Sort organizations by one of their totals or by name.")
     totals: dict[tuple[str, str], list[int]] = {}
     for row in usage_across_tenants(since=since):
-        entry = totals.setdefault((row.organization, row.plan), [0, 0, 0, 0, 0, 0])
+        entry = totals.setdefault((row.organization, row.plan), [0] * 8)
         for index, value in enumerate(
-            (1, row.requests, row.events, row.database_bytes, row.file_bytes, row.live_connections)
-        ):
+            (1, row.requests, row.events, row.database_bytes, row.file_bytes, row.live_connections,
+             row.function_cpu_seconds, row.build_minutes)
+        ):  # fmt: skip
             entry[index] += value
     rows = [OrganizationUsage(name, plan, *values) for (name, plan), values in totals.items()]
     return sorted(rows, key=lambda row: getattr(row, key), reverse=key != "organization")

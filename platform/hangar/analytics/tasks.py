@@ -1,4 +1,4 @@
-"""Celery tasks of analytics and metering: the rollup, raw-event retention, usage collection.
+"""Celery tasks of analytics and metering: the rollup, raw-event partitions and retention, usage collection.
 
 Each is idempotent (recomputes absolute numbers), so a retry or an overlapping run of beat
 changes nothing twice.
@@ -26,7 +26,7 @@ def rollup_task() -> int:
 
 @shared_task(name="analytics.retention", time_limit=1800, ignore_result=True)
 def retention_task() -> int:
-    """Delete raw events past their plan's retention."""
+    """Create the coming days' event partitions; drop the days past every retention, delete older rows per plan."""
     from hangar.analytics.rollups import events_retention
 
     return events_retention(default_days=settings.HANGAR_ANALYTICS_RETENTION_DAYS)

@@ -150,7 +150,7 @@ async def invoke(
                 if attempt == _NOT_STARTED_RETRIES:
                     raise
     except SkippedError:
-        outcome = {"code": SCRIPT_FAILED, "error": "Cloud code is busy; retry shortly.", "logs": []}
+        outcome = {"code": SCRIPT_FAILED, "error": "Cloud code is busy; retry shortly.", "logs": [], "cpuMs": 0}
         raise pool_busy_error() from None
     except InvocationTimeoutError:
         outcome = {"code": SCRIPT_FAILED, "error": f"Execution timed out after {timeout:g} s.", "logs": []}
@@ -171,9 +171,13 @@ def _record(
     caller: Caller, kind: str, name: str, payload: dict[str, Any], outcome: dict[str, Any], started: float,
     code: DeployedCode,
 ) -> None:  # fmt: skip
+    ms = round((time.monotonic() - started) * 1000, 2)
+    cpu_ms = outcome.get("cpuMs")
     entry: dict[str, Any] = {
-        "kind": kind, "name": name, "version": code.version_number,
-        "ms": round((time.monotonic() - started) * 1000, 2),
+        "kind": kind, "name": name, "version": code.version_number, "ms": ms,
+        # The sandbox's own CPU time for the invocation (hangar_cloud._runtime); a worker killed at its
+        # deadline or crashed reports none, and is metered at its wall time, an upper bound.
+        "cpuMs": cpu_ms if isinstance(cpu_ms, int | float) and cpu_ms >= 0 else ms,
         "outcome": "error" if "error" in outcome or not outcome else "ok",
         "lines": outcome.get("logs") or [],
     }  # fmt: skip

@@ -33,7 +33,8 @@ class _Buffer:
     def __init__(self) -> None:
         self.entries: list[tuple[int, bytes]] = []
         self.flusher: asyncio.Task[None] | None = None
-        # Per app: invocations and their milliseconds, added to the app's metered usage at each flush.
+        # Per app: invocations, their wall-clock and their CPU milliseconds, added to the app's
+        # metered usage at each flush.
         self.usage: dict[int, list[float]] = {}
 
 
@@ -50,9 +51,10 @@ def log_record(app_pk: int, entry: dict[str, Any]) -> None:
         return  # Redis is not keeping up: drop rather than grow without bound
     entry.setdefault("at", time.time())
     buffer.entries.append((app_pk, orjson.dumps(entry)))
-    usage = buffer.usage.setdefault(app_pk, [0, 0.0])
+    usage = buffer.usage.setdefault(app_pk, [0, 0.0, 0.0])
     usage[0] += 1
     usage[1] += float(entry.get("ms") or 0)
+    usage[2] += float(entry.get("cpuMs") or 0)  # none for a function served by a webhook: not our CPU
     if buffer.flusher is None or buffer.flusher.done():
         buffer.flusher = asyncio.ensure_future(_flush_soon(buffer))
 
@@ -88,10 +90,11 @@ async def log_flush(buffer: _Buffer | None = None) -> None:
 def _usage_add(pipe: Any, usage: dict[int, list[float]]) -> None:
     """The invocations in this flush, into each app's metered usage of this hour (hangar.analytics.metering)."""
     epoch_hour = int(time.time()) // 3600
-    for app_pk, (count, ms) in usage.items():
+    for app_pk, (count, ms, cpu_ms) in usage.items():
         key = usage_hour_key(app_pk, epoch_hour)
         pipe.hincrby(key, "function_invocations", int(count))
         pipe.hincrby(key, "function_ms", round(ms))
+        pipe.hincrby(key, "function_cpu_ms", round(cpu_ms))
         pipe.expire(key, USAGE_HOUR_SECONDS)
 
 

@@ -10,11 +10,14 @@ request's task, so their log lines in the server carry it as well.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
 import secrets
 import time
+from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -30,7 +33,26 @@ def request_id_from(header: bytes | None) -> str:
         text = header.decode("latin-1")
         if _ACCEPTED_ID.fullmatch(text):
             return text
-    return secrets.token_hex(8)
+    return _fresh_request_id()
+
+
+# A fresh id (16 hex digits) is this process's random prefix and a counter: unique without reading
+# the system's random source for every request (secrets.token_hex was ~2 us of each request's CPU).
+# The prefix is drawn again in a forked child, which would otherwise repeat its parent's ids, and
+# when the counter runs out of its six digits.
+_ID_COUNTER_LIMIT = 0xFFFFFF
+_id_source: tuple[int, str, Iterator[int]] = (-1, "", itertools.count())
+
+
+def _fresh_request_id() -> str:
+    global _id_source
+    pid, prefix, counter = _id_source
+    number = next(counter)
+    if pid != os.getpid() or number > _ID_COUNTER_LIMIT:
+        pid, prefix, counter = os.getpid(), secrets.token_hex(5), itertools.count(1)
+        _id_source = (pid, prefix, counter)
+        number = 0
+    return f"{prefix}{number:06x}"
 
 
 class RequestIdFilter(logging.Filter):
