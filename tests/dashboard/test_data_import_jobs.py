@@ -4,6 +4,7 @@ and failed with the reason when the task queue is down at upload time."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -140,9 +141,9 @@ def test_the_job_records_who_started_it_and_the_status_page_says_so(alice_client
     assert f"Started by {tenant_a.developer.email}" in page
 
 
-@pytest.fixture
-def stopped_broker(broker: RedisProcess) -> Iterator[None]:
-    """Celery publishes to a Redis of the test's own, which is then stopped (not run in the test process).
+@contextmanager
+def celery_publishing_to(broker_url: str) -> Iterator[None]:
+    """Celery in the test process publishes to ``broker_url`` instead of running tasks itself.
 
     The app's connection and producer pools are set aside and put back untouched (see
     tests/backups/test_outage.py: kombu keeps producer pools in a global registry).
@@ -151,9 +152,8 @@ def stopped_broker(broker: RedisProcess) -> Iterator[None]:
 
     saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url")}
     pools: tuple[Any, Any] = (app._pool, app.amqp._producer_pool)
-    app.conf.update(task_always_eager=False, broker_url=broker.url)
+    app.conf.update(task_always_eager=False, broker_url=broker_url)
     app._pool, app.amqp._producer_pool = None, None
-    broker.stop()
     try:
         yield
     finally:
@@ -161,6 +161,14 @@ def stopped_broker(broker: RedisProcess) -> Iterator[None]:
             app._pool.force_close_all()
         app.conf.update(saved)
         app._pool, app.amqp._producer_pool = pools
+
+
+@pytest.fixture
+def stopped_broker(broker: RedisProcess) -> Iterator[None]:
+    """A Redis of the test's own as Celery's broker, stopped before the test runs."""
+    with celery_publishing_to(broker.url):
+        broker.stop()
+        yield
 
 
 def test_an_upload_while_the_broker_is_down_fails_the_job_and_says_why(
