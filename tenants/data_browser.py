@@ -418,12 +418,15 @@ def data_field_remove(*, actor: Developer, organization: Organization, app: App,
     _audit(actor, organization, app, "data.field_remove", {"class": class_name, "field": name})
 
 
-def data_object_create(*, app: App, class_name: str, body: dict[str, Any]) -> str:
-    """Create an object as ``POST /classes/:className`` with the master key would; returns its objectId."""
-    _response, object_id = async_to_sync(objects.object_create)(
-        caller=master_caller(app), class_name=class_name, body=body, files_base=files_base(app)
+def data_object_create(*, app: App, class_name: str, body: dict[str, Any], object_id: str | None = None) -> str:
+    """Create an object as ``POST /classes/:className`` with the master key would; returns its objectId.
+
+    With ``object_id`` the object gets that id (the import's deterministic ids); 137 if it exists.
+    """
+    _response, created_id = async_to_sync(objects.object_create)(
+        caller=master_caller(app), class_name=class_name, body=body, files_base=files_base(app), object_id=object_id
     )
-    return object_id
+    return created_id
 
 
 def data_object_update(*, app: App, class_name: str, object_id: str, body: dict[str, Any]) -> dict[str, Any]:

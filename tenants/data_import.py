@@ -7,30 +7,43 @@ Before anything is written the whole file is parsed and each row checked against
 class's schema (types, pointer targets, a CSV cell's text); a row that does not fit is
 reported with its number and skipped. The rest are
 created through the Parse API's create (``data_browser.data_object_create``: the same
-validation, triggers and change feed), a batch at a time, and the job's progress is kept
-in the cache for the status page. A fatal error (the file is not JSON, the class is gone,
-too many rows refused, an unexpected failure) deletes the objects this job created, so a
-failed import leaves no partial data behind. objectId, createdAt and updatedAt are not
-imported (objects get new ids, as Parse's own import does without custom ids), nor a CSV's
-ACL column (a JSON row's ACL is).
+validation, triggers and change feed), and the job (``tenants.models.DataImportJob``, with
+the file until it ends) records its progress a batch at a time for the status page.
+
+A worker killed mid-import is survived: the task is acknowledged late, so kombu hands it
+to another worker, which takes the job over once the dead one's heartbeat is stale and
+resumes after the last recorded batch. Row N of job J always gets the objectId
+``object_id_for(J, N)``, so a row the dead worker had created but not yet recorded is
+found (the create answers 137 and the object is there), counted, and not made twice.
+
+A fatal error (the file is not JSON, the class is gone, too many rows refused, an
+unexpected failure) deletes the objects this job created, found by those same ids, so a
+failed import leaves no partial data behind. A file's objectId, createdAt and updatedAt are
+not imported (objects get the job's ids), nor a CSV's ACL column (a JSON row's ACL is).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import secrets
-from dataclasses import asdict, dataclass, field
+import string
+import time
+from datetime import timedelta
 from typing import Any
 
 import orjson
-from django.core.cache import cache
+import redis
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
-from hangar.parse_errors import ParseError
+from hangar.parse_errors import DUPLICATE_VALUE, ParseError
 from tenants import data_browser
 from tenants.data_browser import DataInputError
-from tenants.models import App
+from tenants.models import App, DataImportJob, Developer
 
 log = logging.getLogger(__name__)
 
@@ -39,54 +52,24 @@ IMPORT_MAX_ROWS = 20_000
 BATCH_SIZE = 100  # rows written between two progress updates
 MAX_ROW_ERRORS = 100  # more refused rows than this and the file is the wrong one: the job fails and rolls back
 ERRORS_KEPT = 50  # per-row errors shown on the status page
-JOB_TTL_SECONDS = 24 * 3600
+# A running job's worker records its progress at least this often; a redelivered task that
+# finds the job's last record older than STALE takes it over (its worker died), otherwise it
+# retries later. Kombu redelivers a dead worker's task after HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS.
+HEARTBEAT_SECONDS = 5
+HEARTBEAT_STALE_SECONDS = 30
+QUEUE_DOWN_MESSAGE = (
+    "The task queue did not answer, so the import could not start; nothing was imported. Try again in a minute."
+)
+_ID_ALPHABET = string.ascii_letters + string.digits
 _SKIPPED_KEYS = frozenset({"objectId", "createdAt", "updatedAt"})
 _CSV_SKIPPED = frozenset({*_SKIPPED_KEYS, "ACL"})
 _LINE_ERROR = "__lineError"  # a CSV line whose text did not convert (no Parse field name starts with "__")
 _TYPED = {"Date", "Pointer", "File", "GeoPoint", "Bytes", "Polygon", "Relation"}
 
 
-@dataclass
-class ImportJob:
-    job_id: str
-    app_pk: int
-    class_name: str
-    unit: str = "row"  # how refused rows are named: "row N" (JSON) or "line N" (CSV, counting the header)
-    offset: int = 0
-    status: str = "queued"  # queued, running, done, failed
-    total: int = 0
-    done: int = 0  # rows handled (created or refused)
-    created: int = 0
-    errors: list[str] = field(default_factory=list)  # "row N: message", the first ERRORS_KEPT
-    error_count: int = 0
-    fatal: str = ""
-    rolled_back: int = 0
-
-    @property
-    def percent(self) -> int:
-        return 100 if not self.total else min(100, round(100 * self.done / self.total))
-
-    @property
-    def finished(self) -> bool:
-        return self.status in ("done", "failed")
-
-
-def _job_key(app_pk: int, job_id: str) -> str:
-    return f"dashboard:import:{app_pk}:{job_id}"
-
-
-def _rows_key(app_pk: int, job_id: str) -> str:
-    return f"dashboard:import:{app_pk}:{job_id}:rows"
-
-
-def _save(job: ImportJob) -> None:
-    cache.set(_job_key(job.app_pk, job.job_id), asdict(job), JOB_TTL_SECONDS)
-
-
-def import_job_get(*, app: App, job_id: str) -> ImportJob | None:
-    """The job of this app with this id; None for another app's id (the key names the app)."""
-    stored = cache.get(_job_key(app.pk, job_id)) if job_id.isalnum() else None
-    return ImportJob(**stored) if isinstance(stored, dict) else None
+def import_job_get(*, app: App, job_id: str) -> DataImportJob | None:
+    """The job of this app with this id; None for another app's id."""
+    return DataImportJob.objects.filter(app=app, public_id=job_id).first()
 
 
 def rows_of(content: bytes) -> list[Any]:
@@ -170,79 +153,175 @@ def row_problem(row: Any, fields: dict[str, dict[str, Any]]) -> str:
     return ""
 
 
-def import_start(*, app: App, class_name: str, content: bytes, is_csv: bool = False) -> ImportJob:
-    """Check the file, keep its rows for the worker and queue the import; fatal problems raise before anything runs."""
+def import_start(
+    *, app: App, class_name: str, content: bytes, is_csv: bool = False, started_by: Developer | None = None
+) -> DataImportJob:
+    """Check the file, record the job with it and queue the import; fatal problems raise before anything runs.
+
+    If the task queue does not answer, the job is recorded as failed with the reason (the
+    caller shows it): an import nobody will run is never left "queued".
+    """
     fields = data_browser.data_class_get(app=app, class_name=class_name)["fields"]  # 103 before a job exists
     rows = csv_rows_of(content, fields) if is_csv else rows_of(content)
-    job = ImportJob(
-        job_id=secrets.token_hex(8), app_pk=app.pk, class_name=class_name, total=len(rows),
-        unit="line" if is_csv else "row", offset=1 if is_csv else 0,
+    job = DataImportJob.objects.create(
+        public_id=secrets.token_hex(8), app=app, class_name=class_name, is_csv=is_csv, content=content,
+        total=len(rows), started_by=started_by,
     )  # fmt: skip
-    cache.set(_rows_key(app.pk, job.job_id), orjson.dumps(rows), JOB_TTL_SECONDS)
-    _save(job)
     from tenants.tasks import data_import_run  # the task module imports this one
 
-    data_import_run.delay(app_pk=app.pk, job_id=job.job_id)
+    try:
+        data_import_run.delay(app_pk=app.pk, job_id=job.public_id)
+    except (KombuOperationalError, redis.RedisError, OSError) as exc:
+        log.warning("import %s of app %s not queued: %s", job.public_id, app.pk, exc)
+        _finish(job, DataImportJob.Status.FAILED, fatal=QUEUE_DOWN_MESSAGE)
+    job.refresh_from_db()
     return job
 
 
-def _refuse(job: ImportJob, number: int, message: str) -> None:
+def object_id_for(job_id: str, number: int) -> str:
+    """The objectId row ``number`` of job ``job_id`` gets: the same on every run, so a resumed run finds its own."""
+    value = int.from_bytes(hashlib.sha256(f"{job_id}:{number}".encode()).digest()[:8], "big")
+    chars = []
+    for _ in range(10):  # 62**10 > 2**59: ten base-62 digits, like a Parse objectId
+        value, digit = divmod(value, 62)
+        chars.append(_ID_ALPHABET[digit])
+    return "".join(chars)
+
+
+class ImportBusyError(Exception):
+    """Another run of the job is alive (its heartbeat is fresh): the task retries later instead of running it twice."""
+
+
+def _claim(app_pk: int, job_id: str) -> DataImportJob | None:
+    """Take the job for this run: a queued one, or a running one whose worker stopped beating (it died)."""
+    with transaction.atomic():
+        job = DataImportJob.objects.select_for_update().filter(app_id=app_pk, public_id=job_id).first()
+        if job is None or job.finished:
+            return None
+        now = timezone.now()
+        if (
+            job.status == DataImportJob.Status.RUNNING
+            and job.heartbeat_at
+            and (now - job.heartbeat_at) < timedelta(seconds=HEARTBEAT_STALE_SECONDS)
+        ):
+            raise ImportBusyError(job_id)
+        job.status, job.heartbeat_at, job.attempts = DataImportJob.Status.RUNNING, now, job.attempts + 1
+        job.save(update_fields=["status", "heartbeat_at", "attempts"])
+    if job.attempts > 1:
+        log.warning("import %s of app %s resumed after row %s (run %s)", job_id, app_pk, job.done, job.attempts)
+    return job
+
+
+def _save_progress(job: DataImportJob, **extra: Any) -> None:
+    """Write the figures of every row up to ``job.done`` at once: a run that resumes starts after them."""
+    fields = {"done": job.done, "created": job.created, "errors": job.errors, "error_count": job.error_count}
+    DataImportJob.objects.filter(pk=job.pk).update(**fields, heartbeat_at=timezone.now(), **extra)
+
+
+def _finish(job: DataImportJob, status: str, *, fatal: str = "") -> None:
+    job.status, job.fatal, job.finished_at = status, fatal or job.fatal, timezone.now()
+    DataImportJob.objects.filter(pk=job.pk).update(
+        status=status, fatal=job.fatal, finished_at=job.finished_at, rolled_back=job.rolled_back,
+        done=job.done, created=job.created, errors=job.errors, error_count=job.error_count, content=b"",
+    )  # fmt: skip
+
+
+def _refuse(job: DataImportJob, number: int, message: str) -> None:
     job.error_count += 1
     if len(job.errors) < ERRORS_KEPT:
-        job.errors.append(f"{job.unit} {number + job.offset}: {message}")
+        unit, offset = ("line", 1) if job.is_csv else ("row", 0)  # a CSV's line numbers count its header
+        job.errors.append(f"{unit} {number + offset}: {message}")
     if job.error_count > MAX_ROW_ERRORS:
         raise DataInputError(f"More than {MAX_ROW_ERRORS} rows were refused; is this the right file for the class?")
 
 
-def _import_rows(job: ImportJob, app: App, rows: list[Any], created_ids: list[str]) -> None:
+def _create(app: App, job: DataImportJob, number: int, body: dict[str, Any]) -> None:
+    object_id = object_id_for(job.public_id, number)
+    try:
+        data_browser.data_object_create(app=app, class_name=job.class_name, body=body, object_id=object_id)
+    except ParseError as exc:
+        # A run killed after this row's create and before its batch was recorded made it already.
+        if exc.code != DUPLICATE_VALUE or not _exists(app, job.class_name, object_id):
+            raise
+    job.created += 1
+
+
+def _exists(app: App, class_name: str, object_id: str) -> bool:
+    try:
+        data_browser.data_object_get(app=app, class_name=class_name, object_id=object_id)
+    except ParseError:
+        return False
+    return True
+
+
+def _import_rows(job: DataImportJob, app: App, rows: list[Any]) -> None:
+    """Import the rows after ``job.done``; progress is recorded every batch and every few seconds (the heartbeat)."""
     fields = data_browser.data_class_get(app=app, class_name=job.class_name)["fields"]
-    for number, row in enumerate(rows, start=1):
+    last_beat = time.monotonic()
+    for number in range(job.done + 1, len(rows) + 1):
+        row = rows[number - 1]
         problem = row_problem(row, fields)
         if problem:
             _refuse(job, number, problem)
         else:
             body = {name: value for name, value in row.items() if name not in _SKIPPED_KEYS and value is not None}
             try:
-                created_ids.append(data_browser.data_object_create(app=app, class_name=job.class_name, body=body))
-                job.created += 1
+                _create(app, job, number, body)
             except ParseError as exc:
                 _refuse(job, number, f"{exc.message} (Parse error {exc.code})")
         job.done = number
-        if number % BATCH_SIZE == 0:
-            _save(job)
+        if number % BATCH_SIZE == 0 or time.monotonic() - last_beat > HEARTBEAT_SECONDS:
+            _save_progress(job)
+            last_beat = time.monotonic()
 
 
-def import_run(*, app_pk: int, job_id: str) -> ImportJob | None:
-    """Run a queued job once (a duplicate delivery finds it running or finished and does nothing)."""
-    app = App.objects.filter(pk=app_pk).first()
-    job = import_job_get(app=app, job_id=job_id) if app else None
-    if app is None or job is None or not cache.add(f"{_job_key(app_pk, job_id)}:lock", 1, JOB_TTL_SECONDS):
+def _rows_of_job(job: DataImportJob, app: App) -> list[Any]:
+    content = bytes(job.content)
+    if not job.is_csv:
+        return rows_of(content)
+    return csv_rows_of(content, data_browser.data_class_get(app=app, class_name=job.class_name)["fields"])
+
+
+def import_run(*, app_pk: int, job_id: str) -> DataImportJob | None:
+    """Run a queued job, or resume one whose worker died (ImportBusyError while its worker still beats).
+
+    Rows already recorded are not imported again and a row whose object exists is counted,
+    not created twice; a job that failed while being rolled back finishes its roll-back.
+    """
+    job = _claim(app_pk, job_id)
+    if job is None:
         return None
-    raw = cache.get(_rows_key(app_pk, job_id))
-    job.status = "running"
-    _save(job)
-    created_ids: list[str] = []
+    app = job.app
     try:
-        _import_rows(job, app, orjson.loads(raw) if raw else [], created_ids)
+        if job.fatal:  # the run that failed died while rolling back
+            raise DataInputError(job.fatal)
+        _import_rows(job, app, _rows_of_job(job, app))
     except Exception as exc:  # anything: a fatal error must not leave half an import behind
         message = exc.message if isinstance(exc, ParseError) else f"the import stopped: {type(exc).__name__}"
-        log.warning("import %s of app %s failed; rolling back %s objects", job_id, app_pk, len(created_ids))
-        job.status, job.fatal = "failed", message
-        job.rolled_back = _roll_back(app, job.class_name, created_ids)
+        log.warning("import %s of app %s failed after row %s; rolling back", job_id, app_pk, job.done)
+        job.fatal = message
+        _save_progress(job, fatal=message)  # a run killed during the roll-back is resumed as a roll-back
+        job.rolled_back = _roll_back(app, job)
         job.created = 0
+        _finish(job, DataImportJob.Status.FAILED)
     else:
-        job.status = "done"
-    cache.delete(_rows_key(app_pk, job_id))
-    _save(job)
+        _finish(job, DataImportJob.Status.DONE)
+    job.refresh_from_db()
     return job
 
 
-def _roll_back(app: App, class_name: str, object_ids: list[str]) -> int:
-    """Delete what the failed job created (through the API's delete, so triggers and LiveQuery see it)."""
+def _roll_back(app: App, job: DataImportJob) -> int:
+    """Delete what the failed job created (through the API's delete, so triggers and LiveQuery see it).
+
+    The ids are derived from the row numbers, so the objects are found even when the run
+    that made them died before recording them; a refused row's id has no object.
+    """
     removed = 0
-    for object_id in object_ids:  # one at a time: an object deleted meanwhile does not stop the rest
-        try:
-            removed += data_browser.data_objects_delete(app=app, class_name=class_name, object_ids=[object_id])
+    # Up to a batch past the recorded rows: a killed run may have made those before recording them.
+    for number in range(1, min(job.total, job.done + BATCH_SIZE + 1) + 1):
+        object_id = object_id_for(job.public_id, number)
+        try:  # one at a time: an object deleted meanwhile does not stop the rest
+            removed += data_browser.data_objects_delete(app=app, class_name=job.class_name, object_ids=[object_id])
         except ParseError:
-            log.warning("rolling back import into %s of app %s: %s already gone", class_name, app.pk, object_id)
+            continue
     return removed

@@ -237,3 +237,60 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_email} {self.action} {self.target_name}"
+
+
+class DataImportJob(models.Model):
+    """A dashboard import of a class (tenants.data_import): its file until it ends, then its outcome.
+
+    Progress (rows handled, created, refused) is written once per batch, in one UPDATE, so a
+    worker killed mid-batch leaves the last batch's figures, and the run that resumes the job
+    redoes the rows after them (the objects get deterministic objectIds: no duplicates).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    public_id = models.CharField(max_length=16, unique=True)  # in the status page's URL; not guessable
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="data_import_jobs")
+    class_name = models.CharField(max_length=128)
+    is_csv = models.BooleanField(default=False)
+    # The uploaded file (at most data_import.IMPORT_MAX_BYTES), kept until the job ends so a
+    # redelivered task can parse it again and resume; emptied once the job is done or failed.
+    content = models.BinaryField(default=bytes)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)  # rows handled (created or refused), a whole batch at a time
+    created = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)  # "row N: message", the first data_import.ERRORS_KEPT
+    error_count = models.PositiveIntegerField(default=0)
+    fatal = models.TextField(blank=True)
+    rolled_back = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)  # runs started: more than one means a worker was lost
+    started_by = models.ForeignKey(Developer, on_delete=models.SET_NULL, null=True, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # the running worker's last sign of life
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["app", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"import {self.public_id} into {self.class_name} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, round(100 * self.done / self.total))
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def silent_seconds(self) -> int:
+        """How long a running job's worker has not reported (0 when not running): the page says it is waiting."""
+        if self.status != self.Status.RUNNING or self.heartbeat_at is None:
+            return 0
+        return int((timezone.now() - self.heartbeat_at).total_seconds())

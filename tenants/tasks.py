@@ -24,12 +24,16 @@ def purge_deleted_apps() -> int:
 
 
 # Twenty thousand rows through the API's create take minutes on a busy machine; an hour ends a stuck one.
-@shared_task(name="tenants.data_import_run", time_limit=3600)
-def data_import_run(*, app_pk: int, job_id: str) -> bool:
-    """Import a queued JSON file into its class (idempotent: a second delivery finds the job taken)."""
-    from tenants.data_import import import_run
+# max_retries=None: a redelivered task waits for as long as the job's previous run still beats.
+@shared_task(name="tenants.data_import_run", bind=True, time_limit=3600, max_retries=None)
+def data_import_run(self, *, app_pk: int, job_id: str) -> bool:  # type: ignore[no-untyped-def]
+    """Import a queued file into its class, or resume the job of a worker that died (idempotent)."""
+    from tenants.data_import import HEARTBEAT_STALE_SECONDS, ImportBusyError, import_run
 
-    return import_run(app_pk=app_pk, job_id=job_id) is not None
+    try:
+        return import_run(app_pk=app_pk, job_id=job_id) is not None
+    except ImportBusyError as exc:  # a duplicate delivery while the job's worker lives: look again later
+        raise self.retry(countdown=HEARTBEAT_STALE_SECONDS) from exc
 
 
 @shared_task(name="tenants.spare_partitions_fill", time_limit=600)

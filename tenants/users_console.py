@@ -151,9 +151,11 @@ def role_children(*, app: App, role_id: str, cursor: str | None = None) -> GridP
                                   limit=ROLES_LISTED)  # fmt: skip
 
 
-def role_parents(*, app: App, role_id: str) -> list[dict[str, Any]]:
-    """The roles whose rights this role's users inherit (roles holding it in their ``roles``), by name."""
-    return _find(app, ROLE, {"where": {"roles": _pointer(ROLE, role_id)}, "order": "name", "limit": ROLES_LISTED})
+def role_parents(*, app: App, role_id: str, cursor: str | None = None) -> GridPage:
+    """A page of the roles whose rights this role's users inherit (roles holding it in their ``roles``), by name."""
+    where = {"roles": _pointer(ROLE, role_id)}
+    return data_browser.data_page(app=app, class_name=ROLE, where=where, sort="name", cursor=cursor,
+                                  limit=ROLES_LISTED)  # fmt: skip
 
 
 def _inherits_from(app: App, start_id: str, target_id: str) -> bool:

@@ -343,14 +343,16 @@ def data_import(request: DeveloperRequest, access: AppAccess, class_name: str) -
     try:
         job = file_import.import_start(
             app=access.app, class_name=class_name, content=upload.read(file_import.IMPORT_MAX_BYTES + 1),
-            is_csv=_is_csv(upload.name or "", upload.content_type),
+            is_csv=_is_csv(upload.name or "", upload.content_type), started_by=request.user,
         )  # fmt: skip
     except ParseError as exc:
         _error(request, exc)
         return redirect(_class_url(access, class_name))
+    if job.status == job.Status.FAILED:  # the task queue did not answer: the job page says so too
+        messages.error(request, job.fatal)
     return redirect(
         "dashboard:data_import_status", organization_id=access.organization.pk, app_id=access.app.pk,
-        class_name=class_name, job_id=job.job_id,
+        class_name=class_name, job_id=job.public_id,
     )  # fmt: skip
 
 
@@ -360,7 +362,7 @@ def data_import_status(request: DeveloperRequest, access: AppAccess, class_name:
     """A JSON import's progress: refreshed by htmx (or a meta refresh without JavaScript) until it ends."""
     job = file_import.import_job_get(app=access.app, job_id=job_id)
     if job is None or job.class_name != class_name:
-        raise NotFoundError("No such import (finished imports are kept for a day).")
+        raise NotFoundError("No such import.")
     context = {**_base_context(access), "class_name": class_name, "job": job}
     template = "dashboard/apps/_data_import_progress.html" if request.htmx else "dashboard/apps/data_import.html"
     return render(request, template, context)

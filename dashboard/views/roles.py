@@ -76,13 +76,16 @@ def role_detail(request: DeveloperRequest, access: AppAccess, role_id: str) -> H
         children = users_console.role_children(
             app=access.app, role_id=role_id, cursor=request.GET.get("roles_after") or None
         )
-        parents = users_console.role_parents(app=access.app, role_id=role_id)
+        parents = users_console.role_parents(
+            app=access.app, role_id=role_id, cursor=request.GET.get("parents_after") or None
+        )
     except ParseError as exc:
         _error(request, exc)
         return _to_roles(access)
     context = _context(
         access, role=role, members=members.rows, member_links=page_links(request, members, "members_after"),
-        children=children.rows, child_links=page_links(request, children, "roles_after"), parents=parents,
+        children=children.rows, child_links=page_links(request, children, "roles_after"),
+        parents=parents.rows, parent_links=page_links(request, parents, "parents_after"),
     )  # fmt: skip
     return render(request, "dashboard/apps/role.html", context)
 

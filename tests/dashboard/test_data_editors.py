@@ -136,6 +136,25 @@ def test_nested_roles_grant_the_parent_and_a_cycle_is_refused(
     assert users_console.role_children(app=tenant_a.app, role_id=staff).rows == []
 
 
+def test_the_roles_a_role_inherits_from_are_paged_past_the_first_page(
+    alice_client: Client, tenant_a: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(users_console, "ROLES_LISTED", 2)
+    member = users_console.role_create(app=tenant_a.app, name="Member")
+    for name in ("Delta", "Alpha", "Charlie", "Bravo", "Echo"):
+        parent = users_console.role_create(app=tenant_a.app, name=name)
+        users_console.role_child_add(app=tenant_a.app, role_id=parent, child_name="Member")
+    seen, address = [], url(tenant_a, "role_detail", member)
+    while address:
+        page = alice_client.get(address).content.decode()
+        shown = re.search(r'id="parent-roles">(.*?)</p>', page, re.DOTALL)
+        assert shown is not None
+        seen += re.findall(r'/roles/\w+/">(\w+)</a>', shown.group(1))
+        more = re.search(r'href="(\?[^"]+)" id="parent-roles-next"', page)
+        address = url(tenant_a, "role_detail", member) + more.group(1).replace("&amp;", "&") if more else ""
+    assert seen == ["Alpha", "Bravo", "Charlie", "Delta", "Echo"]
+
+
 # CLP form ---------------------------------------------------------------------------------------
 
 
@@ -324,9 +343,9 @@ def test_an_import_job_is_seen_only_from_its_own_app(alice_client: Client, tenan
     create_class(tenant_b, "Pet", {"age": {"type": "Number"}})
     job = data_import.import_start(app=tenant_b.app, class_name="Pet", content=b'[{"age": 1}]')
 
-    assert alice_client.get(url(tenant_a, "data_import_status", "Pet", job.job_id)).status_code == 404
+    assert alice_client.get(url(tenant_a, "data_import_status", "Pet", job.public_id)).status_code == 404
     bob = logged_in(tenant_b.developer)
-    shown = bob.get(url(tenant_b, "data_import_status", "Pet", job.job_id), HTTP_HX_REQUEST="true")
+    shown = bob.get(url(tenant_b, "data_import_status", "Pet", job.public_id), HTTP_HX_REQUEST="true")
     assert 'data-status="done"' in shown.content.decode()
     assert "<html" not in shown.content.decode(), "htmx polls get the fragment"
 
@@ -358,7 +377,7 @@ def test_a_csv_import_runs_as_a_job_too_and_a_bad_header_is_refused_before_it(
 
     job = data_import.import_start(app=tenant_a.app, class_name="Pet", content=content, is_csv=True)
 
-    done = data_import.import_job_get(app=tenant_a.app, job_id=job.job_id)
+    done = data_import.import_job_get(app=tenant_a.app, job_id=job.public_id)
     assert done is not None
     assert (done.status, done.created, done.error_count) == ("done", 1, 1)
     assert done.errors[0].startswith("line 3: 'not a date' is not a date")

@@ -83,16 +83,21 @@ async def _prepare_write(
 
 
 async def object_create(
-    *, caller: Caller, class_name: str, body: dict[str, Any], files_base: str
+    *, caller: Caller, class_name: str, body: dict[str, Any], files_base: str, object_id: str | None = None
 ) -> tuple[dict[str, Any], str]:
-    """Create an object; returns the response body (§7.1) and the new objectId."""
+    """Create an object; returns the response body (§7.1) and the new objectId.
+
+    ``object_id`` is for server-side callers that must be able to create the same object
+    twice without making two (the dashboard's import resumes a job with the ids it would
+    have used): a second create with it fails with the duplicate error (137).
+    """
     body, existing_id = await class_rules(class_name).resolve_create(caller=caller, body=body)
     if existing_id is not None:  # e.g. Parse Server keeps one installation per installationId
         response = await object_update(
             caller=caller, class_name=class_name, object_id=existing_id, body=body, files_base=files_base
         )
         return {"objectId": existing_id, **response}, existing_id
-    object_id, stamp = new_object_id(), now_ms()
+    object_id, stamp = object_id or new_object_id(), now_ms()
     prepared = await _prepare_write(caller, class_name, body, object_id, is_create=True)
     if prepared is not None:
         body = prepared.body
