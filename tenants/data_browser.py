@@ -5,8 +5,10 @@ Every read and write here calls the same datastore functions as the Parse routes
 its active cloud code, so a dashboard edit gets the Parse API's validation, its triggers
 and its change feed (LiveQuery). Nothing here writes SQL. The caller (dashboard/access.py)
 has already checked the developer's role for the app; these functions take that one app
-explicitly and never another. Schema changes are audited; row edits are not (like
-Parse Dashboard, the data is the app's, not the organization's record).
+explicitly and never another. Schema changes are audited, and recorded in the app's
+schema history as migrations (hangar.schema_history.recording) so that ``hangar schema
+diff``/``pull`` and rollbacks see them; row edits are not (like Parse Dashboard, the data is
+the app's, not the organization's record).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import base64
 import binascii
 import csv
 import io
+import logging
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,8 +33,13 @@ from hangar.caller import Caller
 from hangar.cloudcode.console import deployed_code_get
 from hangar.datastore import objects, queries, schemas
 from hangar.parse_errors import INVALID_JSON, INVALID_QUERY, ParseError
+from hangar.schema_history.models import SchemaMigration
+from hangar.schema_history.recording import schema_change_record
+from hangar.schema_history.selectors import class_schema_wire_get
 from tenants.audit import audit_record
 from tenants.models import App, Developer, Organization
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 MAX_BULK_DELETE = 200
@@ -437,6 +445,28 @@ def _audit(actor: Developer, organization: Organization, app: App, action: str, 
     )  # fmt: skip
 
 
+def _schema_changed(actor: Developer, app: App, class_name: str, change: Callable[[Caller], Awaitable[Any]]) -> None:
+    """Make a schema change through the datastore, then record it in the app's schema history.
+
+    The change stands whatever happens to its record: a history that could not be written is
+    logged, as for a /schemas change (hangar.gateway.handlers.schemas).
+    """
+    before = class_schema_wire_get(app=app, class_name=class_name)
+    caller = master_caller(app)
+
+    async def changed() -> Any:
+        return await change(caller)
+
+    after = async_to_sync(changed)()
+    try:
+        async_to_sync(schema_change_record)(
+            app_pk=app.pk, class_name=class_name, before=before, after=after if isinstance(after, dict) else None,
+            source=SchemaMigration.Source.DASHBOARD, author=actor.email,
+        )  # fmt: skip
+    except Exception:
+        log.exception("could not record the dashboard change of %s in app %s", class_name, app.pk)
+
+
 def field_spec(type_name: str, target_class: str = "") -> dict[str, Any]:
     """A schema field of this type; Pointer and Relation need the class they point to."""
     if type_name not in FIELD_TYPES:
@@ -453,13 +483,14 @@ def data_class_create(
 ) -> None:
     """Create a class with its first fields through ``POST /schemas``'s service (same names and types checked)."""
     body = {"className": class_name, "fields": fields}
-    async_to_sync(schemas.schema_create)(caller=master_caller(app), class_name=class_name, body=body)
+    _schema_changed(actor, app, class_name, lambda caller: schemas.schema_create(
+        caller=caller, class_name=class_name, body=body))  # fmt: skip
     _audit(actor, organization, app, "data.class_create", {"class": class_name, "fields": sorted(fields)})
 
 
 def data_class_delete(*, actor: Developer, organization: Organization, app: App, class_name: str) -> None:
     """Drop an empty class (Parse's 255 when it still holds objects)."""
-    async_to_sync(schemas.schema_delete)(caller=master_caller(app), class_name=class_name)
+    _schema_changed(actor, app, class_name, lambda caller: schemas.schema_delete(caller=caller, class_name=class_name))
     _audit(actor, organization, app, "data.class_delete", {"class": class_name})
 
 
@@ -467,14 +498,16 @@ def data_field_add(
     *, actor: Developer, organization: Organization, app: App, class_name: str, name: str, spec: dict[str, Any]
 ) -> None:
     body = {"className": class_name, "fields": {name: spec}}
-    async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
+    _schema_changed(actor, app, class_name, lambda caller: schemas.schema_update(
+        caller=caller, class_name=class_name, body=body))  # fmt: skip
     _audit(actor, organization, app, "data.field_add", {"class": class_name, "field": name, "type": spec["type"]})
 
 
 def data_field_remove(*, actor: Developer, organization: Organization, app: App, class_name: str, name: str) -> None:
     """Remove a column and its values from every object (Parse's ``{"__op": "Delete"}`` in a schema update)."""
     body = {"className": class_name, "fields": {name: {"__op": "Delete"}}}
-    async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
+    _schema_changed(actor, app, class_name, lambda caller: schemas.schema_update(
+        caller=caller, class_name=class_name, body=body))  # fmt: skip
     _audit(actor, organization, app, "data.field_remove", {"class": class_name, "field": name})
 
 
@@ -524,7 +557,8 @@ def data_class_permissions_set(
     """
     clp = _json("Object", text)
     body = {"className": class_name, "classLevelPermissions": clp}
-    async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
+    _schema_changed(actor, app, class_name, lambda caller: schemas.schema_update(
+        caller=caller, class_name=class_name, body=body))  # fmt: skip
     _audit(actor, organization, app, "data.class_permissions", {"class": class_name, "clp": clp})
 
 
@@ -534,11 +568,13 @@ def data_index_add(
     """Add an index, e.g. ``{"score": -1}`` (built concurrently by the schema service, as for ``PUT /schemas``)."""
     spec = _json("Object", text)
     body = {"className": class_name, "indexes": {name: spec}}
-    async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
+    _schema_changed(actor, app, class_name, lambda caller: schemas.schema_update(
+        caller=caller, class_name=class_name, body=body))  # fmt: skip
     _audit(actor, organization, app, "data.index_add", {"class": class_name, "index": name, "keys": spec})
 
 
 def data_index_drop(*, actor: Developer, organization: Organization, app: App, class_name: str, name: str) -> None:
     body = {"className": class_name, "indexes": {name: {"__op": "Delete"}}}
-    async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
+    _schema_changed(actor, app, class_name, lambda caller: schemas.schema_update(
+        caller=caller, class_name=class_name, body=body))  # fmt: skip
     _audit(actor, organization, app, "data.index_drop", {"class": class_name, "index": name})
