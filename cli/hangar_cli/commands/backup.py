@@ -338,14 +338,19 @@ def import_group() -> None:
 @click.option("--org", "org_id", type=int, help="Organization of --new-app.")
 @click.option("--keep-archive", type=click.Path(dir_okay=False, path_type=Path), help="Also keep the archive here.")
 @click.option("--yes", is_flag=True, help="Replace an existing app's content without asking.")
+@click.option(
+    "--sessions/--no-sessions", default=True, show_default=True,
+    help="Bring Parse's sessions along, so that logged-in users stay logged in.",
+)  # fmt: skip
 @json_option
 def import_parse(
     database_url: str | None, json_dir: Path | None, files_dir: Path | None, app_name: str | None,
-    new_app: str | None, org_id: int | None, keep_archive: Path | None, yes: bool,
+    new_app: str | None, org_id: int | None, keep_archive: Path | None, yes: bool, sessions: bool,
 ) -> None:  # fmt: skip
     """Import a Parse Server app (its Postgres database or JSON exports) into --app or a --new-app.
 
-    Users keep their passwords (Parse's bcrypt hashes log in as they are); sessions are not imported.
+    Users keep their passwords (Parse's bcrypt hashes log in as they are) and, with their sessions,
+    stay logged in; push and job statuses come along.
     """
     if (database_url is None) == (json_dir is None):
         raise CliError("give either --database-url or --json-dir", 2)
@@ -353,7 +358,11 @@ def import_parse(
         click.confirm(f"Replace everything app {app_name!r} holds with the Parse app?", abort=True, err=True)
     source: ParsePostgresSource | ParseJsonSource
     try:
-        source = ParsePostgresSource(database_url) if database_url else ParseJsonSource(json_dir)  # type: ignore[arg-type]
+        source = (
+            ParsePostgresSource(database_url, sessions=sessions)
+            if database_url
+            else ParseJsonSource(json_dir, sessions=sessions)  # type: ignore[arg-type]
+        )
         parse_app = source.app()
         referenced: set[str] = set()
         missing: list[str] = []
