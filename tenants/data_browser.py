@@ -29,10 +29,11 @@ import orjson
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
+from hangar.backups.lease import restore_running
 from hangar.caller import Caller
 from hangar.cloudcode.console import deployed_code_get
 from hangar.datastore import objects, queries, schemas
-from hangar.parse_errors import INVALID_JSON, INVALID_QUERY, ParseError
+from hangar.parse_errors import INVALID_JSON, INVALID_QUERY, OPERATION_FORBIDDEN, ParseError
 from hangar.schema_history.models import SchemaMigration
 from hangar.schema_history.recording import schema_change_record
 from hangar.schema_history.selectors import class_schema_wire_get
@@ -94,6 +95,15 @@ class GridPage:
     sort: str
     next_cursor: str | None
     total: int
+
+
+def _writable(app: App) -> None:
+    """Refuse an edit while a restore replaces the app's content (hangar.backups.lease), as the Parse API does."""
+    if restore_running(app.pk):
+        raise ParseError(
+            OPERATION_FORBIDDEN,
+            "This app is being restored from a backup and is read-only until the restore ends; try again shortly.",
+        )
 
 
 def master_caller(app: App) -> Caller:
@@ -405,6 +415,7 @@ def import_csv(*, app: App, class_name: str, content: bytes) -> ImportResult:
     objectId, createdAt, updatedAt and ACL columns are ignored (an exported file imports as
     copies). A bad line is reported and skipped; the others are created.
     """
+    _writable(app)
     if len(content) > IMPORT_MAX_BYTES:
         raise DataInputError(f"Import at most {IMPORT_MAX_BYTES // (1024 * 1024)} MB at a time.")
     try:
@@ -451,6 +462,7 @@ def _schema_changed(actor: Developer, app: App, class_name: str, change: Callabl
     The change stands whatever happens to its record: a history that could not be written is
     logged, as for a /schemas change (hangar.gateway.handlers.schemas).
     """
+    _writable(app)
     before = class_schema_wire_get(app=app, class_name=class_name)
     caller = master_caller(app)
 
@@ -513,6 +525,7 @@ def data_field_remove(*, actor: Developer, organization: Organization, app: App,
 
 def data_object_create(*, app: App, class_name: str, body: dict[str, Any]) -> str:
     """Create an object as ``POST /classes/:className`` with the master key would; returns its objectId."""
+    _writable(app)
     _response, object_id = async_to_sync(objects.object_create)(
         caller=master_caller(app), class_name=class_name, body=body, files_base=files_base(app)
     )
@@ -521,6 +534,7 @@ def data_object_create(*, app: App, class_name: str, body: dict[str, Any]) -> st
 
 def data_object_update(*, app: App, class_name: str, object_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Update an object as ``PUT /classes/:className/:objectId`` with the master key; returns it as stored."""
+    _writable(app)
     caller = master_caller(app)
     async_to_sync(objects.object_update)(
         caller=caller, class_name=class_name, object_id=object_id, body=body, files_base=files_base(app)
@@ -538,6 +552,7 @@ def data_object_get(*, app: App, class_name: str, object_id: str) -> dict[str, A
 
 def data_objects_delete(*, app: App, class_name: str, object_ids: list[str]) -> int:
     """Delete each object as ``DELETE /classes/...`` would (its triggers run); returns how many went."""
+    _writable(app)
     if len(object_ids) > MAX_BULK_DELETE:
         raise DataInputError(f"Delete at most {MAX_BULK_DELETE} objects at a time.")
     caller = master_caller(app)

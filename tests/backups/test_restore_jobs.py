@@ -13,6 +13,7 @@ import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.urls import reverse
 
 from hangar.backups import restores
 from hangar.backups.lease import RestoreLease, restore_running
@@ -21,8 +22,10 @@ from hangar.backups.restores import MAX_ATTEMPTS, RestoreBusyError, restore_reco
 from hangar.backups.services import backup_record, backup_run
 from hangar.cloudcode.models import CloudVariable
 from hangar.cloudcode.services import set_variable
+from hangar.datastore.models import SchemaClass
 from hangar.secretbox import decrypt_secret
 from tests.conftest import REPO_DIR, LiveServer, Tenant, _database_url, make_tenant
+from tests.dashboard.conftest import logged_in
 from tests.datastore.conftest import ParseApp
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -133,6 +136,7 @@ from pathlib import Path
 import django
 django.setup()
 from django.conf import settings
+from django.urls import reverse
 settings.HANGAR_BACKUP_DIR = Path(os.environ["PROBE_BACKUP_DIR"])
 from hangar.backups import restore as loader
 real_copy_in = loader._copy_in
@@ -219,3 +223,19 @@ def test_cloud_variables_come_back_sealed_and_only_with_this_deployments_key(ten
     assert sorted(skipped.skipped_variables) == ["MODE", "STRIPE_KEY"]
     assert skipped.counts["cloud_variables"] == 0
     assert not CloudVariable.objects.filter(app=elsewhere.app).exists()
+
+
+def test_the_dashboard_refuses_edits_of_an_app_being_restored(tenant_a: Tenant) -> None:
+    alice = logged_in(tenant_a.developer)
+    add_class = reverse("dashboard:data_class_create", args=[tenant_a.organization.pk, tenant_a.app.pk])
+    lease = RestoreLease(tenant_a.app.pk, "rs_probe")
+    lease.take()
+    try:
+        page = alice.post(add_class, {"class_name": "Pet"}, follow=True).content.decode()
+        assert "being restored" in page
+        assert not Restore.objects.exists()
+        assert not SchemaClass.objects.filter(app=tenant_a.app, class_name="Pet").exists()
+    finally:
+        lease.release()
+    alice.post(add_class, {"class_name": "Pet"})
+    assert SchemaClass.objects.filter(app=tenant_a.app, class_name="Pet").exists()
