@@ -11,7 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from asgiref.sync import sync_to_async
+import redis
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.urls import reverse
 
@@ -20,8 +21,10 @@ from hangar.backups.lease import RestoreLease, restore_running
 from hangar.backups.models import Backup, Restore
 from hangar.backups.restores import MAX_ATTEMPTS, RestoreBusyError, restore_record, restore_run
 from hangar.backups.services import backup_record, backup_run
+from hangar.caller import Caller
 from hangar.cloudcode.models import CloudVariable
 from hangar.cloudcode.services import set_variable
+from hangar.datastore import schemas
 from hangar.datastore.models import SchemaClass
 from hangar.secretbox import decrypt_secret
 from tests.conftest import REPO_DIR, LiveServer, Tenant, _database_url, make_tenant
@@ -239,3 +242,27 @@ def test_the_dashboard_refuses_edits_of_an_app_being_restored(tenant_a: Tenant) 
         lease.release()
     alice.post(add_class, {"class_name": "Pet"})
     assert SchemaClass.objects.filter(app=tenant_a.app, class_name="Pet").exists()
+
+
+def test_a_restore_that_cannot_take_its_lease_fails_and_frees_the_app(
+    tenant_a: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis down at the start: the restore fails with the reason (the app cannot be made read-only), changes
+    nothing, and does not stay "running" (which would block every later restore of the app)."""
+    body = {"fields": {"n": {"type": "Number"}}}
+    master = Caller(app_pk=tenant_a.app.pk, is_master=True)
+    async_to_sync(schemas.schema_create)(caller=master, class_name="Thing", body=body)
+    backup = _backup_of(tenant_a)
+    copy = make_tenant("carol")
+
+    def redis_down(self: RestoreLease) -> None:
+        raise redis.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(RestoreLease, "take", redis_down)
+    failed = restore_run(restore_id=restore_record(app=copy.app, author="t", backup=backup).pk)
+    assert failed.status == Restore.Status.FAILED
+    assert "could not be made read-only" in failed.error
+    assert not SchemaClass.objects.filter(app=copy.app, class_name="Thing").exists()
+    monkeypatch.undo()
+    assert restore_run(restore_id=restore_record(app=copy.app, author="t", backup=backup).pk).status == "done"
+    assert SchemaClass.objects.filter(app=copy.app, class_name="Thing").exists()

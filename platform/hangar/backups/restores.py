@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import redis
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -100,14 +101,21 @@ def _started(restore: Restore) -> bool:
     return True
 
 
+def _lease_released(lease: RestoreLease) -> None:
+    try:
+        lease.release()
+    except redis.RedisError:
+        log.warning("could not release %s; it lapses by itself", lease.key)
+
+
 def restore_run(*, restore_id: int) -> Restore:
     """Run a recorded restore; idempotent: a restore already done or failed is left as it is."""
     restore = Restore.objects.select_related("app", "backup").get(pk=restore_id)
     if restore.status not in Restore.ACTIVE or not _started(restore):
         return Restore.objects.get(pk=restore_id)
     lease = RestoreLease(restore.app.pk, restore.public_id)
-    lease.take()
     try:
+        lease.take()
         with work_dir() as directory:
             archive = archive_open(_fetch(restore, directory))
             with archive.tar:
@@ -118,8 +126,15 @@ def restore_run(*, restore_id: int) -> Restore:
         Restore.objects.filter(pk=restore.pk).update(failed_indexes=restored.failed_indexes)
     except (ArchiveError, BackupStorageError) as exc:
         restore_fail(restore_id=restore.pk, error=str(exc))
+    except redis.RedisError as exc:
+        restore_fail(restore_id=restore.pk, error=f"the app could not be made read-only (Redis: {exc}); try again")
+    except Exception as exc:
+        # Not a dead worker (that raises nothing here): the task ends now, so the row must too, or
+        # the app could never be restored again (one active restore per app).
+        restore_fail(restore_id=restore.pk, error=f"the restore failed ({type(exc).__name__}); nothing changed")
+        raise
     finally:
-        lease.release()
+        _lease_released(lease)
     restore.refresh_from_db()
     if restore.status not in Restore.ACTIVE:
         _upload_remove(restore)

@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('schema_history', '0002_dataplane_grants'),
+        ("schema_history", "0002_dataplane_grants"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='schemamigration',
-            name='source',
-            field=models.CharField(choices=[('push', 'Schema push'), ('rollback', 'Rollback'), ('promotion', 'Promotion from another app'), ('restore', 'Backup restore'), ('parse_api', 'Parse /schemas with the master key'), ('dashboard', 'Dashboard edit'), ('schema_on_write', "Schema-on-write by a client's save")], max_length=20),
+            model_name="schemamigration",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("push", "Schema push"),
+                    ("rollback", "Rollback"),
+                    ("promotion", "Promotion from another app"),
+                    ("restore", "Backup restore"),
+                    ("parse_api", "Parse /schemas with the master key"),
+                    ("dashboard", "Dashboard edit"),
+                    ("schema_on_write", "Schema-on-write by a client's save"),
+                ],
+                max_length=20,
+            ),
         ),
     ]
