@@ -5,17 +5,20 @@ Every read and write here calls the same datastore functions as the Parse routes
 its active cloud code, so a dashboard edit gets the Parse API's validation, its triggers
 and its change feed (LiveQuery). Nothing here writes SQL. The caller (dashboard/access.py)
 has already checked the developer's role for the app; these functions take that one app
-explicitly and never another. Schema changes are audited; row edits are not (like
-Parse Dashboard, the data is the app's, not the organization's record).
+explicitly and never another. Schema changes are audited, and recorded in the app's
+schema history as migrations (hangar.schema_history.recording) so that ``hangar schema
+diff``/``pull`` and rollbacks see them; row edits are not (like Parse Dashboard, the data is
+the app's, not the organization's record).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,13 +27,19 @@ import orjson
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
+from hangar.backups.lease import restore_running
 from hangar.caller import Caller
 from hangar.cloudcode.console import deployed_code_get
 from hangar.datastore import objects, queries, schemas
-from hangar.parse_errors import INVALID_JSON, ParseError
+from hangar.parse_errors import INVALID_JSON, OPERATION_FORBIDDEN, ParseError
+from hangar.schema_history.models import SchemaMigration
+from hangar.schema_history.recording import schema_change_record
+from hangar.schema_history.selectors import class_schema_wire_get
 from tenants import data_keyset
 from tenants.audit import audit_record
 from tenants.models import App, Developer, Organization
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 MAX_BULK_DELETE = 200
@@ -85,6 +94,15 @@ class GridPage:
     sort: str
     next_cursor: str | None
     total: int
+
+
+def _writable(app: App) -> None:
+    """Refuse an edit while a restore replaces the app's content (hangar.backups.lease), as the Parse API does."""
+    if restore_running(app.pk):
+        raise ParseError(
+            OPERATION_FORBIDDEN,
+            "This app is being restored from a backup and is read-only until the restore ends; try again shortly.",
+        )
 
 
 def master_caller(app: App) -> Caller:
@@ -377,6 +395,29 @@ def _audit(actor: Developer, organization: Organization, app: App, action: str, 
     )  # fmt: skip
 
 
+def _schema_changed(actor: Developer, app: App, class_name: str, change: Callable[[Caller], Awaitable[Any]]) -> None:
+    """Make a schema change through the datastore, then record it in the app's schema history.
+
+    The change stands whatever happens to its record: a history that could not be written is
+    logged, as for a /schemas change (hangar.gateway.handlers.schemas).
+    """
+    _writable(app)
+    before = class_schema_wire_get(app=app, class_name=class_name)
+    caller = master_caller(app)
+
+    async def changed() -> Any:
+        return await change(caller)
+
+    after = async_to_sync(changed)()
+    try:
+        async_to_sync(schema_change_record)(
+            app_pk=app.pk, class_name=class_name, before=before, after=after if isinstance(after, dict) else None,
+            source=SchemaMigration.Source.DASHBOARD, author=actor.email,
+        )  # fmt: skip
+    except Exception:
+        log.exception("could not record the dashboard change of %s in app %s", class_name, app.pk)
+
+
 def field_spec(type_name: str, target_class: str = "") -> dict[str, Any]:
     """A schema field of this type; Pointer and Relation need the class they point to."""
     if type_name not in FIELD_TYPES:
@@ -393,13 +434,14 @@ def data_class_create(
 ) -> None:
     """Create a class with its first fields through ``POST /schemas``'s service (same names and types checked)."""
     body = {"className": class_name, "fields": fields}
-    async_to_sync(schemas.schema_create)(caller=master_caller(app), class_name=class_name, body=body)
+    _schema_changed(actor, app, class_name, lambda caller: schemas.schema_create(
+        caller=caller, class_name=class_name, body=body))  # fmt: skip
     _audit(actor, organization, app, "data.class_create", {"class": class_name, "fields": sorted(fields)})
 
 
 def data_class_delete(*, actor: Developer, organization: Organization, app: App, class_name: str) -> None:
     """Drop an empty class (Parse's 255 when it still holds objects)."""
-    async_to_sync(schemas.schema_delete)(caller=master_caller(app), class_name=class_name)
+    _schema_changed(actor, app, class_name, lambda caller: schemas.schema_delete(caller=caller, class_name=class_name))
     _audit(actor, organization, app, "data.class_delete", {"class": class_name})
 
 
@@ -407,14 +449,16 @@ def data_field_add(
     *, actor: Developer, organization: Organization, app: App, class_name: str, name: str, spec: dict[str, Any]
 ) -> None:
     body = {"className": class_name, "fields": {name: spec}}
-    async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
+    _schema_changed(actor, app, class_name, lambda caller: schemas.schema_update(
+        caller=caller, class_name=class_name, body=body))  # fmt: skip
     _audit(actor, organization, app, "data.field_add", {"class": class_name, "field": name, "type": spec["type"]})
 
 
 def data_field_remove(*, actor: Developer, organization: Organization, app: App, class_name: str, name: str) -> None:
     """Remove a column and its values from every object (Parse's ``{"__op": "Delete"}`` in a schema update)."""
     body = {"className": class_name, "fields": {name: {"__op": "Delete"}}}
-    async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
+    _schema_changed(actor, app, class_name, lambda caller: schemas.schema_update(
+        caller=caller, class_name=class_name, body=body))  # fmt: skip
     _audit(actor, organization, app, "data.field_remove", {"class": class_name, "field": name})
 
 
@@ -423,6 +467,7 @@ def data_object_create(*, app: App, class_name: str, body: dict[str, Any], objec
 
     With ``object_id`` the object gets that id (the import's deterministic ids); 137 if it exists.
     """
+    _writable(app)
     _response, created_id = async_to_sync(objects.object_create)(
         caller=master_caller(app), class_name=class_name, body=body, files_base=files_base(app), object_id=object_id
     )
@@ -431,6 +476,7 @@ def data_object_create(*, app: App, class_name: str, body: dict[str, Any], objec
 
 def data_object_update(*, app: App, class_name: str, object_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Update an object as ``PUT /classes/:className/:objectId`` with the master key; returns it as stored."""
+    _writable(app)
     caller = master_caller(app)
     async_to_sync(objects.object_update)(
         caller=caller, class_name=class_name, object_id=object_id, body=body, files_base=files_base(app)
@@ -448,6 +494,7 @@ def data_object_get(*, app: App, class_name: str, object_id: str) -> dict[str, A
 
 def data_objects_delete(*, app: App, class_name: str, object_ids: list[str]) -> int:
     """Delete each object as ``DELETE /classes/...`` would (its triggers run); returns how many went."""
+    _writable(app)
     if len(object_ids) > MAX_BULK_DELETE:
         raise DataInputError(f"Delete at most {MAX_BULK_DELETE} objects at a time.")
     caller = master_caller(app)
@@ -466,7 +513,8 @@ def data_class_permissions_set(
     Parse's schema service validates them exactly as ``PUT /schemas/:className`` would.
     """
     body = {"className": class_name, "classLevelPermissions": clp}
-    async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
+    _schema_changed(actor, app, class_name, lambda caller: schemas.schema_update(
+        caller=caller, class_name=class_name, body=body))  # fmt: skip
     _audit(actor, organization, app, "data.class_permissions", {"class": class_name, "clp": clp})
 
 
@@ -483,11 +531,13 @@ def data_index_add(
     """Add an index, e.g. ``{"score": -1}`` (built concurrently by the schema service, as for ``PUT /schemas``)."""
     spec = _json("Object", text)
     body = {"className": class_name, "indexes": {name: spec}}
-    async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
+    _schema_changed(actor, app, class_name, lambda caller: schemas.schema_update(
+        caller=caller, class_name=class_name, body=body))  # fmt: skip
     _audit(actor, organization, app, "data.index_add", {"class": class_name, "index": name, "keys": spec})
 
 
 def data_index_drop(*, actor: Developer, organization: Organization, app: App, class_name: str, name: str) -> None:
     body = {"className": class_name, "indexes": {name: {"__op": "Delete"}}}
-    async_to_sync(schemas.schema_update)(caller=master_caller(app), class_name=class_name, body=body)
+    _schema_changed(actor, app, class_name, lambda caller: schemas.schema_update(
+        caller=caller, class_name=class_name, body=body))  # fmt: skip
     _audit(actor, organization, app, "data.index_drop", {"class": class_name, "index": name})

@@ -122,3 +122,10 @@ class BackupUnavailableError(TenantsError):
     code = "backup_storage_unavailable"
     status = 503
     retry_after_seconds = 30
+
+
+class RestoreBusyError(TenantsError):
+    """A restore of the app is already queued or running."""
+
+    code = "restore_busy"
+    status = 409

@@ -13,8 +13,13 @@ from django.utils import timezone
 
 from hangar.cloudcode.logs import log_records
 from hangar.cloudcode.models import CloudActivation, CloudVariable, CloudVersion
+from hangar.schema_history.document import document_render
+from hangar.schema_history.errors import SchemaChangeError
+from hangar.schema_history.models import SchemaMigration
+from hangar.schema_history.planning import Plan
+from hangar.schema_history.selectors import schema_document_get, schema_migration_list, schema_plan
 from hangar.secretbox import decrypt_secret, token_digest
-from tenants.errors import NotFoundError
+from tenants.errors import NotFoundError, ValidationFailedError
 from tenants.models import (
     App,
     AppKey,
@@ -325,3 +330,56 @@ def cloud_settings_get(*, developer: Developer, organization: Organization, app_
         trigger_timeout_max=trigger_max,
         webhook_key=webhook_key(app.application_id) if role_allows(role, Permission.MANAGE_CLOUD_CODE) else None,
     )
+
+
+# Schema as code (hangar.schema_history): the reads behind `hangar schema pull/diff/history`.
+
+
+def app_permitted_get(*, developer: Developer, organization: Organization, app_pk: int, permission: Permission) -> App:
+    """The organization's active app if the developer's role there has ``permission``; otherwise NotFoundError."""
+    membership_require(actor=developer, organization=organization, permission=permission)
+    app = organization.apps.filter(pk=_pk(app_pk, "App"), status=App.Status.ACTIVE).first()
+    if app is None:
+        raise NotFoundError("App not found.")
+    return app
+
+
+def schema_file_get(*, developer: Developer, organization: Organization, app_pk: int) -> dict[str, Any]:
+    """The app's schema in the schema file's format (``schema pull``)."""
+    app = app_permitted_get(
+        developer=developer, organization=organization, app_pk=app_pk, permission=Permission.VIEW_ORG
+    )
+    return document_render(schema_document_get(app=app))
+
+
+def schema_diff_get(
+    *, developer: Developer, organization: Organization, app_pk: int, document: Any, allow_destructive: bool
+) -> Plan:
+    """What pushing ``document`` would change (``schema diff``); a file not in the format is a ValidationFailedError."""
+    app = app_permitted_get(
+        developer=developer, organization=organization, app_pk=app_pk, permission=Permission.VIEW_ORG
+    )
+    try:
+        return schema_plan(app=app, raw=document, allow_destructive=allow_destructive)
+    except SchemaChangeError as exc:
+        raise ValidationFailedError(exc.message, field="schema") from exc
+
+
+def schema_migration_list_for(
+    *, developer: Developer, organization: Organization, app_pk: int
+) -> list[SchemaMigration]:
+    """The app's recorded schema migrations, newest first (``schema history``)."""
+    app = app_permitted_get(
+        developer=developer, organization=organization, app_pk=app_pk, permission=Permission.VIEW_ORG
+    )
+    return schema_migration_list(app=app)
+
+
+def promotion_source_get(*, developer: Developer, source_app_id: str) -> App:
+    """The app a schema is promoted from, by application id, in any organization where the developer may look."""
+    source = App.objects.filter(application_id=source_app_id, status=App.Status.ACTIVE).select_related("organization")
+    app = source.first()
+    if app is None:
+        raise NotFoundError("Source app not found.")
+    membership_require(actor=developer, organization=app.organization, permission=Permission.VIEW_ORG)
+    return app

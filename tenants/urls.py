@@ -19,6 +19,7 @@ from tenants.api.backups import (
     BackupArchiveApi,
     BackupDetailApi,
     BackupListApi,
+    RestoreDetailApi,
 )
 from tenants.api.builds import (
     BuildCancelApi,
@@ -139,4 +140,5 @@ urlpatterns = [
     path(f"{APP}/backups", AppBackupCreateApi.as_view(), name="app-backup-create"),
     path(f"{APP}/backups/schedule", AppBackupScheduleApi.as_view(), name="app-backup-schedule"),
     path(f"{APP}/restore", AppRestoreApi.as_view(), name="app-restore"),
+    path(f"{ORG}/restores/<str:restore_id>", RestoreDetailApi.as_view(), name="restore-detail"),
 ]

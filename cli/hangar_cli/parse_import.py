@@ -6,7 +6,12 @@ directory of Parse JSON exports (``<Class>.json``, each ``{"results": [...]}`` o
 The conversion runs here, on the developer's machine, so the server never connects to a
 database a tenant names. Users keep their passwords: Parse's bcrypt hashes
 (``_hashed_password``, or ``bcryptPassword`` in parse.com exports) go over as they are and
-Hangar verifies them at login. Sessions are not imported (users sign in again).
+Hangar verifies them at login. Sessions come along too (unless ``--no-sessions``), so users
+logged in on Parse stay logged in: Parse's ``_Session`` rows keep their token, user, expiry
+and ``createdWith``, but the token is stored only as Hangar stores its own, a SHA-256 digest
+(``_session_token_hash``, hangar.identity.sessions), and the row is readable and writable by
+its user only. ``_PushStatus`` and ``_JobStatus`` rows (push and job history) come along as
+they are; Parse keeps those two out of ``_SCHEMA``, so their fields are Parse's defaults.
 """
 
 from __future__ import annotations
@@ -26,9 +31,32 @@ from pathlib import Path
 from typing import Any
 
 FORMAT = 1
-# Parse's system classes Hangar keeps; the rest (_Session, _Hooks, _Idempotency, _JobStatus,
-# _PushStatus, _GraphQLConfig, _GlobalConfig as a class) are Parse Server's own bookkeeping.
-IMPORTED_SYSTEM_CLASSES = ("_User", "_Role", "_Installation", "_Audience", "_JobSchedule")
+# Parse's system classes Hangar keeps; the rest (_Hooks, _Idempotency, _GraphQLConfig, _GlobalConfig
+# as a class) are Parse Server's own bookkeeping.
+IMPORTED_SYSTEM_CLASSES = (
+    "_User", "_Role", "_Installation", "_Audience", "_JobSchedule", "_Session", "_PushStatus", "_JobStatus",
+)  # fmt: skip
+# Parse Server's columns of the classes it keeps out of _SCHEMA ("volatile" classes; Parse Server's
+# SchemaController.defaultColumns), and of _Session, which may be missing from it too.
+PARSE_DEFAULT_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
+    "_Session": {
+        "restricted": {"type": "Boolean"}, "user": {"type": "Pointer", "targetClass": "_User"},
+        "installationId": {"type": "String"}, "sessionToken": {"type": "String"}, "expiresAt": {"type": "Date"},
+        "createdWith": {"type": "Object"},
+    },
+    "_PushStatus": {
+        "pushTime": {"type": "String"}, "source": {"type": "String"}, "query": {"type": "String"},
+        "payload": {"type": "String"}, "title": {"type": "String"}, "expiry": {"type": "Number"},
+        "expiration_interval": {"type": "Number"}, "status": {"type": "String"}, "numSent": {"type": "Number"},
+        "numFailed": {"type": "Number"}, "pushHash": {"type": "String"}, "errorMessage": {"type": "Object"},
+        "sentPerType": {"type": "Object"}, "failedPerType": {"type": "Object"},
+        "sentPerUTCOffset": {"type": "Object"}, "failedPerUTCOffset": {"type": "Object"}, "count": {"type": "Number"},
+    },
+    "_JobStatus": {
+        "jobName": {"type": "String"}, "source": {"type": "String"}, "status": {"type": "String"},
+        "message": {"type": "String"}, "params": {"type": "Object"}, "finishedAt": {"type": "Date"},
+    },
+}  # fmt: skip
 TYPES = {"String", "Number", "Boolean", "Date", "Object", "Array", "Pointer", "Relation", "File", "GeoPoint",
          "Polygon", "Bytes"}  # fmt: skip
 BUILTIN = {"objectId": {"type": "String"}, "createdAt": {"type": "Date"}, "updatedAt": {"type": "Date"},
@@ -53,8 +81,23 @@ class ParseApp:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def wanted_class(name: str) -> bool:
+def wanted_class(name: str, *, sessions: bool = True) -> bool:
+    if name == "_Session":
+        return sessions
     return bool(_CLASS.fullmatch(name)) if not name.startswith("_") else name in IMPORTED_SYSTEM_CLASSES
+
+
+def session_fields(data: dict[str, Any]) -> list[str] | None:
+    """A Parse session as Hangar keeps one: the token as its digest only; returns its user id (None: no user or
+    no token, a session nobody could use, left out).
+
+    The digest is hangar.identity.sessions.session_token_hash: SHA-256 of the token, in hex.
+    """
+    token, user = data.pop("sessionToken", None), data.get("user")
+    if not isinstance(token, str) or not token or not isinstance(user, dict) or not user.get("objectId"):
+        return None
+    data["_session_token_hash"] = hashlib.sha256(token.encode()).hexdigest()
+    return [str(user["objectId"])]
 
 
 def iso_date(value: datetime | str) -> dict[str, str]:
@@ -162,10 +205,17 @@ def copy_row(
 def _schema_row(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {"class_name": name, "fields": {**BUILTIN, **spec["fields"]}, "indexes": spec["indexes"]}
     clp = spec.get("clp")
-    row["class_level_permissions"] = clp if clp is not None else {
-        op: {"*": True} for op in ("find", "count", "get", "create", "update", "delete", "addField")
-    }  # fmt: skip
+    if clp is None:
+        # Public, but for what only the master key may do in a system class (as Hangar's own CLP shows it;
+        # hangar.datastore.system_classes enforces it whatever the CLP says).
+        master_only = _MASTER_ONLY.get(name, ())
+        clp = {op: ({} if op in master_only else {"*": True}) for op in _OPERATIONS}
+    row["class_level_permissions"] = clp
     return row
+
+
+_OPERATIONS = ("find", "count", "get", "create", "update", "delete", "addField")
+_MASTER_ONLY = {"_Session": ("create", "addField"), "_PushStatus": _OPERATIONS, "_JobStatus": _OPERATIONS}
 
 
 def archive_build(

@@ -9,6 +9,7 @@ from typing import Any
 
 from hangar_cli.parse_import import (
     BUILTIN,
+    PARSE_DEFAULT_FIELDS,
     ImportSourceError,
     ParseApp,
     _files_in,
@@ -20,6 +21,7 @@ from hangar_cli.parse_import import (
     copy_row,
     iso_date,
     permissions_from_acl,
+    session_fields,
     user_fields,
     wanted_class,
 )
@@ -34,10 +36,11 @@ def _quoted(name: str) -> str:
 class ParsePostgresSource:
     """Parse Server's Postgres adapter layout, read in one REPEATABLE READ snapshot."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, sessions: bool = True) -> None:
         import psycopg
         from psycopg.rows import dict_row
 
+        self.sessions = sessions
         try:
             self.conn = psycopg.connect(database_url, row_factory=dict_row, connect_timeout=10)
         except psycopg.Error as exc:
@@ -56,13 +59,14 @@ class ParsePostgresSource:
             ) from exc
         for row in rows:
             name, schema = row["className"], row["schema"] or {}
-            if not wanted_class(name):
+            if not wanted_class(name, sessions=self.sessions):
                 continue
-            fields = clean_fields(schema.get("fields") or {})
+            fields = clean_fields({**PARSE_DEFAULT_FIELDS.get(name, {}), **(schema.get("fields") or {})})
             app.classes[name] = {
                 "fields": fields, "clp": clean_clp(schema.get("classLevelPermissions")),
                 "indexes": clean_indexes(schema.get("indexes"), fields),
             }  # fmt: skip
+        self._volatile_classes(app)
         config = self.conn.execute("SELECT to_regclass('\"_GlobalConfig\"') AS t").fetchone()
         if config and config["t"]:
             found = self.conn.execute('SELECT params, "masterKeyOnly" FROM "_GlobalConfig" LIMIT 1').fetchone()
@@ -80,6 +84,15 @@ class ParsePostgresSource:
                             )
         return app
 
+    def _volatile_classes(self, app: ParseApp) -> None:
+        """Classes Parse writes without a _SCHEMA row (_PushStatus, _JobStatus): their tables, with Parse's columns."""
+        for name, fields in PARSE_DEFAULT_FIELDS.items():
+            if name in app.classes or not wanted_class(name, sessions=self.sessions):
+                continue
+            exists = self.conn.execute("SELECT to_regclass(%s) AS t", [_quoted(name)]).fetchone()
+            if exists and exists["t"]:
+                app.classes[name] = {"fields": clean_fields(fields), "clp": None, "indexes": {}}
+
     def objects(self, app: ParseApp, files: set[str]) -> Iterator[bytes]:
         for name, spec in app.classes.items():
             count = 0
@@ -87,28 +100,36 @@ class ParsePostgresSource:
                 cursor.execute(f"SELECT * FROM {_quoted(name)}")
                 while batch := cursor.fetchmany(BATCH_ROWS):
                     for columns in batch:
-                        yield self._row(name, spec["fields"], columns, files)
-                        count += 1
+                        row = self._row(name, spec["fields"], columns, files)
+                        if row is not None:
+                            yield row
+                            count += 1
             app.counts[name] = count
 
     @staticmethod
-    def _row(name: str, fields: dict[str, Any], columns: dict[str, Any], files: set[str]) -> bytes:
+    def _row(name: str, fields: dict[str, Any], columns: dict[str, Any], files: set[str]) -> bytes | None:
         data: dict[str, Any] = {}
         for key, value in columns.items():
             spec = fields.get(key)
             if value is None or spec is None or spec["type"] == "Relation":
                 continue
             data[key] = column_value(spec, value)
+        read, write = columns.get("_rperm"), columns.get("_wperm")
         if name == "_User":
             user_fields(data, columns)
-        acl = acl_from_permissions(columns.get("_rperm"), columns.get("_wperm"))
+        if name == "_Session":
+            owner = session_fields(data)
+            if owner is None:
+                return None
+            read = write = owner  # as Hangar's own sessions (hangar.identity.sessions): no ACL, the user's alone
+        acl = acl_from_permissions(read, write) if name != "_Session" else None
         if acl is not None:
             data["ACL"] = acl
         _files_in(data, files)
         # Parse leaves both empty only on rows it did not write itself; the epoch stands in for them.
         created = iso_date(columns.get("createdAt") or columns.get("updatedAt") or "1970-01-01T00:00:00Z")
         updated = iso_date(columns.get("updatedAt") or created["iso"])
-        return copy_row(name, columns["objectId"], data, columns.get("_rperm"), columns.get("_wperm"), created, updated)
+        return copy_row(name, columns["objectId"], data, read, write, created, updated)
 
     def close(self) -> None:
         self.conn.close()
@@ -136,8 +157,10 @@ def _infer(value: Any) -> dict[str, Any] | None:
 class ParseJsonSource:
     """A directory of Parse JSON exports: ``<Class>.json`` holding ``{"results": [...]}`` or a list of objects."""
 
-    def __init__(self, directory: Path) -> None:
-        self.paths = {path.stem: path for path in sorted(directory.glob("*.json")) if wanted_class(path.stem)}
+    def __init__(self, directory: Path, *, sessions: bool = True) -> None:
+        self.paths = {
+            path.stem: path for path in sorted(directory.glob("*.json")) if wanted_class(path.stem, sessions=sessions)
+        }
         if not self.paths:
             raise ImportSourceError(f"{directory} holds no <Class>.json export files")
         self.rows: dict[str, list[dict[str, Any]]] = {}
@@ -164,17 +187,22 @@ class ParseJsonSource:
                         fields[key] = found
                     if found and found["type"] == "Relation":
                         fields[key] = found
+            fields = {**PARSE_DEFAULT_FIELDS.get(name, {}), **fields}
             app.classes[name] = {"fields": clean_fields(fields), "clp": None, "indexes": {}}
         return app
 
     def objects(self, app: ParseApp, files: set[str]) -> Iterator[bytes]:
         for name, rows in self.rows.items():
+            count = 0
             for row in rows:
-                yield self._row(name, app.classes[name]["fields"], row, files)
-            app.counts[name] = len(rows)
+                converted = self._row(name, app.classes[name]["fields"], row, files)
+                if converted is not None:
+                    yield converted
+                    count += 1
+            app.counts[name] = count
 
     @staticmethod
-    def _row(name: str, fields: dict[str, Any], row: dict[str, Any], files: set[str]) -> bytes:
+    def _row(name: str, fields: dict[str, Any], row: dict[str, Any], files: set[str]) -> bytes | None:
         data = {key: value for key, value in row.items() if key in fields and fields[key]["type"] != "Relation"}
         for key, value in list(data.items()):
             if value is None:
@@ -185,7 +213,12 @@ class ParseJsonSource:
         if name == "_User" and isinstance(password, str):
             data["_hashed_password"] = password
         read, write = permissions_from_acl(row.get("ACL"))
-        if row.get("ACL") is not None:
+        if name == "_Session":
+            owner = session_fields(data)
+            if owner is None:
+                return None
+            read = write = owner
+        elif row.get("ACL") is not None:
             data["ACL"] = row["ACL"]
         _files_in(data, files)
         created = iso_date(row.get("createdAt") or row.get("updatedAt") or "1970-01-01T00:00:00Z")

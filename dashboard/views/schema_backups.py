@@ -18,6 +18,7 @@ from dashboard.access import DeveloperRequest, app_view, capabilities
 from hangar.backups.services import backup_archive_file
 from hangar.backups.storage import BackupStorageError
 from hangar.schema_history.planning import describe
+from tenants import selectors
 from tenants.errors import NotFoundError, PermissionDeniedError, TenantsError
 from tenants.roles import Permission, role_allows
 from tenants.selectors import AppAccess
@@ -34,7 +35,7 @@ def _back(access: AppAccess) -> HttpResponse:
 @app_view()
 def schema_backups_page(request: DeveloperRequest, access: AppAccess) -> HttpResponse:
     developer, organization, app = request.user, access.organization, access.app
-    migrations = schema_code.schema_history_list(actor=developer, organization=organization, app_pk=app.pk)
+    migrations = selectors.schema_migration_list_for(developer=developer, organization=organization, app_pk=app.pk)
     may_back_up = role_allows(access.role, Permission.MANAGE_BACKUPS)
     context = {
         "access": access,

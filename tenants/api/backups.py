@@ -1,4 +1,8 @@
-"""Per-app backups: start one, follow its progress, download it, restore it (or an uploaded archive)."""
+"""Per-app backups: start one, follow its progress, download it, restore it (or an uploaded archive).
+
+A restore is a job (hangar.backups.restores): the API answers 202 with the queued restore,
+whose status the client polls at ``restores/<id>`` (``hangar backup restore --wait``).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hangar.backups.models import Backup, BackupSchedule
+from hangar.backups.models import Backup, BackupSchedule, Restore
 from hangar.backups.schedules import MAX_EVERY_HOURS, MAX_KEEP
 from hangar.backups.services import backup_archive_file, work_dir
 from hangar.backups.storage import BackupStorageError
@@ -34,6 +38,20 @@ class BackupSerializer(serializers.ModelSerializer):
         fields = [
             "id", "app_name", "application_id", "status", "include_sessions", "size", "counts", "total_objects",
             "error", "created_by", "created_at", "finished_at",
+        ]  # fmt: skip
+
+
+class RestoreSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id")
+    status = serializers.CharField(read_only=True, help_text="queued, running, done or failed")
+    application_id = serializers.CharField(source="app.application_id", read_only=True)
+    backup_id = serializers.CharField(source="backup.public_id", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Restore
+        fields = [
+            "id", "application_id", "backup_id", "status", "attempts", "counts", "failed_indexes",
+            "skipped_variables", "error", "created_by", "created_at", "started_at", "finished_at",
         ]  # fmt: skip
 
 
@@ -159,14 +177,14 @@ class BackupArchiveApi(OrganizationScopedApi):
 
 class AppRestoreApi(OrganizationScopedApi):
     @extend_schema(
-        tags=TAGS, request=RestoreInputSerializer, responses=dict,
-        summary="Replace the app's content with a backup or an uploaded archive (admin)",
+        tags=TAGS, request=RestoreInputSerializer, responses={202: RestoreSerializer},
+        summary="Queue a restore of a backup or an uploaded archive into the app (admin); poll the restore",
     )  # fmt: skip
     def post(self, request: Request, org_id: int, app_id: int) -> Response:
         data = decoded(RestoreInputSerializer, request.data)
         actor = developer_of(request)
         if "backup_id" in data:
-            restored = backups.backup_restore(
+            restore = backups.backup_restore(
                 actor=actor, organization=self.organization, app_pk=app_id, backup_id=data["backup_id"]
             )
         else:
@@ -180,7 +198,14 @@ class AppRestoreApi(OrganizationScopedApi):
                 with path.open("wb") as out:
                     for chunk in upload.chunks():
                         out.write(chunk)
-                restored = backups.backup_restore_upload(
+                restore = backups.backup_restore_upload(
                     actor=actor, organization=self.organization, app_pk=app_id, path=path
                 )
-        return Response({"counts": restored.counts, "failed_indexes": restored.failed_indexes})
+        return Response(RestoreSerializer(restore).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RestoreDetailApi(OrganizationScopedApi):
+    @extend_schema(tags=TAGS, responses=RestoreSerializer, summary="One restore and its status (admin)")
+    def get(self, request: Request, org_id: int, restore_id: str) -> Response:
+        restore = backups.restore_for(actor=developer_of(request), organization=self.organization, public_id=restore_id)
+        return Response(RestoreSerializer(restore).data)

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from hangar.schema_history.models import SchemaMigration
 from hangar.schema_history.planning import Plan, describe
+from tenants import selectors
 from tenants.api.base import OrganizationScopedApi, decoded, developer_of
 from tenants.services import schema_code
 
@@ -57,7 +58,7 @@ def _plan_body(plan: Plan) -> dict[str, Any]:
 class SchemaFileApi(OrganizationScopedApi):
     @extend_schema(tags=TAGS, responses=dict, summary="The app's schema as a schema file (schema pull)")
     def get(self, request: Request, org_id: int, app_id: int) -> Response:
-        body = schema_code.schema_file_get(actor=developer_of(request), organization=self.organization, app_pk=app_id)
+        body = selectors.schema_file_get(developer=developer_of(request), organization=self.organization, app_pk=app_id)
         return Response(body)
 
 
@@ -65,8 +66,8 @@ class SchemaDiffApi(OrganizationScopedApi):
     @extend_schema(tags=TAGS, request=SchemaInputSerializer, responses=dict, summary="What pushing a file would change")
     def post(self, request: Request, org_id: int, app_id: int) -> Response:
         data = decoded(SchemaInputSerializer, request.data)
-        plan = schema_code.schema_diff(
-            actor=developer_of(request), organization=self.organization, app_pk=app_id,
+        plan = selectors.schema_diff_get(
+            developer=developer_of(request), organization=self.organization, app_pk=app_id,
             document=data["schema"], allow_destructive=data["allow_destructive"],
         )  # fmt: skip
         return Response(_plan_body(plan))
@@ -111,8 +112,8 @@ class SchemaMigrationListApi(OrganizationScopedApi):
         tags=TAGS, responses=SchemaMigrationSerializer(many=True), summary="Recorded migrations, newest first"
     )
     def get(self, request: Request, org_id: int, app_id: int) -> Response:
-        rows = schema_code.schema_history_list(
-            actor=developer_of(request), organization=self.organization, app_pk=app_id
+        rows = selectors.schema_migration_list_for(
+            developer=developer_of(request), organization=self.organization, app_pk=app_id
         )
         return Response(SchemaMigrationSerializer(rows, many=True).data)
 

@@ -1,4 +1,4 @@
-"""Backups from the management API: start one, restore one (or an uploaded archive) into an app.
+"""Backups from the management API: start one, queue a restore of one (or of an uploaded archive) into an app.
 
 The domain work is hangar.backups'; this layer checks the admin role on each app involved,
 maps errors and records audit events. A backup taken in one organization may be restored
@@ -8,22 +8,23 @@ into an app of another only by someone who is an admin in both.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import redis
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from hangar.backups import schedules
+from hangar.backups import restores, schedules
 from hangar.backups import services as backups
-from hangar.backups.archive import ArchiveError
-from hangar.backups.models import Backup, BackupSchedule
-from hangar.backups.restore import Restored
-from hangar.backups.selectors import backup_get, backup_list
+from hangar.backups.archive import ArchiveError, archive_open
+from hangar.backups.models import Backup, BackupSchedule, Restore
+from hangar.backups.restore import schema_rows_checked
+from hangar.backups.selectors import backup_get, backup_list, restore_get
 from hangar.backups.storage import BackupStorageError
-from hangar.backups.tasks import backup_run_task
+from hangar.backups.tasks import backup_run_task, restore_run_task
 from tenants.audit import audit_record
-from tenants.errors import BackupUnavailableError, NotFoundError, ValidationFailedError
+from tenants.errors import BackupUnavailableError, NotFoundError, RestoreBusyError, ValidationFailedError
 from tenants.models import App, Developer, Organization
 from tenants.roles import Permission
 from tenants.services.access import membership_require
@@ -85,33 +86,62 @@ def _audit_restore(actor: Developer, app: App, details: dict[str, object]) -> No
     )  # fmt: skip
 
 
-def backup_restore(*, actor: Developer, organization: Organization, app_pk: int, backup_id: str) -> Restored:
-    """Replace the app's content with a stored backup (of this app, another one, or a deleted one)."""
+def backup_restore(*, actor: Developer, organization: Organization, app_pk: int, backup_id: str) -> Restore:
+    """Queue a restore of a stored backup (of this app, another one, or a deleted one) into the app."""
     app = _app(actor, organization, app_pk)
     source = Backup.objects.filter(public_id=backup_id).select_related("organization").first()
     if source is None:
         raise NotFoundError("Backup not found.")
     # The backup's own organization decides who may read it: an admin there, or nobody.
     backup = backup_for(actor=actor, organization=source.organization, public_id=backup_id)
-    try:
-        restored = backups.backup_restore(app=app, backup=backup)
-    except ArchiveError as exc:
-        raise ValidationFailedError(str(exc), field="backup") from exc
-    except BackupStorageError as exc:
-        raise BackupUnavailableError(str(exc)) from exc
-    _audit_restore(actor, app, {"backup": backup.public_id, "counts": restored.counts})
-    return restored
+    if backup.status != Backup.Status.DONE:
+        raise ValidationFailedError(f"Backup {backup.public_id} is {backup.status}, not done.", field="backup")
+    restore = _restore_recorded(app, actor, backup=backup)
+    _audit_restore(actor, app, {"backup": backup.public_id, "restore": restore.public_id})
+    return _restore_enqueued(restore)
 
 
-def backup_restore_upload(*, actor: Developer, organization: Organization, app_pk: int, path: Path) -> Restored:
-    """Replace the app's content with an uploaded archive (``hangar backup restore FILE``)."""
+def backup_restore_upload(*, actor: Developer, organization: Organization, app_pk: int, path: Path) -> Restore:
+    """Queue a restore of an uploaded archive (``hangar backup restore FILE``); a non-archive is refused at once."""
     app = _app(actor, organization, app_pk)
     try:
-        restored = backups.backup_restore_from_file(app=app, path=path)
+        archive = archive_open(path)
+        with archive.tar:
+            schema_rows_checked(archive.state.get("schema"))
     except ArchiveError as exc:
         raise ValidationFailedError(str(exc), field="archive") from exc
-    _audit_restore(actor, app, {"upload": True, "counts": restored.counts})
-    return restored
+    restore = _restore_recorded(app, actor, upload=path)
+    _audit_restore(actor, app, {"upload": True, "restore": restore.public_id})
+    return _restore_enqueued(restore)
+
+
+def _restore_recorded(app: App, actor: Developer, **source: Any) -> Restore:
+    try:
+        return restores.restore_record(app=app, author=actor.email, **source)
+    except restores.RestoreBusyError as exc:
+        raise RestoreBusyError(str(exc)) from exc
+    except BackupStorageError as exc:
+        raise BackupUnavailableError(str(exc)) from exc
+
+
+def _restore_enqueued(restore: Restore) -> Restore:
+    """Hand the restore to a worker; if the broker does not answer, the restore is failed and the caller told so."""
+    try:
+        restore_run_task.delay(restore_id=restore.pk)
+    except (KombuOperationalError, redis.RedisError, OSError) as exc:
+        restores.restore_fail(restore_id=restore.pk, error=f"the task queue did not answer: {exc}")
+        raise BackupUnavailableError("Restores cannot be started right now (the task queue does not answer).") from exc
+    restore.refresh_from_db()
+    return restore
+
+
+def restore_for(*, actor: Developer, organization: Organization, public_id: str) -> Restore:
+    """A restore into one of the organization's apps and its status, for an admin."""
+    membership_require(actor=actor, organization=organization, permission=Permission.MANAGE_BACKUPS)
+    restore = restore_get(organization=organization, public_id=public_id)
+    if restore is None:
+        raise NotFoundError("Restore not found.")
+    return restore
 
 
 def backup_schedule_set(

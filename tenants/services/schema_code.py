@@ -1,7 +1,8 @@
-"""Schema as code from the management API: read the app's schema file, diff, push, roll back, promote.
+"""Schema as code from the management API, its writes: push, roll back, promote.
 
 The domain work is hangar.schema_history's; this layer checks the developer's role on
-each app involved, maps the domain's errors and records audit events.
+each app involved, maps the domain's errors and records audit events. The reads (the
+schema file, a diff, the history) are tenants.selectors'.
 """
 
 from __future__ import annotations
@@ -11,21 +12,16 @@ from typing import Any
 from hangar.schema_history import services as history
 from hangar.schema_history.document import document_render
 from hangar.schema_history.models import SchemaMigration
-from hangar.schema_history.planning import Plan
-from hangar.schema_history.selectors import schema_document_get, schema_migration_list
+from hangar.schema_history.selectors import schema_document_get
 from tenants.audit import audit_record
-from tenants.errors import NotFoundError, SchemaBusyError, ValidationFailedError
+from tenants.errors import SchemaBusyError, ValidationFailedError
 from tenants.models import App, Developer, Organization
 from tenants.roles import Permission
-from tenants.services.access import membership_require
+from tenants.selectors import app_permitted_get, promotion_source_get
 
 
 def _app(actor: Developer, organization: Organization, app_pk: int, permission: Permission) -> App:
-    membership_require(actor=actor, organization=organization, permission=permission)
-    app = organization.apps.filter(pk=app_pk, status=App.Status.ACTIVE).first()
-    if app is None:
-        raise NotFoundError("App not found.")
-    return app
+    return app_permitted_get(developer=actor, organization=organization, app_pk=app_pk, permission=permission)
 
 
 def _audit(actor: Developer, app: App, action: str, details: dict[str, Any]) -> None:
@@ -33,22 +29,6 @@ def _audit(actor: Developer, app: App, action: str, details: dict[str, Any]) -> 
         actor=actor, organization=app.organization, action=action, target_type="app",
         target_id=app.application_id, target_name=app.name, details=details,
     )  # fmt: skip
-
-
-def schema_file_get(*, actor: Developer, organization: Organization, app_pk: int) -> dict[str, Any]:
-    """The app's schema in the schema file's format (``schema pull``)."""
-    app = _app(actor, organization, app_pk, Permission.VIEW_ORG)
-    return document_render(schema_document_get(app=app))
-
-
-def schema_diff(
-    *, actor: Developer, organization: Organization, app_pk: int, document: Any, allow_destructive: bool
-) -> Plan:
-    app = _app(actor, organization, app_pk, Permission.VIEW_ORG)
-    try:
-        return history.schema_plan(app=app, raw=document, allow_destructive=allow_destructive)
-    except history.SchemaChangeError as exc:
-        raise ValidationFailedError(exc.message, field="schema") from exc
 
 
 def _pushed(
@@ -85,14 +65,7 @@ def schema_promote(
     """Make this app's schema the source app's (staging to production); the source may be in another organization
     the actor belongs to, and is found by its application id."""
     app = _app(actor, organization, app_pk, Permission.MANAGE_SCHEMA)
-    source = (
-        App.objects.filter(application_id=source_app_id, status=App.Status.ACTIVE)
-        .select_related("organization")
-        .first()
-    )
-    if source is None:
-        raise NotFoundError("Source app not found.")
-    membership_require(actor=actor, organization=source.organization, permission=Permission.VIEW_ORG)
+    source = promotion_source_get(developer=actor, source_app_id=source_app_id)
     document = document_render(schema_document_get(app=source))
     return _pushed(
         actor, app, document, allow_destructive=allow_destructive, message=f"promoted from {source.name}",
@@ -112,8 +85,3 @@ def schema_rollback(
         raise ValidationFailedError(exc.message, field="number") from exc
     _audit(actor, app, "schema.rollback", {"migration": migration.number, "reverts": migration.reverts})
     return migration
-
-
-def schema_history_list(*, actor: Developer, organization: Organization, app_pk: int) -> list[SchemaMigration]:
-    app = _app(actor, organization, app_pk, Permission.VIEW_ORG)
-    return schema_migration_list(app=app)

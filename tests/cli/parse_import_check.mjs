@@ -35,6 +35,11 @@ const roles = await new Parse.Query(Parse.Role).equalTo('name', 'Editors').find(
 assert.equal(roles.length, 1);
 const editors = await roles[0].getUsers().query().find({ sessionToken: ada.getSessionToken() });
 assert.deepEqual(editors.map((user) => user.get('username')), ['ada']);
+// Logged in on Parse, still logged in: the session token Parse handed out works as it is.
+const stillAda = await Parse.User.me(process.env.ADA_PARSE_TOKEN);
+assert.equal(stillAda.get('username'), 'ada');
+const hers = await new Parse.Query('Post').equalTo('title', 'private').find({ sessionToken: process.env.ADA_PARSE_TOKEN });
+assert.equal(hers.length, 1);
 const config = await Parse.Config.get();
 assert.equal(config.get('greeting'), 'hello');
 console.log('imported app checked');

@@ -19,6 +19,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 FILE_BYTES = bytes(range(256)) * 40 + b"the end"
 PING = 'from hangar_cloud import define\n\n@define("ping")\ndef ping(request):\n    return "pong"\n'
+# Version 1 reads a variable; version 2 (deployed after) is rolled back, so version 1 is the active one backed up.
+PING_V1 = PING + '\nimport os\n\n@define("secret")\ndef secret(request):\n    return os.environ.get("API_SECRET")\n'
+PING_V2 = 'from hangar_cloud import define\n\n@define("ping")\ndef ping(request):\n    return "pong v2"\n'
 
 
 def _keys(app: dict[str, Any]) -> dict[str, str]:
@@ -49,10 +52,16 @@ def _populate(server: LiveServer, keys: dict[str, str], cli: Cli, tmp_path: Path
         item = parse(server, keys, "POST", "/classes/Item", master=True, json={"n": n, "tags": ["a", str(n)]})
         assert item.status_code == 201, item.text
     parse(server, keys, "PUT", "/config", master=True, json={"params": {"greeting": "hi"}})
+    from hangar.cloudcode.services import set_variable
+    from tenants.models import App
+
+    set_variable(App.objects.get(application_id=keys["application_id"]), "API_SECRET", "s3cr3t-value", secret=True)
     bundle = tmp_path / "code"
     bundle.mkdir(exist_ok=True)
-    (bundle / "main.py").write_text(PING)
-    cli.ok("functions", "deploy", str(bundle), "--app", keys["application_id"])
+    for source in (PING_V1, PING_V2):
+        (bundle / "main.py").write_text(source)
+        cli.ok("functions", "deploy", str(bundle), "--app", keys["application_id"])
+    cli.ok("functions", "activate", "1", "--app", keys["application_id"])
     return {"ada": ada, "post": post, "file": uploaded}
 
 
@@ -77,9 +86,15 @@ def test_backup_restored_into_a_new_app_compares_equal(alice_cli: Cli, tenant_a:
     assert backup["counts"]["relations"] == 2  # likes + the role's users
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     with tarfile.open(archive) as tar:
-        assert {"manifest.json", "state.json", "objects.copy.gz", "files/0", "cloud/1.zip"} <= set(tar.getnames())
+        assert {"manifest.json", "state.json", "objects.copy.gz", "files/0", "cloud/1.zip", "cloud/2.zip"} <= set(
+            tar.getnames()
+        )
+    assert b"s3cr3t-value" not in archive.read_bytes()  # the variable is in it, sealed (docs/cli.md)
+    assert backup["counts"]["cloud_variables"] == 1
 
     restored = alice_cli.ok("backup", "restore", backup["id"], "--new-app", "copy", "--json").json()
+    assert restored["id"].startswith("rs_")
+    assert (restored["status"], restored["skipped_variables"]) == ("done", [])
     copy_keys = _keys(restored["app"])
     assert copy_keys["application_id"] != tenant_a.application_id
     before, after = _everything(server, tenant_a.keys), _everything(server, copy_keys)
@@ -123,8 +138,11 @@ def test_backup_restored_into_a_new_app_compares_equal(alice_cli: Cli, tenant_a:
     # The old app's session token is not the copy's (sessions were not backed up).
     old = parse(server, copy_keys, "GET", "/users/me", headers={"X-Parse-Session-Token": made["ada"]["sessionToken"]})
     assert old.json()["code"] == 209
-    # Cloud code and the index came along too.
+    # Cloud code (the active version, not the latest), its sealed variable and the index came along too.
     assert parse(server, copy_keys, "POST", "/functions/ping", json={}).json() == {"result": "pong"}
+    assert parse(server, copy_keys, "POST", "/functions/secret", json={}).json() == {"result": "s3cr3t-value"}
+    shown = alice_cli.ok("backup", "restore-status", restored["id"], "--org", str(tenant_a.organization.pk), "--json")
+    assert shown.json()["status"] == "done"
     copy_schema = parse(server, copy_keys, "GET", "/schemas/Post", master=True).json()
     assert "title_1" in copy_schema["indexes"]
 
@@ -158,6 +176,13 @@ def test_backups_are_for_admins_of_their_own_organization(
     result = bob_cli.run("backup", "restore", backup["id"], "--app", tenant_b.application_id, "--yes")
     assert result.code == 4
     assert "not found" in result.stderr
+    # Nor may he follow a restore into Alice's app, nor start one into it.
+    restore = alice_cli.ok("backup", "restore", backup["id"], "--app", tenant_a.application_id, "--yes", "--json")
+    restore_id = restore.json()["id"]
+    assert bob_cli.run("backup", "restore-status", restore_id, "--org", str(org_a)).code == 4
+    own_org = str(tenant_b.organization.pk)
+    assert bob_cli.run("backup", "restore-status", restore_id, "--org", own_org).code == 4
+    assert bob_cli.run("backup", "restore", backup["id"], "--app", tenant_a.application_id, "--yes").code == 4
     assert not (tmp_path / "x").exists()
     # A developer of Alice's organization may not back up or restore (a backup holds password hashes).
     developer = member_cli(live_server, tenant_a, tmp_path, "developer")

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
 import subprocess
+import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,8 +86,9 @@ def parse_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
         conn.execute(f'DROP DATABASE IF EXISTS "{settings.DATABASES["default"]["NAME"]}_parse" WITH (FORCE)')
 
 
-def _write_through_parse(server: ParseServer) -> None:
-    """Users with passwords, a role, a file, objects with ACLs, pointers, dates, a relation, config."""
+def _write_through_parse(server: ParseServer) -> dict[str, str]:
+    """Users with passwords (and their sessions), a role, a file, objects with ACLs, pointers, dates, a relation,
+    config, a push status; returns the users' Parse session tokens."""
     ada = server.call(
         "POST", "/users", json={"username": "ada", "password": "lovelace-1815", "email": "ada@example.com"}
     )
@@ -111,6 +114,14 @@ def _write_through_parse(server: ParseServer) -> None:
     })  # fmt: skip
     assert role.status_code == 201, role.text
     assert server.call("PUT", "/config", master=True, json={"params": {"greeting": "hello"}}).status_code == 200
+    # A push's status row as Parse writes it (Parse keeps _PushStatus out of _SCHEMA; no push adapter here).
+    status = server.call("POST", "/classes/_PushStatus", master=True, json={
+        "pushTime": "2024-05-06T07:08:09.000Z", "source": "rest", "query": '{"deviceType":"ios"}',
+        "payload": '{"alert":"hi"}', "status": "succeeded", "numSent": 12, "numFailed": 1,
+        "sentPerType": {"ios": 12}, "failedPerType": {"ios": 1},
+    })  # fmt: skip
+    assert status.status_code == 201, status.text
+    return {"ada": ada.json()["sessionToken"], "bob": bob.json()["sessionToken"]}
 
 
 def test_a_parse_server_database_imports_and_the_js_sdk_logs_in(
@@ -118,18 +129,22 @@ def test_a_parse_server_database_imports_and_the_js_sdk_logs_in(
 ):
     if NODE is None or not (REPO_DIR / "node_modules" / "parse").exists():
         pytest.skip("node and node_modules/parse (make setup) are needed for the Parse JS SDK")
-    _write_through_parse(parse_server)
+    tokens = _write_through_parse(parse_server)
+    archive = tmp_path / "parse.tar"
     result = alice_cli.ok(
         "import", "parse", "--database-url", parse_server.database_url, "--files-dir", str(parse_server.files_dir),
-        "--new-app", "from-parse", "--json",
+        "--new-app", "from-parse", "--keep-archive", str(archive), "--json",
     ).json()  # fmt: skip
     assert result["missing_files"] == []
-    assert result["classes"] == {"Post": 2, "_Role": 1, "_User": 2}
+    assert result["classes"] == {"Post": 2, "_Role": 1, "_User": 2, "_Session": 2, "_PushStatus": 1, "_JobStatus": 0}
     assert result["counts"]["relations"] == 3
+    with tarfile.open(archive) as tar:
+        rows = gzip.decompress(tar.extractfile("objects.copy.gz").read())  # type: ignore[union-attr]
+    assert tokens["ada"].encode() not in rows  # only the token's digest is kept, as Hangar keeps its own
     app = result["app"]
     env = {
         **os.environ, "SERVER_URL": f"{alice_cli.server.url}/parse", "APP_ID": app["application_id"],
-        "JS_KEY": app["keys"]["javascript"], "NODE_NO_WARNINGS": "1",
+        "JS_KEY": app["keys"]["javascript"], "NODE_NO_WARNINGS": "1", "ADA_PARSE_TOKEN": tokens["ada"],
     }  # fmt: skip
     done = subprocess.run([NODE, str(CHECK)], cwd=REPO_DIR, env=env, capture_output=True, text=True, timeout=120)  # type: ignore[list-item]
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
@@ -145,6 +160,26 @@ def test_a_parse_server_database_imports_and_the_js_sdk_logs_in(
     schema = json.loads(alice_cli.ok("schema", "pull", "--app", app["application_id"]).stdout)
     assert schema["classes"]["Post"]["fields"]["author"] == {"type": "Pointer", "targetClass": "_User"}
     assert schema["classes"]["Post"]["fields"]["fans"] == {"type": "Relation", "targetClass": "_User"}
+    _sessions_and_push_status_came_along(alice_cli, keys, tokens)
+
+
+def _sessions_and_push_status_came_along(cli: Cli, keys: dict[str, str], tokens: dict[str, str]) -> None:
+    """Users logged in on Parse are still logged in on Hangar; each session is its user's alone; push history."""
+    server = cli.server
+    bob = {"X-Parse-Session-Token": tokens["bob"]}
+    me = parse(server, keys, "GET", "/users/me", headers=bob)
+    assert (me.status_code, me.json()["username"]) == (200, "bob"), me.text
+    sessions = parse(server, keys, "GET", "/sessions", headers=bob).json()["results"]
+    assert {row["user"]["objectId"] for row in sessions} == {me.json()["objectId"]}  # his own only, not ada's
+    assert tokens["ada"] not in json.dumps(sessions)
+    made_up = parse(server, keys, "GET", "/users/me", headers={"X-Parse-Session-Token": "r:" + "0" * 32})
+    assert made_up.json()["code"] == 209
+    assert parse(server, keys, "POST", "/logout", headers=bob).status_code == 200
+    assert parse(server, keys, "GET", "/users/me", headers=bob).json()["code"] == 209
+    pushes = parse(server, keys, "GET", "/classes/_PushStatus", master=True).json()["results"]
+    assert [(p["status"], p["numSent"], p["sentPerType"]) for p in pushes] == [("succeeded", 12, {"ios": 12})]
+    refused = parse(server, keys, "GET", "/classes/_PushStatus", headers={"X-Parse-Session-Token": tokens["ada"]})
+    assert refused.status_code >= 400  # clients never read push statuses, as on Parse
 
 
 def test_a_json_export_imports_with_bcrypt_passwords(alice_cli: Cli, tenant_a: Tenant, tmp_path: Path):
@@ -165,11 +200,18 @@ def test_a_json_export_imports_with_bcrypt_passwords(alice_cli: Cli, tenant_a: T
     }]}  # fmt: skip
     (export / "_User.json").write_text(json.dumps(users))
     (export / "Note.json").write_text(json.dumps(notes))
-    (export / "_Session.json").write_text(json.dumps([{"objectId": "s1", "sessionToken": "r:x"}]))
+    token = "r:" + "ab" * 16
+    (export / "_Session.json").write_text(json.dumps([
+        {"objectId": "s1", "sessionToken": "r:x"},  # nobody's session: left out
+        {"objectId": "s2", "sessionToken": token, "user": owner, "createdWith": {"action": "login"},
+         "expiresAt": {"__type": "Date", "iso": "2999-01-01T00:00:00.000Z"}},
+    ]))  # fmt: skip
     result = alice_cli.ok(
         "import", "parse", "--json-dir", str(export), "--app", tenant_a.application_id, "--yes", "--json"
     )
-    assert result.json()["classes"] == {"Note": 1, "_User": 1}
+    assert result.json()["classes"] == {"Note": 1, "_User": 1, "_Session": 1}
+    me = parse(alice_cli.server, tenant_a.keys, "GET", "/users/me", headers={"X-Parse-Session-Token": token})
+    assert me.json()["username"] == "grace", me.text
     login = parse(
         alice_cli.server, tenant_a.keys, "GET", "/login", params={"username": "grace", "password": "from-parse-com"}
     )

@@ -13,7 +13,7 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hangar_cli.client import EXIT_REFUSED, Api, CliError, api_from_config, app_path, app_resolve
+from hangar_cli.client import EXIT_REFUSED, EXIT_UNAVAILABLE, Api, CliError, api_from_config, app_path, app_resolve
 from hangar_cli.commands.functions import upload_progress
 from hangar_cli.output import APP_OPTION, console, emit, errors, json_option, json_wanted, table
 from hangar_cli.parse_import import ImportSourceError, archive_build, files_collect
@@ -194,9 +194,20 @@ def _target_app(api: Api, app_name: str | None, new_app: str | None, org_id: int
 @click.option("--new-app", help="Create an app with this name and restore into it.")
 @click.option("--org", "org_id", type=int, help="Organization of --new-app.")
 @click.option("--yes", is_flag=True, help="Replace an existing app's content without asking.")
+@click.option(
+    "--wait/--no-wait", default=True, show_default=True,
+    help="Wait for the restore to end (else print its id: `hangar backup restore-status`).",
+)  # fmt: skip
+@click.option("--timeout", default=6 * 3600.0, show_default=True, help="Seconds to wait for the restore.")
 @json_option
-def backup_restore(source: str, app_name: str | None, new_app: str | None, org_id: int | None, yes: bool) -> None:
-    """Restore SOURCE (a backup id such as bk_..., or an archive file) into --app or a --new-app."""
+def backup_restore(
+    source: str, app_name: str | None, new_app: str | None, org_id: int | None, yes: bool, wait: bool,
+    timeout: float,
+) -> None:  # fmt: skip
+    """Restore SOURCE (a backup id such as bk_..., or an archive file) into --app or a --new-app.
+
+    The restore runs on the server as a job; the app stays readable and refuses writes until it ends.
+    """
     api = api_from_config()
     if not new_app and not yes:
         click.confirm(f"Replace everything app {app_name!r} holds with {source}?", abort=True, err=True)
@@ -204,21 +215,64 @@ def backup_restore(source: str, app_name: str | None, new_app: str | None, org_i
     path = Path(source)
     with _removed_on_failure(api, app, created=bool(new_app)):
         if path.is_file():
-            result = _upload_restore(api, app, path)
+            restore = _upload_restore(api, app, path)
         else:
-            with console.status("restoring", spinner="dots") if not json_wanted() else _Quiet():
-                result = api.post(app_path(app, "restore"), json={"backup_id": source})
+            restore = api.post(app_path(app, "restore"), json={"backup_id": source})
+        if wait:
+            restore = restore_wait(api, app["organization_id"], restore, timeout)
+    _restore_emit(restore, app)
 
+
+@backup.command("restore-status")
+@click.argument("restore_id")
+@click.option("--org", "org_id", type=int, required=True, help="The organization of the app restored into.")
+@click.option("--wait", is_flag=True, help="Wait for the restore to end.")
+@click.option("--timeout", default=6 * 3600.0, show_default=True, help="Seconds to wait for the restore.")
+@json_option
+def backup_restore_status(restore_id: str, org_id: int, wait: bool, timeout: float) -> None:
+    """Show a restore's status (queued, running, done or failed); --wait until it ends."""
+    api = api_from_config()
+    restore = api.get(f"organizations/{org_id}/restores/{restore_id}")
+    if wait:
+        restore = restore_wait(api, org_id, restore, timeout)
+    emit(restore, lambda: console.print(f"Restore {restore['id']}: {restore['status']} {restore['error']}".rstrip()))
+
+
+def restore_wait(api: Api, org_id: int, restore: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Poll the restore until it ends; a failed one is an error (exit 1) with the server's reason."""
+    deadline = time.monotonic() + timeout
+    with console.status(f"restoring ({restore['status']})", spinner="dots") if not json_wanted() else _Quiet():
+        while restore["status"] in {"queued", "running"}:
+            if time.monotonic() > deadline:
+                raise CliError(
+                    f"restore {restore['id']} still {restore['status']} after {timeout:.0f}s; "
+                    f"see `hangar backup restore-status {restore['id']} --org {org_id}`",
+                    EXIT_UNAVAILABLE,
+                )
+            time.sleep(POLL_SECONDS)
+            restore = api.get(f"organizations/{org_id}/restores/{restore['id']}")
+    if restore["status"] != "done":
+        raise CliError(f"restore {restore['id']} failed: {restore['error']}", EXIT_REFUSED)
+    return restore
+
+
+def _restore_emit(restore: dict[str, Any], app: dict[str, Any]) -> None:
     def human() -> None:
-        counts = result["counts"]
+        if restore["status"] != "done":
+            console.print(f"Restore {restore['id']} into {app['name']} is {restore['status']}.")
+            return
+        counts = restore["counts"]
         console.print(
             f"Restored into {app['name']} ({app['application_id']}): {counts.get('objects', 0)} objects, "
-            f"{counts.get('relations', 0)} relations, {counts.get('files', 0)} files"
+            f"{counts.get('relations', 0)} relations, {counts.get('files', 0)} files, "
+            f"{counts.get('cloud_versions', 0)} cloud-code versions, {counts.get('cloud_variables', 0)} variables"
         )
-        for name in result["failed_indexes"]:
+        for name in restore["failed_indexes"]:
             console.print(f"  index not built: {name}")
+        for name in restore["skipped_variables"]:
+            console.print(f"  variable {name} not restored: sealed with another deployment's key")
 
-    emit({**result, "app": app}, human)
+    emit({**restore, "app": app}, human)
 
 
 @contextmanager
@@ -284,14 +338,19 @@ def import_group() -> None:
 @click.option("--org", "org_id", type=int, help="Organization of --new-app.")
 @click.option("--keep-archive", type=click.Path(dir_okay=False, path_type=Path), help="Also keep the archive here.")
 @click.option("--yes", is_flag=True, help="Replace an existing app's content without asking.")
+@click.option(
+    "--sessions/--no-sessions", default=True, show_default=True,
+    help="Bring Parse's sessions along, so that logged-in users stay logged in.",
+)  # fmt: skip
 @json_option
 def import_parse(
     database_url: str | None, json_dir: Path | None, files_dir: Path | None, app_name: str | None,
-    new_app: str | None, org_id: int | None, keep_archive: Path | None, yes: bool,
+    new_app: str | None, org_id: int | None, keep_archive: Path | None, yes: bool, sessions: bool,
 ) -> None:  # fmt: skip
     """Import a Parse Server app (its Postgres database or JSON exports) into --app or a --new-app.
 
-    Users keep their passwords (Parse's bcrypt hashes log in as they are); sessions are not imported.
+    Users keep their passwords (Parse's bcrypt hashes log in as they are) and, with their sessions,
+    stay logged in; push and job statuses come along.
     """
     if (database_url is None) == (json_dir is None):
         raise CliError("give either --database-url or --json-dir", 2)
@@ -299,7 +358,11 @@ def import_parse(
         click.confirm(f"Replace everything app {app_name!r} holds with the Parse app?", abort=True, err=True)
     source: ParsePostgresSource | ParseJsonSource
     try:
-        source = ParsePostgresSource(database_url) if database_url else ParseJsonSource(json_dir)  # type: ignore[arg-type]
+        source = (
+            ParsePostgresSource(database_url, sessions=sessions)
+            if database_url
+            else ParseJsonSource(json_dir, sessions=sessions)  # type: ignore[arg-type]
+        )
         parse_app = source.app()
         referenced: set[str] = set()
         missing: list[str] = []
@@ -314,7 +377,7 @@ def import_parse(
             api = api_from_config()
             app = _target_app(api, app_name, new_app, org_id)
             with _removed_on_failure(api, app, created=bool(new_app)):
-                result = _upload_restore(api, app, archive)
+                result = restore_wait(api, app["organization_id"], _upload_restore(api, app, archive), 6 * 3600.0)
     except ImportSourceError as exc:
         raise CliError(str(exc)) from exc
 

@@ -42,6 +42,8 @@ class AuthContext:
     app: AppRecord
     caller: Caller
     session_token: str | None
+    # A restore of the app is running (hangar.backups.lease): the gateway refuses the request if it writes.
+    restoring: bool = False
 
     @property
     def is_master(self) -> bool:
@@ -108,11 +110,13 @@ async def admit(credentials: Credentials, *, resolve_session: bool = True) -> Au
             schema_version=admission.schema_version, live_classes=live_classes_decode(admission.live_classes),
             client_ip=credentials.client_ip, plan=app.plan, cloud_code=app.cloud_code, webhooks=app.webhooks,
         )  # fmt: skip
-        return AuthContext(app=app, caller=caller, session_token=credentials.session_token)
+        return AuthContext(
+            app=app, caller=caller, session_token=credentials.session_token, restoring=admission.restoring
+        )
     if admission.credential != "client":
         raise UnauthorizedError()
     caller = await _user_caller(admission, credentials, resolve_session=resolve_session)
-    return AuthContext(app=app, caller=caller, session_token=credentials.session_token)
+    return AuthContext(app=app, caller=caller, session_token=credentials.session_token, restoring=admission.restoring)
 
 
 async def admit_anonymous(application_id: str, *, client_ip: str) -> AuthContext:
@@ -131,7 +135,7 @@ async def admit_anonymous(application_id: str, *, client_ip: str) -> AuthContext
         app_pk=app.pk, is_master=False, schema_version=admission.schema_version,
         live_classes=live_classes_decode(admission.live_classes), client_ip=client_ip, plan=app.plan,
     )  # fmt: skip
-    return AuthContext(app=app, caller=caller, session_token=None)
+    return AuthContext(app=app, caller=caller, session_token=None, restoring=admission.restoring)
 
 
 def require_master(auth: AuthContext) -> None:

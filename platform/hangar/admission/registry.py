@@ -32,6 +32,7 @@ from django.conf import settings
 
 from hangar.admission.batch import versions_and_count
 from hangar.analytics.usage_keys import seconds_to_next_month, usage_keys
+from hangar.backups.lease import restoring_key
 from hangar.bounded_cache import LruCache
 from hangar.caller import CloudWebhooks, DeployedCode, PlanLimits
 from hangar.datastore.change_feed import live_classes_key
@@ -114,6 +115,8 @@ class Admission(Generic[Credential]):
     role_version: bytes | None
     session_version: bytes | None = None
     live_classes: bytes | None = None  # hangar.datastore.change_feed.live_classes_key
+    # A restore of the app holds its lease (hangar.backups.lease): the Parse API refuses writes.
+    restoring: bool = False
 
 
 async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
@@ -166,7 +169,7 @@ async def _load(application_id: str, version: bytes | None) -> AppRecord | None:
         client_class_creation=bool(class_creation),
         version_keys=(
             app_version_key(app_id), schema_version_key(pk), role_version_key(pk), session_version_key(pk),
-            live_classes_key(pk),
+            live_classes_key(pk), restoring_key(pk),  # the last: a restore's lease (read-only while it runs)
         ),
     )  # fmt: skip
     _cache[application_id] = record
@@ -257,7 +260,7 @@ async def app_admit(
         window, limit = _address_window(str(record.pk), client_ip), settings.HANGAR_ANONYMOUS_RPS_PER_ADDRESS
     keys.append(window)
     versions, count, in_month = await versions_and_count(get_redis(), keys, limited=bool(limit), metered=metered)
-    version, schema_version, role_version, session_version, live_classes = versions
+    version, schema_version, role_version, session_version, live_classes, restoring = versions
     stale = time.monotonic() - record.loaded_at > settings.HANGAR_APP_CACHE_SECONDS
     if version != record.version or stale:
         reloaded = await _load(application_id, version)
@@ -271,7 +274,7 @@ async def app_admit(
         raise _quota_exceeded(record.monthly_requests)
     return Admission(
         app=record, credential=credential, schema_version=schema_version, role_version=role_version,
-        session_version=session_version, live_classes=live_classes,
+        session_version=session_version, live_classes=live_classes, restoring=restoring is not None,
     )  # fmt: skip
 
 

@@ -6,6 +6,7 @@ Layout (``FORMAT`` 1)::
     objects.copy.gz      the app's objects in PostgreSQL's COPY text format, gzip level 1
     relations.copy.gz    its Relation rows, the same way
     state.json           schema rows, Parse Config, LiveQuery classes, file records, cloud-code versions
+                         (which one is active) and variables (encrypted, as stored)
     files/<n>            each stored file's bytes (the n-th record of state.json's files)
     cloud/<number>.zip   each cloud-code version's bundle
 
@@ -133,12 +134,18 @@ def _state(conn: psycopg.Connection[Any], app_pk: int) -> dict[str, Any]:
         "LEFT JOIN cloudcode_cloudactivation a ON a.app_id = v.app_id WHERE v.app_id = %s ORDER BY v.number",
         [app_pk],
     )  # fmt: skip
+    variables = _rows(
+        conn, "SELECT name, ciphertext, is_secret FROM cloudcode_cloudvariable WHERE app_id = %s ORDER BY name",
+        [app_pk],
+    )  # fmt: skip
     return {
         "schema": schema,
         "config": config[0] if config else None,
         "live_query_classes": app[0]["live_query_classes"] if app else [],
         "files": files,
         "cloud_versions": [{**row, "active": bool(row["active"])} for row in versions],
+        # Encrypted as stored (hangar.secretbox): only a deployment with the same key can restore them.
+        "cloud_variables": variables,
     }
 
 
@@ -166,7 +173,10 @@ def archive_write(
                 progress("files", index + 1)
             for row in _rows(conn, "SELECT number, archive FROM cloudcode_cloudversion WHERE app_id = %s", [app_pk]):
                 _add_bytes(tar, f"cloud/{row['number']}.zip", bytes(row["archive"]))
-            written.counts.update(files=len(state["files"]), cloud_versions=len(state["cloud_versions"]))
+            written.counts.update(
+                files=len(state["files"]), cloud_versions=len(state["cloud_versions"]),
+                cloud_variables=len(state["cloud_variables"]),
+            )  # fmt: skip
             _add_bytes(tar, "state.json", json.dumps(state, default=str).encode())
             manifest = {"format": FORMAT, "include_sessions": include_sessions, "counts": written.counts}
             _add_bytes(tar, "manifest.json", json.dumps(manifest).encode())

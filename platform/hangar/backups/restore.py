@@ -1,17 +1,22 @@
 """Loading a backup archive into an app, replacing what it holds.
 
-Objects, relations, schema rows, Parse Config, file records and cloud-code versions are
-replaced in one transaction on the control-plane connection (COPY into the app's own
-partitions); the files' bytes are written to storage first, under the target app's keys.
-After the commit, index DDL runs (it cannot run in a transaction) and every process is
-told that the app's schema, keys and code changed, and that its sessions and roles did.
+Objects, relations, schema rows, Parse Config, file records, cloud-code versions and
+variables are replaced in one transaction on the control-plane connection (COPY into the
+app's own partitions); the files' bytes are written to storage first, under the target
+app's keys. The old rows are deleted, not truncated, and nothing takes a table lock: the
+app's readers go on reading the old content (MVCC) until the commit switches them to the
+new one at once, and a restore that fails or whose worker dies rolls back whole. The
+transaction holds the app's schema-change lock (hangar.schema_history), so no push or
+rollback interleaves. After the commit, index DDL runs (it cannot run in a transaction) and
+every process is told that the app's schema, keys and code changed, and that its sessions
+and roles did.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -19,7 +24,7 @@ from asgiref.sync import async_to_sync
 from django.db import DatabaseError, connection, transaction
 
 from hangar.backups.archive import OBJECT_COLUMNS, RELATION_COLUMNS, ArchiveError, OpenArchive, Progress
-from hangar.cloudcode.models import CloudActivation, CloudVersion
+from hangar.cloudcode.models import CloudActivation, CloudVariable, CloudVersion
 from hangar.datastore.class_rules import class_rules
 from hangar.datastore.clp import clp_validate
 from hangar.datastore.indexes import create_statement, index_sql_name, indexes_build, indexes_drop
@@ -35,6 +40,8 @@ from hangar.files.names import is_active
 from hangar.files.selectors import storage_key
 from hangar.invalidation import publish_app_changed_on_commit
 from hangar.parse_errors import ParseError
+from hangar.schema_history.recording import LOCK_NAMESPACE as SCHEMA_LOCK_NAMESPACE
+from hangar.secretbox import SecretDecryptionError, decrypt_secret
 from tenants.models import App
 
 # A stored file's name as the files service makes them (hangar.files.names): never a path.
@@ -45,21 +52,37 @@ _FILE_NAME = re.compile(r"[_a-zA-Z0-9][a-zA-Z0-9@. ~_-]{0,199}")
 class Restored:
     counts: dict[str, int]
     failed_indexes: list[str]
+    skipped_variables: list[str] = field(default_factory=list)
+
+
+def _with_app_id(app_pk: int, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """COPY rows without an app id, each prefixed with ``app_pk``: rows end at a newline (COPY text escapes
+    newlines inside values), so whole lines are rewritten with one C-level replace per block."""
+    prefix = f"{int(app_pk)}\t".encode()
+    joined = b"\n" + prefix
+    rest = b""
+    for chunk in chunks:
+        block = rest + chunk
+        end = block.rfind(b"\n") + 1
+        rest = block[end:]
+        if end:
+            yield prefix + block[: end - 1].replace(b"\n", joined) + b"\n"
+    if rest:
+        yield prefix + rest
 
 
 def _copy_in(table: str, columns: str, app_pk: int, chunks: Iterator[bytes], part: str, progress: Progress) -> int:
-    """COPY rows that carry no app id into the app's partition (its app_id column defaults to the app meanwhile)."""
+    """Replace the app's rows in its partition: DELETE (row versions: readers keep the old ones until the commit)
+    then COPY, with the app id added to each row."""
     rows = 0
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {table}")
-        cursor.execute(f"ALTER TABLE {table} ALTER COLUMN app_id SET DEFAULT {int(app_pk)}")
+        cursor.execute(f"DELETE FROM {table}")
         raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no COPY
-        with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for chunk in chunks:
+        with raw.copy(f"COPY {table} (app_id, {columns}) FROM STDIN") as copy:
+            for chunk in _with_app_id(app_pk, chunks):
                 copy.write(chunk)
                 rows += chunk.count(b"\n")
                 progress(part, rows)
-        cursor.execute(f"ALTER TABLE {table} ALTER COLUMN app_id DROP DEFAULT")
     return rows
 
 
@@ -177,6 +200,35 @@ def _cloud_replace(app: App, archive: OpenArchive) -> int:
     return len(versions)
 
 
+def _variables_replace(app: App, rows: Any) -> list[str]:
+    """The archive's cloud-code variables, still encrypted; returns the names this deployment cannot open.
+
+    A variable's ciphertext is kept as it is (hangar.secretbox: the deployment's
+    HANGAR_ENCRYPTION_KEYS), so a backup never holds a secret in clear, and only a deployment
+    holding one of the keys that sealed it can restore it: another one skips it (and says so).
+    """
+    if not isinstance(rows, list):
+        raise ArchiveError("the archive's cloud-code variables are damaged")
+    CloudVariable.objects.filter(app=app).delete()
+    skipped = []
+    for row in rows:
+        if (
+            not isinstance(row, dict)
+            or not isinstance(row.get("name"), str)
+            or not isinstance(row.get("ciphertext"), str)
+        ):
+            raise ArchiveError("the archive's cloud-code variables are damaged")
+        try:
+            decrypt_secret(row["ciphertext"])
+        except SecretDecryptionError:
+            skipped.append(row["name"])
+            continue
+        CloudVariable.objects.create(
+            app=app, name=row["name"][:128], ciphertext=row["ciphertext"], is_secret=bool(row.get("is_secret"))
+        )
+    return skipped
+
+
 def _config_replace(app: App, config: dict[str, Any] | None) -> None:
     ParseConfig.objects.filter(app=app).delete()
     if config:
@@ -194,11 +246,16 @@ async def _after_commit(app_pk: int, dropped: list[str], builds: dict[str, dict[
     return failed
 
 
-def archive_restore(*, app: App, archive: OpenArchive, progress: Progress) -> Restored:
-    """Replace everything the app holds with the archive's content; a damaged archive changes nothing."""
+def archive_restore(
+    *, app: App, archive: OpenArchive, progress: Progress, inside: Callable[[Restored], None] | None = None
+) -> Restored:
+    """Replace everything the app holds with the archive's content; a damaged archive changes nothing.
+
+    ``inside(restored)`` runs last inside the restore's transaction (a restore job marks itself done there).
+    """
     schema_rows = schema_rows_checked(archive.state.get("schema"))
     try:
-        return _restore(app, archive, schema_rows, progress)
+        return _restore(app, archive, schema_rows, progress, inside)
     except ArchiveError:
         raise
     except (psycopg.Error, DatabaseError) as exc:
@@ -208,12 +265,17 @@ def archive_restore(*, app: App, archive: OpenArchive, progress: Progress) -> Re
         raise ArchiveError(f"the archive is damaged: {exc}") from exc
 
 
-def _restore(app: App, archive: OpenArchive, schema_rows: list[dict[str, Any]], progress: Progress) -> Restored:
-    counts: dict[str, int] = {}
+def _restore(
+    app: App, archive: OpenArchive, schema_rows: list[dict[str, Any]], progress: Progress,
+    inside: Callable[[Restored], None] | None,
+) -> Restored:  # fmt: skip
+    restored = Restored({}, [])
+    counts = restored.counts
     with transaction.atomic():
         app = App.objects.select_for_update(no_key=True).get(pk=app.pk)
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL statement_timeout = 0")
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SCHEMA_LOCK_NAMESPACE, app.pk])
         counts["objects"] = _copy_in(
             object_partition(app.pk), OBJECT_COLUMNS, app.pk, archive.copy_chunks("objects.copy.gz"), "objects",
             progress,
@@ -227,11 +289,15 @@ def _restore(app: App, archive: OpenArchive, schema_rows: list[dict[str, Any]], 
         App.objects.filter(pk=app.pk).update(live_query_classes=archive.state.get("live_query_classes") or [])
         counts["files"], stale = _files_replace(app, archive, progress)
         counts["cloud_versions"] = _cloud_replace(app, archive)
+        restored.skipped_variables = _variables_replace(app, archive.state.get("cloud_variables") or [])
+        counts["cloud_variables"] = len(archive.state.get("cloud_variables") or []) - len(restored.skipped_variables)
+        if inside is not None:
+            inside(restored)
         publish_app_changed_on_commit(app.application_id)
     for backend, name in stale:
         try:
             storage_for(backend).delete(storage_key(app.pk, name))
         except Exception:  # noqa: S110 - a leftover file is harmless; its record is gone
             pass
-    failed = async_to_sync(_after_commit)(app.pk, dropped, builds)
-    return Restored(counts, failed)
+    restored.failed_indexes = async_to_sync(_after_commit)(app.pk, dropped, builds)
+    return restored

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hangar.backups.models import Backup
+from hangar.backups.models import Backup, Restore
 from tenants.models import Organization
 
 
@@ -15,3 +15,7 @@ def backup_list(*, organization: Organization, application_id: str | None = None
 
 def backup_get(*, organization: Organization, public_id: str) -> Backup | None:
     return Backup.objects.filter(organization=organization, public_id=public_id).first()
+
+
+def restore_get(*, organization: Organization, public_id: str) -> Restore | None:
+    return Restore.objects.filter(organization=organization, public_id=public_id).select_related("app").first()

@@ -5,11 +5,17 @@ app's schema version counter from Redis. The gateway reads that counter in its
 per-request pipeline (hangar.admission.registry), so a field added by one process is
 seen by every other process on its next request. Adding fields locks the class row, so
 two writers that infer different types for the same new field cannot both win.
+
+Schema-on-write is an extension point: after the commit, every hook registered with
+``on_fields_added`` is told the class as it was and as it is (hangar.schema_history records
+it as a migration), so the datastore need not know who listens.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -24,6 +30,17 @@ from hangar.datastore.system_classes import DEFAULT_FIELDS, default_class_level_
 from hangar.datastore.values import type_label, types_compatible
 from hangar.parse_errors import INCORRECT_TYPE, INVALID_SCHEMA_OPERATION, OPERATION_FORBIDDEN, ParseError
 from hangar.redis_async import get_redis
+
+log = logging.getLogger(__name__)
+# (app_pk, class_name, the class before as /schemas shows it or None if new, the class after).
+FieldsAddedHook = Callable[[int, str, dict[str, Any] | None, dict[str, Any]], Awaitable[None]]
+_fields_added_hooks: list[FieldsAddedHook] = []
+
+
+def on_fields_added(hook: FieldsAddedHook) -> None:
+    """Have ``hook`` told of every class or field schema-on-write adds, after the commit."""
+    if hook not in _fields_added_hooks:
+        _fields_added_hooks.append(hook)
 
 
 def schema_version_key(app_pk: int) -> str:
@@ -149,18 +166,36 @@ async def class_fields_ensure(
 ) -> ClassSchema:
     """Record new fields (and the class itself if ``create_class``); return the updated schema."""
     for _attempt in range(2):  # a concurrent creation of the same class makes the first insert a no-op
-        schema, changed = await _ensure_once(app_pk, class_name, wanted, create_class)
+        schema, changed, before = await _ensure_once(app_pk, class_name, wanted, create_class)
         if schema is not None:
             if changed:
                 app_schemas_forget(app_pk)
-                await after_commit(lambda: schema_changed(app_pk))
+                await after_commit(_fields_added_work(app_pk, before, schema))
             return schema
     raise ParseError(INCORRECT_TYPE, f"Could not record the schema of {class_name}; try again.")
 
 
+def _wire(schema: ClassSchema) -> dict[str, Any]:
+    return {"fields": schema.fields, "classLevelPermissions": schema.clp, "indexes": schema.indexes}
+
+
+def _fields_added_work(app_pk: int, before: ClassSchema | None, after: ClassSchema) -> Callable[[], Awaitable[None]]:
+    return lambda: _fields_added(app_pk, before, after)
+
+
+async def _fields_added(app_pk: int, before: ClassSchema | None, after: ClassSchema) -> None:
+    await schema_changed(app_pk)
+    for hook in _fields_added_hooks:
+        try:
+            await hook(app_pk, after.class_name, _wire(before) if before else None, _wire(after))
+        except Exception:  # an extension point: its failure is its own, the save stands
+            log.exception("a fields-added hook failed for %s of app %s", after.class_name, app_pk)
+
+
 async def _ensure_once(
     app_pk: int, class_name: str, wanted: dict[str, dict[str, Any]], create_class: bool
-) -> tuple[ClassSchema | None, bool]:
+) -> tuple[ClassSchema | None, bool, ClassSchema | None]:
+    """One attempt: the class as it is now, whether this attempt changed it, and the class before (None: new)."""
     async with app_transaction(app_pk) as conn:
         cursor = await conn.execute(
             "SELECT fields, class_level_permissions, indexes FROM datastore_schemaclass "
@@ -183,19 +218,20 @@ async def _ensure_once(
                 [app_pk, class_name, Jsonb(fields), Jsonb(clp)],
             )
             if await inserted.fetchone() is None:
-                return None, False
-            return ClassSchema(class_name, fields, clp, {}), True
+                return None, False, None
+            return ClassSchema(class_name, fields, clp, {}), True, None
         fields, clp, indexes = row
         additions = _merge_fields(class_name, fields, wanted)
         if not additions:
-            return ClassSchema(class_name, fields, clp, indexes), False
+            return ClassSchema(class_name, fields, clp, indexes), False, None
         field_count_check(class_name, len(fields), len(fields) + len(additions))
         await conn.execute(
             "UPDATE datastore_schemaclass SET fields = fields || %s, updated_at = now() "
             "WHERE app_id = %s AND class_name = %s",
             [Jsonb(additions), app_pk, class_name],
         )
-        return ClassSchema(class_name, {**fields, **additions}, clp, indexes), True
+        before = ClassSchema(class_name, fields, clp, indexes)
+        return ClassSchema(class_name, {**fields, **additions}, clp, indexes), True, before
 
 
 def schema_changed_channel(app_pk: int) -> str:

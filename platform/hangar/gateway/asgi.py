@@ -18,7 +18,7 @@ from django.conf import settings
 
 from hangar.client_address import client_address_of_scope
 from hangar.gateway.auth import AuthContext, authenticate, authenticate_by_path
-from hangar.gateway.errors import INVALID_JSON, OBJECT_TOO_LARGE, ParseError
+from hangar.gateway.errors import INVALID_JSON, OBJECT_TOO_LARGE, OPERATION_FORBIDDEN, ParseError
 from hangar.gateway.request import ParseRequest, decode_request
 from hangar.gateway.responses import ASGISend, ParseResponse, RawResponse, send_bytes, send_json
 from hangar.gateway.routes import build_router
@@ -132,6 +132,8 @@ class ParseGateway:
         if matched is None:
             raise ParseError(INVALID_JSON, f"cannot route {request.method} {request.path}", status=404)
         route, params = matched
+        if auth.restoring and request.method != "GET":
+            raise _restoring_error()
         if replicas_configured():
             response = await self._handled_with_replicas(route, request, auth, params)
         else:
@@ -174,6 +176,15 @@ class ParseGateway:
             return None
         request.body_stream = body_chunks(receive)
         return request
+
+
+def _restoring_error() -> ParseError:
+    """A write to an app while a restore replaces its content (hangar.backups.lease): it would be lost at the commit."""
+    return ParseError(
+        OPERATION_FORBIDDEN,
+        "This app is being restored from a backup and is read-only until the restore ends; try again shortly.",
+        status=503, headers={"retry-after": "10"},
+    )  # fmt: skip
 
 
 def _header(scope: dict[str, Any], name: bytes) -> bytes | None:

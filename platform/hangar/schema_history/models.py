@@ -1,4 +1,8 @@
-"""Recorded schema migrations: every change made through ``schema push``, a rollback or a promotion."""
+"""Recorded schema migrations: every change of an app's schema.
+
+Pushes, rollbacks, promotions and restores, and the changes made through /schemas, the
+dashboard and schema-on-write (hangar.schema_history.recording).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,10 @@ class SchemaMigration(models.Model):
         RESTORE = "restore", "Backup restore"
         # A change through /schemas with the master key (Parse Dashboard, a script), recorded as it happens.
         PARSE_API = "parse_api", "Parse /schemas with the master key"
+        # An edit in Hangar's dashboard (the data browser's classes, columns, CLPs and indexes).
+        DASHBOARD = "dashboard", "Dashboard edit"
+        # A client's save that created a class or added fields (hangar.datastore.schema_registry).
+        SCHEMA_ON_WRITE = "schema_on_write", "Schema-on-write by a client's save"
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="schema_migrations")
     number = models.PositiveIntegerField()

@@ -18,47 +18,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Max
 
 from hangar.caller import Caller
 from hangar.datastore import schemas
 from hangar.invalidation import publish_app_changed_on_commit
 from hangar.parse_errors import ParseError
-from hangar.schema_history.document import SchemaDocumentError, document_parse
+from hangar.schema_history.errors import SchemaBusyError, SchemaChangeError
 from hangar.schema_history.models import SchemaMigration
-from hangar.schema_history.planning import Plan, plan_changes, reverse_plan
+from hangar.schema_history.planning import Plan, reverse_plan
 from hangar.schema_history.recording import LOCK_NAMESPACE as _LOCK_NAMESPACE
-from hangar.schema_history.selectors import schema_document_get
+from hangar.schema_history.recording import NUMBER_LOCK_NAMESPACE
+from hangar.schema_history.selectors import schema_plan
 from tenants.models import App
-
-
-class SchemaBusyError(Exception):
-    """Another schema change of the same app is running."""
-
-
-class SchemaChangeError(Exception):
-    """A file that cannot be applied, or an operation the datastore refused (after ``applied`` others)."""
-
-    def __init__(self, message: str, *, migration: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.migration = migration
 
 
 @dataclass
 class Outcome:
     plan: Plan
     migration: SchemaMigration | None  # None: nothing to change (or a dry run)
-
-
-def schema_plan(*, app: App, raw: Any, allow_destructive: bool) -> Plan:
-    """What pushing ``raw`` (the decoded schema file) would change; nothing is written."""
-    try:
-        desired = document_parse(raw)
-    except SchemaDocumentError as exc:
-        raise SchemaChangeError(str(exc)) from exc
-    return plan_changes(schema_document_get(app=app), desired, allow_destructive=allow_destructive)
 
 
 async def _apply_class_op(caller: Caller, op: dict[str, Any]) -> None:
@@ -94,11 +73,16 @@ def _apply(app: App, op: dict[str, Any]) -> None:
 
 def _record(app: App, *, applied: list[dict[str, Any]], author: str, source: str, **extra: Any) -> SchemaMigration:
     reverse, irreversible = reverse_plan(applied)
-    number = (SchemaMigration.objects.filter(app=app).aggregate(top=Max("number"))["top"] or 0) + 1
-    return SchemaMigration.objects.create(
-        app=app, number=number, source=source, author_email=author, operations=applied,
-        reverse=reverse, irreversible=irreversible, **extra,
-    )  # fmt: skip
+    with transaction.atomic():
+        # The number lock every recorder takes (hangar.schema_history.recording): a /schemas,
+        # dashboard or schema-on-write change recorded meanwhile gets the next number.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [NUMBER_LOCK_NAMESPACE, app.pk])
+        number = (SchemaMigration.objects.filter(app=app).aggregate(top=Max("number"))["top"] or 0) + 1
+        return SchemaMigration.objects.create(
+            app=app, number=number, source=source, author_email=author, operations=applied,
+            reverse=reverse, irreversible=irreversible, **extra,
+        )  # fmt: skip
 
 
 def _run(app: App, operations: list[dict[str, Any]], *, author: str, source: str, **extra: Any) -> SchemaMigration:

@@ -10,7 +10,7 @@ from hangar.gateway.auth import AuthContext, require_master
 from hangar.gateway.request import ParseRequest
 from hangar.gateway.responses import ParseResponse
 from hangar.parse_errors import ParseError
-from hangar.schema_history.recording import parse_schema_change_record
+from hangar.schema_history.recording import schema_change_record
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,9 @@ async def _recorded(auth: AuthContext, class_name: str, before: dict[str, Any] |
     logged, not answered as an error the client would take for a refused change.
     """
     try:
-        await parse_schema_change_record(
+        await schema_change_record(
             app_pk=auth.caller.app_pk, class_name=class_name, before=before,
-            after=after if isinstance(after, dict) else None,
+            after=after if isinstance(after, dict) else None, source="parse_api",
         )  # fmt: skip
     except Exception:
         log.exception("could not record the /schemas change of %s in app %s", class_name, auth.caller.app_pk)
