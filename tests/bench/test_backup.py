@@ -21,8 +21,10 @@ def test_backup_benchmark_measures_both_sides():
     app, _ = operator_app_create(organization_name="bench", app_name="bench-backup", owner_email="bench@example.com")
     owner = Developer.objects.get(email="bench@example.com")
     seed(app.pk, OBJECTS)
-    backup, restore = measure_hangar(app, owner, OBJECTS)  # raises unless every object came back
-    assert backup.objects == restore.objects == OBJECTS
+    backup, restore, restore_over = measure_hangar(app, owner, OBJECTS)  # raises unless every object came back
+    assert backup.objects == restore.objects == restore_over.objects == OBJECTS
+    assert restore.name == "hangar restore (new)"
+    assert restore_over.name == "hangar restore (over)"
     assert backup.archive_bytes > 0
     assert backup.table_bytes > 0
     assert backup.objects_per_second > 0
