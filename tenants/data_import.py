@@ -36,6 +36,7 @@ from typing import Any
 
 import orjson
 import redis
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -52,11 +53,21 @@ IMPORT_MAX_ROWS = 20_000
 BATCH_SIZE = 100  # rows written between two progress updates
 MAX_ROW_ERRORS = 100  # more refused rows than this and the file is the wrong one: the job fails and rolls back
 ERRORS_KEPT = 50  # per-row errors shown on the status page
-# A running job's worker records its progress at least this often; a redelivered task that
-# finds the job's last record older than STALE takes it over (its worker died), otherwise it
-# retries later. Kombu redelivers a dead worker's task after HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS.
-HEARTBEAT_SECONDS = 5
-HEARTBEAT_STALE_SECONDS = 30
+# A running job's worker records its progress at least every HANGAR_DATA_IMPORT_HEARTBEAT_SECONDS;
+# a redelivered task that finds the job's last record older than six of those takes it over (its
+# worker died), otherwise it retries later. Kombu redelivers a dead worker's task after
+# HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS.
+STALE_AFTER_HEARTBEATS = 6
+
+
+def heartbeat_seconds() -> float:
+    return float(settings.HANGAR_DATA_IMPORT_HEARTBEAT_SECONDS)
+
+
+def heartbeat_stale_seconds() -> float:
+    return heartbeat_seconds() * STALE_AFTER_HEARTBEATS
+
+
 QUEUE_DOWN_MESSAGE = (
     "The task queue did not answer, so the import could not start; nothing was imported. Try again in a minute."
 )
@@ -202,7 +213,7 @@ def _claim(app_pk: int, job_id: str) -> DataImportJob | None:
         if (
             job.status == DataImportJob.Status.RUNNING
             and job.heartbeat_at
-            and (now - job.heartbeat_at) < timedelta(seconds=HEARTBEAT_STALE_SECONDS)
+            and (now - job.heartbeat_at) < timedelta(seconds=heartbeat_stale_seconds())
         ):
             raise ImportBusyError(job_id)
         job.status, job.heartbeat_at, job.attempts = DataImportJob.Status.RUNNING, now, job.attempts + 1
@@ -270,7 +281,7 @@ def _import_rows(job: DataImportJob, app: App, rows: list[Any]) -> None:
             except ParseError as exc:
                 _refuse(job, number, f"{exc.message} (Parse error {exc.code})")
         job.done = number
-        if number % BATCH_SIZE == 0 or time.monotonic() - last_beat > HEARTBEAT_SECONDS:
+        if number % BATCH_SIZE == 0 or time.monotonic() - last_beat > heartbeat_seconds():
             _save_progress(job)
             last_beat = time.monotonic()
 

@@ -28,12 +28,12 @@ def purge_deleted_apps() -> int:
 @shared_task(name="tenants.data_import_run", bind=True, time_limit=3600, max_retries=None)
 def data_import_run(self, *, app_pk: int, job_id: str) -> bool:  # type: ignore[no-untyped-def]
     """Import a queued file into its class, or resume the job of a worker that died (idempotent)."""
-    from tenants.data_import import HEARTBEAT_STALE_SECONDS, ImportBusyError, import_run
+    from tenants.data_import import ImportBusyError, heartbeat_stale_seconds, import_run
 
     try:
         return import_run(app_pk=app_pk, job_id=job_id) is not None
     except ImportBusyError as exc:  # a duplicate delivery while the job's worker lives: look again later
-        raise self.retry(countdown=HEARTBEAT_STALE_SECONDS) from exc
+        raise self.retry(countdown=heartbeat_stale_seconds()) from exc
 
 
 @shared_task(name="tenants.spare_partitions_fill", time_limit=600)

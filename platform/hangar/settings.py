@@ -263,6 +263,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # so a task may run longer than this. Every worker looks for abandoned tasks every sixth of
 # it (at most every 10 s), scanning each time (kombu would otherwise scan 1 time in 10).
 HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS = env_int("HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS", 60)
+# A dashboard import's worker records its progress this often; six missed beats and it is taken to be dead.
+HANGAR_DATA_IMPORT_HEARTBEAT_SECONDS = env_float("HANGAR_DATA_IMPORT_HEARTBEAT_SECONDS", 5.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS,
     "unacked_restore_interval": min(10, max(1, HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS // 6)),

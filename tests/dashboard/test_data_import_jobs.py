@@ -78,7 +78,7 @@ def test_a_run_that_died_mid_batch_is_resumed_without_duplicates(
     # Its task comes back while the dead run's heartbeat is fresh: retried later, not run twice at once.
     with pytest.raises(data_import.ImportBusyError):
         data_import.import_run(app_pk=tenant_a.app.pk, job_id=job.public_id)
-    stale = timezone.now() - timedelta(seconds=data_import.HEARTBEAT_STALE_SECONDS + 1)
+    stale = timezone.now() - timedelta(seconds=data_import.heartbeat_stale_seconds() + 1)
     DataImportJob.objects.filter(pk=job.pk).update(heartbeat_at=stale)
     resumed = data_import.import_run(app_pk=tenant_a.app.pk, job_id=job.public_id)
 

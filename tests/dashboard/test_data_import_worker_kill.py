@@ -40,6 +40,8 @@ def launch(
     env = {
         **external_services_env, "REDIS_URL": broker.url, "WEB_CONCURRENCY": "1", "CELERY_CONCURRENCY": "1",
         "HANGAR_TASK_VISIBILITY_TIMEOUT_SECONDS": str(VISIBILITY_TIMEOUT_SECONDS),
+        # Taken over after 6 s without a beat instead of 30: the test waits for that.
+        "HANGAR_DATA_IMPORT_HEARTBEAT_SECONDS": "1",
     }  # fmt: skip
     with launched_with_worker(env, tmp_path / "var") as started, celery_publishing_to(broker.url):
         yield started
