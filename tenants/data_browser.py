@@ -114,6 +114,14 @@ def files_base(app: App) -> str:
     return f"{settings.HANGAR_PUBLIC_URL}{settings.HANGAR_PARSE_MOUNT}/files/{app.application_id}"
 
 
+def master_find(app: App, class_name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of ``GET /classes/:className`` with ``params``, as the master key would get them."""
+    found = async_to_sync(queries.object_find)(
+        caller=master_caller(app), class_name=class_name, params=params, files_base=files_base(app)
+    )
+    return list(found["results"])
+
+
 # Reads ----------------------------------------------------------------------------------------
 
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 
-from hangar.datastore import queries
 from hangar.files.services import file_delete, file_upload
 from hangar.parse_errors import ParseError
 from tenants import data_browser
@@ -53,11 +52,7 @@ class AclPicks:
 
 
 def _find(app: App, class_name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    found = async_to_sync(queries.object_find)(
-        caller=data_browser.master_caller(app), class_name=class_name, params=params,
-        files_base=data_browser.files_base(app),
-    )  # fmt: skip
-    return list(found["results"])
+    return data_browser.master_find(app, class_name, params)
 
 
 def acl_entries(*, app: App, acl: dict[str, Any] | None) -> list[AclEntry]:

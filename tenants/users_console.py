@@ -14,7 +14,6 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 
-from hangar.datastore import queries
 from hangar.identity import users
 from tenants import data_browser
 from tenants.data_browser import DataInputError, GridPage
@@ -85,11 +84,7 @@ def _pointer(class_name: str, object_id: str) -> dict[str, str]:
 
 
 def _find(app: App, class_name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    found = async_to_sync(queries.object_find)(
-        caller=data_browser.master_caller(app), class_name=class_name, params=params,
-        files_base=data_browser.files_base(app),
-    )  # fmt: skip
-    return list(found["results"])
+    return data_browser.master_find(app, class_name, params)
 
 
 def role_page(*, app: App, cursor: str | None = None) -> GridPage:

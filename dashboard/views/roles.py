@@ -7,6 +7,7 @@ the dashboard never builds a cycle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -32,6 +33,19 @@ def _error(request: DeveloperRequest, exc: ParseError) -> None:
 
 def _to_roles(access: AppAccess) -> HttpResponse:
     return redirect("dashboard:roles", organization_id=access.organization.pk, app_id=access.app.pk)
+
+
+def _role_changed(
+    request: DeveloperRequest, access: AppAccess, role_id: str, change: Callable[[], object], done: str
+) -> HttpResponse:
+    """Make one change to a role through the Parse services; say how it went, back on the role's page."""
+    try:
+        change()
+    except ParseError as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, done)
+    return _to_role(access, role_id)
 
 
 def _to_role(access: AppAccess, role_id: str) -> HttpResponse:
@@ -105,46 +119,48 @@ def role_delete(request: DeveloperRequest, access: AppAccess, role_id: str) -> H
 @require_POST
 @app_view(requires=Permission.EDIT_DATA)
 def role_member_add(request: DeveloperRequest, access: AppAccess, role_id: str) -> HttpResponse:
-    try:
-        users_console.role_member_add(app=access.app, role_id=role_id, username=request.POST.get("username", ""))
-    except ParseError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, "Added the user to the role.")
-    return _to_role(access, role_id)
+    return _role_changed(
+        request,
+        access,
+        role_id,
+        lambda: users_console.role_member_add(
+            app=access.app, role_id=role_id, username=request.POST.get("username", "")
+        ),
+        "Added the user to the role.",
+    )
 
 
 @require_POST
 @app_view(requires=Permission.EDIT_DATA)
 def role_member_remove(request: DeveloperRequest, access: AppAccess, role_id: str, user_id: str) -> HttpResponse:
-    try:
-        users_console.role_member_remove(app=access.app, role_id=role_id, user_id=user_id)
-    except ParseError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, "Removed the user from the role.")
-    return _to_role(access, role_id)
+    return _role_changed(
+        request,
+        access,
+        role_id,
+        lambda: users_console.role_member_remove(app=access.app, role_id=role_id, user_id=user_id),
+        "Removed the user from the role.",
+    )
 
 
 @require_POST
 @app_view(requires=Permission.EDIT_DATA)
 def role_child_add(request: DeveloperRequest, access: AppAccess, role_id: str) -> HttpResponse:
-    try:
-        users_console.role_child_add(app=access.app, role_id=role_id, child_name=request.POST.get("name", ""))
-    except ParseError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, "Included the role: its users now get this role's rights too.")
-    return _to_role(access, role_id)
+    return _role_changed(
+        request,
+        access,
+        role_id,
+        lambda: users_console.role_child_add(app=access.app, role_id=role_id, child_name=request.POST.get("name", "")),
+        "Included the role: its users now get this role's rights too.",
+    )
 
 
 @require_POST
 @app_view(requires=Permission.EDIT_DATA)
 def role_child_remove(request: DeveloperRequest, access: AppAccess, role_id: str, child_id: str) -> HttpResponse:
-    try:
-        users_console.role_child_remove(app=access.app, role_id=role_id, child_id=child_id)
-    except ParseError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, "Removed the included role.")
-    return _to_role(access, role_id)
+    return _role_changed(
+        request,
+        access,
+        role_id,
+        lambda: users_console.role_child_remove(app=access.app, role_id=role_id, child_id=child_id),
+        "Removed the included role.",
+    )

@@ -51,22 +51,27 @@ async def rate_limited_on_own_redis(settings, monkeypatch) -> AsyncIterator[Redi
         server.stop()
 
 
-async def test_redis_down_mid_campaign_fails_the_batch_promptly_and_its_retry_sends_each_once(
-    tenant_a: Tenant, settings, rate_limited_on_own_redis: RedisProcess
-) -> None:
+async def _sixty_sent_twenty(settings, app: int, campaign: str, fcm: RecordingProvider) -> Queue:  # type: ignore[no-untyped-def]
+    """A campaign to 60 installations resolved into 3 batches of 20 (claims of 10), the first sent; the rest queued."""
     settings.HANGAR_PUSH_BATCH_SIZE = 20
     settings.HANGAR_PUSH_CLAIM_SIZE = 10
-    app = tenant_a.app.pk
     await installations_create(
         app, [{"objectId": f"i{n:03d}", "deviceType": "android", "deviceToken": f"tok-{n}"} for n in range(60)]
     )
-    await campaign_record(app, "outage")
-    queue, fcm = Queue(), RecordingProvider()
-    assert await run_campaign(app, "outage", queue) == "resolved"
+    await campaign_record(app, campaign)
+    queue = Queue()
+    assert await run_campaign(app, campaign, queue) == "resolved"
     assert len(queue.orders) == 3
-    first = queue.orders.pop(0)
-    await Queue([first]).drain(providers_of(fcm), task_id="first")
+    await Queue([queue.orders.pop(0)]).drain(providers_of(fcm), task_id="first")
     assert len(fcm.sends) == 20
+    return queue
+
+
+async def test_redis_down_mid_campaign_fails_the_batch_promptly_and_its_retry_sends_each_once(
+    tenant_a: Tenant, settings, rate_limited_on_own_redis: RedisProcess
+) -> None:
+    app, fcm = tenant_a.app.pk, RecordingProvider()
+    queue = await _sixty_sent_twenty(settings, app, "outage", fcm)
 
     rate_limited_on_own_redis.stop()
     second = queue.orders.pop(0)
@@ -112,18 +117,8 @@ def _terminate_data_plane_sessions() -> None:
 async def test_the_database_lost_between_send_and_mark_resends_only_that_claim_under_its_collapse_id(
     tenant_a: Tenant, settings
 ) -> None:
-    settings.HANGAR_PUSH_BATCH_SIZE = 20
-    settings.HANGAR_PUSH_CLAIM_SIZE = 10
-    app = tenant_a.app.pk
-    await installations_create(
-        app, [{"objectId": f"i{n:03d}", "deviceType": "android", "deviceToken": f"tok-{n}"} for n in range(60)]
-    )
-    await campaign_record(app, "lost")
-    queue, fcm = Queue(), DatabaseLostDuringSend()
-    assert await run_campaign(app, "lost", queue) == "resolved"
-    assert len(queue.orders) == 3
-    await Queue([queue.orders.pop(0)]).drain(providers_of(fcm), task_id="first")
-    assert len(fcm.sends) == 20
+    app, fcm = tenant_a.app.pk, DatabaseLostDuringSend()
+    queue = await _sixty_sent_twenty(settings, app, "lost", fcm)
 
     second = queue.orders.pop(0)
     fcm.armed = True
