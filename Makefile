@@ -17,8 +17,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 run: $(RUNTIME_STAMP) $(CLI_STAMP) assets sandbox toolchains
 	$(BIN)/python -m hangar.launcher run
 
-# The slowest tests are listed at the end of every run (the suite must stay well under 15 minutes).
-PYTEST_ARGS ?= --durations=30
+# The slowest tests are listed at the end of every run (the suite must stay well under 15 minutes),
+# and every test's time is kept in var/test-results.xml (JUnit XML) to see where the rest goes.
+PYTEST_ARGS ?= --durations=30 --junitxml=var/test-results.xml
 
 test: $(DEV_STAMP) $(CLI_STAMP) assets browser sandbox jdk toolchains cluster-tools
 	$(BIN)/lint-imports --no-cache
