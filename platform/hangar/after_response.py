@@ -16,48 +16,44 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from hangar.loop_local import LoopLocal
-
 log = logging.getLogger(__name__)
 
 # A server shutdown waits this long for after* triggers in flight: long enough for a trigger
 # with its retries to end normally, short enough for a process manager's stop timeout.
 SHUTDOWN_WAIT_SECONDS = 10.0
 
-_running: LoopLocal[set[asyncio.Task[None]]] = LoopLocal()
-_every_task: set[asyncio.Task[None]] = set()  # all loops' (for a caller outside any loop: the tests)
+# Every loop's running background tasks (a server has one loop; the tests may have several).
+_running: set[asyncio.Task[None]] = set()
 
 
 def after_response_start(work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
     """Run ``work`` in the background of this loop, tracked until it ends."""
-    tasks = _running.get()
-    if tasks is None:
-        tasks = set()
-        _running.set(tasks)
     task = asyncio.get_running_loop().create_task(work)
-    tasks.add(task)
-    _every_task.add(task)
-    task.add_done_callback(tasks.discard)
-    task.add_done_callback(_every_task.discard)
+    _running.add(task)
+    task.add_done_callback(_running.discard)
     return task
+
+
+def _of_this_loop() -> set[asyncio.Task[None]]:
+    loop = asyncio.get_running_loop()
+    return {task for task in _running if task.get_loop() is loop}
 
 
 async def after_response_wait(timeout: float = SHUTDOWN_WAIT_SECONDS) -> int:
     """Wait for this loop's background work to end, cancel what outlives ``timeout``; the number cancelled."""
-    tasks = _running.get()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     # Work may start more work (an afterSave whose own save has an afterSave): wait until none is left.
-    while tasks:
+    while tasks := _of_this_loop():
         left = deadline - loop.time()
         if left <= 0:
-            late = set(tasks)
+            late = tasks
             for task in late:
                 task.cancel()  # an open transaction in it rolls back
             await asyncio.gather(*late, return_exceptions=True)
             log.warning("cancelled %d after-response tasks that outlived their wait", len(late))
             return len(late)
-        await asyncio.wait(set(tasks), timeout=left)
+        await asyncio.wait(tasks, timeout=left)
     return 0
 
 
@@ -67,6 +63,6 @@ def after_response_finish_stopped_loops(timeout: float = SHUTDOWN_WAIT_SECONDS) 
     For the test suite, whose event loop stands still between tests: a trigger left half-way would
     keep its transaction (and its locks) open while the next test flushes the database.
     """
-    for loop in {task.get_loop() for task in list(_every_task)}:
+    for loop in {task.get_loop() for task in list(_running)}:
         if not loop.is_closed() and not loop.is_running():
             loop.run_until_complete(after_response_wait(timeout))

@@ -23,6 +23,11 @@ def app_version_key(application_id: str) -> str:
     return f"hangar:appver:{application_id}"
 
 
+def restoring_key(app_pk: int) -> str:
+    """Held while a restore replaces the app's content (hangar.backups.lease): the Parse API refuses writes."""
+    return f"hangar:restoring:{int(app_pk)}"
+
+
 def app_changed_channel(application_id: str) -> str:
     """Pub/sub channel told of every change of an app, for holders of long-lived connections (LiveQuery)."""
     return f"hangar:app-changed:{application_id}"

@@ -32,7 +32,6 @@ from django.conf import settings
 
 from hangar.admission.batch import versions_and_count
 from hangar.analytics.usage_keys import seconds_to_next_month, usage_keys
-from hangar.backups.lease import restoring_key
 from hangar.bounded_cache import LruCache
 from hangar.caller import CloudWebhooks, DeployedCode, PlanLimits
 from hangar.datastore.change_feed import live_classes_key
@@ -40,7 +39,7 @@ from hangar.datastore.schema_registry import schema_version_key
 from hangar.db_pool import get_pool
 from hangar.identity.roles import role_version_key
 from hangar.identity.sessions import session_version_key
-from hangar.invalidation import app_version_key
+from hangar.invalidation import app_version_key, restoring_key
 from hangar.parse_errors import CONNECTION_FAILED, REQUEST_LIMIT_EXCEEDED, ParseError
 from hangar.redis_async import get_redis
 from hangar.secretbox import decrypt_secret, memory_digest

@@ -15,13 +15,11 @@ import time
 import redis
 from django.conf import settings
 
+from hangar.invalidation import restoring_key
+
 LEASE_SECONDS = 60
 _RENEW_EVERY = 5.0
 _client: redis.Redis | None = None
-
-
-def restoring_key(app_pk: int) -> str:
-    return f"hangar:restoring:{int(app_pk)}"
 
 
 def _redis() -> redis.Redis:
